@@ -1,0 +1,20 @@
+// Shared jest settings for every project: SWC transform, the ONNX Runtime-safe
+// environment, and @pinrank/* imports resolved to library sources.
+const path = require('node:path');
+
+const root = __dirname;
+const libs = ['proto', 'contracts', 'service-kit', 'telemetry', 'sim', 'models', 'features', 'inference'];
+
+module.exports = {
+  testEnvironment: path.join(root, 'tools/jest/ort-environment.cjs'),
+  transform: {
+    '^.+\\.ts$': [
+      '@swc/jest',
+      { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' }, sourceMaps: 'inline' },
+    ],
+  },
+  moduleFileExtensions: ['ts', 'js', 'cjs', 'json'],
+  testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
+  moduleNameMapper: Object.fromEntries(libs.map((l) => [`^@pinrank/${l}$`, path.join(root, `libs/${l}/src/index.ts`)])),
+  testTimeout: 60000,
+};

@@ -1,0 +1,3 @@
+// The generated index names every symbol explicitly (tools/codegen/generate.mjs);
+// this file only re-exports it so imports read `@pinrank/proto`.
+export * from './gen/index';
