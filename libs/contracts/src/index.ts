@@ -1,0 +1,24 @@
+export { ContractError } from './contract-error';
+export {
+  EXECUTION_PROVIDERS,
+  TENSOR_DTYPES,
+  loadModelConfig,
+  parseModelConfig,
+  type BatchingConfig,
+  type ExecutionProvider,
+  type ModelConfig,
+  type TensorDType,
+  type TensorSpec,
+} from './model-config';
+export {
+  MAX_ID_BYTES,
+  VECTOR_FILE_KINDS,
+  VECTOR_FILE_MAGIC,
+  parseVectorFileHeader,
+  type VectorFileHeader,
+  type VectorFileHeaderInput,
+  type VectorFileKind,
+  type VectorRecord,
+} from './vector-file-format';
+export { VectorFileWriter } from './vector-file-writer';
+export { readVectorFile, readVectorFileHeader } from './vector-file-reader';
