@@ -1,0 +1,90 @@
+import { createReadStream, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { type Command } from 'commander';
+import { FeatureServerClient, UserAction } from '@pinrank/proto';
+import { readActionLog, replay, userActionFields } from '@pinrank/sim';
+import { type CliIo } from '../io';
+import { openClient } from '../remote/call';
+import { type RemoteFlags } from '../remote/endpoints';
+import { ingestStream } from '../remote/ingest-stream';
+import { remoteOptions, resolveRemote } from '../remote/remote-options';
+import { toJson } from '../remote/table';
+import { intOption, numberOption } from './options';
+
+interface IngestFlags extends RemoteFlags {
+  file?: string;
+  world?: string;
+  speedup?: number;
+  limit?: number;
+  batch: number;
+}
+
+/** Reads UserAction objects from a JSON-lines file (one proto-JSON UserAction per line). */
+async function* jsonLines(path: string): AsyncGenerator<UserAction> {
+  const rl = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+  let n = 0;
+  for await (const line of rl) {
+    n++;
+    if (!line.trim()) continue;
+    let obj: unknown;
+    try {
+      obj = JSON.parse(line);
+    } catch {
+      throw new Error(`${path}:${n}: not valid JSON`);
+    }
+    yield UserAction.fromJSON(obj);
+  }
+}
+
+async function* take<T>(source: AsyncIterable<T>, limit: number | undefined): AsyncGenerator<T> {
+  let n = 0;
+  for await (const x of source) {
+    if (limit !== undefined && n++ >= limit) return;
+    yield x;
+  }
+}
+
+/** `pinrank ingest`: stream actions into feature-server from a file or a simulated world's action log. */
+export function registerIngest(program: Command, io: CliIo): void {
+  remoteOptions(
+    program
+      .command('ingest')
+      .description('stream actions into feature-server (IngestActions) from a JSON-lines file or a simulated world')
+      .option('--file <path>', 'JSON-lines file of UserAction objects (proto JSON field names)')
+      .option('--world <dir>', 'a directory written by `pinrank simulate`: replay its action log')
+      .option('--speedup <x>', 'replay speed-up: simulated ms per wall ms (default: as fast as possible)', numberOption(1e-6))
+      .option('--limit <n>', 'stop after n actions', intOption(1))
+      .option('--batch <n>', 'actions per stream message', intOption(1, 10_000), 500),
+    'feature-server',
+  ).action(async (flags: IngestFlags) => {
+    if (Boolean(flags.file) === Boolean(flags.world)) throw new Error('give exactly one of --file or --world');
+    const r = resolveRemote({ ...flags, timeout: flags.timeout === 5000 ? 3_600_000 : flags.timeout }, 'feature-server');
+    const base: AsyncIterable<Partial<UserAction>> = flags.file
+      ? jsonLines(flags.file)
+      : (async function* () {
+          const plain = join(flags.world as string, 'actions.prlog');
+          const log = existsSync(plain) ? plain : `${plain}.gz`;
+          const records = replay(readActionLog(log), { speedup: flags.speedup ?? Infinity });
+          for await (const rec of records) yield userActionFields(rec);
+        })();
+    const client = openClient(FeatureServerClient, r.address);
+    try {
+      const started = Date.now();
+      const { sent, response } = await ingestStream(client, r.address, take(base, flags.limit), {
+        batchSize: flags.batch,
+        timeoutMs: r.timeoutMs,
+        ...(r.token ? { token: r.token } : {}),
+      });
+      if (flags.json) return io.out(toJson({ sent, ...response }));
+      const secs = (Date.now() - started) / 1000;
+      io.out(
+        `sent ${sent} actions in ${secs.toFixed(1)} s: ${response.accepted} accepted, ${response.duplicates} duplicates, ` +
+          `${response.rejected} rejected, ${response.unknownItems} with unknown items\n`,
+      );
+      for (const rej of response.rejections) io.out(`  rejected #${rej.index} ${rej.actionId}: ${rej.reason}\n`);
+    } finally {
+      client.close();
+    }
+  });
+}

@@ -1,0 +1,73 @@
+import { type Command, InvalidArgumentError } from 'commander';
+import { DEFAULT_SEED, MODEL_NAMES, PINNERFORMER_CONSUMERS, buildModelRepositoryEntry, isModelName } from '@pinrank/models';
+import { type CliIo } from '../io';
+import { intOption } from './options';
+
+/** Options of `pinrank models build` after parsing. */
+interface ModelsBuildOptions {
+  name?: string[];
+  version: string;
+  repository: string;
+  weights?: string;
+  seed: number;
+  hyperparams?: Record<string, unknown>;
+  pinnerformerVersion: string;
+  overwrite: boolean;
+}
+
+/**
+ * Registers `pinrank models build`: writes `<repository>/<name>/<version>/`
+ * (model.onnx + config.json + manifest.json) from a weights file, or from a
+ * seeded initialisation when no weights are given.
+ */
+export function registerModelsBuild(program: Command, io: CliIo): void {
+  const models = program.commands.find((c) => c.name() === 'models') ?? program.command('models').description('build and inspect the model repository');
+  models
+    .command('build')
+    .description('write model.onnx + config.json + manifest.json for models into the repository (seeded weights unless --weights)')
+    .option('--name <names...>', `models to build (default: all of ${MODEL_NAMES.join(', ')})`, parseNames)
+    .option('--version <version>', 'version directory to write', '1')
+    .option('--repository <dir>', 'model repository root', 'models')
+    .option('--weights <file>', 'weights file (pinrank weights format); needs exactly one --name')
+    .option('--seed <n>', 'seed of the initialisation when no weights file is given', intOption(0, 0xffffffff), DEFAULT_SEED)
+    .option('--hyperparams <json>', 'hyperparameter overrides for a seeded build, as JSON', parseJsonObject)
+    .option('--pinnerformer-version <version>', 'PinnerFormer version recorded in the configs of models fed by its vectors', '1')
+    .option('--overwrite', 'replace existing entries', false)
+    .action(async (opts: ModelsBuildOptions) => {
+      const names = opts.name ?? [...MODEL_NAMES];
+      if (opts.weights && names.length !== 1) throw new InvalidArgumentError('--weights needs exactly one --name');
+      for (const name of names) {
+        const built = await buildModelRepositoryEntry({
+          repositoryDir: opts.repository,
+          name,
+          version: opts.version,
+          seed: opts.seed,
+          overwrite: opts.overwrite,
+          ...(opts.weights ? { weightsPath: opts.weights } : {}),
+          ...(opts.hyperparams ? { hyperparams: opts.hyperparams } : {}),
+          ...((PINNERFORMER_CONSUMERS as readonly string[]).includes(name) ? { pinnerformerVersion: opts.pinnerformerVersion } : {}),
+        });
+        const onnx = built.manifest.files.find((f) => f.path === 'model.onnx');
+        io.out(
+          `${built.dir}: ${built.manifest.parameterCount} parameters, model.onnx ${onnx?.bytes ?? 0} bytes sha256 ${onnx?.sha256 ?? '?'} (weights: ${built.manifest.weights.source})\n`,
+        );
+      }
+    });
+}
+
+function parseNames(value: string, previous: string[] | undefined): string[] {
+  const names = value.split(',').filter((n) => n.length > 0);
+  for (const n of names) if (!isModelName(n)) throw new InvalidArgumentError(`unknown model "${n}" (known: ${MODEL_NAMES.join(', ')})`);
+  return [...(previous ?? []), ...names];
+}
+
+function parseJsonObject(value: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new InvalidArgumentError('not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InvalidArgumentError('must be a JSON object');
+  return parsed as Record<string, unknown>;
+}

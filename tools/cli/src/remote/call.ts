@@ -1,0 +1,57 @@
+import { credentials, Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
+
+/** A constructor of a ts-proto generated grpc-js client. */
+export type ClientCtor<C extends Client> = new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => C;
+
+/** Opens a plaintext client to `address` (the CLI talks to a local or port-forwarded stack). */
+export function openClient<C extends Client>(Ctor: ClientCtor<C>, address: string): C {
+  return new Ctor(address, credentials.createInsecure());
+}
+
+/** Metadata carrying the admin bearer token, when one is given. */
+export function authMetadata(token: string | undefined): Metadata {
+  const md = new Metadata();
+  if (token) md.set('authorization', `Bearer ${token}`);
+  return md;
+}
+
+type UnaryMethod<Req, Res> = (
+  req: Req,
+  md: Metadata,
+  opts: { deadline: Date },
+  cb: (err: ServiceError | null, res: Res) => void,
+) => unknown;
+
+/**
+ * Calls a unary method with a deadline and turns gRPC failures into messages a
+ * person can act on (server unreachable, deadline, refused credentials).
+ */
+export function unary<Req, Res>(
+  what: string,
+  address: string,
+  method: UnaryMethod<Req, Res>,
+  req: Req,
+  opts: { timeoutMs: number; token?: string },
+): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    method(req, authMetadata(opts.token), { deadline: new Date(Date.now() + opts.timeoutMs) }, (err, res) => {
+      if (err) reject(new Error(describeError(what, address, err), { cause: err }));
+      else resolve(res);
+    });
+  });
+}
+
+/** One line explaining a failed call. */
+export function describeError(what: string, address: string, err: ServiceError): string {
+  switch (err.code) {
+    case status.UNAVAILABLE:
+      return `cannot reach ${what} at ${address} (${err.details || 'unavailable'}); is it running? Start the stack with \`npm start\` or pass --addr`;
+    case status.DEADLINE_EXCEEDED:
+      return `${what} at ${address} did not answer within the deadline; raise --timeout or check the server`;
+    case status.UNAUTHENTICATED:
+    case status.PERMISSION_DENIED:
+      return `${what} refused the call: ${err.details}. Admin calls need --token (or PINRANK_ADMIN_TOKEN)`;
+    default:
+      return `${what}: ${status[err.code] ?? err.code}: ${err.details}`;
+  }
+}
