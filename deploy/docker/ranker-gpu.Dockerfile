@@ -33,6 +33,7 @@ WORKDIR /app
 COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/dist dist
 COPY --from=build /src/package.json package.json
+COPY --from=build /src/proto proto
 COPY models models
 RUN useradd --uid 10001 --create-home pinrank
 USER pinrank

@@ -24,6 +24,7 @@ WORKDIR /app
 COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/dist dist
 COPY --from=build /src/package.json package.json
+COPY --from=build /src/proto proto
 COPY models models
 USER node
 # grpc.health.v1 is probed by Kubernetes directly (grpc probes); no shell health check needed.

@@ -10,6 +10,7 @@ import { registerSnapshots } from './snapshots';
 import { registerModelsRemote } from './models-remote';
 import { registerIngest } from './ingest';
 import { registerEmbed } from './embed';
+import { registerStart } from './start';
 
 /** Adds one command to the program. To add a command: one file in this folder and one line below. */
 export type CommandRegistration = (program: Command, io: CliIo) => void;
@@ -26,6 +27,7 @@ export const COMMANDS: readonly CommandRegistration[] = [
   registerSnapshots,
   registerIngest,
   registerEmbed,
+  registerStart,
 ];
 
 /** Registers every command on `program`. */

@@ -1,0 +1,81 @@
+export { type Ops, type ParamInit } from './ops/ops';
+export { TfOps, type TfOpsOptions } from './ops/tf-ops';
+export { initTfBackend, tfjs } from './ops/tf-runtime';
+export { ONNX_IR_VERSION, ONNX_OPSET, OnnxGraphBuilder, type OnnxIoSpec, type OnnxValue } from './ops/onnx-ops';
+export { type Activation, activate, cosine, embedding, gelu, l2Normalize, layerNorm, linear, mlp } from './blocks/basic';
+export {
+  MASK_NEGATIVE,
+  attentionFromQkv,
+  causalBiasNewestFirst,
+  keyMaskBias,
+  multiHeadAttention,
+  qkvProjection,
+  type AttentionOptions,
+} from './blocks/attention';
+export { postNormBlock, preNormBlock, type TransformerBlockOptions } from './blocks/transformer';
+export { crossLayer, crossNetwork } from './blocks/dcn';
+export {
+  MODEL_NAMES,
+  PINNERFORMER_CONSUMERS,
+  buildConfig,
+  floatFeed,
+  int64Feed,
+  sampleSequences,
+  type ConfigOptions,
+  type FeedTensor,
+  type Feeds,
+  type GraphSpec,
+  type ModelName,
+  type ModelSpec,
+  type SampleSize,
+} from './models/model-definition';
+export {
+  pinnerformer,
+  pinnerformerFeatureDim,
+  pinnerformerHyperparams,
+  pinnerformerItem,
+  pinnerformerItemHyperparams,
+  pinnerformerSequence,
+  type PinnerformerHyperparams,
+} from './models/pinnerformer';
+export {
+  transactEncoder,
+  transactEncoderHyperparams,
+  transactModelDim,
+  type TransactEncoderHyperparams,
+} from './models/transact-encoder';
+export {
+  rankingHeads,
+  rankingHeadsHyperparams,
+  rankingHeadsInputDim,
+  rankingHeadsLite,
+  type RankingHeadsHyperparams,
+} from './models/ranking-heads';
+export { createModel, isModelName } from './models/model-registry';
+export { PINNERFORMER_ACTION_TYPES, pinnerformerFeeds, transactFeeds, type TransactCandidates } from './models/feeds';
+export { SeededRandom, deriveSeed } from './weights/seeded-random';
+export { WeightStore, type WeightTensor } from './weights/weight-store';
+export {
+  WEIGHTS_FORMAT,
+  WEIGHTS_MAGIC,
+  decodeWeights,
+  encodeWeights,
+  loadWeights,
+  saveWeights,
+  type WeightsFile,
+  type WeightsHeader,
+} from './weights/weight-file';
+export { exportOnnx, type ExportOnnxOptions } from './run/onnx-export';
+export { createCpuSession, runOnnx } from './run/onnx-run';
+export { feedToTf, runTfForward, type HostTensor } from './run/tf-forward';
+export { checkSessionAgainstConfig, diffSessionAgainstConfig, type SessionIo } from './repository/contract-check';
+export {
+  DEFAULT_SEED,
+  buildModelRepositoryEntry,
+  sha256,
+  verifyModel,
+  type BuildModelEntryOptions,
+  type BuiltModelEntry,
+  type ManifestFile,
+  type ModelManifest,
+} from './repository/build-entry';

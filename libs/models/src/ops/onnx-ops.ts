@@ -1,0 +1,251 @@
+import { onnx } from 'onnx-proto';
+import { type WeightStore } from '../weights/weight-store';
+import { type Ops, type ParamInit } from './ops';
+
+/** ONNX IR version written into emitted models (ONNX Runtime 1.30 reads up to 13). */
+export const ONNX_IR_VERSION = 8;
+/** Default-domain opset of emitted models (17: LayerNormalization, attribute-style ReduceMax/ReduceMean). */
+export const ONNX_OPSET = 17;
+
+/** A value in the ONNX graph being emitted. */
+export interface OnnxValue {
+  readonly onnxName: string;
+}
+
+/** A graph input or output: its name, element type and shape (a string names a dynamic axis). */
+export interface OnnxIoSpec {
+  name: string;
+  dtype: 'float32' | 'int64';
+  shape: ReadonlyArray<number | string>;
+}
+
+const ELEM = { float32: onnx.TensorProto.DataType.FLOAT, int64: onnx.TensorProto.DataType.INT64 } as const;
+const ATTR = onnx.AttributeProto.AttributeType;
+
+/**
+ * The ONNX graph emitter implementation of `Ops` (serving). Every op call
+ * appends nodes; parameters become initializers named as the parameter, with
+ * their bytes in `rawData`. Declare inputs with `input`, mark results with
+ * `output`, then serialise with `toBytes`.
+ */
+export class OnnxGraphBuilder implements Ops<OnnxValue> {
+  readonly backend = 'onnx' as const;
+  private readonly nodes: onnx.INodeProto[] = [];
+  private readonly initializers: onnx.ITensorProto[] = [];
+  private readonly inputs: onnx.IValueInfoProto[] = [];
+  private readonly outputs: onnx.IValueInfoProto[] = [];
+  private readonly params = new Map<string, OnnxValue>();
+  private readonly constants = new Map<string, OnnxValue>();
+  private counter = 0;
+
+  constructor(
+    private readonly weights: WeightStore,
+    private readonly graphName = 'pinrank',
+  ) {}
+
+  /** Declares a graph input. */
+  input(spec: OnnxIoSpec): OnnxValue {
+    this.inputs.push(valueInfo(spec));
+    return { onnxName: spec.name };
+  }
+
+  /** Declares `value` as the graph output `spec.name` (through an Identity node). */
+  output(value: OnnxValue, spec: OnnxIoSpec): void {
+    this.nodes.push({ opType: 'Identity', name: `out_${spec.name}`, input: [value.onnxName], output: [spec.name] });
+    this.outputs.push(valueInfo(spec));
+  }
+
+  /** The serialised ModelProto. */
+  toBytes(docString = ''): Uint8Array {
+    const model = onnx.ModelProto.create({
+      irVersion: ONNX_IR_VERSION,
+      opsetImport: [{ domain: '', version: ONNX_OPSET }],
+      producerName: 'pinrank',
+      producerVersion: '1',
+      docString,
+      graph: onnx.GraphProto.create({
+        name: this.graphName,
+        node: this.nodes,
+        initializer: this.initializers,
+        input: this.inputs,
+        output: this.outputs,
+      }),
+    });
+    return onnx.ModelProto.encode(model).finish();
+  }
+
+  param(name: string, shape: readonly number[], init: ParamInit): OnnxValue {
+    let v = this.params.get(name);
+    if (!v) {
+      const w = this.weights.get(name, shape, init);
+      this.initializers.push(floatTensor(name, w.shape, w.data));
+      v = { onnxName: name };
+      this.params.set(name, v);
+    }
+    return v;
+  }
+
+  constant(values: readonly number[] | Float32Array, shape: readonly number[]): OnnxValue {
+    const data = Float32Array.from(values);
+    const name = `const_${this.counter++}`;
+    this.initializers.push(floatTensor(name, [...shape], data));
+    return { onnxName: name };
+  }
+
+  scalar(value: number): OnnxValue {
+    const key = `f:${value}`;
+    let v = this.constants.get(key);
+    if (!v) {
+      v = this.constant([value], []);
+      this.constants.set(key, v);
+    }
+    return v;
+  }
+
+  matmul(a: OnnxValue, b: OnnxValue): OnnxValue {
+    return this.node('MatMul', [a, b]);
+  }
+  add(a: OnnxValue, b: OnnxValue): OnnxValue {
+    return this.node('Add', [a, b]);
+  }
+  sub(a: OnnxValue, b: OnnxValue): OnnxValue {
+    return this.node('Sub', [a, b]);
+  }
+  mul(a: OnnxValue, b: OnnxValue): OnnxValue {
+    return this.node('Mul', [a, b]);
+  }
+  div(a: OnnxValue, b: OnnxValue): OnnxValue {
+    return this.node('Div', [a, b]);
+  }
+  relu(x: OnnxValue): OnnxValue {
+    return this.node('Relu', [x]);
+  }
+  sigmoid(x: OnnxValue): OnnxValue {
+    return this.node('Sigmoid', [x]);
+  }
+  tanh(x: OnnxValue): OnnxValue {
+    return this.node('Tanh', [x]);
+  }
+  exp(x: OnnxValue): OnnxValue {
+    return this.node('Exp', [x]);
+  }
+  log(x: OnnxValue): OnnxValue {
+    return this.node('Log', [x]);
+  }
+  sqrt(x: OnnxValue): OnnxValue {
+    return this.node('Sqrt', [x]);
+  }
+  sin(x: OnnxValue): OnnxValue {
+    return this.node('Sin', [x]);
+  }
+  cos(x: OnnxValue): OnnxValue {
+    return this.node('Cos', [x]);
+  }
+  erf(x: OnnxValue): OnnxValue {
+    return this.node('Erf', [x]);
+  }
+
+  gather(table: OnnxValue, indices: OnnxValue): OnnxValue {
+    return this.node('Gather', [table, indices], [intAttr('axis', 0)]);
+  }
+  softmax(x: OnnxValue): OnnxValue {
+    return this.node('Softmax', [x], [intAttr('axis', -1)]);
+  }
+  layerNorm(x: OnnxValue, gamma: OnnxValue, beta: OnnxValue, eps: number): OnnxValue {
+    return this.node('LayerNormalization', [x, gamma, beta], [intAttr('axis', -1), floatAttr('epsilon', eps)]);
+  }
+  concat(xs: readonly OnnxValue[], axis: number): OnnxValue {
+    return this.node('Concat', xs, [intAttr('axis', axis)]);
+  }
+  reduceMax(x: OnnxValue, axis: number, keepDims: boolean): OnnxValue {
+    return this.node('ReduceMax', [x], [intsAttr('axes', [axis]), intAttr('keepdims', keepDims ? 1 : 0)]);
+  }
+  reduceMean(x: OnnxValue, axis: number, keepDims: boolean): OnnxValue {
+    return this.node('ReduceMean', [x], [intsAttr('axes', [axis]), intAttr('keepdims', keepDims ? 1 : 0)]);
+  }
+  reduceSum(x: OnnxValue, axis: number, keepDims: boolean): OnnxValue {
+    return this.node('ReduceSum', [x, this.int64([axis])], [intAttr('keepdims', keepDims ? 1 : 0)]);
+  }
+  reshape(x: OnnxValue, shape: readonly number[]): OnnxValue {
+    return this.node('Reshape', [x, this.int64(shape)]);
+  }
+  transpose(x: OnnxValue, perm: readonly number[]): OnnxValue {
+    return this.node('Transpose', [x], [intsAttr('perm', perm)]);
+  }
+  slice(x: OnnxValue, axis: number, start: number, end: number): OnnxValue {
+    return this.node('Slice', [x, this.int64([start]), this.int64([end]), this.int64([axis])]);
+  }
+  expandDims(x: OnnxValue, axis: number): OnnxValue {
+    return this.node('Unsqueeze', [x, this.int64([axis])]);
+  }
+  broadcastLike(x: OnnxValue, like: OnnxValue): OnnxValue {
+    const lead = this.node('Shape', [like], [intAttr('end', -1)]);
+    const last = this.node('Shape', [x], [intAttr('start', -1)]);
+    return this.node('Expand', [x, this.node('Concat', [lead, last], [intAttr('axis', 0)])]);
+  }
+  toFloat(x: OnnxValue): OnnxValue {
+    return this.node('Cast', [x], [intAttr('to', ELEM.float32)]);
+  }
+  greater(a: OnnxValue, b: OnnxValue): OnnxValue {
+    return this.toFloat(this.node('Greater', [a, b]));
+  }
+  greaterOrEqual(a: OnnxValue, b: OnnxValue): OnnxValue {
+    return this.toFloat(this.node('GreaterOrEqual', [a, b]));
+  }
+  dropout(x: OnnxValue, _rate: number): OnnxValue {
+    return x;
+  }
+
+  private node(opType: string, inputs: readonly OnnxValue[], attribute: onnx.IAttributeProto[] = []): OnnxValue {
+    const out = `${opType.toLowerCase()}_${this.counter++}`;
+    this.nodes.push({ opType, name: out, input: inputs.map((v) => v.onnxName), output: [out], attribute });
+    return { onnxName: out };
+  }
+
+  private int64(values: readonly number[]): OnnxValue {
+    const key = `i:${values.join(',')}`;
+    let v = this.constants.get(key);
+    if (!v) {
+      const name = `const_${this.counter++}`;
+      const data = BigInt64Array.from(values.map((n) => BigInt(n)));
+      this.initializers.push({
+        name,
+        dims: [values.length],
+        dataType: ELEM.int64,
+        rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      });
+      v = { onnxName: name };
+      this.constants.set(key, v);
+    }
+    return v;
+  }
+}
+
+function floatTensor(name: string, shape: readonly number[], data: Float32Array): onnx.ITensorProto {
+  const copy = Float32Array.from(data);
+  return { name, dims: [...shape], dataType: ELEM.float32, rawData: new Uint8Array(copy.buffer, copy.byteOffset, copy.byteLength) };
+}
+
+function valueInfo(spec: OnnxIoSpec): onnx.IValueInfoProto {
+  return {
+    name: spec.name,
+    type: {
+      tensorType: {
+        elemType: ELEM[spec.dtype],
+        shape: { dim: spec.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}
+
+function intAttr(name: string, i: number): onnx.IAttributeProto {
+  return { name, type: ATTR.INT, i };
+}
+
+function floatAttr(name: string, f: number): onnx.IAttributeProto {
+  return { name, type: ATTR.FLOAT, f };
+}
+
+function intsAttr(name: string, ints: readonly number[]): onnx.IAttributeProto {
+  return { name, type: ATTR.INTS, ints: [...ints] };
+}

@@ -1,0 +1,170 @@
+import { resolve } from 'node:path';
+import { type Command } from 'commander';
+import { EmbeddingStoreClient, ListSnapshotsRequest, LoadSnapshotRequest, SnapshotState } from '@pinrank/proto';
+import { type CliIo } from '../io';
+import { openClient, unary } from '../remote/call';
+import { table } from '../remote/table';
+import { localStackServices } from '../stack/local-stack';
+import { ManagedProcess } from '../stack/managed-process';
+import { prepareStackData } from '../stack/prepare-data';
+import { feedFeatureServer } from '../stack/replay-feed';
+import { intOption, numberOption } from './options';
+import { PhaseProgress } from './progress';
+
+interface StartFlags {
+  data: string;
+  host: string;
+  port: number;
+  seed: number;
+  users?: number;
+  items?: number;
+  days?: number;
+  historyDays: number;
+  speedup: number;
+  replay: boolean;
+  redis?: string;
+  nats?: string;
+  quiet?: boolean;
+  progress: boolean;
+}
+
+const START_TIMEOUT_MS = 180_000;
+
+async function waitSnapshotActive(client: EmbeddingStoreClient, address: string, version: string, token: string): Promise<void> {
+  for (;;) {
+    const res = await unary('embedding-store', address, client.listSnapshots.bind(client), ListSnapshotsRequest.fromPartial({}), { timeoutMs: 5000, token });
+    const snap = res.snapshots.find((s) => s.version === version);
+    if (snap?.state === SnapshotState.SNAPSHOT_STATE_FAILED) throw new Error(`snapshot ${version} failed to load: ${snap.error}`);
+    if (res.activeVersion === version) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** `pinrank start` (`npm start`): the whole platform on one machine, on embedded defaults. */
+export function registerStart(program: Command, io: CliIo): void {
+  program
+    .command('start')
+    .description('run the whole platform on this machine: embedding-store, feature-server, GPU- and CPU-role workers, router')
+    .option('--data <dir>', 'data directory (world, snapshots, LMDB files); generated on first start', '.cache/stack')
+    .option('--host <host>', 'address every service binds to', '127.0.0.1')
+    .option('--port <n>', "router port; the others follow the README's table", intOption(1024, 65000), 50050)
+    .option('--seed <n>', 'simulated world seed', intOption(0), 1)
+    .option('--users <n>', 'simulated users (default: the simulator default)', intOption(1))
+    .option('--items <n>', 'simulated items (default: the simulator default)', intOption(2))
+    .option('--days <n>', 'simulated days (default: the simulator default)', numberOption(1))
+    .option('--history-days <n>', 'days of history bulk-loaded into feature-server before the live replay', numberOption(0), 3)
+    .option('--speedup <x>', 'live replay speed (simulated ms per wall ms)', numberOption(1e-6), 1)
+    .option('--no-replay', 'do not feed feature-server from the simulated action stream')
+    .option('--redis <url>', 'use Redis (e.g. redis://127.0.0.1:6379) instead of embedded LMDB')
+    .option('--nats <url>', 'also consume actions from NATS JetStream (e.g. nats://127.0.0.1:4222)')
+    .option('--quiet', "don't forward the services' log lines")
+    .option('--no-progress', 'do not draw progress bars')
+    .action(async (flags: StartFlags) => {
+      const root = resolve(__dirname, '..', '..', '..', '..');
+      const dataDir = resolve(flags.data);
+      const progress = new PhaseProgress(flags.progress && io.errIsTty);
+      const data = await prepareStackData({
+        dataDir,
+        modelRoot: resolve(root, 'models'),
+        seed: flags.seed,
+        users: flags.users,
+        items: flags.items,
+        days: flags.days,
+        historyFraction: 0.9,
+        log: (l) => io.err(`${l}\n`),
+        onProgress: (phase, done, total) => progress.update(phase, done, total),
+      });
+      progress.stop();
+
+      const { services, adminToken } = localStackServices({
+        root,
+        dataDir,
+        host: flags.host,
+        basePort: flags.port,
+        ...(flags.redis ? { redisUrl: flags.redis } : {}),
+        ...(flags.nats ? { natsUrl: flags.nats } : {}),
+      });
+      const running: ManagedProcess[] = [];
+      const abort = new AbortController();
+      let stopping = false;
+      const stopAll = async (): Promise<void> => {
+        if (stopping) return;
+        stopping = true;
+        abort.abort(new Error('stopping'));
+        io.err('draining every service …\n');
+        // Router first (stops taking requests), then the services it calls.
+        for (const p of [...running].reverse()) await p.stop(20_000);
+        io.err('stopped.\n');
+      };
+      const onSignal = (): void => void stopAll();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      const log = (name: string, line: string): void => {
+        if (!flags.quiet) io.err(`[${name}] ${line}\n`);
+      };
+
+      try {
+        const byName = new Map(services.map((s) => [s.name, s]));
+        const startOne = async (name: string): Promise<void> => {
+          const p = new ManagedProcess(byName.get(name) as (typeof services)[number], root, log);
+          running.push(p);
+          await p.waitServing(START_TIMEOUT_MS);
+          void p.done.then((code) => {
+            if (!stopping) {
+              io.err(`${name} exited unexpectedly (code ${code}); stopping the stack\n`);
+              process.exitCode = 1;
+              void stopAll();
+            }
+          });
+        };
+        await startOne('embedding-store');
+        const es = byName.get('embedding-store')?.address as string;
+        const esClient = openClient(EmbeddingStoreClient, es);
+        try {
+          const list = await unary('embedding-store', es, esClient.listSnapshots.bind(esClient), ListSnapshotsRequest.fromPartial({}), { timeoutMs: 5000 });
+          if (list.activeVersion !== data.snapshotVersion) {
+            await unary(
+              'embedding-store',
+              es,
+              esClient.loadSnapshot.bind(esClient),
+              LoadSnapshotRequest.fromPartial({ userFile: data.userFile, itemFile: data.itemFile, activate: true }),
+              { timeoutMs: 10_000, token: adminToken },
+            );
+            await waitSnapshotActive(esClient, es, data.snapshotVersion, adminToken);
+          }
+        } finally {
+          esClient.close();
+        }
+        await Promise.all([startOne('feature-server'), startOne('gpu-worker'), startOne('cpu-worker')]);
+        await startOne('router');
+
+        io.out('\npinrank is running:\n');
+        io.out(table(['service', 'gRPC', 'metrics'], services.map((s) => [s.name, s.address, `http://${s.metricsAddress}/metrics`])));
+        io.out(`snapshot ${data.snapshotVersion}; world ${data.worldDir}; admin token ${adminToken}\n`);
+        io.out(`try:  npx pinrank recommend --user u42   |   npx pinrank health   |   Ctrl-C stops everything\n\n`);
+
+        if (flags.replay) {
+          void feedFeatureServer({
+            worldDir: data.worldDir,
+            manifest: data.manifest,
+            address: byName.get('feature-server')?.address as string,
+            liveFromMs: data.liveFromMs,
+            historyDays: flags.historyDays,
+            speedup: flags.speedup,
+            signal: abort.signal,
+            onHistoryLoaded: (s) =>
+              io.err(`feature-server: ${s.response.accepted} actions of the last ${flags.historyDays} days loaded; live replay at ${flags.speedup}× from now on\n`),
+          }).catch((err: Error) => {
+            if (!stopping) io.err(`action replay stopped: ${err.message}\n`);
+          });
+        }
+        await Promise.all(running.map((p) => p.done));
+      } catch (err) {
+        await stopAll();
+        throw err;
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+}

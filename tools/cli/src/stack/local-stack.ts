@@ -1,0 +1,110 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { type ServiceSpec } from './managed-process';
+
+/** Where a local stack keeps its data and which ports it uses. */
+export interface LocalStackOptions {
+  /** Repository root (models/, proto/, apps/). */
+  root: string;
+  /** Data directory (world, snapshots, LMDB files). */
+  dataDir: string;
+  /** Host the services bind to. */
+  host: string;
+  /** First of the stack's gRPC ports; the README's defaults when 50050. */
+  basePort: number;
+  /** Admin token shared by the stack (generated when absent). */
+  adminToken?: string;
+  /** Optional Redis URL: feature-server and embedding-store use Redis instead of LMDB. */
+  redisUrl?: string;
+  /** Optional NATS URL: feature-server also consumes the action stream from JetStream. */
+  natsUrl?: string;
+}
+
+/** Ports of a stack whose router listens on `base` (the README's table for 50050). */
+export function stackPorts(base: number): Record<'router' | 'featureServer' | 'embeddingStore' | 'gpu' | 'cpu', number> {
+  return { router: base, featureServer: base + 1, embeddingStore: base + 2, gpu: base + 11, cpu: base + 12 };
+}
+
+/** The five service processes of a one-machine stack, on embedded defaults. */
+export function localStackServices(o: LocalStackOptions): { services: ServiceSpec[]; adminToken: string } {
+  const p = stackPorts(o.basePort);
+  const adminToken = o.adminToken ?? randomBytes(16).toString('hex');
+  const addr = (port: number): string => `${o.host}:${port}`;
+  const metrics = (port: number): string => `${o.host}:${port + 1000}`;
+  const common = { PINRANK_ADMIN_TOKENS: adminToken, TSX_TSCONFIG_PATH: join(o.root, 'tsconfig.base.json') };
+  const catalog = join(o.dataDir, 'world', 'items.vec');
+  const redis = o.redisUrl;
+  const services: ServiceSpec[] = [
+    {
+      name: 'embedding-store',
+      app: 'embedding-store',
+      args: [],
+      address: addr(p.embeddingStore),
+      metricsAddress: metrics(p.embeddingStore),
+      env: {
+        ...common,
+        EMBEDDING_STORE_ADDR: addr(p.embeddingStore),
+        EMBEDDING_STORE_METRICS_ADDR: metrics(p.embeddingStore),
+        EMBEDDING_STORE_MODEL_ROOT: join(o.root, 'models'),
+        ...(existsSync(catalog) ? { EMBEDDING_STORE_CATALOG_FILE: catalog } : {}),
+        ...(redis
+          ? { EMBEDDING_STORE_BACKEND: 'redis', EMBEDDING_STORE_REDIS_URL: redis }
+          : { EMBEDDING_STORE_BACKEND: 'lmdb', EMBEDDING_STORE_LMDB_PATH: join(o.dataDir, 'embedding-store') }),
+      },
+    },
+    {
+      name: 'feature-server',
+      app: 'feature-server',
+      args: [],
+      address: addr(p.featureServer),
+      metricsAddress: metrics(p.featureServer),
+      env: {
+        ...common,
+        FEATURE_SERVER_ADDR: addr(p.featureServer),
+        FEATURE_SERVER_METRICS_ADDR: metrics(p.featureServer),
+        FEATURE_SERVER_EMBEDDING_STORE_ADDR: addr(p.embeddingStore),
+        ...(redis
+          ? { FEATURE_SERVER_BACKEND: 'redis', FEATURE_SERVER_REDIS_URL: redis }
+          : { FEATURE_SERVER_BACKEND: 'lmdb', FEATURE_SERVER_LMDB_PATH: join(o.dataDir, 'feature-server') }),
+        ...(o.natsUrl ? { FEATURE_SERVER_NATS_URL: o.natsUrl } : {}),
+      },
+    },
+    ...(['gpu', 'cpu'] as const).map(
+      (role): ServiceSpec => ({
+        name: `${role}-worker`,
+        app: 'ranker',
+        args: ['--role', role],
+        address: addr(p[role]),
+        metricsAddress: metrics(p[role]),
+        env: {
+          ...common,
+          RANKER_ROLE: role,
+          RANKER_ADDR: addr(p[role]),
+          RANKER_METRICS_ADDR: metrics(p[role]),
+          RANKER_MODEL_REPOSITORY: join(o.root, 'models'),
+        },
+      }),
+    ),
+    {
+      name: 'router',
+      app: 'ranker',
+      args: ['--role', 'router'],
+      address: addr(p.router),
+      metricsAddress: metrics(p.router),
+      env: {
+        ...common,
+        RANKER_ROLE: 'router',
+        RANKER_ADDR: addr(p.router),
+        RANKER_METRICS_ADDR: metrics(p.router),
+        RANKER_FEATURE_SERVER: addr(p.featureServer),
+        RANKER_EMBEDDING_STORE: addr(p.embeddingStore),
+        RANKER_GPU_WORKERS: addr(p.gpu),
+        RANKER_CPU_WORKERS: addr(p.cpu),
+        RANKER_MODEL_REPOSITORY: join(o.root, 'models'),
+        ...(existsSync(catalog) ? { RANKER_CATALOG_PATH: catalog } : {}),
+      },
+    },
+  ];
+  return { services, adminToken };
+}

@@ -1,0 +1,58 @@
+import { join } from 'node:path';
+import { type UserAction } from '@pinrank/proto';
+import { FeatureServerClient } from '@pinrank/proto';
+import { readActionLog, replay, userActionFields, type WorldManifest } from '@pinrank/sim';
+import { openClient } from '../remote/call';
+import { ingestStream, type IngestSummary } from '../remote/ingest-stream';
+
+/** Options of feedFeatureServer. */
+export interface FeedOptions {
+  worldDir: string;
+  manifest: WorldManifest;
+  address: string;
+  /** Simulated time that maps to the wall clock's "now". */
+  liveFromMs: number;
+  /** Days of history before liveFromMs loaded as fast as possible. */
+  historyDays: number;
+  /** Speed-up of the live part (simulated ms per wall ms). */
+  speedup: number;
+  signal: AbortSignal;
+  onHistoryLoaded?: (s: IngestSummary) => void;
+}
+
+/**
+ * Feeds feature-server from the simulated action stream, with timestamps
+ * shifted so that simulated `liveFromMs` is now: first the last `historyDays`
+ * of history in bulk, then the rest of the log live at `speedup`.
+ */
+export async function feedFeatureServer(o: FeedOptions): Promise<IngestSummary> {
+  const shift = Date.now() - o.liveFromMs;
+  const log = join(o.worldDir, o.manifest.files.actions);
+  const client = openClient(FeatureServerClient, o.address);
+  const shifted = async function* (records: AsyncIterable<Parameters<typeof userActionFields>[0]>): AsyncGenerator<Partial<UserAction>> {
+    for await (const r of records) yield { ...userActionFields(r), timestampMs: r.timestampMs + shift };
+  };
+  try {
+    const history = replay(readActionLog(log), { fromMs: o.liveFromMs - o.historyDays * 86_400_000, untilMs: o.liveFromMs, speedup: Infinity, signal: o.signal });
+    const loaded = await ingestStream(client, o.address, shifted(history), { batchSize: 1000, timeoutMs: 3_600_000 });
+    o.onHistoryLoaded?.(loaded);
+    const live = replay(readActionLog(log), { fromMs: o.liveFromMs, speedup: o.speedup, signal: o.signal });
+    // Live actions go in short streams so each batch is acknowledged (and visible) promptly.
+    let total = loaded;
+    const iterator = shifted(live)[Symbol.asyncIterator]();
+    for (;;) {
+      const chunk: Partial<UserAction>[] = [];
+      const until = Date.now() + 1000;
+      while (Date.now() < until) {
+        const next = await iterator.next();
+        if (next.done) break;
+        chunk.push(next.value);
+      }
+      if (chunk.length === 0) return total;
+      const s = await ingestStream(client, o.address, chunk, { batchSize: 500, timeoutMs: 30_000 });
+      total = { sent: total.sent + s.sent, response: { ...total.response, accepted: total.response.accepted + s.response.accepted } };
+    }
+  } finally {
+    client.close();
+  }
+}
