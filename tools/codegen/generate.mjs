@@ -2,15 +2,17 @@
 // index that names every exported symbol explicitly. Run by `npm install`
 // (postinstall), by the Nx `codegen` target, and by `npm run codegen`.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join, relative, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const out = join(root, 'libs', 'proto', 'src', 'gen');
-rmSync(out, { recursive: true, force: true });
+const target = join(root, 'libs', 'proto', 'src', 'gen');
+// Generate beside the target and swap it in, so concurrent readers never see a half-written tree.
+const staging = mkdtempSync(join(root, 'libs', 'proto', '.gen-'));
+const out = join(staging, 'libs', 'proto', 'src', 'gen');
 const buf = join(root, 'node_modules', '.bin', 'buf');
-execFileSync(buf, ['generate'], { cwd: root, stdio: 'inherit' });
+execFileSync(buf, ['generate', '-o', staging], { cwd: root, stdio: 'inherit' });
 
 function walk(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -38,4 +40,9 @@ for (const file of walk(out).sort()) {
   if (types.length) lines.push(`export type { ${types.join(', ')} } from '${mod}';`);
 }
 writeFileSync(join(out, 'index.ts'), lines.join('\n') + '\n');
-console.log(`codegen: ${seen.size} symbols from proto/ into ${relative(root, out)}`);
+const old = `${target}.old-${process.pid}`;
+if (existsSync(target)) renameSync(target, old);
+renameSync(out, target);
+rmSync(old, { recursive: true, force: true });
+rmSync(staging, { recursive: true, force: true });
+console.log(`codegen: ${seen.size} symbols from proto/ into ${relative(root, target)}`);
