@@ -1,0 +1,30 @@
+// `npm run bench <name> [-- args]`: runs one benchmark of the repository with tsx.
+// Every benchmark prints its figures as ratios against a baseline measured in
+// the same run (these machines are shared and noisy). `npm run bench` lists them.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BENCHES = {
+  'embedding-store-lookup': ['apps/embedding-store/bench/lookup-bench.ts', 'GetEmbeddings (1 user + 500 items) p50/p99: LMDB vs Redis backends vs a plain Redis MGET client'],
+  'embedding-store-ann': ['apps/embedding-store/bench/ann-bench.ts', 'Retrieve QPS and recall@100 vs exact search (50k; --items 1000000 for 1M)'],
+  'feature-server': ['apps/feature-server/bench/feature-server-bench.ts', 'ingest actions/s and GetRealtimeSequence p50/p99: LMDB vs Redis vs plain Redis clients'],
+  'inference-batching': ['libs/inference/bench/batching.bench.ts', 'worker throughput and p99 with dynamic batching on vs off at the same offered load'],
+  'transact-encoder': ['libs/models/bench/transact-encoder.bench.ts', 'transact_encoder compute: factorised vs plain vs per-candidate copies'],
+  rank: ['apps/ranker/bench/rank-bench.ts', 'end-to-end Rank through the real services vs raw in-process compute; dedup vs per-candidate; heads on CPU vs GPU-role worker'],
+  'train-step': ['tools/train/bench/train-step.bench.ts', 'one TransAct-sized training step: stock tfjs-wasm vs the fast kernels'],
+};
+
+const [name, ...rest] = process.argv.slice(2);
+const entry = name ? BENCHES[name] : undefined;
+if (!entry) {
+  if (name) console.error(`unknown benchmark "${name}"\n`);
+  console.error('usage: npm run bench <name> [-- options]\n');
+  for (const [n, [file, what]] of Object.entries(BENCHES)) console.error(`  ${n.padEnd(24)} ${what}${existsSync(join(root, file)) ? '' : ' (missing)'}`);
+  process.exit(name ? 2 : 0);
+}
+const tsx = join(root, 'node_modules', '.bin', 'tsx');
+const res = spawnSync(tsx, ['--tsconfig', join(root, 'tsconfig.base.json'), join(root, entry[0]), ...rest], { stdio: 'inherit', cwd: root });
+process.exit(res.status ?? 1);
