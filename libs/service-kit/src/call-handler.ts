@@ -1,0 +1,169 @@
+import { type Readable } from 'node:stream';
+import {
+  type ServerUnaryCall,
+  status as GrpcStatus,
+  type StatusObject,
+  type UntypedHandleCall,
+} from '@grpc/grpc-js';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context as otelContext, trace, type Tracer } from '@opentelemetry/api';
+import { extractTraceContext, loggerForSpan, type RpcMetrics } from '@pinrank/telemetry';
+import { type Logger } from 'pino';
+import { authorizeAdmin, type AdminAuthOptions, type PeerCertificateLike } from './admin';
+import { type CallContext } from './context';
+import { PinrankError, toGrpcStatus } from './errors';
+import { type MethodDefinitionLike } from './service';
+
+/** A handler of any shape, as stored in a registration. */
+export type AnyHandler = (input: unknown, ctx: CallContext) => Promise<unknown> | AsyncIterable<unknown>;
+
+/** Shared state every wrapped handler uses. */
+export interface CallRuntime {
+  readonly logger: Logger;
+  readonly tracer: Tracer;
+  readonly metrics: RpcMetrics;
+  readonly admin: AdminAuthOptions;
+  /** Calls in flight; aborted on force shutdown. */
+  readonly inflight: Set<AbortController>;
+}
+
+/** How one method is served. */
+export interface MethodSpec {
+  readonly definition: MethodDefinitionLike<unknown, unknown>;
+  readonly handler: AnyHandler | undefined;
+  readonly admin: boolean;
+  readonly unimplementedMessage: string;
+}
+
+// The parts of every grpc-js server call shape (unary, readable, writable, duplex) used here.
+type SurfaceCall = Omit<ServerUnaryCall<unknown, unknown>, 'request'>;
+type AnyCall = SurfaceCall & {
+  request?: unknown;
+  write?: (msg: unknown) => boolean;
+  end?: () => void;
+};
+
+function deadlineOf(call: SurfaceCall): Date | undefined {
+  const d = call.getDeadline();
+  const ms = d instanceof Date ? d.getTime() : d;
+  return Number.isFinite(ms) ? new Date(ms) : undefined;
+}
+
+function peerCertificate(call: SurfaceCall): PeerCertificateLike | undefined {
+  const auth = call.getAuthContext();
+  return auth.sslPeerCertificate && Object.keys(auth.sslPeerCertificate).length > 0 ? auth.sslPeerCertificate : undefined;
+}
+
+async function writeAll(call: AnyCall, messages: AsyncIterable<unknown>, signal: AbortSignal): Promise<void> {
+  for await (const msg of messages) {
+    if (signal.aborted) return;
+    if (call.write?.(msg) === false) {
+      await new Promise<void>((resolve) => {
+        call.once('drain', resolve);
+        signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+    }
+  }
+}
+
+/**
+ * Wraps one handler for grpc-js: opens the SERVER span from the caller's trace
+ * context, builds the CallContext, checks admin credentials, runs the handler,
+ * maps failures to a status (via toGrpcStatus), logs and records metrics.
+ */
+export function wrapHandler(spec: MethodSpec, runtime: CallRuntime): UntypedHandleCall {
+  const path = spec.definition.path;
+  const [service = '', method = ''] = path.replace(/^\//, '').split('/');
+  const { requestStream, responseStream } = spec.definition;
+
+  const run = (call: AnyCall, finish: (err: Partial<StatusObject> | null, value?: unknown) => void): void => {
+    const started = process.hrtime.bigint();
+    const parent = extractTraceContext(call.metadata, ROOT_CONTEXT);
+    const span = runtime.tracer.startSpan(
+      `${service}/${method}`,
+      { kind: SpanKind.SERVER, attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method } },
+      parent,
+    );
+    const otel = trace.setSpan(parent, span);
+    const logger = loggerForSpan(runtime.logger, span).child({ rpc: path });
+    const controller = new AbortController();
+    runtime.inflight.add(controller);
+    const deadline = deadlineOf(call);
+    let timer: NodeJS.Timeout | undefined;
+    if (deadline) {
+      timer = setTimeout(() => controller.abort(new PinrankError('DEADLINE_EXCEEDED', 'deadline exceeded')), Math.max(0, deadline.getTime() - Date.now()));
+      timer.unref();
+    }
+    const onCancel = (): void => controller.abort(new PinrankError('CANCELLED', 'cancelled by the client'));
+    call.on('cancelled', onCancel);
+    const ctx: CallContext = {
+      method: path,
+      deadline,
+      signal: controller.signal,
+      logger,
+      span,
+      otel,
+      metadata: call.metadata,
+      peer: call.getPeer(),
+      remainingMs: () => (deadline ? Math.max(0, deadline.getTime() - Date.now()) : Infinity),
+    };
+
+    const body = async (): Promise<unknown> => {
+      if (spec.admin) {
+        try {
+          const principal = authorizeAdmin(runtime.admin, call.metadata, peerCertificate(call));
+          logger.info({ admin: principal, peer: ctx.peer }, 'admin RPC authorised');
+        } catch (err) {
+          logger.warn({ peer: ctx.peer, reason: (err as Error).message }, 'admin RPC refused');
+          throw err;
+        }
+      }
+      if (!spec.handler) throw new PinrankError('UNIMPLEMENTED', spec.unimplementedMessage);
+      // Iterate without destroying the call at the end of input: for bidi
+      // calls the response side must stay open after the requests end.
+      const input = requestStream ? (call as unknown as Readable).iterator({ destroyOnReturn: false }) : call.request;
+      const out = spec.handler(input, ctx);
+      if (responseStream) {
+        await writeAll(call, out as AsyncIterable<unknown>, controller.signal);
+        return undefined;
+      }
+      return await (out as Promise<unknown>);
+    };
+
+    const done = (err: unknown, value?: unknown): void => {
+      if (timer) clearTimeout(timer);
+      call.off('cancelled', onCancel);
+      runtime.inflight.delete(controller);
+      let code = 'OK';
+      if (err === undefined) {
+        finish(null, value);
+      } else {
+        const mapped = toGrpcStatus(err, span.spanContext().traceId);
+        code = GrpcStatus[mapped.status.code];
+        span.recordException(mapped.error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: `${code}: ${mapped.error.message}` });
+        if (mapped.unexpected) logger.error({ err }, 'unexpected error in handler; answered INTERNAL');
+        else if (['INTERNAL', 'UNKNOWN', 'DATA_LOSS'].includes(code)) logger.error({ err: mapped.error }, 'handler failed');
+        else logger.debug({ code, details: mapped.error.message }, 'call failed');
+        finish(mapped.status);
+      }
+      span.setAttribute('rpc.grpc.status_code', GrpcStatus[code as keyof typeof GrpcStatus]);
+      span.end();
+      runtime.metrics.observeServer(service, method, code, Number(process.hrtime.bigint() - started) / 1e9);
+    };
+
+    otelContext.with(otel, body).then(
+      (value) => done(undefined, value),
+      (err: unknown) => done(err),
+    );
+  };
+
+  if (!responseStream) {
+    return ((call: AnyCall, callback: (err: Partial<StatusObject> | null, value?: unknown) => void) =>
+      run(call, callback)) as unknown as UntypedHandleCall;
+  }
+  return ((call: AnyCall) =>
+    run(call, (err) => {
+      if (err) call.emit('error', err);
+      else call.end?.();
+    })) as unknown as UntypedHandleCall;
+}

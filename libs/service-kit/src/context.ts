@@ -1,0 +1,28 @@
+import { type Metadata } from '@grpc/grpc-js';
+import { type Context, type Span } from '@opentelemetry/api';
+import { type Logger } from 'pino';
+
+/**
+ * What a handler knows about its call besides the request: deadline and
+ * cancellation, the SERVER span and a logger carrying its trace ids.
+ */
+export interface CallContext {
+  /** Full method path, e.g. "/pinrank.v1.FeatureServer/GetRealtimeSequence". */
+  readonly method: string;
+  /** The client's deadline, or undefined when it set none. */
+  readonly deadline: Date | undefined;
+  /** Aborted when the client cancels, the deadline passes, or the server force-stops. */
+  readonly signal: AbortSignal;
+  /** Logger whose lines carry this call's trace_id and span_id. */
+  readonly logger: Logger;
+  /** The SERVER span of this call (child of the caller's span when it sent a trace context). */
+  readonly span: Span;
+  /** The OpenTelemetry context holding `span`; pass it to outgoing calls to link them. */
+  readonly otel: Context;
+  /** Incoming request metadata. */
+  readonly metadata: Metadata;
+  /** The caller's address. */
+  readonly peer: string;
+  /** Milliseconds left before the deadline (Infinity without one, never negative). */
+  remainingMs(): number;
+}

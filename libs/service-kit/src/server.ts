@@ -1,0 +1,173 @@
+import { readFileSync } from 'node:fs';
+import { Server, ServerCredentials, type ChannelOptions, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { trace } from '@opentelemetry/api';
+import { HealthCheckResponse_ServingStatus as ServingStatus, HealthService } from '@pinrank/proto';
+import { RpcMetrics, createLogger, startMetricsServer, type MetricsServer } from '@pinrank/telemetry';
+import { type Logger } from 'pino';
+import { wrapHandler, type AnyHandler, type CallRuntime } from './call-handler';
+import { HealthStatus } from './health';
+import { addReflection } from './reflection';
+import { parseHostPort, withServerDefaults, type ResolvedServerOptions, type ServerOptions } from './server-options';
+
+/** A running gRPC server. */
+export interface RunningServer {
+  /** The bound port (the real one when started on port 0). */
+  readonly port: number;
+  /** The bound /metrics port, when `metricsAddress` was given. */
+  readonly metricsPort: number | undefined;
+  /** The service's logger. */
+  readonly logger: Logger;
+  /** The metrics this server records (register your own metrics in `metrics.registry`). */
+  readonly metrics: RpcMetrics;
+  /** Resolves once the server has shut down (by `shutdown()` or a signal). */
+  readonly closed: Promise<void>;
+  /** Sets the health of one registered service, or of all of them and the server ("" ) when `service` is omitted. */
+  setServing(serving: boolean, service?: string): void;
+  /**
+   * Graceful stop: health NOT_SERVING → (drainDelayMs) → refuse new calls and
+   * let in-flight calls finish → force-stop after shutdownTimeoutMs. Idempotent.
+   */
+  shutdown(): Promise<void>;
+}
+
+function credentials(o: ResolvedServerOptions): ServerCredentials {
+  if (!o.tls) return ServerCredentials.createInsecure();
+  const ca = o.tls.clientCaFile ? readFileSync(o.tls.clientCaFile) : null;
+  return ServerCredentials.createSsl(
+    ca,
+    [{ cert_chain: readFileSync(o.tls.certFile), private_key: readFileSync(o.tls.keyFile) }],
+    ca ? (o.tls.requireClientCert ?? true) : false,
+  );
+}
+
+function channelOptions(o: ResolvedServerOptions): ChannelOptions {
+  return {
+    'grpc.max_receive_message_length': o.maxReceiveMessageBytes,
+    'grpc.max_send_message_length': o.maxSendMessageBytes,
+    'grpc.keepalive_time_ms': o.keepalive.timeMs,
+    'grpc.keepalive_timeout_ms': o.keepalive.timeoutMs,
+    'grpc.max_connection_age_ms': o.maxConnectionAgeMs,
+    'grpc.max_connection_age_grace_ms': o.maxConnectionAgeGraceMs,
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Starts a gRPC server: the given services (wrapped with tracing, metrics,
+ * admin checks and error mapping), grpc.health.v1, optional reflection and
+ * /metrics, and graceful shutdown on signals. Resolves once bound and SERVING.
+ */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const o = withServerDefaults(options);
+  const logger = options.logger ?? createLogger({ name: o.name });
+  const metrics = options.metrics ?? new RpcMetrics();
+  const runtime: CallRuntime = {
+    logger,
+    tracer: options.tracer ?? trace.getTracer(o.name),
+    metrics,
+    admin: o.admin,
+    inflight: new Set(),
+  };
+  const server = new Server(channelOptions(o));
+  for (const reg of o.services) {
+    const impl: UntypedServiceImplementation = {};
+    for (const [key, def] of Object.entries(reg.definition)) {
+      impl[key] = wrapHandler(
+        {
+          definition: def,
+          handler: reg.handlers[key] as AnyHandler | undefined,
+          admin: reg.adminMethods.has(key),
+          unimplementedMessage: reg.unimplementedMessage(def.path),
+        },
+        runtime,
+      );
+    }
+    server.addService(reg.definition, impl);
+  }
+  const health = new HealthStatus();
+  server.addService(HealthService, health.handlers());
+  const serviceNames = o.services.map((s) => s.serviceName);
+  if (o.reflection) addReflection(server, o.reflection, [...serviceNames, 'grpc.health.v1.Health']);
+
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(o.address, credentials(o), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  let metricsServer: MetricsServer | undefined;
+  if (o.metricsAddress !== undefined) {
+    const { host, port: mport } = parseHostPort(o.metricsAddress);
+    try {
+      metricsServer = await startMetricsServer({ registry: metrics.registry, host, port: mport });
+    } catch (err) {
+      server.forceShutdown();
+      throw err;
+    }
+  }
+  for (const name of ['', ...serviceNames]) health.set(name, ServingStatus.SERVING);
+
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
+  let shuttingDown: Promise<void> | undefined;
+
+  const doShutdown = async (): Promise<void> => {
+    logger.info({ inflight: runtime.inflight.size }, 'draining: health NOT_SERVING');
+    health.setAll(ServingStatus.NOT_SERVING);
+    // Let the NOT_SERVING update reach watchers before their streams end.
+    await sleep(0);
+    health.endWatches();
+    if (o.drainDelayMs > 0) await sleep(o.drainDelayMs);
+    let timer: NodeJS.Timeout | undefined;
+    const graceful = new Promise<boolean>((resolve) => server.tryShutdown(() => resolve(true)));
+    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), o.shutdownTimeoutMs)));
+    const clean = await Promise.race([graceful, timeout]);
+    if (timer) clearTimeout(timer);
+    if (!clean) {
+      logger.warn({ inflight: runtime.inflight.size }, 'shutdown timeout: cancelling calls still in flight');
+      for (const c of runtime.inflight) c.abort(new Error('server is shutting down'));
+      server.forceShutdown();
+    }
+    await metricsServer?.close();
+    try {
+      await o.onShutdown?.();
+    } finally {
+      logger.info({ graceful: clean }, 'server stopped');
+      for (const sig of o.signals) process.off(sig, onSignal);
+      resolveClosed();
+    }
+  };
+  const shutdown = (): Promise<void> => (shuttingDown ??= doShutdown());
+  const onSignal = (signal: NodeJS.Signals): void => {
+    logger.info({ signal }, 'signal received; shutting down');
+    shutdown().then(
+      () => {
+        if (o.exitOnSignal) process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        if (o.exitOnSignal) process.exit(1);
+      },
+    );
+  };
+  for (const sig of o.signals) process.on(sig, onSignal);
+  logger.info({ port, metricsPort: metricsServer?.port, services: serviceNames, tls: Boolean(o.tls) }, 'serving');
+
+  return {
+    port,
+    metricsPort: metricsServer?.port,
+    logger,
+    metrics,
+    closed,
+    setServing(serving, service) {
+      const status = serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+      if (service === undefined) {
+        for (const name of ['', ...serviceNames]) health.set(name, status);
+        return;
+      }
+      if (service !== '' && !serviceNames.includes(service)) {
+        throw new TypeError(`setServing: unknown service "${service}"; registered: ${serviceNames.join(', ')}`);
+      }
+      health.set(service, status);
+    },
+    shutdown,
+  };
+}

@@ -1,0 +1,140 @@
+import { InterceptingCall, type Interceptor, status as GrpcStatus } from '@grpc/grpc-js';
+import { createServer, type Server } from 'node:http';
+import { type AddressInfo } from 'node:net';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Latency buckets (seconds) for RPC histograms: 0.5 ms .. 10 s. */
+export const RPC_LATENCY_BUCKETS: readonly number[] = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+/** Options of {@link RpcMetrics}. */
+export interface RpcMetricsOptions {
+  /** The registry to register in; default a new one. */
+  registry?: Registry;
+  /** Also collect Node.js process metrics (heap, event-loop lag...); default true. */
+  processMetrics?: boolean;
+}
+
+/**
+ * RPC counters and latency histograms by service, method and status code,
+ * for servers (`rpc_server_*`) and clients (`rpc_client_*`).
+ */
+export class RpcMetrics {
+  /** The registry holding these metrics (serve it with {@link startMetricsServer}). */
+  readonly registry: Registry;
+  private readonly serverCalls: Counter<'service' | 'method' | 'code'>;
+  private readonly serverLatency: Histogram<'service' | 'method' | 'code'>;
+  private readonly clientCalls: Counter<'service' | 'method' | 'code'>;
+  private readonly clientLatency: Histogram<'service' | 'method' | 'code'>;
+
+  constructor(options: RpcMetricsOptions = {}) {
+    this.registry = options.registry ?? new Registry();
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    const labelNames = ['service', 'method', 'code'] as const;
+    this.serverCalls = new Counter({
+      name: 'rpc_server_requests_total',
+      help: 'RPCs handled, by service, method and gRPC status code name.',
+      labelNames,
+      registers: [this.registry],
+    });
+    this.serverLatency = new Histogram({
+      name: 'rpc_server_duration_seconds',
+      help: 'Time from call start to status, by service, method and gRPC status code name.',
+      labelNames,
+      buckets: [...RPC_LATENCY_BUCKETS],
+      registers: [this.registry],
+    });
+    this.clientCalls = new Counter({
+      name: 'rpc_client_requests_total',
+      help: 'Outgoing RPCs, by service, method and gRPC status code name.',
+      labelNames,
+      registers: [this.registry],
+    });
+    this.clientLatency = new Histogram({
+      name: 'rpc_client_duration_seconds',
+      help: 'Outgoing RPC latency, by service, method and gRPC status code name.',
+      labelNames,
+      buckets: [...RPC_LATENCY_BUCKETS],
+      registers: [this.registry],
+    });
+  }
+
+  /** Records one handled call. `code` is the gRPC status name (e.g. "OK", "INVALID_ARGUMENT"). */
+  observeServer(service: string, method: string, code: string, seconds: number): void {
+    this.serverCalls.inc({ service, method, code });
+    this.serverLatency.observe({ service, method, code }, seconds);
+  }
+
+  /** Records one outgoing call. */
+  observeClient(service: string, method: string, code: string, seconds: number): void {
+    this.clientCalls.inc({ service, method, code });
+    this.clientLatency.observe({ service, method, code }, seconds);
+  }
+}
+
+/** A running /metrics HTTP endpoint. */
+export interface MetricsServer {
+  /** The bound port (useful when started on port 0). */
+  readonly port: number;
+  /** Stops accepting connections and closes the server. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link startMetricsServer}. */
+export interface MetricsServerOptions {
+  /** The registry to expose. */
+  registry: Registry;
+  /** Interface to bind; default "0.0.0.0". */
+  host?: string;
+  /** Port; 0 picks a free one. */
+  port: number;
+}
+
+/** Serves `GET /metrics` in the Prometheus text format (and 404 for any other path). */
+export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
+  const server: Server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found; metrics are at /metrics\n');
+      return;
+    }
+    options.registry.metrics().then(
+      (body) => res.writeHead(200, { 'content-type': options.registry.contentType }).end(body),
+      (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${String(err)}\n`),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '0.0.0.0', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((err) => (err ? reject(err) : resolve()));
+      }),
+  };
+}
+
+/** A grpc-js client interceptor that records each outgoing call in `metrics` (`rpc_client_*`). */
+export function createMetricsClientInterceptor(metrics: RpcMetrics): Interceptor {
+  return (callOptions, nextCall) => {
+    const [service = '', method = ''] = callOptions.method_definition.path.replace(/^\//, '').split('/');
+    const started = process.hrtime.bigint();
+    return new InterceptingCall(nextCall(callOptions), {
+      start(metadata, _listener, next) {
+        next(metadata, {
+          onReceiveStatus(status, nextStatus) {
+            metrics.observeClient(service, method, GrpcStatus[status.code], Number(process.hrtime.bigint() - started) / 1e9);
+            nextStatus(status);
+          },
+        });
+      },
+    });
+  };
+}

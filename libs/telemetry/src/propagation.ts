@@ -1,0 +1,86 @@
+import { InterceptingCall, type Interceptor, type Metadata, status as GrpcStatus } from '@grpc/grpc-js';
+import {
+  context as otelContext,
+  trace,
+  SpanKind,
+  SpanStatusCode,
+  type Context,
+  type TextMapGetter,
+  type TextMapSetter,
+  type Tracer,
+} from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+
+// One propagator instance, used explicitly: tracing never depends on the
+// global propagator having been registered (it is not under jest).
+const w3c = new W3CTraceContextPropagator();
+
+const setter: TextMapSetter<Metadata> = {
+  set(carrier, key, value) {
+    carrier.set(key, value);
+  },
+};
+
+const getter: TextMapGetter<Metadata> = {
+  keys(carrier) {
+    return Object.keys(carrier.getMap());
+  },
+  get(carrier, key) {
+    const values = carrier.get(key);
+    if (values.length === 0) return undefined;
+    return values.map((v) => (typeof v === 'string' ? v : v.toString('utf8')));
+  },
+};
+
+/** Writes the W3C trace context (`traceparent`, `tracestate`) of `ctx` into gRPC metadata. */
+export function injectTraceContext(ctx: Context, metadata: Metadata): void {
+  w3c.inject(ctx, metadata, setter);
+}
+
+/** Reads the W3C trace context from incoming gRPC metadata into a context derived from `base`. */
+export function extractTraceContext(metadata: Metadata, base: Context = otelContext.active()): Context {
+  return w3c.extract(base, metadata, getter);
+}
+
+/** Options of {@link createTraceClientInterceptor}. */
+export interface TraceClientInterceptorOptions {
+  /** The tracer that opens CLIENT spans; default: the global tracer named "pinrank-grpc-client". */
+  tracer?: Tracer;
+  /** Gives the parent context of a call; default: the active context. */
+  parentContext?: () => Context;
+}
+
+/**
+ * A grpc-js client interceptor that opens a CLIENT span per call (named by the
+ * method path), injects its W3C trace context into the call's metadata, and
+ * ends the span with the call's status.
+ */
+export function createTraceClientInterceptor(options: TraceClientInterceptorOptions = {}): Interceptor {
+  return (callOptions, nextCall) => {
+    const tracer = options.tracer ?? trace.getTracer('pinrank-grpc-client');
+    const parent = options.parentContext ? options.parentContext() : otelContext.active();
+    const path = callOptions.method_definition.path;
+    const [service = '', method = ''] = path.replace(/^\//, '').split('/');
+    const span = tracer.startSpan(
+      path.replace(/^\//, ''),
+      { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method } },
+      parent,
+    );
+    const spanContext = trace.setSpan(parent, span);
+    return new InterceptingCall(nextCall(callOptions), {
+      start(metadata, _listener, next) {
+        injectTraceContext(spanContext, metadata);
+        next(metadata, {
+          onReceiveStatus(status, nextStatus) {
+            span.setAttribute('rpc.grpc.status_code', status.code);
+            if (status.code !== GrpcStatus.OK) {
+              span.setStatus({ code: SpanStatusCode.ERROR, message: `${GrpcStatus[status.code]}: ${status.details}` });
+            }
+            span.end();
+            nextStatus(status);
+          },
+        });
+      },
+    });
+  };
+}
