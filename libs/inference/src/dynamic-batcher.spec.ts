@@ -1,0 +1,160 @@
+import { PinrankError } from '@pinrank/service-kit';
+import { DynamicBatcher, type DynamicBatcherOptions, type RejectReason } from './dynamic-batcher';
+import { type TensorMap } from './host-tensor';
+
+const rows = (values: number[]): TensorMap => ({ x: { dtype: 'float32', dims: [values.length, 1], data: new Float32Array(values) } });
+const values = (m: TensorMap): number[] => Array.from(m['y']!.data as Float32Array);
+
+/** A compute function that doubles `x` and records each batch; resolves when `release()` is called (or at once). */
+function recorder(manual = false) {
+  const batches: number[][] = [];
+  const waiting: Array<() => void> = [];
+  const compute = (inputs: TensorMap): Promise<TensorMap> => {
+    const x = inputs['x']!;
+    batches.push(Array.from(x.data as Float32Array));
+    const out = { y: { dtype: 'float32' as const, dims: [...x.dims], data: (x.data as Float32Array).map((v) => v * 2) } };
+    if (!manual) return Promise.resolve(out);
+    return new Promise((resolve) => waiting.push(() => resolve(out)));
+  };
+  return { batches, compute, release: () => waiting.splice(0).forEach((w) => w()) };
+}
+
+function batcher(compute: DynamicBatcherOptions['compute'], patch: Partial<DynamicBatcherOptions> = {}, rejects: RejectReason[] = []) {
+  return new DynamicBatcher({
+    label: 'm:1',
+    compute,
+    layout: { mode: 'concat', userInputs: [] },
+    maxBatchSize: 4,
+    maxQueueDelayMs: 10,
+    queueLimit: 8,
+    observer: { onReject: (r) => rejects.push(r) },
+    ...patch,
+  });
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'OK';
+  } catch (err) {
+    return err instanceof PinrankError ? err.code : `not a PinrankError: ${String(err)}`;
+  }
+}
+
+describe('DynamicBatcher', () => {
+  beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => jest.useRealTimers());
+
+  it('waits up to maxQueueDelayMs for more requests, then runs them as one batch', async () => {
+    const rec = recorder();
+    const b = batcher(rec.compute);
+    const p1 = b.enqueue(rows([1]));
+    await jest.advanceTimersByTimeAsync(4);
+    const p2 = b.enqueue(rows([2, 3]));
+    await jest.advanceTimersByTimeAsync(5);
+    expect(rec.batches).toEqual([]);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(rec.batches).toEqual([[1, 2, 3]]);
+    expect(values(await p1)).toEqual([2]);
+    expect(values(await p2)).toEqual([4, 6]);
+  });
+
+  it('runs at once when maxBatchSize rows are queued, and never overfills a batch', async () => {
+    const rec = recorder();
+    const b = batcher(rec.compute);
+    const ps = [b.enqueue(rows([1, 2])), b.enqueue(rows([3])), b.enqueue(rows([4, 5])), b.enqueue(rows([6, 7]))];
+    await jest.advanceTimersByTimeAsync(0);
+    // [1,2]+[3] = 3 rows; adding [4,5] would make 5 > 4, so the first batch is full;
+    // [4,5]+[6,7] is exactly 4 rows. Neither waits for the queue delay.
+    expect(rec.batches).toEqual([[1, 2, 3], [4, 5, 6, 7]]);
+    expect((await Promise.all(ps)).map(values)).toEqual([[2, 4], [6], [8, 10], [12, 14]]);
+  });
+
+  it('answers RESOURCE_EXHAUSTED at once when the queue is full', async () => {
+    const rec = recorder(true);
+    const rejects: RejectReason[] = [];
+    const b = batcher(rec.compute, { queueLimit: 2, maxBatchSize: 1 }, rejects);
+    const running = b.enqueue(rows([1])); // dispatched immediately (batch of 1 is full)
+    const q1 = b.enqueue(rows([2]));
+    const q2 = b.enqueue(rows([3]));
+    // No timer advance: the refusal must not wait for anything.
+    expect(await codeOf(b.enqueue(rows([4])))).toBe('RESOURCE_EXHAUSTED');
+    expect(rejects).toEqual(['queue_full']);
+    expect(b.inflightCount()).toBe(3);
+    rec.release();
+    await jest.advanceTimersByTimeAsync(0);
+    rec.release();
+    await jest.advanceTimersByTimeAsync(0);
+    rec.release();
+    expect(await Promise.all([codeOf(running), codeOf(q1), codeOf(q2)])).toEqual(['OK', 'OK', 'OK']);
+  });
+
+  it('drops a request whose deadline passes while queued; it never reaches compute', async () => {
+    const rec = recorder(true);
+    const rejects: RejectReason[] = [];
+    const b = batcher(rec.compute, { maxBatchSize: 1 }, rejects);
+    const busy = b.enqueue(rows([1]));
+    const doomed = b.enqueue(rows([99]), { deadline: Date.now() + 5 });
+    const doomedCode = codeOf(doomed);
+    await jest.advanceTimersByTimeAsync(5);
+    expect(await doomedCode).toBe('DEADLINE_EXCEEDED');
+    rec.release();
+    await busy;
+    await jest.advanceTimersByTimeAsync(20);
+    expect(rec.batches).toEqual([[1]]);
+    expect(rejects).toEqual(['deadline']);
+    expect(await codeOf(b.enqueue(rows([2]), { deadline: Date.now() }))).toBe('DEADLINE_EXCEEDED');
+  });
+
+  it('drops a request cancelled while queued', async () => {
+    const rec = recorder();
+    const b = batcher(rec.compute);
+    const ac = new AbortController();
+    const p = codeOf(b.enqueue(rows([5]), { signal: ac.signal }));
+    const kept = b.enqueue(rows([6]));
+    ac.abort();
+    await jest.advanceTimersByTimeAsync(10);
+    expect(await p).toBe('CANCELLED');
+    expect(rec.batches).toEqual([[6]]);
+    expect(values(await kept)).toEqual([12]);
+  });
+
+  it('stacks only requests with the same trailing dims; others wait for the next batch', async () => {
+    const rec = recorder();
+    const b = batcher(rec.compute);
+    const wide: TensorMap = { x: { dtype: 'float32', dims: [1, 2], data: new Float32Array([7, 8]) } };
+    const ps = [b.enqueue(rows([1])), b.enqueue(wide), b.enqueue(rows([2]))];
+    await jest.advanceTimersByTimeAsync(10);
+    await jest.advanceTimersByTimeAsync(10);
+    expect(rec.batches).toEqual([[1, 2], [7, 8]]);
+    expect((await Promise.all(ps)).map(values)).toEqual([[2], [14, 16], [4]]);
+  });
+
+  it("mode 'none' runs every request alone", async () => {
+    const rec = recorder();
+    const b = batcher(rec.compute, { layout: { mode: 'none', userInputs: [] } });
+    await Promise.all([b.enqueue(rows([1])), b.enqueue(rows([2]))]);
+    expect(rec.batches).toEqual([[1], [2]]);
+  });
+
+  it('stop() runs what is queued, then refuses new requests', async () => {
+    const rec = recorder();
+    const b = batcher(rec.compute);
+    const p = b.enqueue(rows([3]));
+    const stopped = b.stop();
+    expect(values(await p)).toEqual([6]);
+    await stopped;
+    expect(await codeOf(b.enqueue(rows([4])))).toBe('UNAVAILABLE');
+    expect(b.inflightCount()).toBe(0);
+  });
+
+  it('rejects every request of a failed batch with INTERNAL', async () => {
+    const b = batcher(() => Promise.reject(new Error('kernel exploded')), { maxQueueDelayMs: 0 });
+    await expect(b.enqueue(rows([1]))).rejects.toMatchObject({ code: 'INTERNAL', message: expect.stringMatching(/kernel exploded/) });
+  });
+
+  it('validates its options', () => {
+    expect(() => batcher(recorder().compute, { maxBatchSize: 0 })).toThrow(TypeError);
+    expect(() => batcher(recorder().compute, { maxQueueDelayMs: -1 })).toThrow(TypeError);
+  });
+});

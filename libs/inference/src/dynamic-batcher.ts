@@ -1,0 +1,272 @@
+import { PinrankError } from '@pinrank/service-kit';
+import { requestRows, splitOutputs, stackInputs, stackKey, type StackingLayout } from './batch-stacking';
+import { type TensorMap } from './host-tensor';
+
+/** Per-request scheduling options. */
+export interface ScheduleOptions {
+  /** Absolute deadline in the batcher's clock (epoch ms by default); expired requests never reach compute. */
+  deadline?: number | undefined;
+  /** Aborts the request while it is queued (a cancelled call). */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * What a model's scheduler offers its server (Triton's Scheduler contract):
+ * queue a request, count what is in flight, and stop after draining.
+ */
+export interface Scheduler {
+  /** Queues one request; resolves with its own outputs. Rejects with a PinrankError. */
+  enqueue(inputs: TensorMap, options?: ScheduleOptions): Promise<TensorMap>;
+  /** Requests queued or computing. */
+  inflightCount(): number;
+  /** Refuses new requests, runs everything already queued, and resolves when idle. */
+  stop(): Promise<void>;
+}
+
+/** Runs one (stacked) batch on the model. */
+export type BatchCompute = (inputs: TensorMap) => Promise<TensorMap>;
+
+/** Why a request was refused or dropped without being computed. */
+export type RejectReason = 'queue_full' | 'deadline' | 'cancelled' | 'stopped' | 'invalid';
+
+/** Hooks for metrics; called synchronously, must not throw. */
+export interface BatchObserver {
+  /** One batch finished (successfully or not). `size` is its rows along axis 0. */
+  onBatch?(info: { size: number; requests: number; queueMs: readonly number[]; computeMs: number; ok: boolean }): void;
+  /** A request was refused or dropped before compute. */
+  onReject?(reason: RejectReason): void;
+}
+
+/** Options of {@link DynamicBatcher}; defaults noted per field. */
+export interface DynamicBatcherOptions {
+  /** Model label used in error messages. */
+  label: string;
+  compute: BatchCompute;
+  layout: StackingLayout;
+  /** Most rows (axis 0 of the outputs) in one batch; a bigger single request runs alone. */
+  maxBatchSize: number;
+  /** Longest a request waits for others before its batch runs. */
+  maxQueueDelayMs: number;
+  /** Most requests waiting; more are answered RESOURCE_EXHAUSTED at once. */
+  queueLimit: number;
+  /** Batches computing at the same time; default 1. */
+  maxConcurrentBatches?: number;
+  /** Clock for queue delays and deadlines; default Date.now. */
+  now?: () => number;
+  observer?: BatchObserver;
+}
+
+type Filled = Required<Omit<DynamicBatcherOptions, 'observer'>> & { observer: BatchObserver };
+
+/** Fills defaults and validates options. Thrown by: a limit out of range — as TypeError. */
+function addDefaults(o: DynamicBatcherOptions): Filled {
+  const filled: Filled = { ...o, maxConcurrentBatches: o.maxConcurrentBatches ?? 1, now: o.now ?? Date.now, observer: o.observer ?? {} };
+  for (const key of ['maxBatchSize', 'queueLimit', 'maxConcurrentBatches'] as const) {
+    if (!Number.isInteger(filled[key]) || filled[key] < 1) throw new TypeError(`DynamicBatcher: ${key} must be an integer >= 1, got ${filled[key]}`);
+  }
+  if (!(filled.maxQueueDelayMs >= 0)) throw new TypeError(`DynamicBatcher: maxQueueDelayMs must be >= 0, got ${filled.maxQueueDelayMs}`);
+  return filled;
+}
+
+interface Pending {
+  inputs: TensorMap;
+  rows: number;
+  key: string;
+  enqueuedAt: number;
+  deadline: number | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+  resolve: (outputs: TensorMap) => void;
+  reject: (err: PinrankError) => void;
+}
+
+/**
+ * A per-model dynamic batcher: stacks queued requests (per the model's
+ * stacking layout) up to `maxBatchSize` rows or until the oldest has waited
+ * `maxQueueDelayMs`, drops expired and cancelled requests before compute, and
+ * splits outputs back per request.
+ */
+export class DynamicBatcher implements Scheduler {
+  private readonly o: Filled;
+  private readonly queue: Pending[] = [];
+  private running = 0;
+  private computing = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readonly idleWaiters: Array<() => void> = [];
+
+  constructor(options: DynamicBatcherOptions) {
+    this.o = addDefaults(options);
+  }
+
+  enqueue(inputs: TensorMap, options: ScheduleOptions = {}): Promise<TensorMap> {
+    const { now, observer, label } = this.o;
+    if (this.stopped) return this.refuse('stopped', new PinrankError('UNAVAILABLE', `model ${label} is unloading; retry`));
+    let rows: number;
+    try {
+      rows = requestRows(inputs, this.o.layout);
+    } catch (err) {
+      return this.refuse('invalid', PinrankError.from(err));
+    }
+    if (options.signal?.aborted) return this.refuse('cancelled', new PinrankError('CANCELLED', 'request cancelled'));
+    if (options.deadline !== undefined && options.deadline <= now()) {
+      return this.refuse('deadline', new PinrankError('DEADLINE_EXCEEDED', `deadline passed before model ${label} was queued`));
+    }
+    if (this.queue.length >= this.o.queueLimit) {
+      return this.refuse('queue_full', new PinrankError('RESOURCE_EXHAUSTED', `model ${label}: queue full (${this.o.queueLimit} requests waiting); retry later or on another worker`));
+    }
+    return new Promise<TensorMap>((resolve, reject) => {
+      const p: Pending = { inputs, rows, key: stackKey(inputs), enqueuedAt: now(), deadline: options.deadline, signal: options.signal, onAbort: undefined, resolve, reject };
+      if (p.signal) {
+        p.onAbort = () => {
+          const at = this.queue.indexOf(p);
+          if (at < 0) return;
+          this.queue.splice(at, 1);
+          observer.onReject?.('cancelled');
+          reject(new PinrankError('CANCELLED', 'request cancelled while queued'));
+          this.pump();
+        };
+        p.signal.addEventListener('abort', p.onAbort, { once: true });
+      }
+      this.queue.push(p);
+      this.pump();
+    });
+  }
+
+  inflightCount(): number {
+    return this.queue.length + this.computing;
+  }
+
+  stop(): Promise<void> {
+    this.stopped = true;
+    this.pump();
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private refuse(reason: RejectReason, err: PinrankError): Promise<never> {
+    this.o.observer.onReject?.(reason);
+    return Promise.reject(err);
+  }
+
+  private isIdle(): boolean {
+    return this.queue.length === 0 && this.running === 0;
+  }
+
+  /** Starts every batch that is due and arms the timer for the next one. */
+  private pump(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const { now, maxQueueDelayMs, maxConcurrentBatches } = this.o;
+    this.dropExpired();
+    while (this.queue.length > 0 && this.running < maxConcurrentBatches) {
+      const { count, full } = this.plan();
+      const head = this.queue[0]!;
+      if (!full && !this.stopped && now() - head.enqueuedAt < maxQueueDelayMs) break;
+      this.dispatch(this.takeBatch(count));
+    }
+    if (this.queue.length > 0) {
+      let due = Infinity;
+      if (this.running < maxConcurrentBatches) due = this.queue[0]!.enqueuedAt + maxQueueDelayMs;
+      for (const p of this.queue) if (p.deadline !== undefined && p.deadline < due) due = p.deadline;
+      if (due !== Infinity) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          this.pump();
+        }, Math.max(0, due - now()));
+      }
+    }
+    if (this.isIdle()) this.idleWaiters.splice(0).forEach((w) => w());
+  }
+
+  /** How many queued requests (counting only those stackable with the head) the next batch takes, and whether it is full. */
+  private plan(): { count: number; full: boolean } {
+    const head = this.queue[0]!;
+    if (this.o.layout.mode === 'none') return { count: 1, full: true };
+    let rows = 0;
+    let count = 0;
+    for (const p of this.queue) {
+      if (p.key !== head.key) continue;
+      if (count > 0 && rows + p.rows > this.o.maxBatchSize) return { count, full: true };
+      rows += p.rows;
+      count++;
+      if (rows >= this.o.maxBatchSize) return { count, full: true };
+    }
+    return { count, full: false };
+  }
+
+  private takeBatch(count: number): Pending[] {
+    const key = this.queue[0]!.key;
+    const batch: Pending[] = [];
+    for (let i = 0; i < this.queue.length && batch.length < count; ) {
+      const p = this.queue[i]!;
+      if (p.key === key) {
+        this.queue.splice(i, 1);
+        batch.push(p);
+      } else i++;
+    }
+    return batch;
+  }
+
+  private dropExpired(): void {
+    const t = this.o.now();
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const p = this.queue[i]!;
+      if (p.deadline !== undefined && p.deadline <= t) {
+        this.queue.splice(i, 1);
+        this.detach(p);
+        this.o.observer.onReject?.('deadline');
+        p.reject(new PinrankError('DEADLINE_EXCEEDED', `deadline passed while queued for model ${this.o.label}`));
+      }
+    }
+  }
+
+  private detach(p: Pending): void {
+    if (p.signal && p.onAbort) p.signal.removeEventListener('abort', p.onAbort);
+  }
+
+  private dispatch(batch: Pending[]): void {
+    const { now, observer, compute, layout, label } = this.o;
+    const t = now();
+    batch.forEach((p) => this.detach(p));
+    const queueMs = batch.map((p) => t - p.enqueuedAt);
+    const rows = batch.map((p) => p.rows);
+    const size = rows.reduce((a, b) => a + b, 0);
+    this.running++;
+    this.computing += batch.length;
+    const started = performance.now();
+    const finish = (ok: boolean): void => {
+      this.running--;
+      this.computing -= batch.length;
+      observer.onBatch?.({ size, requests: batch.length, queueMs, computeMs: performance.now() - started, ok });
+      this.pump();
+    };
+    let run: Promise<TensorMap>;
+    try {
+      run = compute(stackInputs(batch.map((p) => p.inputs), layout));
+    } catch (err) {
+      run = Promise.reject(err);
+    }
+    run.then(
+      (outputs) => {
+        let parts: TensorMap[];
+        try {
+          parts = splitOutputs(outputs, rows);
+        } catch (err) {
+          batch.forEach((p) => p.reject(PinrankError.from(err)));
+          finish(false);
+          return;
+        }
+        batch.forEach((p, i) => p.resolve(parts[i]!));
+        finish(true);
+      },
+      (err: unknown) => {
+        const e = err instanceof PinrankError ? err : new PinrankError('INTERNAL', `model ${label} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        batch.forEach((p) => p.reject(e));
+        finish(false);
+      },
+    );
+  }
+}

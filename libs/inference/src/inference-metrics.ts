@@ -1,0 +1,69 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { type BatchObserver, type RejectReason } from './dynamic-batcher';
+
+const SECONDS_BUCKETS = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048];
+
+/**
+ * Prometheus metrics of the inference worker, per model and version: queue
+ * and compute time, batch sizes, requests in flight, rejections, and the
+ * execution provider in use.
+ */
+export class InferenceMetrics {
+  private readonly queue: Histogram<'model' | 'version'>;
+  private readonly compute: Histogram<'model' | 'version' | 'provider'>;
+  private readonly batchSize: Histogram<'model' | 'version'>;
+  private readonly batches: Counter<'model' | 'version' | 'outcome'>;
+  private readonly rejections: Counter<'model' | 'version' | 'reason'>;
+  private readonly inflight: Gauge<'model' | 'version'>;
+  private readonly provider: Gauge<'model' | 'version' | 'provider'>;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.queue = new Histogram({ name: 'inference_queue_duration_seconds', help: 'Time a request waited in the batcher queue.', labelNames: ['model', 'version'], buckets: SECONDS_BUCKETS, registers });
+    this.compute = new Histogram({ name: 'inference_compute_duration_seconds', help: 'Time one batch spent in the model.', labelNames: ['model', 'version', 'provider'], buckets: SECONDS_BUCKETS, registers });
+    this.batchSize = new Histogram({ name: 'inference_batch_size', help: 'Rows (axis 0 of the outputs) per executed batch.', labelNames: ['model', 'version'], buckets: BATCH_BUCKETS, registers });
+    this.batches = new Counter({ name: 'inference_batches_total', help: 'Executed batches by outcome (ok, error).', labelNames: ['model', 'version', 'outcome'], registers });
+    this.rejections = new Counter({ name: 'inference_rejections_total', help: 'Requests refused or dropped before compute, by reason (queue_full, deadline, cancelled, stopped, invalid).', labelNames: ['model', 'version', 'reason'], registers });
+    this.inflight = new Gauge({ name: 'inference_inflight_requests', help: 'Requests queued or computing.', labelNames: ['model', 'version'], registers, collect: () => this.refresh() });
+    this.provider = new Gauge({ name: 'inference_model_provider', help: '1 for the execution provider each loaded model version runs on.', labelNames: ['model', 'version', 'provider'], registers });
+  }
+
+  /** A batch observer that records into these metrics for one model version. */
+  observer(model: string, version: string, provider: string): BatchObserver {
+    return {
+      onBatch: (info) => {
+        for (const q of info.queueMs) this.queue.observe({ model, version }, q / 1000);
+        this.compute.observe({ model, version, provider }, info.computeMs / 1000);
+        this.batchSize.observe({ model, version }, info.size);
+        this.batches.inc({ model, version, outcome: info.ok ? 'ok' : 'error' });
+      },
+      onReject: (reason) => this.rejections.inc({ model, version, reason }),
+    };
+  }
+
+  /** Counts a request refused before it reached a batcher (e.g. an input that breaks the contract). */
+  rejected(model: string, version: string, reason: RejectReason): void {
+    this.rejections.inc({ model, version, reason });
+  }
+
+  /** Tracks a version's in-flight count (read at scrape time) and marks its provider. */
+  track(model: string, version: string, provider: string, inflightCount: () => number): void {
+    this.provider.set({ model, version, provider }, 1);
+    this.inflightSources.set(`${model}\u0000${version}`, { model, version, count: inflightCount });
+  }
+
+  /** Removes an unloaded version's gauges. */
+  untrack(model: string, version: string, provider: string): void {
+    this.provider.remove({ model, version, provider });
+    this.inflight.remove({ model, version });
+    this.inflightSources.delete(`${model}\u0000${version}`);
+  }
+
+  /** Refreshes the in-flight gauge; called by the scrape (collect) hook. */
+  refresh(): void {
+    for (const s of this.inflightSources.values()) this.inflight.set({ model: s.model, version: s.version }, s.count());
+  }
+
+  private readonly inflightSources = new Map<string, { model: string; version: string; count: () => number }>();
+}

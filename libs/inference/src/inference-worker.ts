@@ -1,0 +1,77 @@
+import { type Logger } from 'pino';
+import { RpcMetrics, createLogger } from '@pinrank/telemetry';
+import { startServer, type RunningServer, type ServerOptions } from '@pinrank/service-kit';
+import { InferenceMetrics } from './inference-metrics';
+import { ModelManager, type ModelManagerOptions } from './model-lifecycle';
+import { ModelRepository } from './model-repository';
+import { inferenceService } from './oip-server';
+import { RepositoryWatcher, type RepositoryWatcherOptions } from './repository-watcher';
+
+/** Options of {@link startInferenceWorker}. */
+export interface InferenceWorkerOptions {
+  /** Service name in logs and metrics; default "inference-worker". */
+  name?: string;
+  /** host:port of the gRPC server; port 0 picks a free port. */
+  address: string;
+  /** The model repository root (`<model>/<version>/{model.onnx,config.json}`). */
+  repositoryRoot: string;
+  /** Model manager options (version policy, providers, threads, batching). */
+  models?: Omit<ModelManagerOptions, 'repository' | 'metrics' | 'logger'>;
+  /** Directory watching; default polling every 2 s with a 500 ms quiet period. */
+  watch?: Pick<RepositoryWatcherOptions, 'mode' | 'pollIntervalMs' | 'debounceMs'>;
+  /** Other server options (admin tokens, TLS, /metrics address, signals...). */
+  server?: Omit<ServerOptions, 'name' | 'address' | 'services' | 'logger' | 'metrics' | 'onShutdown'>;
+  logger?: Logger;
+  /** Runs after the worker has drained calls and unloaded its models (e.g. flush telemetry). */
+  onShutdown?: () => Promise<void> | void;
+}
+
+/** A running inference worker. */
+export interface InferenceWorker {
+  readonly server: RunningServer;
+  readonly manager: ModelManager;
+  readonly watcher: RepositoryWatcher;
+  /** Graceful stop: drain calls, stop watching, unload models. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts an inference worker: loads the repository, serves the Open
+ * Inference Protocol (health NOT_SERVING until the first load finishes) and
+ * watches the directory for new or replaced versions.
+ */
+export async function startInferenceWorker(options: InferenceWorkerOptions): Promise<InferenceWorker> {
+  const name = options.name ?? 'inference-worker';
+  const logger = options.logger ?? createLogger({ name });
+  const rpcMetrics = new RpcMetrics();
+  const repository = new ModelRepository(options.repositoryRoot);
+  const manager = new ModelManager({ ...options.models, repository, metrics: new InferenceMetrics(rpcMetrics.registry), logger });
+  const watcher = new RepositoryWatcher({ ...options.watch, repository, logger, onChange: (models) => manager.refresh(models) });
+  let ready = false;
+  const server = await startServer({
+    ...options.server,
+    name,
+    address: options.address,
+    services: [inferenceService({ manager, isReady: () => ready })],
+    logger,
+    metrics: rpcMetrics,
+    onShutdown: async () => {
+      ready = false;
+      await watcher.stop();
+      await manager.close();
+      await options.onShutdown?.();
+    },
+  });
+  server.setServing(false);
+  try {
+    await watcher.start();
+    await manager.loadAll();
+  } catch (err) {
+    await server.shutdown();
+    throw err;
+  }
+  ready = true;
+  server.setServing(true);
+  logger.info({ models: manager.index() }, 'inference worker ready');
+  return { server, manager, watcher, close: () => server.shutdown() };
+}

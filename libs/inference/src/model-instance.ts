@@ -1,0 +1,105 @@
+import { readFile } from 'node:fs/promises';
+import { type Logger } from 'pino';
+import { type ExecutionProvider, type ModelConfig } from '@pinrank/contracts';
+import { sessionContractProblems } from './contract-check';
+import { DynamicBatcher, type BatchObserver } from './dynamic-batcher';
+import { type TensorMap } from './host-tensor';
+import { type VersionOnDisk } from './model-repository';
+import { OrtModelSession, type ProviderFallback } from './ort-backend';
+import { warmupInputs } from './warmup';
+
+/** How a version is loaded; filled by the model manager from its own options. */
+export interface InstanceOptions {
+  /** Overrides the config's executionProviders when set. */
+  executionProviders: readonly ExecutionProvider[] | undefined;
+  intraOpThreads: number;
+  interOpThreads: number;
+  /** When false, every request runs alone (batching mode "none"). */
+  batching: boolean;
+  maxConcurrentBatches: number;
+  /** Upper bound on the config's maxBatchSize (Infinity for none). */
+  maxBatchSizeCap: number;
+  /** Run the config's warm-up before the version reports ready. */
+  warmup: boolean;
+  now: () => number;
+  observer: (provider: ExecutionProvider) => BatchObserver | undefined;
+  logger: Logger | undefined;
+}
+
+/** A loaded, checked and warmed model version with its session and scheduler. */
+export interface ModelInstance {
+  readonly config: ModelConfig;
+  readonly signature: string;
+  readonly provider: ExecutionProvider;
+  readonly fallbacks: readonly ProviderFallback[];
+  readonly session: OrtModelSession;
+  readonly scheduler: DynamicBatcher;
+}
+
+/**
+ * Loads one version: reads its config, creates the session on the first
+ * working provider, checks the session against the config, runs the warm-up
+ * and checks its outputs too. Thrown by: any of those failing — the version
+ * must then never become ready.
+ */
+export async function loadInstance(entry: VersionOnDisk, config: ModelConfig, o: InstanceOptions): Promise<ModelInstance> {
+  const label = `${config.name}:${config.version}`;
+  // Read the bytes first, so a file replaced mid-load cannot mix two versions.
+  const bytes = await readFile(entry.modelPath);
+  const session = await OrtModelSession.create(bytes, {
+    label,
+    executionProviders: o.executionProviders ?? config.executionProviders,
+    intraOpThreads: o.intraOpThreads,
+    interOpThreads: o.interOpThreads,
+    logger: o.logger,
+  });
+  try {
+    const problems = sessionContractProblems(session.signature(), config);
+    if (problems.length > 0) throw new Error(`contract check failed: ${problems.join('; ')}`);
+    if (o.warmup) {
+      const outputs = config.outputs.map((t) => t.name);
+      for (let run = 0; run < config.warmup.runs; run++) {
+        const result = await session.run(warmupInputs(config, config.warmup.batchSize), outputs);
+        const wrong = outputProblems(result, config);
+        if (wrong.length > 0) throw new Error(`warm-up outputs break the contract: ${wrong.join('; ')}`);
+      }
+    }
+  } catch (err) {
+    await session.release();
+    throw err;
+  }
+  // Batching off keeps the stacking layout (for row counts and index checks) but runs one request per batch.
+  const batching = o.batching
+    ? { ...config.batching, maxBatchSize: Math.min(config.batching.maxBatchSize, o.maxBatchSizeCap) }
+    : { ...config.batching, maxBatchSize: 1, maxQueueDelayMs: 0 };
+  const scheduler = new DynamicBatcher({
+    label,
+    compute: (inputs) => session.run(inputs),
+    layout: { mode: batching.mode, userInputs: batching.userInputs, indexInput: batching.indexInput },
+    maxBatchSize: batching.maxBatchSize,
+    maxQueueDelayMs: batching.maxQueueDelayMs,
+    queueLimit: batching.queueLimit,
+    maxConcurrentBatches: o.maxConcurrentBatches,
+    now: o.now,
+    observer: o.observer(session.provider),
+  });
+  return { config, signature: entry.signature, provider: session.provider, fallbacks: session.fallbacks, session, scheduler };
+}
+
+function outputProblems(result: TensorMap, config: ModelConfig): string[] {
+  const problems: string[] = [];
+  for (const spec of config.outputs) {
+    const t = result[spec.name];
+    if (!t) problems.push(`output "${spec.name}" missing`);
+    else if (t.dtype !== spec.dtype || t.dims.length !== spec.shape.length || spec.shape.some((d, k) => d !== -1 && t.dims[k] !== d)) {
+      problems.push(`output "${spec.name}" is ${t.dtype} [${t.dims.join(',')}], config says ${spec.dtype} [${spec.shape.join(',')}]`);
+    }
+  }
+  return problems;
+}
+
+/** Stops an instance: drains its queue and in-flight batches, then frees the session. */
+export async function unloadInstance(instance: ModelInstance): Promise<void> {
+  await instance.scheduler.stop();
+  await instance.session.release();
+}

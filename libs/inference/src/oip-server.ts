@@ -1,0 +1,113 @@
+import {
+  GRPCInferenceServiceService,
+  ModelInferResponse,
+  type ModelInferRequest,
+  type ModelMetadataRequest,
+  type ModelMetadataResponse_TensorMetadata,
+  type ModelReadyRequest,
+  type RepositoryIndexRequest,
+  type RepositoryModelLoadRequest,
+  type RepositoryModelUnloadRequest,
+} from '@pinrank/proto';
+import { PinrankError, defineService, type CallContext, type ServiceRegistration } from '@pinrank/service-kit';
+import { type TensorSpec } from '@pinrank/contracts';
+import { OIP_DATATYPES } from './host-tensor';
+import { type ModelManager } from './model-lifecycle';
+import { decodeInferInputs, encodeInferOutputs } from './tensor-codec';
+
+/** Options of {@link inferenceService}. */
+export interface InferenceServiceOptions {
+  manager: ModelManager;
+  /** ServerMetadata name; default "pinrank-inference". */
+  serverName?: string;
+  /** ServerMetadata version; default "0.1.0". */
+  serverVersion?: string;
+  /** ServerReady answer; default always true. */
+  isReady?: () => boolean;
+}
+
+/** The `platform` reported in ModelMetadata: the runtime, then the execution provider in use. */
+export function platformWithProvider(provider: string): string {
+  return `onnxruntime_onnx/${provider}`;
+}
+
+const tensorMetadata = (t: TensorSpec): ModelMetadataResponse_TensorMetadata => ({
+  name: t.name,
+  datatype: OIP_DATATYPES[t.dtype],
+  shape: [...t.shape],
+});
+
+/**
+ * The Open Inference Protocol (KServe v2 gRPC, package `inference`) served
+ * from a model manager: health, metadata, ModelInfer and the model-repository
+ * extension. RepositoryModelLoad/Unload are admin methods.
+ */
+export function inferenceService(options: InferenceServiceOptions): ServiceRegistration {
+  const { manager } = options;
+  const isReady = options.isReady ?? (() => true);
+  return defineService(
+    GRPCInferenceServiceService,
+    {
+      serverLive: async () => ({ live: true }),
+      serverReady: async () => ({ ready: isReady() }),
+      serverMetadata: async () => ({
+        name: options.serverName ?? 'pinrank-inference',
+        version: options.serverVersion ?? '0.1.0',
+        extensions: ['model_repository'],
+      }),
+      modelReady: async (req: ModelReadyRequest) => {
+        try {
+          manager.ready(req.name, req.version);
+          return { ready: true };
+        } catch (err) {
+          if (err instanceof PinrankError && (err.code === 'NOT_FOUND' || err.code === 'UNAVAILABLE')) return { ready: false };
+          throw err;
+        }
+      },
+      modelMetadata: async (req: ModelMetadataRequest) => {
+        const { instance } = manager.ready(req.name, req.version);
+        return {
+          name: req.name,
+          versions: manager.readyVersions(req.name),
+          platform: platformWithProvider(instance.provider),
+          inputs: instance.config.inputs.map(tensorMetadata),
+          outputs: instance.config.outputs.map(tensorMetadata),
+        };
+      },
+      modelInfer: async (req: ModelInferRequest, ctx: CallContext) => {
+        if (!req.modelName) throw new PinrankError('INVALID_ARGUMENT', 'model_name is empty');
+        const { inputs, raw } = decodeInferInputs(req);
+        const result = await manager.infer(
+          req.modelName,
+          req.modelVersion,
+          inputs,
+          req.outputs.map((o) => o.name),
+          { deadline: ctx.deadline?.getTime(), signal: ctx.signal },
+        );
+        const encoded = encodeInferOutputs(result.outputs, raw);
+        return ModelInferResponse.fromPartial({
+          modelName: req.modelName,
+          modelVersion: result.version,
+          id: req.id,
+          outputs: encoded.outputs,
+          rawOutputContents: encoded.rawOutputContents,
+        });
+      },
+      repositoryIndex: async (req: RepositoryIndexRequest) => ({
+        models: manager
+          .index()
+          .filter((m) => !req.ready || m.state === 'READY')
+          .map((m) => ({ name: m.name, version: m.version, state: m.state, reason: m.reason })),
+      }),
+      repositoryModelLoad: async (req: RepositoryModelLoadRequest) => {
+        await manager.load(req.modelName);
+        return {};
+      },
+      repositoryModelUnload: async (req: RepositoryModelUnloadRequest) => {
+        await manager.unload(req.modelName);
+        return {};
+      },
+    },
+    { adminMethods: ['repositoryModelLoad', 'repositoryModelUnload'] },
+  );
+}

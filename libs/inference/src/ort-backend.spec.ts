@@ -1,0 +1,102 @@
+import { DynamicBatcher } from './dynamic-batcher';
+import { type TensorMap } from './host-tensor';
+import { OrtModelSession, cudaUnavailableReason } from './ort-backend';
+import { affineModel, gatherModel, seededFloats } from './testing/tiny-models';
+
+const f32 = (dims: number[], seed: number) => ({ dtype: 'float32' as const, dims, data: seededFloats(dims.reduce((a, b) => a * b, 1), seed) });
+const i64 = (values: number[]) => ({ dtype: 'int64' as const, dims: [values.length], data: BigInt64Array.from(values.map(BigInt)) });
+
+describe('OrtModelSession', () => {
+  it('falls back through the configured providers and records why each was passed over', async () => {
+    const session = await OrtModelSession.create(affineModel(3, 2), {
+      label: 'affine:1',
+      executionProviders: ['webgpu', 'cuda', 'cpu'],
+      intraOpThreads: 1,
+      interOpThreads: 1,
+    });
+    try {
+      // This machine has no GPU adapter and no CUDA libraries: cpu is what runs.
+      expect(session.provider).toBe('cpu');
+      expect(session.fallbacks.map((f) => f.provider)).toEqual(['webgpu', 'cuda']);
+      expect(session.fallbacks[1]!.reason).toBe(cudaUnavailableReason());
+      for (const f of session.fallbacks) expect(f.reason.length).toBeGreaterThan(5);
+      expect(session.signature().inputs).toEqual([{ name: 'x', type: 'float32', shape: ['N', 3] }]);
+    } finally {
+      await session.release();
+    }
+  });
+
+  it('throws with every reason when no provider works', async () => {
+    await expect(
+      OrtModelSession.create(affineModel(3, 2), { label: 'affine:1', executionProviders: ['cuda'], intraOpThreads: 1, interOpThreads: 1 }),
+    ).rejects.toThrow(/no execution provider could run affine:1: cuda: /);
+  });
+
+  it('stacked batches give the same outputs as separate calls (concat)', async () => {
+    const session = await OrtModelSession.create(affineModel(8, 5), { label: 'a', executionProviders: ['cpu'], intraOpThreads: 1, interOpThreads: 1 });
+    try {
+      const requests: TensorMap[] = [1, 3, 2, 4].map((n, i) => ({ x: f32([n, 8], 10 + i) }));
+      const separate = await Promise.all(requests.map((r) => session.run(r)));
+      let batches = 0;
+      const batcher = new DynamicBatcher({
+        label: 'a',
+        compute: (inputs) => {
+          batches++;
+          return session.run(inputs);
+        },
+        layout: { mode: 'concat', userInputs: [] },
+        maxBatchSize: 64,
+        maxQueueDelayMs: 0,
+        queueLimit: 16,
+        maxConcurrentBatches: 1,
+      });
+      // The first request runs alone at once; the other three queue behind it and stack.
+      const stacked = await Promise.all(requests.map((r) => batcher.enqueue(r)));
+      expect(batches).toBe(2);
+      stacked.forEach((out, i) => {
+        const want = separate[i]!['y']!;
+        expect(out['y']!.dims).toEqual(want.dims);
+        const got = out['y']!.data as Float32Array;
+        (want.data as Float32Array).forEach((v, k) => expect(got[k]).toBeCloseTo(v, 6));
+      });
+    } finally {
+      await session.release();
+    }
+  });
+
+  it('stacked batches give the same outputs as separate calls (user_rows)', async () => {
+    const d = 4;
+    const session = await OrtModelSession.create(gatherModel(d, 6), { label: 'g', executionProviders: ['cpu'], intraOpThreads: 1, interOpThreads: 1 });
+    try {
+      const request = (users: number, idx: number[], seed: number): TensorMap => ({
+        seq: f32([users, 3, d], seed),
+        cand: f32([idx.length, d], seed + 100),
+        cand_user_idx: i64(idx),
+      });
+      const requests = [request(1, [0, 0, 0], 1), request(2, [1, 0], 2), request(1, [0], 3), request(3, [2, 2, 0, 1], 4)];
+      const separate = await Promise.all(requests.map((r) => session.run(r)));
+      const seen: number[] = [];
+      const batcher = new DynamicBatcher({
+        label: 'g',
+        compute: (inputs) => {
+          seen.push(inputs['seq']!.dims[0]!);
+          return session.run(inputs);
+        },
+        layout: { mode: 'user_rows', userInputs: ['seq'], indexInput: 'cand_user_idx' },
+        maxBatchSize: 256,
+        maxQueueDelayMs: 0,
+        queueLimit: 16,
+      });
+      const stacked = await Promise.all(requests.map((r) => batcher.enqueue(r)));
+      expect(seen).toEqual([1, 6]); // the last three requests ran as one batch of 2+1+3 user rows
+      stacked.forEach((out, i) => {
+        const want = separate[i]!['encoded']!;
+        expect(out['encoded']!.dims).toEqual(want.dims);
+        const got = out['encoded']!.data as Float32Array;
+        (want.data as Float32Array).forEach((v, k) => expect(got[k]).toBeCloseTo(v, 6));
+      });
+    } finally {
+      await session.release();
+    }
+  });
+});

@@ -1,0 +1,124 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { type Logger } from 'pino';
+import { TENSOR_DTYPES, type ExecutionProvider, type TensorDType } from '@pinrank/contracts';
+import { type SessionSignature } from './contract-check';
+import { type HostTensor, type TensorMap } from './host-tensor';
+
+/** Options of {@link OrtModelSession.create}. */
+export interface OrtSessionOptions {
+  /** Model label for logs and errors ("name:version"). */
+  label: string;
+  /** Providers to try, in order; the first that creates a session is used. */
+  executionProviders: readonly ExecutionProvider[];
+  /** Intra-op threads (0 = ONNX Runtime's default, one per core). */
+  intraOpThreads: number;
+  /** Inter-op threads (0 = ONNX Runtime's default). */
+  interOpThreads: number;
+  logger?: Logger | undefined;
+}
+
+/** One provider that was tried and passed over, and why. */
+export interface ProviderFallback {
+  provider: ExecutionProvider;
+  reason: string;
+}
+
+/**
+ * Why the cuda provider cannot be used in this process, or undefined when its
+ * libraries are installed beside the ONNX Runtime binding (production images
+ * install them with ONNXRUNTIME_NODE_INSTALL=cuda12).
+ */
+export function cudaUnavailableReason(): string | undefined {
+  const supported = ort.listSupportedBackends().find((b) => b.name === 'cuda');
+  if (!supported) return 'this ONNX Runtime build has no cuda provider';
+  const bindingDir = join(dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
+  const lib = join(bindingDir, 'libonnxruntime_providers_cuda.so');
+  return existsSync(lib) ? undefined : 'cuda provider libraries are not installed (libonnxruntime_providers_cuda.so missing)';
+}
+
+/**
+ * An ONNX Runtime session for one model version, created on the first
+ * configured execution provider that works; the providers passed over are
+ * kept with their reasons so they can be logged and reported.
+ */
+export class OrtModelSession {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    /** The provider actually in use. */
+    readonly provider: ExecutionProvider,
+    /** Providers tried first and passed over. */
+    readonly fallbacks: readonly ProviderFallback[],
+  ) {}
+
+  /** Creates the session. Thrown by: every configured provider failing — an Error listing each reason. */
+  static async create(model: string | Uint8Array, options: OrtSessionOptions): Promise<OrtModelSession> {
+    const fallbacks: ProviderFallback[] = [];
+    for (const provider of options.executionProviders) {
+      if (provider === 'cuda') {
+        const reason = cudaUnavailableReason();
+        if (reason) {
+          fallbacks.push({ provider, reason });
+          options.logger?.warn({ model: options.label, provider, reason }, 'execution provider skipped');
+          continue;
+        }
+      }
+      const sessionOptions: ort.InferenceSession.SessionOptions = {
+        executionProviders: [provider],
+        graphOptimizationLevel: 'all',
+        logSeverityLevel: 3,
+        ...(options.intraOpThreads > 0 ? { intraOpNumThreads: options.intraOpThreads } : {}),
+        ...(options.interOpThreads > 0 ? { interOpNumThreads: options.interOpThreads } : {}),
+      };
+      try {
+        // Two calls because the runtime's overloads take a path or bytes, not their union.
+        const session =
+          typeof model === 'string'
+            ? await ort.InferenceSession.create(model, sessionOptions)
+            : await ort.InferenceSession.create(model, sessionOptions);
+        if (fallbacks.length > 0) {
+          options.logger?.warn({ model: options.label, provider, passedOver: fallbacks }, 'execution provider fallback');
+        }
+        return new OrtModelSession(session, provider, fallbacks);
+      } catch (err) {
+        const reason = firstLine(err instanceof Error ? err.message : String(err));
+        fallbacks.push({ provider, reason });
+        options.logger?.warn({ model: options.label, provider, reason }, 'execution provider failed; trying the next');
+      }
+    }
+    throw new Error(`no execution provider could run ${options.label}: ${fallbacks.map((f) => `${f.provider}: ${f.reason}`).join('; ')}`);
+  }
+
+  /** The declared inputs and outputs, for the contract check. */
+  signature(): SessionSignature {
+    const describe = (m: ort.InferenceSession.ValueMetadata): SessionSignature['inputs'][number] =>
+      m.isTensor ? { name: m.name, type: m.type, shape: m.shape } : { name: m.name, type: undefined, shape: [] };
+    return { inputs: this.session.inputMetadata.map(describe), outputs: this.session.outputMetadata.map(describe) };
+  }
+
+  /** Runs the model; tensors pass to and from ONNX Runtime without copies. */
+  async run(inputs: TensorMap, outputNames?: readonly string[]): Promise<TensorMap> {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(inputs)) feeds[name] = new ort.Tensor(t.dtype, t.data, [...t.dims]);
+    const results = outputNames ? await this.session.run(feeds, [...outputNames]) : await this.session.run(feeds);
+    const out: TensorMap = {};
+    for (const [name, value] of Object.entries(results)) out[name] = toHost(name, value);
+    return out;
+  }
+
+  /** Frees the native session. */
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function toHost(name: string, t: ort.Tensor): HostTensor {
+  if (!(TENSOR_DTYPES as readonly string[]).includes(t.type)) throw new Error(`output "${name}" has element type ${t.type}, which pinrank does not serve`);
+  return { dtype: t.type as TensorDType, dims: [...t.dims], data: t.data as HostTensor['data'] };
+}
+
+function firstLine(message: string): string {
+  const lines = message.split('\n').map((l) => l.trim()).filter(Boolean);
+  return (lines[0] ?? message).slice(0, 400);
+}
