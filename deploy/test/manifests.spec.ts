@@ -116,16 +116,31 @@ describe.each(overlays)('overlay %s', (overlay) => {
   });
 });
 
+function latestVersion(name: string): string {
+  const versions = readdirSync(join(root, 'models', name)).filter((v) => existsSync(join(root, 'models', name, v, 'config.json')));
+  versions.sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+  return versions.at(-1) as string;
+}
+
 describe('model configs in the router ConfigMap', () => {
+  it('are mounted as <name>/<newest version>/config.json, the layout the router reads', () => {
+    const router = renderKustomize(join(deployDir, 'k8s', 'overlays', 'local')).find((o) => o.kind === 'Deployment' && o.metadata.name === 'ranker-router') as K8sObject;
+    const volumes = (podSpec(router) as PodSpec & { volumes: { name: string; configMap?: { items: { key: string; path: string }[] } }[] }).volumes;
+    const items = volumes.find((v) => v.name === 'model-configs')?.configMap?.items ?? [];
+    expect(items.length).toBeGreaterThanOrEqual(5);
+    for (const { key, path } of items) {
+      const name = key.replace(/\.json$/, '');
+      expect(path).toBe(`${name}/${latestVersion(name)}/config.json`);
+    }
+  });
+
   it('equal the newest config.json of each model in models/ (run deploy/sync-model-configs.mjs)', () => {
     const dir = join(deployDir, 'k8s', 'base', 'model-configs');
     const files = readdirSync(dir);
     expect(files.length).toBeGreaterThanOrEqual(5);
     for (const f of files) {
       const name = f.replace(/\.json$/, '');
-      const versions = readdirSync(join(root, 'models', name)).filter((v) => existsSync(join(root, 'models', name, v, 'config.json')));
-      versions.sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
-      const latest = join(root, 'models', name, versions.at(-1) as string, 'config.json');
+      const latest = join(root, 'models', name, latestVersion(name), 'config.json');
       expect(JSON.parse(readFileSync(join(dir, f), 'utf8'))).toEqual(JSON.parse(readFileSync(latest, 'utf8')));
     }
   });
