@@ -1,0 +1,360 @@
+// Benchmark of the feature-server: ingest throughput (LMDB vs Redis backends vs a plain
+// Redis LPUSH+LTRIM client), GetRealtimeSequence latency for 100-action sequences (vs a plain
+// Redis LRANGE client), and ingest→visible latency through JetStream. One run, bounded.
+// Each feature-server runs as its own process (the real entry point), like Redis does; the
+// bench process is only the clients. The paths being compared run interleaved (round-robin,
+// rotating order), so load from anything else on the machine hits them alike: read the
+// ratios, not the absolutes.
+//
+//   npx tsx apps/feature-server/bench/feature-server-bench.ts [--actions 20000] [--reads 2000] [--fresh 200]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Command } from 'commander';
+import Redis from 'ioredis';
+import { connect } from 'nats';
+import { UserAction } from '@pinrank/proto';
+import { encodeRecord } from '../src/store/stored-record';
+import { catalogVector, startCatalogServer, type CatalogServer } from '../src/testing/catalog-server';
+import { FeatureTestClient } from '../src/testing/feature-client';
+
+const opts = new Command()
+  .option('--actions <n>', 'actions ingested per path', (v) => Number(v), 20_000)
+  .option('--users <n>', 'distinct users in the ingest run', (v) => Number(v), 1_000)
+  .option('--batch <n>', 'actions per IngestActions message / Redis pipeline', (v) => Number(v), 500)
+  .option('--streams <n>', 'concurrent ingest streams per path', (v) => Number(v), 4)
+  .option('--rounds <n>', 'interleaved ingest rounds', (v) => Number(v), 5)
+  .option('--reads <n>', 'reads per path', (v) => Number(v), 2_000)
+  .option('--read-users <n>', 'users preloaded with 100 sequence actions', (v) => Number(v), 200)
+  .option('--fresh <n>', 'JetStream freshness samples', (v) => Number(v), 200)
+  .parse()
+  .opts<{ actions: number; users: number; batch: number; streams: number; rounds: number; reads: number; readUsers: number; fresh: number }>();
+
+const REDIS_URL = 'redis://127.0.0.1:6379';
+const NATS_URL = '127.0.0.1:4222';
+const tag = `${process.pid}_${Date.now()}`;
+const NOW = Date.now();
+const CATALOG = 5_000;
+const MAIN = resolve(__dirname, '../src/main.ts');
+const started = performance.now();
+
+function log(line: string): void {
+  process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1)} s] ${line}\n`);
+}
+
+const action = (run: string, i: number, users: number): UserAction =>
+  UserAction.fromPartial({
+    actionId: `${run}-${i}`,
+    userId: `${run}-u${i % users}`,
+    itemId: `item-${(i * 7919) % CATALOG}`,
+    actionType: 2 + (i % 4),
+    timestampMs: NOW - 86_400_000 + i,
+    surface: 1,
+    durationMs: 500,
+  });
+
+function summary(samplesMs: number[]): { p50: number; p99: number; mean: number } {
+  const s = [...samplesMs].sort((a, b) => a - b);
+  const at = (p: number): number => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+  return { p50: at(50), p99: at(99), mean: s.reduce((a, b) => a + b, 0) / s.length };
+}
+
+/** Actions [from, to) split over `streams` concurrent workers, each taking `batch`-sized slices. */
+async function overStreams(from: number, to: number, work: (slice: UserAction[]) => Promise<void>, make: (i: number) => UserAction): Promise<void> {
+  const per = Math.ceil((to - from) / opts.streams);
+  await Promise.all(
+    Array.from({ length: opts.streams }, async (_, k) => {
+      const end = Math.min(to, from + (k + 1) * per);
+      for (let i = from + k * per; i < end; i += opts.batch) {
+        await work(Array.from({ length: Math.min(opts.batch, end - i) }, (_, j) => make(i + j)));
+      }
+    }),
+  );
+}
+
+/** One way of ingesting: stores actions [from, to) of its own run. */
+interface IngestPath {
+  name: string;
+  ingest(from: number, to: number): Promise<void>;
+}
+
+function grpcIngest(name: string, client: FeatureTestClient, run: string): IngestPath {
+  return {
+    name,
+    // One IngestActions stream per worker slice, as a client flushing batches would do.
+    ingest: (from, to) =>
+      overStreams(
+        from,
+        to,
+        async (slice) => {
+          const res = await client.ingest([slice]);
+          if (res.rejected > 0 || res.accepted !== slice.length) throw new Error(`bench: ${name}: ${JSON.stringify(res.rejections[0])}`);
+        },
+        (i) => action(run, i, opts.users),
+      ),
+  };
+}
+
+/** The naive baseline: LPUSH the same record bytes (vector included) + LTRIM 256, pipelined; no enrichment call, no de-duplication, no ordering. */
+function lpushIngest(redis: Redis, prefix: string, run: string): IngestPath {
+  const vectors = new Map<string, Float32Array>();
+  return {
+    name: 'plain Redis LPUSH+LTRIM client (pipelined)',
+    ingest: (from, to) =>
+      overStreams(
+        from,
+        to,
+        async (slice) => {
+          const p = redis.pipeline();
+          for (const a of slice) {
+            let v = vectors.get(a.itemId);
+            if (!v) vectors.set(a.itemId, (v = catalogVector(a.itemId)));
+            p.lpush(`${prefix}${a.userId}`, encodeRecord({ ...a, itemKnown: true, vector: v }));
+            p.ltrim(`${prefix}${a.userId}`, 0, 255);
+          }
+          await p.exec();
+        },
+        (i) => action(run, i, opts.users),
+      ),
+  };
+}
+
+/** One way of reading user i's sequence; throws if the answer is wrong. */
+interface ReadPath {
+  name: string;
+  read(i: number): Promise<void>;
+}
+
+function grpcRead(name: string, client: FeatureTestClient, run: string): ReadPath {
+  return {
+    name,
+    read: async (i) => {
+      const seq = await client.sequence({ userId: `${run}-u${i % opts.readUsers}`, maxLen: 100, asOfMs: NOW });
+      if (seq.length !== 100) throw new Error(`bench: ${name}: ${seq.length} rows`);
+    },
+  };
+}
+
+/** A feature-server process started from the real entry point. */
+interface ServerProcess {
+  port: number;
+  metricsPort: number;
+  stop(): Promise<void>;
+}
+
+const serverProcesses: ServerProcess[] = [];
+
+/** Starts `src/main.ts` with the given variables on free ports; resolves when it logs ready. */
+function startServerProcess(catalog: CatalogServer, env: Record<string, string>): Promise<ServerProcess> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+    env: {
+      ...process.env,
+      FEATURE_SERVER_ADDR: '127.0.0.1:0',
+      FEATURE_SERVER_METRICS_ADDR: '127.0.0.1:0',
+      FEATURE_SERVER_EMBEDDING_STORE_ADDR: catalog.address,
+      // The catalog shares the bench process with the load generator: allow it time.
+      FEATURE_SERVER_EMBEDDING_DEADLINE_MS: '15000',
+      // No trace collector here: without this the OTLP exporter retries against a closed port.
+      OTEL_TRACES_EXPORTER: 'none',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((ready, fail) => {
+    child.once('exit', (code) => fail(new Error(`bench: feature-server exited (${code}) before ready`)));
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      if (/"level":[56]0/.test(line)) process.stderr.write(`feature-server: ${line}\n`);
+      if (!line.includes('feature-server ready')) return;
+      const { port, metricsPort } = JSON.parse(line) as { port: number; metricsPort: number };
+      child.removeAllListeners('exit');
+      const exited = new Promise<void>((done) => child.once('exit', () => done()));
+      const server: ServerProcess = {
+        port,
+        metricsPort,
+        stop: async () => {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+          await exited;
+        },
+      };
+      serverProcesses.push(server);
+      ready(server);
+    });
+  });
+}
+
+/** Sum and count of the JetStream ingest→visible histogram, scraped from /metrics. */
+async function scrapeFreshness(metricsPort: number): Promise<{ sum: number; count: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const value = (name: string): number => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { sum: value('feature_server_jetstream_ingest_to_visible_seconds_sum'), count: value('feature_server_jetstream_ingest_to_visible_seconds_count') };
+}
+
+/** Runs each ingest path over the same action count in interleaved rounds; returns actions/s per path. */
+async function measureIngest(paths: IngestPath[]): Promise<number[]> {
+  const spent = paths.map(() => 0);
+  const chunk = Math.ceil(opts.actions / opts.rounds);
+  for (let r = 0; r < opts.rounds; r++) {
+    for (let k = 0; k < paths.length; k++) {
+      const p = (r + k) % paths.length;
+      const t0 = performance.now();
+      await (paths[p] as IngestPath).ingest(r * chunk, Math.min(opts.actions, (r + 1) * chunk));
+      spent[p] = (spent[p] ?? 0) + performance.now() - t0;
+    }
+  }
+  return spent.map((ms) => opts.actions / (ms / 1000));
+}
+
+/** Times `reads` calls of each path, round-robin with rotating order; returns latency samples (ms) per path. */
+async function measureReads(paths: ReadPath[], reads: number): Promise<number[][]> {
+  const samples = paths.map((): number[] => []);
+  for (let i = 0; i < reads; i++) {
+    for (let k = 0; k < paths.length; k++) {
+      const p = (i + k) % paths.length;
+      const t0 = performance.now();
+      await (paths[p] as ReadPath).read(i);
+      samples[p]?.push(performance.now() - t0);
+    }
+  }
+  return samples;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'fs-bench-'));
+  const prefix = `fs-bench:${tag}:`;
+  const redis = new Redis(REDIS_URL);
+  const catalog = await startCatalogServer(CATALOG);
+  const nats = { servers: NATS_URL, stream: `FS_BENCH_${tag}`, subject: `fs.bench.${tag}`, durable: `fs-bench-${tag}` };
+  const [lmdbApp, redisApp] = await Promise.all([
+    startServerProcess(catalog, { FEATURE_SERVER_BACKEND: 'lmdb', FEATURE_SERVER_LMDB_PATH: join(dir, 'lmdb') }),
+    startServerProcess(catalog, { FEATURE_SERVER_BACKEND: 'redis', FEATURE_SERVER_REDIS_URL: REDIS_URL, FEATURE_SERVER_REDIS_PREFIX: `${prefix}fs:` }),
+  ]);
+  const lmdb = new FeatureTestClient(`127.0.0.1:${lmdbApp.port}`);
+  const red = new FeatureTestClient(`127.0.0.1:${redisApp.port}`);
+  const load0 = loadavg()[0] ?? NaN;
+  const f = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  const rows: string[] = [];
+  try {
+    // Ingest: warm every path (connections, caches, scripts), then measure interleaved.
+    const ingestPaths = (run: string): IngestPath[] => [
+      grpcIngest('feature-server, LMDB backend (gRPC IngestActions)', lmdb, run),
+      grpcIngest('feature-server, Redis backend (gRPC IngestActions)', red, run),
+      lpushIngest(redis, `${prefix}list:${run}:`, run),
+    ];
+    for (const p of ingestPaths('warm')) await p.ingest(0, CATALOG);
+    const ingestPathsRun = ingestPaths('ing');
+    const rates = await measureIngest(ingestPathsRun);
+    const base = rates[2] ?? NaN;
+    log('ingest measured');
+
+    // Reads: the same 100-action users in every store (the LRANGE lists hold the same record bytes).
+    for (let u = 0; u < opts.readUsers; u++) {
+      const slice = Array.from({ length: 100 }, (_, j) => action('rd', u + j * opts.readUsers, opts.readUsers));
+      await Promise.all([lmdb.ingest([slice]), red.ingest([slice])]);
+      const p = redis.pipeline();
+      for (const a of slice) p.lpush(`${prefix}lr:${a.userId}`, encodeRecord({ ...a, itemKnown: true, vector: catalogVector(a.itemId) }));
+      await p.exec();
+    }
+    const readPaths: ReadPath[] = [
+      grpcRead('feature-server, LMDB backend (GetRealtimeSequence → tensors)', lmdb, 'rd'),
+      grpcRead('feature-server, Redis backend (GetRealtimeSequence → tensors)', red, 'rd'),
+      {
+        name: 'gRPC floor: LMDB server, unknown user, S=1 (transport only)',
+        read: async () => {
+          if ((await lmdb.sequence({ userId: 'rd-nobody', maxLen: 1, asOfMs: NOW })).length !== 0) throw new Error('bench: floor');
+        },
+      },
+      {
+        name: 'plain Redis LRANGE 0 99 (raw bytes, no tensors)',
+        read: async (i) => {
+          if ((await redis.lrangeBuffer(`${prefix}lr:rd-u${i % opts.readUsers}`, 0, 99)).length !== 100) throw new Error('bench: LRANGE');
+        },
+      },
+    ];
+    await measureReads(readPaths, Math.min(200, opts.reads));
+    const readSamples = await measureReads(readPaths, opts.reads);
+    const lr = summary(readSamples[3] ?? []);
+    log('reads measured');
+
+    // Freshness through JetStream: publish one action, poll the same replica until it is readable.
+    const freshApp = await startServerProcess(catalog, {
+      FEATURE_SERVER_LMDB_PATH: join(dir, 'fresh'),
+      FEATURE_SERVER_NATS_URL: NATS_URL,
+      FEATURE_SERVER_NATS_STREAM: nats.stream,
+      FEATURE_SERVER_NATS_SUBJECT: nats.subject,
+      FEATURE_SERVER_NATS_DURABLE: nats.durable,
+    });
+    const fresh = new FeatureTestClient(`127.0.0.1:${freshApp.port}`);
+    const nc = await connect({ servers: NATS_URL });
+    const js = nc.jetstream();
+    const freshMs: number[] = [];
+    for (let i = 0; i < opts.fresh; i++) {
+      const a = action('fresh', i, 1);
+      const t0 = performance.now();
+      await js.publish(nats.subject, UserAction.encode(a).finish());
+      for (;;) {
+        const seq = await fresh.sequence({ userId: a.userId, maxLen: 1, asOfMs: NOW, includeRecords: true });
+        if (seq.records[0]?.action?.actionId === a.actionId) break;
+        if (performance.now() - t0 > 5000) throw new Error('bench: action not visible after 5 s');
+      }
+      freshMs.push(performance.now() - t0);
+    }
+    const { sum, count } = await scrapeFreshness(freshApp.metricsPort);
+    fresh.close();
+    await freshApp.stop();
+    await nc.close();
+    log('freshness measured');
+
+    rows.push(
+      `Ingest: ${f(opts.actions)} actions per path over ${f(opts.users)} users; ${opts.streams} concurrent workers per path, one ${opts.batch}-action message (or pipeline) at a time; ${opts.rounds} interleaved rounds.`,
+      '',
+      '| ingest path | actions/s | vs plain LPUSH+LTRIM |',
+      '|---|---:|---:|',
+    );
+    ingestPathsRun.forEach((p, i) => rows.push(`| ${p.name} | ${f(rates[i] ?? NaN)} | ${f((rates[i] ?? NaN) / base, 2)}× |`));
+    rows.push(
+      '',
+      `Reads: ${f(opts.reads)} sequential calls per path, interleaved; S=100 over ${f(opts.readUsers)} users holding 100 sequence actions each.`,
+      '',
+      '| read path | p50 ms | p99 ms | p50 vs LRANGE |',
+      '|---|---:|---:|---:|',
+    );
+    readPaths.forEach((p, i) => {
+      const s = summary(readSamples[i] ?? []);
+      rows.push(`| ${p.name} | ${f(s.p50, 3)} | ${f(s.p99, 3)} | ${f(s.p50 / lr.p50, 1)}× |`);
+    });
+    const fr = summary(freshMs);
+    rows.push(
+      '',
+      `JetStream ingest→visible: ${f(opts.fresh)} actions published one at a time; LMDB backend; same replica.`,
+      '',
+      '| measure | p50 ms | p99 ms | mean ms |',
+      '|---|---:|---:|---:|',
+      `| client: publish → first GetRealtimeSequence that returns it | ${f(fr.p50, 2)} | ${f(fr.p99, 2)} | ${f(fr.mean, 2)} |`,
+      `| server: JetStream timestamp → persisted and acked (histogram) | – | – | ${f(count ? (sum / count) * 1000 : NaN, 2)} |`,
+      '',
+      `Load average (1 min) at start / end: ${f(load0, 1)} / ${f(loadavg()[0] ?? NaN, 1)}.`,
+    );
+    console.log(rows.join('\n'));
+  } finally {
+    lmdb.close();
+    red.close();
+    // Every server process this run started, including one left running by a failure.
+    await Promise.all(serverProcesses.map((p) => p.stop()));
+    const nc = await connect({ servers: NATS_URL });
+    await (await nc.jetstreamManager()).streams.delete(nats.stream).catch(() => false);
+    await nc.close();
+    const keys = await redis.keys(`${prefix}*`);
+    for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000));
+    await redis.quit();
+    await catalog.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,31 @@
+import { resolve } from 'node:path';
+import { readConfig, serverVars, vars, type ConfigOf } from '@pinrank/service-kit';
+
+/** The feature-server's configuration variables (each also a --kebab-case flag). */
+export const featureServerVars = {
+  ...serverVars('FEATURE_SERVER', { address: '0.0.0.0:50051', metricsAddress: '0.0.0.0:51051' }),
+  backend: vars.oneOf('FEATURE_SERVER_BACKEND', ['lmdb', 'redis'], 'lmdb'),
+  lmdbPath: vars.string('FEATURE_SERVER_LMDB_PATH', 'data/feature-server/lmdb'),
+  redisUrl: vars.string('FEATURE_SERVER_REDIS_URL', 'redis://127.0.0.1:6379'),
+  redisKeyPrefix: vars.string('FEATURE_SERVER_REDIS_PREFIX', 'pinrank:fs:'),
+  embeddingStoreAddress: vars.hostPort('FEATURE_SERVER_EMBEDDING_STORE_ADDR', '127.0.0.1:50052'),
+  embeddingDeadlineMs: vars.int('FEATURE_SERVER_EMBEDDING_DEADLINE_MS', 2000, { min: 1, max: 60_000 }),
+  contentCacheSize: vars.int('FEATURE_SERVER_CONTENT_CACHE_SIZE', 100_000, { min: 1, max: 100_000_000 }),
+  maxSequenceActions: vars.int('FEATURE_SERVER_MAX_SEQUENCE_ACTIONS', 256, { min: 1, max: 100_000 }),
+  maxOtherActions: vars.int('FEATURE_SERVER_MAX_OTHER_ACTIONS', 64, { min: 1, max: 100_000 }),
+  maxFutureSkewMs: vars.int('FEATURE_SERVER_MAX_FUTURE_SKEW_MS', 300_000, { min: 0, max: 86_400_000 }),
+  natsUrl: vars.optional(vars.string('FEATURE_SERVER_NATS_URL')),
+  natsStream: vars.string('FEATURE_SERVER_NATS_STREAM', 'PINRANK_ACTIONS'),
+  natsSubject: vars.string('FEATURE_SERVER_NATS_SUBJECT', 'pinrank.actions'),
+  natsDurable: vars.string('FEATURE_SERVER_NATS_DURABLE', 'feature-server'),
+};
+
+/** The feature-server's validated configuration. */
+export type FeatureServerConfig = ConfigOf<typeof featureServerVars> & { protoRoot: string };
+
+/** Reads and validates the configuration at the app's edge; throws ConfigError naming each bad variable. */
+export function readFeatureServerConfig(env: Readonly<Record<string, string | undefined>>, argv: readonly string[]): FeatureServerConfig {
+  const c = readConfig(featureServerVars, env, argv);
+  // src/ (tsx) and dist/apps/<app>/ (bundle) are both three levels below the repository root.
+  return { ...c, protoRoot: c.protoDir ?? resolve(__dirname, '../../../proto') };
+}

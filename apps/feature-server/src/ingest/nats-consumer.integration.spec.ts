@@ -1,0 +1,105 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type JetStreamClient, type NatsConnection } from 'nats';
+import pino from 'pino';
+import { UserAction } from '@pinrank/proto';
+import { startFeatureServer, type FeatureServerApp } from '../app';
+import { startCatalogServer, type CatalogServer } from '../testing/catalog-server';
+import { FeatureTestClient } from '../testing/feature-client';
+
+const NATS_URL = '127.0.0.1:4222';
+const tag = `${process.pid}_${Date.now()}`;
+const nats = { servers: NATS_URL, stream: `FS_TEST_${tag}`, subject: `fs.test.${tag}.actions`, durable: `fs-test-${tag}` };
+const NOW = Date.now();
+
+let dir: string;
+let catalog: CatalogServer;
+let nc: NatsConnection;
+let js: JetStreamClient;
+
+const encode = (n: number, patch: Partial<UserAction> = {}): Uint8Array =>
+  UserAction.encode(
+    UserAction.fromPartial({ actionId: `js-${n}`, userId: 'js-user', itemId: `item-${n}`, actionType: 2, timestampMs: NOW - 60_000 + n, surface: 1, ...patch }),
+  ).finish();
+
+async function start(): Promise<FeatureServerApp> {
+  return startFeatureServer({
+    server: { address: '127.0.0.1:0', signals: [], logger: pino({ level: 'silent' }) },
+    backend: { kind: 'lmdb', path: join(dir, 'lmdb') },
+    content: { address: catalog.address },
+    nats,
+  });
+}
+
+async function waitFor<T>(probe: () => Promise<T>, done: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (done(v) || Date.now() > until) return v;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'fs-nats-'));
+  catalog = await startCatalogServer(100);
+  nc = await connect({ servers: NATS_URL });
+  js = nc.jetstream();
+});
+afterAll(async () => {
+  const jsm = await nc.jetstreamManager();
+  await jsm.streams.delete(nats.stream).catch(() => false);
+  await nc.close();
+  await catalog.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('JetStream ingest', () => {
+  it('stores published actions, acks each only after persisting, terminates bad ones, and absorbs redelivery', async () => {
+    let app = await start();
+    let client = new FeatureTestClient(`127.0.0.1:${app.port}`);
+    try {
+      for (let n = 0; n < 20; n++) await js.publish(nats.subject, encode(n));
+      await js.publish(nats.subject, encode(3)); // a redelivered copy
+      await js.publish(nats.subject, new Uint8Array([0xff, 0xff, 0xff])); // undecodable
+      await js.publish(nats.subject, encode(99, { actionType: 0 })); // invalid
+      const seq = await waitFor(
+        () => client.sequence({ userId: 'js-user', asOfMs: NOW }),
+        (s) => s.length === 20,
+      );
+      expect(seq.length).toBe(20);
+      const jsm = await nc.jetstreamManager();
+      const info = await waitFor(
+        () => jsm.consumers.info(nats.stream, nats.durable),
+        (i) => i.num_ack_pending === 0 && i.num_pending === 0,
+      );
+      expect([info.num_ack_pending, info.num_pending, info.num_redelivered]).toEqual([0, 0, 0]);
+      const counts = Object.fromEntries((await app.metrics.ingested.get()).values.map((v) => [String(v.labels.result), v.value]));
+      expect(counts).toMatchObject({ accepted: 20, duplicate: 1, rejected: 2 });
+      expect((await app.metrics.ingestToVisible.get()).values.find((v) => v.metricName?.endsWith('_count'))?.value).toBe(20);
+
+      // Restart on the same data: the durable consumer resumes after the acked messages only,
+      // and republished (redelivered) action ids are duplicates.
+      client.close();
+      await app.stop();
+      for (let n = 15; n < 25; n++) await js.publish(nats.subject, encode(n));
+      app = await start();
+      client = new FeatureTestClient(`127.0.0.1:${app.port}`);
+      const after = await waitFor(
+        () => client.sequence({ userId: 'js-user', asOfMs: NOW, maxLen: 200 }),
+        (s) => s.length === 25,
+      );
+      expect(after.length).toBe(25);
+      await waitFor(
+        () => jsm.consumers.info(nats.stream, nats.durable),
+        (i) => i.num_ack_pending === 0 && i.num_pending === 0,
+      );
+      const again = Object.fromEntries((await app.metrics.ingested.get()).values.map((v) => [String(v.labels.result), v.value]));
+      expect(again).toMatchObject({ accepted: 5, duplicate: 5 });
+    } finally {
+      client.close();
+      await app.stop();
+    }
+  });
+});

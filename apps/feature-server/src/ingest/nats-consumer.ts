@@ -1,0 +1,163 @@
+import { AckPolicy, connect, DeliverPolicy, nanos, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
+import { UserAction } from '@pinrank/proto';
+import { type Logger } from 'pino';
+import { type FeatureServerMetrics } from '../metrics';
+import { type Ingester } from './ingester';
+
+/** Options of the JetStream action consumer. */
+export interface NatsConsumerOptions {
+  /** NATS server URLs, comma separated. */
+  servers: string;
+  /** JetStream stream name. */
+  stream: string;
+  /** Subject the actions are published on (one protobuf `UserAction` per message). */
+  subject: string;
+  /** Durable consumer name, shared by all replicas so each action is consumed once. */
+  durable: string;
+  /** Most messages stored in one batch. Default 256. */
+  batchSize?: number;
+  /** Create the stream (on `subject`) and the durable consumer when missing. Default true. */
+  create?: boolean;
+  /** Redelivery delay after a failed batch (enrichment or store down), ms. Default 1000. */
+  retryDelayMs?: number;
+  /** How long JetStream waits for an ack before redelivering, ms. Default 30000. */
+  ackWaitMs?: number;
+}
+
+/**
+ * A JetStream durable pull consumer feeding the ingester. Messages are stored in batches
+ * of what has arrived, and each is acked only after its batch is durable; a failed batch
+ * is nak'ed for redelivery, which is idempotent because the store drops duplicate action
+ * ids. Undecodable or invalid records are terminated (never redelivered) and counted.
+ */
+export class NatsActionConsumer {
+  private pending: JsMsg[] = [];
+  private chain: Promise<void> = Promise.resolve();
+  private flushScheduled = false;
+  private loop: Promise<void> = Promise.resolve();
+  private stopped = false;
+
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly messages: ConsumerMessages,
+    private readonly ingester: Ingester,
+    private readonly batchSize: number,
+    private readonly retryDelayMs: number,
+    private readonly metrics: FeatureServerMetrics | undefined,
+    private readonly logger: Logger | undefined,
+  ) {}
+
+  /** Connects, creates the stream and consumer if asked, and starts consuming. Throws TypeError on invalid options. */
+  static async start(
+    ingester: Ingester,
+    options: NatsConsumerOptions,
+    extras: { metrics?: FeatureServerMetrics; logger?: Logger } = {},
+  ): Promise<NatsActionConsumer> {
+    for (const key of ['servers', 'stream', 'subject', 'durable'] as const) {
+      if (!options[key]) throw new TypeError(`nats.${key}: required`);
+    }
+    const batchSize = options.batchSize ?? 256;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new TypeError(`nats.batchSize: must be an integer >= 1, got ${options.batchSize}`);
+    const nc = await connect({ servers: options.servers.split(',').map((s) => s.trim()) });
+    try {
+      if (options.create ?? true) {
+        const jsm = await nc.jetstreamManager();
+        try {
+          await jsm.streams.info(options.stream);
+        } catch {
+          await jsm.streams.add({ name: options.stream, subjects: [options.subject] });
+        }
+        try {
+          await jsm.consumers.info(options.stream, options.durable);
+        } catch {
+          await jsm.consumers.add(options.stream, {
+            durable_name: options.durable,
+            ack_policy: AckPolicy.Explicit,
+            deliver_policy: DeliverPolicy.All,
+            filter_subject: options.subject,
+            ack_wait: nanos(options.ackWaitMs ?? 30_000),
+          });
+        }
+      }
+      const consumer = await nc.jetstream().consumers.get(options.stream, options.durable);
+      const messages = await consumer.consume({ max_messages: batchSize * 2 });
+      const c = new NatsActionConsumer(nc, messages, ingester, batchSize, options.retryDelayMs ?? 1000, extras.metrics, extras.logger);
+      c.loop = c.run();
+      return c;
+    } catch (err) {
+      await nc.close();
+      throw err;
+    }
+  }
+
+  private async run(): Promise<void> {
+    for await (const m of this.messages) {
+      this.pending.push(m);
+      if (this.pending.length >= this.batchSize) {
+        // Back-pressure: stop pulling until the current batches are stored.
+        this.flush();
+        await this.chain;
+      } else if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => {
+          this.flushScheduled = false;
+          this.flush();
+        });
+      }
+    }
+  }
+
+  private flush(): void {
+    this.chain = this.chain
+      .then(async () => {
+        while (this.pending.length > 0) await this.process(this.pending.splice(0, this.batchSize));
+      })
+      // Unacked messages are redelivered after ack_wait; the chain must survive for later batches.
+      .catch((err: unknown) => this.logger?.error({ err }, 'jetstream: batch processing failed'));
+  }
+
+  private async process(msgs: JsMsg[]): Promise<void> {
+    const decoded: Array<{ msg: JsMsg; action: UserAction }> = [];
+    for (const msg of msgs) {
+      try {
+        decoded.push({ msg, action: UserAction.decode(msg.data) });
+      } catch (err) {
+        this.logger?.warn({ err, seq: msg.seq }, 'jetstream: undecodable action message terminated');
+        this.metrics?.ingested.inc({ source: 'nats', result: 'rejected' });
+        msg.term(); // no reason text: servers before 2.10 ignore "+TERM <reason>"
+      }
+    }
+    if (decoded.length === 0) return;
+    try {
+      const result = await this.ingester.ingest(
+        decoded.map((d) => d.action),
+        'nats',
+      );
+      const visibleAt = Date.now();
+      decoded.forEach(({ msg }, i) => {
+        const o = result.outcomes[i];
+        if (o?.result === 'rejected') {
+          this.logger?.warn({ seq: msg.seq, reason: o.reason }, 'jetstream: invalid action terminated');
+          msg.term();
+        } else {
+          msg.ack();
+          if (o?.result === 'accepted') this.metrics?.ingestToVisible.observe(Math.max(0, visibleAt - msg.info.timestampNanos / 1e6) / 1000);
+        }
+      });
+    } catch (err) {
+      this.logger?.error({ err, count: decoded.length }, 'jetstream: batch not stored; redelivering');
+      for (const { msg } of decoded) msg.nak(this.retryDelayMs);
+    }
+  }
+
+  /** Stops pulling, waits for in-flight batches to be stored and acked, and closes the connection. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.messages.close();
+    await this.loop;
+    this.flush();
+    await this.chain;
+    await this.nc.drain();
+  }
+}

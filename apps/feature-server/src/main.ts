@@ -1,0 +1,39 @@
+// feature-server entry point: reads configuration at the edge, starts tracing,
+// the store, JetStream ingest (when configured) and the gRPC server, and drains
+// on SIGTERM/SIGINT.
+import { runMain, serverOptionsFromConfig } from '@pinrank/service-kit';
+import { createLogger, startTracing, tracingOptionsFromEnv } from '@pinrank/telemetry';
+import { startFeatureServer } from './app';
+import { readFeatureServerConfig } from './config';
+
+const NAME = 'feature-server';
+
+async function main(): Promise<void> {
+  const config = readFeatureServerConfig(process.env, process.argv.slice(2));
+  const tracing = startTracing(tracingOptionsFromEnv(process.env, NAME));
+  const logger = createLogger({ name: NAME, level: config.logLevel });
+
+  const app = await startFeatureServer({
+    server: {
+      ...serverOptionsFromConfig(config),
+      reflection: { protoRoot: config.protoRoot },
+      logger,
+      tracer: tracing.tracer,
+      onShutdown: () => tracing.shutdown(),
+    },
+    backend:
+      config.backend === 'lmdb'
+        ? { kind: 'lmdb', path: config.lmdbPath }
+        : { kind: 'redis', url: config.redisUrl, keyPrefix: config.redisKeyPrefix },
+    content: { address: config.embeddingStoreAddress, deadlineMs: config.embeddingDeadlineMs },
+    cacheCapacity: config.contentCacheSize,
+    retention: { maxSequenceActions: config.maxSequenceActions, maxOtherActions: config.maxOtherActions },
+    limits: { maxFutureSkewMs: config.maxFutureSkewMs },
+    nats: config.natsUrl
+      ? { servers: config.natsUrl, stream: config.natsStream, subject: config.natsSubject, durable: config.natsDurable }
+      : undefined,
+  });
+  logger.info({ port: app.port, metricsPort: app.server.metricsPort, backend: config.backend, nats: Boolean(config.natsUrl) }, 'feature-server ready');
+}
+
+runMain(main);

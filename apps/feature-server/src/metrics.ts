@@ -1,0 +1,51 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The feature-server's Prometheus metrics, on their own registry (the server exposes it). */
+export class FeatureServerMetrics {
+  readonly registry: Registry;
+  /** Ingested records by source (grpc|nats) and result (accepted|duplicate|expired|rejected). */
+  readonly ingested: Counter<'source' | 'result'>;
+  /** Accepted records whose item was not in the catalog (stored flagged, zero vector). */
+  readonly unknownItems: Counter<'source'>;
+  /** Content-vector cache lookups by result (hit|miss|unknown_hit). */
+  readonly cacheLookups: Gauge<'result'>;
+  /** Seconds from JetStream publish to the action being persisted and visible. */
+  readonly ingestToVisible: Histogram;
+  /** Where `cacheLookups` reads its values from at scrape time. */
+  cacheStats: (() => { hits: number; misses: number; unknownHits: number }) | undefined;
+
+  constructor(registry: Registry = new Registry()) {
+    this.registry = registry;
+    this.ingested = new Counter({
+      name: 'feature_server_ingested_actions_total',
+      help: 'Ingested action records by source and result.',
+      labelNames: ['source', 'result'],
+      registers: [registry],
+    });
+    this.unknownItems = new Counter({
+      name: 'feature_server_unknown_items_total',
+      help: 'Accepted actions whose item had no content vector (stored flagged with zeros).',
+      labelNames: ['source'],
+      registers: [registry],
+    });
+    this.cacheLookups = new Gauge({
+      name: 'feature_server_content_cache_lookups',
+      help: 'Content-vector cache lookups since start, by result.',
+      labelNames: ['result'],
+      registers: [registry],
+      collect: () => {
+        const s = this.cacheStats?.();
+        if (!s) return;
+        this.cacheLookups.set({ result: 'hit' }, s.hits);
+        this.cacheLookups.set({ result: 'miss' }, s.misses);
+        this.cacheLookups.set({ result: 'unknown_hit' }, s.unknownHits);
+      },
+    });
+    this.ingestToVisible = new Histogram({
+      name: 'feature_server_jetstream_ingest_to_visible_seconds',
+      help: 'Seconds from JetStream publish to the action being persisted and readable.',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
+      registers: [registry],
+    });
+  }
+}

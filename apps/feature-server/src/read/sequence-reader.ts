@@ -1,0 +1,99 @@
+import { buildSequence, DEFAULT_SEQUENCE_LENGTH, MAX_SEQUENCE_LENGTH } from '@pinrank/features';
+import { DataType, RealtimeSequence, StoredAction, Tensor, UserAction } from '@pinrank/proto';
+import { type ActionStore } from '../store/action-store';
+import { type StoredRecord } from '../store/stored-record';
+
+/** Options of the sequence reader. */
+export interface SequenceReaderOptions {
+  /** Action types that enter the sequence (must match the store's retention). */
+  includeTypes: ReadonlySet<number>;
+  /** Content vector width D. Default 32. */
+  dimension?: number;
+  /** Server clock, used when a request has no as_of. Default Date.now. */
+  now?: () => number;
+}
+
+/** One read request, as parsed from the proto (max_len 0 and as_of 0 mean defaults). */
+export interface SequenceQuery {
+  maxLen: number;
+  asOfMs: number;
+  includeRecords: boolean;
+}
+
+/** Thrown by the reader when a request field is out of range; the server maps it to INVALID_ARGUMENT. */
+export class InvalidQueryError extends Error {
+  override readonly name = 'InvalidQueryError';
+}
+
+/**
+ * Turns a user's stored actions into a `RealtimeSequence` in the `transact_encoder`
+ * contract through the shared sequence builder (libs/features), so serving and
+ * training build identical tensors.
+ */
+export class SequenceReader {
+  private readonly includeTypes: ReadonlySet<number>;
+  private readonly dimension: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly store: ActionStore,
+    options: SequenceReaderOptions,
+  ) {
+    this.includeTypes = options.includeTypes;
+    this.dimension = options.dimension ?? 32;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Resolves defaults; throws InvalidQueryError naming the bad field. */
+  resolve(maxLen: number, asOfMs: number, includeRecords = false): SequenceQuery {
+    const len = maxLen === 0 ? DEFAULT_SEQUENCE_LENGTH : maxLen;
+    if (!Number.isInteger(len) || len < 1 || len > MAX_SEQUENCE_LENGTH) {
+      throw new InvalidQueryError(`max_len: must be 0 (default ${DEFAULT_SEQUENCE_LENGTH}) or 1..${MAX_SEQUENCE_LENGTH}, got ${maxLen}`);
+    }
+    if (!Number.isSafeInteger(asOfMs) || asOfMs < 0) throw new InvalidQueryError(`as_of_ms: must be 0 (now) or a positive epoch-ms value, got ${asOfMs}`);
+    return { maxLen: len, asOfMs: asOfMs === 0 ? this.now() : asOfMs, includeRecords };
+  }
+
+  /** One user's sequence; an unknown user gets an empty, fully padded sequence. */
+  async read(userId: string, q: SequenceQuery): Promise<RealtimeSequence> {
+    return this.build(userId, await this.store.readSequence(userId), q);
+  }
+
+  /** Many users' sequences in request order (duplicates allowed). */
+  async readMany(userIds: readonly string[], q: SequenceQuery): Promise<RealtimeSequence[]> {
+    const distinct = [...new Set(userIds)];
+    const lists = await this.store.readSequences(distinct);
+    const byUser = new Map(distinct.map((u, i) => [u, this.build(u, lists[i] ?? [], q)]));
+    return userIds.map((u) => byUser.get(u) as RealtimeSequence);
+  }
+
+  private build(userId: string, records: StoredRecord[], q: SequenceQuery): RealtimeSequence {
+    const seq = buildSequence(records, { asOfMs: q.asOfMs, maxLen: q.maxLen, dimension: this.dimension, includeTypes: this.includeTypes });
+    const S = q.maxLen;
+    return RealtimeSequence.fromPartial({
+      userId,
+      length: seq.length,
+      asOfMs: q.asOfMs,
+      actionTypes: Tensor.fromPartial({ dtype: DataType.DATA_TYPE_INT64, shape: [1, S], int64Values: Array.from(seq.actionTypes, Number) }),
+      itemVectors: Tensor.fromPartial({ dtype: DataType.DATA_TYPE_FLOAT32, shape: [1, S, this.dimension], floatValues: Array.from(seq.itemVectors) }),
+      agesS: Tensor.fromPartial({ dtype: DataType.DATA_TYPE_FLOAT32, shape: [1, S], floatValues: Array.from(seq.agesS) }),
+      records: q.includeRecords ? (seq.rows as StoredRecord[]).map(toStoredAction) : [],
+    });
+  }
+}
+
+function toStoredAction(r: StoredRecord): StoredAction {
+  return StoredAction.fromPartial({
+    action: UserAction.fromPartial({
+      actionId: r.actionId,
+      userId: r.userId,
+      itemId: r.itemId,
+      actionType: r.actionType,
+      timestampMs: r.timestampMs,
+      surface: r.surface,
+      durationMs: r.durationMs,
+    }),
+    itemKnown: r.itemKnown,
+    contentVector: Array.from(r.vector),
+  });
+}

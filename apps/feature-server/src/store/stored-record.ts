@@ -1,0 +1,84 @@
+/** One stored action: the raw record as ingested plus the enrichment captured at ingest. */
+export interface StoredRecord {
+  actionId: string;
+  userId: string;
+  itemId: string;
+  /** Proto `ActionType` number (1..5). */
+  actionType: number;
+  timestampMs: number;
+  /** Proto `Surface` number. */
+  surface: number;
+  durationMs: number;
+  /** Whether the item was in the catalog at ingest time. */
+  itemKnown: boolean;
+  /** The item's content vector at ingest time (zeros when unknown). */
+  vector: Float32Array;
+}
+
+const FORMAT_VERSION = 1;
+// Vectors are stored little-endian; on little-endian hosts they are copied as raw bytes.
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const FLAG_ITEM_KNOWN = 1;
+const HEADER_BYTES = 1 + 1 + 1 + 1 + 8 + 8 + 2 + 2 + 2 + 2;
+const MAX_STRING_BYTES = 0xffff;
+
+/**
+ * Encodes a record into a compact binary value (the same bytes in every backend).
+ * Layout: version, flags, type, surface, f64 timestamp, f64 duration, u16 dimension,
+ * u16 lengths of the three ids, the ids as UTF-8, then the vector as float32 LE.
+ */
+export function encodeRecord(r: StoredRecord): Buffer {
+  const actionId = Buffer.from(r.actionId, 'utf8');
+  const userId = Buffer.from(r.userId, 'utf8');
+  const itemId = Buffer.from(r.itemId, 'utf8');
+  for (const [name, b] of [['actionId', actionId], ['userId', userId], ['itemId', itemId]] as const) {
+    if (b.length > MAX_STRING_BYTES) throw new RangeError(`${name}: ${b.length} bytes exceeds ${MAX_STRING_BYTES}`);
+  }
+  const dim = r.vector.length;
+  const out = Buffer.allocUnsafe(HEADER_BYTES + actionId.length + userId.length + itemId.length + dim * 4);
+  let o = 0;
+  o = out.writeUInt8(FORMAT_VERSION, o);
+  o = out.writeUInt8(r.itemKnown ? FLAG_ITEM_KNOWN : 0, o);
+  o = out.writeUInt8(r.actionType, o);
+  o = out.writeUInt8(r.surface, o);
+  o = out.writeDoubleLE(r.timestampMs, o);
+  o = out.writeDoubleLE(r.durationMs, o);
+  o = out.writeUInt16LE(dim, o);
+  o = out.writeUInt16LE(actionId.length, o);
+  o = out.writeUInt16LE(userId.length, o);
+  o = out.writeUInt16LE(itemId.length, o);
+  o += actionId.copy(out, o);
+  o += userId.copy(out, o);
+  o += itemId.copy(out, o);
+  if (LITTLE_ENDIAN) Buffer.from(r.vector.buffer, r.vector.byteOffset, r.vector.byteLength).copy(out, o);
+  else for (let i = 0; i < dim; i++) o = out.writeFloatLE(r.vector[i] ?? 0, o);
+  return out;
+}
+
+/** Decodes bytes written by `encodeRecord`; throws RangeError on a truncated or unknown-format value. */
+export function decodeRecord(buf: Uint8Array): StoredRecord {
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (b.length < HEADER_BYTES) throw new RangeError(`stored record: ${b.length} bytes is shorter than the header`);
+  const version = b.readUInt8(0);
+  if (version !== FORMAT_VERSION) throw new RangeError(`stored record: unknown format version ${version}`);
+  const flags = b.readUInt8(1);
+  const actionType = b.readUInt8(2);
+  const surface = b.readUInt8(3);
+  const timestampMs = b.readDoubleLE(4);
+  const durationMs = b.readDoubleLE(12);
+  const dim = b.readUInt16LE(20);
+  const aLen = b.readUInt16LE(22);
+  const uLen = b.readUInt16LE(24);
+  const iLen = b.readUInt16LE(26);
+  const expected = HEADER_BYTES + aLen + uLen + iLen + dim * 4;
+  if (b.length !== expected) throw new RangeError(`stored record: ${b.length} bytes, expected ${expected}`);
+  let o = HEADER_BYTES;
+  const actionId = b.toString('utf8', o, (o += aLen));
+  const userId = b.toString('utf8', o, (o += uLen));
+  const itemId = b.toString('utf8', o, (o += iLen));
+  const vector = new Float32Array(dim);
+  // A copy, not a view: LMDB hands out buffers that are reused after the read.
+  if (LITTLE_ENDIAN) b.copy(Buffer.from(vector.buffer), 0, o, o + dim * 4);
+  else for (let i = 0; i < dim; i++, o += 4) vector[i] = b.readFloatLE(o);
+  return { actionId, userId, itemId, actionType, timestampMs, surface, durationMs, itemKnown: (flags & FLAG_ITEM_KNOWN) !== 0, vector };
+}
