@@ -1,18 +1,10 @@
 // ranker entry point: one binary, three roles (RANKER_ROLE): the router serves
 // the public Ranker API; gpu/cpu workers serve the Open Inference Protocol.
-import { RankerService } from '@pinrank/proto';
-import { defineService, runMain, serverOptionsFromConfig, startServer, type ServiceRegistration } from '@pinrank/service-kit';
+import { runMain, serverOptionsFromConfig } from '@pinrank/service-kit';
 import { createLogger, startTracing, tracingOptionsFromEnv } from '@pinrank/telemetry';
 import { readRankerConfig } from './config';
+import { routerOptionsFromEnv, startRouter } from './router';
 import { readWorkerConfig, startWorker } from './worker';
-
-function routerServices(): ServiceRegistration[] {
-  return [
-    defineService(RankerService, {}, {
-      unimplementedMessage: (path) => `${path.slice(1)} is not implemented yet (arrives with the ranker router)`,
-    }),
-  ];
-}
 
 /** `--role X` is the short form of `--ranker-role X`. */
 function normalizeArgv(argv: readonly string[]): string[] {
@@ -39,13 +31,12 @@ async function main(): Promise<void> {
     return;
   }
 
-  await startServer({
-    name,
-    services: routerServices(),
-    ...serverOptionsFromConfig(config),
-    reflection: { protoRoot: config.protoRoot },
+  const { address, ...server } = serverOptionsFromConfig(config);
+  await startRouter({
+    ...routerOptionsFromEnv(process.env, argv),
+    address,
     logger,
-    tracer: tracing.tracer,
+    server: { ...server, tracer: tracing.tracer, reflection: { protoRoot: config.protoRoot } },
     onShutdown: () => tracing.shutdown(),
   });
 }

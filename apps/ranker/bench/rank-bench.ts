@@ -1,0 +1,217 @@
+// Ranker benchmarks (docs/benchmarks.md, section "router"): end-to-end Rank through
+// the real services on loopback vs the same two models in process; the
+// de-duplicated sequence vs a per-candidate copy; heads on the CPU worker vs
+// both models on the GPU-role worker.
+//   npx tsx apps/ranker/bench/rank-bench.ts [--requests 60] [--sizes 100,500]
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadModelConfig } from '@pinrank/contracts';
+import {
+  EmbeddingStoreClient,
+  FeatureServerClient,
+  GetEmbeddingsRequest,
+  GetRealtimeSequenceRequest,
+  RankerClient,
+  RankRequest,
+  VectorKind,
+  degradedFlagToJSON,
+  type RankResponse,
+} from '@pinrank/proto';
+import { callUnary, createClient } from '@pinrank/service-kit';
+import { build } from 'hdr-histogram-js';
+import { sequenceFromProto } from '../src/router/sequence';
+import { floatTensor } from '../src/router/tensors';
+import { InProcessRanker, type RankingInputs } from '../src/router/testing/ort-reference';
+import { freePort, prng, ROOT, Stack, waitFor } from './stack';
+
+const { values: args } = parseArgs({
+  options: {
+    requests: { type: 'string', default: '60' },
+    warmup: { type: 'string', default: '8' },
+    sizes: { type: 'string', default: '100,500' },
+    items: { type: 'string', default: '2000' },
+    users: { type: 'string', default: '20' },
+  },
+});
+const REQUESTS = Number(args.requests);
+const WARMUP = Number(args.warmup);
+const SIZES = String(args.sizes).split(',').map(Number);
+const S = 100;
+const MODELS = join(ROOT, 'models');
+
+type Variant = 'served' | 'per_candidate' | 'heads_on_gpu' | 'in_process';
+
+function stats(samples: number[]): { p50: number; p99: number; mean: number } {
+  const h = build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  for (const s of samples) h.recordValue(Math.max(1, Math.round(s * 1000)));
+  return { p50: h.getValueAtPercentile(50) / 1000, p99: h.getValueAtPercentile(99) / 1000, mean: h.mean / 1000 };
+}
+
+/** Bytes on the wire for the tensors of one Rank (raw contents only), from the tensor shapes the router sends. */
+function tensorBytes(n: number, chunk: number, mode: 'dedup' | 'per_candidate'): { encoderIn: number; headsHop: number } {
+  const seqRow = S * 8 + S * 32 * 4 + S * 4;
+  const chunks = Math.ceil(n / chunk);
+  const seq = mode === 'dedup' ? chunks * seqRow : n * seqRow;
+  const encoderIn = seq + n * (32 * 4 + 8);
+  // encoded [n,1056] back from the encoder worker and out to the heads worker, plus the heads' own inputs.
+  const headsHop = 2 * n * 1056 * 4 + n * (64 + 64 + 4) * 4;
+  return { encoderIn, headsHop };
+}
+
+async function main(): Promise<void> {
+  const stack = new Stack();
+  const cleanup = (): void => {
+    void stack.stop().then(() => process.exit(130));
+  };
+  process.once('SIGINT', cleanup);
+  try {
+    const heads = await loadModelConfig(join(MODELS, 'ranking_heads', '1', 'config.json'));
+    const t0 = Date.now();
+    await stack.startUpstreams({ items: Number(args.items), users: Number(args.users), actionsPerUser: 120, pinnerformerVersion: heads.pinnerformerVersion ?? '1' });
+    const worker = async (role: 'gpu' | 'cpu', models: string, placements: string): Promise<string> => {
+      const address = `127.0.0.1:${await freePort()}`;
+      await stack.start(`worker-${role}`, 'apps/ranker/src/main.ts', {
+        RANKER_ROLE: role,
+        RANKER_ADDR: address,
+        RANKER_METRICS_ADDR: `127.0.0.1:${await freePort()}`,
+        RANKER_MODEL_REPOSITORY: MODELS,
+        RANKER_MODELS: models,
+        RANKER_PLACEMENTS: placements,
+        RANKER_INTRA_OP_THREADS: '1',
+        RANKER_WATCH: 'off',
+      });
+      return address;
+    };
+    // The GPU-role worker also loads the heads, for the "both models on the GPU worker" variant.
+    const gpu = await worker('gpu', 'transact_encoder,ranking_heads', 'gpu,cpu');
+    const cpu = await worker('cpu', 'ranking_heads,ranking_heads_lite,transact_encoder', 'cpu,gpu');
+    const router = async (extra: Record<string, string>): Promise<RankerClient> => {
+      const address = `127.0.0.1:${await freePort()}`;
+      await stack.start('router', 'apps/ranker/bench/router-process.ts', {
+        RANKER_ADDR: address,
+        RANKER_FEATURE_SERVER: stack.featureServer,
+        RANKER_EMBEDDING_STORE: stack.embeddingStore,
+        RANKER_GPU_WORKERS: gpu,
+        RANKER_CPU_WORKERS: cpu,
+        RANKER_MODEL_REPOSITORY: MODELS,
+        RANKER_SEQUENCE_LENGTH: String(S),
+        RANKER_STARTUP_HEALTH_WAIT_MS: '60000',
+        // Two shared cores: generous per-call caps, so every variant measures the full path rather than its fallbacks.
+        RANKER_SEQUENCE_TIMEOUT_MS: '5000',
+        RANKER_EMBEDDINGS_TIMEOUT_MS: '5000',
+        ...extra,
+      });
+      return createClient(RankerClient, address);
+    };
+    const clients: Record<Exclude<Variant, 'in_process'>, RankerClient> = {
+      served: await router({}),
+      per_candidate: await router({ RANKER_SEQUENCE_MODE: 'per_candidate' }),
+      heads_on_gpu: await router({ RANKER_PLACEMENT: 'ranking_heads=gpu' }),
+    };
+    const rank = (c: RankerClient, req: RankRequest): Promise<RankResponse> => callUnary(c.rank.bind(c), req, { timeoutMs: 30_000, retry: false });
+    for (const c of Object.values(clients)) {
+      await waitFor(async () => {
+        const res = await rank(c, RankRequest.fromPartial({ userId: stack.userIds[0], candidateItemIds: stack.itemIds.slice(0, 10) }));
+        if (res.degraded.length > 0) throw new Error(`degraded: ${res.degraded.join(',')}`);
+      }, 120_000);
+    }
+    const setupS = (Date.now() - t0) / 1000;
+
+    const fs = createClient(FeatureServerClient, stack.featureServer);
+    const es = createClient(EmbeddingStoreClient, stack.embeddingStore);
+    const local = await InProcessRanker.load(MODELS, '1', 1);
+    const rand = prng(11);
+    const rows: string[] = [];
+    const results: Record<string, unknown> = {};
+    for (const n of SIZES) {
+      const samples: Record<Variant, number[]> = { served: [], per_candidate: [], heads_on_gpu: [], in_process: [] };
+      const degraded: Record<string, number> = {};
+      const errors: Record<string, number> = {};
+      for (let r = 0; r < WARMUP + REQUESTS; r++) {
+        const userId = stack.userIds[r % stack.userIds.length] ?? '';
+        const pool = [...stack.itemIds];
+        const candidates: string[] = [];
+        for (let k = 0; k < n; k++) candidates.push(pool.splice(Math.floor(rand() * pool.length), 1)[0] ?? '');
+        const requestTimeMs = Date.now();
+        const req = RankRequest.fromPartial({ userId, candidateItemIds: candidates, requestTimeMs });
+        for (const v of ['served', 'per_candidate', 'heads_on_gpu'] as const) {
+          const t = performance.now();
+          let res: RankResponse;
+          try {
+            res = await rank(clients[v], req);
+          } catch (err) {
+            errors[v] = (errors[v] ?? 0) + 1;
+            process.stderr.write(`${v}: ${err instanceof Error ? err.message : String(err)}\n`);
+            continue;
+          }
+          const ms = performance.now() - t;
+          for (const flag of res.degraded) degraded[`${v}:${degradedFlagToJSON(flag)}`] = (degraded[`${v}:${degradedFlagToJSON(flag)}`] ?? 0) + 1;
+          if (r >= WARMUP) samples[v].push(ms);
+        }
+        // The same inputs, fetched outside the timed region, through the two models in this process.
+        const x = await inputsFor(fs, es, userId, candidates, requestTimeMs);
+        const t = performance.now();
+        await local.run(x);
+        if (r >= WARMUP) samples.in_process.push(performance.now() - t);
+      }
+      const s = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, stats(v)])) as Record<Variant, ReturnType<typeof stats>>;
+      const dedup = tensorBytes(n, 128, 'dedup');
+      const copy = tensorBytes(n, 128, 'per_candidate');
+      results[`n${n}`] = { ...s, bytes: { dedup, copy }, degraded, errors };
+      const f = (x: number): string => x.toFixed(1);
+      rows.push(
+        `| ${n} | ${f(s.served.p50)} / ${f(s.served.p99)} | ${f(s.in_process.p50)} / ${f(s.in_process.p99)} | ${(s.served.p50 / s.in_process.p50).toFixed(2)}× | ` +
+          `${f(s.per_candidate.p50)} / ${f(s.per_candidate.p99)} | ${(dedup.encoderIn / 1024).toFixed(0)} KiB vs ${(copy.encoderIn / 1024).toFixed(0)} KiB | ` +
+          `${f(s.heads_on_gpu.p50)} / ${f(s.heads_on_gpu.p99)} | ${(dedup.headsHop / 1024).toFixed(0)} KiB | ${Object.values(degraded).reduce((a, b) => a + b, 0)} / ${Object.values(errors).reduce((a, b) => a + b, 0)} |`,
+      );
+    }
+    fs.close();
+    es.close();
+    await local.release();
+    process.stdout.write(
+      [
+        `requests per size: ${REQUESTS} (+${WARMUP} warm-up), sequential; S=${S}; chunk 128; ${args.items} items, ${args.users} users; setup ${setupS.toFixed(0)} s`,
+        '',
+        '| candidates | served Rank p50 / p99 ms | in-process models p50 / p99 ms | overhead (p50) | per-candidate sequence p50 / p99 ms | encoder input bytes dedup vs copy | both models on GPU worker p50 / p99 ms | heads hop bytes | degraded / failed responses |',
+        '|---|---|---|---|---|---|---|---|---|',
+        ...rows,
+        '',
+        JSON.stringify(results),
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function inputsFor(fs: FeatureServerClient, es: EmbeddingStoreClient, userId: string, items: string[], asOfMs: number): Promise<RankingInputs> {
+  const opt = { timeoutMs: 10_000 };
+  const seqRes = await callUnary(fs.getRealtimeSequence.bind(fs), GetRealtimeSequenceRequest.fromPartial({ userId, maxLen: S, asOfMs }), opt);
+  const content = await callUnary(es.getEmbeddings.bind(es), GetEmbeddingsRequest.fromPartial({ itemIds: items, kind: VectorKind.VECTOR_KIND_CONTENT }), opt);
+  const tower = await callUnary(
+    es.getEmbeddings.bind(es),
+    GetEmbeddingsRequest.fromPartial({ userId, itemIds: items, kind: VectorKind.VECTOR_KIND_TOWER, snapshotVersion: content.snapshotVersion }),
+    opt,
+  );
+  const seq = sequenceFromProto(seqRes);
+  const n = items.length;
+  const userPf = new Float32Array(n * 64);
+  for (let i = 0; i < n; i++) userPf.set(tower.userVector, i * 64);
+  return {
+    S,
+    n,
+    seqActionTypes: seq.actionTypes,
+    seqItemVectors: seq.itemVectors,
+    seqAgesS: seq.agesS,
+    candVectors: floatTensor(content.itemVectors, 'content').data,
+    userPf,
+    itemPf: floatTensor(tower.itemVectors, 'tower').data,
+    dense: new Float32Array(n * 4),
+  };
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,217 @@
+// A loopback stack for the ranker benchmarks: embedding-store, feature-server,
+// a GPU-role and a CPU-role worker and routers, each its own process, over synthetic data.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Metadata } from '@grpc/grpc-js';
+import { VectorFileWriter } from '@pinrank/contracts';
+import {
+  ActionType,
+  EmbeddingStoreClient,
+  FeatureServerClient,
+  IngestActionsRequest,
+  ListSnapshotsRequest,
+  LoadSnapshotRequest,
+  UserAction,
+  type IngestActionsResponse,
+} from '@pinrank/proto';
+import { callUnary, createClient } from '@pinrank/service-kit';
+
+/** The repository root (this file is apps/ranker/bench/stack.ts). */
+export const ROOT = resolve(__dirname, '../../..');
+const TSX = join(ROOT, 'node_modules/.bin/tsx');
+const ADMIN_TOKEN = 'bench-admin';
+
+/** Deterministic PRNG (mulberry32). */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function unitVector(rand: () => number, dim: number): Float32Array {
+  const v = new Float32Array(dim);
+  let norm = 0;
+  for (let j = 0; j < dim; j++) {
+    v[j] = rand() * 2 - 1;
+    norm += (v[j] ?? 0) ** 2;
+  }
+  for (let j = 0; j < dim; j++) v[j] = (v[j] ?? 0) / Math.sqrt(norm);
+  return v;
+}
+
+const handedOut = new Set<number>();
+
+/** A free loopback port (bound and released; never the same one twice in this process). */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolvePort, reject) => {
+      const s = createServer();
+      s.listen(0, '127.0.0.1', () => {
+        const addr = s.address();
+        const p = typeof addr === 'object' && addr ? addr.port : 0;
+        s.close(() => resolvePort(p));
+      });
+      s.on('error', reject);
+    });
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+/** Synthetic data sizes. */
+export interface StackData {
+  items: number;
+  users: number;
+  actionsPerUser: number;
+  pinnerformerVersion: string;
+}
+
+/** Processes started by the stack, stopped by `stop()`. */
+export class Stack {
+  readonly procs: ChildProcess[] = [];
+  readonly itemIds: string[] = [];
+  readonly userIds: string[] = [];
+  dir = '';
+  private stopping = false;
+  featureServer = '';
+  embeddingStore = '';
+
+  /** Starts `entry` (a .ts file under the root) with tsx and `env`; resolves when its gRPC port answers. */
+  async start(name: string, entry: string, env: Record<string, string>, args: string[] = []): Promise<void> {
+    const child = spawn(TSX, [join(ROOT, entry), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, LOG_LEVEL: 'warn', OTEL_TRACES_EXPORTER: 'none', ...env },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    child.on('exit', (code, signal) => {
+      if (!this.stopping && (code !== 0 || signal !== null)) process.stderr.write(`${name} exited (${code ?? signal})\n`);
+    });
+    this.procs.push(child);
+  }
+
+  /** Writes the catalog and the snapshot, starts embedding-store and feature-server, loads and ingests the data. */
+  async startUpstreams(d: StackData): Promise<void> {
+    this.dir = await mkdtemp(join(tmpdir(), 'ranker-bench-'));
+    const rand = prng(7);
+    for (let i = 0; i < d.items; i++) this.itemIds.push(`item-${i}`);
+    for (let u = 0; u < d.users; u++) this.userIds.push(`user-${u}`);
+    const header = { version: 'bench-1', producerModel: 'pinnerformer', producerModelVersion: d.pinnerformerVersion, asOfDate: '2026-11-27', createdAtMs: Date.now() };
+    const catalog = await VectorFileWriter.open(join(this.dir, 'catalog.prvec'), {
+      ...header,
+      version: 'catalog-1',
+      kind: 'item_content',
+      dimension: 32,
+      count: d.items,
+      extraFields: ['primary_topic', 'popularity'],
+    });
+    for (let i = 0; i < d.items; i++) await catalog.write(this.itemIds[i] ?? '', unitVector(rand, 32), [i % 16, 1 / (1 + i) ** 0.7]);
+    await catalog.close();
+    const items = await VectorFileWriter.open(join(this.dir, 'items.prvec'), { ...header, kind: 'item_tower', dimension: 64, count: d.items });
+    for (const id of this.itemIds) await items.write(id, unitVector(rand, 64));
+    await items.close();
+    const users = await VectorFileWriter.open(join(this.dir, 'users.prvec'), { ...header, kind: 'user', dimension: 64, count: d.users });
+    for (const id of this.userIds) await users.write(id, unitVector(rand, 64));
+    await users.close();
+
+    const esPort = await freePort();
+    this.embeddingStore = `127.0.0.1:${esPort}`;
+    await this.start('embedding-store', 'apps/embedding-store/src/main.ts', {
+      EMBEDDING_STORE_ADDR: this.embeddingStore,
+      EMBEDDING_STORE_METRICS_ADDR: `127.0.0.1:${await freePort()}`,
+      EMBEDDING_STORE_LMDB_PATH: join(this.dir, 'es-lmdb'),
+      EMBEDDING_STORE_CATALOG_FILE: join(this.dir, 'catalog.prvec'),
+      PINRANK_ADMIN_TOKENS: ADMIN_TOKEN,
+    });
+    const es = createClient(EmbeddingStoreClient, this.embeddingStore);
+    const admin = new Metadata();
+    admin.set('authorization', `Bearer ${ADMIN_TOKEN}`);
+    await waitFor(() => callUnary(es.listSnapshots.bind(es), ListSnapshotsRequest.fromPartial({}), { timeoutMs: 1000, retry: false }), 60_000);
+    await callUnary(
+      es.loadSnapshot.bind(es),
+      LoadSnapshotRequest.fromPartial({ userFile: join(this.dir, 'users.prvec'), itemFile: join(this.dir, 'items.prvec'), activate: true }),
+      { timeoutMs: 30_000, metadata: admin },
+    );
+    await waitFor(async () => {
+      const res = await callUnary(es.listSnapshots.bind(es), ListSnapshotsRequest.fromPartial({}), { timeoutMs: 1000 });
+      if (res.activeVersion !== 'bench-1') throw new Error(`active version "${res.activeVersion}"`);
+    }, 60_000);
+    es.close();
+
+    this.featureServer = `127.0.0.1:${await freePort()}`;
+    await this.start('feature-server', 'apps/feature-server/src/main.ts', {
+      FEATURE_SERVER_ADDR: this.featureServer,
+      FEATURE_SERVER_METRICS_ADDR: `127.0.0.1:${await freePort()}`,
+      FEATURE_SERVER_LMDB_PATH: join(this.dir, 'fs-lmdb'),
+      FEATURE_SERVER_EMBEDDING_STORE_ADDR: this.embeddingStore,
+    });
+    const fs = createClient(FeatureServerClient, this.featureServer);
+    await waitFor(() => this.ingest(fs, []), 60_000);
+    const now = Date.now();
+    const types = [ActionType.ACTION_TYPE_CLICK, ActionType.ACTION_TYPE_SAVE, ActionType.ACTION_TYPE_CLOSEUP, ActionType.ACTION_TYPE_HIDE];
+    const actions: UserAction[] = [];
+    for (const userId of this.userIds) {
+      for (let k = 0; k < d.actionsPerUser; k++) {
+        actions.push(
+          UserAction.fromPartial({
+            actionId: `${userId}-${k}`,
+            userId,
+            itemId: this.itemIds[Math.floor(rand() * d.items)] ?? '',
+            actionType: types[Math.floor(rand() * types.length)] ?? ActionType.ACTION_TYPE_CLICK,
+            timestampMs: now - 60_000 - k * 90_000,
+          }),
+        );
+      }
+    }
+    const res = await this.ingest(fs, actions);
+    if (res.accepted !== actions.length) throw new Error(`ingest accepted ${res.accepted} of ${actions.length}: ${JSON.stringify(res.rejections.slice(0, 3))}`);
+    fs.close();
+  }
+
+  private ingest(fs: FeatureServerClient, actions: UserAction[]): Promise<IngestActionsResponse> {
+    return new Promise((resolveIngest, reject) => {
+      const call = fs.ingestActions((err, res) => (err ? reject(err) : resolveIngest(res)));
+      for (let i = 0; i < actions.length; i += 1000) call.write(IngestActionsRequest.fromPartial({ actions: actions.slice(i, i + 1000) }));
+      call.end();
+    });
+  }
+
+  /** Stops every process this stack started and removes its data. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(
+      this.procs.map(
+        (p) =>
+          new Promise<void>((done) => {
+            if (p.exitCode !== null || p.signalCode !== null) return done();
+            p.once('exit', () => done());
+            p.kill('SIGTERM');
+            setTimeout(() => p.kill('SIGKILL'), 5000).unref();
+          }),
+      ),
+    );
+    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Retries `fn` every 200 ms until it resolves or `ms` pass. */
+export async function waitFor<T>(fn: () => Promise<T>, ms: number): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > end) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}

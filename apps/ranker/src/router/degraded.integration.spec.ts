@@ -1,0 +1,112 @@
+import { DegradedFlag } from '@pinrank/proto';
+import { startFakeFeatureServer } from './testing/fake-upstreams';
+import { startFakeWorker } from './testing/fake-worker';
+import { eventually, indexOf, SEQUENCES, startHarness, type Harness } from './testing/router-harness';
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h.close();
+});
+
+const candidates = ['i4', 'i7', 'i12', 'i19', 'i25'];
+
+describe('degraded paths', () => {
+  it('skips a dead worker of a pool without degrading', async () => {
+    const dead = await startFakeWorker('dead-gpu');
+    const deadAddress = dead.address;
+    await dead.server.shutdown();
+    const api = await h.router({ gpuWorkers: [deadAddress, h.gpu.address], maxInferAttempts: 2 });
+    for (let i = 0; i < 3; i++) {
+      const res = await api.rank({ userId: 'u1', candidateItemIds: candidates });
+      expect(res.degraded).toEqual([]);
+      expect(res.modelVersions['transact_encoder']).toBe('1');
+    }
+  });
+
+  it('runs the encoder on the CPU pool when the GPU pool is NOT_SERVING, flagged', async () => {
+    const gpu = await startFakeWorker('gpu-draining');
+    try {
+      const api = await h.router({ gpuWorkers: [gpu.address], gpuFallback: 'cpu_encoder' });
+      const healthy = await api.rank({ userId: 'u1', candidateItemIds: candidates });
+      expect(healthy.degraded).toEqual([]);
+      gpu.server.setServing(false);
+      await eventually(() => api.router.pools.gpu.pick() === undefined);
+      const gpuCalls = gpu.calls.length;
+      const cpuEncoderCalls = h.cpu.calls.filter((c) => c.model === 'transact_encoder').length;
+      const res = await api.rank({ userId: 'u1', candidateItemIds: candidates });
+      expect(res.degraded).toEqual([DegradedFlag.DEGRADED_FLAG_ENCODER_ON_CPU]);
+      expect(gpu.calls.length).toBe(gpuCalls);
+      expect(h.cpu.calls.filter((c) => c.model === 'transact_encoder').length).toBeGreaterThan(cpuEncoderCalls);
+      // Same model, same scores: only the placement changed.
+      expect(res.items.map((i) => [i.itemId, i.score])).toEqual(healthy.items.map((i) => [i.itemId, i.score]));
+    } finally {
+      await gpu.server.shutdown();
+    }
+  });
+
+  it('scores with ranking_heads_lite when the GPU pool is gone and the fallback is lite, flagged', async () => {
+    const gone = await startFakeWorker('gone-gpu');
+    await gone.server.shutdown();
+    const api = await h.router({ gpuWorkers: [gone.address], gpuFallback: 'lite' });
+    const cpuBefore = h.cpu.calls.length;
+    const res = await api.rank({ userId: 'u1', candidateItemIds: candidates });
+    expect(res.degraded).toEqual([DegradedFlag.DEGRADED_FLAG_LITE_MODEL]);
+    expect(res.modelVersions).toEqual({ ranking_heads_lite: '1' });
+    expect(h.cpu.calls.slice(cpuBefore).every((c) => c.model === 'ranking_heads_lite')).toBe(true);
+    const want = candidates.map((id) => ({ id, ...h.expected('u1', id, undefined, true) })).sort((a, b) => b.score - a.score);
+    expect(res.items.map((i) => i.itemId)).toEqual(want.map((w) => w.id));
+    res.items.forEach((item, k) => expect(item.score).toBeCloseTo(want[k]?.score ?? NaN, 4));
+  });
+
+  it('answers UNAVAILABLE when the GPU pool is gone and no fallback is configured', async () => {
+    const gone = await startFakeWorker('gone-gpu-2');
+    await gone.server.shutdown();
+    const api = await h.router({ gpuWorkers: [gone.address], gpuFallback: 'none' });
+    await expect(api.rank({ userId: 'u1', candidateItemIds: candidates })).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: expect.stringMatching(/gpu pool: .* for transact_encoder; no fallback configured/),
+    });
+  });
+
+  it('uses an empty sequence, flagged, when the feature-server is unreachable', async () => {
+    const fs = await startFakeFeatureServer({ sequences: SEQUENCES, itemIndex: indexOf });
+    const address = fs.address;
+    await fs.server.shutdown();
+    const api = await h.router({ featureServer: address });
+    const res = await api.rank({ userId: 'u1', candidateItemIds: candidates }, 2000);
+    expect(res.degraded).toEqual([DegradedFlag.DEGRADED_FLAG_SEQUENCE_UNAVAILABLE]);
+    const encoderCall = h.gpu.calls[h.gpu.calls.length - 1];
+    expect(encoderCall?.shapes['seq_action_types']).toEqual([1, 12]);
+    expect(res.items).toHaveLength(candidates.length);
+  });
+
+  it('does not wait for a slow feature-server past its timeout or the request deadline', async () => {
+    const slow = await startFakeFeatureServer({ sequences: SEQUENCES, itemIndex: indexOf, delayMs: 3_000 });
+    try {
+      const api = await h.router({ featureServer: slow.address, sequenceTimeoutMs: 5_000 });
+      // The client's 1.5 s deadline is shorter than the sequence timeout: the router must still answer in time.
+      const res = await api.rank({ userId: 'u1', candidateItemIds: candidates }, 1500);
+      expect(res.degraded).toEqual([DegradedFlag.DEGRADED_FLAG_SEQUENCE_UNAVAILABLE]);
+      expect(res.items).toHaveLength(candidates.length);
+    } finally {
+      await slow.server.shutdown();
+    }
+  });
+
+  it('answers DEADLINE_EXCEEDED from the router, before the caller gives up, when a worker hangs', async () => {
+    const hung = await startFakeWorker('hung-gpu', { delayMs: 3000 });
+    try {
+      const api = await h.router({ gpuWorkers: [hung.address], deadlineMarginMs: 50 });
+      await expect(api.rank({ userId: 'u1', candidateItemIds: candidates }, 800)).rejects.toMatchObject({
+        code: 'DEADLINE_EXCEEDED',
+        message: expect.stringMatching(/transact_encoder on gpu worker .* did not answer before the deadline/),
+      });
+    } finally {
+      await hung.server.shutdown();
+    }
+  });
+});

@@ -1,0 +1,79 @@
+import { ConfigError } from '@pinrank/service-kit';
+import { routerOptionsFromEnv } from './router-env';
+import { withRouterDefaults } from './router-options';
+
+const base = { RANKER_FEATURE_SERVER: 'fs:50051', RANKER_EMBEDDING_STORE: 'es:50052', RANKER_GPU_WORKERS: 'dns:///gpu-workers:50061', RANKER_CPU_WORKERS: 'c1:50062, c2:50062' };
+
+describe('routerOptionsFromEnv', () => {
+  it('reads every variable into typed options', () => {
+    const o = routerOptionsFromEnv({
+      ...base,
+      RANKER_MODEL_VERSIONS: 'transact_encoder=3,ranking_heads=2',
+      RANKER_PLACEMENT: 'ranking_heads=gpu',
+      RANKER_GPU_FALLBACK: 'lite',
+      RANKER_SNAPSHOT_MISMATCH: 'refuse',
+      RANKER_UNKNOWN_CANDIDATES: 'refuse',
+      RANKER_MAX_CANDIDATES: '500',
+      RANKER_CHUNK_SIZE: '64',
+      RANKER_HEAD_WEIGHTS: 'save=1, click=0.5, hide=-3',
+      RANKER_REQUEST_LOG: 'nats://127.0.0.1:4222/pinrank.ranker.requests',
+      RANKER_EXPERIMENT: '{"name":"e1","arms":[{"name":"a","share":0.5}]}',
+    });
+    expect(o).toMatchObject({
+      featureServer: 'fs:50051',
+      gpuWorkers: ['dns:///gpu-workers:50061'],
+      cpuWorkers: ['c1:50062', 'c2:50062'],
+      modelVersions: { transact_encoder: '3', ranking_heads: '2' },
+      placementOverrides: { ranking_heads: 'gpu' },
+      gpuFallback: 'lite',
+      snapshotMismatch: 'refuse',
+      unknownCandidates: 'refuse',
+      maxCandidates: 500,
+      chunkSize: 64,
+      headWeights: { save: 1, click: 0.5, hide: -3 },
+      requestLog: { kind: 'nats', servers: 'nats://127.0.0.1:4222', subject: 'pinrank.ranker.requests' },
+      experiment: { name: 'e1', arms: [{ name: 'a', share: 0.5 }] },
+    });
+    expect(() => withRouterDefaults(o)).not.toThrow();
+    expect(routerOptionsFromEnv({ ...base, RANKER_REQUEST_LOG: 'file:/tmp/r.jsonl', RANKER_REQUEST_LOG_MAX_FILES: '3' }).requestLog).toEqual({
+      kind: 'file',
+      path: '/tmp/r.jsonl',
+      maxFiles: 3,
+    });
+  });
+
+  it.each([
+    [{ RANKER_FEATURE_SERVER: '' }, /RANKER_FEATURE_SERVER=\(unset\)|RANKER_FEATURE_SERVER="": is required/],
+    [{ RANKER_GPU_WORKERS: '', RANKER_CPU_WORKERS: ' ' }, /RANKER_GPU_WORKERS, RANKER_CPU_WORKERS: both empty/],
+    [{ RANKER_CHUNK_SIZE: 'abc' }, /RANKER_CHUNK_SIZE="abc": expected an integer in \[1, 10000\]/],
+    [{ RANKER_MAX_CANDIDATES: '0' }, /RANKER_MAX_CANDIDATES="0": expected an integer/],
+    [{ RANKER_GPU_FALLBACK: 'gpu' }, /RANKER_GPU_FALLBACK="gpu": expected one of cpu_encoder, lite, none/],
+    [{ RANKER_HEAD_WEIGHTS: 'save=x' }, /RANKER_HEAD_WEIGHTS="save=x": weight of "save" must be a number/],
+    [{ RANKER_HEAD_WEIGHTS: 'save' }, /RANKER_HEAD_WEIGHTS="save": "save" is not name=value/],
+    [{ RANKER_PLACEMENT: 'ranking_heads=tpu' }, /RANKER_PLACEMENT="ranking_heads=tpu": placement of "ranking_heads" must be gpu or cpu/],
+    [{ RANKER_REQUEST_LOG: 'kafka://x/y' }, /RANKER_REQUEST_LOG="kafka:\/\/x\/y": expected file:<path> or nats:/],
+    [{ RANKER_EXPERIMENT: '{bad' }, /RANKER_EXPERIMENT=.*not valid JSON/],
+  ])('names the variable of a bad value: %j', (env, message) => {
+    let err: unknown;
+    try {
+      routerOptionsFromEnv({ ...base, ...env });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(message);
+  });
+});
+
+describe('withRouterDefaults', () => {
+  it('fills defaults and rejects conflicting options', () => {
+    const o = withRouterDefaults({ featureServer: 'a:1', embeddingStore: 'b:1', gpuWorkers: ['g:1'], cpuWorkers: [] });
+    expect(o).toMatchObject({ maxCandidates: 1000, chunkSize: 128, sequenceLength: 100, gpuFallback: 'cpu_encoder', headWeights: { save: 1, click: 0.3, hide: -2 } });
+    expect(() => withRouterDefaults({ featureServer: 'a:1', embeddingStore: 'b:1', gpuWorkers: [], cpuWorkers: ['c:1'], chunkSize: 0 })).toThrow(
+      /chunkSize must be an integer in 1\.\.10000, got 0/,
+    );
+    expect(() =>
+      withRouterDefaults({ featureServer: 'a:1', embeddingStore: 'b:1', gpuWorkers: ['g:1'], cpuWorkers: [], experiment: { name: 'e', arms: [{ name: 'a', share: 0.7 }, { name: 'b', share: 0.7 }] } }),
+    ).toThrow(/shares sum to 1.4/);
+  });
+});

@@ -1,0 +1,130 @@
+import { ConfigError, readConfig, vars, type ConfigOf, type ConfigVar } from '@pinrank/service-kit';
+import { type ExperimentOptions, type RequestLogOptions, type RouterOptions } from './router-options';
+
+function custom<T>(variable: string, allowed: string, parse: (raw: string) => T): ConfigVar<T | undefined> {
+  return {
+    variable,
+    allowed,
+    parse: (raw) => (raw === undefined || raw.trim() === '' ? undefined : parse(raw.trim())),
+  };
+}
+
+/** "a=1,b=2" → { a: "1", b: "2" }. */
+function parsePairs(raw: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const m = /^([^=\s]+)\s*=\s*(\S+)$/.exec(part);
+    if (!m?.[1] || !m[2]) throw new Error(`"${part}" is not name=value`);
+    out[m[1]] = m[2];
+  }
+  return out;
+}
+
+const weightsVar = custom('RANKER_HEAD_WEIGHTS', 'head=weight pairs, e.g. save=1,click=0.3,hide=-2', (raw) => {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(parsePairs(raw))) {
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new Error(`weight of "${k}" must be a number, got "${v}"`);
+    out[k] = n;
+  }
+  return out;
+});
+
+const placementVar = custom('RANKER_PLACEMENT', 'model=gpu|cpu pairs, e.g. ranking_heads=gpu', (raw) => {
+  const p = parsePairs(raw);
+  for (const [k, v] of Object.entries(p)) if (v !== 'gpu' && v !== 'cpu') throw new Error(`placement of "${k}" must be gpu or cpu, got "${v}"`);
+  return p as Record<string, 'gpu' | 'cpu'>;
+});
+
+const requestLogVar = custom<Omit<Extract<RequestLogOptions, { kind: 'file' }>, 'maxBytes' | 'maxFiles'> | Extract<RequestLogOptions, { kind: 'nats' }>>(
+  'RANKER_REQUEST_LOG',
+  'file:<path> or nats://<host:port>/<subject>',
+  (raw) => {
+    if (raw.startsWith('file:')) {
+      const path = raw.slice('file:'.length);
+      if (!path) throw new Error('file: needs a path');
+      return { kind: 'file', path };
+    }
+    const m = /^(nats:\/\/[^/]+)\/([A-Za-z0-9_.>*-]+)$/.exec(raw);
+    if (!m?.[1] || !m[2]) throw new Error('expected file:<path> or nats://<host:port>/<subject>');
+    return { kind: 'nats', servers: m[1], subject: m[2] };
+  },
+);
+
+const experimentVar = custom('RANKER_EXPERIMENT', 'JSON {"name":"...","arms":[{"name":"...","share":0.5,"headWeights":{...}}]}', (raw) => {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (err) {
+    throw new Error(`not valid JSON: ${(err as Error).message}`);
+  }
+  const e = json as Partial<ExperimentOptions> | null;
+  if (!e || typeof e.name !== 'string' || !Array.isArray(e.arms)) throw new Error('needs "name" and "arms"');
+  return e as ExperimentOptions;
+});
+
+/** The router's configuration variables (each also a --kebab-case flag); the server's own address and TLS come from the app's server variables. */
+export function routerVars() {
+  const optInt = (variable: string, min: number, max?: number) => vars.optional(vars.int(variable, undefined, { min, ...(max !== undefined ? { max } : {}) }));
+  return {
+    featureServer: vars.string('RANKER_FEATURE_SERVER'),
+    embeddingStore: vars.string('RANKER_EMBEDDING_STORE'),
+    gpuWorkers: vars.list('RANKER_GPU_WORKERS', []),
+    cpuWorkers: vars.list('RANKER_CPU_WORKERS', []),
+    modelRepository: vars.optional(vars.string('RANKER_MODEL_REPOSITORY')),
+    modelVersions: custom('RANKER_MODEL_VERSIONS', 'model=version pairs, e.g. transact_encoder=3', parsePairs),
+    placementOverrides: placementVar,
+    gpuFallback: vars.optional(vars.oneOf('RANKER_GPU_FALLBACK', ['cpu_encoder', 'lite', 'none'] as const)),
+    snapshotMismatch: vars.optional(vars.oneOf('RANKER_SNAPSHOT_MISMATCH', ['flag', 'refuse'] as const)),
+    unknownCandidates: vars.optional(vars.oneOf('RANKER_UNKNOWN_CANDIDATES', ['drop', 'refuse'] as const)),
+    maxCandidates: optInt('RANKER_MAX_CANDIDATES', 1, 10_000),
+    chunkSize: optInt('RANKER_CHUNK_SIZE', 1, 10_000),
+    sequenceLength: optInt('RANKER_SEQUENCE_LENGTH', 1, 1000),
+    headWeights: weightsVar,
+    defaultDeadlineMs: optInt('RANKER_DEFAULT_DEADLINE_MS', 1),
+    deadlineMarginMs: optInt('RANKER_DEADLINE_MARGIN_MS', 0),
+    sequenceTimeoutMs: optInt('RANKER_SEQUENCE_TIMEOUT_MS', 1),
+    embeddingsTimeoutMs: optInt('RANKER_EMBEDDINGS_TIMEOUT_MS', 1),
+    maxInferAttempts: optInt('RANKER_MAX_INFER_ATTEMPTS', 1, 10),
+    recommendCandidates: optInt('RANKER_RECOMMEND_CANDIDATES', 1, 10_000),
+    catalogPath: vars.optional(vars.file('RANKER_CATALOG_PATH')),
+    popularityListSize: optInt('RANKER_POPULARITY_LIST_SIZE', 1, 100_000),
+    sequenceMode: vars.optional(vars.oneOf('RANKER_SEQUENCE_MODE', ['dedup', 'per_candidate'] as const)),
+    requestLog: requestLogVar,
+    requestLogMaxBytes: optInt('RANKER_REQUEST_LOG_MAX_BYTES', 1024),
+    requestLogMaxFiles: optInt('RANKER_REQUEST_LOG_MAX_FILES', 1, 1000),
+    experiment: experimentVar,
+    startupHealthWaitMs: optInt('RANKER_STARTUP_HEALTH_WAIT_MS', 0, 600_000),
+  } satisfies Record<string, ConfigVar<unknown>>;
+}
+
+/** The parsed router variables. */
+export type RouterVarsConfig = ConfigOf<ReturnType<typeof routerVars>>;
+
+/**
+ * Router options from environment variables and flags (listed in the app
+ * README, section Router), without the server's address and TLS (the app's
+ * server variables). Thrown by: missing or malformed variables — a
+ * ConfigError naming each one with its value and what is allowed.
+ */
+export function routerOptionsFromEnv(env: Readonly<Record<string, string | undefined>>, argv: readonly string[] = []): RouterOptions {
+  const c = readConfig(routerVars(), env, argv);
+  if (c.gpuWorkers.length === 0 && c.cpuWorkers.length === 0) {
+    throw new ConfigError(['RANKER_GPU_WORKERS, RANKER_CPU_WORKERS: both empty; name at least one worker (host:port list or one dns:///name:port)']);
+  }
+  const { requestLog, requestLogMaxBytes, requestLogMaxFiles, ...rest } = c;
+  const o: RouterOptions = { featureServer: c.featureServer, embeddingStore: c.embeddingStore, gpuWorkers: c.gpuWorkers, cpuWorkers: c.cpuWorkers };
+  for (const [key, value] of Object.entries(rest)) {
+    if (value !== undefined) (o as unknown as Record<string, unknown>)[key] = value;
+  }
+  if (requestLog?.kind === 'file') {
+    o.requestLog = {
+      ...requestLog,
+      ...(requestLogMaxBytes !== undefined ? { maxBytes: requestLogMaxBytes } : {}),
+      ...(requestLogMaxFiles !== undefined ? { maxFiles: requestLogMaxFiles } : {}),
+    };
+  } else if (requestLog) {
+    o.requestLog = requestLog;
+  }
+  return o;
+}

@@ -1,0 +1,253 @@
+import { type ClientConnectOptions, type ServerOptions } from '@pinrank/service-kit';
+import { type Logger } from 'pino';
+
+/** What the router does when the pool named by the encoder's placement has no usable worker. */
+export type GpuFallback = 'cpu_encoder' | 'lite' | 'none';
+/** What the router does with a snapshot produced by a PinnerFormer version other than the one the models name. */
+export type SnapshotMismatchPolicy = 'flag' | 'refuse';
+/** What the router does with candidates that have no vector. */
+export type UnknownCandidatePolicy = 'drop' | 'refuse';
+/** How the realtime sequence travels to the encoder: once per chunk ([1,S]) or copied per candidate ([n,S]). */
+export type SequenceMode = 'dedup' | 'per_candidate';
+
+/** Where the compact request log goes. */
+export type RequestLogOptions =
+  | {
+      kind: 'file';
+      /** JSON-lines file; rotated to `<path>.1`, `<path>.2`, ... */
+      path: string;
+      /** Rotate once the file reaches this size; default 64 MiB. */
+      maxBytes?: number;
+      /** Rotated files kept; default 5. */
+      maxFiles?: number;
+    }
+  | {
+      kind: 'nats';
+      /** NATS server(s), e.g. "nats://127.0.0.1:4222". */
+      servers: string;
+      /** Subject each entry is published on, e.g. "pinrank.ranker.requests". */
+      subject: string;
+    };
+
+/** One arm of an experiment: a share of users and, optionally, its own head weights. */
+export interface ExperimentArm {
+  name: string;
+  /** Share of users in (0, 1]; the shares of all arms sum to at most 1 (the rest is in no arm). */
+  share: number;
+  /** Head weights for this arm (a request's own weights still win). */
+  headWeights?: Record<string, number>;
+}
+
+/** A user-hashed experiment; its name and the user's arm are reported and logged. */
+export interface ExperimentOptions {
+  name: string;
+  arms: ExperimentArm[];
+}
+
+/** Model names the router uses; versions are pinned per name in `modelVersions` (default: the highest version on disk). */
+export interface RouterModelNames {
+  /** Default "transact_encoder". */
+  encoder?: string;
+  /** Default "ranking_heads". */
+  heads?: string;
+  /** Default "ranking_heads_lite". */
+  lite?: string;
+}
+
+/** Options of {@link startRouter}; defaults are filled in one place, {@link withRouterDefaults}. */
+export interface RouterOptions {
+  /** host:port the Ranker API binds; default "0.0.0.0:50050" (port 0 picks a free one). */
+  address?: string;
+  /** feature-server target (host:port or dns:///name:port). Required. */
+  featureServer: string;
+  /** embedding-store target. Required. */
+  embeddingStore: string;
+  /** Workers of the GPU pool (targets); may be empty. */
+  gpuWorkers: readonly string[];
+  /** Workers of the CPU pool (targets); may be empty. */
+  cpuWorkers: readonly string[];
+  /** Model repository holding `<model>/<version>/config.json`; default "models". */
+  modelRepository?: string;
+  /** Model names; defaults in {@link RouterModelNames}. */
+  models?: RouterModelNames;
+  /** Pinned model versions by name; default the highest version directory of each model. */
+  modelVersions?: Record<string, string>;
+  /** Placement per model name, overriding the config's `placement` (e.g. run heads on the GPU pool). */
+  placementOverrides?: Record<string, 'gpu' | 'cpu'>;
+  /** Fallback when the encoder's pool is gone; default "cpu_encoder". */
+  gpuFallback?: GpuFallback;
+  /** Snapshot from another PinnerFormer version: flag it (default) or refuse with FAILED_PRECONDITION. */
+  snapshotMismatch?: SnapshotMismatchPolicy;
+  /** Unknown candidates: drop and list them (default) or refuse with INVALID_ARGUMENT. */
+  unknownCandidates?: UnknownCandidatePolicy;
+  /** Most candidates per Rank request; default 1000. */
+  maxCandidates?: number;
+  /** Candidates per ModelInfer call; default 128. */
+  chunkSize?: number;
+  /** Sequence length S asked of the feature-server; default 100. */
+  sequenceLength?: number;
+  /** Default utility weights per head; default { save: 1, click: 0.3, hide: -2 }. */
+  headWeights?: Record<string, number>;
+  /** Deadline of a request whose caller set none; default 1000 ms. */
+  defaultDeadlineMs?: number;
+  /** Time kept back from every outgoing call's deadline for the router's own work; default 5 ms. */
+  deadlineMarginMs?: number;
+  /** Longest wait for the realtime sequence (then an empty one is used, flagged); default 100 ms. */
+  sequenceTimeoutMs?: number;
+  /** Longest wait for each embedding lookup; default 200 ms. */
+  embeddingsTimeoutMs?: number;
+  /** Calls tried on different workers of a pool before it counts as gone; default 2. */
+  maxInferAttempts?: number;
+  /** Candidates retrieved for Recommend when the request says 0; default 200 (at most maxCandidates). */
+  recommendCandidates?: number;
+  /** Item catalog file (kind item_content, extra field "popularity"): item popularity and the popularity list. */
+  catalogPath?: string;
+  /** Length of the popularity fallback list; default 1000. */
+  popularityListSize?: number;
+  /** Sequence transport; default "dedup". "per_candidate" exists to measure what de-duplication saves. */
+  sequenceMode?: SequenceMode;
+  /** The compact request log; default none. */
+  requestLog?: RequestLogOptions;
+  /** An experiment over head weights; default none. */
+  experiment?: ExperimentOptions;
+  /** How long start-up waits for each worker pool to report a SERVING worker; default 2000 ms. */
+  startupHealthWaitMs?: number;
+  /** TLS and channel options of the router's outgoing clients (workers, feature-server, embedding-store). */
+  clients?: Pick<ClientConnectOptions, 'tls' | 'channelOptions'>;
+  /** Logger; default the server's. */
+  logger?: Logger;
+  /** Passed through to the service kit's `startServer` (TLS, admin, metrics address, drain, tracer, reflection...). */
+  server?: Omit<ServerOptions, 'name' | 'services' | 'address' | 'logger' | 'metrics' | 'onShutdown'>;
+  /** Runs after the router has stopped and closed its clients (flush telemetry). */
+  onShutdown?: () => Promise<void> | void;
+}
+
+/** RouterOptions with every default filled in. */
+export interface ResolvedRouterOptions {
+  address: string;
+  featureServer: string;
+  embeddingStore: string;
+  gpuWorkers: readonly string[];
+  cpuWorkers: readonly string[];
+  modelRepository: string;
+  models: Required<RouterModelNames>;
+  modelVersions: Record<string, string>;
+  placementOverrides: Record<string, 'gpu' | 'cpu'>;
+  gpuFallback: GpuFallback;
+  snapshotMismatch: SnapshotMismatchPolicy;
+  unknownCandidates: UnknownCandidatePolicy;
+  maxCandidates: number;
+  chunkSize: number;
+  sequenceLength: number;
+  headWeights: Record<string, number>;
+  defaultDeadlineMs: number;
+  deadlineMarginMs: number;
+  sequenceTimeoutMs: number;
+  embeddingsTimeoutMs: number;
+  maxInferAttempts: number;
+  recommendCandidates: number;
+  catalogPath: string | undefined;
+  popularityListSize: number;
+  sequenceMode: SequenceMode;
+  requestLog: RequestLogOptions | undefined;
+  experiment: ExperimentOptions | undefined;
+  startupHealthWaitMs: number;
+  clients: NonNullable<RouterOptions['clients']>;
+  logger: Logger | undefined;
+  server: NonNullable<RouterOptions['server']>;
+  onShutdown: RouterOptions['onShutdown'];
+}
+
+/** Default utility weights: saves count, clicks a little, hides strongly against. */
+export const DEFAULT_HEAD_WEIGHTS: Readonly<Record<string, number>> = Object.freeze({ save: 1, click: 0.3, hide: -2 });
+
+function intIn(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new TypeError(`router: ${name} must be an integer in ${min}..${max}, got ${value}`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(name: string, value: T, allowed: readonly T[]): T {
+  if (!allowed.includes(value)) throw new TypeError(`router: ${name} must be one of ${allowed.join(', ')}, got "${value}"`);
+  return value;
+}
+
+function finiteWeights(name: string, weights: Record<string, number>): Record<string, number> {
+  for (const [head, w] of Object.entries(weights)) {
+    if (!head) throw new TypeError(`router: ${name} has an empty head name`);
+    if (!Number.isFinite(w)) throw new TypeError(`router: ${name}.${head} must be a finite number, got ${w}`);
+  }
+  return { ...weights };
+}
+
+function checkExperiment(e: ExperimentOptions | undefined): ExperimentOptions | undefined {
+  if (!e) return undefined;
+  if (!e.name) throw new TypeError('router: experiment.name is required');
+  if (e.arms.length === 0) throw new TypeError('router: experiment.arms must name at least one arm');
+  let total = 0;
+  const names = new Set<string>();
+  for (const arm of e.arms) {
+    if (!arm.name || names.has(arm.name)) throw new TypeError(`router: experiment arm names must be unique and non-empty, got "${arm.name}"`);
+    names.add(arm.name);
+    if (!(arm.share > 0 && arm.share <= 1)) throw new TypeError(`router: experiment arm "${arm.name}" share must be in (0, 1], got ${arm.share}`);
+    total += arm.share;
+    if (arm.headWeights) finiteWeights(`experiment arm "${arm.name}" headWeights`, arm.headWeights);
+  }
+  if (total > 1 + 1e-9) throw new TypeError(`router: experiment arm shares sum to ${total}; at most 1`);
+  return { name: e.name, arms: e.arms.map((a) => ({ ...a })) };
+}
+
+/** Fills the defaults of RouterOptions and validates them; throws TypeError naming the bad option. */
+export function withRouterDefaults(o: RouterOptions): ResolvedRouterOptions {
+  if (!o.featureServer) throw new TypeError('router: featureServer is required');
+  if (!o.embeddingStore) throw new TypeError('router: embeddingStore is required');
+  if (o.gpuWorkers.length === 0 && o.cpuWorkers.length === 0) throw new TypeError('router: gpuWorkers and cpuWorkers are both empty; name at least one worker');
+  const requestLog = o.requestLog;
+  if (requestLog?.kind === 'file') {
+    if (!requestLog.path) throw new TypeError('router: requestLog.path is required');
+    intIn('requestLog.maxBytes', requestLog.maxBytes ?? 64 * 1024 * 1024, 1024);
+    intIn('requestLog.maxFiles', requestLog.maxFiles ?? 5, 1, 1000);
+  } else if (requestLog?.kind === 'nats') {
+    if (!requestLog.servers || !requestLog.subject) throw new TypeError('router: requestLog needs servers and subject for kind "nats"');
+  }
+  const maxCandidates = intIn('maxCandidates', o.maxCandidates ?? 1000, 1, 10_000);
+  return {
+    address: o.address ?? '0.0.0.0:50050',
+    featureServer: o.featureServer,
+    embeddingStore: o.embeddingStore,
+    gpuWorkers: [...o.gpuWorkers],
+    cpuWorkers: [...o.cpuWorkers],
+    modelRepository: o.modelRepository ?? 'models',
+    models: {
+      encoder: o.models?.encoder ?? 'transact_encoder',
+      heads: o.models?.heads ?? 'ranking_heads',
+      lite: o.models?.lite ?? 'ranking_heads_lite',
+    },
+    modelVersions: { ...(o.modelVersions ?? {}) },
+    placementOverrides: { ...(o.placementOverrides ?? {}) },
+    gpuFallback: oneOf('gpuFallback', o.gpuFallback ?? 'cpu_encoder', ['cpu_encoder', 'lite', 'none']),
+    snapshotMismatch: oneOf('snapshotMismatch', o.snapshotMismatch ?? 'flag', ['flag', 'refuse']),
+    unknownCandidates: oneOf('unknownCandidates', o.unknownCandidates ?? 'drop', ['drop', 'refuse']),
+    maxCandidates,
+    chunkSize: intIn('chunkSize', o.chunkSize ?? 128, 1, 10_000),
+    sequenceLength: intIn('sequenceLength', o.sequenceLength ?? 100, 1, 1000),
+    headWeights: finiteWeights('headWeights', o.headWeights ?? DEFAULT_HEAD_WEIGHTS),
+    defaultDeadlineMs: intIn('defaultDeadlineMs', o.defaultDeadlineMs ?? 1000, 1),
+    deadlineMarginMs: intIn('deadlineMarginMs', o.deadlineMarginMs ?? 5, 0),
+    sequenceTimeoutMs: intIn('sequenceTimeoutMs', o.sequenceTimeoutMs ?? 100, 1),
+    embeddingsTimeoutMs: intIn('embeddingsTimeoutMs', o.embeddingsTimeoutMs ?? 200, 1),
+    maxInferAttempts: intIn('maxInferAttempts', o.maxInferAttempts ?? 2, 1, 10),
+    recommendCandidates: intIn('recommendCandidates', o.recommendCandidates ?? Math.min(200, maxCandidates), 1, maxCandidates),
+    catalogPath: o.catalogPath,
+    popularityListSize: intIn('popularityListSize', o.popularityListSize ?? 1000, 1, 100_000),
+    sequenceMode: oneOf('sequenceMode', o.sequenceMode ?? 'dedup', ['dedup', 'per_candidate']),
+    requestLog,
+    experiment: checkExperiment(o.experiment),
+    startupHealthWaitMs: intIn('startupHealthWaitMs', o.startupHealthWaitMs ?? 2000, 0, 600_000),
+    clients: { ...(o.clients ?? {}) },
+    logger: o.logger,
+    server: { ...(o.server ?? {}) },
+    onShutdown: o.onShutdown,
+  };
+}

@@ -1,0 +1,101 @@
+import { RankerService } from '@pinrank/proto';
+import { defineService, startServer, type RunningServer } from '@pinrank/service-kit';
+import { RpcMetrics } from '@pinrank/telemetry';
+import { loadModelSet, type ModelSet } from './model-set';
+import { Popularity } from './popularity';
+import { openRequestLog } from './request-log';
+import { RouterCore } from './router-core';
+import { withRouterDefaults, type ResolvedRouterOptions, type RouterOptions } from './router-options';
+import { Upstreams } from './upstreams';
+import { createWorkerPool, type WorkerPool } from './worker-pool';
+
+/** A running router: the Ranker gRPC server and what it resolved at start-up. */
+export interface RunningRouter {
+  /** The bound port of the Ranker API. */
+  readonly port: number;
+  /** The underlying service-kit server (health, metrics, logger). */
+  readonly server: RunningServer;
+  /** The options with defaults filled in. */
+  readonly options: ResolvedRouterOptions;
+  /** The models and versions the router routes to, with their placement. */
+  readonly models: ModelSet;
+  /** The worker pools by name. */
+  readonly pools: Readonly<Record<'gpu' | 'cpu', WorkerPool>>;
+  /** Resolves once the router has shut down. */
+  readonly closed: Promise<void>;
+  /** Graceful stop: drains the server, then closes pools, clients and the request log. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts the router role: reads the model configs (placement, heads,
+ * PinnerFormer version), the popularity catalog, opens the worker pools, the
+ * upstream clients and the request log, and serves the Ranker API.
+ * Thrown by: invalid options (TypeError), a missing or invalid model config or catalog.
+ */
+export async function startRouter(options: RouterOptions): Promise<RunningRouter> {
+  const o = withRouterDefaults(options);
+  const models = await loadModelSet(o);
+  const weightSets: Array<[string, Record<string, number>]> = [['headWeights', o.headWeights], ...(o.experiment?.arms ?? []).map((a): [string, Record<string, number>] => [`experiment arm "${a.name}" headWeights`, a.headWeights ?? {}])];
+  for (const [what, weights] of weightSets) {
+    for (const head of Object.keys(weights)) {
+      if (!models.heads.headNames.includes(head)) {
+        throw new TypeError(`router: ${what} names head "${head}"; ${models.heads.name}/${models.heads.version} has ${models.heads.headNames.join(', ')}`);
+      }
+    }
+  }
+  const popularity = o.catalogPath ? await Popularity.fromCatalog(o.catalogPath, o.popularityListSize) : Popularity.empty();
+  let logger = o.logger;
+  const metrics = new RpcMetrics();
+  const connect = { ...o.clients, metrics };
+  const [gpu, cpu] = await Promise.all([
+    createWorkerPool('gpu', o.gpuWorkers, o.startupHealthWaitMs, { ...connect, ...(logger ? { logger } : {}) }),
+    createWorkerPool('cpu', o.cpuWorkers, o.startupHealthWaitMs, { ...connect, ...(logger ? { logger } : {}) }),
+  ]);
+  const pools = { gpu, cpu };
+  const upstreams = new Upstreams(o.featureServer, o.embeddingStore, connect);
+  const requestLog = await openRequestLog(o.requestLog, (err) => logger?.warn({ err }, 'request log write failed'));
+  const closeAll = async (): Promise<void> => {
+    try {
+      pools.gpu.close();
+      pools.cpu.close();
+      upstreams.close();
+      await requestLog?.close();
+    } finally {
+      await o.onShutdown?.();
+    }
+  };
+  const core = new RouterCore({ options: o, models, upstreams, pools, popularity, requestLog });
+  const service = defineService(RankerService, {
+    rank: (req, ctx) => core.rank(req, ctx),
+    recommend: (req, ctx) => core.recommend(req, ctx),
+  });
+  let server: RunningServer;
+  try {
+    server = await startServer({
+      name: 'ranker-router',
+      address: o.address,
+      services: [service],
+      metrics,
+      ...o.server,
+      ...(o.logger ? { logger: o.logger } : {}),
+      onShutdown: closeAll,
+    });
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+  logger ??= server.logger;
+  server.logger.info(
+    {
+      encoder: `${models.encoder.name}/${models.encoder.version}@${models.encoder.placement}`,
+      heads: `${models.heads.name}/${models.heads.version}@${models.heads.placement}`,
+      lite: models.lite ? `${models.lite.name}/${models.lite.version}@${models.lite.placement}` : 'none',
+      pinnerformerVersion: models.pinnerformerVersion,
+      gpuWorkers: o.gpuWorkers,
+      cpuWorkers: o.cpuWorkers,
+    },
+    'router ready',
+  );
+  return { port: server.port, server, options: o, models, pools, closed: server.closed, shutdown: () => server.shutdown() };
+}
