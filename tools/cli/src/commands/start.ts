@@ -25,6 +25,7 @@ interface StartFlags {
   redis?: string;
   nats?: string;
   quiet?: boolean;
+  built?: boolean;
   progress: boolean;
 }
 
@@ -58,6 +59,7 @@ export function registerStart(program: Command, io: CliIo): void {
     .option('--redis <url>', 'use Redis (e.g. redis://127.0.0.1:6379) instead of embedded LMDB')
     .option('--nats <url>', 'also consume actions from NATS JetStream (e.g. nats://127.0.0.1:4222)')
     .option('--quiet', "don't forward the services' log lines")
+    .option('--built', 'run the bundles from `nx build` (dist/) instead of the sources')
     .option('--no-progress', 'do not draw progress bars')
     .action(async (flags: StartFlags) => {
       const root = resolve(__dirname, '..', '..', '..', '..');
@@ -106,7 +108,8 @@ export function registerStart(program: Command, io: CliIo): void {
       try {
         const byName = new Map(services.map((s) => [s.name, s]));
         const startOne = async (name: string): Promise<void> => {
-          const p = new ManagedProcess(byName.get(name) as (typeof services)[number], root, log);
+          const spec = byName.get(name) as (typeof services)[number];
+          const p = new ManagedProcess({ ...spec, fromSource: !flags.built }, root, log);
           running.push(p);
           await p.waitServing(START_TIMEOUT_MS);
           void p.done.then((code) => {

@@ -32,7 +32,12 @@ export function localStackServices(o: LocalStackOptions): { services: ServiceSpe
   const adminToken = o.adminToken ?? randomBytes(16).toString('hex');
   const addr = (port: number): string => `${o.host}:${port}`;
   const metrics = (port: number): string => `${o.host}:${port + 1000}`;
-  const common = { PINRANK_ADMIN_TOKENS: adminToken, TSX_TSCONFIG_PATH: join(o.root, 'tsconfig.base.json') };
+  const common = {
+    PINRANK_ADMIN_TOKENS: adminToken,
+    TSX_TSCONFIG_PATH: join(o.root, 'tsconfig.base.json'),
+    // No collector on a laptop by default; OTEL_TRACES_EXPORTER=otlp (and the endpoint) turns export on.
+    OTEL_TRACES_EXPORTER: process.env['OTEL_TRACES_EXPORTER'] ?? 'none',
+  };
   const catalog = join(o.dataDir, 'world', 'items.vec');
   const redis = o.redisUrl;
   const services: ServiceSpec[] = [

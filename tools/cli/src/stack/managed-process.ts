@@ -19,12 +19,14 @@ export interface ServiceSpec {
   address: string;
   /** /metrics address. */
   metricsAddress: string;
+  /** Run the app's sources through tsx even when a bundle exists (default false). */
+  fromSource?: boolean;
 }
 
 /** The command that runs an app: its bundle when built, otherwise its sources through tsx. */
-export function appCommand(root: string, app: ServiceSpec['app']): { cmd: string; args: string[] } {
+export function appCommand(root: string, app: ServiceSpec['app'], fromSource = false): { cmd: string; args: string[] } {
   const bundle = join(root, 'dist', 'apps', app, 'main.js');
-  if (existsSync(bundle)) return { cmd: process.execPath, args: [bundle] };
+  if (!fromSource && existsSync(bundle)) return { cmd: process.execPath, args: [bundle] };
   return { cmd: process.execPath, args: ['--import', 'tsx', join(root, 'apps', app, 'src', 'main.ts')] };
 }
 
@@ -38,7 +40,7 @@ export class ManagedProcess {
     root: string,
     onLog: (name: string, line: string) => void,
   ) {
-    const { cmd, args } = appCommand(root, spec.app);
+    const { cmd, args } = appCommand(root, spec.app, spec.fromSource);
     this.child = spawn(cmd, [...args, ...spec.args], {
       cwd: root,
       env: { ...process.env, ...spec.env },
