@@ -50,17 +50,29 @@ export async function inferOnPool(
     if (!endpoint) break;
     tried.add(endpoint.address);
     const deadline = call.deadline.forCall(`${model.name} on the ${pool.name} pool`);
+    // One attempt gets at most half of the time left, so a hung worker (a cut
+    // link keeps its channel and health stream "open") leaves time for another
+    // worker or the declared fallback pool.
+    const attemptMs = Math.max(1, Math.floor((deadline.getTime() - Date.now()) / 2));
     try {
-      return await callUnary(endpoint.client.modelInfer.bind(endpoint.client), request, {
+      const res = await callUnary(endpoint.client.modelInfer.bind(endpoint.client), request, {
         ...(call.parent ? { parent: call.parent } : {}),
-        timeoutMs: Math.max(1, deadline.getTime() - Date.now()),
+        timeoutMs: attemptMs,
         retry: false,
       });
+      pool.reportSuccess(endpoint.address);
+      return res;
     } catch (err) {
       if (call.parent?.signal.aborted) throw new PinrankError('CANCELLED', 'request cancelled', { cause: err });
       const e = PinrankError.from(err);
       if (e.code === 'DEADLINE_EXCEEDED') {
-        throw new PinrankError('DEADLINE_EXCEEDED', `${model.name} on ${pool.name} worker ${endpoint.address} did not answer before the deadline`, { cause: err });
+        if (Date.now() >= deadline.getTime()) {
+          throw new PinrankError('DEADLINE_EXCEEDED', `${model.name} on ${pool.name} worker ${endpoint.address} did not answer before the deadline`, { cause: err });
+        }
+        // Only this attempt's share ran out: treat the worker as hung and skip it for a while.
+        pool.reportFailure(endpoint.address, 'timeout');
+        lastError = err;
+        continue;
       }
       if (!TRY_ANOTHER.has(e.code)) {
         throw new PinrankError('INTERNAL', `${model.name}/${model.version} on ${pool.name} worker ${endpoint.address} failed: ${e.code}: ${e.message}`, { cause: err });

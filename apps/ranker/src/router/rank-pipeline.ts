@@ -74,6 +74,8 @@ interface TowerLookup {
   vectors: Float32Array;
   user: Float32Array;
   userMissing: boolean;
+  /** The snapshot version the tower lookup (user and item vectors) was answered from. */
+  version: string;
 }
 
 /**
@@ -152,7 +154,8 @@ export class RankPipeline {
     return {
       items: rankByUtility(scored, headNames, input.weights, input.topK),
       modelVersions: state.versions,
-      snapshotVersion,
+      // Content vectors belong to no snapshot: unpinned, the tower lookup names the version used.
+      snapshotVersion: snapshotVersion || (await tower).version,
       timings: clock.timings(),
       degraded: [...flags].sort((a, b) => a - b),
       unknownItemIds: unknown,
@@ -193,7 +196,7 @@ export class RankPipeline {
     const userMissing = !res.userFound || res.userVector.length === 0;
     if (!userMissing && res.userVector.length !== D_PF) throw badUpstream(`user vector has ${res.userVector.length} values, expected ${D_PF}`);
     if (userMissing) flag(DegradedFlag.DEGRADED_FLAG_USER_VECTOR_MISSING, `user ${userId} has no vector in snapshot ${res.snapshotVersion}`);
-    return { rowOf, vectors, user: userMissing ? new Float32Array(D_PF) : Float32Array.from(res.userVector), userMissing };
+    return { rowOf, vectors, user: userMissing ? new Float32Array(D_PF) : Float32Array.from(res.userVector), userMissing, version: res.snapshotVersion };
   }
 
   private encoderPoolGone(): boolean {

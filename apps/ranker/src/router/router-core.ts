@@ -46,6 +46,11 @@ export class RouterCore {
       experiment: assignment?.experiment ?? '',
       arm: assignment?.arm.name ?? '',
     });
+    ctx.span.setAttributes({
+      'pinrank.candidate_count': req.candidateItemIds.length,
+      'pinrank.snapshot_version': out.snapshotVersion,
+      'pinrank.request_id': res.requestId,
+    });
     this.log('Rank', req.userId, requestTimeMs, req.candidateItemIds.length, out, res.requestId, res.experiment, res.arm);
     return res;
   }

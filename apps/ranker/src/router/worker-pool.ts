@@ -15,8 +15,14 @@ export interface WorkerPool {
   readonly name: string;
   /** A SERVING worker whose address is not in `exclude` (round-robin); undefined when none is left. */
   pick(exclude?: ReadonlySet<string>): WorkerEndpoint | undefined;
-  /** A call to this worker failed as unavailable: skip it for a while even if its health still says SERVING. */
-  reportFailure(address: string): void;
+  /**
+   * A call to this worker failed (unavailable, or it did not answer within its
+   * attempt's share of the deadline): skip it for a while even if its health
+   * still says SERVING; repeated failures and timeouts skip it longer.
+   */
+  reportFailure(address: string, kind?: 'unavailable' | 'timeout'): void;
+  /** A call to this worker succeeded: its failure count starts again. */
+  reportSuccess(address: string): void;
   /** Closes watches and channels. */
   close(): void;
 }
@@ -46,6 +52,7 @@ export function poolSource(targets: readonly string[]): EndpointSource {
 /** A pool over the service kit's health-following endpoint pool. */
 class KitWorkerPool implements WorkerPool {
   private readonly ejected = new Map<string, number>();
+  private readonly strikes = new Map<string, number>();
 
   constructor(
     readonly name: string,
@@ -70,8 +77,15 @@ class KitWorkerPool implements WorkerPool {
     return undefined;
   }
 
-  reportFailure(address: string): void {
-    this.ejected.set(address, Date.now() + this.ejectMs);
+  reportFailure(address: string, kind: 'unavailable' | 'timeout' = 'unavailable'): void {
+    // Consecutive failures double the ejection (a hung worker is skipped longer), up to 30 s.
+    const strikes = (this.strikes.get(address) ?? 0) + (kind === 'timeout' ? 3 : 1);
+    this.strikes.set(address, strikes);
+    this.ejected.set(address, Date.now() + Math.min(30_000, this.ejectMs * 2 ** (strikes - 1)));
+  }
+
+  reportSuccess(address: string): void {
+    if (this.strikes.has(address)) this.strikes.delete(address);
   }
 
   /** Resolves once some worker is SERVING (or the pool is empty), or after `ms`. */
