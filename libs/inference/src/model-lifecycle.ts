@@ -259,12 +259,17 @@ export class ModelManager {
     if (!slot) slots.set(entry.version, (slot = { version: entry.version, state: 'LOADING', reason: '', instance: undefined, failed: undefined }));
     if (!slot.instance) slot.state = 'LOADING';
     const log = this.o.logger?.child({ model: name, version: entry.version });
-    log?.info('loading model version');
     let instance: ModelInstance;
     try {
       const config = await this.o.repository.readConfig(entry);
+      if (!this.o.placements || this.o.placements.includes(config.placement)) log?.info('loading model version');
       if (this.o.placements && !this.o.placements.includes(config.placement)) {
-        throw new Error(`placement ${config.placement} is not served by this worker (serves ${this.o.placements.join(', ')})`);
+        // Not an error: another pool serves it. Listed as UNAVAILABLE with the reason in RepositoryIndex.
+        slot.state = 'UNAVAILABLE';
+        slot.reason = `placement ${config.placement} is not served by this worker (serves ${this.o.placements.join(', ')})`;
+        slot.failed = entry.signature;
+        log?.info({ reason: slot.reason }, 'model version skipped');
+        return;
       }
       const metrics = this.o.metrics;
       instance = await loadInstance(entry, config, {
