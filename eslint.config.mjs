@@ -1,6 +1,6 @@
 // Lint rules for every project: typed typescript-eslint rules (no floating
 // promises, consistent type imports), no import cycles, and Nx module
-// boundaries (apps never import apps; libs never import apps or tools).
+// boundaries (apps never import apps or tools; libs never import apps or tools).
 import tseslint from 'typescript-eslint';
 import nx from '@nx/eslint-plugin';
 import importX from 'eslint-plugin-import-x';
@@ -28,10 +28,13 @@ export default tseslint.config(
         {
           enforceBuildableLibDependency: false,
           allow: [],
+          // The CLI loads TensorFlow.js-heavy training code lazily; other commands may import these statically.
+          checkDynamicDependenciesExceptions: ['@pinrank/models', '@pinrank/train'],
           depConstraints: [
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
-            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib'] },
+            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:tool'] },
+            { sourceTag: 'type:deploy', onlyDependOnLibsWithTags: ['type:lib'] },
           ],
         },
       ],

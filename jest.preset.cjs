@@ -15,6 +15,9 @@ module.exports = {
   },
   moduleFileExtensions: ['ts', 'js', 'cjs', 'json'],
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
-  moduleNameMapper: Object.fromEntries(libs.map((l) => [`^@pinrank/${l}$`, path.join(root, `libs/${l}/src/index.ts`)])),
+  moduleNameMapper: {
+    ...Object.fromEntries(libs.map((l) => [`^@pinrank/${l}$`, path.join(root, `libs/${l}/src/index.ts`)])),
+    '^@pinrank/train$': path.join(root, 'tools/train/src/index.ts'),
+  },
   testTimeout: 60000,
 };

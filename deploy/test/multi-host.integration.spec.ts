@@ -150,6 +150,9 @@ describe('multi-host operation (network namespaces)', () => {
         RANKER_CPU_WORKERS: addr('cpu1', 50062),
         RANKER_MODEL_REPOSITORY: join(root, 'models'),
         RANKER_CHUNK_SIZE: '20',
+        // Stage budgets for a shared 2-core test machine running six servers (production defaults are 100/200 ms).
+        RANKER_SEQUENCE_TIMEOUT_MS: '2000',
+        RANKER_EMBEDDINGS_TIMEOUT_MS: '3000',
       },
       ['--role', 'router'],
     );

@@ -37,6 +37,15 @@ const tensorMetadata = (t: TensorSpec): ModelMetadataResponse_TensorMetadata => 
   shape: [...t.shape],
 });
 
+// The execution provider of a served version ("unknown" once it has been unloaded).
+function servedProvider(manager: InferenceServiceOptions['manager'], name: string, version: string): string {
+  try {
+    return manager.ready(name, version).instance.provider;
+  } catch {
+    return 'unknown';
+  }
+}
+
 /**
  * The Open Inference Protocol (KServe v2 gRPC, package `inference`) served
  * from a model manager: health, metadata, ModelInfer and the model-repository
@@ -84,6 +93,11 @@ export function inferenceService(options: InferenceServiceOptions): ServiceRegis
           req.outputs.map((o) => o.name),
           { deadline: ctx.deadline?.getTime(), signal: ctx.signal },
         );
+        ctx.span.setAttributes({
+          'pinrank.model.name': req.modelName,
+          'pinrank.model.version': result.version,
+          'pinrank.execution_provider': servedProvider(manager, req.modelName, result.version),
+        });
         const encoded = encodeInferOutputs(result.outputs, raw);
         return ModelInferResponse.fromPartial({
           modelName: req.modelName,

@@ -100,6 +100,9 @@ export function localStackServices(o: LocalStackOptions): { services: ServiceSpe
       env: {
         ...common,
         RANKER_ROLE: 'router',
+        // One machine runs every service (and often a load generator): stage budgets above the production defaults.
+        RANKER_SEQUENCE_TIMEOUT_MS: '500',
+        RANKER_EMBEDDINGS_TIMEOUT_MS: '1000',
         RANKER_ADDR: addr(p.router),
         RANKER_METRICS_ADDR: metrics(p.router),
         RANKER_FEATURE_SERVER: addr(p.featureServer),

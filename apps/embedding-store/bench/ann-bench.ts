@@ -1,0 +1,116 @@
+// Retrieve bench: ANN (usearch HNSW, the index the service builds per snapshot
+// version) against exact search over the same vectors: QPS and recall@100.
+// Usage: npx tsx apps/embedding-store/bench/ann-bench.ts [--items 50000,1000000] [--queries 200] [--ef 256,384,512] [--ef-add 128]
+// (usearch's native exactSearch takes whole-array inputs: queries are passed as copies, not subarrays.)
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { MetricKind, exactSearch as nativeExactSearch } from 'usearch';
+import { AnnIndex } from '../src/ann/ann-index';
+
+const program = new Command()
+  .option('--items <list>', 'comma-separated index sizes', '50000,1000000')
+  .option('--queries <n>', 'queries per measurement', '200')
+  .option('--dimension <d>', 'vector dimension', '64')
+  .option('--k <k>', 'neighbours per query', '100')
+  .option('--ef <list>', 'HNSW expansion at search time; one build is searched with each value', '256')
+  .option('--ef-add <n>', 'HNSW expansion while building', '128')
+  .option('--clusters <n>', 'topic centres the vectors are drawn around', '1000')
+  .option('--threads <n>', 'native threads (0 = all cores)', '0')
+  .parse();
+const opts = program.opts<{ items: string; queries: string; dimension: string; k: string; ef: string; efAdd: string; clusters: string; threads: string }>();
+const D = Number(opts.dimension);
+const K = Number(opts.k);
+const Q = Number(opts.queries);
+const THREADS = Number(opts.threads);
+
+/** Clustered unit vectors (embeddings are clustered by topic, unlike uniform noise). */
+function clustered(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const rand = (): number => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  };
+  const clusters = Number(opts.clusters);
+  const centres = Float32Array.from({ length: clusters * D }, rand);
+  const out = new Float32Array(n * D);
+  for (let i = 0; i < n; i++) {
+    const c = Math.floor((rand() + 0.5) * clusters) % clusters;
+    let norm = 0;
+    for (let j = 0; j < D; j++) {
+      const v = (centres[c * D + j] as number) + 0.35 * rand();
+      out[i * D + j] = v;
+      norm += v * v;
+    }
+    norm = Math.sqrt(norm);
+    for (let j = 0; j < D; j++) out[i * D + j] = (out[i * D + j] as number) / norm;
+  }
+  return out;
+}
+
+function qps(count: number, ms: number): number {
+  return (count / ms) * 1000;
+}
+
+async function run(n: number, scratch: string): Promise<void> {
+  const vectors = clustered(n, 11);
+  const queries = clustered(Q, 12345);
+  const ids = Array.from({ length: n }, (_, i) => `item${i}`);
+  const efs = opts.ef.split(',').map(Number);
+
+  let t = performance.now();
+  const built = await AnnIndex.build(ids, vectors, D, { expansionSearch: efs[0], expansionAdd: Number(opts.efAdd), threads: THREADS });
+  const buildS = (performance.now() - t) / 1000;
+  const file = join(scratch, `ann-${n}.usearch`);
+  built.save(file);
+
+  // Exact search baseline: usearch's native brute force (SIMD), one query at a time, then as one batch.
+  t = performance.now();
+  const truth: Array<Set<bigint>> = [];
+  for (let q = 0; q < Q; q++) {
+    const m = nativeExactSearch(vectors, queries.slice(q * D, (q + 1) * D), D, K, MetricKind.Cos, THREADS);
+    truth.push(new Set(m.keys));
+  }
+  const exactQps = qps(Q, performance.now() - t);
+  t = performance.now();
+  nativeExactSearch(vectors, queries, D, K, MetricKind.Cos, THREADS);
+  const exactBatchQps = qps(Q, performance.now() - t);
+
+  // The same graph searched with each candidate-list size (ef), the way Retrieve runs it: one query per call.
+  for (const ef of efs) {
+    const index = AnnIndex.view(file, ids, D, { expansionSearch: ef, threads: THREADS });
+    t = performance.now();
+    let hits = 0;
+    for (let q = 0; q < Q; q++) {
+      const found = index.search(queries.slice(q * D, (q + 1) * D), K);
+      const want = truth[q] as Set<bigint>;
+      for (const h of found) if (want.has(BigInt(h.id.slice(4)))) hits++;
+    }
+    const annQps = qps(Q, performance.now() - t);
+    t = performance.now();
+    index.searchBatch(queries, K);
+    const annBatchQps = qps(Q, performance.now() - t);
+    console.log(
+      `| ${n.toLocaleString('en-US')} | ${ef} | ${buildS.toFixed(0)} | ${exactQps.toFixed(0)} | ${annQps.toFixed(0)} | **${(annQps / exactQps).toFixed(1)}×** | ` +
+        `${exactBatchQps.toFixed(0)} | ${annBatchQps.toFixed(0)} | ${(annBatchQps / exactBatchQps).toFixed(1)}× | **${(hits / (Q * K)).toFixed(3)}** |`,
+    );
+  }
+}
+
+async function main(): Promise<void> {
+  const scratch = await mkdtemp(join(tmpdir(), 'es-ann-bench-'));
+  try {
+    console.log(`ANN vs exact search: d=${D}, k=${K}, ${Q} queries, ${opts.clusters} clusters, ef_add=${opts.efAdd}, threads=${THREADS || 'all'}`);
+    console.log('| items | ef | index build s | exact QPS (1 query/call) | ANN QPS (1 query/call) | ratio | exact QPS (batch) | ANN QPS (batch) | ratio | recall@100 |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|');
+    for (const n of opts.items.split(',').map(Number)) await run(n, scratch);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,33 @@
+import { resolve } from 'node:path';
+import { readConfig, serverVars, vars, type ConfigOf } from '@pinrank/service-kit';
+
+/** The embedding-store's configuration variables (each also a --kebab-case flag). */
+export const embeddingStoreVars = {
+  ...serverVars('EMBEDDING_STORE', { address: '0.0.0.0:50052', metricsAddress: '0.0.0.0:51052' }),
+  backend: vars.oneOf('EMBEDDING_STORE_BACKEND', ['lmdb', 'redis'], 'lmdb'),
+  lmdbPath: vars.string('EMBEDDING_STORE_LMDB_PATH', 'data/embedding-store'),
+  redisUrl: vars.string('EMBEDDING_STORE_REDIS_URL', 'redis://127.0.0.1:6379'),
+  redisReadUrls: vars.list('EMBEDDING_STORE_REDIS_READ_URLS', []),
+  redisPrefix: vars.string('EMBEDDING_STORE_REDIS_PREFIX', 'pinrank:es:'),
+  refreshMs: vars.int('EMBEDDING_STORE_REFRESH_MS', 2000, { min: 0, max: 3_600_000 }),
+  dimension: vars.int('EMBEDDING_STORE_DIMENSION', 64, { min: 0, max: 4096 }),
+  contentDimension: vars.int('EMBEDDING_STORE_CONTENT_DIMENSION', 32, { min: 1, max: 4096 }),
+  retain: vars.int('EMBEDDING_STORE_RETAIN', 3, { min: 1, max: 100 }),
+  maxItems: vars.int('EMBEDDING_STORE_MAX_ITEMS', 10_000, { min: 1, max: 1_000_000 }),
+  annConnectivity: vars.int('EMBEDDING_STORE_ANN_CONNECTIVITY', 16, { min: 2, max: 256 }),
+  annExpansionAdd: vars.int('EMBEDDING_STORE_ANN_EXPANSION_ADD', 128, { min: 1, max: 4096 }),
+  annExpansionSearch: vars.int('EMBEDDING_STORE_ANN_EXPANSION_SEARCH', 256, { min: 1, max: 4096 }),
+  modelRoot: vars.optional(vars.string('EMBEDDING_STORE_MODEL_ROOT')),
+  catalogFile: vars.optional(vars.file('EMBEDDING_STORE_CATALOG_FILE')),
+};
+
+/** The embedding-store's validated configuration. */
+export type EmbeddingStoreConfig = ConfigOf<typeof embeddingStoreVars> & { protoRoot: string; modelRoot: string };
+
+/** Reads and validates the configuration at the app's edge; throws ConfigError naming each bad variable. */
+export function readEmbeddingStoreConfig(env: Readonly<Record<string, string | undefined>>, argv: readonly string[]): EmbeddingStoreConfig {
+  const c = readConfig(embeddingStoreVars, env, argv);
+  // src/ (tsx) and dist/apps/<app>/ (bundle) are both three levels below the repository root.
+  const root = resolve(__dirname, '../../..');
+  return { ...c, protoRoot: c.protoDir ?? resolve(root, 'proto'), modelRoot: c.modelRoot ?? resolve(root, 'models') };
+}

@@ -1,0 +1,68 @@
+// embedding-store entry point: reads configuration at the edge, opens the
+// configured backend, starts tracing and the gRPC server, and drains on SIGTERM/SIGINT.
+import { PinrankError, runMain, serverOptionsFromConfig, startServer } from '@pinrank/service-kit';
+import { RpcMetrics, createLogger, startTracing, tracingOptionsFromEnv } from '@pinrank/telemetry';
+import { createEmbeddingStore } from './app';
+import { loadCatalog } from './catalog';
+import { readEmbeddingStoreConfig, type EmbeddingStoreConfig } from './config';
+import { onnxItemTowerProvider } from './onnx-item-tower';
+import { LmdbVectorStore } from './store/lmdb-store';
+import { RedisVectorStore } from './store/redis-store';
+import { type VectorStore } from './store/vector-store';
+
+const NAME = 'embedding-store';
+
+function openStore(config: EmbeddingStoreConfig): VectorStore {
+  return config.backend === 'redis'
+    ? new RedisVectorStore({ url: config.redisUrl, readUrls: config.redisReadUrls, keyPrefix: config.redisPrefix })
+    : new LmdbVectorStore({ path: config.lmdbPath });
+}
+
+async function main(): Promise<void> {
+  const config = readEmbeddingStoreConfig(process.env, process.argv.slice(2));
+  const tracing = startTracing(tracingOptionsFromEnv(process.env, NAME));
+  const logger = createLogger({ name: NAME, level: config.logLevel });
+  const metrics = new RpcMetrics();
+
+  const store = openStore(config);
+  const app = await createEmbeddingStore({
+    store,
+    itemTower: onnxItemTowerProvider(config.modelRoot, logger),
+    snapshots: {
+      dimension: config.dimension,
+      retain: config.retain,
+      ann: { connectivity: config.annConnectivity, expansionAdd: config.annExpansionAdd, expansionSearch: config.annExpansionSearch },
+    },
+    lookups: { contentDimension: config.contentDimension, maxItems: config.maxItems },
+    // Replicas sharing Redis pick up each other's loads and activations.
+    refreshIntervalMs: config.backend === 'redis' ? config.refreshMs : 0,
+    registry: metrics.registry,
+    logger,
+  });
+  if (config.catalogFile) {
+    try {
+      const { added, replaced } = await loadCatalog(store, config.catalogFile, config.contentDimension);
+      logger.info({ path: config.catalogFile, added, replaced }, 'item catalog loaded');
+    } catch (err) {
+      throw err instanceof PinrankError ? new Error(`EMBEDDING_STORE_CATALOG_FILE: ${err.message}`) : err;
+    }
+  }
+  const active = app.snapshots.activeRecord();
+  logger.info({ backend: store.backend, active: active?.version ?? null }, 'embedding store ready');
+
+  await startServer({
+    name: NAME,
+    services: [app.registration],
+    ...serverOptionsFromConfig(config),
+    reflection: { protoRoot: config.protoRoot },
+    logger,
+    metrics,
+    tracer: tracing.tracer,
+    onShutdown: async () => {
+      await app.close();
+      await tracing.shutdown();
+    },
+  });
+}
+
+runMain(main);

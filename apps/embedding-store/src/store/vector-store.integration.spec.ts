@@ -1,0 +1,49 @@
+import { TEST_BACKENDS } from '../testing/backends';
+import { type VectorStore } from './vector-store';
+
+describe.each(TEST_BACKENDS)('$name vector store', ({ make }) => {
+  let store: VectorStore;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => ({ store, cleanup } = await make(7)));
+  afterEach(async () => cleanup());
+
+  const vec = (seed: number, d = 4): Float32Array => Float32Array.from({ length: d }, (_, i) => seed + i / 10);
+
+  it('reads rows into a caller buffer and reports missing keys', async () => {
+    await store.writeVectors(Array.from({ length: 20 }, (_, i) => [`v:a:t:item${i}`, vec(i)] as const));
+    const out = new Float32Array(3 * 4).fill(-1);
+    const found = await store.readRows(['v:a:t:item3', 'v:a:t:nope', 'v:a:t:item19'], 4, out);
+    expect(found).toEqual([true, false, true]);
+    expect(Array.from(out.subarray(0, 4))).toEqual(Array.from(vec(3)));
+    expect(Array.from(out.subarray(4, 8))).toEqual([-1, -1, -1, -1]);
+    expect(Array.from(out.subarray(8, 12))).toEqual(Array.from(vec(19)));
+  });
+
+  it('refuses a stored value of the wrong dimension', async () => {
+    await store.writeVectors([['c:x', vec(1, 3)]]);
+    await expect(store.readRows(['c:x'], 4, new Float32Array(4))).rejects.toThrow(/12 bytes, expected 16/);
+  });
+
+  it('scans, removes and removes by prefix without touching other prefixes', async () => {
+    await store.writeVectors(Array.from({ length: 15 }, (_, i) => [`v:a:u:user${i}`, vec(i)] as const));
+    await store.writeVectors([['v:ab:u:other', vec(99)], ['c:item', vec(5)]]);
+    const seen = new Map<string, number>();
+    for await (const batch of store.scan('v:a:u:', 4)) for (const [id, v] of batch) seen.set(id, v[0] as number);
+    expect(seen.size).toBe(15);
+    expect(seen.get('user7')).toBeCloseTo(7);
+    expect(await store.remove(['v:a:u:user0', 'v:a:u:missing'])).toBe(1);
+    expect(await store.removePrefix('v:a:')).toBe(14);
+    const found = await store.readRows(['v:a:u:user1', 'v:ab:u:other', 'c:item'], 4, new Float32Array(12));
+    expect(found).toEqual([false, true, true]);
+  });
+
+  it('keeps metadata records', async () => {
+    await store.setMeta('snap:1', '{"a":1}');
+    await store.setMeta('snap:2', '{"a":2}');
+    await store.setMeta('active', '1');
+    expect(await store.getMeta('active')).toBe('1');
+    expect((await store.listMeta('snap:')).map(([n]) => n)).toEqual(['snap:1', 'snap:2']);
+    await store.deleteMeta('snap:1');
+    expect(await store.getMeta('snap:1')).toBeUndefined();
+  });
+});

@@ -1,0 +1,57 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LmdbVectorStore } from '../store/lmdb-store';
+import { RedisVectorStore } from '../store/redis-store';
+import { type VectorStore } from '../store/vector-store';
+
+/** A store for one test, and how to open another handle on the same data and remove it all. */
+export interface TestStore {
+  /** The store. */
+  store: VectorStore;
+  /** Opens a second handle on the same data (a restart or another replica). */
+  reopen: () => VectorStore;
+  /** Closes the store and deletes its data. */
+  cleanup: () => Promise<void>;
+}
+
+/** The two real backends, for `describe.each`; `chunk` sets the batch sizes (small values exercise batching). */
+export const TEST_BACKENDS: Array<{ name: 'lmdb' | 'redis'; make: (chunk?: number) => Promise<TestStore> }> = [
+  {
+    name: 'lmdb',
+    make: async (chunk = 1000) => {
+      const dir = await mkdtemp(join(tmpdir(), 'es-lmdb-'));
+      const store = new LmdbVectorStore({ path: dir, writeChunk: chunk });
+      return {
+        store,
+        // LMDB allows one environment handle per process; a restart reuses it.
+        reopen: () => store,
+        cleanup: async () => {
+          await store.close();
+          await rm(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+  {
+    name: 'redis',
+    make: async (chunk = 1000) => {
+      const keyPrefix = `test:embedding-store:${process.pid}:${Date.now()}:${Math.random().toString(36).slice(2)}:`;
+      const store = new RedisVectorStore({ keyPrefix, chunk });
+      const others: VectorStore[] = [];
+      return {
+        store,
+        reopen: () => {
+          const other = new RedisVectorStore({ keyPrefix, chunk });
+          others.push(other);
+          return other;
+        },
+        cleanup: async () => {
+          await store.removePrefix('');
+          for (const [name] of await store.listMeta('')) await store.deleteMeta(name);
+          await Promise.all([store, ...others].map((s) => s.close()));
+        },
+      };
+    },
+  },
+];
