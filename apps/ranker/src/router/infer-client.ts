@@ -42,7 +42,7 @@ export async function inferOnPool(
   call: InferCall,
 ): Promise<ModelInferResponse> {
   const { inputs, raw } = encodeInputs(tensors);
-  const request = ModelInferRequest.fromPartial({ modelName: model.name, modelVersion: model.version, id: call.requestId, inputs, rawInputContents: raw });
+  const request = ModelInferRequest.fromPartial({ modelName: model.name, modelVersion: model.pinned ? model.version : '', id: call.requestId, inputs, rawInputContents: raw });
   const tried = new Set<string>();
   let lastError: unknown;
   for (let attempt = 0; attempt < call.maxAttempts; attempt++) {

@@ -6,7 +6,15 @@ import { type ResolvedRouterOptions } from './router-options';
 /** A model the router calls: its config, the version it pins and the pool its placement names. */
 export interface RoutedModel {
   name: string;
+  /** The version whose config the router read (the newest, or the pinned one). */
   version: string;
+  /**
+   * Pinned with RANKER_MODEL_VERSIONS: requests name this version. Otherwise
+   * requests leave the version empty and the worker serves its newest ready
+   * version, so a hot swap on the workers needs no router restart; responses
+   * report the version that actually served.
+   */
+  pinned: boolean;
   placement: 'gpu' | 'cpu';
   config: ModelConfig;
 }
@@ -57,7 +65,7 @@ async function loadOne(o: ResolvedRouterOptions, name: string, required: boolean
   }
   const config = await loadModelConfig(join(o.modelRepository, name, version, 'config.json'));
   if (config.name !== name) throw new Error(`model ${name}/${version}: config names "${config.name}"`);
-  return { name, version, placement: o.placementOverrides[name] ?? config.placement, config };
+  return { name, version, pinned: o.modelVersions[name] !== undefined, placement: o.placementOverrides[name] ?? config.placement, config };
 }
 
 function headNames(m: RoutedModel): string[] {
