@@ -2,7 +2,7 @@ import { RankedItem, StageTiming } from '@pinrank/proto';
 import { type Popularity } from './popularity';
 import { hoursSinceNewest, type UserSequence } from './sequence';
 
-/** Columns of `dense_features` (docs/contracts-draft.md). */
+/** Columns of `dense_features` (docs/models.md, ranking_heads). */
 export const DENSE_FEATURES = 4;
 
 /**
