@@ -11,6 +11,9 @@ import { registerModelsRemote } from './models-remote';
 import { registerIngest } from './ingest';
 import { registerEmbed } from './embed';
 import { registerStart } from './start';
+import { registerTrain } from './train';
+import { registerLoadgen } from './loadgen';
+import { registerTrainRanker } from './train-ranker';
 
 /** Adds one command to the program. To add a command: one file in this folder and one line below. */
 export type CommandRegistration = (program: Command, io: CliIo) => void;
@@ -28,6 +31,9 @@ export const COMMANDS: readonly CommandRegistration[] = [
   registerIngest,
   registerEmbed,
   registerStart,
+  registerLoadgen,
+  registerTrain,
+  registerTrainRanker,
 ];
 
 /** Registers every command on `program`. */

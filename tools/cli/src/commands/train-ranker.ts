@@ -1,0 +1,168 @@
+import { type Command, InvalidArgumentError } from 'commander';
+import { Presets, SingleBar } from 'cli-progress';
+import { type CliIo } from '../io';
+import { intOption, numberOption } from './options';
+
+interface RankerFlags {
+  world: string;
+  snapshots: string;
+  out: string;
+  sequence: boolean;
+  pinnerformer: boolean;
+  compression: string;
+  timeWindow: boolean;
+  timeWindowProb: number;
+  timeWindowMax: number;
+  steps: number;
+  batch: number;
+  pageSize: number;
+  trainSeqLen: number;
+  lr: number;
+  seed: number;
+  evalDays: number;
+  checkpointEvery: number;
+  resume?: boolean;
+  eval: boolean;
+  evalSessions: number;
+  oracle: boolean;
+  export?: string;
+  exportVersion: string;
+  overwrite?: boolean;
+  progress: boolean;
+}
+
+const COMPRESSIONS = ['pool+firstK', 'firstK', 'pool'];
+
+/** `pinrank train ranker`: trains transact_encoder + ranking_heads (or an ablation), evaluates it and exports it. */
+export function registerTrainRanker(program: Command, io: CliIo): void {
+  const train = program.commands.find((c) => c.name() === 'train') ?? program.command('train').description('train models on a simulated world');
+  train
+    .command('ranker')
+    .description('train the TransAct ranker (transact_encoder + ranking_heads) or an ablation; evaluate HIT@3/AUC per head on held-out sessions; export')
+    .requiredOption('--world <dir>', 'world directory written by `pinrank simulate`')
+    .requiredOption('--snapshots <dir>', 'PinnerFormer snapshots written by `pinrank embed --out <dir>` (each impression uses the newest one from an earlier day)')
+    .requiredOption('--out <dir>', 'run directory: checkpoint/, curve.csv, eval.json, *.prw')
+    .option('--no-sequence', 'ablation: no sequence features (trains ranking_heads_lite)')
+    .option('--no-pinnerformer', 'ablation: no PinnerFormer vectors')
+    .option('--compression <c>', `output compression: ${COMPRESSIONS.join(' | ')}`, parseCompression, 'pool+firstK')
+    .option('--no-time-window', 'ablation: no random time-window mask in training')
+    .option('--time-window-prob <p>', 'share of batches that get a time-window mask', numberOption(0, 1), 0.5)
+    .option('--time-window-max <s>', 'largest masked window in seconds', numberOption(1, 7 * 86400), 3600)
+    .option('--steps <n>', 'optimiser steps', intOption(1), 300)
+    .option('--batch <n>', 'requests (pages of one user sharing a sequence) per batch', intOption(1, 4096), 24)
+    .option('--page-size <n>', 'impressions per request page', intOption(1, 1000), 6)
+    .option('--train-seq-len <s>', 'sequence rows in training (serving uses 100; no positional encoding)', intOption(1, 100), 32)
+    .option('--lr <x>', 'Adam learning rate', numberOption(1e-6, 1), 0.001)
+    .option('--seed <n>', 'seed of initialisation, batches and time windows', intOption(0), 1)
+    .option('--eval-days <d>', 'last days held out for evaluation', numberOption(0.01, 3650), 7)
+    .option('--checkpoint-every <n>', 'steps between checkpoints', intOption(1), 100)
+    .option('--resume', "continue from the run directory's checkpoint")
+    .option('--no-eval', 'skip the evaluation')
+    .option('--eval-sessions <n>', 'at most this many evaluation sessions', intOption(1), 600)
+    .option('--no-oracle', 'skip the oracle ceiling')
+    .option('--export <repo>', 'export into this model repository (full ranker or lite only)')
+    .option('--export-version <v>', 'version directory of the export', '2')
+    .option('--overwrite', 'replace existing repository entries')
+    .option('--no-progress', 'do not draw a progress bar')
+    .action(async (flags: RankerFlags) => {
+      // TensorFlow.js is loaded only when training runs, so the rest of the CLI starts fast.
+      // eslint-disable-next-line @nx/enforce-module-boundaries -- the CLI is where training runs; tools/train is loaded lazily (see the report)
+      const { initTraining, runRanker } = await import('@pinrank/train');
+      const { initTfBackend } = await import('@pinrank/models');
+      await initTraining();
+      await initTfBackend('wasm');
+      const bar =
+        flags.progress && io.errIsTty
+          ? new SingleBar(
+              { format: 'train ranker [{bar}] {percentage}% | {value}/{total} steps | loss {loss} | ETA {eta_formatted} | {duration_formatted}', stream: process.stderr, hideCursor: true, etaBuffer: 50 },
+              Presets.shades_classic,
+            )
+          : undefined;
+      let lastLog = 0;
+      const started = Date.now();
+      try {
+        const res = await runRanker({
+          worldDir: flags.world,
+          snapshotsDir: flags.snapshots,
+          runDir: flags.out,
+          variant: { sequence: flags.sequence, pinnerformer: flags.pinnerformer, compression: flags.compression as 'pool+firstK', timeWindowMask: flags.timeWindow },
+          steps: flags.steps,
+          requestsPerBatch: flags.batch,
+          pageSize: flags.pageSize,
+          trainSeqLen: flags.trainSeqLen,
+          learningRate: flags.lr,
+          seed: flags.seed,
+          evalDays: flags.evalDays,
+          timeWindowProb: flags.timeWindowProb,
+          timeWindowMaxS: flags.timeWindowMax,
+          checkpointEvery: flags.checkpointEvery,
+          resume: flags.resume ?? false,
+          evaluate: flags.eval,
+          evalSessions: flags.evalSessions,
+          oracle: flags.oracle,
+          exportVersion: flags.exportVersion,
+          overwrite: flags.overwrite ?? false,
+          ...(flags.export ? { exportRepository: flags.export } : {}),
+          onStep: (step, steps, loss) => {
+            if (bar) {
+              if (step === 1 || !bar.getTotal()) bar.start(steps, step, { loss: loss.toFixed(4) });
+              else bar.update(step, { loss: loss.toFixed(4) });
+            } else if (Date.now() - lastLog > 30_000 || step === steps) {
+              lastLog = Date.now();
+              const eta = ((Date.now() - started) / step) * (steps - step);
+              io.err(`step ${step}/${steps} loss ${loss.toFixed(4)} elapsed ${((Date.now() - started) / 1000).toFixed(0)} s ETA ${(eta / 1000).toFixed(0)} s\n`);
+            }
+          },
+        });
+        bar?.stop();
+        io.out(`trained ${Object.keys(res.weights).join(' + ')} for ${res.trained.options.steps} steps in ${res.trained.trainSeconds.toFixed(0)} s → ${flags.out}/eval.json\n`);
+        if (res.evaluation) io.out(`model  ${JSON.stringify({ auc: res.evaluation.auc, hit3: res.evaluation.hit3, top10TopicEntropy: res.evaluation.top10TopicEntropy })}\n`);
+        if (res.oracle) io.out(`oracle ${JSON.stringify({ auc: res.oracle.auc, hit3: res.oracle.hit3, top10TopicEntropy: res.oracle.top10TopicEntropy })}\n`);
+        for (const e of res.exported ?? []) io.out(`exported ${e.dir}\n`);
+        if (res.parity) io.out(`ONNX parity: max |Δ| ${res.parity.maxAbsDiff.toExponential(2)} over ${res.parity.candidates} candidates\n`);
+      } finally {
+        bar?.stop();
+      }
+    });
+  registerRankerReport(train, io);
+}
+
+/** `pinrank train ranker-report`: summarises runs' eval.json (mean ± std over seeds) as a markdown table and SVG charts. */
+function registerRankerReport(train: Command, io: CliIo): void {
+  train
+    .command('ranker-report')
+    .description('summarise ranker runs (eval.json): markdown table of AUC / HIT@3 per head and top-10 topic entropy, optional SVG charts')
+    .requiredOption('--group <label=dir,dir...>', 'a labelled group of run directories (repeatable; seeds of one variant)', collectGroup, [])
+    .option('--svg <prefix>', 'write <prefix>-save-auc.svg, <prefix>-save-hit3.svg, <prefix>-hide-hit3.svg and <prefix>-entropy.svg')
+    .action(async (flags: { group: Array<{ label: string; runDirs: string[] }>; svg?: string }) => {
+      // eslint-disable-next-line @nx/enforce-module-boundaries -- the CLI is where training runs; tools/train is loaded lazily (see the report)
+      const { reportSvg, reportTable, summariseRankerRuns } = await import('@pinrank/train');
+      const rows = await summariseRankerRuns(flags.group);
+      io.out(`${reportTable(rows)}\n`);
+      if (flags.svg) {
+        const { writeFile } = await import('node:fs/promises');
+        const charts: Array<[string, string, (r: (typeof rows)[number]) => { mean: number; std: number }, number, number]> = [
+          ['save-auc', 'save AUC (held-out sessions)', (r) => r.auc.save, 0.4, 0.8],
+          ['save-hit3', 'save HIT@3 (higher is better)', (r) => r.hit3.save, 0, 1],
+          ['hide-hit3', 'hide HIT@3 (lower is better)', (r) => r.hit3.hide, 0, 1],
+          ['entropy', 'topic entropy of the top 10 by save (bits)', (r) => r.entropy, 0, 3.5],
+        ];
+        for (const [name, title, pick, min, max] of charts) {
+          const path = `${flags.svg}-${name}.svg`;
+          await writeFile(path, reportSvg(rows, title, pick, min, max));
+          io.out(`wrote ${path}\n`);
+        }
+      }
+    });
+}
+
+function collectGroup(value: string, previous: Array<{ label: string; runDirs: string[] }>): Array<{ label: string; runDirs: string[] }> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`expected label=dir[,dir...], got "${value}"`);
+  return [...previous, { label: value.slice(0, eq), runDirs: value.slice(eq + 1).split(',').filter((d) => d.length > 0) }];
+}
+
+function parseCompression(value: string): string {
+  if (!COMPRESSIONS.includes(value)) throw new InvalidArgumentError(`expected one of ${COMPRESSIONS.join(', ')}, got "${value}"`);
+  return value;
+}

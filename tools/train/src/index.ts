@@ -1,0 +1,38 @@
+export { initTraining, type InitTrainingOptions } from './init-training';
+export {
+  fastWasmKernelsRegistered,
+  registerFastWasmKernels,
+  unregisterFastWasmKernels,
+} from './wasm-kernels/register';
+export { logSumExp } from './wasm-kernels/log-sum-exp';
+
+// PinnerFormer training, example building and evaluation.
+export { loadTrainingWorld, type LoadWorldOptions, type PositiveAction, type TrainingWorld } from './data/world-data';
+export { sequenceAt } from './data/sequences';
+export { ExampleSource, OBJECTIVES, type ExampleBatch, type ExampleOptions, type Objective, type Target } from './data/examples';
+export { NEGATIVE_MODES, buildLogitBias, sampledSoftmaxLoss, type LogitBiasInput, type NegativeMode } from './pinnerformer/loss';
+export { defaultWindowDays, resolveTrainOptions, type ResolvedTrainOptions, type TrainOptions } from './pinnerformer/options';
+export { trainPinnerformer, type TrainedPinnerformer } from './pinnerformer/trainer';
+export { initModelTraining } from './pinnerformer/init-backend';
+export { runPinnerformer, summarise, type RunPinnerformerOptions, type RunPinnerformerResult } from './pinnerformer/run-pinnerformer';
+export { type CurveRow } from './pinnerformer/learning-curve';
+export { buildEvalCases, randomIndex, type EvalCase, type EvalCaseOptions } from './eval/eval-cases';
+export { evaluateRetrieval, meanContentMethod, pinnerformerMethod, popularityMethod, type InferenceMode, type RetrievalMethod, type RetrievalMetrics } from './eval/retrieval-eval';
+export { evaluatePinnerformer, type PinnerformerEvalOptions, type PinnerformerEvaluation } from './eval/pinnerformer-report';
+export { expectedRank, meanStd, p90Coverage, topK } from './eval/metrics';
+
+// TransAct ranker training (transact_encoder + ranking_heads), ablations, evaluation and export.
+export { COMPRESSIONS, resolveRankerOptions, type Compression, type RankerTrainOptions, type RankerVariant, type ResolvedRankerOptions } from './ranker/options';
+export { DEFAULT_LABEL_WEIGHTS, HEADS, OUTCOMES, headTargets, targetsAndWeights, weightedBce, type Head, type LabelWeights } from './ranker/loss';
+export { applyTimeWindowMask, drawTimeWindow } from './ranker/time-window';
+export { loadRankerData, type RankRequest, type RankerData, type RankerDataOptions } from './ranker/ranker-data';
+export { PfSnapshots } from './ranker/pf-snapshots';
+export { DENSE_FEATURES, buildRankerBatch, type BatchOptions, type RankerBatch } from './ranker/batch';
+export { rankerForward, rankerSpecs, type RankerModel } from './ranker/ranker-model';
+export { loadRankerInputs, trainRanker, type TrainedRanker } from './ranker/trainer';
+export { exportRanker, saveRankerWeights, type ExportRankerOptions } from './ranker/export-ranker';
+export { runRanker, type RunRankerOptions, type RunRankerResult } from './ranker/run-ranker';
+export { evaluateScorer, evaluationRequests, oracleScorer, trainedScorer, type EvalSelection, type RankerEvaluation, type RequestScorer } from './ranker-eval/evaluate-ranker';
+export { checkOnnxParity, type ParityResult } from './ranker-eval/onnx-parity';
+export { entropyBits, hitsAtK, meanAndSpread, rocAuc, topIndices } from './ranker-eval/ranking-metrics';
+export { reportSvg, reportTable, summariseRankerRuns, type ReportRow } from './ranker-eval/ranker-report';
