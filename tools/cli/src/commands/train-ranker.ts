@@ -1,3 +1,4 @@
+import type * as TrainModule from '@pinrank/train';
 import { type Command, InvalidArgumentError } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
 import { type CliIo } from '../io';
@@ -66,8 +67,9 @@ export function registerTrainRanker(program: Command, io: CliIo): void {
     .option('--no-progress', 'do not draw a progress bar')
     .action(async (flags: RankerFlags) => {
       // TensorFlow.js is loaded only when training runs, so the rest of the CLI starts fast.
-      // eslint-disable-next-line @nx/enforce-module-boundaries -- the CLI is where training runs; tools/train is loaded lazily (see the report)
-      const { initTraining, runRanker } = await import('@pinrank/train');
+      // Loaded lazily (TensorFlow.js); require keeps it working when the CLI runs from source through tsx.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { initTraining, runRanker } = require('@pinrank/train') as typeof TrainModule;
       const { initTfBackend } = await import('@pinrank/models');
       await initTraining();
       await initTfBackend('wasm');
@@ -135,8 +137,8 @@ function registerRankerReport(train: Command, io: CliIo): void {
     .requiredOption('--group <label=dir,dir...>', 'a labelled group of run directories (repeatable; seeds of one variant)', collectGroup, [])
     .option('--svg <prefix>', 'write <prefix>-save-auc.svg, <prefix>-save-hit3.svg, <prefix>-hide-hit3.svg and <prefix>-entropy.svg')
     .action(async (flags: { group: Array<{ label: string; runDirs: string[] }>; svg?: string }) => {
-      // eslint-disable-next-line @nx/enforce-module-boundaries -- the CLI is where training runs; tools/train is loaded lazily (see the report)
-      const { reportSvg, reportTable, summariseRankerRuns } = await import('@pinrank/train');
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { reportSvg, reportTable, summariseRankerRuns } = require('@pinrank/train') as typeof TrainModule;
       const rows = await summariseRankerRuns(flags.group);
       io.out(`${reportTable(rows)}\n`);
       if (flags.svg) {
