@@ -1,7 +1,7 @@
 import type * as TrainModule from '@pinrank/train';
 import { type Command, InvalidArgumentError } from 'commander';
-import { Presets, SingleBar } from 'cli-progress';
 import { type CliIo } from '../io';
+import { trainingProgress } from './training-progress';
 import { intOption, numberOption } from './options';
 
 interface RankerFlags {
@@ -73,15 +73,7 @@ export function registerTrainRanker(program: Command, io: CliIo): void {
       const { initTfBackend } = await import('@pinrank/models');
       await initTraining();
       await initTfBackend('wasm');
-      const bar =
-        flags.progress && io.errIsTty
-          ? new SingleBar(
-              { format: 'train ranker [{bar}] {percentage}% | {value}/{total} steps | loss {loss} | ETA {eta_formatted} | {duration_formatted}', stream: process.stderr, hideCursor: true, etaBuffer: 50 },
-              Presets.shades_classic,
-            )
-          : undefined;
-      let lastLog = 0;
-      const started = Date.now();
+      const progress = trainingProgress(io, 'train ranker', flags.progress);
       try {
         const res = await runRanker({
           worldDir: flags.world,
@@ -105,25 +97,16 @@ export function registerTrainRanker(program: Command, io: CliIo): void {
           exportVersion: flags.exportVersion,
           overwrite: flags.overwrite ?? false,
           ...(flags.export ? { exportRepository: flags.export } : {}),
-          onStep: (step, steps, loss) => {
-            if (bar) {
-              if (step === 1 || !bar.getTotal()) bar.start(steps, step, { loss: loss.toFixed(4) });
-              else bar.update(step, { loss: loss.toFixed(4) });
-            } else if (Date.now() - lastLog > 30_000 || step === steps) {
-              lastLog = Date.now();
-              const eta = ((Date.now() - started) / step) * (steps - step);
-              io.err(`step ${step}/${steps} loss ${loss.toFixed(4)} elapsed ${((Date.now() - started) / 1000).toFixed(0)} s ETA ${(eta / 1000).toFixed(0)} s\n`);
-            }
-          },
+          onStep: (step, steps, loss) => progress.onStep(step, steps, loss),
         });
-        bar?.stop();
+        progress.stop();
         io.out(`trained ${Object.keys(res.weights).join(' + ')} for ${res.trained.options.steps} steps in ${res.trained.trainSeconds.toFixed(0)} s → ${flags.out}/eval.json\n`);
         if (res.evaluation) io.out(`model  ${JSON.stringify({ auc: res.evaluation.auc, hit3: res.evaluation.hit3, top10TopicEntropy: res.evaluation.top10TopicEntropy })}\n`);
         if (res.oracle) io.out(`oracle ${JSON.stringify({ auc: res.oracle.auc, hit3: res.oracle.hit3, top10TopicEntropy: res.oracle.top10TopicEntropy })}\n`);
         for (const e of res.exported ?? []) io.out(`exported ${e.dir}\n`);
         if (res.parity) io.out(`ONNX parity: max |Δ| ${res.parity.maxAbsDiff.toExponential(2)} over ${res.parity.candidates} candidates\n`);
       } finally {
-        bar?.stop();
+        progress.stop();
       }
     });
   registerRankerReport(train, io);

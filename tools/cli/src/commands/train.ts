@@ -1,7 +1,7 @@
 import { type Command } from 'commander';
-import { SingleBar, Presets } from 'cli-progress';
 import type * as TrainModule from '@pinrank/train';
 import { type CliIo } from '../io';
+import { trainingProgress } from './training-progress';
 import { intOption, numberOption } from './options';
 
 interface PinnerformerFlags {
@@ -70,14 +70,7 @@ export function registerTrain(program: Command, io: CliIo): void {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { initModelTraining, runPinnerformer, summarise } = require('@pinrank/train') as typeof TrainModule;
       await initModelTraining();
-      const bar = flags.progress && io.errIsTty
-        ? new SingleBar(
-            { format: 'train [{bar}] {percentage}% | {value}/{total} steps | loss {loss} | ETA {eta_formatted} | {duration_formatted}', stream: process.stderr, hideCursor: true, etaBuffer: 50 },
-            Presets.shades_classic,
-          )
-        : undefined;
-      let lastLog = 0;
-      const started = Date.now();
+      const progress = trainingProgress(io, 'train', flags.progress);
       try {
         const model: Record<string, unknown> = {};
         if (flags.hidden !== undefined) Object.assign(model, { hidden: flags.hidden, ffnDim: 4 * flags.hidden });
@@ -105,23 +98,14 @@ export function registerTrain(program: Command, io: CliIo): void {
           exportBelowFloors: flags.exportBelowFloors ?? false,
           overwrite: flags.overwrite ?? false,
           ...(flags.export ? { exportRepository: flags.export } : {}),
-          onStep: (step, steps, loss) => {
-            if (bar) {
-              if (step === 1 || !bar.getTotal()) bar.start(steps, step, { loss: loss.toFixed(4) });
-              else bar.update(step, { loss: loss.toFixed(4) });
-            } else if (Date.now() - lastLog > 30_000 || step === steps) {
-              lastLog = Date.now();
-              const eta = ((Date.now() - started) / step) * (steps - step);
-              io.err(`step ${step}/${steps} loss ${loss.toFixed(4)} elapsed ${((Date.now() - started) / 1000).toFixed(0)} s ETA ${(eta / 1000).toFixed(0)} s\n`);
-            }
-          },
+          onStep: (step, steps, loss) => progress.onStep(step, steps, loss),
         });
-        bar?.stop();
+        progress.stop();
         io.out(`trained ${res.trained.options.objective} (${res.trained.options.negatives}${res.trained.options.logQ ? ' + logQ' : ''}) for ${res.trained.options.steps} steps → ${res.weights.user}\n`);
         if (res.evaluation) io.out(`${JSON.stringify(summarise(res.evaluation))}\n`);
         for (const e of res.exported ?? []) io.out(`exported ${e.dir} (sha256 ${e.manifest.files[0]?.sha256 ?? '?'})\n`);
       } finally {
-        bar?.stop();
+        progress.stop();
       }
     });
 }
