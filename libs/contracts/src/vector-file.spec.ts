@@ -49,7 +49,8 @@ describe('vector files', () => {
 
   it('refuses a file whose bytes were altered (checksum)', async () => {
     const bytes = readFileSync(path);
-    bytes[bytes.length - 60] ^= 0x01;
+    const at = bytes.length - 60;
+    bytes[at] = (bytes[at] ?? 0) ^ 0x01;
     const bad = join(dir, 'flipped.vec');
     writeFileSync(bad, bytes);
     await expect(readAll(bad)).rejects.toThrow(/checksum mismatch/);
