@@ -4,7 +4,8 @@ import * as ort from 'onnxruntime-node';
 import { VectorFileWriter, loadModelConfig, readVectorFile, readVectorFileHeader } from '@pinrank/contracts';
 import { buildSequence, type SequenceAction } from '@pinrank/features';
 import { parseItemId, userId, type WorldManifest } from '@pinrank/sim';
-import { PINNERFORMER_ACTION_TYPES, collectUserHistories, type HistoryAction } from './user-histories';
+import { PINNERFORMER_ACTION_TYPES } from '@pinrank/models';
+import { collectUserHistories, type HistoryAction } from './user-histories';
 
 /** Options of one run of the batch embedding job. */
 export interface EmbedJobOptions {

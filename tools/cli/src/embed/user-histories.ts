@@ -1,22 +1,9 @@
-import { ActionType } from '@pinrank/proto';
+import { PINNERFORMER_ACTION_TYPES } from '@pinrank/models';
 import { readActionBatches } from '@pinrank/sim';
+import type { PositiveAction } from '@pinrank/train';
 
-/** Positive actions that enter a PinnerFormer sequence (engagements; hides and bare impressions do not). */
-export const PINNERFORMER_ACTION_TYPES: ReadonlySet<number> = new Set([
-  ActionType.ACTION_TYPE_CLICK,
-  ActionType.ACTION_TYPE_SAVE,
-  ActionType.ACTION_TYPE_CLOSEUP,
-]);
-
-/** One kept action: everything the encoder needs except the content vector (looked up by item index). */
-export interface HistoryAction {
-  position: number;
-  itemIndex: number;
-  actionType: number;
-  timestampMs: number;
-  surface: number;
-  durationMs: number;
-}
+/** One kept action: everything the encoder needs except the content vector (the same record training reads). */
+export type HistoryAction = PositiveAction;
 
 /** Per-user last-M positive actions up to an as-of time, plus when each user was last active. */
 export interface UserHistories {
