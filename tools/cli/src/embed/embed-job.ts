@@ -4,7 +4,7 @@ import * as ort from 'onnxruntime-node';
 import { VectorFileWriter, loadModelConfig, readVectorFile, readVectorFileHeader } from '@pinrank/contracts';
 import { buildSequence, type SequenceAction } from '@pinrank/features';
 import { parseItemId, userId, type WorldManifest } from '@pinrank/sim';
-import { PINNERFORMER_ACTION_TYPES } from '@pinrank/models';
+import { PINNERFORMER_ACTION_TYPES, pinnerformerFeeds } from '@pinrank/models';
 import { collectUserHistories, type HistoryAction } from './user-histories';
 
 /** Options of one run of the batch embedding job. */
@@ -130,37 +130,27 @@ export async function runEmbedJob(o: EmbedJobOptions): Promise<EmbedJobResult> {
     for (let start = 0; start < users.length; start += batchSize) {
       const batch = users.slice(start, start + batchSize);
       const B = batch.length;
-      const types = new BigInt64Array(B * maxLen);
-      const vectors = new Float32Array(B * maxLen * D);
-      const surfaces = new BigInt64Array(B * maxLen);
-      const logDur = new Float32Array(B * maxLen);
-      const ages = new Float32Array(B * maxLen);
-      batch.forEach((u, b) => {
-        const acts = (histories.actions.get(u) ?? []).map((h: HistoryAction): SequenceAction => ({
-          actionId: String(h.position),
-          itemId: '',
-          actionType: h.actionType,
-          timestampMs: h.timestampMs,
-          surface: h.surface,
-          durationMs: h.durationMs,
-          vector: content.subarray(h.itemIndex * D, (h.itemIndex + 1) * D),
-        }));
-        const seq = buildSequence(acts, { asOfMs, maxLen, dimension: D, includeTypes: PINNERFORMER_ACTION_TYPES });
-        types.set(seq.actionTypes, b * maxLen);
-        vectors.set(seq.itemVectors, b * maxLen * D);
-        ages.set(seq.agesS, b * maxLen);
-        seq.rows.forEach((r, i) => {
-          surfaces[b * maxLen + i] = BigInt(r.surface);
-          logDur[b * maxLen + i] = Math.log1p(r.durationMs / 1000);
-        });
-      });
-      const out = await userSession.run({
-        action_types: new ort.Tensor('int64', types, [B, maxLen]),
-        item_vectors: new ort.Tensor('float32', vectors, [B, maxLen, D]),
-        surfaces: new ort.Tensor('int64', surfaces, [B, maxLen]),
-        log_durations: new ort.Tensor('float32', logDur, [B, maxLen]),
-        ages_s: new ort.Tensor('float32', ages, [B, maxLen]),
-      });
+      const sequences = batch.map((u) =>
+        buildSequence(
+          (histories.actions.get(u) ?? []).map(
+            (h: HistoryAction): SequenceAction => ({
+              actionId: String(h.position),
+              itemId: '',
+              actionType: h.actionType,
+              timestampMs: h.timestampMs,
+              surface: h.surface,
+              durationMs: h.durationMs,
+              vector: content.subarray(h.itemIndex * D, (h.itemIndex + 1) * D),
+            }),
+          ),
+          { asOfMs, maxLen, dimension: D, includeTypes: PINNERFORMER_ACTION_TYPES },
+        ),
+      );
+      // The same inputs training builds (libs/models pinnerformerFeeds).
+      const feeds = pinnerformerFeeds(sequences);
+      const out = await userSession.run(
+        Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, new ort.Tensor(t.dtype, t.data, t.shape)])),
+      );
       const emb = out['user_embedding']?.data as Float32Array;
       for (let b = 0; b < B; b++) await writer.write(userId(batch[b] as number), emb.subarray(b * dim, (b + 1) * dim));
       o.onProgress?.('users', Math.min(start + B, users.length), users.length);
