@@ -113,6 +113,9 @@ describe.each(overlays)('overlay %s', (overlay) => {
     expect(job.completionMode).toBe('Indexed');
     const args = (job.template.spec.containers[0] as Container & { args: string[] }).args;
     expect(args).toEqual(expect.arrayContaining(['embed', '--shards', String(job.completions)]));
+    // every flag the job passes is one `pinrank embed` defines
+    const embedCommand = readFileSync(join(root, 'tools', 'cli', 'src', 'commands', 'embed.ts'), 'utf8');
+    for (const flag of args.filter((a) => a.startsWith('--'))) expect(embedCommand.includes(`'${flag}`) ? flag : `${flag} (unknown)`).toBe(flag);
   });
 });
 
