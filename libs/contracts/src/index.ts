@@ -1,4 +1,5 @@
 export { ContractError } from './contract-error';
+export { readFramedHeader, type FramedByteSource } from './framed-header';
 export {
   EXECUTION_PROVIDERS,
   TENSOR_DTYPES,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { ContractError } from './contract-error';
+import { readFramedHeader } from './framed-header';
 import {
   MAX_HEADER_BYTES,
   MAX_ID_BYTES,
@@ -49,17 +50,7 @@ class ByteStream {
 }
 
 async function readHeader(bytes: ByteStream, path: string): Promise<VectorFileHeader> {
-  if (!(await bytes.ensure(12)) || !bytes.take(8).equals(VECTOR_FILE_MAGIC))
-    throw new ContractError('not a pinrank vector file (bad magic bytes)', path, 'magic');
-  const len = bytes.take(4).readUInt32LE(0);
-  if (len === 0 || len > MAX_HEADER_BYTES) throw new ContractError(`header length ${len} is out of range 1..${MAX_HEADER_BYTES}`, path, 'header');
-  if (!(await bytes.ensure(len))) throw new ContractError('file ends inside the header (truncated?)', path, 'header');
-  let json: unknown;
-  try {
-    json = JSON.parse(bytes.take(len).toString('utf8'));
-  } catch (cause) {
-    throw new ContractError('header is not valid JSON', path, 'header', { cause });
-  }
+  const json = await readFramedHeader(bytes, { magic: VECTOR_FILE_MAGIC, maxHeaderBytes: MAX_HEADER_BYTES, what: 'vector file' }, path);
   return parseVectorFileHeader(json, path);
 }
 

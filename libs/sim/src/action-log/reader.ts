@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { ContractError } from '@pinrank/contracts';
+import { ContractError, readFramedHeader } from '@pinrank/contracts';
 import { itemId, userId } from '../ids';
 import {
   ACTION_LOG_MAGIC,
@@ -99,18 +99,7 @@ async function openReader(path: string): Promise<ByteReader> {
 }
 
 async function readHeader(bytes: ByteReader, path: string): Promise<ActionLogHeader> {
-  if (!(await bytes.ensure(12)) || !bytes.take(8).equals(ACTION_LOG_MAGIC))
-    throw new ContractError('not a pinrank action log (bad magic bytes)', path, 'magic');
-  const len = bytes.take(4).readUInt32LE(0);
-  if (len === 0 || len > MAX_ACTION_LOG_HEADER_BYTES)
-    throw new ContractError(`header length ${len} is out of range 1..${MAX_ACTION_LOG_HEADER_BYTES}`, path, 'header');
-  if (!(await bytes.ensure(len))) throw new ContractError('file ends inside the header (truncated?)', path, 'header');
-  let json: unknown;
-  try {
-    json = JSON.parse(bytes.take(len).toString('utf8'));
-  } catch (cause) {
-    throw new ContractError('header is not valid JSON', path, 'header', { cause });
-  }
+  const json = await readFramedHeader(bytes, { magic: ACTION_LOG_MAGIC, maxHeaderBytes: MAX_ACTION_LOG_HEADER_BYTES, what: 'action log' }, path);
   return parseActionLogHeader(json, path);
 }
 
