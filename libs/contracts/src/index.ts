@@ -23,3 +23,15 @@ export {
 } from './vector-file-format';
 export { VectorFileWriter } from './vector-file-writer';
 export { readVectorFile, readVectorFileHeader } from './vector-file-reader';
+export {
+  ARM_PARAMETERS,
+  EXPERIMENT_SCORERS,
+  loadExperimentsConfig,
+  parseExperimentsConfig,
+  parseExperimentsJson,
+  type ExperimentArmConfig,
+  type ExperimentConfig,
+  type ExperimentLayerConfig,
+  type ExperimentScorer,
+  type ExperimentsConfig,
+} from './experiment-config';

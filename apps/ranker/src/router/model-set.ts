@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadModelConfig, type ModelConfig } from '@pinrank/contracts';
@@ -57,15 +58,19 @@ function checkTensors(config: ModelConfig, inputs: string[], output: string, sou
   if (!config.outputs.some((t) => t.name === output)) throw new Error(`${source}: model has no output "${output}"`);
 }
 
-async function loadOne(o: ResolvedRouterOptions, name: string, required: boolean): Promise<RoutedModel | undefined> {
-  const version = o.modelVersions[name] ?? (await latestVersion(o.modelRepository, name));
-  if (version === undefined) {
-    if (!required) return undefined;
-    throw new Error(`model ${name}: no version directory under ${join(o.modelRepository, name)}`);
-  }
-  const config = await loadModelConfig(join(o.modelRepository, name, version, 'config.json'));
-  if (config.name !== name) throw new Error(`model ${name}/${version}: config names "${config.name}"`);
-  return { name, version, pinned: o.modelVersions[name] !== undefined, placement: o.placementOverrides[name] ?? config.placement, config };
+/**
+ * Reads one model's config from the repository: `version` when given (pinned:
+ * requests name it), else the configured pin or the highest version.
+ * Thrown by: no such version directory, an invalid config, a config naming another model.
+ */
+export async function loadRoutedModel(o: ResolvedRouterOptions, name: string, version?: string): Promise<RoutedModel> {
+  const pinnedVersion = version ?? o.modelVersions[name];
+  const v = pinnedVersion ?? (await latestVersion(o.modelRepository, name));
+  if (v === undefined) throw new Error(`model ${name}: no version directory under ${join(o.modelRepository, name)}`);
+  if (!existsSync(join(o.modelRepository, name, v))) throw new Error(`model ${name}/${v}: not in the model repository ${o.modelRepository}`);
+  const config = await loadModelConfig(join(o.modelRepository, name, v, 'config.json'));
+  if (config.name !== name) throw new Error(`model ${name}/${v}: config names "${config.name}"`);
+  return { name, version: v, pinned: pinnedVersion !== undefined, placement: o.placementOverrides[name] ?? config.placement, config };
 }
 
 function headNames(m: RoutedModel): string[] {
@@ -75,26 +80,36 @@ function headNames(m: RoutedModel): string[] {
 }
 
 /**
- * Reads the configs of the encoder, heads and lite models from the model
- * repository; placement comes from each config (or a configured override).
- * Thrown by: a missing or invalid config, a model without the tensors the
- * router sends, a required lite model that is absent.
+ * Checks that the models fit together and the router's requests: the tensors
+ * it sends, "heads" on both heads models and the same head columns in both.
+ * Thrown by: any mismatch, naming the model and version.
  */
-export async function loadModelSet(o: ResolvedRouterOptions): Promise<ModelSet> {
-  const encoder = await loadOne(o, o.models.encoder, true);
-  const headsModel = await loadOne(o, o.models.heads, true);
-  const lite = await loadOne(o, o.models.lite, o.gpuFallback === 'lite');
-  if (!encoder || !headsModel) throw new Error('unreachable: required models resolve or throw');
+export function assembleModelSet(encoder: RoutedModel, headsModel: RoutedModel, lite: RoutedModel | undefined): ModelSet {
   const src = (m: RoutedModel): string => `model ${m.name}/${m.version}`;
   checkTensors(encoder.config, ENCODER_INPUTS, 'encoded', src(encoder));
   checkTensors(headsModel.config, HEADS_INPUTS, 'probs', src(headsModel));
   if (lite) checkTensors(lite.config, LITE_INPUTS, 'probs', src(lite));
+  encodedWidth(encoder);
   const heads = { ...headsModel, headNames: headNames(headsModel) };
   const liteWithHeads = lite ? { ...lite, headNames: headNames(lite) } : undefined;
   if (liteWithHeads && liteWithHeads.headNames.join(',') !== heads.headNames.join(',')) {
     throw new Error(`${src(liteWithHeads)}: heads [${liteWithHeads.headNames.join(', ')}] differ from ${src(heads)} [${heads.headNames.join(', ')}]`);
   }
   return { encoder, heads, lite: liteWithHeads, pinnerformerVersion: heads.config.pinnerformerVersion ?? encoder.config.pinnerformerVersion };
+}
+
+/**
+ * Reads the configs of the encoder, heads and lite models from the model
+ * repository; placement comes from each config (or a configured override).
+ * Thrown by: a missing or invalid config, a model without the tensors the
+ * router sends, a required lite model that is absent.
+ */
+export async function loadModelSet(o: ResolvedRouterOptions): Promise<ModelSet> {
+  const encoder = await loadRoutedModel(o, o.models.encoder);
+  const heads = await loadRoutedModel(o, o.models.heads);
+  const liteRequired = o.gpuFallback === 'lite';
+  const lite = liteRequired || (await latestVersion(o.modelRepository, o.models.lite)) !== undefined ? await loadRoutedModel(o, o.models.lite) : undefined;
+  return assembleModelSet(encoder, heads, lite);
 }
 
 /** Width of the encoder's output (`encoded` [N, width]); 1056 under the published compression. */

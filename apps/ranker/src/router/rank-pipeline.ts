@@ -9,6 +9,7 @@ import { denseFeatures, DENSE_FEATURES, rankByUtility, StageClock, type ScoredCa
 import { D_CONTENT, sequenceInputs } from './sequence';
 import { floatTensor, readFloatOutput, TensorShapeError, type RouterTensor } from './tensors';
 import { type SequenceResult, type Upstreams } from './upstreams';
+import { type ExperimentScorer } from '@pinrank/contracts';
 import { type WorkerPool } from './worker-pool';
 
 /** What the pipeline ranks: validated ids and resolved weights. */
@@ -21,8 +22,12 @@ export interface RankInput {
   weights: Record<string, number>;
   /** A sequence already being fetched (Recommend fetches it to find exclusions). */
   sequence?: Promise<SequenceResult>;
-  /** Snapshot version to pin (Recommend pins the one retrieval used). */
+  /** Snapshot version to pin (Recommend pins the one retrieval used; an experiment arm may pin one). */
   snapshotVersion?: string;
+  /** The models to call (an experiment arm's pins); default the router's. */
+  models?: ModelSet;
+  /** "lite" scores with ranking_heads_lite alone (an experiment arm); default "full". */
+  scorer?: ExperimentScorer;
 }
 
 /** Per-request context of the pipeline. */
@@ -63,6 +68,8 @@ interface RequestState {
   clock: StageClock;
   flags: Set<DegradedFlag>;
   versions: Record<string, string>;
+  models: ModelSet;
+  width: number;
   useLite: boolean;
   sequence: Promise<SequenceResult>;
   tower: Promise<TowerLookup>;
@@ -84,15 +91,12 @@ interface TowerLookup {
  * configured fallbacks, and the utility ranking.
  */
 export class RankPipeline {
-  private readonly width: number;
-
-  constructor(private readonly deps: RankDeps) {
-    this.width = encodedWidth(deps.models.encoder);
-  }
+  constructor(private readonly deps: RankDeps) {}
 
   /** Ranks `input.candidates`; see the class comment. Thrown as PinrankError for every failure that has no degraded path. */
   async rank(input: RankInput, call: RankCall): Promise<RankOutcome> {
-    const { options: o, models, upstreams } = this.deps;
+    const { options: o, upstreams } = this.deps;
+    const models = input.models ?? this.deps.models;
     const clock = new StageClock();
     const flags = new Set<DegradedFlag>();
     const flag = (f: DegradedFlag, reason: string): void => {
@@ -116,7 +120,7 @@ export class RankPipeline {
     );
     clock.record('embeddings', embStart, performance.now());
     const snapshotVersion = content.snapshotVersion || input.snapshotVersion || '';
-    this.checkProducer(content, flag);
+    this.checkProducer(models, content, flag);
     const unknown = [...content.unknownItemIds];
     if (unknown.length > 0 && o.unknownCandidates === 'refuse') {
       throw new PinrankError('INVALID_ARGUMENT', `candidate_item_ids: ${unknown.length} unknown item(s): ${unknown.slice(0, 20).join(', ')}${unknown.length > 20 ? ', ...' : ''}`);
@@ -129,12 +133,14 @@ export class RankPipeline {
       flag(DegradedFlag.DEGRADED_FLAG_UNKNOWN_CANDIDATES_DROPPED, `all ${unknown.length} candidate(s) are unknown`);
       return { items: [], modelVersions: {}, snapshotVersion, timings: clock.timings(), degraded: [...flags].sort((a, b) => a - b), unknownItemIds: unknown };
     }
-    const tower = this.lookupTower(input.userId, known, snapshotVersion, clock, call, flag);
+    const tower = this.lookupTower(models, input.userId, known, snapshotVersion, clock, call, flag);
     // The chunks await it; a failure must not surface as an unhandled rejection before they do.
     tower.catch(() => undefined);
-    const useLite = this.encoderPoolGone() && o.gpuFallback === 'lite';
-    if (useLite) flag(DegradedFlag.DEGRADED_FLAG_LITE_MODEL, `${models.encoder.placement} pool has no healthy worker`);
-    const state: RequestState = { input, call, clock, flags, versions: {}, useLite, sequence, tower };
+    const chosenLite = input.scorer === 'lite';
+    const useLite = chosenLite || (this.encoderPoolGone(models) && o.gpuFallback === 'lite');
+    if (useLite && !chosenLite) flag(DegradedFlag.DEGRADED_FLAG_LITE_MODEL, `${models.encoder.placement} pool has no healthy worker`);
+    if (chosenLite && !models.lite) throw new PinrankError('FAILED_PRECONDITION', `the lite scorer needs ${o.models.lite}, which is not in the model repository`);
+    const state: RequestState = { input, call, clock, flags, versions: {}, models, width: encodedWidth(models.encoder), useLite, sequence, tower };
 
     const chunks: Promise<ScoredCandidate[]>[] = [];
     for (let start = 0; start < known.length; start += o.chunkSize) {
@@ -162,8 +168,8 @@ export class RankPipeline {
     };
   }
 
-  private checkProducer(res: GetEmbeddingsResponse, flag: (f: DegradedFlag, reason: string) => void): void {
-    const want = this.deps.models.pinnerformerVersion;
+  private checkProducer(models: ModelSet, res: GetEmbeddingsResponse, flag: (f: DegradedFlag, reason: string) => void): void {
+    const want = models.pinnerformerVersion;
     const got = res.producerModelVersion;
     if (!want || !got || want === got) return;
     const msg = `snapshot ${res.snapshotVersion} was produced by PinnerFormer ${got}; the ranker models name ${want}`;
@@ -172,6 +178,7 @@ export class RankPipeline {
   }
 
   private async lookupTower(
+    models: ModelSet,
     userId: string,
     itemIds: string[],
     snapshotVersion: string,
@@ -189,7 +196,7 @@ export class RankPipeline {
     if (snapshotVersion && res.snapshotVersion !== snapshotVersion) {
       throw badUpstream(`embedding-store answered snapshot ${res.snapshotVersion} for pinned version ${snapshotVersion}`);
     }
-    this.checkProducer(res, flag);
+    this.checkProducer(models, res, flag);
     const vectors = res.itemIds.length > 0 ? checked(() => floatTensor(res.itemVectors, 'tower item_vectors'), 'embedding-store').data : new Float32Array(0);
     if (vectors.length !== res.itemIds.length * D_PF) throw badUpstream(`tower vectors hold ${vectors.length} values for ${res.itemIds.length} items of ${D_PF}`);
     const rowOf = new Map(res.itemIds.map((id, i) => [id, i]));
@@ -199,8 +206,8 @@ export class RankPipeline {
     return { rowOf, vectors, user: userMissing ? new Float32Array(D_PF) : Float32Array.from(res.userVector), userMissing, version: res.snapshotVersion };
   }
 
-  private encoderPoolGone(): boolean {
-    const pool = this.deps.pools[this.deps.models.encoder.placement];
+  private encoderPoolGone(models: ModelSet): boolean {
+    const pool = this.deps.pools[models.encoder.placement];
     return pool.pick() === undefined;
   }
 
@@ -210,7 +217,8 @@ export class RankPipeline {
     cand: Float32Array,
     flag: (f: DegradedFlag, reason: string) => void,
   ): Promise<ScoredCandidate[]> {
-    const { models, options: o } = this.deps;
+    const { options: o } = this.deps;
+    const { models, width } = s;
     const { sequence } = await s.sequence;
     let encoded: Float32Array | undefined;
     if (!s.useLite) {
@@ -219,12 +227,12 @@ export class RankPipeline {
         ['cand_vectors', { dtype: 'float32', dims: [ids.length, D_CONTENT], data: cand }],
       ];
       try {
-        encoded = await this.infer(s, models.encoder, models.encoder.placement, inputs, 'encoder', 'encoded', ids.length, this.width);
+        encoded = await this.infer(s, models.encoder, models.encoder.placement, inputs, 'encoder', 'encoded', ids.length, width);
       } catch (err) {
         if (!(err instanceof PoolUnavailableError)) throw err;
         if (o.gpuFallback === 'cpu_encoder' && models.encoder.placement !== 'cpu') {
           flag(DegradedFlag.DEGRADED_FLAG_ENCODER_ON_CPU, err.message);
-          encoded = await this.infer(s, models.encoder, 'cpu', inputs, 'encoder', 'encoded', ids.length, this.width);
+          encoded = await this.infer(s, models.encoder, 'cpu', inputs, 'encoder', 'encoded', ids.length, width);
         } else if (o.gpuFallback === 'lite' && models.lite) {
           flag(DegradedFlag.DEGRADED_FLAG_LITE_MODEL, err.message);
         } else {
@@ -251,9 +259,9 @@ export class RankPipeline {
     let probs: Float32Array;
     let heads: string[];
     if (encoded) {
-      const enc = n === ids.length ? encoded : gatherRows(encoded, keep.map(([, i]) => i), this.width);
+      const enc = n === ids.length ? encoded : gatherRows(encoded, keep.map(([, i]) => i), width);
       heads = models.heads.headNames;
-      probs = await this.infer(s, models.heads, models.heads.placement, [['encoded', { dtype: 'float32', dims: [n, this.width], data: enc }], ...pfInputs], 'heads', 'probs', n, heads.length);
+      probs = await this.infer(s, models.heads, models.heads.placement, [['encoded', { dtype: 'float32', dims: [n, width], data: enc }], ...pfInputs], 'heads', 'probs', n, heads.length);
     } else {
       const lite = models.lite;
       if (!lite) throw new PinrankError('UNAVAILABLE', 'the lite model is not in the model repository');

@@ -68,7 +68,7 @@ describe('request log', () => {
     const path = join(h.dir, 'logs', 'requests.jsonl');
     const logged = await h.router({
       requestLog: { kind: 'file', path, maxBytes: 1_000_000 },
-      experiment: { name: 'weights-v2', arms: [{ name: 'hide-averse', share: 1, headWeights: { save: 1, hide: -5 } }] },
+      experiments: { kind: 'inline', config: { name: 'weights-v2', arms: [{ name: 'hide-averse', share: 1, headWeights: { save: 1, hide: -5 } }] } },
     });
     const rank = await logged.rank({ userId: 'u1', candidateItemIds: ['i4', 'i5', 'nope'] });
     expect(rank.experiment).toBe('weights-v2');
@@ -94,6 +94,7 @@ describe('request log', () => {
       unknownItemIds: ['nope'],
       experiment: 'weights-v2',
       arm: 'hide-averse',
+      assignments: [['default', 'weights-v2', 'hide-averse']],
     });
     expect(first?.items.map((i) => i[0])).toEqual(rank.items.map((i) => i.itemId));
     expect(first?.items[0]?.[2]).toHaveLength(3);

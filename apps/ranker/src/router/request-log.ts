@@ -22,8 +22,13 @@ export interface RequestLogEntry {
   /** Degraded flag names. */
   degraded: string[];
   unknownItemIds: string[];
+  /** The first layer's experiment and arm, when the user is in one. */
   experiment?: string;
   arm?: string;
+  /** Every arm of the user: [layer, experiment, arm] in layer order. */
+  assignments?: Array<[string, string, string]>;
+  /** Present (true) for users in the experiment holdout. */
+  holdout?: boolean;
 }
 
 /** Where request log entries go. `write` never throws and never waits on I/O. */

@@ -10,7 +10,8 @@ import {
 } from '@pinrank/proto';
 import { PinrankError, type CallContext } from '@pinrank/service-kit';
 import { RequestDeadline } from './deadline';
-import { assignArm } from './experiment';
+import { type ExperimentStore } from './experiments/experiment-store';
+import { type Treatment } from './experiments/experiment-plan';
 import { type RankCall, type RankDeps, type RankOutcome, RankPipeline } from './rank-pipeline';
 import { type RequestLog } from './request-log';
 import { validateRankRequest, validateRecommendRequest } from './validate';
@@ -18,6 +19,17 @@ import { validateRankRequest, validateRecommendRequest } from './validate';
 /** Dependencies of the router's request handling. */
 export interface RouterCoreDeps extends RankDeps {
   requestLog: RequestLog | undefined;
+  experiments: ExperimentStore;
+}
+
+/** The experiment fields of a response. */
+function experimentFields(t: Treatment): Pick<RankResponse, 'experiment' | 'arm' | 'assignments' | 'holdout'> {
+  return {
+    experiment: t.arms[0]?.experiment ?? '',
+    arm: t.arms[0]?.name ?? '',
+    assignments: t.arms.map((a) => ({ layer: a.layer, experiment: a.experiment, arm: a.name })),
+    holdout: t.holdout,
+  };
 }
 
 /** The Ranker API's logic, independent of the gRPC wiring: Rank and Recommend over a {@link RankPipeline}. */
@@ -28,30 +40,37 @@ export class RouterCore {
     this.pipeline = new RankPipeline(deps);
   }
 
-  /** Handles Rank: validation, weights (request > experiment arm > defaults), the pipeline, the request log. */
+  /** Handles Rank: validation, the user's experiment treatment, weights (request > arm > defaults), the pipeline, the request log. */
   async rank(req: RankRequest, ctx: CallContext): Promise<RankResponse> {
-    const { options: o, models } = this.deps;
-    validateRankRequest(req, o.maxCandidates, models.heads.headNames);
+    const { options: o } = this.deps;
+    const t = this.deps.experiments.current.treatmentOf(req.userId);
+    validateRankRequest(req, o.maxCandidates, t.models.heads.headNames);
     const call = this.callFor(ctx);
-    const assignment = assignArm(o.experiment, req.userId);
-    const weights = Object.keys(req.headWeights).length > 0 ? req.headWeights : (assignment?.arm.headWeights ?? o.headWeights);
+    this.annotate(ctx, t);
+    const weights = Object.keys(req.headWeights).length > 0 ? req.headWeights : t.headWeights;
     const requestTimeMs = req.requestTimeMs || Date.now();
-    const out = await this.pipeline.rank(
-      { userId: req.userId, candidates: req.candidateItemIds, requestTimeMs, topK: req.topK, weights },
-      call,
+    const out = await this.measured('Rank', t, () =>
+      this.pipeline.rank(
+        {
+          userId: req.userId,
+          candidates: req.candidateItemIds,
+          requestTimeMs,
+          topK: req.topK,
+          weights,
+          models: t.models,
+          scorer: t.scorer,
+          ...(t.snapshotVersion ? { snapshotVersion: t.snapshotVersion } : {}),
+        },
+        call,
+      ),
     );
-    const res = RankResponse.fromPartial({
-      ...out,
-      requestId: call.requestId,
-      experiment: assignment?.experiment ?? '',
-      arm: assignment?.arm.name ?? '',
-    });
+    const res = RankResponse.fromPartial({ ...out, requestId: call.requestId, ...experimentFields(t) });
     ctx.span.setAttributes({
       'pinrank.candidate_count': req.candidateItemIds.length,
       'pinrank.snapshot_version': out.snapshotVersion,
       'pinrank.request_id': res.requestId,
     });
-    this.log('Rank', req.userId, requestTimeMs, req.candidateItemIds.length, out, res.requestId, res.experiment, res.arm);
+    this.log('Rank', req.userId, requestTimeMs, req.candidateItemIds.length, out, res.requestId, t);
     return res;
   }
 
@@ -62,9 +81,16 @@ export class RouterCore {
    * (or retrieval unavailable) gets the popularity list ranked instead, flagged.
    */
   async recommend(req: RecommendRequest, ctx: CallContext): Promise<RecommendResponse> {
-    const { options: o, upstreams, popularity } = this.deps;
+    const { options: o } = this.deps;
     validateRecommendRequest(req, o.maxCandidates);
+    const t = this.deps.experiments.current.treatmentOf(req.userId);
     const call = this.callFor(ctx);
+    this.annotate(ctx, t);
+    return this.measured('Recommend', t, () => this.recommendFor(req, ctx, call, t));
+  }
+
+  private async recommendFor(req: RecommendRequest, ctx: CallContext, call: RankCall, t: Treatment): Promise<RecommendResponse> {
+    const { options: o, upstreams, popularity } = this.deps;
     const t0 = performance.now();
     const requestTimeMs = req.requestTimeMs || Date.now();
     const wanted = Math.max(req.k, req.candidates || o.recommendCandidates);
@@ -75,7 +101,11 @@ export class RouterCore {
     let snapshotVersion: string | undefined;
     let fallbackReason: string | undefined;
     try {
-      const res = await upstreams.retrieve({ query: { $case: 'userId', value: req.userId }, k: Math.min(wanted, 1000), excludeItemIds: exclude }, o.embeddingsTimeoutMs, call);
+      const res = await upstreams.retrieve(
+        { query: { $case: 'userId', value: req.userId }, k: Math.min(wanted, 1000), excludeItemIds: exclude, snapshotVersion: t.snapshotVersion ?? '' },
+        o.embeddingsTimeoutMs,
+        call,
+      );
       candidates = res.items.map((i) => i.itemId);
       snapshotVersion = res.snapshotVersion || undefined;
       if (candidates.length === 0) fallbackReason = 'retrieval returned no items';
@@ -94,17 +124,18 @@ export class RouterCore {
         throw new PinrankError('UNAVAILABLE', `no candidates for user ${req.userId}: ${fallbackReason}, and no popularity list is configured`);
       }
     }
-    const assignment = assignArm(o.experiment, req.userId);
-    const weights = assignment?.arm.headWeights ?? o.headWeights;
+    const pinned = snapshotVersion ?? t.snapshotVersion;
     const out = await this.pipeline.rank(
       {
         userId: req.userId,
         candidates,
         requestTimeMs,
         topK: Math.min(req.k, candidates.length),
-        weights,
+        weights: t.headWeights,
+        models: t.models,
+        scorer: t.scorer,
         sequence: Promise.resolve(seq),
-        ...(snapshotVersion ? { snapshotVersion } : {}),
+        ...(pinned ? { snapshotVersion: pinned } : {}),
       },
       call,
     );
@@ -121,11 +152,34 @@ export class RouterCore {
       timings,
       degraded: out.degraded,
       requestId: call.requestId,
-      experiment: assignment?.experiment ?? '',
-      arm: assignment?.arm.name ?? '',
+      ...experimentFields(t),
     });
-    this.log('Recommend', req.userId, requestTimeMs, candidates.length, out, res.requestId, res.experiment, res.arm);
+    this.log('Recommend', req.userId, requestTimeMs, candidates.length, out, res.requestId, t);
     return res;
+  }
+
+  /** Puts the user's experiment arms on the request's span. */
+  private annotate(ctx: CallContext, t: Treatment): void {
+    ctx.span.setAttributes({
+      'pinrank.experiment': t.arms[0]?.experiment ?? '',
+      'pinrank.arm': t.arms[0]?.name ?? '',
+      'pinrank.experiment.assignments': t.arms.map((a) => a.key),
+      'pinrank.experiment.holdout': t.holdout,
+    });
+  }
+
+  /** Runs a request and counts it under the user's arms with its status, latency and item count. */
+  private async measured<R extends { items: unknown[]; degraded: unknown[] }>(method: 'Rank' | 'Recommend', t: Treatment, run: () => Promise<R>): Promise<R> {
+    const start = performance.now();
+    const seconds = (): number => (performance.now() - start) / 1000;
+    try {
+      const out = await run();
+      this.deps.experiments.metrics.record(t, { method, code: 'OK', seconds: seconds(), items: out.items.length, degraded: out.degraded.length > 0 });
+      return out;
+    } catch (err) {
+      this.deps.experiments.metrics.record(t, { method, code: PinrankError.from(err).code, seconds: seconds(), items: 0, degraded: false });
+      throw err;
+    }
   }
 
   private callFor(ctx: CallContext): RankCall {
@@ -147,12 +201,11 @@ export class RouterCore {
     candidates: number,
     out: RankOutcome,
     requestId: string,
-    experiment: string,
-    arm: string,
+    t: Treatment,
   ): void {
     const log = this.deps.requestLog;
     if (!log) return;
-    const heads = this.deps.models.heads.headNames;
+    const heads = t.models.heads.headNames;
     log.write({
       ts: Date.now(),
       requestId,
@@ -166,7 +219,8 @@ export class RouterCore {
       snapshotVersion: out.snapshotVersion,
       degraded: out.degraded.map(degradedFlagToJSON),
       unknownItemIds: out.unknownItemIds,
-      ...(experiment ? { experiment, arm } : {}),
+      ...(t.arms[0] ? { experiment: t.arms[0].experiment, arm: t.arms[0].name, assignments: t.arms.map((a) => [a.layer, a.experiment, a.name]) } : {}),
+      ...(t.holdout ? { holdout: true } : {}),
     });
   }
 }

@@ -32,7 +32,7 @@ describe('routerOptionsFromEnv', () => {
       chunkSize: 64,
       headWeights: { save: 1, click: 0.5, hide: -3 },
       requestLog: { kind: 'nats', servers: 'nats://127.0.0.1:4222', subject: 'pinrank.ranker.requests' },
-      experiment: { name: 'e1', arms: [{ name: 'a', share: 0.5 }] },
+      experiments: { kind: 'inline', config: { name: 'e1', arms: [{ name: 'a', share: 0.5 }] }, label: 'RANKER_EXPERIMENT' },
     });
     expect(() => withRouterDefaults(o)).not.toThrow();
     expect(routerOptionsFromEnv({ ...base, RANKER_REQUEST_LOG: 'file:/tmp/r.jsonl', RANKER_REQUEST_LOG_MAX_FILES: '3' }).requestLog).toEqual({
@@ -73,7 +73,15 @@ describe('withRouterDefaults', () => {
       /chunkSize must be an integer in 1\.\.10000, got 0/,
     );
     expect(() =>
-      withRouterDefaults({ featureServer: 'a:1', embeddingStore: 'b:1', gpuWorkers: ['g:1'], cpuWorkers: [], experiment: { name: 'e', arms: [{ name: 'a', share: 0.7 }, { name: 'b', share: 0.7 }] } }),
-    ).toThrow(/shares sum to 1.4/);
+      withRouterDefaults({ featureServer: 'a:1', embeddingStore: 'b:1', gpuWorkers: ['g:1'], cpuWorkers: [], experiments: { kind: 'file', path: 'x.json', reloadIntervalMs: -1 } }),
+    ).toThrow(/experiments.reloadIntervalMs must be an integer in 0..3600000, got -1/);
+  });
+
+  it('reads the experiment sources and refuses two at once', () => {
+    expect(routerOptionsFromEnv({ ...base, RANKER_EXPERIMENTS_FILE: __filename, RANKER_EXPERIMENTS_RELOAD_MS: '500' }).experiments).toEqual({ kind: 'file', path: __filename, reloadIntervalMs: 500 });
+    expect(routerOptionsFromEnv({ ...base, RANKER_EXPERIMENTS: '{"layers":[]}' }).experiments).toEqual({ kind: 'inline', config: { layers: [] }, label: 'RANKER_EXPERIMENTS' });
+    expect(() => routerOptionsFromEnv({ ...base, RANKER_EXPERIMENTS: '{"layers":' })).toThrow(/RANKER_EXPERIMENTS.*not valid JSON/);
+    expect(() => routerOptionsFromEnv({ ...base, RANKER_EXPERIMENTS_FILE: '/no/such/experiments.json' })).toThrow(/RANKER_EXPERIMENTS_FILE.*no such file/);
+    expect(() => routerOptionsFromEnv({ ...base, RANKER_EXPERIMENTS_FILE: __filename, RANKER_EXPERIMENTS: '{"layers":[]}' })).toThrow(/set only one source of experiments/);
   });
 });

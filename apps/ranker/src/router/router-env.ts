@@ -1,5 +1,5 @@
 import { ConfigError, readConfig, vars, type ConfigOf, type ConfigVar } from '@pinrank/service-kit';
-import { type ExperimentOptions, type RequestLogOptions, type RouterOptions } from './router-options';
+import { type RequestLogOptions, type RouterOptions } from './router-options';
 
 function custom<T>(variable: string, allowed: string, parse: (raw: string) => T): ConfigVar<T | undefined> {
   return {
@@ -51,17 +51,16 @@ const requestLogVar = custom<Omit<Extract<RequestLogOptions, { kind: 'file' }>, 
   },
 );
 
-const experimentVar = custom('RANKER_EXPERIMENT', 'JSON {"name":"...","arms":[{"name":"...","share":0.5,"headWeights":{...}}]}', (raw) => {
-  let json: unknown;
+function parseJsonVar(raw: string): unknown {
   try {
-    json = JSON.parse(raw);
+    return JSON.parse(raw) as unknown;
   } catch (err) {
     throw new Error(`not valid JSON: ${(err as Error).message}`);
   }
-  const e = json as Partial<ExperimentOptions> | null;
-  if (!e || typeof e.name !== 'string' || !Array.isArray(e.arms)) throw new Error('needs "name" and "arms"');
-  return e as ExperimentOptions;
-});
+}
+
+const experimentsInlineVar = custom('RANKER_EXPERIMENTS', 'JSON experiment configuration (docs/online-experiments.md); not reloaded', parseJsonVar);
+const experimentLegacyVar = custom('RANKER_EXPERIMENT', 'JSON {"name":"...","arms":[{"name":"...","share":0.5,"headWeights":{...}}]} (one experiment; older form of RANKER_EXPERIMENTS)', parseJsonVar);
 
 /** The router's configuration variables (each also a --kebab-case flag); the server's own address and TLS come from the app's server variables. */
 export function routerVars() {
@@ -93,7 +92,10 @@ export function routerVars() {
     requestLog: requestLogVar,
     requestLogMaxBytes: optInt('RANKER_REQUEST_LOG_MAX_BYTES', 1024),
     requestLogMaxFiles: optInt('RANKER_REQUEST_LOG_MAX_FILES', 1, 1000),
-    experiment: experimentVar,
+    experimentsFile: vars.optional(vars.file('RANKER_EXPERIMENTS_FILE')),
+    experimentsInline: experimentsInlineVar,
+    experimentLegacy: experimentLegacyVar,
+    experimentsReloadMs: optInt('RANKER_EXPERIMENTS_RELOAD_MS', 0, 3_600_000),
     startupHealthWaitMs: optInt('RANKER_STARTUP_HEALTH_WAIT_MS', 0, 600_000),
   } satisfies Record<string, ConfigVar<unknown>>;
 }
@@ -112,7 +114,7 @@ export function routerOptionsFromEnv(env: Readonly<Record<string, string | undef
   if (c.gpuWorkers.length === 0 && c.cpuWorkers.length === 0) {
     throw new ConfigError(['RANKER_GPU_WORKERS, RANKER_CPU_WORKERS: both empty; name at least one worker (host:port list or one dns:///name:port)']);
   }
-  const { requestLog, requestLogMaxBytes, requestLogMaxFiles, ...rest } = c;
+  const { requestLog, requestLogMaxBytes, requestLogMaxFiles, experimentsFile, experimentsInline, experimentLegacy, experimentsReloadMs, ...rest } = c;
   const o: RouterOptions = { featureServer: c.featureServer, embeddingStore: c.embeddingStore, gpuWorkers: c.gpuWorkers, cpuWorkers: c.cpuWorkers };
   for (const [key, value] of Object.entries(rest)) {
     if (value !== undefined) (o as unknown as Record<string, unknown>)[key] = value;
@@ -126,5 +128,10 @@ export function routerOptionsFromEnv(env: Readonly<Record<string, string | undef
   } else if (requestLog) {
     o.requestLog = requestLog;
   }
+  const sources = [experimentsFile && 'RANKER_EXPERIMENTS_FILE', experimentsInline !== undefined && 'RANKER_EXPERIMENTS', experimentLegacy !== undefined && 'RANKER_EXPERIMENT'].filter(Boolean);
+  if (sources.length > 1) throw new ConfigError([`${sources.join(', ')}: set only one source of experiments`]);
+  if (experimentsFile) o.experiments = { kind: 'file', path: experimentsFile, ...(experimentsReloadMs !== undefined ? { reloadIntervalMs: experimentsReloadMs } : {}) };
+  else if (experimentsInline !== undefined) o.experiments = { kind: 'inline', config: experimentsInline, label: 'RANKER_EXPERIMENTS' };
+  else if (experimentLegacy !== undefined) o.experiments = { kind: 'inline', config: experimentLegacy, label: 'RANKER_EXPERIMENT' };
   return o;
 }

@@ -1,5 +1,6 @@
 import { type ClientConnectOptions, type ServerOptions } from '@pinrank/service-kit';
 import { type Logger } from 'pino';
+import { type ExperimentsSource } from './experiments/experiment-store';
 
 /** What the router does when the pool named by the encoder's placement has no usable worker. */
 export type GpuFallback = 'cpu_encoder' | 'lite' | 'none';
@@ -28,21 +29,6 @@ export type RequestLogOptions =
       /** Subject each entry is published on, e.g. "pinrank.ranker.requests". */
       subject: string;
     };
-
-/** One arm of an experiment: a share of users and, optionally, its own head weights. */
-export interface ExperimentArm {
-  name: string;
-  /** Share of users in (0, 1]; the shares of all arms sum to at most 1 (the rest is in no arm). */
-  share: number;
-  /** Head weights for this arm (a request's own weights still win). */
-  headWeights?: Record<string, number>;
-}
-
-/** A user-hashed experiment; its name and the user's arm are reported and logged. */
-export interface ExperimentOptions {
-  name: string;
-  arms: ExperimentArm[];
-}
 
 /** Model names the router uses; versions are pinned per name in `modelVersions` (default: the highest version on disk). */
 export interface RouterModelNames {
@@ -108,8 +94,8 @@ export interface RouterOptions {
   sequenceMode?: SequenceMode;
   /** The compact request log; default none. */
   requestLog?: RequestLogOptions;
-  /** An experiment over head weights; default none. */
-  experiment?: ExperimentOptions;
+  /** Online experiments (arms over model versions, scorer, head weights, snapshot); default none. */
+  experiments?: ExperimentsSource;
   /** How long start-up waits for each worker pool to report a SERVING worker; default 2000 ms. */
   startupHealthWaitMs?: number;
   /** TLS and channel options of the router's outgoing clients (workers, feature-server, embedding-store). */
@@ -150,7 +136,7 @@ export interface ResolvedRouterOptions {
   popularityListSize: number;
   sequenceMode: SequenceMode;
   requestLog: RequestLogOptions | undefined;
-  experiment: ExperimentOptions | undefined;
+  experiments: ExperimentsSource | undefined;
   startupHealthWaitMs: number;
   clients: NonNullable<RouterOptions['clients']>;
   logger: Logger | undefined;
@@ -181,21 +167,12 @@ function finiteWeights(name: string, weights: Record<string, number>): Record<st
   return { ...weights };
 }
 
-function checkExperiment(e: ExperimentOptions | undefined): ExperimentOptions | undefined {
-  if (!e) return undefined;
-  if (!e.name) throw new TypeError('router: experiment.name is required');
-  if (e.arms.length === 0) throw new TypeError('router: experiment.arms must name at least one arm');
-  let total = 0;
-  const names = new Set<string>();
-  for (const arm of e.arms) {
-    if (!arm.name || names.has(arm.name)) throw new TypeError(`router: experiment arm names must be unique and non-empty, got "${arm.name}"`);
-    names.add(arm.name);
-    if (!(arm.share > 0 && arm.share <= 1)) throw new TypeError(`router: experiment arm "${arm.name}" share must be in (0, 1], got ${arm.share}`);
-    total += arm.share;
-    if (arm.headWeights) finiteWeights(`experiment arm "${arm.name}" headWeights`, arm.headWeights);
+function checkExperimentsSource(e: ExperimentsSource | undefined): ExperimentsSource | undefined {
+  if (e?.kind === 'file') {
+    if (!e.path) throw new TypeError('router: experiments.path is required');
+    intIn('experiments.reloadIntervalMs', e.reloadIntervalMs ?? 2000, 0, 3_600_000);
   }
-  if (total > 1 + 1e-9) throw new TypeError(`router: experiment arm shares sum to ${total}; at most 1`);
-  return { name: e.name, arms: e.arms.map((a) => ({ ...a })) };
+  return e;
 }
 
 /** Fills the defaults of RouterOptions and validates them; throws TypeError naming the bad option. */
@@ -243,7 +220,7 @@ export function withRouterDefaults(o: RouterOptions): ResolvedRouterOptions {
     popularityListSize: intIn('popularityListSize', o.popularityListSize ?? 1000, 1, 100_000),
     sequenceMode: oneOf('sequenceMode', o.sequenceMode ?? 'dedup', ['dedup', 'per_candidate']),
     requestLog,
-    experiment: checkExperiment(o.experiment),
+    experiments: checkExperimentsSource(o.experiments),
     startupHealthWaitMs: intIn('startupHealthWaitMs', o.startupHealthWaitMs ?? 2000, 0, 600_000),
     clients: { ...(o.clients ?? {}) },
     logger: o.logger,

@@ -3,7 +3,11 @@ import { defineService, startServer, type RunningServer } from '@pinrank/service
 import { RpcMetrics } from '@pinrank/telemetry';
 import { loadModelSet, type ModelSet } from './model-set';
 import { Popularity } from './popularity';
-import { openRequestLog } from './request-log';
+import { ArmMetrics } from './experiments/arm-metrics';
+import { type PlanContext } from './experiments/compile-plan';
+import { ExperimentStore } from './experiments/experiment-store';
+import { experimentsService } from './experiments/experiments-service';
+import { openRequestLog, type RequestLog } from './request-log';
 import { RouterCore } from './router-core';
 import { withRouterDefaults, type ResolvedRouterOptions, type RouterOptions } from './router-options';
 import { Upstreams } from './upstreams';
@@ -19,6 +23,8 @@ export interface RunningRouter {
   readonly options: ResolvedRouterOptions;
   /** The models and versions the router routes to, with their placement. */
   readonly models: ModelSet;
+  /** The experiment configuration serving now, its counters and reloads. */
+  readonly experiments: ExperimentStore;
   /** The worker pools by name. */
   readonly pools: Readonly<Record<'gpu' | 'cpu', WorkerPool>>;
   /** Resolves once the router has shut down. */
@@ -36,12 +42,9 @@ export interface RunningRouter {
 export async function startRouter(options: RouterOptions): Promise<RunningRouter> {
   const o = withRouterDefaults(options);
   const models = await loadModelSet(o);
-  const weightSets: Array<[string, Record<string, number>]> = [['headWeights', o.headWeights], ...(o.experiment?.arms ?? []).map((a): [string, Record<string, number>] => [`experiment arm "${a.name}" headWeights`, a.headWeights ?? {}])];
-  for (const [what, weights] of weightSets) {
-    for (const head of Object.keys(weights)) {
-      if (!models.heads.headNames.includes(head)) {
-        throw new TypeError(`router: ${what} names head "${head}"; ${models.heads.name}/${models.heads.version} has ${models.heads.headNames.join(', ')}`);
-      }
+  for (const head of Object.keys(o.headWeights)) {
+    if (!models.heads.headNames.includes(head)) {
+      throw new TypeError(`router: headWeights names head "${head}"; ${models.heads.name}/${models.heads.version} has ${models.heads.headNames.join(', ')}`);
     }
   }
   const popularity = o.catalogPath ? await Popularity.fromCatalog(o.catalogPath, o.popularityListSize) : Popularity.empty();
@@ -54,9 +57,11 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   ]);
   const pools = { gpu, cpu };
   const upstreams = new Upstreams(o.featureServer, o.embeddingStore, connect);
-  const requestLog = await openRequestLog(o.requestLog, (err) => logger?.warn({ err }, 'request log write failed'));
+  let experiments: ExperimentStore | undefined;
+  let requestLog: RequestLog | undefined;
   const closeAll = async (): Promise<void> => {
     try {
+      experiments?.close();
       pools.gpu.close();
       pools.cpu.close();
       upstreams.close();
@@ -65,17 +70,21 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       await o.onShutdown?.();
     }
   };
-  const core = new RouterCore({ options: o, models, upstreams, pools, popularity, requestLog });
-  const service = defineService(RankerService, {
-    rank: (req, ctx) => core.rank(req, ctx),
-    recommend: (req, ctx) => core.recommend(req, ctx),
-  });
   let server: RunningServer;
   try {
+    const defaults = { models, headWeights: o.headWeights };
+    const planContext = async (): Promise<PlanContext> => ({ options: o, defaults, snapshots: await upstreams.snapshotVersions(2000) });
+    experiments = await ExperimentStore.open(o.experiments, defaults, planContext, new ArmMetrics(metrics.registry), () => logger);
+    requestLog = await openRequestLog(o.requestLog, (err) => logger?.warn({ err }, 'request log write failed'));
+    const core = new RouterCore({ options: o, models, upstreams, pools, popularity, requestLog, experiments });
+    const service = defineService(RankerService, {
+      rank: (req, ctx) => core.rank(req, ctx),
+      recommend: (req, ctx) => core.recommend(req, ctx),
+    });
     server = await startServer({
       name: 'ranker-router',
       address: o.address,
-      services: [service],
+      services: [service, experimentsService(experiments)],
       metrics,
       ...o.server,
       ...(o.logger ? { logger: o.logger } : {}),
@@ -94,8 +103,9 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       pinnerformerVersion: models.pinnerformerVersion,
       gpuWorkers: o.gpuWorkers,
       cpuWorkers: o.cpuWorkers,
+      experiments: experiments.current.source ? `${experiments.current.source} (version "${experiments.current.version}", ${experiments.current.arms.length} arms)` : 'none',
     },
     'router ready',
   );
-  return { port: server.port, server, options: o, models, pools, closed: server.closed, shutdown: () => server.shutdown() };
+  return { port: server.port, server, options: o, models, pools, experiments, closed: server.closed, shutdown: () => server.shutdown() };
 }

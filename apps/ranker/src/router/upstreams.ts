@@ -3,7 +3,9 @@ import {
   FeatureServerClient,
   GetEmbeddingsRequest,
   GetRealtimeSequenceRequest,
+  ListSnapshotsRequest,
   RetrieveRequest,
+  SnapshotState,
   type GetEmbeddingsResponse,
   type RetrieveResponse,
 } from '@pinrank/proto';
@@ -91,6 +93,20 @@ export class Upstreams {
       return await callUnary(this.embeddings.retrieve.bind(this.embeddings), RetrieveRequest.fromPartial(req), callOptions(call, deadline, true));
     } catch (err) {
       throw upstreamError('embedding-store Retrieve', err);
+    }
+  }
+
+  /**
+   * Snapshot versions the embedding-store can serve (READY or ACTIVE), or
+   * undefined when it does not answer within `timeoutMs` (callers then skip the check).
+   */
+  async snapshotVersions(timeoutMs: number): Promise<Set<string> | undefined> {
+    try {
+      const res = await callUnary(this.embeddings.listSnapshots.bind(this.embeddings), ListSnapshotsRequest.fromPartial({}), { timeoutMs, retry: false });
+      const usable = new Set([SnapshotState.SNAPSHOT_STATE_READY, SnapshotState.SNAPSHOT_STATE_ACTIVE]);
+      return new Set(res.snapshots.filter((s) => usable.has(s.state)).map((s) => s.version));
+    } catch {
+      return undefined;
     }
   }
 

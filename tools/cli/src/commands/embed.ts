@@ -13,7 +13,7 @@ interface EmbedFlags {
   asOf?: string;
   version?: string;
   base?: string;
-  maxLen: number;
+  maxLen?: number;
   batch: number;
   shards: number;
   shard?: number;
@@ -35,7 +35,7 @@ export function registerEmbed(program: Command, io: CliIo): void {
     .option('--as-of <date>', "embedding day YYYY-MM-DD (default: the world's last day)")
     .option('--version <label>', 'snapshot version label (default <as-of>.pf<model version>)')
     .option('--base <version>', 'incremental: embed only users active since this snapshot (under --out) and name it as base')
-    .option('--max-len <n>', 'positive actions per user (M)', intOption(1, 1000), 128)
+    .option('--max-len <n>', "positive actions per user (M; default: the model's)", intOption(1, 1000))
     .option('--batch <n>', 'users per inference batch', intOption(1, 100_000), 256)
     .option('--shards <n>', 'split users into n contiguous index ranges', intOption(1, 10_000), 1)
     .option('--shard <i>', 'which range this run embeds (0-based)', intOption(0))
@@ -63,7 +63,7 @@ export function registerEmbed(program: Command, io: CliIo): void {
           worldDir: flags.world,
           modelRoot: flags.models,
           outDir: flags.out,
-          maxLen: flags.maxLen,
+          ...(flags.maxLen ? { maxLen: flags.maxLen } : {}),
           batchSize: flags.batch,
           shards: flags.shards,
           shard,

@@ -14,6 +14,7 @@ import { registerStart } from './start';
 import { registerTrain } from './train';
 import { registerLoadgen } from './loadgen';
 import { registerTrainRanker } from './train-ranker';
+import { registerExperimentRun } from './experiment-run';
 
 /** Adds one command to the program. To add a command: one file in this folder and one line below. */
 export type CommandRegistration = (program: Command, io: CliIo) => void;
@@ -34,6 +35,7 @@ export const COMMANDS: readonly CommandRegistration[] = [
   registerLoadgen,
   registerTrain,
   registerTrainRanker,
+  registerExperimentRun,
 ];
 
 /** Registers every command on `program`. */

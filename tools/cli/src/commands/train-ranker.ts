@@ -1,7 +1,7 @@
 import type * as TrainModule from '@pinrank/train';
 import { type Command, InvalidArgumentError } from 'commander';
 import { type CliIo } from '../io';
-import { trainingProgress } from './training-progress';
+import { resumeFromCheckpoint, trainingProgress } from './training-progress';
 import { intOption, numberOption } from './options';
 
 interface RankerFlags {
@@ -69,10 +69,8 @@ export function registerTrainRanker(program: Command, io: CliIo): void {
       // TensorFlow.js is loaded only when training runs, so the rest of the CLI starts fast.
       // Loaded lazily (TensorFlow.js); require keeps it working when the CLI runs from source through tsx.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { initTraining, runRanker } = require('@pinrank/train') as typeof TrainModule;
-      const { initTfBackend } = await import('@pinrank/models');
-      await initTraining();
-      await initTfBackend('wasm');
+      const { initModelTraining, runRanker } = require('@pinrank/train') as typeof TrainModule;
+      await initModelTraining();
       const progress = trainingProgress(io, 'train ranker', flags.progress);
       try {
         const res = await runRanker({
@@ -90,7 +88,7 @@ export function registerTrainRanker(program: Command, io: CliIo): void {
           timeWindowProb: flags.timeWindowProb,
           timeWindowMaxS: flags.timeWindowMax,
           checkpointEvery: flags.checkpointEvery,
-          resume: flags.resume ?? false,
+          resume: resumeFromCheckpoint(io, flags.out, flags.resume),
           evaluate: flags.eval,
           evalSessions: flags.evalSessions,
           oracle: flags.oracle,

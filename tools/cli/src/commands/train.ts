@@ -1,7 +1,7 @@
 import { type Command } from 'commander';
 import type * as TrainModule from '@pinrank/train';
 import { type CliIo } from '../io';
-import { trainingProgress } from './training-progress';
+import { resumeFromCheckpoint, trainingProgress } from './training-progress';
 import { intOption, numberOption } from './options';
 
 interface PinnerformerFlags {
@@ -89,7 +89,7 @@ export function registerTrain(program: Command, io: CliIo): void {
           learningRate: flags.lr,
           seed: flags.seed,
           checkpointEvery: flags.checkpointEvery,
-          resume: flags.resume ?? false,
+          resume: resumeFromCheckpoint(io, flags.out, flags.resume),
           model,
           ...(flags.windowDays !== undefined ? { windowDays: flags.windowDays } : {}),
           evaluate: flags.eval,

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import { type CliIo } from '../io';
 
@@ -35,4 +37,15 @@ export function trainingProgress(io: CliIo, label: string, enabled: boolean): Tr
       bar?.stop();
     },
   };
+}
+
+/**
+ * Whether to resume: `--resume` with a checkpoint in the run directory. Without
+ * one the run starts from step 0 (a restarted batch job on a fresh volume) and says so.
+ */
+export function resumeFromCheckpoint(io: CliIo, runDir: string, resume: boolean | undefined): boolean {
+  if (!resume) return false;
+  if (existsSync(join(runDir, 'checkpoint', 'state.json'))) return true;
+  io.err(`--resume: no checkpoint in ${runDir}; training from step 0\n`);
+  return false;
 }

@@ -1,7 +1,7 @@
 import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { VectorFileWriter, loadModelConfig, readVectorFile, readVectorFileHeader } from '@pinrank/contracts';
+import { VectorFileWriter, loadModelConfig, type ModelConfig, readVectorFile, readVectorFileHeader } from '@pinrank/contracts';
 import { buildSequence, type SequenceAction } from '@pinrank/features';
 import { parseItemId, userId, type WorldManifest } from '@pinrank/sim';
 import { PINNERFORMER_ACTION_TYPES, pinnerformerFeeds } from '@pinrank/models';
@@ -23,7 +23,7 @@ export interface EmbedJobOptions {
   version?: string;
   /** Incremental: only users active after this base snapshot's day; the output names it as its base. */
   baseVersion?: string;
-  /** Sequence length M (default 128). */
+  /** Sequence length M (default: the model's, from its config's `action_types` shape). */
   maxLen?: number;
   /** Users per inference batch (default 256). */
   batchSize?: number;
@@ -60,6 +60,13 @@ async function latestVersion(dir: string): Promise<string> {
   return v;
 }
 
+/** M of a PinnerFormer model: the fixed second dimension of its `action_types` input. */
+export function modelSequenceLength(config: ModelConfig): number {
+  const m = config.inputs.find((t) => t.name === 'action_types')?.shape[1];
+  if (m === undefined || m < 1) throw new Error(`model ${config.name}/${config.version}: input action_types needs a fixed length [-1, M]`);
+  return m;
+}
+
 /**
  * Computes PinnerFormer user vectors (as of the end of a day, from each user's
  * last M positive actions) and item-tower vectors for the whole catalog, and
@@ -72,7 +79,6 @@ export async function runEmbedJob(o: EmbedJobOptions): Promise<EmbedJobResult> {
   const shard = o.shard ?? 0;
   if (!Number.isInteger(shards) || shards < 1 || !Number.isInteger(shard) || shard < 0 || shard >= shards)
     throw new RangeError(`shard must be in 0..shards-1 (got shard ${shard} of ${shards})`);
-  const maxLen = o.maxLen ?? 128;
   const batchSize = o.batchSize ?? 256;
   const manifest = JSON.parse(await readFile(join(o.worldDir, 'world.json'), 'utf8')) as WorldManifest;
   const asOfDate = o.asOfDate ?? isoDay(manifest.endMs - 1);
@@ -80,6 +86,9 @@ export async function runEmbedJob(o: EmbedJobOptions): Promise<EmbedJobResult> {
   const asOfMs = Date.parse(`${asOfDate}T00:00:00Z`) + DAY_MS - 1;
   const modelVersion = o.modelVersion ?? (await latestVersion(join(o.modelRoot, 'pinnerformer')));
   const version = o.version ?? `${asOfDate}.pf${modelVersion}`;
+  const pfDir = join(o.modelRoot, 'pinnerformer', modelVersion);
+  const pfConfig = await loadModelConfig(join(pfDir, 'config.json'));
+  const maxLen = o.maxLen ?? modelSequenceLength(pfConfig);
   const outDir = join(o.outDir, version);
   await mkdir(outDir, { recursive: true });
 
@@ -109,8 +118,6 @@ export async function runEmbedJob(o: EmbedJobOptions): Promise<EmbedJobResult> {
 
   const threads = o.threads ?? 2;
   const sessionOpts: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1 };
-  const pfDir = join(o.modelRoot, 'pinnerformer', modelVersion);
-  const pfConfig = await loadModelConfig(join(pfDir, 'config.json'));
   const userSession = await ort.InferenceSession.create(join(pfDir, 'model.onnx'), sessionOpts);
   const dim = pfConfig.outputs[0]?.shape.at(-1) ?? 64;
 

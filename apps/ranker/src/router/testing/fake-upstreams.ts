@@ -4,8 +4,10 @@ import {
   EmbeddingStoreService,
   FeatureServerService,
   GetEmbeddingsResponse,
+  ListSnapshotsResponse,
   RealtimeSequence,
   RetrieveResponse,
+  SnapshotState,
   StoredAction,
   Tensor,
   UserAction,
@@ -118,6 +120,11 @@ export async function startFakeEmbeddingStore(
         unknownItemIds: req.itemIds.filter((id) => !known.has(id)),
       });
     },
+    listSnapshots: async () =>
+      ListSnapshotsResponse.fromPartial({
+        activeVersion: data.snapshotVersion,
+        snapshots: [{ version: data.snapshotVersion, state: SnapshotState.SNAPSHOT_STATE_ACTIVE, producerModelVersion: data.producerModelVersion }],
+      }),
     retrieve: async (req: RetrieveRequest) => {
       retrieveRequests.push(req);
       const q = req.query;
