@@ -15,6 +15,7 @@ import { registerTrain } from './train';
 import { registerLoadgen } from './loadgen';
 import { registerTrainRanker } from './train-ranker';
 import { registerExperimentRun } from './experiment-run';
+import { registerExperiments } from './experiments';
 
 /** Adds one command to the program. To add a command: one file in this folder and one line below. */
 export type CommandRegistration = (program: Command, io: CliIo) => void;
@@ -35,6 +36,7 @@ export const COMMANDS: readonly CommandRegistration[] = [
   registerLoadgen,
   registerTrain,
   registerTrainRanker,
+  registerExperiments,
   registerExperimentRun,
 ];
 

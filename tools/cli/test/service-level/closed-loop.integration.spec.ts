@@ -1,7 +1,6 @@
 // The closed-loop online experiment, end to end on the real stack: a small world,
 // two arms, a fixed number of Recommend calls per user. Per-arm figures must be
 // complete and sane, and the users' reactions must reach feature-server.
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,9 +39,6 @@ const CONFIG = {
     },
   ],
 };
-/** The older inline form, for a router that does not read RANKER_EXPERIMENTS_FILE. */
-const LEGACY = { name: 'ci-weights', arms: [{ name: 'base', share: 0.5 }, { name: 'no-hide-penalty', share: 0.5, headWeights: { save: 1, click: 0.3, hide: 0 } }] };
-const routerReadsFile = readFileSync(join(REPO_ROOT, 'apps', 'ranker', 'src', 'router', 'router-env.ts'), 'utf8').includes('RANKER_EXPERIMENTS_FILE');
 
 let dir: string;
 let configPath: string;
@@ -58,7 +54,7 @@ beforeAll(async () => {
     world: { generate: { seed: 7, users: 60, items: 800, days: 10 } },
     copyModels: false,
     snapshots: [{ label: 'fresh', daysBeforeLastDay: 0 }],
-    routerEnv: routerReadsFile ? { RANKER_EXPERIMENTS_FILE: configPath } : { RANKER_EXPERIMENT: JSON.stringify(LEGACY) },
+    routerEnv: { RANKER_EXPERIMENTS_FILE: configPath },
     ...(process.env['PINRANK_STACK_LOGS'] === '1' ? { onLog: (name: string, line: string) => process.stderr.write(`[${name}] ${line}\n`) } : {}),
   });
   world = await loadWorld(stack.worldDir);
@@ -69,8 +65,9 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 }, 60_000);
 
+let result: ClosedLoopResult;
+
 describe('closed loop', () => {
-  let result: ClosedLoopResult;
   let summary: ExperimentSummary;
 
   beforeAll(async () => {
@@ -148,6 +145,34 @@ describe('closed loop', () => {
       expect(Number(r.action?.timestampMs)).toBeLessThan(result.period.endMs + 3_600_000);
     }
     expect(result.actionsIngested).toBe(result.users.reduce((n, u) => n + u.impressions, 0));
+  });
+});
+
+describe('pinrank experiments', () => {
+  const run = async (...args: string[]): Promise<{ code: number; out: string; err: string }> => {
+    let out = '';
+    let err = '';
+    const io = { out: (t: string) => void (out += t), err: (t: string) => void (err += t), errIsTty: false };
+    const code = await main(['node', 'pinrank', 'experiments', ...args, '--addr', stack.address.router], io);
+    return { code, out, err };
+  };
+
+  it('lists the arms with the counters of the closed loop, and shows a user\'s assignment', async () => {
+    const list = await run('list', '--json');
+    expect(list.code).toBe(0);
+    const res = JSON.parse(list.out) as { configVersion: string; layers: Array<{ experiments: Array<{ arms: Array<{ name: string; counters: { requests: number } }> }> }> };
+    expect(res.configVersion).toBe('ci-1');
+    const arms = res.layers[0]?.experiments[0]?.arms ?? [];
+    expect(arms.map((a) => a.name)).toEqual(ARMS);
+    const byArm = new Map<string, number>();
+    for (const u of result.users) byArm.set(u.arm, (byArm.get(u.arm) ?? 0) + u.requests);
+    for (const a of arms) expect(Number(a.counters.requests)).toBe(byArm.get(a.name));
+    const table = await run('list');
+    expect(table.out).toMatch(/ranker\s+ci-weights\s+no-hide-penalty\s+50%\s+weights: save=1 click=0.3 hide=0/);
+    const user = result.users[0];
+    const assign = await run('assign', user?.userId ?? '');
+    expect(assign.out).toContain(`ci-weights`);
+    expect(assign.out).toContain(user?.arm ?? '?');
   });
 });
 
