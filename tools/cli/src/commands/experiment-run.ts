@@ -147,6 +147,8 @@ export function registerExperimentRun(program: Command, io: CliIo): void {
             copyModels: false,
             snapshots: snapshots.map((s) => ({ label: s.label, daysBeforeLastDay: s.daysBefore })),
             routerEnv: { RANKER_EXPERIMENTS_FILE: configPath, ...flags.routerEnv },
+            // Arms that pin model versions need workers that load every version, not only the newest.
+            ...(config.experiments.some((e) => e.arms.some((a) => a.pinsModels)) ? { workerEnv: { RANKER_VERSION_POLICY: 'latest:16' } } : {}),
             ...(flags.logs ? { onLog: (name: string, line: string) => io.err(`[${name}] ${line}\n`) } : {}),
             onProgress: (p, d, t) => phases.update(p, d, t),
           });

@@ -7,6 +7,8 @@ export interface ConfiguredArm {
   fraction: number;
   /** Snapshot version the arm pins, if any. */
   snapshotVersion?: string;
+  /** Whether the arm pins model versions (the workers must then serve more than the newest). */
+  pinsModels?: boolean;
 }
 
 /** One experiment of a layer. */
@@ -38,7 +40,12 @@ export function parseExperimentConfig(text: string, source = 'experiment configu
       (e): ConfiguredExperiment => ({
         layer: layer.name,
         name: e.name,
-        arms: e.arms.map((a) => ({ name: a.name, fraction: a.fraction, ...(a.snapshotVersion ? { snapshotVersion: a.snapshotVersion } : {}) })),
+        arms: e.arms.map((a) => ({
+          name: a.name,
+          fraction: a.fraction,
+          ...(a.snapshotVersion ? { snapshotVersion: a.snapshotVersion } : {}),
+          ...(Object.keys(a.models ?? {}).length > 0 ? { pinsModels: true } : {}),
+        })),
       }),
     ),
   );
