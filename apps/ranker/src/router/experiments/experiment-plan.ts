@@ -84,6 +84,9 @@ export class ExperimentPlan {
     return new ExperimentPlan([], { fraction: 0, salt: 'holdout' }, defaults, '', '', Date.now(), undefined);
   }
 
+  private readonly trafficShares = new Map<PlannedLayer, number[]>();
+  private readonly armShares = new Map<PlannedExperiment, number[]>();
+
   /** Every arm, in configuration order. */
   get arms(): PlannedArm[] {
     return this.layers.flatMap((l) => l.experiments.flatMap((e) => e.arms));
@@ -100,12 +103,21 @@ export class ExperimentPlan {
     if (this.isHeldOut(userId)) return { holdout: true, arms: [] };
     const arms: PlannedArm[] = [];
     for (const layer of this.layers) {
-      const e = layer.experiments[pickByShare(userPosition(layer.salt, userId), layer.experiments.map((x) => x.traffic))];
+      const e = layer.experiments[pickByShare(userPosition(layer.salt, userId), this.sharesOf(this.trafficShares, layer, layer.experiments, (x) => x.traffic))];
       if (!e) continue;
-      const arm = e.arms[pickByShare(userPosition(e.salt, userId), e.arms.map((a) => a.fraction))];
+      const arm = e.arms[pickByShare(userPosition(e.salt, userId), this.sharesOf(this.armShares, e, e.arms, (a) => a.fraction))];
       if (arm) arms.push(arm);
     }
     return { holdout: false, arms };
+  }
+
+  private sharesOf<K, T>(cache: Map<K, number[]>, key: K, items: readonly T[], share: (t: T) => number): number[] {
+    let shares = cache.get(key);
+    if (!shares) {
+      shares = items.map(share);
+      cache.set(key, shares);
+    }
+    return shares;
   }
 
   /** What the user's requests are served with: the defaults with each of the user's arms applied (layers own disjoint parameters). */
