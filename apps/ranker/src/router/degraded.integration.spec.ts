@@ -27,6 +27,31 @@ describe('degraded paths', () => {
     }
   });
 
+  it('still calls the only worker of a pool without fallback after one failed call skipped it', async () => {
+    const api = await h.router({});
+    const pool = api.router.pools.cpu;
+    await eventually(() => pool.pick() !== undefined);
+    pool.reportFailure(h.cpu.address, 'timeout');
+    expect(pool.pick()).toBeUndefined();
+    expect(pool.pick(undefined, { includeSkipped: true })?.address).toBe(h.cpu.address);
+    // The heads (CPU pool) have no fallback: the skipped worker is the last resort, not a failed request.
+    const res = await api.rank({ userId: 'u1', candidateItemIds: candidates });
+    expect(res.items).toHaveLength(candidates.length);
+    expect(res.degraded).toEqual([]);
+  });
+
+  it('answers UNAVAILABLE, naming the pool, when the heads have no worker at all', async () => {
+    const cpu = await startFakeWorker('cpu-draining');
+    try {
+      const api = await h.router({ cpuWorkers: [cpu.address] });
+      cpu.server.setServing(false);
+      await eventually(() => api.router.pools.cpu.pick() === undefined);
+      await expect(api.rank({ userId: 'u1', candidateItemIds: candidates })).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/cpu pool: no healthy worker for ranking_heads/) });
+    } finally {
+      await cpu.server.shutdown();
+    }
+  });
+
   it('runs the encoder on the CPU pool when the GPU pool is NOT_SERVING, flagged', async () => {
     const gpu = await startFakeWorker('gpu-draining');
     try {

@@ -27,6 +27,8 @@ export interface InferCall {
   requestId: string;
   /** The incoming call: its cancellation cancels ours and its span is our parent. */
   parent?: CallContext;
+  /** No fallback follows this call: try a worker skipped after a failure rather than giving up. */
+  lastResort?: boolean;
 }
 
 /**
@@ -46,7 +48,7 @@ export async function inferOnPool(
   const tried = new Set<string>();
   let lastError: unknown;
   for (let attempt = 0; attempt < call.maxAttempts; attempt++) {
-    const endpoint = pool.pick(tried);
+    const endpoint = pool.pick(tried, { includeSkipped: call.lastResort === true && tried.size === 0 });
     if (!endpoint) break;
     tried.add(endpoint.address);
     const deadline = call.deadline.forCall(`${model.name} on the ${pool.name} pool`);

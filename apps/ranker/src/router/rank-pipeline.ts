@@ -149,7 +149,11 @@ export class RankPipeline {
     }
     const settled = await Promise.allSettled(chunks);
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed) throw failed.reason;
+    if (failed) {
+      // A pool with no usable worker for a call that has no fallback (the heads): the service is unavailable, not broken.
+      if (failed.reason instanceof PoolUnavailableError) throw new PinrankError('UNAVAILABLE', failed.reason.message, { cause: failed.reason });
+      throw failed.reason;
+    }
     const scored = settled.flatMap((s) => (s.status === 'fulfilled' ? s.value : []));
     const scoredIds = new Set(scored.map((c) => c.itemId));
     const towerUnknown = known.filter((id) => !scoredIds.has(id));
@@ -227,12 +231,13 @@ export class RankPipeline {
         ['cand_vectors', { dtype: 'float32', dims: [ids.length, D_CONTENT], data: cand }],
       ];
       try {
-        encoded = await this.infer(s, models.encoder, models.encoder.placement, inputs, 'encoder', 'encoded', ids.length, width);
+        const fallback = (o.gpuFallback === 'cpu_encoder' && models.encoder.placement !== 'cpu') || (o.gpuFallback === 'lite' && models.lite !== undefined);
+        encoded = await this.infer(s, models.encoder, models.encoder.placement, inputs, 'encoder', 'encoded', ids.length, width, !fallback);
       } catch (err) {
         if (!(err instanceof PoolUnavailableError)) throw err;
         if (o.gpuFallback === 'cpu_encoder' && models.encoder.placement !== 'cpu') {
           flag(DegradedFlag.DEGRADED_FLAG_ENCODER_ON_CPU, err.message);
-          encoded = await this.infer(s, models.encoder, 'cpu', inputs, 'encoder', 'encoded', ids.length, width);
+          encoded = await this.infer(s, models.encoder, 'cpu', inputs, 'encoder', 'encoded', ids.length, width, true);
         } else if (o.gpuFallback === 'lite' && models.lite) {
           flag(DegradedFlag.DEGRADED_FLAG_LITE_MODEL, err.message);
         } else {
@@ -281,6 +286,7 @@ export class RankPipeline {
     output: string,
     rows: number,
     cols: number,
+    lastResort = true,
   ): Promise<Float32Array> {
     const start = performance.now();
     let res: ModelInferResponse;
@@ -289,6 +295,7 @@ export class RankPipeline {
         deadline: s.call.deadline,
         maxAttempts: this.deps.options.maxInferAttempts,
         requestId: s.call.requestId,
+        lastResort,
         ...(s.call.parent ? { parent: s.call.parent } : {}),
       });
     } finally {

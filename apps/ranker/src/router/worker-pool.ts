@@ -13,8 +13,12 @@ export interface WorkerEndpoint {
 export interface WorkerPool {
   /** Pool name ("gpu" or "cpu"), for logs and errors. */
   readonly name: string;
-  /** A SERVING worker whose address is not in `exclude` (round-robin); undefined when none is left. */
-  pick(exclude?: ReadonlySet<string>): WorkerEndpoint | undefined;
+  /**
+   * A SERVING worker whose address is not in `exclude` (round-robin); undefined when none is left.
+   * With `includeSkipped`, a worker skipped after a failure is still picked
+   * (the one whose skip ends first) when no other is left: for calls that have no fallback.
+   */
+  pick(exclude?: ReadonlySet<string>, options?: { includeSkipped?: boolean }): WorkerEndpoint | undefined;
   /**
    * A call to this worker failed (unavailable, or it did not answer within its
    * attempt's share of the deadline): skip it for a while even if its health
@@ -60,10 +64,11 @@ class KitWorkerPool implements WorkerPool {
     private readonly ejectMs: number,
   ) {}
 
-  pick(exclude?: ReadonlySet<string>): WorkerEndpoint | undefined {
+  pick(exclude?: ReadonlySet<string>, options: { includeSkipped?: boolean } = {}): WorkerEndpoint | undefined {
     if (!this.pool) return undefined;
     const now = Date.now();
     const serving = this.pool.endpoints().filter((e) => e.status === ServingStatus.SERVING).length;
+    let skipped: { endpoint: WorkerEndpoint; until: number } | undefined;
     for (let i = 0; i < serving; i++) {
       let picked: { address: string; client: GRPCInferenceServiceClient };
       try {
@@ -71,10 +76,15 @@ class KitWorkerPool implements WorkerPool {
       } catch {
         return undefined;
       }
-      if (exclude?.has(picked.address) || (this.ejected.get(picked.address) ?? 0) > now) continue;
+      if (exclude?.has(picked.address)) continue;
+      const until = this.ejected.get(picked.address) ?? 0;
+      if (until > now) {
+        if (!skipped || until < skipped.until) skipped = { endpoint: picked, until };
+        continue;
+      }
       return picked;
     }
-    return undefined;
+    return options.includeSkipped ? skipped?.endpoint : undefined;
   }
 
   reportFailure(address: string, kind: 'unavailable' | 'timeout' = 'unavailable'): void {
