@@ -43,6 +43,38 @@ const allServing = (pool: EndpointPool<FeatureServerClient>, n: number) => () =>
   pool.endpoints().filter((e) => e.status === ServingStatus.SERVING).length === n;
 
 describe('EndpointPool', () => {
+  it('keeps a SERVING endpoint usable while the server recycles connections (max connection age)', async () => {
+    const short = await startServer({
+      name: 'recycling',
+      address: '127.0.0.1:0',
+      signals: [],
+      logger: captureLogger().logger,
+      maxConnectionAgeMs: 400,
+      maxConnectionAgeGraceMs: 100,
+      services: [defineService(FeatureServerService, { getRealtimeSequence: async () => RealtimeSequence.fromPartial({ userId: 'r' }) })],
+    });
+    try {
+      const pool = await EndpointPool.create({ client: FeatureServerClient, healthService: SERVICE, source: { kind: 'static', addresses: [`127.0.0.1:${short.port}`] } });
+      pools.push(pool);
+      await waitFor(allServing(pool, 1));
+      const seen: ServingStatus[] = [];
+      const off = pool.onChange(() => seen.push(...pool.endpoints().map((e) => e.status)));
+      // Several connection lifetimes: every Watch is cut, and each is re-opened without the endpoint leaving SERVING.
+      const until = Date.now() + 2000;
+      let calls = 0;
+      while (Date.now() < until) {
+        expect(await served(pool, 1)).toEqual(['r']);
+        calls++;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      off();
+      expect(calls).toBeGreaterThan(10);
+      expect(seen.filter((st) => st !== ServingStatus.SERVING)).toEqual([]);
+    } finally {
+      await short.shutdown();
+    }
+  });
+
   it('stops sending to an endpoint that reports NOT_SERVING and resumes when it recovers', async () => {
     const pool = await EndpointPool.create({
       client: FeatureServerClient,

@@ -57,6 +57,8 @@ interface Endpoint<C> {
   status: ServingStatus;
   watch?: ClientReadableStream<HealthCheckResponse>;
   rewatch?: NodeJS.Timeout;
+  /** The Watch of a SERVING endpoint broke and is being re-opened at once; its status stands until that one answers or fails. */
+  reconnecting?: boolean;
 }
 
 /**
@@ -190,7 +192,10 @@ export class EndpointPool<C> {
     const health = new HealthClient(e.address, channelCredentials(this.options.tls), { channelOverride: e.channel });
     const stream = health.watch(HealthCheckRequest.fromPartial({ service: this.options.healthService }));
     e.watch = stream;
-    stream.on('data', (msg: HealthCheckResponse) => this.setStatus(e, msg.status));
+    stream.on('data', (msg: HealthCheckResponse) => {
+      e.reconnecting = false;
+      this.setStatus(e, msg.status);
+    });
     stream.on('error', (err: { code?: number }) => {
       if (e.watch !== stream || this.closed) return;
       // A server without health checking counts as serving (as in gRPC client-side health checking).
@@ -198,11 +203,20 @@ export class EndpointPool<C> {
         this.setStatus(e, ServingStatus.SERVING);
         return;
       }
+      // A SERVING server that recycles its connection (max connection age) breaks the Watch: re-open it at
+      // once and keep the status, so a healthy pool never looks empty. A second failure in a row counts.
+      if (e.status === ServingStatus.SERVING && !e.reconnecting) {
+        e.reconnecting = true;
+        this.watch(e);
+        return;
+      }
+      e.reconnecting = false;
       this.setStatus(e, ServingStatus.UNKNOWN);
       this.scheduleRewatch(e);
     });
     stream.on('end', () => {
       if (e.watch !== stream || this.closed) return;
+      e.reconnecting = false;
       // The server ended the stream (it is shutting down): stop sending until it says SERVING again.
       this.setStatus(e, ServingStatus.NOT_SERVING);
       this.scheduleRewatch(e);
