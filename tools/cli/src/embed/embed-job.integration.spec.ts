@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,8 @@ import { writeWorld } from '@pinrank/sim';
 import { mergeUserShards, runEmbedJob } from './embed-job';
 
 const modelRoot = join(__dirname, '..', '..', '..', '..', 'models');
+/** The newest PinnerFormer version shipped: the job's default. */
+const newest = String(Math.max(...readdirSync(join(modelRoot, 'pinnerformer')).map(Number).filter(Number.isInteger)));
 
 /** Largest absolute difference (batch composition may change the last float bits). */
 function maxDiff(a: Float32Array, b: Float32Array): number {
@@ -28,9 +31,9 @@ describe('the batch embedding job', () => {
 
   it('writes a user and an item-tower file of one version with unit-length vectors', async () => {
     const res = await runEmbedJob({ worldDir: join(dir, 'world'), modelRoot, outDir: join(dir, 'snap'), asOfDate: '2026-01-10' });
-    expect(res.version).toBe('2026-01-10.pf1');
+    expect(res.version).toBe(`2026-01-10.pf${newest}`);
     const uh = await readVectorFileHeader(res.userFile);
-    expect(uh).toMatchObject({ kind: 'user', producerModel: 'pinnerformer', producerModelVersion: '1', asOfDate: '2026-01-10', baseVersion: null });
+    expect(uh).toMatchObject({ kind: 'user', producerModel: 'pinnerformer', producerModelVersion: newest, asOfDate: '2026-01-10', baseVersion: null });
     const users = await readAll(res.userFile);
     expect(users.size).toBe(res.users);
     expect(res.users + res.skippedUsers).toBe(120);

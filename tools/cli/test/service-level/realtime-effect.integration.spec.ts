@@ -1,7 +1,7 @@
 // Realtime effect, end to end, on the real stack: a burst of saves on one topic
 // must move that topic's items up in the next Rank; a burst of hides must not.
-// Runs only with PINRANK_REALTIME_EFFECT=1 (see the README's "Service-level suite"):
-// the shipped models are seeded, not trained, and do not show the effect.
+// Runs only with PINRANK_REALTIME_EFFECT=1 (see the CLI README's "Service-level suite"):
+// with the shipped trained models the saves hold but the hides control does not yet.
 import { readVectorFile } from '@pinrank/contracts';
 import { ActionType, IngestActionsRequest, type IngestActionsResponse, RankRequest, Surface } from '@pinrank/proto';
 import { Rng, userId } from '@pinrank/sim';

@@ -1,7 +1,7 @@
 // Service-level suite: the five real processes on free loopback ports, one
 // shared stack for every test of this file (started once in beforeAll).
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile, cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
@@ -37,7 +37,7 @@ import { itemId, userId } from '@pinrank/sim';
 import { call, failure } from './grpc-call';
 import { startRankLoad, until } from './load-loop';
 import { OtlpJsonReceiver, type ReceivedSpan } from './otlp-receiver';
-import { loadSnapshot, startServiceStack, type ServiceStack } from './stack-fixture';
+import { loadSnapshot, REPO_ROOT, startServiceStack, type ServiceStack } from './stack-fixture';
 
 const ITEMS = 800;
 const CANDIDATES = 40;
@@ -68,24 +68,38 @@ function candidates(n: number, from = 0): string[] {
   return Array.from({ length: n }, (_, k) => itemId((from + k * 17) % ITEMS));
 }
 
+/** The newest version of `model` in the shipped repository (what the stack serves before any swap). */
+function shipped(model: string): string {
+  return String(Math.max(...readdirSync(join(REPO_ROOT, 'models', model)).map(Number).filter(Number.isInteger)));
+}
+
+/** The highest version directory of `model` in the stack's repository. */
+function newestVersion(model: string): number {
+  return Math.max(...readdirSync(join(stack.modelRepository, model)).map(Number).filter(Number.isInteger));
+}
+
 /**
- * Publishes `<model>/2` as a copy of version 1 the way the ranker README says:
- * staged beside the repository (config and manifest naming version 2), then
- * renamed into place so the workers' watcher never sees a half-written version.
+ * Publishes `<model>/<newest + 1>` as a copy of the newest version the way the
+ * ranker README says: staged beside the repository (config and manifest naming
+ * the new version), then renamed into place so the workers' watcher never sees
+ * a half-written version. Returns the new version.
  */
-async function publishVersion2(model: string): Promise<void> {
-  const staged = join(stack.dir, 'staging', `${model}-2`);
+async function publishNextVersion(model: string): Promise<string> {
+  const from = String(newestVersion(model));
+  const to = String(Number(from) + 1);
+  const staged = join(stack.dir, 'staging', `${model}-${to}`);
   await mkdir(join(stack.dir, 'staging'), { recursive: true });
-  await cp(join(stack.modelRepository, model, '1'), staged, { recursive: true });
+  await cp(join(stack.modelRepository, model, from), staged, { recursive: true });
   const configPath = join(staged, 'config.json');
-  const config = (await readFile(configPath, 'utf8')).replace(/"version":\s*"1"/, '"version": "2"');
+  const config = (await readFile(configPath, 'utf8')).replace(new RegExp(`"version":\\s*"${from}"`), `"version": "${to}"`);
   await writeFile(configPath, config);
   const manifestPath = join(staged, 'manifest.json');
   const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as { version: string; files: Array<{ path: string; bytes: number; sha256: string }> };
-  manifest.version = '2';
+  manifest.version = to;
   for (const f of manifest.files) if (f.path === 'config.json') Object.assign(f, { bytes: Buffer.byteLength(config), sha256: createHash('sha256').update(config).digest('hex') });
   await writeFile(manifestPath, JSON.stringify(manifest, null, 2));
-  await rename(staged, join(stack.modelRepository, model, '2'));
+  await rename(staged, join(stack.modelRepository, model, to));
+  return to;
 }
 
 /** Ids of the users a snapshot user file holds a vector for, in file order. */
@@ -122,7 +136,7 @@ describe('every public RPC answers on the real stack', () => {
     expect(res.items.map((i) => i.itemId).sort()).toEqual([...ids].sort());
     for (let k = 1; k < res.items.length; k++) expect(res.items[k - 1]?.score).toBeGreaterThanOrEqual(res.items[k]?.score as number);
     expect(Object.keys(res.items[0]?.headScores ?? {}).length).toBeGreaterThan(0);
-    expect(res.modelVersions).toEqual({ transact_encoder: '1', ranking_heads: '1' });
+    expect(res.modelVersions).toEqual({ transact_encoder: shipped('transact_encoder'), ranking_heads: shipped('ranking_heads') });
     expect(res.snapshotVersion).toBe(stack.snapshots.a.version);
     expect(res.degraded).toEqual([]);
     expect(res.requestId).not.toBe('');
@@ -193,7 +207,7 @@ describe('every public RPC answers on the real stack', () => {
       const meta = await call(worker.modelMetadata.bind(worker), ModelMetadataRequest.fromPartial({ name: model }));
       expect(meta.platform).toMatch(/^onnxruntime_onnx\//);
       const index = await call(worker.repositoryIndex.bind(worker), RepositoryIndexRequest.fromPartial({ ready: true }));
-      expect(index.models.map((m) => `${m.name}/${m.version}`)).toContain(`${model}/1`);
+      expect(index.models.map((m) => `${m.name}/${m.version}`)).toContain(`${model}/${shipped(model)}`);
     }
   }, 60_000);
 });
@@ -280,25 +294,29 @@ describe('tracing across the real processes', () => {
     // Two GetEmbeddings (content, then tower in the pinned snapshot).
     expect(serverSpan('embedding-store', 'pinrank.v1.EmbeddingStore/GetEmbeddings').length).toBeGreaterThanOrEqual(2);
     const infer = (service: string): ReceivedSpan | undefined => serverSpan(service, 'inference.GRPCInferenceService/ModelInfer')[0];
-    expect(infer('ranker-worker-gpu')?.attributes).toMatchObject({ 'pinrank.model.name': 'transact_encoder', 'pinrank.model.version': '1', 'pinrank.execution_provider': expect.any(String) });
-    expect(infer('ranker-worker-cpu')?.attributes).toMatchObject({ 'pinrank.model.name': 'ranking_heads', 'pinrank.model.version': '1', 'pinrank.execution_provider': expect.any(String) });
+    expect(infer('ranker-worker-gpu')?.attributes).toMatchObject({ 'pinrank.model.name': 'transact_encoder', 'pinrank.model.version': shipped('transact_encoder'), 'pinrank.execution_provider': expect.any(String) });
+    expect(infer('ranker-worker-cpu')?.attributes).toMatchObject({ 'pinrank.model.name': 'ranking_heads', 'pinrank.model.version': shipped('ranking_heads'), 'pinrank.execution_provider': expect.any(String) });
     expect(['cpu', 'webgpu', 'cuda', 'tensorrt']).toContain(infer('ranker-worker-cpu')?.attributes['pinrank.execution_provider']);
   }, 120_000);
 });
 
 describe('changes under load', () => {
+  /** The version the hot-swap test published (the next test reuses it). */
+  let swapped: string | undefined;
+
   it('a model hot swap on the workers under Rank load fails no request', async () => {
     const ids = candidates(CANDIDATES, 3);
     const load = startRankLoad(stack.ranker, () => ({ userId: userId(10), candidateItemIds: ids }), 2);
     const worker = stack.cpuWorker;
-    const v2Ready = async (): Promise<boolean> =>
-      (await call(worker.repositoryIndex.bind(worker), RepositoryIndexRequest.fromPartial({ ready: true }))).models.some((m) => m.name === 'ranking_heads' && m.version === '2');
+    const next = String(newestVersion('ranking_heads') + 1);
+    const nextReady = async (): Promise<boolean> =>
+      (await call(worker.repositoryIndex.bind(worker), RepositoryIndexRequest.fromPartial({ ready: true }))).models.some((m) => m.name === 'ranking_heads' && m.version === next);
     try {
       await until(() => load.result.responses.length >= 5, 60_000, 'first responses');
-      expect(await v2Ready()).toBe(false);
-      await publishVersion2('ranking_heads');
+      expect(await nextReady()).toBe(false);
+      await publishNextVersion('ranking_heads');
       const end = Date.now() + 60_000;
-      while (!(await v2Ready())) {
+      while (!(await nextReady())) {
         if (Date.now() > end || load.result.failures.length > 0) break;
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -308,21 +326,22 @@ describe('changes under load', () => {
       await load.stop();
     }
     expect(load.result.failures).toEqual([]);
-    expect(await v2Ready()).toBe(true);
-    expect((await call(worker.modelMetadata.bind(worker), ModelMetadataRequest.fromPartial({ name: 'ranking_heads' }))).versions).toContain('2');
+    expect(await nextReady()).toBe(true);
+    expect((await call(worker.modelMetadata.bind(worker), ModelMetadataRequest.fromPartial({ name: 'ranking_heads' }))).versions).toContain(next);
+    swapped = next;
   }, 180_000);
 
   it('after a hot swap, Rank responses move to the new version (the router follows the workers)', async () => {
-    if (!existsSync(join(stack.modelRepository, 'ranking_heads', '2'))) await publishVersion2('ranking_heads');
+    const next = swapped ?? (await publishNextVersion('ranking_heads'));
     const ids = candidates(CANDIDATES, 3);
     const end = Date.now() + 30_000;
     let last: RankResponse | undefined;
     while (Date.now() < end) {
       last = await call(stack.ranker.rank.bind(stack.ranker), RankRequest.fromPartial({ userId: userId(10), candidateItemIds: ids }));
-      if (last.modelVersions['ranking_heads'] === '2') break;
+      if (last.modelVersions['ranking_heads'] === next) break;
       await new Promise((r) => setTimeout(r, 250));
     }
-    expect(last?.modelVersions['ranking_heads']).toBe('2');
+    expect(last?.modelVersions['ranking_heads']).toBe(next);
   }, 60_000);
 
   it('a snapshot switch under Rank load gives every response exactly one version with that version’s scores', async () => {
