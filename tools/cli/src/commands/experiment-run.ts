@@ -85,7 +85,7 @@ export function registerExperimentRun(program: Command, io: CliIo): void {
     .option('--seed <n>', 'seed of the generated world', intOption(0, 0xffffffff), 1)
     .option('--users <n>', 'users of the generated world', intOption(1), 2000)
     .option('--items <n>', 'items of the generated world', intOption(2), 5000)
-    .option('--world-days <d>', 'simulated days of the generated world', numberOption(1, 3650), 30)
+    .option('--world-days <d>', 'simulated days of the generated world (default: the world the shipped models were trained on)', numberOption(1, 3650), 60)
     .option('--models <repo>', 'model repository the stack serves (default: models/)')
     .option('--run-users <n>', 'users in the run, drawn among those with a session in the run period', intOption(1), 200)
     .option('--run-days <d>', "simulated days of the run, from the world's end", numberOption(0.001, 30), 2)
