@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadModelConfig } from '@pinrank/contracts';
 import { type InferenceWorker } from '@pinrank/inference';
@@ -9,7 +9,9 @@ import { fixtureRankingInputs, startHarness, type Harness } from './testing/rout
 
 // The release models of the repository, served by real workers (ONNX Runtime sessions).
 const MODELS = resolve(__dirname, '../../../../models');
-const haveModels = ['transact_encoder', 'ranking_heads', 'ranking_heads_lite'].every((m) => existsSync(resolve(MODELS, m, '1', 'model.onnx')));
+/** The newest shipped version (what the workers load and the router calls by default). */
+const VERSION = String(Math.max(...(existsSync(resolve(MODELS, 'ranking_heads')) ? readdirSync(resolve(MODELS, 'ranking_heads')).map(Number).filter(Number.isInteger) : [1])));
+const haveModels = ['transact_encoder', 'ranking_heads', 'ranking_heads_lite'].every((m) => existsSync(resolve(MODELS, m, VERSION, 'model.onnx')));
 const describeIfModels = haveModels ? describe : describe.skip;
 
 describeIfModels('Rank through real workers over the release models', () => {
@@ -26,7 +28,7 @@ describeIfModels('Rank through real workers over the release models', () => {
 
   beforeAll(async () => {
     h = await startHarness();
-    reference = await InProcessRanker.load(MODELS);
+    reference = await InProcessRanker.load(MODELS, VERSION);
   });
   afterAll(async () => {
     await h.close();
@@ -37,13 +39,13 @@ describeIfModels('Rank through real workers over the release models', () => {
   it('returns what the two models compute in process, sorted by utility', async () => {
     const gpu = await worker('gpu', 'transact_encoder');
     const cpu = await worker('cpu', 'ranking_heads,ranking_heads_lite,transact_encoder');
-    const heads = await loadModelConfig(resolve(MODELS, 'ranking_heads', '1', 'config.json'));
+    const heads = await loadModelConfig(resolve(MODELS, 'ranking_heads', VERSION, 'config.json'));
     h.store.data.producerModelVersion = heads.pinnerformerVersion ?? '';
     const api = await h.router({ modelRepository: MODELS, gpuWorkers: [gpu], cpuWorkers: [cpu], startupHealthWaitMs: 5000 });
     const candidates = h.items.slice(0, 20);
     const res = await api.rank({ userId: 'u1', candidateItemIds: candidates }, 20_000);
     expect(res.degraded).toEqual([]);
-    expect(res.modelVersions).toEqual({ transact_encoder: '1', ranking_heads: '1' });
+    expect(res.modelVersions).toEqual({ transact_encoder: VERSION, ranking_heads: VERSION });
 
     const probs = await reference.run(fixtureRankingInputs('u1', candidates));
     const names = heads.heads ?? [];
