@@ -30,10 +30,12 @@ interface StartFlags {
 }
 
 const START_TIMEOUT_MS = 180_000;
+/** Deadline of the start-up admin calls to the local embedding-store: it may be busy loading a snapshot on a loaded machine. */
+const ADMIN_CALL_MS = 30_000;
 
 async function waitSnapshotActive(client: EmbeddingStoreClient, address: string, version: string, token: string): Promise<void> {
   for (;;) {
-    const res = await unary('embedding-store', address, client.listSnapshots.bind(client), ListSnapshotsRequest.fromPartial({}), { timeoutMs: 5000, token });
+    const res = await unary('embedding-store', address, client.listSnapshots.bind(client), ListSnapshotsRequest.fromPartial({}), { timeoutMs: ADMIN_CALL_MS, token });
     const snap = res.snapshots.find((s) => s.version === version);
     if (snap?.state === SnapshotState.SNAPSHOT_STATE_FAILED) throw new Error(`snapshot ${version} failed to load: ${snap.error}`);
     if (res.activeVersion === version) return;
@@ -124,14 +126,14 @@ export function registerStart(program: Command, io: CliIo): void {
         const es = byName.get('embedding-store')?.address as string;
         const esClient = openClient(EmbeddingStoreClient, es);
         try {
-          const list = await unary('embedding-store', es, esClient.listSnapshots.bind(esClient), ListSnapshotsRequest.fromPartial({}), { timeoutMs: 5000 });
+          const list = await unary('embedding-store', es, esClient.listSnapshots.bind(esClient), ListSnapshotsRequest.fromPartial({}), { timeoutMs: ADMIN_CALL_MS });
           if (list.activeVersion !== data.snapshotVersion) {
             await unary(
               'embedding-store',
               es,
               esClient.loadSnapshot.bind(esClient),
               LoadSnapshotRequest.fromPartial({ userFile: data.userFile, itemFile: data.itemFile, activate: true }),
-              { timeoutMs: 10_000, token: adminToken },
+              { timeoutMs: ADMIN_CALL_MS, token: adminToken },
             );
             await waitSnapshotActive(esClient, es, data.snapshotVersion, adminToken);
           }
