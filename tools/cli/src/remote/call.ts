@@ -41,17 +41,26 @@ export function unary<Req, Res>(
   });
 }
 
-/** One line explaining a failed call. */
+/** Whether an UNAVAILABLE came from the connection (nothing listening, link lost) rather than from the server's own answer. */
+function isConnectionFailure(details: string): boolean {
+  return details === '' || /no connection established|failed to connect|connection dropped|connect e[a-z]+|econnrefused|ehostunreach|name resolution/i.test(details);
+}
+
+/** One line explaining a failed call; a status the server itself answered keeps the server's message. */
 export function describeError(what: string, address: string, err: ServiceError): string {
+  const details = err.details ?? '';
   switch (err.code) {
     case status.UNAVAILABLE:
-      return `cannot reach ${what} at ${address} (${err.details || 'unavailable'}); is it running? Start the stack with \`npm start\` or pass --addr`;
+      if (!isConnectionFailure(details)) return `${what} at ${address} is unavailable: ${details}`;
+      return `cannot reach ${what} at ${address} (${details || 'unavailable'}); is it running? Start the stack with \`npm start\` or pass --addr`;
     case status.DEADLINE_EXCEEDED:
+      // grpc-js words its own client-side timeout "Deadline exceeded ..."; anything else is the server's answer.
+      if (details && !/^deadline exceeded/i.test(details)) return `${what} at ${address} answered DEADLINE_EXCEEDED: ${details}; raise --timeout or check the server`;
       return `${what} at ${address} did not answer within the deadline; raise --timeout or check the server`;
     case status.UNAUTHENTICATED:
     case status.PERMISSION_DENIED:
-      return `${what} refused the call: ${err.details}. Admin calls need --token (or PINRANK_ADMIN_TOKEN)`;
+      return `${what} refused the call: ${details}. Admin calls need --token (or PINRANK_ADMIN_TOKEN)`;
     default:
-      return `${what}: ${status[err.code] ?? err.code}: ${err.details}`;
+      return `${what}: ${status[err.code] ?? err.code}: ${details}`;
   }
 }
