@@ -11,6 +11,8 @@ import {
   type ReloadExperimentsResponse,
 } from '@pinrank/proto';
 import { callUnary, createClient, PinrankError } from '@pinrank/service-kit';
+import { startTracing, type Tracing } from '@pinrank/telemetry';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { eventually, startHarness, type Harness } from './testing/router-harness';
 
 const TOKEN = 'experiments-admin-token';
@@ -43,7 +45,11 @@ const layered = (version: string, extra: Record<string, unknown> = {}) => ({
   ],
 });
 
+const spans = new InMemorySpanExporter();
+let tracing: Tracing;
+
 beforeAll(async () => {
+  tracing = startTracing({ serviceName: 'router-experiments-test', exporter: 'none', spanProcessors: [new SimpleSpanProcessor(spans)] });
   h = await startHarness();
   // A second ranking_heads version for the arm that pins it.
   await cp(join(h.repo, 'ranking_heads', '1'), join(h.repo, 'ranking_heads', '2'), { recursive: true });
@@ -52,6 +58,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await h.close();
+  await tracing.shutdown();
 });
 
 function bearer(token: string): Metadata {
@@ -108,6 +115,21 @@ describe('experiments in the router', () => {
     } finally {
       ex.close();
     }
+  });
+
+  it("puts the user's arms on the request's span", async () => {
+    await writeConfig(layered('v1'));
+    const api = await h.router({ experiments: { kind: 'file', path: file } });
+    spans.reset();
+    const res = await api.rank({ userId: 'u7', candidateItemIds: ['i4', 'i5'] });
+    await eventually(() => spans.getFinishedSpans().some((sp) => sp.name === 'pinrank.v1.Ranker/Rank'));
+    const span = spans.getFinishedSpans().find((sp) => sp.name === 'pinrank.v1.Ranker/Rank');
+    expect(span?.attributes).toMatchObject({
+      'pinrank.experiment': res.experiment,
+      'pinrank.arm': res.arm,
+      'pinrank.experiment.holdout': res.holdout,
+      'pinrank.experiment.assignments': res.assignments.map((a) => `${a.layer}/${a.experiment}/${a.arm}`),
+    });
   });
 
   it('hot-reloads a changed file without failing a request, and refuses an invalid one while the old one keeps serving', async () => {
