@@ -136,6 +136,11 @@ function checkStructure(c: ExperimentsConfig, source: string): void {
 
 const round = (x: number): number => Math.round(x * 1e6) / 1e6;
 
+/** The share of all users an arm serves: past the holdout, its experiment's traffic, its fraction. */
+export function armTrafficShare(config: ExperimentsConfig, experiment: ExperimentConfig, arm: ExperimentArmConfig): number {
+  return (1 - (config.holdout?.fraction ?? 0)) * experiment.traffic * arm.fraction;
+}
+
 /**
  * Validates an experiment configuration (already-parsed JSON): field types
  * and ranges, unique names, arm fractions and layer traffic summing to at most

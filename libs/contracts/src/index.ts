@@ -25,6 +25,7 @@ export { VectorFileWriter } from './vector-file-writer';
 export { readVectorFile, readVectorFileHeader } from './vector-file-reader';
 export {
   ARM_PARAMETERS,
+  armTrafficShare,
   EXPERIMENT_SCORERS,
   loadExperimentsConfig,
   parseExperimentsConfig,

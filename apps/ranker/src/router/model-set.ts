@@ -27,6 +27,8 @@ export interface ModelSet {
   lite: (RoutedModel & { headNames: string[] }) | undefined;
   /** The PinnerFormer version the ranker models name (from the heads config), if any. */
   pinnerformerVersion: string | undefined;
+  /** Width of the encoder's output (`encoded` [N, width]), read once from its config. */
+  encodedWidth: number;
 }
 
 const ENCODER_INPUTS = ['seq_action_types', 'seq_item_vectors', 'seq_ages_s', 'cand_vectors', 'cand_user_idx'];
@@ -89,13 +91,13 @@ export function assembleModelSet(encoder: RoutedModel, headsModel: RoutedModel, 
   checkTensors(encoder.config, ENCODER_INPUTS, 'encoded', src(encoder));
   checkTensors(headsModel.config, HEADS_INPUTS, 'probs', src(headsModel));
   if (lite) checkTensors(lite.config, LITE_INPUTS, 'probs', src(lite));
-  encodedWidth(encoder);
+  const width = encodedWidth(encoder);
   const heads = { ...headsModel, headNames: headNames(headsModel) };
   const liteWithHeads = lite ? { ...lite, headNames: headNames(lite) } : undefined;
   if (liteWithHeads && liteWithHeads.headNames.join(',') !== heads.headNames.join(',')) {
     throw new Error(`${src(liteWithHeads)}: heads [${liteWithHeads.headNames.join(', ')}] differ from ${src(heads)} [${heads.headNames.join(', ')}]`);
   }
-  return { encoder, heads, lite: liteWithHeads, pinnerformerVersion: heads.config.pinnerformerVersion ?? encoder.config.pinnerformerVersion };
+  return { encoder, heads, lite: liteWithHeads, pinnerformerVersion: heads.config.pinnerformerVersion ?? encoder.config.pinnerformerVersion, encodedWidth: width };
 }
 
 /**
@@ -113,7 +115,7 @@ export async function loadModelSet(o: ResolvedRouterOptions): Promise<ModelSet> 
 }
 
 /** Width of the encoder's output (`encoded` [N, width]); 1056 under the published compression. */
-export function encodedWidth(encoder: RoutedModel): number {
+function encodedWidth(encoder: RoutedModel): number {
   const out = encoder.config.outputs.find((t) => t.name === 'encoded');
   const w = out?.shape[1];
   if (w === undefined || w < 1) throw new Error(`model ${encoder.name}/${encoder.version}: output "encoded" needs a fixed width, got [${out?.shape.join(',')}]`);

@@ -2,7 +2,7 @@ import { DegradedFlag, VectorKind, type GetEmbeddingsResponse, type ModelInferRe
 import { PinrankError, type CallContext } from '@pinrank/service-kit';
 import { type RequestDeadline } from './deadline';
 import { inferOnPool, PoolUnavailableError } from './infer-client';
-import { encodedWidth, type ModelSet, type RoutedModel } from './model-set';
+import { type ModelSet, type RoutedModel } from './model-set';
 import { type Popularity } from './popularity';
 import { type ResolvedRouterOptions } from './router-options';
 import { denseFeatures, DENSE_FEATURES, rankByUtility, StageClock, type ScoredCandidate } from './scoring';
@@ -140,7 +140,7 @@ export class RankPipeline {
     const useLite = chosenLite || (this.encoderPoolGone(models) && o.gpuFallback === 'lite');
     if (useLite && !chosenLite) flag(DegradedFlag.DEGRADED_FLAG_LITE_MODEL, `${models.encoder.placement} pool has no healthy worker`);
     if (chosenLite && !models.lite) throw new PinrankError('FAILED_PRECONDITION', `the lite scorer needs ${o.models.lite}, which is not in the model repository`);
-    const state: RequestState = { input, call, clock, flags, versions: {}, models, width: encodedWidth(models.encoder), useLite, sequence, tower };
+    const state: RequestState = { input, call, clock, flags, versions: {}, models, width: models.encodedWidth, useLite, sequence, tower };
 
     const chunks: Promise<ScoredCandidate[]>[] = [];
     for (let start = 0; start < known.length; start += o.chunkSize) {

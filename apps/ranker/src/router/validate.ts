@@ -5,7 +5,8 @@ const invalid = (message: string): PinrankError => new PinrankError('INVALID_ARG
 
 const MAX_ID_CHARS = 256;
 
-function checkUser(userId: string): void {
+/** Checks a user id: present and at most 256 characters. Thrown as INVALID_ARGUMENT naming `user_id`. */
+export function checkUser(userId: string): void {
   if (!userId) throw invalid('user_id: required');
   if (userId.length > MAX_ID_CHARS) throw invalid(`user_id: ${userId.length} characters; at most ${MAX_ID_CHARS}`);
 }

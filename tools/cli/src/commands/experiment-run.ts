@@ -5,7 +5,7 @@ import { Presets, SingleBar } from 'cli-progress';
 import { type Command } from 'commander';
 import { loadWorld, MANIFEST_FILE, writeWorld } from '@pinrank/sim';
 import { summarizeArms } from '../experiment/arm-summary';
-import { runClosedLoop, type ClosedLoopProgress, type ClosedLoopResult } from '../experiment/closed-loop';
+import { runClosedLoop, type ClosedLoopProgress, type ClosedLoopResult, type LoopParameters } from '../experiment/closed-loop';
 import { pinnedSnapshotVersions, readExperimentConfig } from '../experiment/experiment-config';
 import { formatExperimentSummary } from '../experiment/report';
 import { checkPinnedSnapshots, chooseStack, collectEnv, collectSnapshot, DEFAULT_SNAPSHOTS, parseSpeedup, type SnapshotSpec } from '../experiment/run-options';
@@ -158,10 +158,7 @@ export function registerExperimentRun(program: Command, io: CliIo): void {
           io.err(`stack up: router ${routerAddress}, feature-server ${featureServerAddress}\n`);
         }
         const token = flags.token ?? stack?.adminToken ?? process.env['PINRANK_ADMIN_TOKEN'];
-        const result: ClosedLoopResult = await runClosedLoop({
-          routerAddress,
-          featureServerAddress,
-          world,
+        const loop: LoopParameters = {
           runUsers: flags.runUsers,
           runDays: flags.runDays,
           k: flags.k,
@@ -171,6 +168,12 @@ export function registerExperimentRun(program: Command, io: CliIo): void {
           concurrency: flags.concurrency,
           historyDays: flags.historyDays,
           seed: flags.seedRun,
+        };
+        const result: ClosedLoopResult = await runClosedLoop({
+          ...loop,
+          routerAddress,
+          featureServerAddress,
+          world,
           ...(token ? { token } : {}),
           signal: ac.signal,
           onProgress: (p) => bar.update(p),
@@ -183,21 +186,16 @@ export function registerExperimentRun(program: Command, io: CliIo): void {
           resamples: flags.bootstrap,
           seed: flags.seedRun,
         });
+        const { seed: seedRun, ...loopReport } = loop;
         const parameters = {
           config: configPath,
           configVersion: config.version,
           world: worldDir,
           stack: choice.kind === 'own' ? { kind: 'own', snapshots: stack?.snapshots.map((s) => ({ label: s.label, version: s.version, asOfDate: s.asOfDate })) } : { kind: 'attach', router: routerAddress, featureServer: featureServerAddress },
-          runUsers: flags.runUsers,
-          runDays: flags.runDays,
           period: { start: new Date(result.period.startMs).toISOString(), end: new Date(result.period.endMs).toISOString() },
-          k: flags.k,
-          candidates: flags.candidates,
-          maxRequestsPerUser: flags.maxRequestsPerUser,
-          speedup: flags.speedup,
-          concurrency: flags.concurrency,
-          historyDays: flags.historyDays,
-          seedRun: flags.seedRun,
+          // The seed under its flag's name.
+          ...loopReport,
+          seedRun,
           bootstrap: flags.bootstrap,
         };
         const counts = {

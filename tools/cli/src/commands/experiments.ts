@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { type Command } from 'commander';
-import { parseExperimentsJson } from '@pinrank/contracts';
+import { armTrafficShare, parseExperimentsJson } from '@pinrank/contracts';
 import { ExperimentsClient, GetAssignmentRequest, ListExperimentsRequest, ReloadExperimentsRequest, type ArmCounters } from '@pinrank/proto';
 import { type CliIo } from '../io';
 import { openClient, unary } from '../remote/call';
@@ -89,7 +89,7 @@ export function registerExperiments(program: Command, io: CliIo): void {
     .action(async (file: string, flags: { json?: boolean }) => {
       const config = parseExperimentsJson(await readFile(file, 'utf8'), file);
       if (flags.json) return io.out(toJson(config));
-      const arms = config.layers.flatMap((l) => l.experiments.flatMap((e) => e.arms.map((a) => [l.name, e.name, a.name, pct((1 - (config.holdout?.fraction ?? 0)) * e.traffic * a.fraction)])));
+      const arms = config.layers.flatMap((l) => l.experiments.flatMap((e) => e.arms.map((a) => [l.name, e.name, a.name, pct(armTrafficShare(config, e, a))])));
       io.out(`${file}: valid (version "${config.version ?? '-'}", ${config.layers.length} layer(s), holdout ${pct(config.holdout?.fraction ?? 0)})\n`);
       io.out(table(['layer', 'experiment', 'arm', 'traffic'], arms));
     });

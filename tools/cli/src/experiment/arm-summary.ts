@@ -1,5 +1,5 @@
 import { bootstrap, bootstrapRelativeDifference, entropyBits, meanOf, ratioOf, type Estimate, type Statistic } from './bootstrap';
-import { type UserOutcome } from './closed-loop';
+import { type OutcomeCounts, type UserOutcome } from './closed-loop';
 
 /** Group of users in the experiment holdout. */
 export const HOLDOUT_GROUP = 'holdout';
@@ -22,21 +22,9 @@ export const METRIC_LABELS: Record<MetricName, string> = {
 };
 
 /** Per-arm figures of a run. */
-export interface ArmSummary {
+export interface ArmSummary extends OutcomeCounts {
   arm: string;
   users: number;
-  requests: number;
-  errors: number;
-  /** Answered requests that returned fewer items than asked for. */
-  shortPages: number;
-  /** Answered requests that took a degraded path. */
-  degraded: number;
-  impressions: number;
-  saves: number;
-  clicks: number;
-  hides: number;
-  /** Answered requests by snapshot version and model version that served them. */
-  servedBy: Record<string, number>;
   metrics: Record<MetricName, Estimate>;
   /** Relative difference of each metric vs the reference arm (null for the reference itself). */
   vsReference: Record<MetricName, Estimate> | null;

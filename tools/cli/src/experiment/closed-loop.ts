@@ -18,17 +18,8 @@ export interface ObservedAssignment {
   arm: string;
 }
 
-/** What happened to one run user (the unit of randomisation and of the bootstrap). */
-export interface UserOutcome {
-  userId: string;
-  /** Assignments from the user's first successful response (empty when none succeeded or the router reports none). */
-  assignments: ObservedAssignment[];
-  /** The first layer's experiment and arm as the response's own fields report them ('' when outside every experiment). */
-  experiment: string;
-  arm: string;
-  holdout: boolean;
-  /** Whether any response succeeded (the assignment is known). */
-  answered: boolean;
+/** Counts of a run user, or summed over an arm's users. */
+export interface OutcomeCounts {
   requests: number;
   errors: number;
   /** Answered requests that returned fewer items than asked for. */
@@ -40,17 +31,27 @@ export interface UserOutcome {
   /** Clicks and close-ups. */
   clicks: number;
   hides: number;
-  /** Impressions by primary topic of the item shown. */
-  topicCounts: Record<number, number>;
   /** Answered requests by what served them: `snapshot <version>` and `<model>@<version>` (shows that an arm's pins took effect). */
   servedBy: Record<string, number>;
 }
 
-/** Options of {@link runClosedLoop}. */
-export interface ClosedLoopOptions {
-  routerAddress: string;
-  featureServerAddress: string;
-  world: LoadedWorld;
+/** What happened to one run user (the unit of randomisation and of the bootstrap). */
+export interface UserOutcome extends OutcomeCounts {
+  userId: string;
+  /** Assignments from the user's first successful response (empty when none succeeded or the router reports none). */
+  assignments: ObservedAssignment[];
+  /** The first layer's experiment and arm as the response's own fields report them ('' when outside every experiment). */
+  experiment: string;
+  arm: string;
+  holdout: boolean;
+  /** Whether any response succeeded (the assignment is known). */
+  answered: boolean;
+  /** Impressions by primary topic of the item shown. */
+  topicCounts: Record<number, number>;
+}
+
+/** The run's own parameters (also reported with its results). */
+export interface LoopParameters {
   /** Users to sample among those with a session in the run period. */
   runUsers: number;
   /** Simulated days, from the world's end. */
@@ -69,6 +70,13 @@ export interface ClosedLoopOptions {
   historyDays: number;
   /** Responder salt and user-sampling seed. */
   seed: number;
+}
+
+/** Options of {@link runClosedLoop}. */
+export interface ClosedLoopOptions extends LoopParameters {
+  routerAddress: string;
+  featureServerAddress: string;
+  world: LoadedWorld;
   /** Deadline of each call (default 30 s). */
   requestTimeoutMs?: number;
   /** Admin/ingest bearer token, when the stack wants one. */

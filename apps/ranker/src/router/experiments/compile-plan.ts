@@ -1,4 +1,4 @@
-import { type ExperimentArmConfig, type ExperimentsConfig } from '@pinrank/contracts';
+import { armTrafficShare, type ExperimentArmConfig, type ExperimentsConfig } from '@pinrank/contracts';
 import { assembleModelSet, loadRoutedModel, type ModelSet, type RoutedModel } from '../model-set';
 import { type ResolvedRouterOptions } from '../router-options';
 import { ExperimentPlan, type PlanDefaults, type PlannedArm, type PlannedLayer } from './experiment-plan';
@@ -83,7 +83,7 @@ export async function compilePlan(config: ExperimentsConfig, source: string, ctx
           experiment: e.name,
           name: arm.name,
           fraction: arm.fraction,
-          trafficShare: (1 - holdout.fraction) * e.traffic * arm.fraction,
+          trafficShare: armTrafficShare(config, e, arm),
           key: `${layer.name}/${e.name}/${arm.name}`,
           description: arm.description,
           modelVersions: { ...(arm.models ?? {}) },

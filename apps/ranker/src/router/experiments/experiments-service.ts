@@ -7,7 +7,8 @@ import {
   type ArmStatus,
   type GetAssignmentRequest,
 } from '@pinrank/proto';
-import { defineService, PinrankError } from '@pinrank/service-kit';
+import { defineService } from '@pinrank/service-kit';
+import { checkUser } from '../validate';
 import { HOLDOUT_KEY, type ArmTally } from './arm-metrics';
 import { type PlannedArm } from './experiment-plan';
 import { type ExperimentStore } from './experiment-store';
@@ -36,8 +37,7 @@ function armStatus(store: ExperimentStore, a: PlannedArm): Partial<ArmStatus> {
 }
 
 function assignment(store: ExperimentStore, req: GetAssignmentRequest): GetAssignmentResponse {
-  if (!req.userId) throw new PinrankError('INVALID_ARGUMENT', 'user_id: required');
-  if (req.userId.length > 256) throw new PinrankError('INVALID_ARGUMENT', `user_id: ${req.userId.length} characters; at most 256`);
+  checkUser(req.userId);
   const plan = store.current;
   const t = plan.treatmentOf(req.userId);
   const pinned: Record<string, string> = {};
