@@ -17,17 +17,20 @@ export const embeddingStoreVars = {
   annConnectivity: vars.int('EMBEDDING_STORE_ANN_CONNECTIVITY', 16, { min: 2, max: 256 }),
   annExpansionAdd: vars.int('EMBEDDING_STORE_ANN_EXPANSION_ADD', 128, { min: 1, max: 4096 }),
   annExpansionSearch: vars.int('EMBEDDING_STORE_ANN_EXPANSION_SEARCH', 256, { min: 1, max: 4096 }),
+  annDir: vars.optional(vars.string('EMBEDDING_STORE_ANN_DIR')),
   modelRoot: vars.optional(vars.string('EMBEDDING_STORE_MODEL_ROOT')),
   catalogFile: vars.optional(vars.file('EMBEDDING_STORE_CATALOG_FILE')),
 };
 
 /** The embedding-store's validated configuration. */
-export type EmbeddingStoreConfig = ConfigOf<typeof embeddingStoreVars> & { protoRoot: string; modelRoot: string };
+export type EmbeddingStoreConfig = ConfigOf<typeof embeddingStoreVars> & { protoRoot: string; modelRoot: string; annIndexDir: string | undefined };
 
 /** Reads and validates the configuration at the app's edge; throws ConfigError naming each bad variable. */
 export function readEmbeddingStoreConfig(env: Readonly<Record<string, string | undefined>>, argv: readonly string[]): EmbeddingStoreConfig {
   const c = readConfig(embeddingStoreVars, env, argv);
   // src/ (tsx) and dist/apps/<app>/ (bundle) are both three levels below the repository root.
   const root = resolve(__dirname, '../../..');
-  return { ...c, protoRoot: c.protoDir ?? resolve(root, 'proto'), modelRoot: c.modelRoot ?? resolve(root, 'models') };
+  // ANN graphs are saved on local disk: beside the LMDB file by default; with Redis only where a folder is given.
+  const annIndexDir = c.annDir ?? (c.backend === 'lmdb' ? `${c.lmdbPath}-ann` : undefined);
+  return { ...c, protoRoot: c.protoDir ?? resolve(root, 'proto'), modelRoot: c.modelRoot ?? resolve(root, 'models'), annIndexDir };
 }

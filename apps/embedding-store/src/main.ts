@@ -32,6 +32,7 @@ async function main(): Promise<void> {
       dimension: config.dimension,
       retain: config.retain,
       ann: { connectivity: config.annConnectivity, expansionAdd: config.annExpansionAdd, expansionSearch: config.annExpansionSearch },
+      ...(config.annIndexDir ? { indexDir: config.annIndexDir } : {}),
     },
     lookups: { contentDimension: config.contentDimension, maxItems: config.maxItems },
     // Replicas sharing Redis pick up each other's loads and activations.
@@ -48,7 +49,8 @@ async function main(): Promise<void> {
     }
   }
   const active = app.snapshots.activeRecord();
-  logger.info({ backend: store.backend, active: active?.version ?? null }, 'embedding store ready');
+  app.snapshots.warmActiveIndex();
+  logger.info({ backend: store.backend, active: active?.version ?? null, annIndexDir: config.annIndexDir ?? null }, 'embedding store ready');
 
   await startServer({
     name: NAME,

@@ -93,6 +93,18 @@ describe('SequenceTimeline', () => {
       expect(a.itemVectors).toEqual(b.itemVectors);
     }
   });
+
+  it('with(extra) equals a timeline of the longer log and leaves the original alone', () => {
+    const log = randomLog(200, 5);
+    const extra = [act('x1', 3, T0 + 36_000_000), act('x2', 5, T0 + 36_000_100), act('a0', 5, T0 + 36_000_200)];
+    const timeline = new SequenceTimeline(log, { maxLen: 20, dimension: D });
+    const asOf = T0 + 36_000_500;
+    const merged = timeline.with(extra).at(asOf);
+    const want = buildSequence([...log, ...extra], { asOfMs: asOf, maxLen: 20, dimension: D });
+    expect(merged.rows.map((r) => r.actionId)).toEqual(want.rows.map((r) => r.actionId));
+    expect(merged.rows.slice(0, 2).map((r) => r.actionId)).toEqual(['x2', 'x1']);
+    expect(timeline.at(asOf).rows.map((r) => r.actionId)).not.toContain('x1');
+  });
 });
 
 describe('stackSequences', () => {

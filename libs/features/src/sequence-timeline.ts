@@ -25,6 +25,11 @@ export class SequenceTimeline {
     this.ascending = kept.sort(newestFirst).reverse();
   }
 
+  /** A timeline of this log plus `extra` actions (same options; duplicates of existing ids are dropped). */
+  with(extra: Iterable<SequenceAction>): SequenceTimeline {
+    return new SequenceTimeline([...this.ascending, ...extra], this.opts);
+  }
+
   /** Number of eligible actions in the whole log. */
   get size(): number {
     return this.ascending.length;

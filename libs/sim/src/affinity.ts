@@ -19,6 +19,8 @@ export interface AffinityContext {
   readonly intentWeights: Float64Array;
   /** How much the intent still applies: 1 inside a session, decaying after it, 0 before the first. */
   intentStrength: number;
+  /** Topics the user dislikes. */
+  readonly dislikedTopics: Uint16Array;
 }
 
 /** Ground truth of one (user, time, item). */
@@ -29,7 +31,9 @@ export interface AffinityBreakdown {
   session: number;
   /** Standardised log popularity of the item. */
   popularityZ: number;
-  /** The affinity score: the weighted sum of the three. */
+  /** Share of the item's topic weight on topics the user dislikes, in [0, 1]. */
+  dislike: number;
+  /** The affinity score: the weighted sum of the three, less the dislike penalty. */
   score: number;
 }
 
@@ -43,6 +47,7 @@ export function createContext(timeline: UserTimeline): AffinityContext {
     intentTopics: new Int32Array([-1, -1]),
     intentWeights: new Float64Array(2),
     intentStrength: 0,
+    dislikedTopics: timeline.profile.disliked,
   };
 }
 
@@ -108,14 +113,18 @@ export function affinityOf(
   const wp = items.primaryWeight[item] as number;
   let lt = wp * profileWeightOf(ctx, p);
   let st = wp * intentWeightOf(ctx, p);
+  let dis = ctx.dislikedTopics.includes(p) ? wp : 0;
   if (s >= 0) {
     lt += (1 - wp) * profileWeightOf(ctx, s);
     st += (1 - wp) * intentWeightOf(ctx, s);
+    if (ctx.dislikedTopics.includes(s)) dis += 1 - wp;
   }
   out.longTerm = lt / ctx.profileMax;
   out.session = st * ctx.intentStrength;
   out.popularityZ = items.popularityZ[item] as number;
-  out.score = params.longTermWeight * out.longTerm + params.sessionWeight * out.session + params.popularityWeight * out.popularityZ;
+  out.dislike = dis;
+  out.score =
+    params.longTermWeight * out.longTerm + params.sessionWeight * out.session + params.popularityWeight * out.popularityZ - params.dislikePenalty * dis;
   return out;
 }
 
@@ -123,14 +132,15 @@ export function affinityOf(
  * Probabilities of the outcome of one impression, written into `probs` indexed by
  * proto ActionType (index 0 unused): a softmax against the bare impression with
  * log-weights save = saveBias + score, click = clickBias + clickGain·score,
- * close-up = closeupBias + closeupGain·score, hide = hideBias + hideOffInterestGain·(1 − max(longTerm, session)).
+ * close-up = closeupBias + closeupGain·score,
+ * hide = hideBias + hideOffInterestGain·(1 − max(longTerm, session)) + dislikeHideGain·dislike.
  */
 export function outcomeProbabilities(params: AffinityParams, a: AffinityBreakdown, probs: Float64Array): Float64Array {
   const off = 1 - Math.max(a.longTerm, a.session);
   const save = Math.exp(params.saveBias + a.score);
   const click = Math.exp(params.clickBias + params.clickGain * a.score);
   const closeup = Math.exp(params.closeupBias + params.closeupGain * a.score);
-  const hide = Math.exp(params.hideBias + params.hideOffInterestGain * off);
+  const hide = Math.exp(params.hideBias + params.hideOffInterestGain * off + params.dislikeHideGain * a.dislike);
   const total = 1 + save + click + closeup + hide;
   probs[0] = 0;
   probs[ACTION.IMPRESSION] = 1 / total;

@@ -23,6 +23,10 @@ export interface AffinityParams {
   closeupGain: number;
   /** Log-odds offset of a hide on an item matching the user fully. Default -6.0. */
   hideBias: number;
+  /** Added to hide log-odds on an item of a topic the user dislikes. Default 5.0. */
+  dislikeHideGain: number;
+  /** Subtracted from the affinity score of an item of a disliked topic (fewer saves and clicks). Default 3.0. */
+  dislikePenalty: number;
   /** Added to hide log-odds on an item matching neither interests nor intent. Default 3.5. */
   hideOffInterestGain: number;
 }
@@ -53,6 +57,13 @@ export interface WorldOptions {
   topicSizeSpread: number;
   /** Mean number of topics in a long-term profile (1..6). Default 2.5. */
   profileTopicsMean: number;
+  /**
+   * Mean number of topics a user dislikes (never a profile or intent topic):
+   * items of them are hidden far more often and engaged with less, so a
+   * user's hides cluster on a few topics. Default 0 (hides are spread over
+   * every off-interest topic).
+   */
+  dislikedTopicsMean: number;
   /** Days over which a long-term profile moves from its start to its end mixture. Default 90. */
   driftDays: number;
   /** Probability that the end mixture swaps one topic for a new one. Default 0.4. */
@@ -104,6 +115,8 @@ export const DEFAULT_AFFINITY: Readonly<AffinityParams> = Object.freeze({
   closeupGain: 0.8,
   hideBias: -6.0,
   hideOffInterestGain: 3.5,
+  dislikeHideGain: 5.0,
+  dislikePenalty: 3.0,
 });
 
 /** The documented defaults of every world knob. */
@@ -120,6 +133,7 @@ export const DEFAULT_WORLD_OPTIONS: Readonly<WorldOptions> = Object.freeze({
   popularityZipf: 0.7,
   topicSizeSpread: 0.5,
   profileTopicsMean: 2.5,
+  dislikedTopicsMean: 0,
   driftDays: 90,
   driftNewTopicProb: 0.4,
   sessionsPerDay: 0.25,
@@ -181,6 +195,7 @@ export function resolveWorldOptions(input: WorldOptionsInput = {}): WorldOptions
   check(isNum(o.popularityZipf, 0, 3), 'popularityZipf', 'must be in 0..3', o.popularityZipf);
   check(isNum(o.topicSizeSpread, 0, 3), 'topicSizeSpread', 'must be in 0..3', o.topicSizeSpread);
   check(isNum(o.profileTopicsMean, 1, 6), 'profileTopicsMean', 'must be in 1..6', o.profileTopicsMean);
+  check(isNum(o.dislikedTopicsMean, 0, 8), 'dislikedTopicsMean', 'must be in 0..8', o.dislikedTopicsMean);
   check(o.topics >= 8, 'topics', 'must be >= 8 so profiles and new intents have room', o.topics);
   check(isNum(o.driftDays, 1), 'driftDays', 'must be >= 1', o.driftDays);
   check(isNum(o.driftNewTopicProb, 0, 1), 'driftNewTopicProb', 'must be a probability', o.driftNewTopicProb);

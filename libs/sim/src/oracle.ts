@@ -42,7 +42,7 @@ export interface IntentState {
  */
 export class AffinityOracle {
   private readonly probs = new Float64Array(6);
-  private readonly breakdown: AffinityBreakdown = { longTerm: 0, session: 0, popularityZ: 0, score: 0 };
+  private readonly breakdown: AffinityBreakdown = { longTerm: 0, session: 0, popularityZ: 0, dislike: 0, score: 0 };
 
   /** Wraps a world. */
   constructor(readonly world: World) {}
@@ -115,6 +115,7 @@ export class AffinityOracle {
       longTerm: 0,
       session: 0,
       popularityZ: 0,
+      dislike: 0,
       score: 0,
     });
   }

@@ -30,7 +30,7 @@ export function simulateUser(world: World, index: number, table: ActionTable): v
   const timeline = world.buildTimeline(index);
   const rng = Rng.stream(options.seed, 'actions', index);
   const ctx = createContext(timeline);
-  const breakdown: AffinityBreakdown = { longTerm: 0, session: 0, popularityZ: 0, score: 0 };
+  const breakdown: AffinityBreakdown = { longTerm: 0, session: 0, popularityZ: 0, dislike: 0, score: 0 };
   const probs = new Float64Array(6);
   const seen = new Set<number>();
   const intentShare = options.feedIntentShare;

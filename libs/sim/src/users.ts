@@ -20,6 +20,8 @@ export interface UserProfile {
   readonly sessionsPerDay: number;
   /** UTC hour at which the user's day starts; the 8 hours before it are mostly asleep. */
   readonly wakeHour: number;
+  /** Topics the user dislikes (none of `topics`); empty unless the world's `dislikedTopicsMean` > 0. */
+  readonly disliked: Uint16Array;
 }
 
 /** One planned session: when, how long, and what the user is after. */
@@ -96,7 +98,19 @@ export function generateProfile(options: WorldOptions, items: ItemWorld, cumShar
     end: endW,
     sessionsPerDay: options.sessionsPerDay * rng.logNormalMean(1, options.activitySpread),
     wakeHour: rng.next() * 24,
+    disliked: drawDisliked(options, items, cumShare, index, topics),
   };
+}
+
+/** Disliked topics of user `index`, by topic size, outside the profile (own stream 'dislikes', so worlds without them are unchanged). */
+function drawDisliked(options: WorldOptions, items: ItemWorld, cumShare: Float64Array, index: number, profileTopics: readonly number[]): Uint16Array {
+  if (options.dislikedTopicsMean <= 0) return new Uint16Array(0);
+  const rng = Rng.stream(options.seed, 'dislikes', index);
+  const room = Math.max(0, options.topics - profileTopics.length - 2);
+  const k = Math.min(room, Math.round(rng.exponential(options.dislikedTopicsMean)));
+  const chosen: number[] = [];
+  for (let j = 0; j < k; j++) chosen.push(pickTopicByShare(rng, items, cumShare, (t) => chosen.includes(t) || profileTopics.includes(t)));
+  return Uint16Array.from(chosen);
 }
 
 /**
@@ -131,7 +145,8 @@ function drawIntentTopic(
   }
   const inProfileNow = (t: number): boolean => {
     for (let k = 0; k < profile.topics.length; k++) if (profile.topics[k] === t && (weights[k] as number) > 0) return true;
-    return t === exclude;
+    // Nobody sets out to browse a topic they dislike.
+    return t === exclude || profile.disliked.includes(t);
   };
   return { topic: pickTopicByShare(rng, items, cumShare, inProfileNow), inProfile: false };
 }

@@ -34,5 +34,8 @@ export { exportRanker, saveRankerWeights, type ExportRankerOptions } from './ran
 export { runRanker, type RunRankerOptions, type RunRankerResult } from './ranker/run-ranker';
 export { evaluateScorer, evaluationRequests, oracleScorer, trainedScorer, type EvalSelection, type RankerEvaluation, type RequestScorer } from './ranker-eval/evaluate-ranker';
 export { checkOnnxParity, type ParityResult } from './ranker-eval/onnx-parity';
+export { openOnnxRanker, type OnnxRanker } from './ranker-eval/onnx-scorer';
+export { PROBE_HEAD_WEIGHTS, realtimeProbe, type BatchScorer, type BurstResponse, type RealtimeProbeOptions, type RealtimeProbeResult } from './ranker-eval/realtime-probe';
+export { probeExportedRanker, type ProbeExportedOptions } from './ranker-eval/probe-exported';
 export { entropyBits, hitsAtK, meanAndSpread, rocAuc, topIndices } from './ranker-eval/ranking-metrics';
 export { reportSvg, reportTable, summariseRankerRuns, type ReportRow } from './ranker-eval/ranker-report';

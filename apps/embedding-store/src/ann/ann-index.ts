@@ -106,6 +106,11 @@ export class AnnIndex {
     });
   }
 
+  /** Item ids in graph order (what {@link AnnIndex.view} needs beside a saved graph). */
+  idsInOrder(): readonly string[] {
+    return this.ids;
+  }
+
   /** Number of indexed items. */
   get size(): number {
     return this.ids.length;

@@ -1,6 +1,7 @@
-import { mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
 import { towerKey, userKey } from '../store/keys';
 import { type VectorStore } from '../store/vector-store';
 import { TEST_BACKENDS, type TestStore } from '../testing/backends';
@@ -146,5 +147,31 @@ describe.each(TEST_BACKENDS)('SnapshotManager on $name', ({ make }) => {
     const hits = (await replica.index('v1')).search((await read(t.store, towerKey('v1', 'i2')))!, 1);
     expect(hits[0]?.id).toBe('i2');
     await replica.close();
+  });
+
+  it('keeps each ANN graph on disk: a restart reopens it instead of rebuilding, eviction deletes it', async () => {
+    const indexDir = join(dir, 'ann');
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const said = (msg: string): number => lines.filter((l) => l.includes(`"msg":"${msg}"`)).length;
+    await manager.close();
+    manager = await SnapshotManager.open({ store: t.store, retain: 1, batchSize: 40, indexDir, logger });
+    await load('v1', 1, { users: 10, items: 30 });
+    expect(said('ANN index built')).toBe(1);
+    const files = async (version: string): Promise<string[]> => (await readdir(indexDir)).filter((f) => f.startsWith(`${version}-`)).sort();
+    expect((await files('v1')).map((f) => f.slice(f.lastIndexOf('.')))).toEqual(['.ids', '.json', '.usearch']);
+
+    const restarted = await SnapshotManager.open({ store: t.reopen(), retain: 1, indexDir, logger });
+    const probe = (await read(t.store, towerKey('v1', 'i4')))!;
+    expect((await restarted.index('v1')).search(probe, 1)[0]?.id).toBe('i4');
+    expect(said('ANN index opened from disk')).toBe(1);
+    expect(said('ANN index built')).toBe(1);
+    await restarted.close();
+
+    // Retention pushes v1 out once v2 is active: its graph goes with it.
+    await load('v2', 2, { users: 10, items: 30 });
+    await manager.settled();
+    expect(await files('v1')).toEqual([]);
+    expect(await files('v2')).toHaveLength(3);
   });
 });

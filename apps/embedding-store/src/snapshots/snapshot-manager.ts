@@ -1,6 +1,7 @@
 import { PinrankError } from '@pinrank/service-kit';
 import { type Logger } from 'pino';
 import { annIndexDefaults, type AnnIndex, type AnnIndexOptions } from '../ann/ann-index';
+import { AnnIndexCache } from '../ann/index-cache';
 import { buildIndexFromStore } from '../ann/index-from-store';
 import { userKey, versionPrefix } from '../store/keys';
 import { type VectorStore } from '../store/vector-store';
@@ -29,13 +30,15 @@ export interface SnapshotManagerOptions {
   buildIndexOnLoad?: boolean;
   /** ANN tuning. Defaults: see {@link annIndexDefaults}. */
   ann?: AnnIndexOptions;
+  /** Local folder where each version's ANN graph is saved and reopened after a restart; default none (rebuilt from the store). */
+  indexDir?: string;
   /** Log sink; default silent. */
   logger?: Logger;
   /** Clock (epoch ms); default Date.now. */
   now?: () => number;
 }
 
-type Filled = Required<Omit<SnapshotManagerOptions, 'logger' | 'ann'>> & { logger: Logger | undefined; ann: AnnIndexOptions };
+type Filled = Required<Omit<SnapshotManagerOptions, 'logger' | 'ann' | 'indexDir'>> & { logger: Logger | undefined; ann: AnnIndexOptions };
 
 function withDefaults(o: SnapshotManagerOptions): Filled {
   const filled: Filled = {
@@ -90,9 +93,11 @@ export class SnapshotManager {
   private readonly cleanups = new Set<Promise<void>>();
   private readonly abort = new AbortController();
   private serial: Promise<unknown> = Promise.resolve();
+  private readonly indexCache: AnnIndexCache | undefined;
 
   private constructor(options: SnapshotManagerOptions) {
     this.o = withDefaults(options);
+    this.indexCache = options.indexDir ? new AnnIndexCache(options.indexDir, options.logger) : undefined;
   }
 
   /**
@@ -313,6 +318,7 @@ export class SnapshotManager {
       log?.info({ users: record.userCount, items: record.itemCount }, 'snapshot loaded');
     } catch (err) {
       this.indexes.delete(version);
+      await this.indexCache?.remove(version).catch(() => undefined);
       const message = err instanceof Error ? err.message : String(err);
       Object.assign(record, { status: 'failed', error: message, loadedAtMs: 0 });
       log?.warn({ err }, 'snapshot load failed; the active snapshot is unchanged');
@@ -327,7 +333,25 @@ export class SnapshotManager {
   private async buildIndex(version: string): Promise<AnnIndex> {
     const record = this.records.get(version);
     if (!record) throw new PinrankError('NOT_FOUND', `snapshot version ${version} is not retained`);
-    return buildIndexFromStore(this.o.store, version, record.dimension, record.itemCount, this.o.batchSize, this.o.ann);
+    const stamp = { version, seq: record.seq, startedAtMs: record.startedAtMs, itemCount: record.itemCount, dimension: record.dimension };
+    const saved = await this.indexCache?.open(stamp, this.o.ann);
+    if (saved) {
+      this.o.logger?.info({ version, items: saved.size }, 'ANN index opened from disk');
+      return saved;
+    }
+    const started = this.o.now();
+    const index = await buildIndexFromStore(this.o.store, version, record.dimension, record.itemCount, this.o.batchSize, this.o.ann);
+    this.o.logger?.info({ version, items: index.size, ms: this.o.now() - started }, 'ANN index built');
+    // A graph that cannot be saved still serves; the next start rebuilds it.
+    await this.indexCache?.save(stamp, index, this.o.ann).catch((err: unknown) => this.o.logger?.warn({ err, version }, 'could not save the ANN index'));
+    return index;
+  }
+
+  /** Opens (or builds) the active version's ANN index in the background, so the first Retrieve after a start does not wait for it. */
+  warmActiveIndex(): void {
+    const version = this.activeVersion;
+    if (version === null) return;
+    this.index(version).catch((err: unknown) => this.o.logger?.warn({ err, version }, 'could not prepare the ANN index'));
   }
 
   private async applyRetention(): Promise<void> {
@@ -346,6 +370,7 @@ export class SnapshotManager {
   private async evict(version: string): Promise<void> {
     this.records.delete(version);
     this.indexes.delete(version);
+    await this.indexCache?.remove(version).catch((err: unknown) => this.o.logger?.warn({ err, version }, 'could not remove a saved ANN index'));
     await this.o.store.deleteMeta(recordMetaName(version));
     const cleanup = this.removeWhenDrained(version)
       .catch((err: unknown) => this.o.logger?.error({ err, version }, 'could not remove an evicted version'))

@@ -11,6 +11,7 @@ interface SimulateFlags {
   items?: number;
   days?: number;
   topics?: number;
+  dislikedTopics?: number;
   gzip?: boolean;
   progress: boolean;
 }
@@ -27,6 +28,11 @@ export function registerSimulate(program: Command, io: CliIo): void {
     .option('--items <n>', `number of items (default ${d.items})`, intOption(2, 100_000_000))
     .option('--days <n>', `length of the simulated period in days (default ${d.days})`, numberOption(1 / 24, 3650))
     .option('--topics <n>', `number of topics (default ${d.topics})`, intOption(8, 4096))
+    .option(
+      '--disliked-topics <mean>',
+      `mean number of topics each user dislikes: hides cluster on them and engagement drops (default ${d.dislikedTopicsMean}: hides spread over every off-interest topic)`,
+      numberOption(0, 8),
+    )
     .option('--gzip', 'gzip the action log (actions.prlog.gz)')
     .option('--no-progress', 'do not draw a progress bar')
     .action(async (flags: SimulateFlags) => {
@@ -35,7 +41,7 @@ export function registerSimulate(program: Command, io: CliIo): void {
       try {
         const manifest = await writeWorld(
           flags.out,
-          { seed: flags.seed, users: flags.users, items: flags.items, days: flags.days, topics: flags.topics },
+          { seed: flags.seed, users: flags.users, items: flags.items, days: flags.days, topics: flags.topics, dislikedTopicsMean: flags.dislikedTopics },
           { gzip: flags.gzip ?? false, onProgress: (phase, done, total) => progress.update(phase, done, total) },
         );
         progress.stop();

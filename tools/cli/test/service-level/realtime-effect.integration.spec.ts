@@ -1,7 +1,7 @@
 // Realtime effect, end to end, on the real stack: a burst of saves on one topic
 // must move that topic's items up in the next Rank; a burst of hides must not.
-// Runs only with PINRANK_REALTIME_EFFECT=1 (see the CLI README's "Service-level suite"):
-// with the shipped trained models the saves hold but the hides control does not yet.
+// `pinrank train ranker-probe` measures the same offline on exported models.
+// PINRANK_REALTIME_EFFECT=0 skips it (see the CLI README's "Service-level suite").
 import { readVectorFile } from '@pinrank/contracts';
 import { ActionType, IngestActionsRequest, type IngestActionsResponse, RankRequest, Surface } from '@pinrank/proto';
 import { Rng, userId } from '@pinrank/sim';
@@ -21,8 +21,8 @@ const MIN_SAVE_SHARE = 0.9;
 /** ...and hides may move it up for at most this share (i.e. not more often than chance). */
 const MAX_HIDE_SHARE = 0.5;
 
-const enabled = process.env['PINRANK_REALTIME_EFFECT'] === '1';
-/** Trained versions to serve over the shipped models (a repository holding e.g. `ranking_heads/2`). */
+const enabled = process.env['PINRANK_REALTIME_EFFECT'] !== '0';
+/** Trained versions to serve over the shipped models (a repository holding e.g. `ranking_heads/4`). */
 const overlay = process.env['PINRANK_REALTIME_MODELS'];
 /** The world, as `seed,users,items,days`: use the world the overlay's models were trained on. */
 const [seed, worldUsers, worldItems, worldDays] = (process.env['PINRANK_REALTIME_WORLD'] ?? `11,${2 * USERS + 20},800,10`).split(',').map(Number) as [number, number, number, number];

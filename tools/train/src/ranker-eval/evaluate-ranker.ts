@@ -1,12 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { AffinityOracle } from '@pinrank/sim';
-import { buildRankerBatch } from '../ranker/batch';
+import { buildRankerBatch, type RankerBatch } from '../ranker/batch';
 import { HEADS, headTargets, type Head } from '../ranker/loss';
 import { type PfSnapshots } from '../ranker/pf-snapshots';
 import { type RankRequest, type RankerData } from '../ranker/ranker-data';
 import { disposeRankerModel, rankerForward, rankerModel } from '../ranker/ranker-model';
 import { type TrainedRanker } from '../ranker/trainer';
 import { entropyBits, hitsAtK, rocAuc, topIndices } from './ranking-metrics';
+import { type BatchScorer } from './realtime-probe';
 
 /** Scores a list of requests: probabilities `[candidates, HEADS]` row-major, candidates in request order. */
 export type RequestScorer = (requests: readonly RankRequest[]) => Float32Array;
@@ -131,14 +132,14 @@ export function oracleScorer(data: RankerData): RequestScorer {
 /**
  * A trained model's inference forward pass (TensorFlow.js, no dropout, no
  * time-window mask) as a scorer; the encoder sees the serving-length
- * sequence unless `trainLength`. Call `dispose` when done.
+ * sequence unless `trainLength`. `scoreBatch` scores an already built batch.
+ * Call `dispose` when done.
  */
-export function trainedScorer(t: TrainedRanker, pf: PfSnapshots, trainLength = false): RequestScorer & { dispose(): void } {
+export function trainedScorer(t: TrainedRanker, pf: PfSnapshots, trainLength = false): RequestScorer & { scoreBatch: BatchScorer; dispose(): void } {
   const specs = { ...(t.encoder ? { encoder: t.encoder.spec } : {}), heads: t.heads.spec };
   const m = rankerModel(specs, { ...(t.encoder ? { encoder: t.encoder.store } : {}), heads: t.heads.store }, t.options.variant.compression, false);
-  const scorer = (requests: readonly RankRequest[]): Float32Array => {
-    const batch = buildRankerBatch(t.data, pf, requests, { dropPinnerformer: !t.options.variant.pinnerformer, serveLengthEncoder: !trainLength });
-    return tf.tidy(() => rankerForward(tf, m, batch).dataSync() as Float32Array).slice();
-  };
-  return Object.assign(scorer, { dispose: () => disposeRankerModel(m) });
+  const scoreBatch = (batch: RankerBatch): Float32Array => tf.tidy(() => rankerForward(tf, m, batch).dataSync() as Float32Array).slice();
+  const scorer = (requests: readonly RankRequest[]): Float32Array =>
+    scoreBatch(buildRankerBatch(t.data, pf, requests, { dropPinnerformer: !t.options.variant.pinnerformer, serveLengthEncoder: !trainLength }));
+  return Object.assign(scorer, { scoreBatch, dispose: () => disposeRankerModel(m) });
 }

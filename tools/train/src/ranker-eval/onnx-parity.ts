@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type BuiltModelEntry, createCpuSession, runOnnx } from '@pinrank/models';
+import { type BuiltModelEntry } from '@pinrank/models';
 import { buildRankerBatch } from '../ranker/batch';
 import { type RankRequest } from '../ranker/ranker-data';
 import { type TrainedRanker } from '../ranker/trainer';
 import { trainedScorer } from './evaluate-ranker';
+import { openOnnxRanker } from './onnx-scorer';
 
 /** Largest absolute difference between the exported ONNX models and the training forward pass. */
 export interface ParityResult {
@@ -20,32 +20,18 @@ export interface ParityResult {
  */
 export async function checkOnnxParity(t: TrainedRanker, entries: readonly BuiltModelEntry[], requests: readonly RankRequest[]): Promise<ParityResult> {
   const byName = new Map(entries.map((e) => [e.manifest.name, e]));
-  const session = async (name: string) => {
+  const file = (name: string): string => {
     const e = byName.get(name);
     if (!e) throw new Error(`no exported ${name} among ${[...byName.keys()].join(', ')}`);
-    return createCpuSession(await readFile(join(e.dir, 'model.onnx')));
+    return join(e.dir, 'model.onnx');
   };
   const batch = buildRankerBatch(t.data, t.pf, requests, { serveLengthEncoder: true });
+  const onnx = await openOnnxRanker(t.encoder ? { encoder: file('transact_encoder'), heads: file('ranking_heads') } : { heads: file('ranking_heads_lite') });
   let probs: Float32Array;
-  if (t.encoder) {
-    const enc = await session('transact_encoder');
-    const heads = await session('ranking_heads');
-    try {
-      const encoded = (await runOnnx(enc, batch.encoder))['encoded'];
-      if (!encoded) throw new Error('transact_encoder produced no "encoded"');
-      const out = await runOnnx(heads, { ...batch.heads, encoded: { dtype: 'float32', shape: encoded.shape, data: encoded.data } });
-      probs = out['probs']?.data ?? new Float32Array();
-    } finally {
-      await enc.release();
-      await heads.release();
-    }
-  } else {
-    const lite = await session('ranking_heads_lite');
-    try {
-      probs = (await runOnnx(lite, batch.heads))['probs']?.data ?? new Float32Array();
-    } finally {
-      await lite.release();
-    }
+  try {
+    probs = await onnx.score(batch);
+  } finally {
+    await onnx.release();
   }
   const scorer = trainedScorer(t, t.pf);
   try {

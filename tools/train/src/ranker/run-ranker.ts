@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { type BuiltModelEntry } from '@pinrank/models';
 import { checkOnnxParity, type ParityResult } from '../ranker-eval/onnx-parity';
 import { type RankerEvaluation, evaluateScorer, evaluationRequests, oracleScorer, trainedScorer } from '../ranker-eval/evaluate-ranker';
+import { type RealtimeProbeOptions, type RealtimeProbeResult, realtimeProbe } from '../ranker-eval/realtime-probe';
 import { exportRanker, saveRankerWeights } from './export-ranker';
 import { type RankerTrainOptions, resolveRankerOptions } from './options';
 import { type TrainedRanker, loadRankerInputs, trainRanker } from './trainer';
@@ -21,6 +22,8 @@ export interface RunRankerOptions extends RankerTrainOptions {
   exportVersion?: string;
   /** Replace existing entries. Default false. */
   overwrite?: boolean;
+  /** Options of the realtime-effect probe run with the evaluation (`realtimeProbe`). */
+  realtimeProbe?: RealtimeProbeOptions;
   /** Evaluation requests checked for ONNX parity after export. Default 8. */
   parityRequests?: number;
 }
@@ -29,6 +32,8 @@ export interface RunRankerOptions extends RankerTrainOptions {
 export interface RunRankerResult {
   trained: TrainedRanker;
   evaluation?: RankerEvaluation;
+  /** The realtime-effect probe of the trained model (absent when the world is too small for it). */
+  realtime?: RealtimeProbeResult;
   oracle?: RankerEvaluation;
   exported?: BuiltModelEntry[];
   parity?: ParityResult;
@@ -43,10 +48,16 @@ export async function runRanker(o: RunRankerOptions): Promise<RunRankerResult> {
   const requests = evaluationRequests(inputs.data, { maxSessions: o.evalSessions ?? 600 });
   let evaluation: RankerEvaluation | undefined;
   let oracle: RankerEvaluation | undefined;
+  let realtime: RealtimeProbeResult | undefined;
   if (o.evaluate ?? true) {
     const scorer = trainedScorer(trained, inputs.pf);
     try {
       evaluation = evaluateScorer(inputs.data, requests, scorer);
+      realtime = await realtimeProbe(inputs.data, inputs.pf, (batch) => scorer.scoreBatch(batch), { dropPinnerformer: !resolved.variant.pinnerformer, ...o.realtimeProbe }).catch((err: unknown) => {
+        // A world too small for the probe still gets its evaluation.
+        if (err instanceof RangeError) return undefined;
+        throw err;
+      });
     } finally {
       scorer.dispose();
     }
@@ -78,9 +89,10 @@ export async function runRanker(o: RunRankerOptions): Promise<RunRankerResult> {
     evalRequests: requests.length,
     evaluation: evaluation ?? null,
     oracle: oracle ?? null,
+    realtime: realtime ?? null,
     exported: exported?.map((e) => e.dir) ?? [],
     parity: parity ?? null,
   };
   await writeFile(join(resolved.runDir, 'eval.json'), `${JSON.stringify(report, null, 2)}\n`);
-  return { trained, weights, ...(evaluation ? { evaluation } : {}), ...(oracle ? { oracle } : {}), ...(exported ? { exported } : {}), ...(parity ? { parity } : {}) };
+  return { trained, weights, ...(evaluation ? { evaluation } : {}), ...(realtime ? { realtime } : {}), ...(oracle ? { oracle } : {}), ...(exported ? { exported } : {}), ...(parity ? { parity } : {}) };
 }

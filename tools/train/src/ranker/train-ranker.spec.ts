@@ -5,6 +5,8 @@ import { initTfBackend } from '@pinrank/models';
 import { writeWorld } from '@pinrank/sim';
 import { initTraining } from '../init-training';
 import { checkOnnxParity } from '../ranker-eval/onnx-parity';
+import { type BatchScorer, realtimeProbe } from '../ranker-eval/realtime-probe';
+import { type RankerBatch } from './batch';
 import { evaluateScorer, evaluationRequests, oracleScorer, trainedScorer } from '../ranker-eval/evaluate-ranker';
 import { exportRanker } from './export-ranker';
 import { writeSeededSnapshots } from './testing/seeded-snapshots';
@@ -98,4 +100,52 @@ describe('train ranker, tiny end-to-end configuration', () => {
     const parity = await checkOnnxParity(lite, entries, evaluationRequests(lite.data).slice(0, 4));
     expect(parity.maxAbsDiff).toBeLessThan(1e-4);
   }, 60_000);
+
+  /**
+   * A stand-in ranker for the probe's own test: a candidate's save score is the
+   * sum over the user's sequence of cos(row, candidate), counted +1 for a save
+   * and (when action-aware) −1 for a hide.
+   */
+  function similarityScorer(actionAware: boolean): BatchScorer {
+    return (batch: RankerBatch) => {
+      const types = batch.encoder['seq_action_types']!.data as BigInt64Array;
+      const rows = batch.encoder['seq_item_vectors']!;
+      const [, S, D] = rows.shape as [number, number, number];
+      const cand = batch.encoder['cand_vectors']!.data as Float32Array;
+      const userOf = batch.encoder['cand_user_idx']!.data as BigInt64Array;
+      const out = new Float32Array(batch.n * 3);
+      for (let i = 0; i < batch.n; i++) {
+        const u = Number(userOf[i]);
+        let score = 0;
+        for (let r = 0; r < S; r++) {
+          const t = Number(types[u * S + r]);
+          const sign = t === 3 ? 1 : t === 5 ? (actionAware ? -1 : 1) : 0;
+          if (sign === 0) continue;
+          let dot = 0;
+          for (let j = 0; j < D; j++) dot += (rows.data[(u * S + r) * D + j] as number) * (cand[i * D + j] as number);
+          score += sign * dot;
+        }
+        out[i * 3] = 1 / (1 + Math.exp(-score));
+      }
+      return out;
+    };
+  }
+
+  it('probes the realtime effect: an action-aware ranker passes, one blind to the action type fails the hides half', async () => {
+    const { data, pf } = await loadRankerInputs(resolveRankerOptions(base));
+    const o = { users: 15, topicCandidates: 5, otherCandidates: 10, burst: 10 };
+    const aware = await realtimeProbe(data, pf, similarityScorer(true), o);
+    expect(aware).toMatchObject({ users: 15, candidates: 15 });
+    // In this tiny world (8 topics) the topic is often on top already: saves keep it there or move it up.
+    expect(aware.saves.movedUp + aware.saves.unchanged).toBeGreaterThanOrEqual(0.9);
+    expect(aware.saves.positionAfter).toBeLessThan(aware.saves.positionBefore);
+    expect(aware.saves.headDelta.save).toBeGreaterThan(aware.saves.otherHeadDelta.save);
+    expect(aware.hides.movedUp).toBeLessThanOrEqual(0.1);
+    expect(aware.hides.positionAfter).toBeGreaterThan(aware.hides.positionBefore);
+    const blind = await realtimeProbe(data, pf, similarityScorer(false), o);
+    expect(blind.hides.movedUp + blind.hides.unchanged).toBeGreaterThanOrEqual(0.9);
+    expect(blind.hides.positionAfter).toBeLessThan(blind.hides.positionBefore);
+    await expect(realtimeProbe(data, pf, similarityScorer(true), { users: 30 })).rejects.toThrow(/the probe needs 60/);
+  }, 60_000);
 });
+
