@@ -14,7 +14,7 @@ import { Command } from 'commander';
 import * as ort from 'onnxruntime-node';
 import { MetricKind, exactSearch as nativeExactSearch } from 'usearch';
 import { World } from '@pinrank/sim';
-import { AnnIndex } from '../src/ann/ann-index';
+import { AnnIndex, type AnnQuantization } from '../src/ann/ann-index';
 
 const program = new Command()
   .option('--items <list>', 'comma-separated index sizes', '50000,1000000')
@@ -26,6 +26,7 @@ const program = new Command()
   .option('--data <kind>', 'tower (item-tower vectors of a simulated catalog) | clustered (synthetic stress case)', 'tower')
   .option('--models <repo>', 'model repository holding pinnerformer_item/<version>/model.onnx (tower data; newest version)', 'models')
   .option('--connectivity <m>', 'HNSW graph degree', '16')
+  .option('--quantization <q>', 'vector storage in the graph: f32 | f16 | i8', 'f32')
   .option('--clusters <n>', 'clustered data: topic centres the vectors are drawn around', '1000')
   .option('--threads <n>', 'native threads (0 = all cores)', '0')
   .parse();
@@ -39,6 +40,7 @@ const opts = program.opts<{
   data: string;
   models: string;
   connectivity: string;
+  quantization: string;
   clusters: string;
   threads: string;
 }>();
@@ -140,6 +142,7 @@ async function run(n: number, scratch: string): Promise<void> {
     expansionSearch: efs[0],
     expansionAdd: Number(opts.efAdd),
     connectivity: Number(opts.connectivity),
+    quantization: opts.quantization as AnnQuantization,
     threads: THREADS,
   });
   const buildS = (performance.now() - t) / 1000;
@@ -160,7 +163,7 @@ async function run(n: number, scratch: string): Promise<void> {
 
   // The same graph searched with each candidate-list size (ef), the way Retrieve runs it: one query per call.
   for (const ef of efs) {
-    const index = AnnIndex.view(file, ids, D, { expansionSearch: ef, connectivity: Number(opts.connectivity), threads: THREADS });
+    const index = AnnIndex.view(file, ids, D, { expansionSearch: ef, connectivity: Number(opts.connectivity), quantization: opts.quantization as AnnQuantization, threads: THREADS });
     t = performance.now();
     let hits = 0;
     for (let q = 0; q < Q; q++) {
@@ -183,7 +186,7 @@ async function main(): Promise<void> {
   const scratch = await mkdtemp(join(tmpdir(), 'es-ann-bench-'));
   try {
     const data = opts.data === 'tower' ? `item-tower vectors (${itemTowerModel()}) of a simulated catalog, user-like queries` : `clustered synthetic, d=${D}, ${opts.clusters} clusters`;
-    console.log(`ANN vs exact search: ${data}, k=${K}, ${Q} queries, M=${opts.connectivity}, ef_add=${opts.efAdd}, threads=${THREADS || 'all'}`);
+    console.log(`ANN vs exact search: ${data}, k=${K}, ${Q} queries, M=${opts.connectivity}, ${opts.quantization}, ef_add=${opts.efAdd}, threads=${THREADS || 'all'}`);
     console.log('| items | ef | index build s | exact QPS (1 query/call) | ANN QPS (1 query/call) | ratio | exact QPS (batch) | ANN QPS (batch) | ratio | recall@100 |');
     console.log('|---|---|---|---|---|---|---|---|---|---|');
     for (const n of opts.items.split(',').map(Number)) await run(n, scratch);

@@ -31,7 +31,12 @@ async function main(): Promise<void> {
     snapshots: {
       dimension: config.dimension,
       retain: config.retain,
-      ann: { connectivity: config.annConnectivity, expansionAdd: config.annExpansionAdd, expansionSearch: config.annExpansionSearch },
+      ann: {
+        connectivity: config.annConnectivity,
+        expansionAdd: config.annExpansionAdd,
+        expansionSearch: config.annExpansionSearch,
+        quantization: config.annQuantization,
+      },
       ...(config.annIndexDir ? { indexDir: config.annIndexDir } : {}),
     },
     lookups: { contentDimension: config.contentDimension, maxItems: config.maxItems },

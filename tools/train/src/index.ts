@@ -23,7 +23,7 @@ export { expectedRank, meanStd, p90Coverage, topK } from './eval/metrics';
 
 // TransAct ranker training (transact_encoder + ranking_heads), ablations, evaluation and export.
 export { COMPRESSIONS, resolveRankerOptions, type Compression, type RankerTrainOptions, type RankerVariant, type ResolvedRankerOptions } from './ranker/options';
-export { DEFAULT_LABEL_WEIGHTS, HEADS, OUTCOMES, headTargets, targetsAndWeights, weightedBce, type Head, type LabelWeights } from './ranker/loss';
+export { DEFAULT_LABEL_WEIGHTS, HEADS, OUTCOMES, RANKING_HEAD_WEIGHTS, headTargets, targetsAndWeights, weightedBce, type Head, type LabelWeights } from './ranker/loss';
 export { applyTimeWindowMask, drawTimeWindow } from './ranker/time-window';
 export { loadRankerData, type RankRequest, type RankerData, type RankerDataOptions } from './ranker/ranker-data';
 export { PfSnapshots } from './ranker/pf-snapshots';
@@ -35,7 +35,7 @@ export { runRanker, type RunRankerOptions, type RunRankerResult } from './ranker
 export { evaluateScorer, evaluationRequests, oracleScorer, trainedScorer, type EvalSelection, type RankerEvaluation, type RequestScorer } from './ranker-eval/evaluate-ranker';
 export { checkOnnxParity, type ParityResult } from './ranker-eval/onnx-parity';
 export { openOnnxRanker, type OnnxRanker } from './ranker-eval/onnx-scorer';
-export { PROBE_HEAD_WEIGHTS, realtimeProbe, type BatchScorer, type BurstResponse, type RealtimeProbeOptions, type RealtimeProbeResult } from './ranker-eval/realtime-probe';
+export { realtimeProbe, type BatchScorer, type BurstResponse, type RealtimeProbeOptions, type RealtimeProbeResult } from './ranker-eval/realtime-probe';
 export { probeExportedRanker, type ProbeExportedOptions } from './ranker-eval/probe-exported';
 export { entropyBits, hitsAtK, meanAndSpread, rocAuc, topIndices } from './ranker-eval/ranking-metrics';
 export { reportSvg, reportTable, summariseRankerRuns, type ReportRow } from './ranker-eval/ranker-report';

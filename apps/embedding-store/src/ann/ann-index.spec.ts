@@ -68,5 +68,18 @@ describe('AnnIndex', () => {
   it('refuses a query of the wrong dimension and bad options', () => {
     expect(() => index.search(new Float32Array(3), 5)).toThrow(/dimension is 16/);
     expect(() => annIndexDefaults({ connectivity: 0 })).toThrow(/connectivity/);
+    expect(() => annIndexDefaults({ quantization: 'f8' as 'f32' })).toThrow(/quantization must be one of f32, f16, i8/);
+  });
+
+  it.each(['f16', 'i8'] as const)('keeps recall with %s vectors in the graph', async (quantization) => {
+    const q = await AnnIndex.build(ids, vectors, d, { threads: 1, quantization });
+    const queries = randomVectors(30, d, 99);
+    let hits = 0;
+    for (let k = 0; k < 30; k++) {
+      const query = queries.subarray(k * d, (k + 1) * d);
+      const truth = new Set(exactSearch(ids, vectors, d, query, 20).map((h) => h.id));
+      hits += q.search(query, 20).filter((h) => truth.has(h.id)).length;
+    }
+    expect(hits / (30 * 20)).toBeGreaterThanOrEqual(0.85);
   });
 });

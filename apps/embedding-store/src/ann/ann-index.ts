@@ -13,7 +13,15 @@ export interface AnnIndexOptions {
   threads?: number;
   /** Vectors added per native call while building; the event loop runs between calls. Default 20000. */
   addChunk?: number;
+  /** How the graph stores vectors: f32 (exact), f16 or i8 (smaller, faster scans, slightly lower recall). Default f32. */
+  quantization?: AnnQuantization;
 }
+
+/** Vector storage of the graph. */
+export const ANN_QUANTIZATIONS = ['f32', 'f16', 'i8'] as const;
+/** One of {@link ANN_QUANTIZATIONS}. */
+export type AnnQuantization = (typeof ANN_QUANTIZATIONS)[number];
+const SCALAR_KIND: Record<AnnQuantization, ScalarKind> = { f32: ScalarKind.F32, f16: ScalarKind.F16, i8: ScalarKind.I8 };
 
 /** {@link AnnIndexOptions} with every default filled in. */
 export type FilledAnnIndexOptions = Required<AnnIndexOptions>;
@@ -26,8 +34,12 @@ export function annIndexDefaults(options: AnnIndexOptions = {}): FilledAnnIndexO
     expansionSearch: options.expansionSearch ?? 256,
     threads: options.threads ?? 0,
     addChunk: options.addChunk ?? 20_000,
+    quantization: options.quantization ?? 'f32',
   };
-  for (const [name, value] of Object.entries(filled)) {
+  if (!ANN_QUANTIZATIONS.includes(filled.quantization))
+    throw new TypeError(`ANN option quantization must be one of ${ANN_QUANTIZATIONS.join(', ')}, got ${String(filled.quantization)}`);
+  const { quantization: _q, ...counts } = filled;
+  for (const [name, value] of Object.entries(counts)) {
     const min = name === 'threads' ? 0 : 1;
     if (!Number.isInteger(value) || value < min) throw new TypeError(`ANN option ${name} must be an integer >= ${min}, got ${value}`);
   }
@@ -98,7 +110,7 @@ export class AnnIndex {
     return new Index({
       dimensions: dimension,
       metric: MetricKind.Cos,
-      quantization: ScalarKind.F32,
+      quantization: SCALAR_KIND[o.quantization],
       connectivity: o.connectivity,
       expansion_add: o.expansionAdd,
       expansion_search: o.expansionSearch,

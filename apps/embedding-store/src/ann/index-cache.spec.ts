@@ -34,6 +34,7 @@ describe('AnnIndexCache', () => {
     ['another load of the same label', { seq: 4 }, {}],
     ['another item count', { itemCount: 199 }, {}],
     ['another graph degree', {}, { connectivity: 32 }],
+    ['another vector quantization', {}, { quantization: 'i8' }],
   ])('treats a graph of %s as stale', async (_name, change, options) => {
     const cache = new AnnIndexCache(dir);
     await cache.save(stamp, index, {});

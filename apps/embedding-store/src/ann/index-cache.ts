@@ -20,6 +20,7 @@ export interface IndexStamp {
 interface SavedMeta extends IndexStamp {
   connectivity: number;
   expansionAdd: number;
+  quantization: string;
   /** Size and SHA-256 of the graph file: the native reader must never see a damaged file (it does not check). */
   bytes?: number;
   sha256?: string;
@@ -63,7 +64,7 @@ export class AnnIndexCache {
     } catch {
       return undefined;
     }
-    const want: SavedMeta = { ...stamp, connectivity: o.connectivity, expansionAdd: o.expansionAdd };
+    const want: SavedMeta = { ...stamp, connectivity: o.connectivity, expansionAdd: o.expansionAdd, quantization: o.quantization };
     const stale = (Object.keys(want) as Array<keyof SavedMeta>).filter((k) => meta[k] !== want[k]);
     if (stale.length > 0) {
       this.logger?.info({ version: stamp.version, differs: stale }, 'saved ANN index is stale; rebuilding');
@@ -97,6 +98,7 @@ export class AnnIndexCache {
       ...stamp,
       connectivity: o.connectivity,
       expansionAdd: o.expansionAdd,
+      quantization: o.quantization,
       bytes: (await stat(`${base}.usearch`)).size,
       sha256: await sha256Of(`${base}.usearch`),
     };

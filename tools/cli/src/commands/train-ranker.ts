@@ -127,9 +127,9 @@ export function registerTrainRanker(program: Command, io: CliIo): void {
         });
         progress.stop();
         io.out(`trained ${Object.keys(res.weights).join(' + ')} for ${res.trained.options.steps} steps in ${res.trained.trainSeconds.toFixed(0)} s → ${flags.out}/eval.json\n`);
-        if (res.evaluation) io.out(`model  ${JSON.stringify({ auc: res.evaluation.auc, hit3: res.evaluation.hit3, top10TopicEntropy: res.evaluation.top10TopicEntropy })}\n`);
+        if (res.evaluation) io.out(`model  ${JSON.stringify({ auc: res.evaluation.auc, hit3: res.evaluation.hit3, rankedHideHit3: res.evaluation.rankedHideHit3, top10TopicEntropy: res.evaluation.top10TopicEntropy })}\n`);
         if (res.realtime) io.out(describeProbe(res.realtime));
-        if (res.oracle) io.out(`oracle ${JSON.stringify({ auc: res.oracle.auc, hit3: res.oracle.hit3, top10TopicEntropy: res.oracle.top10TopicEntropy })}\n`);
+        if (res.oracle) io.out(`oracle ${JSON.stringify({ auc: res.oracle.auc, hit3: res.oracle.hit3, rankedHideHit3: res.oracle.rankedHideHit3, top10TopicEntropy: res.oracle.top10TopicEntropy })}\n`);
         for (const e of res.exported ?? []) io.out(`exported ${e.dir}\n`);
         if (res.parity) io.out(`ONNX parity: max |Δ| ${res.parity.maxAbsDiff.toExponential(2)} over ${res.parity.candidates} candidates\n`);
       } finally {
@@ -190,7 +190,7 @@ function registerRankerReport(train: Command, io: CliIo): void {
     .command('ranker-report')
     .description('summarise ranker runs (eval.json): markdown table of AUC / HIT@3 per head and top-10 topic entropy, optional SVG charts')
     .requiredOption('--group <label=dir,dir...>', 'a labelled group of run directories (repeatable; seeds of one variant)', collectGroup, [])
-    .option('--svg <prefix>', 'write <prefix>-save-auc.svg, <prefix>-save-hit3.svg, <prefix>-hide-hit3.svg and <prefix>-entropy.svg')
+    .option('--svg <prefix>', 'write <prefix>-save-auc.svg, -save-hit3.svg, -hide-hit3.svg (by ranking score), -hide-head-hit3.svg and -entropy.svg')
     .action(async (flags: { group: Array<{ label: string; runDirs: string[] }>; svg?: string }) => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { reportSvg, reportTable, summariseRankerRuns } = require('@pinrank/train') as typeof TrainModule;
@@ -201,7 +201,8 @@ function registerRankerReport(train: Command, io: CliIo): void {
         const charts: Array<[string, string, (r: (typeof rows)[number]) => { mean: number; std: number }, number, number]> = [
           ['save-auc', 'save AUC (held-out sessions)', (r) => r.auc.save, 0.4, 0.8],
           ['save-hit3', 'save HIT@3 (higher is better)', (r) => r.hit3.save, 0, 1],
-          ['hide-hit3', 'hide HIT@3 (lower is better)', (r) => r.hit3.hide, 0, 1],
+          ['hide-hit3', 'hides in the top 3 by ranking score (lower is better)', (r) => r.rankedHide, 0, 1],
+          ['hide-head-hit3', 'hide head HIT@3: hides in its own top 3 (higher is better)', (r) => r.hit3.hide, 0, 1.2],
           ['entropy', 'topic entropy of the top 10 by save (bits)', (r) => r.entropy, 0, 3.5],
         ];
         for (const [name, title, pick, min, max] of charts) {

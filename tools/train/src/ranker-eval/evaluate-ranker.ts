@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { AffinityOracle } from '@pinrank/sim';
 import { buildRankerBatch, type RankerBatch } from '../ranker/batch';
-import { HEADS, headTargets, type Head } from '../ranker/loss';
+import { HEADS, RANKING_HEAD_WEIGHTS, headTargets, type Head } from '../ranker/loss';
 import { type PfSnapshots } from '../ranker/pf-snapshots';
 import { type RankRequest, type RankerData } from '../ranker/ranker-data';
 import { disposeRankerModel, rankerForward, rankerModel } from '../ranker/ranker-model';
@@ -16,10 +16,20 @@ export type RequestScorer = (requests: readonly RankRequest[]) => Float32Array;
 export interface RankerEvaluation {
   /** ROC AUC over all evaluation impressions, per head. */
   auc: Record<Head, number>;
-  /** Mean positives in a session's top 3 (sessions with a positive and a negative for the head), per head; lower is better for hide. */
+  /**
+   * Mean positives among a session's 3 impressions with the highest probability of that head
+   * (sessions with a positive and a negative for the head): how well each head finds its own
+   * outcome, so higher is better for every head, hide included.
+   */
   hit3: Record<Head, number>;
   /** Sessions counted for HIT@3, per head. */
   hitSessions: Record<Head, number>;
+  /**
+   * The published hide metric: mean hides among a session's top 3 by the ranking score
+   * (`RANKING_HEAD_WEIGHTS`), over sessions with a hide and a non-hide; lower is better.
+   */
+  rankedHideHit3: number;
+  rankedHideSessions: number;
   /** Mean topic entropy (bits) of the top 10 by save probability, over sessions of at least 10 impressions. */
   top10TopicEntropy: number;
   diversitySessions: number;
@@ -94,6 +104,17 @@ export function evaluateScorer(data: RankerData, requests: readonly RankRequest[
     hit3[head] = n > 0 ? sum / n : NaN;
     hitSessions[head] = n;
   });
+  const hideCol = HEADS.indexOf('hide');
+  const utility = labels[0]!.map((_, i) => HEADS.reduce((sum, h, c) => sum + RANKING_HEAD_WEIGHTS[h] * (scores[c]![i] as number), 0));
+  let rankedHide = 0;
+  let rankedHideSessions = 0;
+  for (const rows of sessions.values()) {
+    const y = rows.map((i) => labels[hideCol]![i] as number);
+    const pos = y.reduce((s, v) => s + v, 0);
+    if (pos === 0 || pos === y.length) continue;
+    rankedHide += hitsAtK(rows.map((i) => utility[i] as number), y, 3);
+    rankedHideSessions++;
+  }
   let entropy = 0;
   let diversitySessions = 0;
   for (const rows of sessions.values()) {
@@ -106,6 +127,8 @@ export function evaluateScorer(data: RankerData, requests: readonly RankRequest[
     auc,
     hit3,
     hitSessions,
+    rankedHideHit3: rankedHideSessions > 0 ? rankedHide / rankedHideSessions : NaN,
+    rankedHideSessions,
     top10TopicEntropy: diversitySessions > 0 ? entropy / diversitySessions : NaN,
     diversitySessions,
     sessions: sessions.size,

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HEADS, type Head } from '../ranker/loss';
 import { type RankerEvaluation } from './evaluate-ranker';
+import { type RealtimeProbeResult } from './realtime-probe';
 import { meanAndSpread } from './ranking-metrics';
 
 /** One group of runs (e.g. one variant over seeds) summarised as mean ± sample std. */
@@ -10,13 +11,21 @@ export interface ReportRow {
   runs: number;
   auc: Record<Head, { mean: number; std: number }>;
   hit3: Record<Head, { mean: number; std: number }>;
+  /** Hides among the top 3 by the ranking score (NaN for runs evaluated before it existed). */
+  rankedHide: { mean: number; std: number };
   entropy: { mean: number; std: number };
+  /** Realtime probe: share of users whose topic moved up after saves and after hides (NaN when not probed). */
+  savesUp: { mean: number; std: number };
+  hidesUp: { mean: number; std: number };
 }
 
 interface EvalFile {
   evaluation: RankerEvaluation | null;
   oracle: RankerEvaluation | null;
+  realtime?: RealtimeProbeResult | null;
 }
+
+type Evaluated = RankerEvaluation & { realtime?: RealtimeProbeResult | undefined };
 
 /**
  * Reads `eval.json` of each run directory and summarises each group; the
@@ -27,11 +36,11 @@ export async function summariseRankerRuns(groups: ReadonlyArray<{ label: string;
   const rows: ReportRow[] = [];
   let oracle: RankerEvaluation | undefined;
   for (const g of groups) {
-    const evals: RankerEvaluation[] = [];
+    const evals: Evaluated[] = [];
     for (const dir of g.runDirs) {
       const f = JSON.parse(await readFile(join(dir, 'eval.json'), 'utf8')) as EvalFile;
       if (!f.evaluation) throw new Error(`${dir}/eval.json holds no evaluation`);
-      evals.push(f.evaluation);
+      evals.push({ ...f.evaluation, realtime: f.realtime ?? undefined });
       oracle ??= f.oracle ?? undefined;
     }
     rows.push(summarise(g.label, evals));
@@ -40,21 +49,38 @@ export async function summariseRankerRuns(groups: ReadonlyArray<{ label: string;
   return rows;
 }
 
-function summarise(label: string, evals: readonly RankerEvaluation[]): ReportRow {
+function summarise(label: string, evals: readonly Evaluated[]): ReportRow {
   const per = (pick: (e: RankerEvaluation) => Record<Head, number>): Record<Head, { mean: number; std: number }> =>
     Object.fromEntries(HEADS.map((h) => [h, meanAndSpread(evals.map((e) => pick(e)[h]))])) as Record<Head, { mean: number; std: number }>;
-  return { label, runs: evals.length, auc: per((e) => e.auc), hit3: per((e) => e.hit3), entropy: meanAndSpread(evals.map((e) => e.top10TopicEntropy)) };
+  const one = (pick: (e: Evaluated) => number | undefined): { mean: number; std: number } => meanAndSpread(evals.map((e) => pick(e) ?? NaN));
+  return {
+    label,
+    runs: evals.length,
+    auc: per((e) => e.auc),
+    hit3: per((e) => e.hit3),
+    rankedHide: one((e) => e.rankedHideHit3),
+    entropy: one((e) => e.top10TopicEntropy),
+    savesUp: one((e) => e.realtime?.saves.movedUp),
+    hidesUp: one((e) => e.realtime?.hides.movedUp),
+  };
 }
 
-const fmt = (v: { mean: number; std: number }, runs: number): string => (runs > 1 ? `${v.mean.toFixed(3)} ± ${v.std.toFixed(3)}` : v.mean.toFixed(3));
+const fmt = (v: { mean: number; std: number }, runs: number): string =>
+  Number.isNaN(v.mean) ? '–' : runs > 1 ? `${v.mean.toFixed(3)} ± ${v.std.toFixed(3)}` : v.mean.toFixed(3);
 
-/** A markdown table of the rows: AUC and HIT@3 per head, top-10 topic entropy. */
+/**
+ * A markdown table of the rows: AUC and HIT@3 per head (each head ranking by its own probability),
+ * hides in the top 3 by the ranking score, top-10 topic entropy and the realtime probe.
+ */
 export function reportTable(rows: readonly ReportRow[]): string {
-  const head = `| variant | runs | ${HEADS.map((h) => `AUC ${h}`).join(' | ')} | ${HEADS.map((h) => `HIT@3 ${h}`).join(' | ')} | top-10 topic entropy (bits) |`;
-  const sep = `|${'---|'.repeat(3 + 2 * HEADS.length)}`;
+  const head =
+    `| variant | runs | ${HEADS.map((h) => `AUC ${h}`).join(' | ')} | ${HEADS.map((h) => `HIT@3 ${h}`).join(' | ')} | ` +
+    'hides in top 3 by score (lower is better) | top-10 topic entropy (bits) | realtime: saves move topic up | realtime: hides move topic up |';
+  const sep = `|${'---|'.repeat(6 + 2 * HEADS.length)}`;
   const body = rows.map(
     (r) =>
-      `| ${r.label} | ${r.runs} | ${HEADS.map((h) => fmt(r.auc[h], r.runs)).join(' | ')} | ${HEADS.map((h) => fmt(r.hit3[h], r.runs)).join(' | ')} | ${fmt(r.entropy, r.runs)} |`,
+      `| ${r.label} | ${r.runs} | ${HEADS.map((h) => fmt(r.auc[h], r.runs)).join(' | ')} | ${HEADS.map((h) => fmt(r.hit3[h], r.runs)).join(' | ')} | ` +
+      `${fmt(r.rankedHide, r.runs)} | ${fmt(r.entropy, r.runs)} | ${fmt(r.savesUp, r.runs)} | ${fmt(r.hidesUp, r.runs)} |`,
   );
   return [head, sep, ...body].join('\n');
 }

@@ -1,6 +1,6 @@
 import { SeededRandom } from '@pinrank/models';
 import { buildRankerBatch, type RankerBatch } from '../ranker/batch';
-import { HEADS, type Head } from '../ranker/loss';
+import { HEADS, RANKING_HEAD_WEIGHTS, type Head } from '../ranker/loss';
 import { type PfSnapshots } from '../ranker/pf-snapshots';
 import { type RankRequest, type RankerData } from '../ranker/ranker-data';
 
@@ -51,8 +51,6 @@ export interface RealtimeProbeResult {
   hides: BurstResponse;
 }
 
-/** The router's default head weights (apps/ranker DEFAULT_HEAD_WEIGHTS). */
-export const PROBE_HEAD_WEIGHTS: Readonly<Record<Head, number>> = Object.freeze({ save: 1, click: 0.3, hide: -2 });
 
 /** Users scored per forward pass. */
 const USERS_PER_BATCH = 4;
@@ -83,7 +81,7 @@ export async function realtimeProbe(data: RankerData, pf: PfSnapshots, score: Ba
   const T = o.topicCandidates ?? 10;
   const burst = o.burst ?? 20;
   const span = o.burstSpanMs ?? 60_000;
-  const weights = o.weights ?? PROBE_HEAD_WEIGHTS;
+  const weights = o.weights ?? RANKING_HEAD_WEIGHTS;
   const timeMs = o.timeMs ?? data.manifest.endMs;
   const rng = new SeededRandom(o.seed ?? 12345);
   const topics = data.world.items.primaryTopic;

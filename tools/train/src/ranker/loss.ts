@@ -4,6 +4,8 @@ import type * as TF from '@tensorflow/tfjs';
 export const HEADS = ['save', 'click', 'hide'] as const;
 /** One of `HEADS`. */
 export type Head = (typeof HEADS)[number];
+/** The router's default ranking score weights (apps/ranker DEFAULT_HEAD_WEIGHTS): what evaluation ranks by. */
+export const RANKING_HEAD_WEIGHTS: Readonly<Record<Head, number>> = Object.freeze({ save: 1, click: 0.3, hide: -2 });
 /** Outcomes of an impression (proto ActionType 1..5), the rows of the label-weight matrix. */
 export const OUTCOMES = ['impression', 'click', 'save', 'closeup', 'hide'] as const;
 /** `labelWeights[outcome row][head column]`: the loss weight of each head for an example with that outcome. */
