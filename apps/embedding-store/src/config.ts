@@ -16,7 +16,7 @@ export const embeddingStoreVars = {
   maxItems: vars.int('EMBEDDING_STORE_MAX_ITEMS', 10_000, { min: 1, max: 1_000_000 }),
   annConnectivity: vars.int('EMBEDDING_STORE_ANN_CONNECTIVITY', 16, { min: 2, max: 256 }),
   annExpansionAdd: vars.int('EMBEDDING_STORE_ANN_EXPANSION_ADD', 128, { min: 1, max: 4096 }),
-  annExpansionSearch: vars.int('EMBEDDING_STORE_ANN_EXPANSION_SEARCH', 256, { min: 1, max: 4096 }),
+  annExpansionSearch: vars.int('EMBEDDING_STORE_ANN_EXPANSION_SEARCH', 384, { min: 1, max: 4096 }),
   annQuantization: vars.oneOf('EMBEDDING_STORE_ANN_QUANTIZATION', ['f32', 'f16', 'i8'], 'f32'),
   annDir: vars.optional(vars.string('EMBEDDING_STORE_ANN_DIR')),
   modelRoot: vars.optional(vars.string('EMBEDDING_STORE_MODEL_ROOT')),

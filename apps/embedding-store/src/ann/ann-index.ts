@@ -7,7 +7,7 @@ export interface AnnIndexOptions {
   connectivity?: number;
   /** Candidate list size while building (efConstruction). Default 128. */
   expansionAdd?: number;
-  /** Candidate list size while searching (ef); raise for recall, lower for speed. Default 256. */
+  /** Candidate list size while searching (ef); raise for recall, lower for speed. Default 384 (recall@100 0.97 at 1M tower vectors, docs/benchmarks.md). */
   expansionSearch?: number;
   /** Native threads used for building and batch searches (0 = all cores). Default 0. */
   threads?: number;
@@ -31,7 +31,7 @@ export function annIndexDefaults(options: AnnIndexOptions = {}): FilledAnnIndexO
   const filled: FilledAnnIndexOptions = {
     connectivity: options.connectivity ?? 16,
     expansionAdd: options.expansionAdd ?? 128,
-    expansionSearch: options.expansionSearch ?? 256,
+    expansionSearch: options.expansionSearch ?? 384,
     threads: options.threads ?? 0,
     addChunk: options.addChunk ?? 20_000,
     quantization: options.quantization ?? 'f32',

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PfSnapshots } from '../ranker/pf-snapshots';
 import { loadRankerData } from '../ranker/ranker-data';
@@ -25,10 +26,16 @@ export interface ProbeExportedOptions extends RealtimeProbeOptions {
  * missing model files or an unreadable world (Error), a world too small (RangeError).
  */
 export async function probeExportedRanker(o: ProbeExportedOptions): Promise<RealtimeProbeResult> {
+  const file = (name: string): string => {
+    const path = join(o.repository, name, o.version, 'model.onnx');
+    if (!existsSync(path)) throw new Error(`no ${name} version ${o.version} in ${o.repository} (${path} is missing)`);
+    return path;
+  };
+  const names = o.lite ? ['ranking_heads_lite'] : ['transact_encoder', 'ranking_heads'];
+  const files = names.map((name) => file(name));
   const data = await loadRankerData(o.worldDir, { pageSize: 6, trainSeqLen: 32, serveSeqLen: 100, evalDays: 7, heldOutUserFraction: 0.1 });
   const pf = await PfSnapshots.load(o.snapshotsDir, data.manifest.counts.users, data.manifest.counts.items);
-  const file = (name: string): string => join(o.repository, name, o.version, 'model.onnx');
-  const onnx = await openOnnxRanker(o.lite ? { heads: file('ranking_heads_lite') } : { encoder: file('transact_encoder'), heads: file('ranking_heads') });
+  const onnx = await openOnnxRanker(files.length === 1 ? { heads: files[0] as string } : { encoder: files[0] as string, heads: files[1] as string });
   try {
     return await realtimeProbe(data, pf, onnx.score, o);
   } finally {
