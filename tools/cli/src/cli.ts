@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { registerCommands } from './commands';
 import { PROCESS_IO, type CliIo } from './io';
 
@@ -25,7 +25,9 @@ export async function main(argv: readonly string[] = process.argv, io: CliIo = P
     await program.parseAsync([...argv]);
     return 0;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode;
+    // Commander prints its own parse errors before throwing them; an InvalidArgumentError
+    // thrown by a command's action reaches here unprinted.
+    if (err instanceof CommanderError && !(err instanceof InvalidArgumentError)) return err.exitCode;
     io.err(`pinrank: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }

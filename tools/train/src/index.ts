@@ -35,7 +35,7 @@ export { runRanker, type RunRankerOptions, type RunRankerResult } from './ranker
 export { evaluateScorer, evaluationRequests, oracleScorer, trainedScorer, type EvalSelection, type RankerEvaluation, type RequestScorer } from './ranker-eval/evaluate-ranker';
 export { checkOnnxParity, type ParityResult } from './ranker-eval/onnx-parity';
 export { openOnnxRanker, type OnnxRanker } from './ranker-eval/onnx-scorer';
-export { realtimeProbe, type BatchScorer, type BurstResponse, type RealtimeProbeOptions, type RealtimeProbeResult } from './ranker-eval/realtime-probe';
+export { ProbeWorldTooSmall, realtimeProbe, type BatchScorer, type BurstResponse, type RealtimeProbeOptions, type RealtimeProbeResult } from './ranker-eval/realtime-probe';
 export { probeExportedRanker, type ProbeExportedOptions } from './ranker-eval/probe-exported';
 export { entropyBits, hitsAtK, meanAndSpread, rocAuc, topIndices } from './ranker-eval/ranking-metrics';
 export { reportSvg, reportTable, summariseRankerRuns, type ReportRow } from './ranker-eval/ranker-report';

@@ -49,9 +49,8 @@ export class AnnIndexCache {
 
   private base(version: string): string {
     // Version labels are free text; the file name keeps a readable, safe form plus a hash of the original.
-    let h = 0;
-    for (let i = 0; i < version.length; i++) h = (Math.imul(h, 31) + version.charCodeAt(i)) >>> 0;
-    return join(this.dir, `${version.replace(SAFE_NAME, '_')}-${h.toString(16)}`);
+    const hash = createHash('sha256').update(version).digest('hex').slice(0, 12);
+    return join(this.dir, `${version.replace(SAFE_NAME, '_')}-${hash}`);
   }
 
   /** The saved graph of `stamp` with this call's search settings, or undefined when none matches (missing, stale or unreadable). */

@@ -15,7 +15,8 @@ import { startEphemeralStack, type EphemeralStack } from '../stack/ephemeral-sta
 import { intOption, numberOption } from './options';
 import { PhaseProgress } from './progress';
 
-interface ExperimentRunFlags {
+/** The loop's parameters come as flags of the same names, except the seed (`--seed-run`; `--seed` is the world's). */
+interface ExperimentRunFlags extends Omit<LoopParameters, 'seed'> {
   config: string;
   experiment?: string;
   router?: string;
@@ -28,14 +29,6 @@ interface ExperimentRunFlags {
   items: number;
   worldDays: number;
   models?: string;
-  runUsers: number;
-  runDays: number;
-  k: number;
-  candidates: number;
-  maxRequestsPerUser: number;
-  speedup: number | 'max';
-  concurrency: number;
-  historyDays: number;
   snapshot?: SnapshotSpec[];
   routerEnv?: Record<string, string>;
   bootstrap: number;
@@ -158,17 +151,8 @@ export function registerExperimentRun(program: Command, io: CliIo): void {
           io.err(`stack up: router ${routerAddress}, feature-server ${featureServerAddress}\n`);
         }
         const token = flags.token ?? stack?.adminToken ?? process.env['PINRANK_ADMIN_TOKEN'];
-        const loop: LoopParameters = {
-          runUsers: flags.runUsers,
-          runDays: flags.runDays,
-          k: flags.k,
-          candidates: flags.candidates,
-          maxRequestsPerUser: flags.maxRequestsPerUser,
-          speedup: flags.speedup,
-          concurrency: flags.concurrency,
-          historyDays: flags.historyDays,
-          seed: flags.seedRun,
-        };
+        const { runUsers, runDays, k, candidates, maxRequestsPerUser, speedup, concurrency, historyDays } = flags;
+        const loop: LoopParameters = { runUsers, runDays, k, candidates, maxRequestsPerUser, speedup, concurrency, historyDays, seed: flags.seedRun };
         const result: ClosedLoopResult = await runClosedLoop({
           ...loop,
           routerAddress,

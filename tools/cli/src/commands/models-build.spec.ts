@@ -35,6 +35,7 @@ describe('pinrank models build', () => {
   it('refuses unknown models, --weights with several models, and existing entries without --overwrite', async () => {
     expect(await run('--name', 'nope')).not.toBe(0);
     expect(await run('--name', 'ranking_heads', 'ranking_heads_lite', '--weights', join(dir, 'w.prw'))).not.toBe(0);
+    expect(err).toMatch(/--weights needs exactly one --name/);
     expect(await run('--name', 'pinnerformer_item')).toBe(0);
     expect(await run('--name', 'pinnerformer_item')).not.toBe(0);
     expect(err).toMatch(/already exists/);

@@ -48,6 +48,13 @@ function collectLabelWeight(value: string, previous: Array<[number, number[]]>):
   return [...previous, [row, weights]];
 }
 
+/** Parses `save,click,hide` head weights (any finite numbers). */
+function parseHeadWeights(value: string): number[] {
+  const w = value.split(',').map((x) => (x.trim() === '' ? NaN : Number(x)));
+  if (w.length !== 3 || w.some((x) => !Number.isFinite(x))) throw new InvalidArgumentError(`"${value}": give three numbers save,click,hide, e.g. 1,0.3,-2`);
+  return w;
+}
+
 /** The default matrix with the given rows replaced. */
 function withLabelWeightRows(defaults: ReadonlyArray<ReadonlyArray<number>>, rows: Array<[number, number[]]>): number[][] {
   const out = defaults.map((r) => [...r]);
@@ -163,11 +170,10 @@ function registerRankerProbe(train: Command, io: CliIo): void {
     .option('--lite', 'probe ranking_heads_lite (no sequence) instead of transact_encoder + ranking_heads')
     .option('--users <n>', 'users per burst type', intOption(1, 100_000), 100)
     .option('--burst <n>', 'actions per burst (over the last minute)', intOption(1, 1000), 20)
-    .option('--weights <save,click,hide>', 'head weights of the ranking score (the router default is 1,0.3,-2)', '1,0.3,-2')
+    .option('--weights <save,click,hide>', 'head weights of the ranking score (default: the router default, 1,0.3,-2)', parseHeadWeights, [1, 0.3, -2])
     .option('--json', 'print the result as JSON')
-    .action(async (flags: { world: string; snapshots: string; models: string; modelVersion: string; lite?: boolean; users: number; burst: number; weights: string; json?: boolean }) => {
-      const w = flags.weights.split(',').map(Number);
-      if (w.length !== 3 || w.some((x) => !Number.isFinite(x))) throw new InvalidArgumentError(`--weights "${flags.weights}": give three numbers save,click,hide`);
+    .action(async (flags: { world: string; snapshots: string; models: string; modelVersion: string; lite?: boolean; users: number; burst: number; weights: number[]; json?: boolean }) => {
+      const w = flags.weights;
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { probeExportedRanker } = require('@pinrank/train') as typeof TrainModule;
       const res = await probeExportedRanker({

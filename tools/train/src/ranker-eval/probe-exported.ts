@@ -23,7 +23,7 @@ export interface ProbeExportedOptions extends RealtimeProbeOptions {
  * The realtime-effect probe (`realtimeProbe`) of exported ONNX models from a
  * repository, on a world and its snapshots: what the service-level
  * realtime-effect test will see, without starting the stack. Thrown by:
- * missing model files or an unreadable world (Error), a world too small (RangeError).
+ * missing model files or an unreadable world (Error), a world too small (ProbeWorldTooSmall).
  */
 export async function probeExportedRanker(o: ProbeExportedOptions): Promise<RealtimeProbeResult> {
   const file = (name: string): string => {

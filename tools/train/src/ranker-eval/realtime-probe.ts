@@ -52,6 +52,9 @@ export interface RealtimeProbeResult {
 }
 
 
+/** A world with too few users or items in its largest topic for the probe. */
+export class ProbeWorldTooSmall extends RangeError {}
+
 /** Users scored per forward pass. */
 const USERS_PER_BATCH = 4;
 const SAVE = 3;
@@ -86,12 +89,16 @@ export async function realtimeProbe(data: RankerData, pf: PfSnapshots, score: Ba
   const rng = new SeededRandom(o.seed ?? 12345);
   const topics = data.world.items.primaryTopic;
   const byTopic = new Map<number, number[]>();
-  topics.forEach((t, i) => byTopic.set(t, [...(byTopic.get(t) ?? []), i]));
+  topics.forEach((t, i) => {
+    const list = byTopic.get(t);
+    if (list) list.push(i);
+    else byTopic.set(t, [i]);
+  });
   const [topic, topicItems] = [...byTopic].sort((a, b) => b[1].length - a[1].length || a[0] - b[0])[0] as [number, number[]];
-  if (topicItems.length < T + 5) throw new RangeError(`the largest topic (${topic}) has only ${topicItems.length} items; need ${T + 5}`);
+  if (topicItems.length < T + 5) throw new ProbeWorldTooSmall(`the largest topic (${topic}) has only ${topicItems.length} items; need ${T + 5}`);
   const users = data.manifest.counts.users;
-  if (users < 2 * U) throw new RangeError(`the world has ${users} users; the probe needs ${2 * U}`);
-  const others = topics.reduce<number[]>((acc, t, i) => (t === topic ? acc : (acc.push(i), acc)), []);
+  if (users < 2 * U) throw new ProbeWorldTooSmall(`the world has ${users} users; the probe needs ${2 * U}`);
+  const others = [...byTopic].flatMap(([t, items]) => (t === topic ? [] : items));
   const topicCands = shuffled(topicItems, rng).slice(0, T);
   const candidates = [...topicCands, ...shuffled(others, rng).slice(0, o.otherCandidates ?? 30)];
   const burstItems = topicItems.filter((i) => !topicCands.includes(i));

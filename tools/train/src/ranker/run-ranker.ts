@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { type BuiltModelEntry } from '@pinrank/models';
 import { checkOnnxParity, type ParityResult } from '../ranker-eval/onnx-parity';
 import { type RankerEvaluation, evaluateScorer, evaluationRequests, oracleScorer, trainedScorer } from '../ranker-eval/evaluate-ranker';
-import { type RealtimeProbeOptions, type RealtimeProbeResult, realtimeProbe } from '../ranker-eval/realtime-probe';
+import { ProbeWorldTooSmall, type RealtimeProbeOptions, type RealtimeProbeResult, realtimeProbe } from '../ranker-eval/realtime-probe';
 import { exportRanker, saveRankerWeights } from './export-ranker';
 import { type RankerTrainOptions, resolveRankerOptions } from './options';
 import { type TrainedRanker, loadRankerInputs, trainRanker } from './trainer';
@@ -55,7 +55,7 @@ export async function runRanker(o: RunRankerOptions): Promise<RunRankerResult> {
       evaluation = evaluateScorer(inputs.data, requests, scorer);
       realtime = await realtimeProbe(inputs.data, inputs.pf, (batch) => scorer.scoreBatch(batch), { dropPinnerformer: !resolved.variant.pinnerformer, ...o.realtimeProbe }).catch((err: unknown) => {
         // A world too small for the probe still gets its evaluation.
-        if (err instanceof RangeError) return undefined;
+        if (err instanceof ProbeWorldTooSmall) return undefined;
         throw err;
       });
     } finally {

@@ -1,0 +1,16 @@
+import { readEmbeddingStoreConfig } from './config';
+
+describe('embedding-store configuration', () => {
+  it('keeps ANN graphs beside the LMDB folder by default, nowhere for Redis unless a folder is given', () => {
+    const lmdb = readEmbeddingStoreConfig({ EMBEDDING_STORE_LMDB_PATH: '/var/lib/es' }, []);
+    expect(lmdb).toMatchObject({ annIndexDir: '/var/lib/es-ann', annExpansionSearch: 384, annQuantization: 'f32' });
+    expect(readEmbeddingStoreConfig({ EMBEDDING_STORE_BACKEND: 'redis' }, []).annIndexDir).toBeUndefined();
+    const explicit = readEmbeddingStoreConfig({ EMBEDDING_STORE_BACKEND: 'redis', EMBEDDING_STORE_ANN_DIR: '/cache/ann', EMBEDDING_STORE_ANN_QUANTIZATION: 'i8' }, []);
+    expect(explicit).toMatchObject({ annIndexDir: '/cache/ann', annQuantization: 'i8' });
+  });
+
+  it('names a bad ANN setting', () => {
+    expect(() => readEmbeddingStoreConfig({ EMBEDDING_STORE_ANN_QUANTIZATION: 'f8' }, [])).toThrow(/EMBEDDING_STORE_ANN_QUANTIZATION/);
+    expect(() => readEmbeddingStoreConfig({ EMBEDDING_STORE_ANN_EXPANSION_SEARCH: '0' }, [])).toThrow(/EMBEDDING_STORE_ANN_EXPANSION_SEARCH/);
+  });
+});
