@@ -12,3 +12,13 @@ export {
 export { buildSequence, fillSequence, newestFirst, resolveSequenceOptions, type ResolvedSequenceOptions } from './sequence-builder';
 export { SequenceTimeline } from './sequence-timeline';
 export { stackSequences, type StackedSequences } from './stack-sequences';
+export {
+  DENSE_FEATURES,
+  DENSE_FEATURE_NAMES,
+  SEQUENCE_FILL_SCALE,
+  denseFeatureRows,
+  denseUserColumns,
+  writeDenseRows,
+  type DenseSequenceView,
+  type DenseUserColumns,
+} from './dense-features';

@@ -1,43 +1,32 @@
-// Model repository, lifecycle, ONNX Runtime sessions, dynamic batching and the Open Inference Protocol server.
+// @pinrank/inference, front page. Two audiences:
+//  - the inference contract shared by workers and their clients (the router,
+//    the model build): host tensors and their OIP / pinrank.v1.Tensor
+//    encodings, the model repository on disk ("newest version" has one meaning),
+//    and the one model-vs-config check;
+//  - the inference worker: start one, read its lifecycle states.
+// Its parts (batch stacking, the dynamic batcher, model instances, the ONNX
+// Runtime backend, metrics, warm-up) are internals, imported inside the lib only.
+
+// Inference contract.
+export { OIP_DATATYPES, hostTensor, type HostTensor, type TensorData, type TensorMap } from './host-tensor';
 export {
-  OIP_DATATYPES,
-  BYTES_PER_ELEMENT,
-  allocateData,
-  dtypeFromOip,
-  elementCount,
-  hostTensor,
-  type HostTensor,
-  type TensorData,
-  type TensorMap,
-} from './host-tensor';
-export { decodeInferInputs, encodeInferOutputs, type DecodedInputs, type EncodedOutputs } from './tensor-codec';
+  decodeInferInputs,
+  decodeInferOutput,
+  encodeInferInputs,
+  encodeInferOutputs,
+  type DecodedInputs,
+  type EncodedInputs,
+  type EncodedOutputs,
+} from './tensor-codec';
+export { decodeTensorMessage, encodeTensorMessage, type MessageDType, type MessageTensor } from './tensor-message';
 export {
-  checkInputsAgainstConfig,
-  resolveRequestedOutputs,
+  checkSessionAgainstConfig,
   sessionContractProblems,
+  sessionSignature,
+  type ContractCheckOptions,
   type SessionSignature,
   type SessionTensorInfo,
 } from './contract-check';
-export {
-  concatAxis0,
-  requestRows,
-  splitOutputs,
-  stackInputs,
-  stackKey,
-  type StackingLayout,
-  type StackingMode,
-} from './batch-stacking';
-export {
-  DynamicBatcher,
-  type BatchCompute,
-  type BatchObserver,
-  type DynamicBatcherOptions,
-  type RejectReason,
-  type ScheduleOptions,
-  type Scheduler,
-} from './dynamic-batcher';
-export { OrtModelSession, cudaUnavailableReason, type OrtSessionOptions, type ProviderFallback } from './ort-backend';
-export { warmupInputs } from './warmup';
 export {
   CONFIG_FILE,
   MODEL_FILE,
@@ -47,9 +36,9 @@ export {
   type VersionOnDisk,
   type VersionPolicy,
 } from './model-repository';
-export { loadInstance, unloadInstance, type InstanceOptions, type ModelInstance } from './model-instance';
+
+// The inference worker.
 export { ModelManager, type InferResult, type ModelManagerOptions, type ModelState, type ModelStatus } from './model-lifecycle';
 export { RepositoryWatcher, type RepositoryWatcherOptions, type WatchMode } from './repository-watcher';
-export { InferenceMetrics } from './inference-metrics';
 export { inferenceService, platformWithProvider, type InferenceServiceOptions } from './oip-server';
 export { startInferenceWorker, type InferenceWorker, type InferenceWorkerOptions } from './inference-worker';

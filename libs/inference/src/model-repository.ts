@@ -64,6 +64,20 @@ export class ModelRepository {
     return found.sort((a, b) => compareVersions(a.version, b.version));
   }
 
+  /**
+   * The newest complete version of a model — the one a worker with the default
+   * policy (`latest: 1`) serves, and the one the router reads by default — or
+   * undefined when the model has none.
+   */
+  async latestVersion(name: string): Promise<VersionOnDisk | undefined> {
+    return (await this.listVersions(name)).at(-1);
+  }
+
+  /** One complete version of a model, or undefined when it is absent or incomplete. */
+  async findVersion(name: string, version: string): Promise<VersionOnDisk | undefined> {
+    return (await this.listVersions(name)).find((v) => v.version === version);
+  }
+
   /** Reads and validates a version's config; its name and version must match the directories. */
   async readConfig(entry: VersionOnDisk): Promise<ModelConfig> {
     const config = await loadModelConfig(entry.configPath);

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { type Logger } from 'pino';
 import { TENSOR_DTYPES, type ExecutionProvider, type TensorDType } from '@pinrank/contracts';
-import { type SessionSignature } from './contract-check';
+import { sessionSignature, type SessionSignature } from './contract-check';
 import { type HostTensor, type TensorMap } from './host-tensor';
 
 /** Options of {@link OrtModelSession.create}. */
@@ -92,9 +92,7 @@ export class OrtModelSession {
 
   /** The declared inputs and outputs, for the contract check. */
   signature(): SessionSignature {
-    const describe = (m: ort.InferenceSession.ValueMetadata): SessionSignature['inputs'][number] =>
-      m.isTensor ? { name: m.name, type: m.type, shape: m.shape } : { name: m.name, type: undefined, shape: [] };
-    return { inputs: this.session.inputMetadata.map(describe), outputs: this.session.outputMetadata.map(describe) };
+    return sessionSignature(this.session);
   }
 
   /** Runs the model; tensors pass to and from ONNX Runtime without copies. */

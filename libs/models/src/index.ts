@@ -68,7 +68,6 @@ export {
 export { exportOnnx, type ExportOnnxOptions } from './run/onnx-export';
 export { createCpuSession, runOnnx } from './run/onnx-run';
 export { feedToTf, runTfForward, type HostTensor } from './run/tf-forward';
-export { checkSessionAgainstConfig, diffSessionAgainstConfig, type SessionIo } from './repository/contract-check';
 export {
   DEFAULT_SEED,
   buildModelRepositoryEntry,

@@ -27,7 +27,7 @@ export { DEFAULT_LABEL_WEIGHTS, HEADS, OUTCOMES, RANKING_HEAD_WEIGHTS, headTarge
 export { applyTimeWindowMask, drawTimeWindow } from './ranker/time-window';
 export { loadRankerData, type RankRequest, type RankerData, type RankerDataOptions } from './ranker/ranker-data';
 export { PfSnapshots } from './ranker/pf-snapshots';
-export { DENSE_FEATURES, buildRankerBatch, type BatchOptions, type RankerBatch } from './ranker/batch';
+export { buildRankerBatch, type BatchOptions, type RankerBatch } from './ranker/batch';
 export { rankerForward, rankerSpecs, type RankerModel } from './ranker/ranker-model';
 export { loadRankerInputs, trainRanker, type TrainedRanker } from './ranker/trainer';
 export { exportRanker, saveRankerWeights, type ExportRankerOptions } from './ranker/export-ranker';

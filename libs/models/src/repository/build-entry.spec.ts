@@ -2,13 +2,13 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModelConfig } from '@pinrank/contracts';
+import { checkSessionAgainstConfig, sessionSignature } from '@pinrank/inference';
 import { createModel } from '../models/model-registry';
 import { exportOnnx } from '../run/onnx-export';
 import { createCpuSession } from '../run/onnx-run';
 import { saveWeights } from '../weights/weight-file';
 import { WeightStore } from '../weights/weight-store';
 import { buildModelRepositoryEntry, sha256 } from './build-entry';
-import { checkSessionAgainstConfig } from './contract-check';
 
 let repo: string;
 beforeEach(async () => {
@@ -30,7 +30,7 @@ describe('buildModelRepositoryEntry', () => {
     expect(manifest.weights).toEqual({ source: 'seeded', seed: 1 });
     for (const f of manifest.files) expect(sha256(await readFile(join(dir, f.path)))).toBe(f.sha256);
     const session = await createCpuSession(await readFile(join(dir, 'model.onnx')));
-    expect(() => checkSessionAgainstConfig(session, config)).not.toThrow();
+    expect(() => checkSessionAgainstConfig(sessionSignature(session), config, 'built', { exact: true })).not.toThrow();
     await session.release();
     // No staging directory is left behind.
     expect(await readdir(join(repo, 'ranking_heads'))).toEqual(['1']);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { type ModelConfig } from '@pinrank/contracts';
+import { checkSessionAgainstConfig, sessionSignature } from '@pinrank/inference';
 import { type ModelSpec } from '../models/model-definition';
 import { createModel } from '../models/model-registry';
 import { ONNX_IR_VERSION, ONNX_OPSET } from '../ops/onnx-ops';
@@ -10,7 +11,6 @@ import { createCpuSession, runOnnx } from '../run/onnx-run';
 import { SeededRandom } from '../weights/seeded-random';
 import { loadWeights } from '../weights/weight-file';
 import { WeightStore } from '../weights/weight-store';
-import { checkSessionAgainstConfig } from './contract-check';
 
 /** Default seed of the seeded initialisation. */
 export const DEFAULT_SEED = 1;
@@ -131,7 +131,8 @@ export async function buildModelRepositoryEntry(options: BuildModelEntryOptions)
 export async function verifyModel(spec: ModelSpec, model: Uint8Array, config: ModelConfig): Promise<void> {
   const session = await createCpuSession(model);
   try {
-    checkSessionAgainstConfig(session, config);
+    // Exact: this config is written from the model, so it must describe it completely.
+    checkSessionAgainstConfig(sessionSignature(session), config, `${config.name}/${config.version}`, { exact: true });
     const batch = 3;
     const seqLen = Math.max(12, Number(spec.hyperparams['firstK'] ?? 0) + 2);
     const feeds = spec.sampleFeeds(new SeededRandom(7), { batch, users: 2, seqLen });

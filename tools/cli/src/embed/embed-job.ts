@@ -1,8 +1,9 @@
-import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { VectorFileWriter, loadModelConfig, type ModelConfig, readVectorFile, readVectorFileHeader } from '@pinrank/contracts';
 import { buildSequence, type SequenceAction } from '@pinrank/features';
+import { ModelRepository } from '@pinrank/inference';
 import { parseItemId, userId, type WorldManifest } from '@pinrank/sim';
 import { PINNERFORMER_ACTION_TYPES, pinnerformerFeeds } from '@pinrank/models';
 import { collectUserHistories, type HistoryAction } from './user-histories';
@@ -13,7 +14,7 @@ export interface EmbedJobOptions {
   worldDir: string;
   /** Model repository root (holds pinnerformer/<v>/ and pinnerformer_item/<v>/). */
   modelRoot: string;
-  /** PinnerFormer model version (default: the highest version present). */
+  /** PinnerFormer model version (default: the newest complete version in the repository, as the workers read it). */
   modelVersion?: string;
   /** Embedding day, YYYY-MM-DD; vectors describe the end of that day (default: the world's last day). */
   asOfDate?: string;
@@ -53,11 +54,10 @@ function isoDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
-async function latestVersion(dir: string): Promise<string> {
-  const versions = (await readdir(dir)).sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
-  const v = versions.at(-1);
-  if (!v) throw new Error(`no model versions under ${dir}; build them with \`pinrank models build\``);
-  return v;
+async function latestVersion(modelRoot: string): Promise<string> {
+  const v = await new ModelRepository(modelRoot).latestVersion('pinnerformer');
+  if (!v) throw new Error(`no model versions under ${join(modelRoot, 'pinnerformer')}; build them with \`pinrank models build\``);
+  return v.version;
 }
 
 /** M of a PinnerFormer model: the fixed second dimension of its `action_types` input. */
@@ -84,7 +84,7 @@ export async function runEmbedJob(o: EmbedJobOptions): Promise<EmbedJobResult> {
   const asOfDate = o.asOfDate ?? isoDay(manifest.endMs - 1);
   if (!/^\d{4}-\d{2}-\d{2}$/.test(asOfDate)) throw new RangeError(`asOfDate must be YYYY-MM-DD, got "${asOfDate}"`);
   const asOfMs = Date.parse(`${asOfDate}T00:00:00Z`) + DAY_MS - 1;
-  const modelVersion = o.modelVersion ?? (await latestVersion(join(o.modelRoot, 'pinnerformer')));
+  const modelVersion = o.modelVersion ?? (await latestVersion(o.modelRoot));
   const version = o.version ?? `${asOfDate}.pf${modelVersion}`;
   const pfDir = join(o.modelRoot, 'pinnerformer', modelVersion);
   const pfConfig = await loadModelConfig(join(pfDir, 'config.json'));

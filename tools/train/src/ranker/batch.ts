@@ -1,11 +1,8 @@
-import { type BuiltSequence } from '@pinrank/features';
+import { DENSE_FEATURES, denseUserColumns, writeDenseRows, type BuiltSequence } from '@pinrank/features';
 import { transactFeeds, type Feeds } from '@pinrank/models';
 import { type PfSnapshots } from './pf-snapshots';
 import { type RankRequest, type RankerData } from './ranker-data';
 import { applyTimeWindowMask } from './time-window';
-
-/** Columns of `dense_features` (docs/models.md, ranking_heads). */
-export const DENSE_FEATURES = 4;
 
 /** The model inputs of a batch of requests; candidates of one request share one user row of the sequence. */
 export interface RankerBatch {
@@ -32,8 +29,8 @@ export interface BatchOptions {
 /**
  * Builds one batch: each request's sequence as of its time from the
  * feature-server builder (`SequenceTimeline`), the PinnerFormer vectors of
- * the snapshot before the request's day, and the router's dense features
- * (computed on the serving-length sequence, as served).
+ * the snapshot before the request's day, and the dense features the router
+ * serves (`@pinrank/features` `writeDenseRows`, on the serving-length sequence).
  */
 export function buildRankerBatch(data: RankerData, pf: PfSnapshots, requests: readonly RankRequest[], o: BatchOptions = {}): RankerBatch {
   const D = data.dimension;
@@ -54,9 +51,7 @@ export function buildRankerBatch(data: RankerData, pf: PfSnapshots, requests: re
     seqs.push(o.timeWindowS ? { ...seq, agesS: applyTimeWindowMask(seq.agesS, o.timeWindowS) } : seq);
     const itemBuf = new Float32Array(r.items.length * P);
     const missing = o.dropPinnerformer ? true : pf.fill(r.user, r.items, r.timeMs, userBuf, itemBuf);
-    const seqLen = served.length / 100;
-    const newestAge = served.length > 0 ? (served.agesS[0] as number) : 0;
-    const recency = Math.log1p(newestAge > 0 ? newestAge / 3600 : 0);
+    writeDenseRows(dense, k, r.items.map((item) => data.popularity[item] ?? 0), denseUserColumns(served, missing));
     r.items.forEach((item, j) => {
       candVectors.set(data.content.subarray(item * D, (item + 1) * D), k * D);
       userIdx.push(u);
@@ -64,10 +59,6 @@ export function buildRankerBatch(data: RankerData, pf: PfSnapshots, requests: re
         if (!missing) userPf.set(userBuf, k * P);
         itemPf.set(itemBuf.subarray(j * P, (j + 1) * P), k * P);
       }
-      dense[k * DENSE_FEATURES] = Math.log1p(Math.max(0, data.popularity[item] ?? 0));
-      dense[k * DENSE_FEATURES + 1] = seqLen;
-      dense[k * DENSE_FEATURES + 2] = recency;
-      dense[k * DENSE_FEATURES + 3] = missing ? 1 : 0;
       outcomes.push(r.outcomes[j] as number);
       k++;
     });
