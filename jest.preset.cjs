@@ -18,6 +18,8 @@ module.exports = {
   moduleNameMapper: {
     ...Object.fromEntries(libs.map((l) => [`^@pinrank/${l}$`, path.join(root, `libs/${l}/src/index.ts`)])),
     '^@pinrank/train$': path.join(root, 'tools/train/src/index.ts'),
+    // Test-only entry points (contract suites shared by a service and its fakes).
+    '^@pinrank/contracts/testing$': path.join(root, 'libs/contracts/src/testing/index.ts'),
   },
   testTimeout: 60000,
 };
