@@ -1,4 +1,4 @@
-import { cp, rename, writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Metadata } from '@grpc/grpc-js';
 import {
@@ -13,6 +13,7 @@ import {
 import { callUnary, createClient, PinrankError } from '@pinrank/service-kit';
 import { startTracing, type Tracing } from '@pinrank/telemetry';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { copyTestModelVersion } from './testing/fake-worker';
 import { eventually, startHarness, type Harness } from './testing/router-harness';
 
 const TOKEN = 'experiments-admin-token';
@@ -52,7 +53,7 @@ beforeAll(async () => {
   tracing = startTracing({ serviceName: 'router-experiments-test', exporter: 'none', spanProcessors: [new SimpleSpanProcessor(spans)] });
   h = await startHarness();
   // A second ranking_heads version for the arm that pins it.
-  await cp(join(h.repo, 'ranking_heads', '1'), join(h.repo, 'ranking_heads', '2'), { recursive: true });
+  await copyTestModelVersion(h.repo, 'ranking_heads', '1', '2');
   file = join(h.dir, 'experiments.json');
   await writeConfig(layered('v1'));
 });

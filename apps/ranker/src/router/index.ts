@@ -12,6 +12,6 @@ export {
   type UnknownCandidatePolicy,
   type SequenceMode,
   type RequestLogOptions,
+  type ExperimentsSource,
 } from './router-options';
-export { type ExperimentsSource } from './experiments/experiment-store';
 export { type RequestLogEntry } from './request-log';

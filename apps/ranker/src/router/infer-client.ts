@@ -1,8 +1,11 @@
+import { decodeInferOutput, encodeInferInputs, type EncodedInputs } from '@pinrank/inference';
 import { ModelInferRequest, type ModelInferResponse } from '@pinrank/proto';
-import { callUnary, PinrankError, type CallContext, type ErrorCode } from '@pinrank/service-kit';
-import { type RequestDeadline } from './deadline';
-import { type RoutedModel } from './model-set';
-import { encodeInputs, type RouterTensor } from './tensors';
+import { callUnary, PinrankError } from '@pinrank/service-kit';
+import { ATTEMPT_RULES, attemptTimeoutMs, classifyAttemptFailure, mayUseSkippedWorker } from './fallback-policy';
+import { type NamedTensors } from './model-inputs';
+import { type PoolName, type RoutedModel } from './model-set';
+import { type RequestContext } from './request-context';
+import { fromPeer } from './upstreams';
 import { type WorkerPool } from './worker-pool';
 
 /** Thrown when no worker of a pool could run a call: none healthy, or every one tried was unavailable or saturated. */
@@ -17,72 +20,93 @@ export class PoolUnavailableError extends Error {
   }
 }
 
-// Worth another worker: this one is down, draining, overloaded, or lacks the model.
-const TRY_ANOTHER = new Set<ErrorCode>(['UNAVAILABLE', 'RESOURCE_EXHAUSTED', 'NOT_FOUND', 'CANCELLED']);
-
-/** Per-call context of {@link inferOnPool}. */
-export interface InferCall {
-  deadline: RequestDeadline;
+/** Options of {@link inferOnPool}. */
+export interface InferOnPoolOptions {
+  /** Workers tried before the pool counts as gone (RANKER_MAX_INFER_ATTEMPTS). */
   maxAttempts: number;
-  requestId: string;
-  /** The incoming call: its cancellation cancels ours and its span is our parent. */
-  parent?: CallContext;
-  /** No fallback follows this call: try a worker skipped after a failure rather than giving up. */
-  lastResort?: boolean;
+  /** No fallback follows this call (see fallback-policy.ts, mayUseSkippedWorker). */
+  lastResort: boolean;
 }
 
 /**
- * Runs one ModelInfer (raw little-endian inputs) of the pinned model version
- * on a worker of `pool`, moving to another worker when one is unavailable.
+ * Runs one ModelInfer (raw little-endian inputs) of the model on a worker of
+ * `pool`, moving to another worker as fallback-policy.ts's ATTEMPT_RULES say.
  * Thrown by: no usable worker — PoolUnavailableError; the deadline —
- * DEADLINE_EXCEEDED; a worker refusing the request — INTERNAL naming model and worker.
+ * DEADLINE_EXCEEDED; cancellation — CANCELLED; a worker refusing the request — INTERNAL naming model and worker.
  */
-export async function inferOnPool(
-  pool: WorkerPool,
-  model: RoutedModel,
-  tensors: ReadonlyArray<readonly [string, RouterTensor]>,
-  call: InferCall,
-): Promise<ModelInferResponse> {
-  const { inputs, raw } = encodeInputs(tensors);
-  const request = ModelInferRequest.fromPartial({ modelName: model.name, modelVersion: model.pinned ? model.version : '', id: call.requestId, inputs, rawInputContents: raw });
+export async function inferOnPool(pool: WorkerPool, model: RoutedModel, tensors: NamedTensors, o: InferOnPoolOptions, ctx: RequestContext): Promise<ModelInferResponse> {
+  let encoded: EncodedInputs;
+  try {
+    encoded = encodeInferInputs(tensors);
+  } catch (err) {
+    throw new PinrankError('INTERNAL', `the router built malformed ${model.name} inputs: ${(err as Error).message}`, { cause: err });
+  }
+  const request = ModelInferRequest.fromPartial({ modelName: model.name, modelVersion: model.pinned ? model.version : '', id: ctx.requestId, ...encoded });
   const tried = new Set<string>();
   let lastError: unknown;
-  for (let attempt = 0; attempt < call.maxAttempts; attempt++) {
-    const endpoint = pool.pick(tried, { includeSkipped: call.lastResort === true && tried.size === 0 });
+  for (let attempt = 0; attempt < o.maxAttempts; attempt++) {
+    const endpoint = pool.pick(tried, { includeSkipped: mayUseSkippedWorker(o.lastResort, tried.size) });
     if (!endpoint) break;
     tried.add(endpoint.address);
-    const deadline = call.deadline.forCall(`${model.name} on the ${pool.name} pool`);
-    // One attempt gets at most half of the time left, so a hung worker (a cut
-    // link keeps its channel and health stream "open") leaves time for another
-    // worker or the declared fallback pool.
-    const attemptMs = Math.max(1, Math.floor((deadline.getTime() - Date.now()) / 2));
+    const deadline = ctx.deadline.forCall(`${model.name} on the ${pool.name} pool`);
     try {
-      const res = await callUnary(endpoint.client.modelInfer.bind(endpoint.client), request, {
-        ...(call.parent ? { parent: call.parent } : {}),
-        timeoutMs: attemptMs,
-        retry: false,
-      });
+      const res = await callUnary(endpoint.client.modelInfer.bind(endpoint.client), request, ctx.callOptions(attemptTimeoutMs(deadline.getTime() - Date.now()), false));
       pool.reportSuccess(endpoint.address);
       return res;
     } catch (err) {
-      if (call.parent?.signal.aborted) throw new PinrankError('CANCELLED', 'request cancelled', { cause: err });
+      if (ctx.cancelled) throw new PinrankError('CANCELLED', 'request cancelled', { cause: err });
       const e = PinrankError.from(err);
-      if (e.code === 'DEADLINE_EXCEEDED') {
-        if (Date.now() >= deadline.getTime()) {
-          throw new PinrankError('DEADLINE_EXCEEDED', `${model.name} on ${pool.name} worker ${endpoint.address} did not answer before the deadline`, { cause: err });
-        }
-        // Only this attempt's share ran out: treat the worker as hung and skip it for a while.
-        pool.reportFailure(endpoint.address, 'timeout');
-        lastError = err;
-        continue;
+      const failure = classifyAttemptFailure(e.code, Date.now() >= deadline.getTime());
+      if (failure === 'deadline') {
+        throw new PinrankError('DEADLINE_EXCEEDED', `${model.name} on ${pool.name} worker ${endpoint.address} did not answer before the deadline`, { cause: err });
       }
-      if (!TRY_ANOTHER.has(e.code)) {
+      const rule = ATTEMPT_RULES[failure];
+      if (rule.eject) pool.reportFailure(endpoint.address, rule.eject);
+      if (!rule.tryAnother) {
         throw new PinrankError('INTERNAL', `${model.name}/${model.version} on ${pool.name} worker ${endpoint.address} failed: ${e.code}: ${e.message}`, { cause: err });
       }
-      pool.reportFailure(endpoint.address);
       lastError = err;
     }
   }
   const why = tried.size === 0 ? 'no healthy worker' : `${tried.size} worker(s) tried, all unavailable`;
   throw new PoolUnavailableError(pool.name, `${pool.name} pool: ${why} for ${model.name}`, { cause: lastError });
+}
+
+/** One model call of a request, as a stage of the pipeline makes it. */
+export interface ModelCall {
+  model: RoutedModel;
+  pool: PoolName;
+  inputs: NamedTensors;
+  /** The FP32 output read back, and its expected shape [rows, cols]. */
+  output: { name: string; rows: number; cols: number };
+  /** No fallback follows this call. */
+  lastResort: boolean;
+}
+
+/** A model call's output and the version that served it. */
+export interface ModelCallResult {
+  data: Float32Array;
+  /** The version the worker reports (the routed one when it reports none). */
+  modelVersion: string;
+}
+
+/** How the pipeline runs a model: on the worker pools in production. */
+export interface Inference {
+  /** Thrown by: as {@link inferOnPool}, and INTERNAL for an output that does not match the call. */
+  run(call: ModelCall, ctx: RequestContext): Promise<ModelCallResult>;
+}
+
+/** Model calls over the worker pools. */
+export class PoolInference implements Inference {
+  constructor(
+    private readonly pools: Readonly<Record<PoolName, WorkerPool>>,
+    private readonly maxAttempts: number,
+  ) {}
+
+  async run(call: ModelCall, ctx: RequestContext): Promise<ModelCallResult> {
+    const { model, output } = call;
+    const res = await inferOnPool(this.pools[call.pool], model, call.inputs, { maxAttempts: this.maxAttempts, lastResort: call.lastResort }, ctx);
+    const out = fromPeer(`${model.name} worker`, () => decodeInferOutput(res, output.name, { dtype: 'float32', dims: [output.rows, output.cols] }));
+    return { data: out.data as Float32Array, modelVersion: res.modelVersion || model.version };
+  }
 }

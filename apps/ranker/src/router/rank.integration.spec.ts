@@ -38,18 +38,66 @@ describe('Rank', () => {
     expect(res.snapshotVersion).toBe('snap-7');
     expect(res.degraded).toEqual([]);
     expect(res.requestId).not.toBe('');
-    expect(res.timings.map((t) => t.stage)).toEqual(expect.arrayContaining(['features', 'embeddings', 'encoder', 'heads', 'total']));
+    expect(res.timings.map((t) => t.stage).sort()).toEqual(['content', 'encoder', 'features', 'heads', 'total', 'tower']);
   });
 
-  it('pins the snapshot of the first embedding lookup for the second', async () => {
+  it('reads user and tower vectors in one lookup of one snapshot, beside an unpinned content lookup', async () => {
     const before = h.store.embeddingRequests.length;
-    await api.rank({ userId: 'u1', candidateItemIds: ['i4', 'i6'] });
-    const [content, tower] = h.store.embeddingRequests.slice(before);
-    expect(content?.kind).toBe(VectorKind.VECTOR_KIND_CONTENT);
-    expect(content?.snapshotVersion).toBe('');
-    expect(tower?.kind).toBe(VectorKind.VECTOR_KIND_TOWER);
-    expect(tower?.userId).toBe('u1');
-    expect(tower?.snapshotVersion).toBe('snap-7');
+    const res = await api.rank({ userId: 'u1', candidateItemIds: ['i4', 'i6'] });
+    const requests = h.store.embeddingRequests.slice(before);
+    const content = requests.find((r) => r.kind === VectorKind.VECTOR_KIND_CONTENT);
+    const tower = requests.find((r) => r.kind === VectorKind.VECTOR_KIND_TOWER);
+    expect(requests).toHaveLength(2);
+    // Content vectors belong to no snapshot: not pinned, and the store names none for them (embedding_store.proto).
+    expect(content).toMatchObject({ userId: '', snapshotVersion: '', itemIds: ['i4', 'i6'] });
+    // The tower lookup carries the user, so user and item vectors come from the one version it names.
+    expect(tower).toMatchObject({ userId: 'u1', snapshotVersion: '', itemIds: ['i4', 'i6'] });
+    expect(res.snapshotVersion).toBe('snap-7');
+  });
+
+  it('starts the tower lookup before the content lookup answers (event order), and its stage timings overlap', async () => {
+    const order: string[] = [];
+    let towerArrived = (): void => undefined;
+    const towerSeen = new Promise<void>((resolve) => (towerArrived = resolve));
+    h.store.data.beforeAnswer = async (req) => {
+      const kind = req.kind === VectorKind.VECTOR_KIND_CONTENT ? 'content' : 'tower';
+      order.push(`${kind} received`);
+      if (kind === 'tower') towerArrived();
+      // Hold the content answer until the tower request is in; a router that waits for it first is released after 2 s and fails below.
+      else await Promise.race([towerSeen, new Promise((r) => setTimeout(r, 2000).unref())]);
+      order.push(`${kind} answered`);
+    };
+    try {
+      const res = await api.rank({ userId: 'u1', candidateItemIds: ['i4', 'i6', 'i8'] });
+      expect(order.indexOf('tower received')).toBeGreaterThanOrEqual(0);
+      expect(order.indexOf('tower received')).toBeLessThan(order.indexOf('content answered'));
+      const stage = (name: string) => res.timings.find((t) => t.stage === name);
+      const content = stage('content');
+      const tower = stage('tower');
+      expect(content && tower).toBeTruthy();
+      // The tower stage started before the content stage ended: the two spans overlap.
+      expect(tower!.startMs).toBeLessThan(content!.startMs + content!.ms);
+      expect(content!.startMs).toBeLessThan(tower!.startMs + tower!.ms);
+    } finally {
+      delete h.store.data.beforeAnswer;
+    }
+  });
+
+  it('pins the tower lookup to an experiment arm\'s snapshot and refuses an answer from another version', async () => {
+    const pinned = await h.router({ experiments: { kind: 'inline', config: { layers: [{ name: 'l', experiments: [{ name: 'e', arms: [{ name: 'pin', fraction: 1, snapshotVersion: 'snap-7' }] }] }] } } });
+    const before = h.store.embeddingRequests.length;
+    const res = await pinned.rank({ userId: 'u1', candidateItemIds: ['i4'] });
+    expect(res.snapshotVersion).toBe('snap-7');
+    const requests = h.store.embeddingRequests.slice(before);
+    expect(requests.find((r) => r.kind === VectorKind.VECTOR_KIND_TOWER)?.snapshotVersion).toBe('snap-7');
+    expect(requests.find((r) => r.kind === VectorKind.VECTOR_KIND_CONTENT)?.snapshotVersion).toBe('');
+    // The store moved on to another version: the pin is not silently dropped.
+    h.store.data.snapshotVersion = 'snap-8';
+    try {
+      await expect(pinned.rank({ userId: 'u1', candidateItemIds: ['i4'] })).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringMatching(/snapshot snap-7 is not retained/) });
+    } finally {
+      h.store.data.snapshotVersion = 'snap-7';
+    }
   });
 
   it('sends the sequence once per chunk ([1,S]) and chunks candidates; encoder on the GPU pool, heads on the CPU pool', async () => {

@@ -1,6 +1,5 @@
 import { type ClientConnectOptions, type ServerOptions } from '@pinrank/service-kit';
 import { type Logger } from 'pino';
-import { type ExperimentsSource } from './experiments/experiment-store';
 
 /** What the router does when the pool named by the encoder's placement has no usable worker. */
 export type GpuFallback = 'cpu_encoder' | 'lite' | 'none';
@@ -10,6 +9,23 @@ export type SnapshotMismatchPolicy = 'flag' | 'refuse';
 export type UnknownCandidatePolicy = 'drop' | 'refuse';
 /** How the realtime sequence travels to the encoder: once per chunk ([1,S]) or copied per candidate ([n,S]). */
 export type SequenceMode = 'dedup' | 'per_candidate';
+
+/** Where the experiment configuration comes from. */
+export type ExperimentsSource =
+  | {
+      kind: 'file';
+      /** A JSON file (docs/online-experiments.md); re-read when it changes. */
+      path: string;
+      /** How often the file is checked for changes; default 2000 ms (0 = only on ReloadExperiments). */
+      reloadIntervalMs?: number;
+    }
+  | {
+      kind: 'inline';
+      /** The configuration object (parsed JSON); never reloaded. */
+      config: unknown;
+      /** How it is reported (default "inline"). */
+      label?: string;
+    };
 
 /** Where the compact request log goes. */
 export type RequestLogOptions =

@@ -1,26 +1,4 @@
-import { RankedItem, StageTiming } from '@pinrank/proto';
-import { type Popularity } from './popularity';
-import { hoursSinceNewest, type UserSequence } from './sequence';
-
-/** Columns of `dense_features` (docs/models.md, ranking_heads). */
-export const DENSE_FEATURES = 4;
-
-/**
- * `dense_features` [n,4] for the given items: log1p(item popularity),
- * sequence length / 100, log1p(hours since the newest action), user-vector-missing.
- */
-export function denseFeatures(itemIds: readonly string[], popularity: Popularity, seq: UserSequence, userMissing: boolean): Float32Array {
-  const out = new Float32Array(itemIds.length * DENSE_FEATURES);
-  const seqLen = seq.length / 100;
-  const recency = Math.log1p(hoursSinceNewest(seq));
-  itemIds.forEach((id, i) => {
-    out[i * DENSE_FEATURES] = Math.log1p(Math.max(0, popularity.get(id)));
-    out[i * DENSE_FEATURES + 1] = seqLen;
-    out[i * DENSE_FEATURES + 2] = recency;
-    out[i * DENSE_FEATURES + 3] = userMissing ? 1 : 0;
-  });
-  return out;
-}
+import { RankedItem } from '@pinrank/proto';
 
 /** Per-head probabilities of one scored item. */
 export interface ScoredCandidate {
@@ -48,37 +26,3 @@ export function rankByUtility(scored: readonly ScoredCandidate[], headNames: rea
   const kept = topK > 0 ? items.slice(0, topK) : items;
   return kept.map((i) => RankedItem.fromPartial(i));
 }
-
-/** Wall-clock spans of request stages; concurrent chunks of one stage merge into one span. */
-export class StageClock {
-  private readonly spans = new Map<string, { start: number; end: number }>();
-  private readonly t0 = performance.now();
-
-  /** Records that `stage` ran from `start` to `end` (performance.now() values). */
-  record(stage: string, start: number, end: number): void {
-    const s = this.spans.get(stage);
-    if (!s) this.spans.set(stage, { start, end });
-    else this.spans.set(stage, { start: Math.min(s.start, start), end: Math.max(s.end, end) });
-  }
-
-  /** Times `fn` as `stage`. */
-  async time<T>(stage: string, fn: () => Promise<T>): Promise<T> {
-    const start = performance.now();
-    try {
-      return await fn();
-    } finally {
-      this.record(stage, start, performance.now());
-    }
-  }
-
-  /** The stages in order of start, then "total". */
-  timings(): StageTiming[] {
-    const out = [...this.spans.entries()]
-      .sort((a, b) => a[1].start - b[1].start)
-      .map(([stage, s]) => StageTiming.fromPartial({ stage, ms: round(s.end - s.start) }));
-    out.push(StageTiming.fromPartial({ stage: 'total', ms: round(performance.now() - this.t0) }));
-    return out;
-  }
-}
-
-const round = (ms: number): number => Math.round(ms * 1000) / 1000;

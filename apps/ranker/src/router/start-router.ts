@@ -1,5 +1,4 @@
-import { RankerService } from '@pinrank/proto';
-import { defineService, startServer, type RunningServer } from '@pinrank/service-kit';
+import { startServer, type RunningServer } from '@pinrank/service-kit';
 import { RpcMetrics } from '@pinrank/telemetry';
 import { loadModelSet, type ModelSet } from './model-set';
 import { Popularity } from './popularity';
@@ -8,9 +7,11 @@ import { type PlanContext } from './experiments/compile-plan';
 import { ExperimentStore } from './experiments/experiment-store';
 import { experimentsService } from './experiments/experiments-service';
 import { openRequestLog, type RequestLog } from './request-log';
-import { RouterCore } from './router-core';
+import { FallbackPolicy } from './fallback-policy';
+import { PoolInference } from './infer-client';
+import { rankerService } from './ranker-service';
 import { withRouterDefaults, type ResolvedRouterOptions, type RouterOptions } from './router-options';
-import { Upstreams } from './upstreams';
+import { GrpcUpstreams } from './upstreams';
 import { createWorkerPool, type WorkerPool } from './worker-pool';
 
 /** A running router: the Ranker gRPC server and what it resolved at start-up. */
@@ -56,7 +57,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     createWorkerPool('cpu', o.cpuWorkers, o.startupHealthWaitMs, { ...connect, ...(logger ? { logger } : {}) }),
   ]);
   const pools = { gpu, cpu };
-  const upstreams = new Upstreams(o.featureServer, o.embeddingStore, connect);
+  const upstreams = new GrpcUpstreams(o.featureServer, o.embeddingStore, connect);
   let experiments: ExperimentStore | undefined;
   let requestLog: RequestLog | undefined;
   const closeAll = async (): Promise<void> => {
@@ -76,11 +77,9 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     const planContext = async (): Promise<PlanContext> => ({ options: o, defaults, snapshots: await upstreams.snapshotVersions(2000) });
     experiments = await ExperimentStore.open(o.experiments, defaults, planContext, new ArmMetrics(metrics.registry), () => logger);
     requestLog = await openRequestLog(o.requestLog, (err) => logger?.warn({ err }, 'request log write failed'));
-    const core = new RouterCore({ options: o, models, upstreams, pools, popularity, requestLog, experiments });
-    const service = defineService(RankerService, {
-      rank: (req, ctx) => core.rank(req, ctx),
-      recommend: (req, ctx) => core.recommend(req, ctx),
-    });
+    const fallback = new FallbackPolicy({ mode: o.gpuFallback, liteModelName: o.models.lite, hasHealthyWorker: (pool) => pools[pool].pick() !== undefined });
+    const inference = new PoolInference(pools, o.maxInferAttempts);
+    const service = rankerService({ options: o, upstreams, inference, fallback, popularity, requestLog, experiments });
     server = await startServer({
       name: 'ranker-router',
       address: o.address,

@@ -9,20 +9,23 @@ import {
   type GetEmbeddingsResponse,
   type RetrieveResponse,
 } from '@pinrank/proto';
-import { callUnary, createClient, PinrankError, type CallContext, type ClientConnectOptions } from '@pinrank/service-kit';
-import { type RequestDeadline } from './deadline';
+import { callUnary, createClient, PinrankError, type ClientConnectOptions } from '@pinrank/service-kit';
+import { type RequestContext } from './request-context';
 import { emptySequence, sequenceFromProto, type UserSequence } from './sequence';
 
-/** What an outgoing call inherits from its request. */
-export interface UpstreamCall {
-  deadline: RequestDeadline;
-  /** The incoming call: its cancellation cancels ours and its span is our parent. */
-  parent?: CallContext;
-}
-
-/** Kit call options for a call that must end by `deadline`. */
-function callOptions(call: UpstreamCall, deadline: Date, retry: boolean): Parameters<typeof callUnary>[2] {
-  return { ...(call.parent ? { parent: call.parent } : {}), timeoutMs: Math.max(1, deadline.getTime() - Date.now()), ...(retry ? {} : { retry: false }) };
+/** What one request asks of the feature-server. */
+export interface SequenceQuery {
+  userId: string;
+  /** Epoch ms the sequence is taken as of. */
+  asOfMs: number;
+  /** Rows S. */
+  length: number;
+  /** Content vector width each row must have (the encoder config's). */
+  width: number;
+  /** Also return the stored records (Recommend reads the saved and hidden items from them). */
+  includeRecords: boolean;
+  /** Longest wait; the call also gets at most half of the request's time left. */
+  timeoutMs: number;
 }
 
 /** The realtime sequence, or an empty one and the reason when it could not be fetched. */
@@ -30,7 +33,32 @@ export interface SequenceResult {
   sequence: UserSequence;
   /** Why the sequence is empty because of a failure (undefined when fetched). */
   failure: string | undefined;
-  ms: number;
+}
+
+/** Per-call options of an embedding-store call. */
+export interface UpstreamCallOptions {
+  /** Longest wait for this call (the request's deadline caps it too). */
+  timeoutMs: number;
+}
+
+/** The router's view of the feature-server and the embedding-store, with its failure policy per call. */
+export interface Upstreams {
+  /**
+   * The user's sequence. Never throws for an unreachable, slow or malformed
+   * feature-server: the result is then an empty sequence with `failure` set (the caller flags it).
+   */
+  sequence(q: SequenceQuery, ctx: RequestContext): Promise<SequenceResult>;
+  /**
+   * One GetEmbeddings lookup. Thrown by: a failed lookup — the store's own
+   * status for INVALID_ARGUMENT / NOT_FOUND / FAILED_PRECONDITION, DEADLINE_EXCEEDED, otherwise UNAVAILABLE.
+   */
+  getEmbeddings(req: Partial<GetEmbeddingsRequest>, o: UpstreamCallOptions, ctx: RequestContext): Promise<GetEmbeddingsResponse>;
+  /** One Retrieve call; errors as for {@link getEmbeddings}. */
+  retrieve(req: Partial<RetrieveRequest>, o: UpstreamCallOptions, ctx: RequestContext): Promise<RetrieveResponse>;
+  /** Snapshot versions the embedding-store can serve (READY or ACTIVE), or undefined when it does not answer in `timeoutMs`. */
+  snapshotVersions(timeoutMs: number): Promise<Set<string> | undefined>;
+  /** Closes the clients. */
+  close(): void;
 }
 
 function describe(err: unknown): string {
@@ -38,8 +66,11 @@ function describe(err: unknown): string {
   return `${e.code}: ${e.message}`;
 }
 
-/** Clients of the feature-server and the embedding-store, with the router's failure policy per call. */
-export class Upstreams {
+/** Milliseconds from now to a deadline. */
+const until = (deadline: Date): number => deadline.getTime() - Date.now();
+
+/** The upstreams over gRPC clients of the feature-server and the embedding-store. */
+export class GrpcUpstreams implements Upstreams {
   private readonly features: FeatureServerClient;
   private readonly embeddings: EmbeddingStoreClient;
 
@@ -51,55 +82,39 @@ export class Upstreams {
     this.embeddings.getChannel().getConnectivityState(true);
   }
 
-  /**
-   * The user's sequence as of `asOfMs`, waiting at most `timeoutMs` and half
-   * the request's remaining time. Never
-   * throws for an unreachable, slow or malformed feature-server: the result is
-   * then an empty sequence with `failure` set (the caller flags it).
-   */
-  async sequence(userId: string, asOfMs: number, S: number, includeRecords: boolean, timeoutMs: number, call: UpstreamCall): Promise<SequenceResult> {
-    const t0 = performance.now();
+  async sequence(q: SequenceQuery, ctx: RequestContext): Promise<SequenceResult> {
     try {
       // At most half of what is left: a late sequence must leave time to rank without it.
-      const deadline = call.deadline.forCall('GetRealtimeSequence', Math.min(timeoutMs, call.deadline.remainingMs() / 2));
-      const req = GetRealtimeSequenceRequest.fromPartial({ userId, maxLen: S, asOfMs, includeRecords });
+      const deadline = ctx.deadline.forCall('GetRealtimeSequence', Math.min(q.timeoutMs, ctx.deadline.remainingMs() / 2));
+      const req = GetRealtimeSequenceRequest.fromPartial({ userId: q.userId, maxLen: q.length, asOfMs: q.asOfMs, includeRecords: q.includeRecords });
       // No retry: a feature-server that is down costs an empty sequence, not the request's time.
-      const res = await callUnary(this.features.getRealtimeSequence.bind(this.features), req, callOptions(call, deadline, false));
-      const sequence = sequenceFromProto(res);
-      if (sequence.S !== S) throw new Error(`sequence length ${sequence.S}, asked for ${S}`);
-      return { sequence, failure: undefined, ms: performance.now() - t0 };
+      const res = await callUnary(this.features.getRealtimeSequence.bind(this.features), req, ctx.callOptions(until(deadline), false));
+      const sequence = sequenceFromProto(res, q.width);
+      if (sequence.S !== q.length) throw new Error(`sequence length ${sequence.S}, asked for ${q.length}`);
+      return { sequence, failure: undefined };
     } catch (err) {
-      return { sequence: emptySequence(S), failure: `feature-server: ${describe(err)}`, ms: performance.now() - t0 };
+      return { sequence: emptySequence(q.length, q.width), failure: `feature-server: ${describe(err)}` };
     }
   }
 
-  /**
-   * One GetEmbeddings lookup. Thrown by: a failed lookup — the store's own
-   * status for INVALID_ARGUMENT / NOT_FOUND / FAILED_PRECONDITION, DEADLINE_EXCEEDED, otherwise UNAVAILABLE.
-   */
-  async getEmbeddings(req: Partial<GetEmbeddingsRequest>, timeoutMs: number, call: UpstreamCall): Promise<GetEmbeddingsResponse> {
-    const deadline = call.deadline.forCall('GetEmbeddings', timeoutMs);
+  async getEmbeddings(req: Partial<GetEmbeddingsRequest>, o: UpstreamCallOptions, ctx: RequestContext): Promise<GetEmbeddingsResponse> {
+    const deadline = ctx.deadline.forCall('GetEmbeddings', o.timeoutMs);
     try {
-      return await callUnary(this.embeddings.getEmbeddings.bind(this.embeddings), GetEmbeddingsRequest.fromPartial(req), callOptions(call, deadline, true));
+      return await callUnary(this.embeddings.getEmbeddings.bind(this.embeddings), GetEmbeddingsRequest.fromPartial(req), ctx.callOptions(until(deadline), true));
     } catch (err) {
       throw upstreamError('embedding-store GetEmbeddings', err);
     }
   }
 
-  /** One Retrieve call; errors as for {@link getEmbeddings}. */
-  async retrieve(req: Partial<RetrieveRequest>, timeoutMs: number, call: UpstreamCall): Promise<RetrieveResponse> {
-    const deadline = call.deadline.forCall('Retrieve', timeoutMs);
+  async retrieve(req: Partial<RetrieveRequest>, o: UpstreamCallOptions, ctx: RequestContext): Promise<RetrieveResponse> {
+    const deadline = ctx.deadline.forCall('Retrieve', o.timeoutMs);
     try {
-      return await callUnary(this.embeddings.retrieve.bind(this.embeddings), RetrieveRequest.fromPartial(req), callOptions(call, deadline, true));
+      return await callUnary(this.embeddings.retrieve.bind(this.embeddings), RetrieveRequest.fromPartial(req), ctx.callOptions(until(deadline), true));
     } catch (err) {
       throw upstreamError('embedding-store Retrieve', err);
     }
   }
 
-  /**
-   * Snapshot versions the embedding-store can serve (READY or ACTIVE), or
-   * undefined when it does not answer within `timeoutMs` (callers then skip the check).
-   */
   async snapshotVersions(timeoutMs: number): Promise<Set<string> | undefined> {
     try {
       const res = await callUnary(this.embeddings.listSnapshots.bind(this.embeddings), ListSnapshotsRequest.fromPartial({}), { timeoutMs, retry: false });
@@ -110,7 +125,6 @@ export class Upstreams {
     }
   }
 
-  /** Closes both channels. */
   close(): void {
     this.features.close();
     this.embeddings.close();
@@ -130,5 +144,18 @@ export function upstreamError(what: string, err: unknown): PinrankError {
       return new PinrankError('DEADLINE_EXCEEDED', `${what} did not answer before the deadline`, { cause: err });
     default:
       return new PinrankError('UNAVAILABLE', `${what} failed: ${e.code}: ${e.message}`, { cause: err });
+  }
+}
+
+/**
+ * Runs `decode` on data a peer sent. Thrown by: a malformed tensor or shape
+ * (the decoders' INVALID_ARGUMENT) — INTERNAL naming the peer: the request was fine, the peer's answer was not.
+ */
+export function fromPeer<T>(peer: string, decode: () => T): T {
+  try {
+    return decode();
+  } catch (err) {
+    if (err instanceof PinrankError && err.code === 'INVALID_ARGUMENT') throw new PinrankError('INTERNAL', `${peer} sent a malformed tensor: ${err.message}`, { cause: err });
+    throw err;
   }
 }

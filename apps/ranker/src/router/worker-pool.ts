@@ -1,6 +1,7 @@
 import { GRPCInferenceServiceClient, HealthCheckResponse_ServingStatus as ServingStatus } from '@pinrank/proto';
 import { EndpointPool, type ClientConnectOptions, type EndpointSource } from '@pinrank/service-kit';
 import { type Logger } from 'pino';
+import { EJECTION, ejectionMs, type EjectionKind } from './fallback-policy';
 
 /** One worker of a pool and its Open Inference Protocol client. */
 export interface WorkerEndpoint {
@@ -22,9 +23,10 @@ export interface WorkerPool {
   /**
    * A call to this worker failed (unavailable, or it did not answer within its
    * attempt's share of the deadline): skip it for a while even if its health
-   * still says SERVING; repeated failures and timeouts skip it longer.
+   * still says SERVING; repeated failures and timeouts skip it longer
+   * (fallback-policy.ts, EJECTION).
    */
-  reportFailure(address: string, kind?: 'unavailable' | 'timeout'): void;
+  reportFailure(address: string, kind?: EjectionKind): void;
   /** A call to this worker succeeded: its failure count starts again. */
   reportSuccess(address: string): void;
   /** Closes watches and channels. */
@@ -33,7 +35,7 @@ export interface WorkerPool {
 
 /** Options of {@link createWorkerPool}. */
 export interface WorkerPoolOptions extends ClientConnectOptions {
-  /** How long a worker reported as failed is skipped; default 1000 ms. */
+  /** How long a worker reported as failed is first skipped; default EJECTION.baseMs (1000 ms). */
   ejectMs?: number;
   logger?: Logger;
 }
@@ -87,11 +89,10 @@ class KitWorkerPool implements WorkerPool {
     return options.includeSkipped ? skipped?.endpoint : undefined;
   }
 
-  reportFailure(address: string, kind: 'unavailable' | 'timeout' = 'unavailable'): void {
-    // Consecutive failures double the ejection (a hung worker is skipped longer), up to 30 s.
-    const strikes = (this.strikes.get(address) ?? 0) + (kind === 'timeout' ? 3 : 1);
+  reportFailure(address: string, kind: EjectionKind = 'unavailable'): void {
+    const strikes = (this.strikes.get(address) ?? 0) + EJECTION.strikes[kind];
     this.strikes.set(address, strikes);
-    this.ejected.set(address, Date.now() + Math.min(30_000, this.ejectMs * 2 ** (strikes - 1)));
+    this.ejected.set(address, Date.now() + ejectionMs(strikes, this.ejectMs));
   }
 
   reportSuccess(address: string): void {
@@ -139,7 +140,7 @@ export async function createWorkerPool(name: string, targets: readonly string[],
           source: poolSource(targets),
           ...(logger ? { logger: logger.child({ pool: name }) } : {}),
         });
-  const p = new KitWorkerPool(name, pool, ejectMs ?? 1000);
+  const p = new KitWorkerPool(name, pool, ejectMs ?? EJECTION.baseMs);
   await p.waitForServing(startupWaitMs);
   return p;
 }

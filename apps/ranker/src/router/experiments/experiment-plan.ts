@@ -53,6 +53,16 @@ export interface Treatment {
   snapshotVersion: string | undefined;
 }
 
+/** The experiment fields of a Rank or Recommend response for a user with this treatment. */
+export function experimentFields(t: Treatment): { experiment: string; arm: string; assignments: Array<{ layer: string; experiment: string; arm: string }>; holdout: boolean } {
+  return {
+    experiment: t.arms[0]?.experiment ?? '',
+    arm: t.arms[0]?.name ?? '',
+    assignments: t.arms.map((a) => ({ layer: a.layer, experiment: a.experiment, arm: a.name })),
+    holdout: t.holdout,
+  };
+}
+
 /** The router's defaults, which every arm starts from. */
 export interface PlanDefaults {
   models: ModelSet;

@@ -4,24 +4,8 @@ import { PinrankError } from '@pinrank/service-kit';
 import { type Logger } from 'pino';
 import { type ArmMetrics } from './arm-metrics';
 import { compilePlan, ExperimentConfigError, type PlanContext } from './compile-plan';
+import { type ExperimentsSource } from '../router-options';
 import { ExperimentPlan, type PlanDefaults } from './experiment-plan';
-
-/** Where the experiment configuration comes from. */
-export type ExperimentsSource =
-  | {
-      kind: 'file';
-      /** A JSON file (docs/online-experiments.md); re-read when it changes. */
-      path: string;
-      /** How often the file is checked for changes; default 2000 ms (0 = only on ReloadExperiments). */
-      reloadIntervalMs?: number;
-    }
-  | {
-      kind: 'inline';
-      /** The configuration object (parsed JSON); never reloaded. */
-      config: unknown;
-      /** How it is reported (default "inline"). */
-      label?: string;
-    };
 
 /** The outcome of a reload that was applied or found nothing new. */
 export interface ReloadOutcome {

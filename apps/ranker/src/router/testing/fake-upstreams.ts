@@ -16,6 +16,7 @@ import {
   type GetRealtimeSequenceRequest,
   type RetrieveRequest,
 } from '@pinrank/proto';
+import { encodeTensorMessage } from '@pinrank/inference';
 import { defineService, PinrankError, startServer, type RunningServer } from '@pinrank/service-kit';
 import { pino } from 'pino';
 
@@ -82,42 +83,83 @@ export async function startFakeFeatureServer(data: FakeFeatureServerData): Promi
   return { server, requests, address: `127.0.0.1:${server.port}` };
 }
 
-/** Options of the fake embedding-store. */
+/** The data of the fake embedding-store: a catalog (content vectors) and one snapshot; tests may change it between calls. */
 export interface FakeStoreData {
-  items: string[];
-  users: string[];
+  /** Catalog content vectors (32-d) by item id. */
+  content: Map<string, Float32Array>;
+  /** The snapshot's item-tower vectors (64-d) by item id. */
+  tower: Map<string, Float32Array>;
+  /** The snapshot's user vectors (64-d) by user id. */
+  users: Map<string, Float32Array>;
+  /** The snapshot version held (and active). */
   snapshotVersion: string;
+  /** The PinnerFormer version that produced it. */
   producerModelVersion: string;
-  /** Index used as the vector seed of an item or user. */
-  index: (id: string) => number;
+  /** Runs before a GetEmbeddings answer (tests hold an answer to observe what runs meanwhile); default none. */
+  beforeAnswer?: (req: GetEmbeddingsRequest) => Promise<void>;
 }
 
-/** Starts a real gRPC EmbeddingStore over deterministic vectors; records every request. */
+/**
+ * The router tests' catalog and snapshot: for each item, content vector
+ * testVector(index, 32) and tower vector testVector(index + 1000, 64); for each
+ * user, testVector(index + 5000, 64).
+ */
+export function fakeStoreData(o: { items: string[]; users: string[]; snapshotVersion: string; producerModelVersion: string; index: (id: string) => number }): FakeStoreData {
+  return {
+    content: new Map(o.items.map((id) => [id, testVector(o.index(id), 32)])),
+    tower: new Map(o.items.map((id) => [id, testVector(o.index(id) + 1000, 64)])),
+    users: new Map(o.users.map((id) => [id, testVector(o.index(id) + 5000, 64)])),
+    snapshotVersion: o.snapshotVersion,
+    producerModelVersion: o.producerModelVersion,
+  };
+}
+
+/** Cosine similarity. */
+function cosine(a: Float32Array, b: Float32Array): number {
+  const norm = Math.sqrt(dot(a, a) * dot(b, b));
+  return norm > 0 ? dot(a, b) / norm : 0;
+}
+
+/**
+ * Starts a real gRPC EmbeddingStore over `data`; records every request. It
+ * follows the EmbeddingStore contract (proto/pinrank/v1/embedding_store.proto)
+ * and passes the same contract suite as the real store
+ * (fake-embedding-store.integration.spec.ts): a CONTENT lookup without a user or a
+ * pin reads no snapshot and names none.
+ */
 export async function startFakeEmbeddingStore(
   data: FakeStoreData,
 ): Promise<{ server: RunningServer; embeddingRequests: GetEmbeddingsRequest[]; retrieveRequests: RetrieveRequest[]; address: string; data: FakeStoreData }> {
   const embeddingRequests: GetEmbeddingsRequest[] = [];
   const retrieveRequests: RetrieveRequest[] = [];
-  const known = new Set(data.items);
-  const users = new Set(data.users);
+  const checkVersion = (pinned: string): void => {
+    if (pinned && pinned !== data.snapshotVersion) throw new PinrankError('NOT_FOUND', `snapshot ${pinned} is not retained`);
+  };
   const reg = defineService(EmbeddingStoreService, {
     getEmbeddings: async (req: GetEmbeddingsRequest) => {
       embeddingRequests.push(req);
-      if (req.snapshotVersion && req.snapshotVersion !== data.snapshotVersion) throw new PinrankError('NOT_FOUND', `snapshot ${req.snapshotVersion} is not retained`);
+      if (!req.userId && req.itemIds.length === 0) throw new PinrankError('INVALID_ARGUMENT', 'empty request: give a user_id, item_ids, or both');
+      if (req.itemIds.length > 0 && req.kind !== VectorKind.VECTOR_KIND_CONTENT && req.kind !== VectorKind.VECTOR_KIND_TOWER) {
+        throw new PinrankError('INVALID_ARGUMENT', 'kind: set VECTOR_KIND_CONTENT or VECTOR_KIND_TOWER for item vectors');
+      }
+      if (new Set(req.itemIds).size !== req.itemIds.length) throw new PinrankError('INVALID_ARGUMENT', 'item_ids: an id appears twice');
+      const readsSnapshot = req.userId !== '' || req.kind === VectorKind.VECTOR_KIND_TOWER || req.snapshotVersion !== '';
+      if (readsSnapshot) checkVersion(req.snapshotVersion);
+      await data.beforeAnswer?.(req);
+      const vectors = req.kind === VectorKind.VECTOR_KIND_CONTENT ? data.content : data.tower;
       const dim = req.kind === VectorKind.VECTOR_KIND_CONTENT ? 32 : 64;
-      const found = req.itemIds.filter((id) => known.has(id));
+      const found = req.itemIds.filter((id) => vectors.has(id));
       const raw = new Float32Array(found.length * dim);
-      found.forEach((id, i) => raw.set(testVector(data.index(id) + (dim === 64 ? 1000 : 0), dim), i * dim));
-      const userFound = req.userId !== '' && users.has(req.userId);
+      found.forEach((id, i) => raw.set(vectors.get(id) as Float32Array, i * dim));
+      const user = readsSnapshot && req.userId ? data.users.get(req.userId) : undefined;
       return GetEmbeddingsResponse.fromPartial({
-        snapshotVersion: data.snapshotVersion,
-        producerModelVersion: data.producerModelVersion,
-        userFound,
-        userVector: userFound ? Array.from(testVector(data.index(req.userId) + 5000, 64)) : [],
+        snapshotVersion: readsSnapshot ? data.snapshotVersion : '',
+        producerModelVersion: readsSnapshot ? data.producerModelVersion : '',
+        userFound: user !== undefined,
+        userVector: user ? Array.from(user) : [],
         itemIds: found,
-        // Raw little-endian form, as a fast store sends it.
-        itemVectors: Tensor.fromPartial({ dtype: DataType.DATA_TYPE_FLOAT32, shape: [found.length, dim], raw: Buffer.from(raw.buffer) }),
-        unknownItemIds: req.itemIds.filter((id) => !known.has(id)),
+        itemVectors: encodeTensorMessage({ dtype: 'float32', dims: [found.length, dim], data: raw }),
+        unknownItemIds: req.itemIds.filter((id) => !vectors.has(id)),
       });
     },
     listSnapshots: async () =>
@@ -127,14 +169,15 @@ export async function startFakeEmbeddingStore(
       }),
     retrieve: async (req: RetrieveRequest) => {
       retrieveRequests.push(req);
+      checkVersion(req.snapshotVersion);
       const q = req.query;
       if (q?.$case !== 'userId') throw new PinrankError('INVALID_ARGUMENT', 'user queries only');
-      if (!users.has(q.value)) throw new PinrankError('NOT_FOUND', `user ${q.value} has no vector in snapshot ${data.snapshotVersion}`);
-      const u = testVector(data.index(q.value) + 5000, 64);
+      const u = data.users.get(q.value);
+      if (!u) throw new PinrankError('NOT_FOUND', `user ${q.value} has no vector in snapshot ${data.snapshotVersion}`);
       const excluded = new Set(req.excludeItemIds);
-      const scored = data.items
-        .filter((id) => !excluded.has(id))
-        .map((id) => ({ itemId: id, score: dot(u, testVector(data.index(id) + 1000, 64)) }))
+      const scored = [...data.tower.entries()]
+        .filter(([id]) => !excluded.has(id))
+        .map(([id, v]) => ({ itemId: id, score: cosine(u, v) }))
         .sort((a, b) => b.score - a.score)
         .slice(0, req.k);
       return RetrieveResponse.fromPartial({ snapshotVersion: data.snapshotVersion, items: scored });

@@ -1,6 +1,7 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GRPCInferenceServiceService, ModelInferResponse, type ModelInferRequest } from '@pinrank/proto';
+import { decodeInferInputs, encodeInferOutputs, type HostTensor, type TensorMap } from '@pinrank/inference';
 import { defineService, PinrankError, startServer, type RunningServer } from '@pinrank/service-kit';
 import { pino } from 'pino';
 
@@ -32,30 +33,60 @@ export const reference = {
   },
 };
 
-type Decoded = { dims: number[]; f32?: Float32Array; i64?: BigInt64Array };
-
-function decode(req: ModelInferRequest): Map<string, Decoded> {
-  if (req.rawInputContents.length !== req.inputs.length) throw new PinrankError('INVALID_ARGUMENT', 'test worker: raw contents expected for every input');
-  const out = new Map<string, Decoded>();
-  req.inputs.forEach((t, i) => {
-    const bytes = req.rawInputContents[i] ?? Buffer.alloc(0);
-    const copy = new Uint8Array(bytes.length);
-    copy.set(bytes);
-    if (t.datatype === 'FP32') out.set(t.name, { dims: t.shape, f32: new Float32Array(copy.buffer) });
-    else if (t.datatype === 'INT64') out.set(t.name, { dims: t.shape, i64: new BigInt64Array(copy.buffer) });
-    else throw new PinrankError('INVALID_ARGUMENT', `test worker: datatype ${t.datatype}`);
-  });
-  return out;
+/** Reads input `name` as the fake model needs it. Thrown by: another dtype or shape (-1: any) — INVALID_ARGUMENT. */
+function need(m: TensorMap, name: string, dims: number[], dtype: 'float32'): Float32Array;
+function need(m: TensorMap, name: string, dims: number[], dtype: 'int64'): BigInt64Array;
+function need(m: TensorMap, name: string, dims: number[], dtype: 'float32' | 'int64'): Float32Array | BigInt64Array {
+  const t = m[name];
+  const ok = t && t.dtype === dtype && t.dims.length === dims.length && dims.every((d, i) => d < 0 || t.dims[i] === d);
+  if (!ok) throw new PinrankError('INVALID_ARGUMENT', `test worker: input ${name} has shape [${t?.dims.join(',')}], expected [${dims.join(',')}] ${dtype}`);
+  return t.data as Float32Array | BigInt64Array;
 }
 
-function need(m: Map<string, Decoded>, name: string, dims: number[], kind: 'f32'): Float32Array;
-function need(m: Map<string, Decoded>, name: string, dims: number[], kind: 'i64'): BigInt64Array;
-function need(m: Map<string, Decoded>, name: string, dims: number[], kind: 'f32' | 'i64'): Float32Array | BigInt64Array {
-  const t = m.get(name);
-  const data = t?.[kind];
-  const ok = t && t.dims.length === dims.length && dims.every((d, i) => d < 0 || t.dims[i] === d);
-  if (!ok || !data) throw new PinrankError('INVALID_ARGUMENT', `test worker: input ${name} has shape [${t?.dims.join(',')}], expected [${dims.join(',')}] ${kind}`);
-  return data;
+/**
+ * What the fake models compute for `inputs` ({@link reference}): the output's
+ * name and tensor. Shared by the fake gRPC worker and in-process test inference.
+ * Thrown by: an unknown model — NOT_FOUND; inputs the model does not take — INVALID_ARGUMENT.
+ */
+export function computeReference(modelName: string, m: TensorMap): { name: string; tensor: HostTensor } {
+  if (modelName === 'transact_encoder') {
+    const U = m['seq_action_types']?.dims[0] ?? 0;
+    const S = m['seq_action_types']?.dims[1] ?? 0;
+    const types = need(m, 'seq_action_types', [U, S], 'int64');
+    need(m, 'seq_item_vectors', [U, S, 32], 'float32');
+    need(m, 'seq_ages_s', [U, S], 'float32');
+    const rows = m['cand_vectors']?.dims[0] ?? 0;
+    const cand = need(m, 'cand_vectors', [rows, 32], 'float32');
+    const idx = need(m, 'cand_user_idx', [rows], 'int64');
+    const data = new Float32Array(rows * ENCODED);
+    for (let i = 0; i < rows; i++) {
+      const u = Number(idx[i]);
+      if (u < 0 || u >= U) throw new PinrankError('INVALID_ARGUMENT', `test worker: cand_user_idx ${u} outside [0,${U})`);
+      data.set(cand.subarray(i * 32, (i + 1) * 32), i * ENCODED);
+      let valid = 0;
+      for (let s = 0; s < S; s++) if (types[u * S + s] !== 0n) valid++;
+      data[i * ENCODED + 32] = valid;
+    }
+    return { name: 'encoded', tensor: { dtype: 'float32', dims: [rows, ENCODED], data } };
+  }
+  if (modelName === 'ranking_heads' || modelName === 'ranking_heads_lite') {
+    const lite = modelName === 'ranking_heads_lite';
+    const rows = m['user_pf']?.dims[0] ?? 0;
+    const user = need(m, 'user_pf', [rows, 64], 'float32');
+    const item = need(m, 'item_pf', [rows, 64], 'float32');
+    const dense = need(m, 'dense_features', [rows, 4], 'float32');
+    const enc = lite ? undefined : need(m, 'encoded', [rows, ENCODED], 'float32');
+    const cols = HEADS.length;
+    const data = new Float32Array(rows * cols);
+    for (let i = 0; i < rows; i++) {
+      const u = user.subarray(i * 64, (i + 1) * 64);
+      const it = item.subarray(i * 64, (i + 1) * 64);
+      const d0 = dense[i * 4] ?? 0;
+      data.set(enc ? reference.heads(enc.subarray(i * ENCODED, (i + 1) * ENCODED), u, it, d0) : reference.lite(u, it, d0), i * cols);
+    }
+    return { name: 'probs', tensor: { dtype: 'float32', dims: [rows, cols], data } };
+  }
+  throw new PinrankError('NOT_FOUND', `test worker: no model ${modelName}`);
 }
 
 /** One call a fake worker served. */
@@ -72,62 +103,16 @@ export async function startFakeWorker(name: string, options: { delayMs?: number 
   const reg = defineService(GRPCInferenceServiceService, {
     modelInfer: async (req: ModelInferRequest) => {
       if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs).unref());
-      const m = decode(req);
+      if (req.rawInputContents.length !== req.inputs.length) throw new PinrankError('INVALID_ARGUMENT', 'test worker: raw contents expected for every input');
+      const { inputs } = decodeInferInputs(req);
       calls.push({
         model: req.modelName,
         version: req.modelVersion,
-        shapes: Object.fromEntries([...m.entries()].map(([k, v]) => [k, v.dims])),
+        shapes: Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, [...v.dims]])),
         rawBytes: req.rawInputContents.reduce((a, b) => a + b.length, 0),
       });
-      let rows: number;
-      let cols: number;
-      let data: Float32Array;
-      if (req.modelName === 'transact_encoder') {
-        const U = m.get('seq_action_types')?.dims[0] ?? 0;
-        const S = m.get('seq_action_types')?.dims[1] ?? 0;
-        const types = need(m, 'seq_action_types', [U, S], 'i64');
-        need(m, 'seq_item_vectors', [U, S, 32], 'f32');
-        need(m, 'seq_ages_s', [U, S], 'f32');
-        rows = m.get('cand_vectors')?.dims[0] ?? 0;
-        const cand = need(m, 'cand_vectors', [rows, 32], 'f32');
-        const idx = need(m, 'cand_user_idx', [rows], 'i64');
-        cols = ENCODED;
-        data = new Float32Array(rows * cols);
-        for (let i = 0; i < rows; i++) {
-          const u = Number(idx[i]);
-          if (u < 0 || u >= U) throw new PinrankError('INVALID_ARGUMENT', `test worker: cand_user_idx ${u} outside [0,${U})`);
-          data.set(cand.subarray(i * 32, (i + 1) * 32), i * cols);
-          let valid = 0;
-          for (let s = 0; s < S; s++) if (types[u * S + s] !== 0n) valid++;
-          data[i * cols + 32] = valid;
-        }
-      } else if (req.modelName === 'ranking_heads' || req.modelName === 'ranking_heads_lite') {
-        const lite = req.modelName === 'ranking_heads_lite';
-        rows = m.get('user_pf')?.dims[0] ?? 0;
-        const user = need(m, 'user_pf', [rows, 64], 'f32');
-        const item = need(m, 'item_pf', [rows, 64], 'f32');
-        const dense = need(m, 'dense_features', [rows, 4], 'f32');
-        const enc = lite ? undefined : need(m, 'encoded', [rows, ENCODED], 'f32');
-        cols = HEADS.length;
-        data = new Float32Array(rows * cols);
-        for (let i = 0; i < rows; i++) {
-          const u = user.subarray(i * 64, (i + 1) * 64);
-          const it = item.subarray(i * 64, (i + 1) * 64);
-          const d0 = dense[i * 4] ?? 0;
-          const p = enc ? reference.heads(enc.subarray(i * ENCODED, (i + 1) * ENCODED), u, it, d0) : reference.lite(u, it, d0);
-          data.set(p, i * cols);
-        }
-      } else {
-        throw new PinrankError('NOT_FOUND', `test worker: no model ${req.modelName}`);
-      }
-      const output = req.modelName === 'transact_encoder' ? 'encoded' : 'probs';
-      return ModelInferResponse.fromPartial({
-        modelName: req.modelName,
-        modelVersion: req.modelVersion || '1',
-        id: req.id,
-        outputs: [{ name: output, datatype: 'FP32', shape: [rows, cols] }],
-        rawOutputContents: [Buffer.from(data.buffer, data.byteOffset, data.byteLength)],
-      });
+      const out = computeReference(req.modelName, inputs);
+      return ModelInferResponse.fromPartial({ modelName: req.modelName, modelVersion: req.modelVersion || '1', id: req.id, ...encodeInferOutputs([[out.name, out.tensor]], true) });
     },
   });
   const server = await startServer({ name, address: '127.0.0.1:0', services: [reg], signals: [], logger: pino({ level: 'silent' }) });
@@ -174,5 +159,15 @@ export async function writeTestModelConfigs(repo: string, pinnerformerVersion: s
     const dir = join(repo, c.name, '1');
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'config.json'), JSON.stringify({ version: '1', platform: 'onnxruntime_onnx', ...c }, null, 2));
+    // A version is complete (for the router as for the workers) with model.onnx beside its config; the fake workers compute in JS and never read it.
+    await writeFile(join(dir, 'model.onnx'), '');
   }
+}
+
+/** Copies a test model version to another version number (its config renamed to match), as publishing a new version does. */
+export async function copyTestModelVersion(repo: string, name: string, from: string, to: string): Promise<void> {
+  await cp(join(repo, name, from), join(repo, name, to), { recursive: true });
+  const configPath = join(repo, name, to, 'config.json');
+  const config = JSON.parse(await readFile(configPath, 'utf8')) as Record<string, unknown>;
+  await writeFile(configPath, JSON.stringify({ ...config, version: to }, null, 2));
 }

@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { callUnary, createClient } from '@pinrank/service-kit';
 import { type RouterOptions } from '../router-options';
 import { startRouter, type RunningRouter } from '../start-router';
-import { itemIds, startFakeEmbeddingStore, startFakeFeatureServer, testVector, type FakeAction } from './fake-upstreams';
+import { fakeStoreData, itemIds, startFakeEmbeddingStore, startFakeFeatureServer, testVector, type FakeAction } from './fake-upstreams';
 import { ENCODED, reference, startFakeWorker, writeTestModelConfigs } from './fake-worker';
 import { type RankingInputs } from './ort-reference';
 
@@ -64,7 +64,7 @@ export async function startHarness() {
   for (const id of items) await w.write(id, testVector(indexOf(id), 32), [0, popularityOf(id)]);
   await w.close();
   const features = await startFakeFeatureServer({ sequences: SEQUENCES, itemIndex: indexOf });
-  const store = await startFakeEmbeddingStore({ items, users: STORE_USERS, snapshotVersion: 'snap-7', producerModelVersion: PF_VERSION, index: indexOf });
+  const store = await startFakeEmbeddingStore(fakeStoreData({ items, users: STORE_USERS, snapshotVersion: 'snap-7', producerModelVersion: PF_VERSION, index: indexOf }));
   const gpu = await startFakeWorker('gpu-worker');
   const cpu = await startFakeWorker('cpu-worker');
   const routers: RunningRouter[] = [];

@@ -1,0 +1,197 @@
+import { type ExperimentScorer } from '@pinrank/contracts';
+import { DegradedFlag } from '@pinrank/proto';
+import { PinrankError, type ErrorCode } from '@pinrank/service-kit';
+import { type ModelSet, type PoolName, type RoutedModel } from './model-set';
+import { type RequestContext } from './request-context';
+import { type GpuFallback } from './router-options';
+
+// The router's policy for calls to the inference workers, in one place:
+//   1. placement — which pool runs a model: its config's `placement` (or
+//      RANKER_PLACEMENT), read in model-set.ts, never decided in code;
+//   2. fallback — what a request does when the encoder's pool cannot run it
+//      (FallbackPolicy, below), and which degraded flag that sets;
+//   3. retry — what one failed ModelInfer attempt means, and whether another
+//      worker of the pool is tried (ATTEMPT_RULES; applied by infer-client.ts);
+//   4. ejection — how long a failed worker is skipped (EJECTION; applied by
+//      worker-pool.ts).
+
+// ---- 2. Fallback ------------------------------------------------------------
+
+/** How a request, or one chunk of it, is scored. */
+export type ScoringRoute =
+  /** transact_encoder on `encoderPool`, then ranking_heads. `lastResort`: nothing follows a failure of that pool. */
+  | { scorer: 'full'; encoderPool: PoolName; lastResort: boolean }
+  /** ranking_heads_lite alone, without the sequence. */
+  | { scorer: 'lite' };
+
+/** Options of {@link FallbackPolicy}; all required. */
+export interface FallbackPolicyOptions {
+  /** RANKER_GPU_FALLBACK. */
+  mode: GpuFallback;
+  /** Name of the lite heads model, for messages. */
+  liteModelName: string;
+  /** Whether a pool has a worker to call now (health-watched, not ejected). */
+  hasHealthyWorker: (pool: PoolName) => boolean;
+}
+
+/**
+ * When the encoder moves to the CPU pool and when the lite heads are used
+ * (RANKER_GPU_FALLBACK), and the flag each sets:
+ *
+ * | encoder's pool | cpu_encoder | lite | none |
+ * |---|---|---|---|
+ * | no healthy worker at the start | encoder tried there anyway, then CPU pool (ENCODER_ON_CPU) | every chunk lite (LITE_MODEL) | UNAVAILABLE |
+ * | a chunk's call finds no usable worker | that chunk's encoder on the CPU pool (ENCODER_ON_CPU) | that chunk lite (LITE_MODEL) | UNAVAILABLE |
+ *
+ * The heads have no fallback: their pool without a usable worker answers
+ * UNAVAILABLE, after trying a worker skipped for an earlier failure.
+ */
+export class FallbackPolicy {
+  private readonly mode: GpuFallback;
+
+  constructor(private readonly o: FallbackPolicyOptions) {
+    this.mode = o.mode;
+  }
+
+  /**
+   * The route a request starts on: the experiment arm's scorer, else the full
+   * model unless the encoder's pool has no healthy worker and the fallback is lite.
+   * Thrown by: the lite scorer chosen without a lite model — FAILED_PRECONDITION.
+   */
+  firstRoute(models: ModelSet, scorer: ExperimentScorer, ctx: RequestContext): ScoringRoute {
+    if (scorer === 'lite') {
+      if (!models.lite) throw new PinrankError('FAILED_PRECONDITION', `the lite scorer needs ${this.o.liteModelName}, which is not in the model repository`);
+      return { scorer: 'lite' };
+    }
+    const pool = models.encoder.placement;
+    if (this.mode === 'lite' && !this.o.hasHealthyWorker(pool)) {
+      ctx.flag(DegradedFlag.DEGRADED_FLAG_LITE_MODEL, `${pool} pool has no healthy worker`);
+      return { scorer: 'lite' };
+    }
+    return { scorer: 'full', encoderPool: pool, lastResort: !this.encoderHasFallback(models) };
+  }
+
+  /**
+   * The route of a chunk whose encoder pool could not run it (`reason`), flagged.
+   * Thrown by: no fallback configured (or none possible) — UNAVAILABLE with the reason.
+   */
+  afterEncoderPoolFailed(models: ModelSet, reason: string, ctx: RequestContext): ScoringRoute {
+    if (this.mode === 'cpu_encoder' && models.encoder.placement !== 'cpu') {
+      ctx.flag(DegradedFlag.DEGRADED_FLAG_ENCODER_ON_CPU, reason);
+      return { scorer: 'full', encoderPool: 'cpu', lastResort: true };
+    }
+    if (this.mode === 'lite' && models.lite) {
+      ctx.flag(DegradedFlag.DEGRADED_FLAG_LITE_MODEL, reason);
+      return { scorer: 'lite' };
+    }
+    throw new PinrankError('UNAVAILABLE', `${reason}; no fallback configured`);
+  }
+
+  /**
+   * The heads model of a route and its pool; always a last resort (no fallback).
+   * Thrown by: the lite route without a lite model — UNAVAILABLE.
+   */
+  headsOf(models: ModelSet, route: ScoringRoute): { model: RoutedModel & { headNames: string[] }; pool: PoolName; lastResort: true } {
+    const model = route.scorer === 'full' ? models.heads : models.lite;
+    if (!model) throw new PinrankError('UNAVAILABLE', 'the lite model is not in the model repository');
+    return { model, pool: model.placement, lastResort: true };
+  }
+
+  private encoderHasFallback(models: ModelSet): boolean {
+    return (this.mode === 'cpu_encoder' && models.encoder.placement !== 'cpu') || (this.mode === 'lite' && models.lite !== undefined);
+  }
+}
+
+// ---- 3. Retry across the workers of a pool ----------------------------------
+
+/** What one failed ModelInfer attempt on a worker says about that worker. */
+export type AttemptFailure =
+  /** UNAVAILABLE: down, refusing connections, NOT_SERVING or draining. */
+  | 'unavailable'
+  /** RESOURCE_EXHAUSTED: its queue is full. Treated like unavailable for now; overload is not death (a follow-up separates them). */
+  | 'overloaded'
+  /** NOT_FOUND: it does not serve this model or version. */
+  | 'model-missing'
+  /** CANCELLED by the worker (it is stopping). */
+  | 'cancelled'
+  /** No answer within the attempt's share of the deadline (a cut link keeps its channel "open"). */
+  | 'hung'
+  /** Any other status (INTERNAL, INVALID_ARGUMENT, ...): the worker refused or failed this request. */
+  | 'failed';
+
+/** How a failed attempt of a kind is treated. */
+export interface AttemptRule {
+  /** Try another worker of the pool (while attempts are left). */
+  tryAnother: boolean;
+  /** Skip this worker for a while, and how that counts (see EJECTION); undefined: keep it. */
+  eject: EjectionKind | undefined;
+}
+
+/** The retry and ejection rule of each attempt failure. */
+export const ATTEMPT_RULES: Readonly<Record<AttemptFailure, AttemptRule>> = {
+  unavailable: { tryAnother: true, eject: 'unavailable' },
+  overloaded: { tryAnother: true, eject: 'unavailable' },
+  'model-missing': { tryAnother: true, eject: 'unavailable' },
+  cancelled: { tryAnother: true, eject: 'unavailable' },
+  hung: { tryAnother: true, eject: 'timeout' },
+  // The request fails INTERNAL naming model and worker.
+  failed: { tryAnother: false, eject: undefined },
+};
+
+/**
+ * The kind of a failed attempt from its status; 'deadline' when the request's
+ * own deadline has passed (the request fails DEADLINE_EXCEEDED), 'hung' when
+ * only the attempt's share ran out.
+ */
+export function classifyAttemptFailure(code: ErrorCode, requestDeadlinePassed: boolean): AttemptFailure | 'deadline' {
+  switch (code) {
+    case 'DEADLINE_EXCEEDED':
+      return requestDeadlinePassed ? 'deadline' : 'hung';
+    case 'UNAVAILABLE':
+      return 'unavailable';
+    case 'RESOURCE_EXHAUSTED':
+      return 'overloaded';
+    case 'NOT_FOUND':
+      return 'model-missing';
+    case 'CANCELLED':
+      return 'cancelled';
+    default:
+      return 'failed';
+  }
+}
+
+/**
+ * The timeout of one attempt: half of the time left before the call's
+ * deadline, so a hung worker leaves time for another worker or the fallback pool.
+ */
+export function attemptTimeoutMs(msToDeadline: number): number {
+  return Math.max(1, Math.floor(msToDeadline / 2));
+}
+
+/**
+ * Whether an attempt may go to a worker skipped after an earlier failure: only
+ * the first attempt of a call no fallback follows (better a worker that may
+ * have recovered than a failed request).
+ */
+export function mayUseSkippedWorker(lastResort: boolean, attemptsMade: number): boolean {
+  return lastResort && attemptsMade === 0;
+}
+
+// ---- 4. Ejection --------------------------------------------------------------
+
+/** How a failure counts towards a worker's ejection: a timeout (a hung worker) weighs more. */
+export type EjectionKind = 'unavailable' | 'timeout';
+
+/** Ejection settings: consecutive failures double the time a worker is skipped, up to `maxMs`. */
+export const EJECTION = {
+  /** Skip time of a first failure; the pool's `ejectMs` option overrides it. */
+  baseMs: 1000,
+  maxMs: 30_000,
+  /** Strikes each kind adds; a success clears them. */
+  strikes: { unavailable: 1, timeout: 3 } satisfies Record<EjectionKind, number>,
+} as const;
+
+/** How long a worker with `strikes` consecutive strikes is skipped. */
+export function ejectionMs(strikes: number, baseMs: number = EJECTION.baseMs): number {
+  return Math.min(EJECTION.maxMs, baseMs * 2 ** (strikes - 1));
+}

@@ -1,0 +1,220 @@
+import { type ExperimentScorer } from '@pinrank/contracts';
+import { DegradedFlag, RankResponse, type RankedItem, type RankRequest } from '@pinrank/proto';
+import { PinrankError } from '@pinrank/service-kit';
+import { lookupContent, lookupTower, type TowerVectors } from './embedding-lookups';
+import { experimentFields, type Treatment } from './experiments/experiment-plan';
+import { type FallbackPolicy, type ScoringRoute } from './fallback-policy';
+import { PoolUnavailableError, type Inference, type ModelCall } from './infer-client';
+import { encoderInputs, gatherRows, headsFeatureInputs, type NamedTensors } from './model-inputs';
+import { type ModelSet } from './model-set';
+import { type Popularity } from './popularity';
+import { type RequestContext } from './request-context';
+import { type ResolvedRouterOptions } from './router-options';
+import { rankByUtility, type ScoredCandidate } from './scoring';
+import { type SequenceResult, type Upstreams } from './upstreams';
+import { validateRankRequest } from './validate';
+
+// One Rank request, top to bottom:
+//   1. validate
+//   2. fetch in parallel: the realtime sequence (feature-server), the
+//      candidates' content vectors and, in the same moment, the user's and the
+//      candidates' tower vectors (embedding-store; one snapshot, pinned or active)
+//   3. the encoder per chunk of candidates (transact_encoder, on the pool its
+//      config places it in; fallback-policy.ts decides what follows a gone pool)
+//   4. the heads per chunk (ranking_heads, or ranking_heads_lite)
+//   5. utility ranking
+//   6. the response: items, versions, snapshot, stage timings, degraded flags
+// Recommend (recommend-request.ts) runs stages 2-5 through rankCandidates with
+// the same RequestContext, so its flags and timings are this request's.
+
+/** What the pipeline runs against. */
+export interface RankDeps {
+  options: ResolvedRouterOptions;
+  upstreams: Upstreams;
+  inference: Inference;
+  fallback: FallbackPolicy;
+  popularity: Popularity;
+}
+
+/** What stages 2-5 rank: validated ids and resolved weights, under one treatment. */
+export interface RankInput {
+  userId: string;
+  candidates: readonly string[];
+  /** Epoch ms; the sequence is taken as of this time. */
+  requestTimeMs: number;
+  topK: number;
+  weights: Record<string, number>;
+  /** The models to call (the router's, or an experiment arm's pins). */
+  models: ModelSet;
+  /** "lite" scores with ranking_heads_lite alone (an experiment arm). */
+  scorer: ExperimentScorer;
+  /** Snapshot version to pin (Recommend: the one retrieval used; or an experiment arm's); default the active one. */
+  snapshotVersion?: string;
+  /** The sequence when the caller has fetched it already (Recommend, for its exclusions). */
+  sequence?: Promise<SequenceResult>;
+}
+
+/** The ranking and what the response and the request log report about it (timings and flags are on the RequestContext). */
+export interface RankOutcome {
+  items: RankedItem[];
+  modelVersions: Record<string, string>;
+  snapshotVersion: string;
+  unknownItemIds: string[];
+}
+
+/** A served request: the response, and what the request log adds to it. */
+export interface Served<R> {
+  response: R;
+  /** The time the ranking was computed as of (epoch ms). */
+  requestTimeMs: number;
+  /** Candidates ranked (as asked for Rank, as retrieved for Recommend). */
+  candidates: number;
+  unknownItemIds: string[];
+}
+
+/** Handles Rank: all six stages. Thrown as PinrankError for every failure that has no degraded path. */
+export async function rankRequest(req: RankRequest, t: Treatment, ctx: RequestContext, deps: RankDeps): Promise<Served<RankResponse>> {
+  // 1. Validate; the request's weights, else the user's arms', else the defaults.
+  validateRankRequest(req, deps.options.maxCandidates, t.models.heads.headNames);
+  const requestTimeMs = req.requestTimeMs || Date.now();
+  const out = await rankCandidates(
+    {
+      userId: req.userId,
+      candidates: req.candidateItemIds,
+      requestTimeMs,
+      topK: req.topK,
+      weights: Object.keys(req.headWeights).length > 0 ? req.headWeights : t.headWeights,
+      models: t.models,
+      scorer: t.scorer,
+      ...(t.snapshotVersion ? { snapshotVersion: t.snapshotVersion } : {}),
+    },
+    ctx,
+    deps,
+  );
+  // 6. Response.
+  const response = RankResponse.fromPartial({ ...out, timings: ctx.clock.timings(), degraded: ctx.degraded(), requestId: ctx.requestId, ...experimentFields(t) });
+  return { response, requestTimeMs, candidates: req.candidateItemIds.length, unknownItemIds: out.unknownItemIds };
+}
+
+/** Stage 2a: the realtime sequence, timed as "features"; an unavailable one is empty and flagged, never an error. */
+export function fetchSequence(q: { userId: string; asOfMs: number; includeRecords: boolean; models: ModelSet }, ctx: RequestContext, deps: RankDeps): Promise<SequenceResult> {
+  const o = deps.options;
+  return ctx.clock.time('features', async () => {
+    const query = { userId: q.userId, asOfMs: q.asOfMs, includeRecords: q.includeRecords, length: o.sequenceLength, width: q.models.widths.content, timeoutMs: o.sequenceTimeoutMs };
+    const r = await deps.upstreams.sequence(query, ctx);
+    if (r.failure) ctx.flag(DegradedFlag.DEGRADED_FLAG_SEQUENCE_UNAVAILABLE, r.failure);
+    return r;
+  });
+}
+
+/** Stages 2-5 for validated input. */
+export async function rankCandidates(input: RankInput, ctx: RequestContext, deps: RankDeps): Promise<RankOutcome> {
+  const o = deps.options;
+  const { models } = input;
+
+  // 2. Fetch: three calls started together. Content vectors belong to no
+  // snapshot; the tower lookup reads one (pinned, or the active one it names).
+  const lookup = { upstreams: deps.upstreams, models, timeoutMs: o.embeddingsTimeoutMs };
+  const sequence = input.sequence ?? fetchSequence({ userId: input.userId, asOfMs: input.requestTimeMs, includeRecords: false, models }, ctx, deps);
+  const contentCall = ctx.clock.time('content', () => lookupContent(input.candidates, lookup, ctx));
+  const towerCall = ctx.clock.time('tower', () =>
+    lookupTower({ userId: input.userId, itemIds: input.candidates, pinned: input.snapshotVersion, mismatch: o.snapshotMismatch }, lookup, ctx),
+  );
+  // The chunks await it; a failure must not surface as an unhandled rejection before they do.
+  towerCall.catch(() => undefined);
+  const content = await contentCall;
+  const unknown = [...content.unknownItemIds];
+  if (unknown.length > 0 && o.unknownCandidates === 'refuse') {
+    throw new PinrankError('INVALID_ARGUMENT', `candidate_item_ids: ${unknown.length} unknown item(s): ${unknown.slice(0, 20).join(', ')}${unknown.length > 20 ? ', ...' : ''}`);
+  }
+  if (content.itemIds.length === 0) {
+    ctx.flag(DegradedFlag.DEGRADED_FLAG_UNKNOWN_CANDIDATES_DROPPED, `all ${unknown.length} candidate(s) are unknown`);
+    return { items: [], modelVersions: {}, snapshotVersion: input.snapshotVersion ?? '', unknownItemIds: unknown };
+  }
+
+  // 3 + 4. Encoder, then heads, per chunk; chunks run concurrently.
+  const run: ChunkRun = { ctx, deps, models, route: deps.fallback.firstRoute(models, input.scorer, ctx), sequence, tower: towerCall, versions: {} };
+  const D = models.widths.content;
+  const chunks: Promise<ScoredCandidate[]>[] = [];
+  for (let start = 0; start < content.itemIds.length; start += o.chunkSize) {
+    const end = Math.min(content.itemIds.length, start + o.chunkSize);
+    chunks.push(scoreChunk(run, content.itemIds.slice(start, end), content.vectors.subarray(start * D, end * D)));
+  }
+  const settled = await Promise.allSettled(chunks);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    // A pool with no usable worker for a call that has no fallback (the heads): the service is unavailable, not broken.
+    if (failed.reason instanceof PoolUnavailableError) throw new PinrankError('UNAVAILABLE', failed.reason.message, { cause: failed.reason });
+    throw failed.reason;
+  }
+
+  // 5. Utility ranking; candidates without a tower vector are dropped, listed and flagged.
+  const scored = settled.flatMap((s) => (s.status === 'fulfilled' ? s.value : []));
+  const scoredIds = new Set(scored.map((c) => c.itemId));
+  unknown.push(...content.itemIds.filter((id) => !scoredIds.has(id)));
+  if (unknown.length > 0) ctx.flag(DegradedFlag.DEGRADED_FLAG_UNKNOWN_CANDIDATES_DROPPED, `${unknown.length} candidate(s) without vectors dropped`);
+  return {
+    items: rankByUtility(scored, models.heads.headNames, input.weights, input.topK),
+    modelVersions: run.versions,
+    snapshotVersion: (await towerCall).snapshotVersion,
+    unknownItemIds: unknown,
+  };
+}
+
+/** What the chunks of one request share. */
+interface ChunkRun {
+  ctx: RequestContext;
+  deps: RankDeps;
+  models: ModelSet;
+  /** The route every chunk starts on (a chunk may fall back on its own). */
+  route: ScoringRoute;
+  sequence: Promise<SequenceResult>;
+  tower: Promise<TowerVectors>;
+  /** Model name → the version that served it. */
+  versions: Record<string, string>;
+}
+
+/** Stages 3 and 4 for one chunk of candidates with content vectors `cand`. */
+async function scoreChunk(run: ChunkRun, ids: string[], cand: Float32Array): Promise<ScoredCandidate[]> {
+  const { ctx, deps, models } = run;
+  const { sequence } = await run.sequence;
+
+  // 3. Encoder, on the route's pool; when that pool cannot run it, the fallback policy picks the next route.
+  let route = run.route;
+  let encoded: Float32Array | undefined;
+  if (route.scorer === 'full') {
+    const inputs = encoderInputs(sequence, cand, ids.length, deps.options.sequenceMode);
+    const encode = (r: ScoringRoute & { scorer: 'full' }): Promise<Float32Array> =>
+      infer(run, 'encoder', { model: models.encoder, pool: r.encoderPool, inputs, output: { name: 'encoded', rows: ids.length, cols: models.widths.encoded }, lastResort: r.lastResort });
+    try {
+      encoded = await encode(route);
+    } catch (err) {
+      if (!(err instanceof PoolUnavailableError)) throw err;
+      route = deps.fallback.afterEncoderPoolFailed(models, err.message, ctx);
+      if (route.scorer === 'full') encoded = await encode(route);
+    }
+  }
+
+  // 4. Heads, for the candidates the snapshot has tower vectors for.
+  const tower = await run.tower;
+  const kept = ids.flatMap((id, i) => (tower.rowOf.has(id) ? [{ id, i }] : []));
+  if (kept.length === 0) return [];
+  const n = kept.length;
+  const keptIds = kept.map((k) => k.id);
+  const features = headsFeatureInputs(keptIds, tower, sequence, deps.popularity);
+  const heads = deps.fallback.headsOf(models, route);
+  const E = models.widths.encoded;
+  const inputs: NamedTensors = encoded
+    ? [['encoded', { dtype: 'float32', dims: [n, E], data: n === ids.length ? encoded : gatherRows(encoded, kept.map((k) => k.i), E) }], ...features]
+    : features;
+  const H = heads.model.headNames.length;
+  const probs = await infer(run, 'heads', { model: heads.model, pool: heads.pool, inputs, output: { name: 'probs', rows: n, cols: H }, lastResort: heads.lastResort });
+  return keptIds.map((itemId, k) => ({ itemId, probs: probs.subarray(k * H, (k + 1) * H) }));
+}
+
+/** One model call, timed as `stage`; records the version that served it. */
+async function infer(run: ChunkRun, stage: 'encoder' | 'heads', call: ModelCall): Promise<Float32Array> {
+  const res = await run.ctx.clock.time(stage, () => run.deps.inference.run(call, run.ctx));
+  run.versions[call.model.name] = res.modelVersion;
+  return res.data;
+}
