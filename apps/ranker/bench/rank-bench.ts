@@ -1,11 +1,14 @@
 // Ranker benchmarks (docs/benchmarks.md, section "router"): end-to-end Rank through
 // the real services on loopback vs the same two models in process; the
 // de-duplicated sequence vs a per-candidate copy; heads on the CPU worker vs
-// both models on the GPU-role worker.
-//   npx tsx apps/ranker/bench/rank-bench.ts [--requests 60] [--sizes 100,500]
+// both models on the GPU-role worker; optionally this checkout's router vs
+// another checkout's (--baseline <dir>, e.g. the previous release) on the same
+// stack, requests interleaved. Every variant runs the newest model versions of
+// models/ (ModelRepository), as the workers do.
+//   npx tsx apps/ranker/bench/rank-bench.ts [--requests 60] [--sizes 100,500] [--baseline ../pinrank-main]
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadModelConfig } from '@pinrank/contracts';
+import { decodeTensorMessage, ModelRepository } from '@pinrank/inference';
 import {
   EmbeddingStoreClient,
   FeatureServerClient,
@@ -20,7 +23,6 @@ import {
 import { callUnary, createClient } from '@pinrank/service-kit';
 import { build } from 'hdr-histogram-js';
 import { sequenceFromProto } from '../src/router/sequence';
-import { floatTensor } from '../src/router/tensors';
 import { InProcessRanker, type RankingInputs } from '../src/router/testing/ort-reference';
 import { freePort, prng, ROOT, Stack, waitFor } from './stack';
 
@@ -31,15 +33,18 @@ const { values: args } = parseArgs({
     sizes: { type: 'string', default: '100,500' },
     items: { type: 'string', default: '2000' },
     users: { type: 'string', default: '20' },
+    baseline: { type: 'string' },
   },
 });
+const BASELINE = args.baseline;
 const REQUESTS = Number(args.requests);
 const WARMUP = Number(args.warmup);
 const SIZES = String(args.sizes).split(',').map(Number);
 const S = 100;
 const MODELS = join(ROOT, 'models');
 
-type Variant = 'served' | 'per_candidate' | 'heads_on_gpu' | 'in_process';
+type Served = 'served' | 'per_candidate' | 'heads_on_gpu' | 'baseline';
+type Variant = Served | 'in_process';
 
 function stats(samples: number[]): { p50: number; p99: number; mean: number } {
   const h = build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
@@ -65,7 +70,10 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', cleanup);
   try {
-    const heads = await loadModelConfig(join(MODELS, 'ranking_heads', '1', 'config.json'));
+    const repo = new ModelRepository(MODELS);
+    const headsEntry = await repo.latestVersion('ranking_heads');
+    if (!headsEntry) throw new Error(`no ranking_heads version in ${MODELS}`);
+    const heads = await repo.readConfig(headsEntry);
     const t0 = Date.now();
     await stack.startUpstreams({ items: Number(args.items), users: Number(args.users), actionsPerUser: 120, pinnerformerVersion: heads.pinnerformerVersion ?? '1' });
     const worker = async (role: 'gpu' | 'cpu', models: string, placements: string): Promise<string> => {
@@ -85,9 +93,9 @@ async function main(): Promise<void> {
     // The GPU-role worker also loads the heads, for the "both models on the GPU worker" variant.
     const gpu = await worker('gpu', 'transact_encoder,ranking_heads', 'gpu,cpu');
     const cpu = await worker('cpu', 'ranking_heads,ranking_heads_lite,transact_encoder', 'cpu,gpu');
-    const router = async (extra: Record<string, string>): Promise<RankerClient> => {
+    const router = async (extra: Record<string, string>, root?: string): Promise<RankerClient> => {
       const address = `127.0.0.1:${await freePort()}`;
-      await stack.start('router', 'apps/ranker/bench/router-process.ts', {
+      await stack.start(root ? 'baseline-router' : 'router', 'apps/ranker/bench/router-process.ts', {
         RANKER_ADDR: address,
         RANKER_FEATURE_SERVER: stack.featureServer,
         RANKER_EMBEDDING_STORE: stack.embeddingStore,
@@ -100,14 +108,16 @@ async function main(): Promise<void> {
         RANKER_SEQUENCE_TIMEOUT_MS: '5000',
         RANKER_EMBEDDINGS_TIMEOUT_MS: '5000',
         ...extra,
-      });
+      }, [], root);
       return createClient(RankerClient, address);
     };
-    const clients: Record<Exclude<Variant, 'in_process'>, RankerClient> = {
+    const clients: Partial<Record<Served, RankerClient>> = {
       served: await router({}),
       per_candidate: await router({ RANKER_SEQUENCE_MODE: 'per_candidate' }),
       heads_on_gpu: await router({ RANKER_PLACEMENT: 'ranking_heads=gpu' }),
+      ...(BASELINE ? { baseline: await router({}, BASELINE) } : {}),
     };
+    const variants = Object.keys(clients) as Served[];
     const rank = (c: RankerClient, req: RankRequest): Promise<RankResponse> => callUnary(c.rank.bind(c), req, { timeoutMs: 30_000, retry: false });
     for (const c of Object.values(clients)) {
       await waitFor(async () => {
@@ -119,12 +129,13 @@ async function main(): Promise<void> {
 
     const fs = createClient(FeatureServerClient, stack.featureServer);
     const es = createClient(EmbeddingStoreClient, stack.embeddingStore);
-    const local = await InProcessRanker.load(MODELS, '1', 1);
+    const local = await InProcessRanker.load(MODELS, {}, 1);
     const rand = prng(11);
     const rows: string[] = [];
+    const baselineRows: string[] = [];
     const results: Record<string, unknown> = {};
     for (const n of SIZES) {
-      const samples: Record<Variant, number[]> = { served: [], per_candidate: [], heads_on_gpu: [], in_process: [] };
+      const samples: Record<Variant, number[]> = { served: [], per_candidate: [], heads_on_gpu: [], baseline: [], in_process: [] };
       const degraded: Record<string, number> = {};
       const errors: Record<string, number> = {};
       for (let r = 0; r < WARMUP + REQUESTS; r++) {
@@ -134,11 +145,14 @@ async function main(): Promise<void> {
         for (let k = 0; k < n; k++) candidates.push(pool.splice(Math.floor(rand() * pool.length), 1)[0] ?? '');
         const requestTimeMs = Date.now();
         const req = RankRequest.fromPartial({ userId, candidateItemIds: candidates, requestTimeMs });
-        for (const v of ['served', 'per_candidate', 'heads_on_gpu'] as const) {
+        // Alternate which router goes first, so neither always meets warmer caches.
+        for (const v of r % 2 === 0 ? variants : [...variants].reverse()) {
+          const client = clients[v];
+          if (!client) continue;
           const t = performance.now();
           let res: RankResponse;
           try {
-            res = await rank(clients[v], req);
+            res = await rank(client, req);
           } catch (err) {
             errors[v] = (errors[v] ?? 0) + 1;
             process.stderr.write(`${v}: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -154,7 +168,7 @@ async function main(): Promise<void> {
         await local.run(x);
         if (r >= WARMUP) samples.in_process.push(performance.now() - t);
       }
-      const s = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, stats(v)])) as Record<Variant, ReturnType<typeof stats>>;
+      const s = Object.fromEntries(Object.entries(samples).filter(([, v]) => v.length > 0).map(([k, v]) => [k, stats(v)])) as Record<Variant, ReturnType<typeof stats>>;
       const dedup = tensorBytes(n, 128, 'dedup');
       const copy = tensorBytes(n, 128, 'per_candidate');
       results[`n${n}`] = { ...s, bytes: { dedup, copy }, degraded, errors };
@@ -164,6 +178,7 @@ async function main(): Promise<void> {
           `${f(s.per_candidate.p50)} / ${f(s.per_candidate.p99)} | ${(dedup.encoderIn / 1024).toFixed(0)} KiB vs ${(copy.encoderIn / 1024).toFixed(0)} KiB | ` +
           `${f(s.heads_on_gpu.p50)} / ${f(s.heads_on_gpu.p99)} | ${(dedup.headsHop / 1024).toFixed(0)} KiB | ${Object.values(degraded).reduce((a, b) => a + b, 0)} / ${Object.values(errors).reduce((a, b) => a + b, 0)} |`,
       );
+      if (s.baseline) baselineRows.push(`| ${n} | ${(s.served.p50 / s.baseline.p50).toFixed(3)}× | ${(s.served.p99 / s.baseline.p99).toFixed(3)}× | ${(s.served.mean / s.baseline.mean).toFixed(3)}× |`);
     }
     fs.close();
     es.close();
@@ -176,6 +191,9 @@ async function main(): Promise<void> {
         '|---|---|---|---|---|---|---|---|---|',
         ...rows,
         '',
+        ...(baselineRows.length > 0
+          ? [`this router vs the router of ${BASELINE} (same stack, interleaved requests; < 1 is faster):`, '', '| candidates | p50 ratio | p99 ratio | mean ratio |', '|---|---|---|---|', ...baselineRows, '']
+          : []),
         JSON.stringify(results),
         '',
       ].join('\n'),
@@ -194,7 +212,7 @@ async function inputsFor(fs: FeatureServerClient, es: EmbeddingStoreClient, user
     GetEmbeddingsRequest.fromPartial({ userId, itemIds: items, kind: VectorKind.VECTOR_KIND_TOWER, snapshotVersion: content.snapshotVersion }),
     opt,
   );
-  const seq = sequenceFromProto(seqRes);
+  const seq = sequenceFromProto(seqRes, 32);
   const n = items.length;
   const userPf = new Float32Array(n * 64);
   for (let i = 0; i < n; i++) userPf.set(tower.userVector, i * 64);
@@ -204,9 +222,9 @@ async function inputsFor(fs: FeatureServerClient, es: EmbeddingStoreClient, user
     seqActionTypes: seq.actionTypes,
     seqItemVectors: seq.itemVectors,
     seqAgesS: seq.agesS,
-    candVectors: floatTensor(content.itemVectors, 'content').data,
+    candVectors: decodeTensorMessage(content.itemVectors, 'float32', 'content').data,
     userPf,
-    itemPf: floatTensor(tower.itemVectors, 'tower').data,
+    itemPf: decodeTensorMessage(tower.itemVectors, 'float32', 'tower').data,
     dense: new Float32Array(n * 4),
   };
 }

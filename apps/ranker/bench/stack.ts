@@ -86,10 +86,14 @@ export class Stack {
   featureServer = '';
   embeddingStore = '';
 
-  /** Starts `entry` (a .ts file under the root) with tsx and `env`; resolves when its gRPC port answers. */
-  async start(name: string, entry: string, env: Record<string, string>, args: string[] = []): Promise<void> {
-    const child = spawn(TSX, [join(ROOT, entry), ...args], {
-      cwd: ROOT,
+  /**
+   * Starts `entry` (a .ts file under `root`, default this checkout) with tsx
+   * and `env`. Another root runs that checkout's code (e.g. the previous
+   * release's router, for an A/B in one run); it needs its own node_modules.
+   */
+  async start(name: string, entry: string, env: Record<string, string>, args: string[] = [], root = ROOT): Promise<void> {
+    const child = spawn(TSX, [join(root, entry), ...args], {
+      cwd: root,
       env: { ...process.env, LOG_LEVEL: 'warn', OTEL_TRACES_EXPORTER: 'none', ...env },
       stdio: ['ignore', 'ignore', 'inherit'],
     });

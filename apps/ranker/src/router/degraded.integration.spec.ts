@@ -126,10 +126,13 @@ describe('degraded paths', () => {
     const hung = await startFakeWorker('hung-gpu', { delayMs: 3000 });
     try {
       const api = await h.router({ gpuWorkers: [hung.address], deadlineMarginMs: 50 });
-      const started = Date.now();
+      const cpuEncoderCalls = h.cpu.calls.filter((c) => c.model === 'transact_encoder').length;
+      // The caller's 1.5 s deadline is shorter than the worker's 3 s delay: an answer at all shows the router gave up on it in time.
       const res = await api.rank({ userId: 'u1', candidateItemIds: candidates }, 1500);
-      expect(Date.now() - started).toBeLessThan(1500);
       expect(res.degraded).toContain(DegradedFlag.DEGRADED_FLAG_ENCODER_ON_CPU);
+      // Event order: the hung worker received the encoder call, then the CPU pool ran it.
+      expect(hung.calls.map((c) => c.model)).toEqual(['transact_encoder']);
+      expect(h.cpu.calls.filter((c) => c.model === 'transact_encoder').length).toBeGreaterThan(cpuEncoderCalls);
       expect(res.items.length).toBeGreaterThan(0);
     } finally {
       await hung.server.shutdown();
@@ -140,12 +143,11 @@ describe('degraded paths', () => {
     const hung = await startFakeWorker('hung-gpu', { delayMs: 3000 });
     try {
       const api = await h.router({ gpuWorkers: [hung.address], deadlineMarginMs: 50, gpuFallback: 'none' });
-      const started = Date.now();
+      // The message names the pool: the router answered, rather than the caller's own deadline ("Deadline exceeded ...") ending the call.
       await expect(api.rank({ userId: 'u1', candidateItemIds: candidates }, 800)).rejects.toMatchObject({
         code: expect.stringMatching(/^(UNAVAILABLE|DEADLINE_EXCEEDED)$/),
-        message: expect.stringMatching(/gpu/),
+        message: expect.stringMatching(/gpu pool|gpu worker/),
       });
-      expect(Date.now() - started).toBeLessThan(800);
     } finally {
       await hung.server.shutdown();
     }

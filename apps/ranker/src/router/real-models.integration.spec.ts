@@ -1,7 +1,7 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadModelConfig } from '@pinrank/contracts';
-import { type InferenceWorker } from '@pinrank/inference';
+import { type ModelConfig } from '@pinrank/contracts';
+import { ModelRepository, type InferenceWorker } from '@pinrank/inference';
 import { pino } from 'pino';
 import { readWorkerConfig, startWorker, type WorkerRole } from '../worker';
 import { InProcessRanker } from './testing/ort-reference';
@@ -9,15 +9,15 @@ import { fixtureRankingInputs, startHarness, type Harness } from './testing/rout
 
 // The release models of the repository, served by real workers (ONNX Runtime sessions).
 const MODELS = resolve(__dirname, '../../../../models');
-/** The newest shipped version (what the workers load and the router calls by default). */
-const VERSION = String(Math.max(...(existsSync(resolve(MODELS, 'ranking_heads')) ? readdirSync(resolve(MODELS, 'ranking_heads')).map(Number).filter(Number.isInteger) : [1])));
-const haveModels = ['transact_encoder', 'ranking_heads', 'ranking_heads_lite'].every((m) => existsSync(resolve(MODELS, m, VERSION, 'model.onnx')));
-const describeIfModels = haveModels ? describe : describe.skip;
+const describeIfModels = ['transact_encoder', 'ranking_heads', 'ranking_heads_lite'].every((m) => existsSync(resolve(MODELS, m))) ? describe : describe.skip;
 
 describeIfModels('Rank through real workers over the release models', () => {
   let h: Harness;
   const workers: InferenceWorker[] = [];
   let reference: InProcessRanker;
+  /** The newest shipped versions: what the workers load and the router calls by default. */
+  let versions: { encoder: string; heads: string };
+  let heads: ModelConfig;
 
   const worker = async (role: WorkerRole, models: string): Promise<string> => {
     const config = readWorkerConfig(role, { RANKER_MODEL_REPOSITORY: MODELS, RANKER_MODELS: models, RANKER_WATCH: 'off', RANKER_WARMUP: 'false', RANKER_INTRA_OP_THREADS: '1' }, []);
@@ -28,7 +28,12 @@ describeIfModels('Rank through real workers over the release models', () => {
 
   beforeAll(async () => {
     h = await startHarness();
-    reference = await InProcessRanker.load(MODELS, VERSION);
+    const repo = new ModelRepository(MODELS);
+    const [encoderEntry, headsEntry] = await Promise.all([repo.latestVersion('transact_encoder'), repo.latestVersion('ranking_heads')]);
+    if (!encoderEntry || !headsEntry) throw new Error(`no complete transact_encoder / ranking_heads version in ${MODELS}`);
+    versions = { encoder: encoderEntry.version, heads: headsEntry.version };
+    heads = await repo.readConfig(headsEntry);
+    reference = await InProcessRanker.load(MODELS, versions);
   });
   afterAll(async () => {
     await h.close();
@@ -39,13 +44,12 @@ describeIfModels('Rank through real workers over the release models', () => {
   it('returns what the two models compute in process, sorted by utility', async () => {
     const gpu = await worker('gpu', 'transact_encoder');
     const cpu = await worker('cpu', 'ranking_heads,ranking_heads_lite,transact_encoder');
-    const heads = await loadModelConfig(resolve(MODELS, 'ranking_heads', VERSION, 'config.json'));
     h.store.data.producerModelVersion = heads.pinnerformerVersion ?? '';
     const api = await h.router({ modelRepository: MODELS, gpuWorkers: [gpu], cpuWorkers: [cpu], startupHealthWaitMs: 5000 });
     const candidates = h.items.slice(0, 20);
     const res = await api.rank({ userId: 'u1', candidateItemIds: candidates }, 20_000);
     expect(res.degraded).toEqual([]);
-    expect(res.modelVersions).toEqual({ transact_encoder: VERSION, ranking_heads: VERSION });
+    expect(res.modelVersions).toEqual({ transact_encoder: versions.encoder, ranking_heads: versions.heads });
 
     const probs = await reference.run(fixtureRankingInputs('u1', candidates));
     const names = heads.heads ?? [];

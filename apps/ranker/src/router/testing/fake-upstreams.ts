@@ -49,6 +49,31 @@ export interface FakeFeatureServerData {
 
 const silent = pino({ level: 'silent' });
 
+/** The fake feature-server's answer: the user's actions as a [1,S] sequence of 32-d content vectors (typed contents). */
+export function fakeSequence(data: FakeFeatureServerData, req: GetRealtimeSequenceRequest): RealtimeSequence {
+  const S = req.maxLen || 100;
+  const actions = (data.sequences[req.userId] ?? []).slice(0, S);
+  const types = new Array<number>(S).fill(0);
+  const vectors = new Array<number>(S * 32).fill(0);
+  const ages = new Array<number>(S).fill(-1);
+  actions.forEach((a, r) => {
+    types[r] = a.type;
+    ages[r] = a.ageS;
+    testVector(data.itemIndex(a.itemId), 32).forEach((x, j) => (vectors[r * 32 + j] = x));
+  });
+  return RealtimeSequence.fromPartial({
+    userId: req.userId,
+    length: actions.length,
+    asOfMs: req.asOfMs,
+    actionTypes: Tensor.fromPartial({ dtype: DataType.DATA_TYPE_INT64, shape: [1, S], int64Values: types }),
+    itemVectors: Tensor.fromPartial({ dtype: DataType.DATA_TYPE_FLOAT32, shape: [1, S, 32], floatValues: vectors }),
+    agesS: Tensor.fromPartial({ dtype: DataType.DATA_TYPE_FLOAT32, shape: [1, S], floatValues: ages }),
+    records: req.includeRecords
+      ? actions.map((a) => StoredAction.fromPartial({ action: UserAction.fromPartial({ userId: req.userId, itemId: a.itemId, actionType: a.type }), itemKnown: true }))
+      : [],
+  });
+}
+
 /** Starts a real gRPC FeatureServer over in-memory sequences; records every request. */
 export async function startFakeFeatureServer(data: FakeFeatureServerData): Promise<{ server: RunningServer; requests: GetRealtimeSequenceRequest[]; address: string }> {
   const requests: GetRealtimeSequenceRequest[] = [];
@@ -56,27 +81,7 @@ export async function startFakeFeatureServer(data: FakeFeatureServerData): Promi
     getRealtimeSequence: async (req: GetRealtimeSequenceRequest) => {
       requests.push(req);
       if (data.delayMs) await new Promise((r) => setTimeout(r, data.delayMs).unref());
-      const S = req.maxLen || 100;
-      const actions = (data.sequences[req.userId] ?? []).slice(0, S);
-      const types = new Array<number>(S).fill(0);
-      const vectors = new Array<number>(S * 32).fill(0);
-      const ages = new Array<number>(S).fill(-1);
-      actions.forEach((a, r) => {
-        types[r] = a.type;
-        ages[r] = a.ageS;
-        testVector(data.itemIndex(a.itemId), 32).forEach((x, j) => (vectors[r * 32 + j] = x));
-      });
-      return RealtimeSequence.fromPartial({
-        userId: req.userId,
-        length: actions.length,
-        asOfMs: req.asOfMs,
-        actionTypes: Tensor.fromPartial({ dtype: DataType.DATA_TYPE_INT64, shape: [1, S], int64Values: types }),
-        itemVectors: Tensor.fromPartial({ dtype: DataType.DATA_TYPE_FLOAT32, shape: [1, S, 32], floatValues: vectors }),
-        agesS: Tensor.fromPartial({ dtype: DataType.DATA_TYPE_FLOAT32, shape: [1, S], floatValues: ages }),
-        records: req.includeRecords
-          ? actions.map((a) => StoredAction.fromPartial({ action: UserAction.fromPartial({ userId: req.userId, itemId: a.itemId, actionType: a.type }), itemKnown: true }))
-          : [],
-      });
+      return fakeSequence(data, req);
     },
   });
   const server = await startServer({ name: 'fake-feature-server', address: '127.0.0.1:0', services: [reg], signals: [], logger: silent });
@@ -120,47 +125,71 @@ function cosine(a: Float32Array, b: Float32Array): number {
   return norm > 0 ? dot(a, b) / norm : 0;
 }
 
+function checkVersion(data: FakeStoreData, pinned: string): void {
+  if (pinned && pinned !== data.snapshotVersion) throw new PinrankError('NOT_FOUND', `snapshot ${pinned} is not retained`);
+}
+
 /**
- * Starts a real gRPC EmbeddingStore over `data`; records every request. It
- * follows the EmbeddingStore contract (proto/pinrank/v1/embedding_store.proto)
- * and passes the same contract suite as the real store
- * (fake-embedding-store.integration.spec.ts): a CONTENT lookup without a user or a
- * pin reads no snapshot and names none.
+ * The fake store's GetEmbeddings, following the EmbeddingStore contract
+ * (proto/pinrank/v1/embedding_store.proto): a CONTENT lookup without a user or
+ * a pin reads no snapshot and names none. Thrown by: what the real store refuses (INVALID_ARGUMENT, NOT_FOUND).
+ */
+export async function fakeGetEmbeddings(data: FakeStoreData, req: GetEmbeddingsRequest): Promise<GetEmbeddingsResponse> {
+  if (!req.userId && req.itemIds.length === 0) throw new PinrankError('INVALID_ARGUMENT', 'empty request: give a user_id, item_ids, or both');
+  if (req.itemIds.length > 0 && req.kind !== VectorKind.VECTOR_KIND_CONTENT && req.kind !== VectorKind.VECTOR_KIND_TOWER) {
+    throw new PinrankError('INVALID_ARGUMENT', 'kind: set VECTOR_KIND_CONTENT or VECTOR_KIND_TOWER for item vectors');
+  }
+  if (new Set(req.itemIds).size !== req.itemIds.length) throw new PinrankError('INVALID_ARGUMENT', 'item_ids: an id appears twice');
+  const readsSnapshot = req.userId !== '' || req.kind === VectorKind.VECTOR_KIND_TOWER || req.snapshotVersion !== '';
+  if (readsSnapshot) checkVersion(data, req.snapshotVersion);
+  await data.beforeAnswer?.(req);
+  const vectors = req.kind === VectorKind.VECTOR_KIND_CONTENT ? data.content : data.tower;
+  const dim = req.kind === VectorKind.VECTOR_KIND_CONTENT ? 32 : 64;
+  const found = req.itemIds.filter((id) => vectors.has(id));
+  const raw = new Float32Array(found.length * dim);
+  found.forEach((id, i) => raw.set(vectors.get(id) as Float32Array, i * dim));
+  const user = readsSnapshot && req.userId ? data.users.get(req.userId) : undefined;
+  return GetEmbeddingsResponse.fromPartial({
+    snapshotVersion: readsSnapshot ? data.snapshotVersion : '',
+    producerModelVersion: readsSnapshot ? data.producerModelVersion : '',
+    userFound: user !== undefined,
+    userVector: user ? Array.from(user) : [],
+    itemIds: found,
+    itemVectors: encodeTensorMessage({ dtype: 'float32', dims: [found.length, dim], data: raw }),
+    unknownItemIds: req.itemIds.filter((id) => !vectors.has(id)),
+  });
+}
+
+/** The fake store's Retrieve: exact cosine search over the snapshot's tower vectors. Thrown by: an unknown user or version — NOT_FOUND. */
+export function fakeRetrieve(data: FakeStoreData, req: RetrieveRequest): RetrieveResponse {
+  checkVersion(data, req.snapshotVersion);
+  const q = req.query;
+  if (q?.$case !== 'userId') throw new PinrankError('INVALID_ARGUMENT', 'user queries only');
+  const u = data.users.get(q.value);
+  if (!u) throw new PinrankError('NOT_FOUND', `user ${q.value} has no vector in snapshot ${data.snapshotVersion}`);
+  const excluded = new Set(req.excludeItemIds);
+  const scored = [...data.tower.entries()]
+    .filter(([id]) => !excluded.has(id))
+    .map(([id, v]) => ({ itemId: id, score: cosine(u, v) }))
+    .sort((a, b) => b.score - a.score)
+    .slice(0, req.k);
+  return RetrieveResponse.fromPartial({ snapshotVersion: data.snapshotVersion, items: scored });
+}
+
+/**
+ * Starts a real gRPC EmbeddingStore over `data` ({@link fakeGetEmbeddings},
+ * {@link fakeRetrieve}); records every request. It passes the same contract
+ * suite as the real store (fake-embedding-store.integration.spec.ts).
  */
 export async function startFakeEmbeddingStore(
   data: FakeStoreData,
 ): Promise<{ server: RunningServer; embeddingRequests: GetEmbeddingsRequest[]; retrieveRequests: RetrieveRequest[]; address: string; data: FakeStoreData }> {
   const embeddingRequests: GetEmbeddingsRequest[] = [];
   const retrieveRequests: RetrieveRequest[] = [];
-  const checkVersion = (pinned: string): void => {
-    if (pinned && pinned !== data.snapshotVersion) throw new PinrankError('NOT_FOUND', `snapshot ${pinned} is not retained`);
-  };
   const reg = defineService(EmbeddingStoreService, {
     getEmbeddings: async (req: GetEmbeddingsRequest) => {
       embeddingRequests.push(req);
-      if (!req.userId && req.itemIds.length === 0) throw new PinrankError('INVALID_ARGUMENT', 'empty request: give a user_id, item_ids, or both');
-      if (req.itemIds.length > 0 && req.kind !== VectorKind.VECTOR_KIND_CONTENT && req.kind !== VectorKind.VECTOR_KIND_TOWER) {
-        throw new PinrankError('INVALID_ARGUMENT', 'kind: set VECTOR_KIND_CONTENT or VECTOR_KIND_TOWER for item vectors');
-      }
-      if (new Set(req.itemIds).size !== req.itemIds.length) throw new PinrankError('INVALID_ARGUMENT', 'item_ids: an id appears twice');
-      const readsSnapshot = req.userId !== '' || req.kind === VectorKind.VECTOR_KIND_TOWER || req.snapshotVersion !== '';
-      if (readsSnapshot) checkVersion(req.snapshotVersion);
-      await data.beforeAnswer?.(req);
-      const vectors = req.kind === VectorKind.VECTOR_KIND_CONTENT ? data.content : data.tower;
-      const dim = req.kind === VectorKind.VECTOR_KIND_CONTENT ? 32 : 64;
-      const found = req.itemIds.filter((id) => vectors.has(id));
-      const raw = new Float32Array(found.length * dim);
-      found.forEach((id, i) => raw.set(vectors.get(id) as Float32Array, i * dim));
-      const user = readsSnapshot && req.userId ? data.users.get(req.userId) : undefined;
-      return GetEmbeddingsResponse.fromPartial({
-        snapshotVersion: readsSnapshot ? data.snapshotVersion : '',
-        producerModelVersion: readsSnapshot ? data.producerModelVersion : '',
-        userFound: user !== undefined,
-        userVector: user ? Array.from(user) : [],
-        itemIds: found,
-        itemVectors: encodeTensorMessage({ dtype: 'float32', dims: [found.length, dim], data: raw }),
-        unknownItemIds: req.itemIds.filter((id) => !vectors.has(id)),
-      });
+      return fakeGetEmbeddings(data, req);
     },
     listSnapshots: async () =>
       ListSnapshotsResponse.fromPartial({
@@ -169,18 +198,7 @@ export async function startFakeEmbeddingStore(
       }),
     retrieve: async (req: RetrieveRequest) => {
       retrieveRequests.push(req);
-      checkVersion(req.snapshotVersion);
-      const q = req.query;
-      if (q?.$case !== 'userId') throw new PinrankError('INVALID_ARGUMENT', 'user queries only');
-      const u = data.users.get(q.value);
-      if (!u) throw new PinrankError('NOT_FOUND', `user ${q.value} has no vector in snapshot ${data.snapshotVersion}`);
-      const excluded = new Set(req.excludeItemIds);
-      const scored = [...data.tower.entries()]
-        .filter(([id]) => !excluded.has(id))
-        .map(([id, v]) => ({ itemId: id, score: cosine(u, v) }))
-        .sort((a, b) => b.score - a.score)
-        .slice(0, req.k);
-      return RetrieveResponse.fromPartial({ snapshotVersion: data.snapshotVersion, items: scored });
+      return fakeRetrieve(data, req);
     },
   });
   const server = await startServer({ name: 'fake-embedding-store', address: '127.0.0.1:0', services: [reg], signals: [], logger: silent });

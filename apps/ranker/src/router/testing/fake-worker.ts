@@ -2,7 +2,7 @@ import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GRPCInferenceServiceService, ModelInferResponse, type ModelInferRequest } from '@pinrank/proto';
 import { decodeInferInputs, encodeInferOutputs, type HostTensor, type TensorMap } from '@pinrank/inference';
-import { defineService, PinrankError, startServer, type RunningServer } from '@pinrank/service-kit';
+import { defineService, PinrankError, startServer, type ErrorCode, type RunningServer } from '@pinrank/service-kit';
 import { pino } from 'pino';
 
 /** Width of `encoded` in the test models (the contract's 1056). */
@@ -89,7 +89,7 @@ export function computeReference(modelName: string, m: TensorMap): { name: strin
   throw new PinrankError('NOT_FOUND', `test worker: no model ${modelName}`);
 }
 
-/** One call a fake worker served. */
+/** One call a fake worker received (also those it was told to fail). */
 export interface ServedCall {
   model: string;
   version: string;
@@ -97,12 +97,19 @@ export interface ServedCall {
   rawBytes: number;
 }
 
+/** How a fake worker behaves; tests may change it while the worker runs. */
+export interface FakeWorkerBehaviour {
+  /** Delay before answering (a slow or hung worker). */
+  delayMs?: number;
+  /** Answer every ModelInfer with this status instead (a worker that is overloaded, missing the model, failing...). */
+  failWith?: ErrorCode;
+}
+
 /** Starts a real OIP gRPC server that computes {@link reference} and records the calls it served. */
-export async function startFakeWorker(name: string, options: { delayMs?: number } = {}): Promise<{ server: RunningServer; calls: ServedCall[]; address: string }> {
+export async function startFakeWorker(name: string, options: FakeWorkerBehaviour = {}): Promise<{ server: RunningServer; calls: ServedCall[]; address: string; behaviour: FakeWorkerBehaviour }> {
   const calls: ServedCall[] = [];
   const reg = defineService(GRPCInferenceServiceService, {
     modelInfer: async (req: ModelInferRequest) => {
-      if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs).unref());
       if (req.rawInputContents.length !== req.inputs.length) throw new PinrankError('INVALID_ARGUMENT', 'test worker: raw contents expected for every input');
       const { inputs } = decodeInferInputs(req);
       calls.push({
@@ -111,12 +118,14 @@ export async function startFakeWorker(name: string, options: { delayMs?: number 
         shapes: Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, [...v.dims]])),
         rawBytes: req.rawInputContents.reduce((a, b) => a + b.length, 0),
       });
+      if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs).unref());
+      if (options.failWith) throw new PinrankError(options.failWith, `test worker ${name}: told to fail`);
       const out = computeReference(req.modelName, inputs);
       return ModelInferResponse.fromPartial({ modelName: req.modelName, modelVersion: req.modelVersion || '1', id: req.id, ...encodeInferOutputs([[out.name, out.tensor]], true) });
     },
   });
   const server = await startServer({ name, address: '127.0.0.1:0', services: [reg], signals: [], logger: pino({ level: 'silent' }) });
-  return { server, calls, address: `127.0.0.1:${server.port}` };
+  return { server, calls, address: `127.0.0.1:${server.port}`, behaviour: options };
 }
 
 /** Writes `config.json` of the three test models (version 1) under `repo`; the heads name PinnerFormer `pinnerformerVersion`. */

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { ModelRepository } from '@pinrank/inference';
 import * as ort from 'onnxruntime-node';
 
 /** The inputs of one ranking, as the router builds them: one user row, n candidates. */
@@ -24,11 +24,21 @@ export class InProcessRanker {
     private readonly heads: ort.InferenceSession,
   ) {}
 
-  /** Loads `<repo>/transact_encoder/<v>/model.onnx` and `<repo>/ranking_heads/<v>/model.onnx` on the CPU provider. */
-  static async load(repo: string, version = '1', intraOpThreads = 1): Promise<InProcessRanker> {
+  /**
+   * Loads transact_encoder and ranking_heads from the repository on the CPU
+   * provider: the given versions, else the newest of each (ModelRepository: what
+   * the workers serve and the router calls by default).
+   */
+  static async load(repo: string, versions: { encoder?: string; heads?: string } = {}, intraOpThreads = 1): Promise<InProcessRanker> {
+    const models = new ModelRepository(repo);
+    const path = async (name: string, version: string | undefined): Promise<string> => {
+      const entry = version !== undefined ? await models.findVersion(name, version) : await models.latestVersion(name);
+      if (!entry) throw new Error(`${name}${version !== undefined ? `/${version}` : ''}: no complete version in ${repo}`);
+      return entry.modelPath;
+    };
     const opts: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: intraOpThreads };
-    const encoder = await ort.InferenceSession.create(join(repo, 'transact_encoder', version, 'model.onnx'), opts);
-    const heads = await ort.InferenceSession.create(join(repo, 'ranking_heads', version, 'model.onnx'), opts);
+    const encoder = await ort.InferenceSession.create(await path('transact_encoder', versions.encoder), opts);
+    const heads = await ort.InferenceSession.create(await path('ranking_heads', versions.heads), opts);
     return new InProcessRanker(encoder, heads);
   }
 

@@ -1,0 +1,100 @@
+import { DegradedFlag } from '@pinrank/proto';
+import { RequestDeadline } from './deadline';
+import { ATTEMPT_RULES, EJECTION, FallbackPolicy, attemptTimeoutMs, classifyAttemptFailure, ejectionMs, mayUseSkippedWorker } from './fallback-policy';
+import { type ModelSet, type PoolName } from './model-set';
+import { RequestContext } from './request-context';
+import { type GpuFallback } from './router-options';
+
+// Only what the policy reads of a model set: placements and whether a lite model exists.
+const models = (encoder: PoolName, lite: boolean): ModelSet =>
+  ({
+    encoder: { name: 'transact_encoder', placement: encoder },
+    heads: { name: 'ranking_heads', placement: 'cpu', headNames: ['save'] },
+    lite: lite ? { name: 'ranking_heads_lite', placement: 'cpu', headNames: ['save'] } : undefined,
+  }) as unknown as ModelSet;
+
+const context = (): RequestContext => new RequestContext({ deadline: new RequestDeadline(Number.MAX_SAFE_INTEGER, 0) });
+const policy = (mode: GpuFallback, healthy: PoolName[] = ['gpu', 'cpu']): FallbackPolicy =>
+  new FallbackPolicy({ mode, liteModelName: 'ranking_heads_lite', hasHealthyWorker: (p) => healthy.includes(p) });
+
+describe('FallbackPolicy', () => {
+  it('starts on the full model, the encoder on its placement; the first pool is a last resort only without a fallback', () => {
+    expect(policy('cpu_encoder').firstRoute(models('gpu', true), 'full', context())).toEqual({ scorer: 'full', encoderPool: 'gpu', lastResort: false });
+    expect(policy('lite').firstRoute(models('gpu', true), 'full', context())).toEqual({ scorer: 'full', encoderPool: 'gpu', lastResort: false });
+    expect(policy('none').firstRoute(models('gpu', true), 'full', context())).toEqual({ scorer: 'full', encoderPool: 'gpu', lastResort: true });
+    // An encoder placed on the CPU pool has nowhere else to go with cpu_encoder.
+    expect(policy('cpu_encoder').firstRoute(models('cpu', true), 'full', context())).toEqual({ scorer: 'full', encoderPool: 'cpu', lastResort: true });
+  });
+
+  it('starts on the lite heads, flagged, when the encoder pool has no healthy worker and the fallback is lite', () => {
+    const ctx = context();
+    expect(policy('lite', ['cpu']).firstRoute(models('gpu', true), 'full', ctx)).toEqual({ scorer: 'lite' });
+    expect(ctx.degraded()).toEqual([DegradedFlag.DEGRADED_FLAG_LITE_MODEL]);
+    // cpu_encoder still tries the encoder's pool first (a worker may be back); the chunk falls back on failure.
+    expect(policy('cpu_encoder', ['cpu']).firstRoute(models('gpu', true), 'full', context())).toMatchObject({ scorer: 'full', encoderPool: 'gpu' });
+  });
+
+  it('follows an arm that chose the lite scorer, unflagged, and refuses it without a lite model', () => {
+    const ctx = context();
+    expect(policy('cpu_encoder').firstRoute(models('gpu', true), 'lite', ctx)).toEqual({ scorer: 'lite' });
+    expect(ctx.degraded()).toEqual([]);
+    expect(() => policy('cpu_encoder').firstRoute(models('gpu', false), 'lite', ctx)).toThrow(expect.objectContaining({ code: 'FAILED_PRECONDITION' }));
+  });
+
+  it('after the encoder pool failed: the CPU pool (ENCODER_ON_CPU), the lite heads (LITE_MODEL), or UNAVAILABLE', () => {
+    const cpu = context();
+    expect(policy('cpu_encoder').afterEncoderPoolFailed(models('gpu', true), 'gpu pool: gone', cpu)).toEqual({ scorer: 'full', encoderPool: 'cpu', lastResort: true });
+    expect(cpu.degraded()).toEqual([DegradedFlag.DEGRADED_FLAG_ENCODER_ON_CPU]);
+    const lite = context();
+    expect(policy('lite').afterEncoderPoolFailed(models('gpu', true), 'gpu pool: gone', lite)).toEqual({ scorer: 'lite' });
+    expect(lite.degraded()).toEqual([DegradedFlag.DEGRADED_FLAG_LITE_MODEL]);
+    for (const [mode, m] of [['none', models('gpu', true)], ['lite', models('gpu', false)], ['cpu_encoder', models('cpu', true)]] as const) {
+      expect(() => policy(mode).afterEncoderPoolFailed(m, 'gpu pool: gone', context())).toThrow(
+        expect.objectContaining({ code: 'UNAVAILABLE', message: 'gpu pool: gone; no fallback configured' }),
+      );
+    }
+  });
+
+  it('gives each route its heads model, always as a last resort', () => {
+    const p = policy('lite');
+    expect(p.headsOf(models('gpu', true), { scorer: 'full', encoderPool: 'gpu', lastResort: false })).toMatchObject({ model: { name: 'ranking_heads' }, pool: 'cpu', lastResort: true });
+    expect(p.headsOf(models('gpu', true), { scorer: 'lite' })).toMatchObject({ model: { name: 'ranking_heads_lite' }, pool: 'cpu', lastResort: true });
+    expect(() => p.headsOf(models('gpu', false), { scorer: 'lite' })).toThrow(expect.objectContaining({ code: 'UNAVAILABLE' }));
+  });
+});
+
+describe('retry and ejection rules', () => {
+  it('classifies a failed attempt by its status and the request deadline', () => {
+    expect(classifyAttemptFailure('UNAVAILABLE', false)).toBe('unavailable');
+    expect(classifyAttemptFailure('RESOURCE_EXHAUSTED', false)).toBe('overloaded');
+    expect(classifyAttemptFailure('NOT_FOUND', false)).toBe('model-missing');
+    expect(classifyAttemptFailure('CANCELLED', false)).toBe('cancelled');
+    expect(classifyAttemptFailure('DEADLINE_EXCEEDED', false)).toBe('hung');
+    expect(classifyAttemptFailure('DEADLINE_EXCEEDED', true)).toBe('deadline');
+    expect(classifyAttemptFailure('INTERNAL', false)).toBe('failed');
+    expect(classifyAttemptFailure('INVALID_ARGUMENT', false)).toBe('failed');
+  });
+
+  it('tries another worker after every failure but a worker error; a hung worker counts as a timeout', () => {
+    expect(ATTEMPT_RULES.unavailable).toEqual({ tryAnother: true, eject: 'unavailable' });
+    expect(ATTEMPT_RULES.overloaded).toEqual({ tryAnother: true, eject: 'unavailable' });
+    expect(ATTEMPT_RULES.hung).toEqual({ tryAnother: true, eject: 'timeout' });
+    expect(ATTEMPT_RULES.failed).toEqual({ tryAnother: false, eject: undefined });
+  });
+
+  it('gives one attempt half of the time left, and a skipped worker only to the first attempt of a last-resort call', () => {
+    expect(attemptTimeoutMs(400)).toBe(200);
+    expect(attemptTimeoutMs(1)).toBe(1);
+    expect(mayUseSkippedWorker(true, 0)).toBe(true);
+    expect(mayUseSkippedWorker(true, 1)).toBe(false);
+    expect(mayUseSkippedWorker(false, 0)).toBe(false);
+  });
+
+  it('doubles the ejection per strike up to the cap; a timeout weighs three strikes', () => {
+    expect(ejectionMs(1)).toBe(1000);
+    expect(ejectionMs(2)).toBe(2000);
+    expect(ejectionMs(EJECTION.strikes.timeout)).toBe(4000);
+    expect(ejectionMs(20)).toBe(EJECTION.maxMs);
+    expect(ejectionMs(2, 50)).toBe(100);
+  });
+});

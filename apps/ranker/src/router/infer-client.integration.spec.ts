@@ -1,0 +1,111 @@
+import { type ModelConfig } from '@pinrank/contracts';
+import { GRPCInferenceServiceService, ModelInferResponse } from '@pinrank/proto';
+import { defineService, startServer } from '@pinrank/service-kit';
+import { pino } from 'pino';
+import { RequestDeadline } from './deadline';
+import { inferOnPool, PoolInference, PoolUnavailableError, type ModelCall } from './infer-client';
+import { type NamedTensors } from './model-inputs';
+import { type RoutedModel } from './model-set';
+import { RequestContext } from './request-context';
+import { eventually } from './testing/router-harness';
+import { HEADS, startFakeWorker } from './testing/fake-worker';
+import { createWorkerPool, type WorkerPool } from './worker-pool';
+
+// ModelInfer on a pool of real (fake-model) gRPC workers: retry, ejection and
+// decoding as fallback-policy.ts's rules say.
+
+const heads: RoutedModel = { name: 'ranking_heads_lite', version: '1', pinned: false, placement: 'cpu', config: {} as ModelConfig };
+const inputs: NamedTensors = [
+  ['user_pf', { dtype: 'float32', dims: [1, 64], data: new Float32Array(64) }],
+  ['item_pf', { dtype: 'float32', dims: [1, 64], data: new Float32Array(64) }],
+  ['dense_features', { dtype: 'float32', dims: [1, 4], data: new Float32Array(4) }],
+];
+const ctx = (): RequestContext => new RequestContext({ deadline: RequestDeadline.fromCall(undefined, 5000, 5), requestId: 'r' });
+const pools: WorkerPool[] = [];
+const servers: Array<{ shutdown(): Promise<void> }> = [];
+
+async function pool(name: string, addresses: string[]): Promise<WorkerPool> {
+  // A short ejection, so a skipped worker comes back within the test.
+  const p = await createWorkerPool(name, addresses, 2000, { logger: pino({ level: 'silent' }), ejectMs: 400 });
+  pools.push(p);
+  return p;
+}
+async function worker(name: string) {
+  const w = await startFakeWorker(name);
+  servers.push(w.server);
+  return w;
+}
+afterAll(async () => {
+  for (const p of pools) p.close();
+  await Promise.all(servers.map((s) => s.shutdown()));
+});
+
+describe('inferOnPool', () => {
+  it('moves to another worker when one is overloaded or lacks the model, and skips that one afterwards', async () => {
+    const busy = await worker('busy');
+    const ok = await worker('ok');
+    const p = await pool('cpu', [busy.address, ok.address]);
+    await eventually(() => p.pick(new Set([busy.address])) !== undefined && p.pick(new Set([ok.address])) !== undefined);
+    for (const code of ['RESOURCE_EXHAUSTED', 'NOT_FOUND', 'UNAVAILABLE'] as const) {
+      busy.behaviour.failWith = code;
+      // Round-robin tries busy within two calls; each call still succeeds on ok.
+      const failedBefore = busy.calls.length;
+      for (let i = 0; i < 2; i++) await inferOnPool(p, heads, inputs, { maxAttempts: 2, lastResort: false }, ctx());
+      expect(busy.calls.length).toBe(failedBefore + 1);
+      // busy is now skipped even though its health says SERVING.
+      expect(p.pick(new Set([ok.address]))).toBeUndefined();
+      p.reportSuccess(busy.address);
+      busy.behaviour.failWith = undefined;
+      await eventually(() => p.pick(new Set([ok.address])) !== undefined, 10_000);
+    }
+  });
+
+  it('fails INTERNAL naming model and worker when a worker refuses the request, without trying another', async () => {
+    const broken = await worker('broken');
+    broken.behaviour.failWith = 'INTERNAL';
+    const p = await pool('cpu', [broken.address]);
+    await expect(inferOnPool(p, heads, inputs, { maxAttempts: 2, lastResort: true }, ctx())).rejects.toMatchObject({
+      code: 'INTERNAL',
+      message: expect.stringMatching(new RegExp(`ranking_heads_lite/1 on cpu worker ${broken.address} failed: INTERNAL`)),
+    });
+  });
+
+  it('gives up with PoolUnavailableError on an empty pool, and tries a skipped worker only as a last resort', async () => {
+    await expect(inferOnPool(await pool('gpu', []), heads, inputs, { maxAttempts: 2, lastResort: true }, ctx())).rejects.toThrow(PoolUnavailableError);
+    const only = await worker('only');
+    const p = await pool('cpu', [only.address]);
+    await eventually(() => p.pick() !== undefined);
+    p.reportFailure(only.address, 'timeout');
+    await expect(inferOnPool(p, heads, inputs, { maxAttempts: 2, lastResort: false }, ctx())).rejects.toThrow('cpu pool: no healthy worker for ranking_heads_lite');
+    const res = await inferOnPool(p, heads, inputs, { maxAttempts: 2, lastResort: true }, ctx());
+    expect(res.outputs[0]?.shape).toEqual([1, HEADS.length]);
+  });
+});
+
+describe('PoolInference', () => {
+  const call: ModelCall = { model: heads, pool: 'cpu', inputs, output: { name: 'probs', rows: 1, cols: HEADS.length }, lastResort: true };
+
+  it('decodes the output and reports the version the worker served', async () => {
+    const w = await worker('decoding');
+    const p = await pool('cpu', [w.address]);
+    await eventually(() => p.pick() !== undefined);
+    const out = await new PoolInference({ gpu: await pool('gpu', []), cpu: p }, 2).run(call, ctx());
+    expect(out.data).toHaveLength(3);
+    expect(out.modelVersion).toBe('1');
+  });
+
+  it('answers INTERNAL when a worker sends an output of another shape', async () => {
+    const reg = defineService(GRPCInferenceServiceService, {
+      modelInfer: async (req) =>
+        ModelInferResponse.fromPartial({ modelName: req.modelName, outputs: [{ name: 'probs', datatype: 'FP32', shape: [1, 2] }], rawOutputContents: [Buffer.alloc(8)] }),
+    });
+    const server = await startServer({ name: 'wrong-shape', address: '127.0.0.1:0', services: [reg], signals: [], logger: pino({ level: 'silent' }) });
+    servers.push(server);
+    const p = await pool('cpu', [`127.0.0.1:${server.port}`]);
+    await eventually(() => p.pick() !== undefined);
+    await expect(new PoolInference({ gpu: await pool('gpu', []), cpu: p }, 2).run(call, ctx())).rejects.toMatchObject({
+      code: 'INTERNAL',
+      message: 'ranking_heads_lite worker sent a malformed tensor: ranking_heads_lite: output "probs" has shape [1,2], expected [1,3]',
+    });
+  });
+});
