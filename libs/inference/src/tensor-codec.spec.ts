@@ -1,6 +1,7 @@
-import { ModelInferRequest } from '@pinrank/proto';
+import { DataType, ModelInferRequest, ModelInferResponse, Tensor } from '@pinrank/proto';
 import { PinrankError } from '@pinrank/service-kit';
-import { decodeInferInputs, encodeInferOutputs } from './tensor-codec';
+import { decodeInferInputs, decodeInferOutput, encodeInferInputs, encodeInferOutputs } from './tensor-codec';
+import { decodeTensorMessage, encodeTensorMessage } from './tensor-message';
 
 const rawOf = (a: Float32Array | BigInt64Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
@@ -106,5 +107,60 @@ describe('tensor codec', () => {
     expect(typed.rawOutputContents).toEqual([]);
     expect(typed.outputs[0]!.contents!.fp32Contents).toEqual([0.25, 8]);
     expect(typed.outputs[1]!.contents!.int64Contents).toEqual([5]);
+  });
+});
+
+describe('tensor codec, client side', () => {
+  it('encodes request inputs the server decodes back to the same tensors, without copying', () => {
+    const x = new Float32Array([1, 2, 3, 4, 5, 6]);
+    const idx = new BigInt64Array([0n, 0n, 0n]);
+    const encoded = encodeInferInputs([
+      ['x', { dtype: 'float32', dims: [3, 2], data: x }],
+      ['idx', { dtype: 'int64', dims: [3], data: idx }],
+    ]);
+    expect(encoded.inputs.map((i) => [i.name, i.datatype, i.shape])).toEqual([
+      ['x', 'FP32', [3, 2]],
+      ['idx', 'INT64', [3]],
+    ]);
+    expect(encoded.rawInputContents[0]!.buffer).toBe(x.buffer);
+    const { inputs } = decodeInferInputs(ModelInferRequest.fromPartial({ modelName: 'm', ...encoded }));
+    expect(inputs['x']).toEqual({ dtype: 'float32', dims: [3, 2], data: x });
+    expect(inputs['idx']).toEqual({ dtype: 'int64', dims: [3], data: idx });
+  });
+
+  it('refuses to encode data that does not fill its dims', () => {
+    expectInvalid(() => encodeInferInputs([['x', { dtype: 'float32', dims: [2, 2], data: new Float32Array(3) }]]), /input "x": 3 values for shape \[2,2\]/);
+  });
+
+  it('decodes a response output from raw or typed contents, checking datatype and fixed axes', () => {
+    const y = { dtype: 'float32' as const, dims: [2, 3], data: new Float32Array([1, 2, 3, 4, 5, 6]) };
+    for (const raw of [true, false]) {
+      const res = ModelInferResponse.fromPartial({ modelName: 'heads', ...encodeInferOutputs([['probs', y]], raw) });
+      expect(decodeInferOutput(res, 'probs', { dtype: 'float32', dims: [2, 3] })).toEqual(y);
+      expect(decodeInferOutput(res, 'probs', { dtype: 'float32', dims: [-1, 3] }).dims).toEqual([2, 3]);
+    }
+    const res = ModelInferResponse.fromPartial({ modelName: 'heads', ...encodeInferOutputs([['probs', y]], true) });
+    expectInvalid(() => decodeInferOutput(res, 'encoded', { dtype: 'float32', dims: [2, 3] }), /heads: response has no output "encoded" \(got probs\)/);
+    expectInvalid(() => decodeInferOutput(res, 'probs', { dtype: 'int64', dims: [2, 3] }), /output "probs" is FP32, expected INT64/);
+    expectInvalid(() => decodeInferOutput(res, 'probs', { dtype: 'float32', dims: [2, 4] }), /output "probs" has shape \[2,3\], expected \[2,4\]/);
+    const short = ModelInferResponse.fromPartial({ ...res, rawOutputContents: [Buffer.alloc(8)] });
+    expectInvalid(() => decodeInferOutput(short, 'probs', { dtype: 'float32', dims: [2, 3] }), /raw contents hold 8 bytes; shape and datatype need 24/);
+  });
+});
+
+describe('pinrank Tensor messages', () => {
+  it('round-trips float32 and int64 in raw form and reads the typed fields', () => {
+    const f = { dtype: 'float32' as const, dims: [2, 2], data: new Float32Array([0.5, 1, 1.5, 2]) };
+    expect(decodeTensorMessage(encodeTensorMessage(f), 'float32', 'v')).toEqual(f);
+    const i = { dtype: 'int64' as const, dims: [3], data: new BigInt64Array([1n, -2n, 3n]) };
+    expect(decodeTensorMessage(encodeTensorMessage(i), 'int64', 'v')).toEqual(i);
+    const typed = Tensor.fromPartial({ dtype: DataType.DATA_TYPE_INT64, shape: [1, 2], int64Values: [4, 5] });
+    expect(decodeTensorMessage(typed, 'int64', 'types').data).toEqual(new BigInt64Array([4n, 5n]));
+  });
+
+  it('refuses a missing tensor, another element type or a count that does not fit the shape', () => {
+    expectInvalid(() => decodeTensorMessage(undefined, 'float32', 'item_vectors'), /item_vectors: missing/);
+    expectInvalid(() => decodeTensorMessage(Tensor.fromPartial({ dtype: DataType.DATA_TYPE_INT64, shape: [1] }), 'float32', 'v'), /v: dtype 2 is not float32/);
+    expectInvalid(() => decodeTensorMessage(Tensor.fromPartial({ dtype: DataType.DATA_TYPE_FLOAT32, shape: [3], floatValues: [1] }), 'float32', 'v'), /v: 1 values for shape \[3\]/);
   });
 });
