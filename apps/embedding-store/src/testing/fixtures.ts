@@ -1,20 +1,9 @@
 import { join } from 'node:path';
 import { VectorFileWriter } from '@pinrank/contracts';
+import { unitVector } from '@pinrank/contracts/testing';
 
-/** A deterministic pseudo-random unit vector (test data). */
-export function unitVector(seed: number, dimension: number): Float32Array {
-  let s = (seed * 2654435761) >>> 0 || 1;
-  const v = new Float32Array(dimension);
-  let norm = 0;
-  for (let i = 0; i < dimension; i++) {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    v[i] = s / 2 ** 32 - 0.5;
-    norm += (v[i] as number) ** 2;
-  }
-  norm = Math.sqrt(norm);
-  for (let i = 0; i < dimension; i++) v[i] = (v[i] as number) / norm;
-  return v;
-}
+/** A deterministic pseudo-random unit vector (test data), shared with the contract suites. */
+export { unitVector };
 
 /** Vectors keyed by id. */
 export type Vectors = Array<[id: string, vector: Float32Array]>;

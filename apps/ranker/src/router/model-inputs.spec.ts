@@ -6,6 +6,7 @@ import { emptySequence, type UserSequence } from './sequence';
 
 const seq: UserSequence = { ...emptySequence(3, 2), length: 2, actionTypes: new BigInt64Array([2n, 5n, 0n]), itemVectors: new Float32Array([1, 2, 3, 4, 0, 0]), agesS: new Float32Array([7200, 9000, -1]) };
 const dims = (t: ReturnType<typeof encoderInputs>): Record<string, number[]> => Object.fromEntries(t.map(([n, x]) => [n, [...x.dims]]));
+const int64 = (t: ReturnType<typeof encoderInputs>, name: string): bigint[] => Array.from((t.find(([n]) => n === name)?.[1].data ?? new BigInt64Array()) as BigInt64Array);
 
 describe('encoder inputs', () => {
   const cand = new Float32Array([9, 9, 8, 8]);
@@ -13,14 +14,14 @@ describe('encoder inputs', () => {
   it('sends the sequence once, every candidate pointing at user row 0 (dedup)', () => {
     const t = encoderInputs(seq, cand, 2, 'dedup');
     expect(dims(t)).toEqual({ seq_action_types: [1, 3], seq_item_vectors: [1, 3, 2], seq_ages_s: [1, 3], cand_user_idx: [2], cand_vectors: [2, 2] });
-    expect(Array.from(t.find(([n]) => n === 'cand_user_idx')?.[1].data ?? [])).toEqual([0n, 0n]);
+    expect(int64(t, 'cand_user_idx')).toEqual([0n, 0n]);
   });
 
   it('copies the sequence per candidate in per_candidate mode', () => {
     const t = encoderInputs(seq, cand, 2, 'per_candidate');
     expect(dims(t)).toMatchObject({ seq_action_types: [2, 3], seq_item_vectors: [2, 3, 2], cand_user_idx: [2] });
-    expect(Array.from(t.find(([n]) => n === 'seq_action_types')?.[1].data ?? [])).toEqual([2n, 5n, 0n, 2n, 5n, 0n]);
-    expect(Array.from(t.find(([n]) => n === 'cand_user_idx')?.[1].data ?? [])).toEqual([0n, 1n]);
+    expect(int64(t, 'seq_action_types')).toEqual([2n, 5n, 0n, 2n, 5n, 0n]);
+    expect(int64(t, 'cand_user_idx')).toEqual([0n, 1n]);
   });
 });
 

@@ -45,7 +45,8 @@ export interface StoreUnderTest {
   close(): Promise<void>;
 }
 
-function unitVector(seed: number, dimension: number): Float32Array {
+/** A deterministic pseudo-random unit vector (test data; the same for the same seed everywhere). */
+export function unitVector(seed: number, dimension: number): Float32Array {
   let s = (seed * 2654435761) >>> 0 || 1;
   const v = new Float32Array(dimension);
   let norm = 0;
@@ -54,7 +55,9 @@ function unitVector(seed: number, dimension: number): Float32Array {
     v[i] = s / 2 ** 32 - 0.5;
     norm += (v[i] as number) ** 2;
   }
-  return v.map((x) => x / Math.sqrt(norm));
+  norm = Math.sqrt(norm);
+  for (let i = 0; i < dimension; i++) v[i] = (v[i] as number) / norm;
+  return v;
 }
 
 /** The suite's fixture: 12 items (32-d content, 64-d tower unit vectors), 2 users, snapshot "contract-v1" of PinnerFormer "pf-contract". */

@@ -4,6 +4,7 @@
 export {
   describeEmbeddingStoreContract,
   embeddingStoreContractFixture,
+  unitVector,
   type ContractItem,
   type EmbeddingStoreFixture,
   type StoreUnderTest,

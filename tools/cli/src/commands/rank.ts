@@ -50,7 +50,8 @@ export function printRanking(io: CliIo, res: RankResponse | RecommendResponse, j
   io.out(table(['#', 'item', 'score', ...heads], res.items.map((it, i) => [i + 1, it.itemId, it.score, ...heads.map((h) => it.headScores[h] ?? 0)])));
   const versions = Object.entries(res.modelVersions).map(([m, v]) => `${m}@${v}`).join(' ');
   io.out(`models: ${versions || '-'}  snapshot: ${res.snapshotVersion || '-'}  request: ${res.requestId}\n`);
-  io.out(`timings: ${res.timings.map((t) => `${t.stage} ${t.ms.toFixed(1)} ms`).join(', ')}\n`);
+  // Each stage with its start from the request start: stages that ran at once overlap.
+  io.out(`timings: ${res.timings.map((t) => `${t.stage} ${t.ms.toFixed(1)} ms${t.stage === 'total' ? '' : ` from +${t.startMs.toFixed(1)}`}`).join(', ')}\n`);
   if (res.degraded.length) io.out(`degraded: ${res.degraded.map(degradedFlagToJSON).join(', ')}\n`);
   if ('unknownItemIds' in res && res.unknownItemIds.length) io.out(`unknown items dropped: ${res.unknownItemIds.join(', ')}\n`);
   if (res.experiment) io.out(`experiment: ${res.experiment} arm ${res.arm}\n`);

@@ -27,7 +27,7 @@ async function startStack(): Promise<{ port: number; server: Server; ingested: U
       lastRank = call.request;
       if (call.request.candidateItemIds.length === 0) return cb({ code: status.INVALID_ARGUMENT, details: 'candidate_item_ids: empty list' });
       const items = call.request.candidateItemIds.map((id, i) => ({ itemId: id, score: 1 - i / 10, headScores: { save: 0.5 - i / 100, hide: 0.01 } }));
-      cb(null, RankResponse.fromPartial({ items, modelVersions: { transact_encoder: '1' }, snapshotVersion: 's1', requestId: 'r1', degraded: [DegradedFlag.DEGRADED_FLAG_ENCODER_ON_CPU], timings: [{ stage: 'total', ms: 3.25 }] }));
+      cb(null, RankResponse.fromPartial({ items, modelVersions: { transact_encoder: '1' }, snapshotVersion: 's1', requestId: 'r1', degraded: [DegradedFlag.DEGRADED_FLAG_ENCODER_ON_CPU], timings: [{ stage: 'content', ms: 1.25, startMs: 0.5 }, { stage: 'tower', ms: 2, startMs: 0.5 }, { stage: 'total', ms: 3.25 }] }));
     },
     recommend: unimplemented,
   });
@@ -70,6 +70,7 @@ describe('pinrank remote commands', () => {
     expect(lines[4]).toMatch(/^3\s+i2\s+0\.8000\s/);
     expect(out).toMatch(/models: transact_encoder@1 {2}snapshot: s1/);
     expect(out).toMatch(/degraded: DEGRADED_FLAG_ENCODER_ON_CPU/);
+    expect(out).toContain('timings: content 1.3 ms from +0.5, tower 2.0 ms from +0.5, total 3.3 ms');
     expect(stack.lastRank()?.headWeights).toEqual({ save: 1, hide: -2 });
   });
 
