@@ -263,7 +263,7 @@ export class DynamicBatcher implements Scheduler {
         finish(true);
       },
       (err: unknown) => {
-        const e = err instanceof PinrankError ? err : new PinrankError('INTERNAL', `model ${label} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        const e = err instanceof PinrankError ? err : new PinrankError('INTERNAL', `model ${label} failed: ${PinrankError.from(err).message}`, { cause: err });
         batch.forEach((p) => p.reject(e));
         finish(false);
       },

@@ -38,7 +38,15 @@ export {
 } from './model-repository';
 
 // The inference worker.
-export { ModelManager, type InferResult, type ModelManagerOptions, type ModelState, type ModelStatus } from './model-lifecycle';
+export {
+  ModelLifecycle,
+  type InferResult,
+  type ModelLifecycleOptions,
+  type ModelState,
+  type ModelStatus,
+  type VersionPlan,
+} from './model-lifecycle';
+export { ModelRepositoryManager, type ModelRepositoryManagerOptions } from './model-repository-manager';
 export { RepositoryWatcher, type RepositoryWatcherOptions, type WatchMode } from './repository-watcher';
 export { inferenceService, platformWithProvider, type InferenceServiceOptions } from './oip-server';
 export { startInferenceWorker, type InferenceWorker, type InferenceWorkerOptions } from './inference-worker';

@@ -62,7 +62,7 @@ export interface Upstreams {
 }
 
 function describe(err: unknown): string {
-  const e = PinrankError.from(err, err instanceof Error ? err.message : String(err));
+  const e = PinrankError.from(err);
   return `${e.code}: ${e.message}`;
 }
 
@@ -133,7 +133,7 @@ export class GrpcUpstreams implements Upstreams {
 
 /** Maps a failed upstream call to the status the router answers with: the caller's own mistakes keep their code, the rest is UNAVAILABLE. */
 export function upstreamError(what: string, err: unknown): PinrankError {
-  const e = PinrankError.from(err, err instanceof Error ? err.message : String(err));
+  const e = PinrankError.from(err);
   switch (e.code) {
     case 'INVALID_ARGUMENT':
     case 'NOT_FOUND':
