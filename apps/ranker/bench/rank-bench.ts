@@ -137,6 +137,10 @@ async function main(): Promise<void> {
     for (const n of SIZES) {
       const samples: Record<Variant, number[]> = { served: [], per_candidate: [], heads_on_gpu: [], baseline: [], in_process: [] };
       const degraded: Record<string, number> = {};
+      // Per request, for served vs baseline: end-to-end ms and when the embedding lookups were done (from the routers' stage timings).
+      const paired: Array<{ served?: number; baseline?: number; servedLookups?: number; baselineLookups?: number }> = [];
+      // Per stage of the served router: when it started and ended (ms after the request start), to see the critical path.
+      const stages = new Map<string, { start: number[]; end: number[] }>();
       const errors: Record<string, number> = {};
       for (let r = 0; r < WARMUP + REQUESTS; r++) {
         const userId = stack.userIds[r % stack.userIds.length] ?? '';
@@ -161,6 +165,19 @@ async function main(): Promise<void> {
           const ms = performance.now() - t;
           for (const flag of res.degraded) degraded[`${v}:${degradedFlagToJSON(flag)}`] = (degraded[`${v}:${degradedFlagToJSON(flag)}`] ?? 0) + 1;
           if (r >= WARMUP) samples[v].push(ms);
+          if (r >= WARMUP && (v === 'served' || v === 'baseline')) {
+            const p = (paired[r - WARMUP] ??= {});
+            p[v] = ms;
+            p[v === 'served' ? 'servedLookups' : 'baselineLookups'] = lookupsDoneMs(res);
+          }
+          if (r >= WARMUP && v === 'served') {
+            for (const t of res.timings) {
+              const st = stages.get(t.stage) ?? { start: [], end: [] };
+              st.start.push(t.startMs);
+              st.end.push(t.startMs + t.ms);
+              stages.set(t.stage, st);
+            }
+          }
         }
         // The same inputs, fetched outside the timed region, through the two models in this process.
         const x = await inputsFor(fs, es, userId, candidates, requestTimeMs);
@@ -173,12 +190,26 @@ async function main(): Promise<void> {
       const copy = tensorBytes(n, 128, 'per_candidate');
       results[`n${n}`] = { ...s, bytes: { dedup, copy }, degraded, errors };
       const f = (x: number): string => x.toFixed(1);
+      (results[`n${n}`] as Record<string, unknown>)['servedStagesP50'] = Object.fromEntries(
+        [...stages.entries()].map(([stage, st]) => [stage, { start: Math.round(median(st.start) * 10) / 10, end: Math.round(median(st.end) * 10) / 10 }]),
+      );
       rows.push(
         `| ${n} | ${f(s.served.p50)} / ${f(s.served.p99)} | ${f(s.in_process.p50)} / ${f(s.in_process.p99)} | ${(s.served.p50 / s.in_process.p50).toFixed(2)}× | ` +
           `${f(s.per_candidate.p50)} / ${f(s.per_candidate.p99)} | ${(dedup.encoderIn / 1024).toFixed(0)} KiB vs ${(copy.encoderIn / 1024).toFixed(0)} KiB | ` +
           `${f(s.heads_on_gpu.p50)} / ${f(s.heads_on_gpu.p99)} | ${(dedup.headsHop / 1024).toFixed(0)} KiB | ${Object.values(degraded).reduce((a, b) => a + b, 0)} / ${Object.values(errors).reduce((a, b) => a + b, 0)} |`,
       );
-      if (s.baseline) baselineRows.push(`| ${n} | ${(s.served.p50 / s.baseline.p50).toFixed(3)}× | ${(s.served.p99 / s.baseline.p99).toFixed(3)}× | ${(s.served.mean / s.baseline.mean).toFixed(3)}× |`);
+      if (s.baseline) {
+        const both = paired.filter((p) => p.served !== undefined && p.baseline !== undefined);
+        const ratio = median(both.map((p) => (p.served as number) / (p.baseline as number)));
+        const lookups = both.filter((p) => p.servedLookups !== undefined && p.baselineLookups !== undefined);
+        const servedLookups = median(lookups.map((p) => p.servedLookups as number));
+        const baselineLookups = median(lookups.map((p) => p.baselineLookups as number));
+        baselineRows.push(
+          `| ${n} | ${(s.served.p50 / s.baseline.p50).toFixed(3)}× | ${ratio.toFixed(3)}× | ${(s.served.p99 / s.baseline.p99).toFixed(3)}× | ${(s.served.mean / s.baseline.mean).toFixed(3)}× | ` +
+            `${f(servedLookups)} vs ${f(baselineLookups)} (${(servedLookups / baselineLookups).toFixed(3)}×) |`,
+        );
+        results[`n${n}`] = { ...(results[`n${n}`] as object), paired: { medianRatio: ratio, lookupsDoneP50: { served: servedLookups, baseline: baselineLookups } } };
+      }
     }
     fs.close();
     es.close();
@@ -192,7 +223,7 @@ async function main(): Promise<void> {
         ...rows,
         '',
         ...(baselineRows.length > 0
-          ? [`this router vs the router of ${BASELINE} (same stack, interleaved requests; < 1 is faster):`, '', '| candidates | p50 ratio | p99 ratio | mean ratio |', '|---|---|---|---|', ...baselineRows, '']
+          ? [`this router vs the router of ${BASELINE} (same stack, interleaved requests; < 1 is faster):`, '', '| candidates | p50 ratio | median of per-request ratios | p99 ratio | mean ratio | embedding lookups done by, p50 ms (this vs baseline) |', '|---|---|---|---|---|---|', ...baselineRows, '']
           : []),
         JSON.stringify(results),
         '',
@@ -201,6 +232,22 @@ async function main(): Promise<void> {
   } finally {
     await stack.stop();
   }
+}
+
+/** Median of a list (NaN when empty). */
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 === 1 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+}
+
+/**
+ * When a router had both embedding lookups back, ms after its request start:
+ * the latest end of its `content` / `tower` stages (or of the one `embeddings`
+ * stage of routers that reported them as one, which began at the request start).
+ */
+function lookupsDoneMs(res: RankResponse): number | undefined {
+  const ends = res.timings.filter((t) => t.stage === 'content' || t.stage === 'tower' || t.stage === 'embeddings').map((t) => t.startMs + t.ms);
+  return ends.length > 0 ? Math.max(...ends) : undefined;
 }
 
 async function inputsFor(fs: FeatureServerClient, es: EmbeddingStoreClient, userId: string, items: string[], asOfMs: number): Promise<RankingInputs> {
