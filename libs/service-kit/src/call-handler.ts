@@ -10,7 +10,9 @@ import { extractTraceContext, loggerForSpan, type RpcMetrics } from '@pinrank/te
 import { type Logger } from 'pino';
 import { authorizeAdmin, type AdminAuthOptions, type PeerCertificateLike } from './admin';
 import { type CallContext } from './context';
+import { capStatusDetails } from './client-input';
 import { PinrankError, toGrpcStatus } from './errors';
+import { decodedOrThrow, decodedStream } from './request-decoding';
 import { type MethodDefinitionLike } from './service';
 
 /** A handler of any shape, as stored in a registration. */
@@ -120,7 +122,9 @@ export function wrapHandler(spec: MethodSpec, runtime: CallRuntime): UntypedHand
       if (!spec.handler) throw new PinrankError('UNIMPLEMENTED', spec.unimplementedMessage);
       // Iterate without destroying the call at the end of input: for bidi
       // calls the response side must stay open after the requests end.
-      const input = requestStream ? (call as unknown as Readable).iterator({ destroyOnReturn: false }) : call.request;
+      const input = requestStream
+        ? decodedStream((call as unknown as Readable).iterator({ destroyOnReturn: false }), path)
+        : decodedOrThrow(call.request, path);
       const out = spec.handler(input, ctx);
       if (responseStream) {
         await writeAll(call, out as AsyncIterable<unknown>, controller.signal);
@@ -138,13 +142,14 @@ export function wrapHandler(spec: MethodSpec, runtime: CallRuntime): UntypedHand
         finish(null, value);
       } else {
         const mapped = toGrpcStatus(err, span.spanContext().traceId);
+        const details = capStatusDetails(mapped.status.details);
         code = GrpcStatus[mapped.status.code];
         span.recordException(mapped.error);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: `${code}: ${mapped.error.message}` });
+        span.setStatus({ code: SpanStatusCode.ERROR, message: `${code}: ${details}` });
         if (mapped.unexpected) logger.error({ err }, 'unexpected error in handler; answered INTERNAL');
         else if (['INTERNAL', 'UNKNOWN', 'DATA_LOSS'].includes(code)) logger.error({ err: mapped.error }, 'handler failed');
-        else logger.debug({ code, details: mapped.error.message }, 'call failed');
-        finish(mapped.status);
+        else logger.debug({ code, details }, 'call failed');
+        finish({ ...mapped.status, details });
       }
       span.setAttribute('rpc.grpc.status_code', GrpcStatus[code as keyof typeof GrpcStatus]);
       span.end();

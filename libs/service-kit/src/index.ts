@@ -28,6 +28,17 @@ export {
   type MappedStatus,
   type ServiceErrorLike,
 } from './errors';
+export {
+  quote,
+  capStatusDetails,
+  checkId,
+  truncateUtf8,
+  MAX_ECHO_BYTES,
+  MAX_STATUS_DETAILS_BYTES,
+  MAX_ID_BYTES,
+  MAX_NAME_BYTES,
+  type IdCheckOptions,
+} from './client-input';
 export { authorizeAdmin, certificateIdentities, type AdminAuthOptions, type AdminPrincipal } from './admin';
 export { splitFileDescriptorSet, type ReflectionSource } from './reflection';
 export { readConfig, vars, flagName, ConfigError, type ConfigVar, type ConfigOf } from './config';

@@ -7,6 +7,7 @@ import { type Logger } from 'pino';
 import { wrapHandler, type AnyHandler, type CallRuntime } from './call-handler';
 import { HealthStatus } from './health';
 import { addReflection } from './reflection';
+import { tolerantDefinition } from './request-decoding';
 import { parseHostPort, withServerDefaults, type ResolvedServerOptions, type ServerOptions } from './server-options';
 
 /** A running gRPC server. */
@@ -83,7 +84,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         runtime,
       );
     }
-    server.addService(reg.definition, impl);
+    server.addService(tolerantDefinition(reg.definition), impl);
   }
   const health = new HealthStatus();
   server.addService(HealthService, health.handlers());
