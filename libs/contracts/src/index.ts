@@ -10,6 +10,8 @@ export {
   type ModelConfig,
   type TensorDType,
   type TensorSpec,
+  type ValueDomain,
+  type RequestLimitsConfig,
 } from './model-config';
 export {
   MAX_ID_BYTES,

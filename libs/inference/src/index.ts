@@ -29,6 +29,7 @@ export {
 } from './batch-stacking';
 export {
   DynamicBatcher,
+  type BatchWork,
   type BatchCompute,
   type BatchObserver,
   type DynamicBatcherOptions,
@@ -36,6 +37,9 @@ export {
   type ScheduleOptions,
   type Scheduler,
 } from './dynamic-batcher';
+export { computeIsolated, type GroupRun, type IsolatedResult, type RequestOutcome } from './batch-isolation';
+export { RequestLimits, type RequestLimitsSource } from './request-limits';
+export { gatherTables, resolveValueDomains, type EffectiveDomain, type GatherTable } from './value-domain';
 export { OrtModelSession, cudaUnavailableReason, type OrtSessionOptions, type ProviderFallback } from './ort-backend';
 export { warmupInputs } from './warmup';
 export {

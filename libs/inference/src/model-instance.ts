@@ -6,6 +6,8 @@ import { DynamicBatcher, type BatchObserver } from './dynamic-batcher';
 import { type TensorMap } from './host-tensor';
 import { type VersionOnDisk } from './model-repository';
 import { OrtModelSession, type ProviderFallback } from './ort-backend';
+import { RequestLimits } from './request-limits';
+import { gatherTables } from './value-domain';
 import { warmupInputs } from './warmup';
 
 /** How a version is loaded; filled by the model manager from its own options. */
@@ -34,6 +36,8 @@ export interface ModelInstance {
   readonly fallbacks: readonly ProviderFallback[];
   readonly session: OrtModelSession;
   readonly scheduler: DynamicBatcher;
+  /** Per-request bounds from the config and the graph, checked before a request joins a batch. */
+  readonly limits: RequestLimits;
 }
 
 /**
@@ -53,9 +57,12 @@ export async function loadInstance(entry: VersionOnDisk, config: ModelConfig, o:
     interOpThreads: o.interOpThreads,
     logger: o.logger,
   });
+  const maxBatchSize = Math.min(config.batching.maxBatchSize, o.maxBatchSizeCap);
+  let limits: RequestLimits;
   try {
     const problems = sessionContractProblems(session.signature(), config);
     if (problems.length > 0) throw new Error(`contract check failed: ${problems.join('; ')}`);
+    limits = RequestLimits.fromModel({ config, signature: session.signature(), tables: gatherTables(bytes), maxBatchSize });
     if (o.warmup) {
       const outputs = config.outputs.map((t) => t.name);
       for (let run = 0; run < config.warmup.runs; run++) {
@@ -69,9 +76,8 @@ export async function loadInstance(entry: VersionOnDisk, config: ModelConfig, o:
     throw err;
   }
   // Batching off keeps the stacking layout (for row counts and index checks) but runs one request per batch.
-  const batching = o.batching
-    ? { ...config.batching, maxBatchSize: Math.min(config.batching.maxBatchSize, o.maxBatchSizeCap) }
-    : { ...config.batching, maxBatchSize: 1, maxQueueDelayMs: 0 };
+  const batching = o.batching ? { ...config.batching, maxBatchSize } : { ...config.batching, maxBatchSize: 1, maxQueueDelayMs: 0 };
+  const probeInputs = warmupInputs(config, 1);
   const scheduler = new DynamicBatcher({
     label,
     compute: (inputs) => session.run(inputs),
@@ -82,8 +88,13 @@ export async function loadInstance(entry: VersionOnDisk, config: ModelConfig, o:
     maxConcurrentBatches: o.maxConcurrentBatches,
     now: o.now,
     observer: o.observer(session.provider),
+    work: { of: (inputs) => limits.workOf(inputs), maxPerBatch: limits.maxWork },
+    probe: async () => {
+      await session.run(probeInputs);
+      return true;
+    },
   });
-  return { config, signature: entry.signature, provider: session.provider, fallbacks: session.fallbacks, session, scheduler };
+  return { config, signature: entry.signature, provider: session.provider, fallbacks: session.fallbacks, session, scheduler, limits };
 }
 
 function outputProblems(result: TensorMap, config: ModelConfig): string[] {

@@ -189,6 +189,7 @@ export class ModelManager {
     let names: string[];
     try {
       checkInputsAgainstConfig(inputs, config);
+      chosen.instance.limits.check(inputs);
       names = resolveRequestedOutputs(requested, config);
     } catch (err) {
       this.o.metrics?.rejected(name, chosen.version, 'invalid');
