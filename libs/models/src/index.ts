@@ -69,6 +69,7 @@ export { exportOnnx, type ExportOnnxOptions } from './run/onnx-export';
 export { createCpuSession, runOnnx } from './run/onnx-run';
 export { feedToTf, runTfForward, type HostTensor } from './run/tf-forward';
 export { checkSessionAgainstConfig, diffSessionAgainstConfig, type SessionIo } from './repository/contract-check';
+export { refreshModelConfig, type RefreshedConfig } from './repository/refresh-config';
 export {
   DEFAULT_SEED,
   buildModelRepositoryEntry,

@@ -11,7 +11,7 @@ export const MAX_ECHO_BYTES = 128;
 export const MAX_STATUS_DETAILS_BYTES = 2048;
 
 /** Longest id (user, item, action, request id) any service accepts, in UTF-8 bytes. */
-export const MAX_ID_BYTES = 256;
+export const MAX_RPC_ID_BYTES = 256;
 
 /** Longest model name, model version or snapshot version accepted, in UTF-8 bytes. */
 export const MAX_NAME_BYTES = 64;
@@ -54,7 +54,7 @@ export function capStatusDetails(details: string, maxBytes = MAX_STATUS_DETAILS_
 
 /** Options of {@link checkId}. */
 export interface IdCheckOptions {
-  /** Longest accepted value in UTF-8 bytes; default {@link MAX_ID_BYTES}. */
+  /** Longest accepted value in UTF-8 bytes; default {@link MAX_RPC_ID_BYTES}. */
   maxBytes?: number;
   /** Whether an empty value is refused; default true. */
   required?: boolean;
@@ -66,7 +66,7 @@ export interface IdCheckOptions {
  * Thrown by: an empty or oversized id — INVALID_ARGUMENT naming `field`.
  */
 export function checkId(value: string, field: string, options: IdCheckOptions = {}): void {
-  const maxBytes = options.maxBytes ?? MAX_ID_BYTES;
+  const maxBytes = options.maxBytes ?? MAX_RPC_ID_BYTES;
   if (!value) {
     if (options.required ?? true) throw new PinrankError('INVALID_ARGUMENT', `${field}: required`);
     return;

@@ -35,7 +35,7 @@ export {
   truncateUtf8,
   MAX_ECHO_BYTES,
   MAX_STATUS_DETAILS_BYTES,
-  MAX_ID_BYTES,
+  MAX_RPC_ID_BYTES,
   MAX_NAME_BYTES,
   type IdCheckOptions,
 } from './client-input';
