@@ -16,6 +16,8 @@ export interface InstanceOptions {
   executionProviders: readonly ExecutionProvider[] | undefined;
   intraOpThreads: number;
   interOpThreads: number;
+  /** ONNX Runtime's CPU memory arena (see OrtSessionOptions.memoryArena). */
+  memoryArena: boolean;
   /** When false, every request runs alone (batching mode "none"). */
   batching: boolean;
   maxConcurrentBatches: number;
@@ -55,6 +57,7 @@ export async function loadInstance(entry: VersionOnDisk, config: ModelConfig, o:
     executionProviders: o.executionProviders ?? config.executionProviders,
     intraOpThreads: o.intraOpThreads,
     interOpThreads: o.interOpThreads,
+    memoryArena: o.memoryArena,
     logger: o.logger,
   });
   const maxBatchSize = Math.min(config.batching.maxBatchSize, o.maxBatchSizeCap);

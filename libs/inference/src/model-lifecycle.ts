@@ -38,6 +38,8 @@ export interface ModelManagerOptions {
   intraOpThreads?: number;
   /** ONNX Runtime inter-op threads per session; default 0 (runtime default). */
   interOpThreads?: number;
+  /** Keep ONNX Runtime's CPU memory arena (faster; the largest batch's memory stays); default true. */
+  memoryArena?: boolean;
   /** Dynamic batching as the configs say; false runs every request alone; default true. */
   batching?: boolean;
   /** Batches one version computes at once; default 1. */
@@ -94,6 +96,7 @@ export class ModelManager {
       executionProviders: options.executionProviders,
       intraOpThreads: options.intraOpThreads ?? 0,
       interOpThreads: options.interOpThreads ?? 0,
+      memoryArena: options.memoryArena ?? true,
       batching: options.batching ?? true,
       maxConcurrentBatches: options.maxConcurrentBatches ?? 1,
       maxBatchSizeCap: options.maxBatchSizeCap ?? Infinity,

@@ -12,6 +12,7 @@ import {
 import { PinrankError, defineService, type CallContext, type ServiceRegistration } from '@pinrank/service-kit';
 import { type TensorSpec } from '@pinrank/contracts';
 import { OIP_DATATYPES } from './host-tensor';
+import { checkInferEnvelope, checkModelRef } from './infer-request-edge';
 import { type ModelManager } from './model-lifecycle';
 import { decodeInferInputs, encodeInferOutputs } from './tensor-codec';
 
@@ -65,6 +66,7 @@ export function inferenceService(options: InferenceServiceOptions): ServiceRegis
         extensions: ['model_repository'],
       }),
       modelReady: async (req: ModelReadyRequest) => {
+        checkModelRef(req.name, req.version, 'name');
         try {
           manager.ready(req.name, req.version);
           return { ready: true };
@@ -74,6 +76,7 @@ export function inferenceService(options: InferenceServiceOptions): ServiceRegis
         }
       },
       modelMetadata: async (req: ModelMetadataRequest) => {
+        checkModelRef(req.name, req.version, 'name');
         const { instance } = manager.ready(req.name, req.version);
         return {
           name: req.name,
@@ -84,15 +87,15 @@ export function inferenceService(options: InferenceServiceOptions): ServiceRegis
         };
       },
       modelInfer: async (req: ModelInferRequest, ctx: CallContext) => {
-        if (!req.modelName) throw new PinrankError('INVALID_ARGUMENT', 'model_name is empty');
+        checkInferEnvelope(req);
         const { inputs, raw } = decodeInferInputs(req);
-        const result = await manager.infer(
-          req.modelName,
-          req.modelVersion,
-          inputs,
-          req.outputs.map((o) => o.name),
-          { deadline: ctx.deadline?.getTime(), signal: ctx.signal },
-        );
+        const result = await manager
+          .infer(req.modelName, req.modelVersion, inputs, req.outputs.map((o) => o.name), { deadline: ctx.deadline?.getTime(), signal: ctx.signal })
+          .catch((err: unknown) => {
+            // The runtime's own words (node names, internal state) stay in the log, with the trace id.
+            if (err instanceof PinrankError && err.cause instanceof Error) ctx.logger.warn({ model: req.modelName, code: err.code, cause: err.cause.message }, 'inference failed');
+            throw err;
+          });
         ctx.span.setAttributes({
           'pinrank.model.name': req.modelName,
           'pinrank.model.version': result.version,
@@ -114,10 +117,12 @@ export function inferenceService(options: InferenceServiceOptions): ServiceRegis
           .map((m) => ({ name: m.name, version: m.version, state: m.state, reason: m.reason })),
       }),
       repositoryModelLoad: async (req: RepositoryModelLoadRequest) => {
+        checkModelRef(req.modelName, '');
         await manager.load(req.modelName);
         return {};
       },
       repositoryModelUnload: async (req: RepositoryModelUnloadRequest) => {
+        checkModelRef(req.modelName, '');
         await manager.unload(req.modelName);
         return {};
       },
