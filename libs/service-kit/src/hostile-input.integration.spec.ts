@@ -1,6 +1,7 @@
 // Requests no well-behaved client sends: undecodable bytes, int64 values past
 // 2^53, huge error messages. Each must get a client-error status, never
 // INTERNAL, and never hang the call or break the channel.
+import { join } from 'node:path';
 import { Client, Metadata, credentials, status, type ServiceError } from '@grpc/grpc-js';
 import {
   FeatureServerClient,
@@ -42,6 +43,7 @@ beforeAll(async () => {
     ],
     signals: [],
     logger: captureLogger().logger,
+    reflection: { protoRoot: join(__dirname, '..', '..', '..', 'proto') },
   });
   client = createClient(FeatureServerClient, `127.0.0.1:${server.port}`);
   raw = new Client(`127.0.0.1:${server.port}`, credentials.createInsecure());
@@ -123,6 +125,29 @@ describe('hostile requests at the server edge', () => {
       stream.end();
     });
     expect(res.err?.code).toBe(status.INVALID_ARGUMENT);
+  });
+
+  it('answers INVALID_ARGUMENT for undecodable health and reflection requests too', async () => {
+    expect((await rawUnary('/grpc.health.v1.Health/Check', Buffer.from([0x0a, 0x7f]))).code).toBe(status.INVALID_ARGUMENT);
+    const watch = await new Promise<number>((resolve) => {
+      const call = raw.makeServerStreamRequest('/grpc.health.v1.Health/Watch', (b: Buffer) => b, (b: Buffer) => b, Buffer.from([0x0a, 0x7f]), new Metadata(), {
+        deadline: new Date(Date.now() + 10_000),
+      });
+      call.on('data', () => undefined);
+      call.on('error', (e: ServiceError) => resolve(e.code));
+      call.on('status', (s: { code: number }) => resolve(s.code));
+    });
+    expect(watch).toBe(status.INVALID_ARGUMENT);
+    const reflection = await new Promise<number>((resolve) => {
+      const call = raw.makeBidiStreamRequest('/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', (b: Buffer) => b, (b: Buffer) => b, new Metadata(), {
+        deadline: new Date(Date.now() + 10_000),
+      });
+      call.on('data', () => undefined);
+      call.on('error', (e: ServiceError) => resolve(e.code));
+      call.on('status', (s: { code: number }) => resolve(s.code));
+      call.write(Buffer.from([0xa7, 0x01]));
+    });
+    expect(reflection).toBe(status.INVALID_ARGUMENT);
   });
 
   it('caps a status message that embeds a huge client value, so the call ends and the channel keeps working', async () => {

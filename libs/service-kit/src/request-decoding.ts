@@ -1,3 +1,4 @@
+import { status as GrpcStatus, type Server, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { quote } from './client-input';
 import { PinrankError } from './errors';
 import { type MethodDefinitionLike, type ServiceDefinitionLike } from './service';
@@ -61,4 +62,59 @@ export function decodedOrThrow<T>(value: T, methodPath: string): T {
 /** A request stream whose undecodable messages throw INVALID_ARGUMENT when reached. */
 export async function* decodedStream<T>(messages: AsyncIterable<T>, methodPath: string): AsyncGenerator<T> {
   for await (const m of messages) yield decodedOrThrow(m, methodPath);
+}
+
+function refusal(value: Undecodable, methodPath: string): { code: GrpcStatus; details: string } {
+  return { code: GrpcStatus.INVALID_ARGUMENT, details: `the request to ${methodPath.replace(/^\//, '')} could not be decoded: ${value[UNDECODABLE]}` };
+}
+
+type RawCall = {
+  request?: unknown;
+  emit(event: string | symbol, ...args: unknown[]): boolean;
+};
+type RawHandler = (call: RawCall, callback?: (err: unknown, value?: unknown) => void) => void;
+
+/**
+ * A view of a server whose `addService` makes any service tolerant of
+ * undecodable requests, for handlers not written with the kit (health,
+ * reflection): such a request is answered INVALID_ARGUMENT before the handler
+ * sees it, in every streaming shape.
+ */
+export function tolerantServer(server: Pick<Server, 'addService'>): Pick<Server, 'addService'> {
+  return {
+    addService(service, implementation) {
+      const definition = tolerantDefinition(service as unknown as ServiceDefinitionLike);
+      const guarded: UntypedServiceImplementation = {};
+      for (const [key, handler] of Object.entries(implementation)) {
+        const def = definition[key] ?? Object.values(definition).find((d) => d.path.endsWith(`/${key}`));
+        guarded[key] = def ? (guard(handler as unknown as RawHandler, def) as unknown as UntypedServiceImplementation[string]) : handler;
+      }
+      server.addService(definition as unknown as Parameters<Server['addService']>[0], guarded);
+    },
+  };
+}
+
+function guard(handler: RawHandler, def: MethodDefinitionLike<unknown, unknown>): RawHandler {
+  if (def.requestStream) {
+    return (call, callback) => {
+      // Undecodable messages of a request stream end the call instead of reaching the handler.
+      const emit = call.emit.bind(call);
+      call.emit = (event: string | symbol, ...args: unknown[]): boolean => {
+        if (event === 'data' && isUndecodable(args[0])) {
+          const status = refusal(args[0], def.path);
+          if (callback) callback(status);
+          else emit('error', status);
+          return true;
+        }
+        return emit(event, ...args);
+      };
+      handler(call, callback);
+    };
+  }
+  return (call, callback) => {
+    if (!isUndecodable(call.request)) return handler(call, callback);
+    const status = refusal(call.request, def.path);
+    if (callback) callback(status);
+    else call.emit('error', status);
+  };
 }

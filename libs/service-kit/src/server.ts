@@ -7,7 +7,7 @@ import { type Logger } from 'pino';
 import { wrapHandler, type AnyHandler, type CallRuntime } from './call-handler';
 import { HealthStatus } from './health';
 import { addReflection } from './reflection';
-import { tolerantDefinition } from './request-decoding';
+import { tolerantDefinition, tolerantServer } from './request-decoding';
 import { parseHostPort, withServerDefaults, type ResolvedServerOptions, type ServerOptions } from './server-options';
 
 /** A running gRPC server. */
@@ -87,9 +87,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     server.addService(tolerantDefinition(reg.definition), impl);
   }
   const health = new HealthStatus();
-  server.addService(HealthService, health.handlers());
+  tolerantServer(server).addService(HealthService, health.handlers());
   const serviceNames = o.services.map((s) => s.serviceName);
-  if (o.reflection) addReflection(server, o.reflection, [...serviceNames, 'grpc.health.v1.Health']);
+  if (o.reflection) addReflection(tolerantServer(server), o.reflection, [...serviceNames, 'grpc.health.v1.Health']);
 
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(o.address, credentials(o), (err, p) => (err ? reject(err) : resolve(p))),
