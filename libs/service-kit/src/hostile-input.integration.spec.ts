@@ -150,6 +150,13 @@ describe('hostile requests at the server edge', () => {
     expect(reflection).toBe(status.INVALID_ARGUMENT);
   });
 
+  it('health Check quotes at most 128 bytes of an unknown service name; the channel keeps working', async () => {
+    const res = await rawUnary('/grpc.health.v1.Health/Check', Buffer.concat([Buffer.from([0x0a, 0xa0, 0x8d, 0x06]), Buffer.alloc(100_000, 0x73)]));
+    expect(res.code).toBe(status.NOT_FOUND);
+    expect(Buffer.byteLength(res.details)).toBeLessThan(300);
+    expect((await rawUnary(PATH, Buffer.from([0x0a, 1, 0x75]))).code).toBe(status.OK);
+  });
+
   it('caps a status message that embeds a huge client value, so the call ends and the channel keeps working', async () => {
     const userId = `echo:${'x'.repeat(200_000)}`;
     const err = await callUnary(client.getRealtimeSequence.bind(client), GetRealtimeSequenceRequest.fromPartial({ userId }), {

@@ -1,5 +1,5 @@
 import { status as GrpcStatus, type Server, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { quote } from './client-input';
+import { capStatusDetails, quote } from './client-input';
 import { PinrankError } from './errors';
 import { type MethodDefinitionLike, type ServiceDefinitionLike } from './service';
 
@@ -94,27 +94,35 @@ export function tolerantServer(server: Pick<Server, 'addService'>): Pick<Server,
   };
 }
 
+/** A status whose details are capped (the edge's last line of defence, for handlers not written with the kit). */
+function capped(err: unknown): unknown {
+  if (typeof err !== 'object' || err === null || typeof (err as { details?: unknown }).details !== 'string') return err;
+  const details = (err as { details: string }).details;
+  const cut = capStatusDetails(details);
+  return cut === details ? err : { ...(err as object), details: cut };
+}
+
 function guard(handler: RawHandler, def: MethodDefinitionLike<unknown, unknown>): RawHandler {
-  if (def.requestStream) {
-    return (call, callback) => {
-      // Undecodable messages of a request stream end the call instead of reaching the handler.
-      const emit = call.emit.bind(call);
-      call.emit = (event: string | symbol, ...args: unknown[]): boolean => {
-        if (event === 'data' && isUndecodable(args[0])) {
-          const status = refusal(args[0], def.path);
-          if (callback) callback(status);
-          else emit('error', status);
-          return true;
-        }
-        return emit(event, ...args);
-      };
-      handler(call, callback);
-    };
-  }
   return (call, callback) => {
-    if (!isUndecodable(call.request)) return handler(call, callback);
-    const status = refusal(call.request, def.path);
-    if (callback) callback(status);
-    else call.emit('error', status);
+    const emit = call.emit.bind(call);
+    const done = callback ? (err: unknown, value?: unknown): void => callback(capped(err), value) : undefined;
+    call.emit = (event: string | symbol, ...args: unknown[]): boolean => {
+      if (event === 'error') return emit(event, capped(args[0]), ...args.slice(1));
+      // Undecodable messages of a request stream end the call instead of reaching the handler.
+      if (event === 'data' && def.requestStream && isUndecodable(args[0])) {
+        const status = refusal(args[0], def.path);
+        if (done) done(status);
+        else emit('error', status);
+        return true;
+      }
+      return emit(event, ...args);
+    };
+    if (!def.requestStream && isUndecodable(call.request)) {
+      const status = refusal(call.request, def.path);
+      if (done) done(status);
+      else call.emit('error', status);
+      return;
+    }
+    handler(call, done);
   };
 }
