@@ -148,6 +148,18 @@ describe('hostile requests at the server edge', () => {
       call.write(Buffer.from([0xa7, 0x01]));
     });
     expect(reflection).toBe(status.INVALID_ARGUMENT);
+    // A good request, a bad one, a good one: the handler's later writes must not keep the status from being sent.
+    const mixed = await new Promise<number>((resolve) => {
+      const call = raw.makeBidiStreamRequest('/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', (b: Buffer) => b, (b: Buffer) => b, new Metadata(), {
+        deadline: new Date(Date.now() + 10_000),
+      });
+      call.on('data', () => undefined);
+      call.on('error', (e: ServiceError) => resolve(e.code));
+      call.on('status', (s: { code: number }) => resolve(s.code));
+      for (const m of [[0x3a, 0x00], [0xa7, 0x01], [0x3a, 0x00], [0x3a, 0x00]]) call.write(Buffer.from(m));
+      call.end();
+    });
+    expect(mixed).toBe(status.INVALID_ARGUMENT);
   });
 
   it('health Check quotes at most 128 bytes of an unknown service name; the channel keeps working', async () => {

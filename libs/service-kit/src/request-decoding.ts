@@ -71,6 +71,7 @@ function refusal(value: Undecodable, methodPath: string): { code: GrpcStatus; de
 type RawCall = {
   request?: unknown;
   emit(event: string | symbol, ...args: unknown[]): boolean;
+  write?: (...args: unknown[]) => boolean;
 };
 type RawHandler = (call: RawCall, callback?: (err: unknown, value?: unknown) => void) => void;
 
@@ -106,11 +107,17 @@ function guard(handler: RawHandler, def: MethodDefinitionLike<unknown, unknown>)
   return (call, callback) => {
     const emit = call.emit.bind(call);
     const done = callback ? (err: unknown, value?: unknown): void => callback(capped(err), value) : undefined;
+    let refused = false;
     call.emit = (event: string | symbol, ...args: unknown[]): boolean => {
+      if (refused && (event === 'data' || event === 'error')) return true;
       if (event === 'error') return emit(event, capped(args[0]), ...args.slice(1));
-      // Undecodable messages of a request stream end the call instead of reaching the handler.
+      // An undecodable message of a request stream ends the call instead of reaching the handler.
+      // What the handler still writes is dropped: a write after the end would destroy the
+      // stream before its status is sent, and the call would hang to its deadline.
       if (event === 'data' && def.requestStream && isUndecodable(args[0])) {
         const status = refusal(args[0], def.path);
+        refused = true;
+        if (call.write) call.write = () => true;
         if (done) done(status);
         else emit('error', status);
         return true;
