@@ -98,6 +98,8 @@ export interface EphemeralStack {
   cpuWorker: GRPCInferenceServiceClient;
   /** Last log lines of a service (for failure messages). */
   logTail(name: StackServiceName): string[];
+  /** The process of a service: its pid and whether it still runs (crash and resource checks). */
+  process(name: StackServiceName): { pid: number | undefined; running: boolean };
   /** Closes the clients, sends SIGTERM to every process (router first), waits, removes the directory. */
   stop(): Promise<void>;
 }
@@ -293,6 +295,10 @@ export async function startEphemeralStack(o: EphemeralStackOptions): Promise<Eph
       gpuWorker,
       cpuWorker,
       logTail: (name) => [...(tails.get(name) ?? [])],
+      process: (name) => {
+        const p = running.find((r) => r.spec.name === name);
+        return { pid: p?.pid, running: p?.running ?? false };
+      },
       stop,
     };
   } catch (err) {

@@ -52,6 +52,16 @@ export class ManagedProcess {
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
   }
 
+  /** The process id (for resource checks such as RSS). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Whether the process is still running. */
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   /** Resolves when the server answers SERVING on grpc.health.v1; rejects if it exits or `timeoutMs` passes. */
   async waitServing(timeoutMs: number): Promise<void> {
     const client = new HealthClient(this.spec.address, credentials.createInsecure());
