@@ -1,6 +1,7 @@
 // Lint rules for every project: typed typescript-eslint rules (no floating
 // promises, consistent type imports), no import cycles, and Nx module
-// boundaries (apps never import apps or tools; libs never import apps or tools).
+// boundaries (apps never import apps or tools; libs never import apps or tools;
+// apps and tools never import a library's /internal entry).
 import tseslint from 'typescript-eslint';
 import nx from '@nx/eslint-plugin';
 import importX from 'eslint-plugin-import-x';
@@ -37,6 +38,17 @@ export default tseslint.config(
             { sourceTag: 'type:deploy', onlyDependOnLibsWithTags: ['type:lib'] },
           ],
         },
+      ],
+    },
+  },
+  {
+    // A library's front page (src/index.ts) is what apps and tools call; `@pinrank/<lib>/internal`
+    // holds what other libraries need from it.
+    files: ['apps/**/*.ts', 'tools/**/*.ts', 'deploy/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@pinrank/*/internal'], message: 'apps and tools use a library\'s front page; /internal is for other libraries (move the symbol to the front page if an app needs it)' }] },
       ],
     },
   },

@@ -1,5 +1,7 @@
 // Shared jest settings for every project: SWC transform, the ONNX Runtime-safe
-// environment, and @pinrank/* imports resolved to library sources.
+// environment, and @pinrank/* imports resolved to library sources (a library's
+// front page src/index.ts, and src/internal.ts as @pinrank/<lib>/internal; the
+// same mapping as tsconfig.base.json's paths and each library's package.json exports).
 const path = require('node:path');
 
 const root = __dirname;
@@ -17,6 +19,7 @@ module.exports = {
   testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/**/*.spec.ts'],
   moduleNameMapper: {
     ...Object.fromEntries(libs.map((l) => [`^@pinrank/${l}$`, path.join(root, `libs/${l}/src/index.ts`)])),
+    '^@pinrank/([a-z-]+)/internal$': path.join(root, 'libs/$1/src/internal.ts'),
     '^@pinrank/train$': path.join(root, 'tools/train/src/index.ts'),
   },
   testTimeout: 60000,

@@ -17,7 +17,7 @@ function asPinrankError(err: unknown, path: string): PinrankError {
     const missing = (err.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
     return new PinrankError(missing ? 'NOT_FOUND' : 'INVALID_ARGUMENT', `catalog ${path}: ${err.message}; nothing was applied`, { cause: err });
   }
-  return new PinrankError('INVALID_ARGUMENT', `catalog ${path}: ${err instanceof Error ? err.message : String(err)}; nothing was applied`, { cause: err });
+  return new PinrankError('INVALID_ARGUMENT', `catalog ${path}: ${PinrankError.from(err).message}; nothing was applied`, { cause: err });
 }
 
 /**

@@ -1,5 +1,6 @@
+// The shared formats as validated schemas: model config, vector files, experiments. Low-level
+// format plumbing other libraries build readers from is on `@pinrank/contracts/internal`.
 export { ContractError } from './contract-error';
-export { readFramedHeader, type FramedByteSource } from './framed-header';
 export {
   EXECUTION_PROVIDERS,
   TENSOR_DTYPES,
@@ -16,8 +17,6 @@ export {
 export {
   MAX_ID_BYTES,
   VECTOR_FILE_KINDS,
-  VECTOR_FILE_MAGIC,
-  parseVectorFileHeader,
   type VectorFileHeader,
   type VectorFileHeaderInput,
   type VectorFileKind,

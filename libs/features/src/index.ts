@@ -1,3 +1,4 @@
+// The one sequence builder, for serving and training; its building blocks are on `@pinrank/features/internal`.
 export {
   CONTENT_DIMENSION,
   DEFAULT_SEQUENCE_LENGTH,
@@ -9,6 +10,6 @@ export {
   type SequenceAction,
   type SequenceOptions,
 } from './sequence-types';
-export { buildSequence, fillSequence, newestFirst, resolveSequenceOptions, type ResolvedSequenceOptions } from './sequence-builder';
+export { buildSequence } from './sequence-builder';
 export { SequenceTimeline } from './sequence-timeline';
 export { stackSequences, type StackedSequences } from './stack-sequences';

@@ -5,7 +5,7 @@
 // (concat, 8 rows through a 64→16 affine layer: per-call overhead-bound) and "transact_encoder" (the release
 // model from --models, when present: 1 user × 100 actions, 50 candidates). For each, the unbatched
 // capacity is measured closed-loop, then batching off and on are offered the same open-loop rate, alternating
-// `reps` times. Last, the model's own capacity without gRPC: 32 callers straight into the model manager for 2 s,
+// `reps` times. Last, the model's own capacity without gRPC: 32 callers straight into the model lifecycle for 2 s,
 // batching off vs on (what stacking saves inside the worker, apart from the network and protocol work). Bounded: about (7 + 2 × reps × (seconds + 2)) s per workload. Client and server share the cores: read ratios.
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
@@ -19,7 +19,7 @@ import { GRPCInferenceServiceClient, ModelInferRequest } from '@pinrank/proto';
 import { Registry } from 'prom-client';
 import { InferenceMetrics } from '../src/inference-metrics';
 import { startInferenceWorker } from '../src/inference-worker';
-import { ModelManager } from '../src/model-lifecycle';
+import { ModelRepositoryManager } from '../src/model-repository-manager';
 import { ModelRepository } from '../src/model-repository';
 import { decodeInferInputs } from '../src/tensor-codec';
 import { affineConfig, affineModel, gatherConfig, gatherMlpModel, seededFloats, writeVersion } from '../src/testing/tiny-models';
@@ -124,10 +124,10 @@ async function capacity(client: GRPCInferenceServiceClient, reqs: ModelInferRequ
   return done / (ms / 1000);
 }
 
-/** In-process, no gRPC: `concurrency` callers straight into the model manager for `ms`. */
+/** In-process, no gRPC: `concurrency` callers straight into the model lifecycle for `ms`. */
 async function inProcess(root: string, batching: boolean, reqs: ModelInferRequest[], ms: number, concurrency: number): Promise<{ perS: number; meanBatchRows: number }> {
   const registry = new Registry();
-  const manager = new ModelManager({
+  const manager = new ModelRepositoryManager({
     repository: new ModelRepository(root),
     batching,
     intraOpThreads: THREADS,
@@ -144,7 +144,7 @@ async function inProcess(root: string, batching: boolean, reqs: ModelInferReques
   await Promise.all(
     Array.from({ length: concurrency }, async (_, k) => {
       for (let i = k; performance.now() < end; i += concurrency) {
-        await manager.infer(model, '', inputs[i % inputs.length]!, []);
+        await manager.lifecycle.infer(model, '', inputs[i % inputs.length]!, []);
         done++;
       }
     }),

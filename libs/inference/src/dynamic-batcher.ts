@@ -312,6 +312,7 @@ export class DynamicBatcher implements Scheduler {
     const { label } = this.o;
     return blamed === 'request'
       ? new PinrankError('INVALID_ARGUMENT', `model ${label} cannot compute this request: the model fails on its input values while it computes other inputs; check them against the model's contract`, { cause: err })
-      : new PinrankError('INTERNAL', `model ${label} failed to compute; the worker logged the runtime error`, { cause: err });
+      : // Unexpected: the server logs the runtime's words with the trace id; the client gets a generic INTERNAL.
+        new PinrankError('INTERNAL', `model ${label} failed to compute: ${PinrankError.from(err).message}`, { cause: err, unexpected: true });
   }
 }

@@ -52,7 +52,15 @@ export {
   type VersionPolicy,
 } from './model-repository';
 export { loadInstance, unloadInstance, type InstanceOptions, type ModelInstance } from './model-instance';
-export { ModelManager, type InferResult, type ModelManagerOptions, type ModelState, type ModelStatus } from './model-lifecycle';
+export {
+  ModelLifecycle,
+  type InferResult,
+  type ModelLifecycleOptions,
+  type ModelState,
+  type ModelStatus,
+  type VersionPlan,
+} from './model-lifecycle';
+export { ModelRepositoryManager, type ModelRepositoryManagerOptions } from './model-repository-manager';
 export { RepositoryWatcher, type RepositoryWatcherOptions, type WatchMode } from './repository-watcher';
 export { InferenceMetrics } from './inference-metrics';
 export { inferenceService, platformWithProvider, type InferenceServiceOptions } from './oip-server';

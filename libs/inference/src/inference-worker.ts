@@ -2,8 +2,9 @@ import { type Logger } from 'pino';
 import { RpcMetrics, createLogger } from '@pinrank/telemetry';
 import { startServer, type RunningServer, type ServerOptions } from '@pinrank/service-kit';
 import { InferenceMetrics } from './inference-metrics';
-import { ModelManager, type ModelManagerOptions } from './model-lifecycle';
+import { type ModelLifecycle } from './model-lifecycle';
 import { ModelRepository } from './model-repository';
+import { ModelRepositoryManager, type ModelRepositoryManagerOptions } from './model-repository-manager';
 import { inferenceService } from './oip-server';
 import { RepositoryWatcher, type RepositoryWatcherOptions } from './repository-watcher';
 
@@ -15,8 +16,8 @@ export interface InferenceWorkerOptions {
   address: string;
   /** The model repository root (`<model>/<version>/{model.onnx,config.json}`). */
   repositoryRoot: string;
-  /** Model manager options (version policy, providers, threads, batching). */
-  models?: Omit<ModelManagerOptions, 'repository' | 'metrics' | 'logger'>;
+  /** What to serve and how (version policy, placements, providers, threads, batching). */
+  models?: Omit<ModelRepositoryManagerOptions, 'repository' | 'metrics' | 'logger'>;
   /** Directory watching; default polling every 2 s with a 500 ms quiet period. */
   watch?: Pick<RepositoryWatcherOptions, 'mode' | 'pollIntervalMs' | 'debounceMs'>;
   /** Other server options (admin tokens, TLS, /metrics address, signals...). */
@@ -29,7 +30,10 @@ export interface InferenceWorkerOptions {
 /** A running inference worker. */
 export interface InferenceWorker {
   readonly server: RunningServer;
-  readonly manager: ModelManager;
+  /** What is served from the repository; load/unload/reconcile requests. */
+  readonly repositoryManager: ModelRepositoryManager;
+  /** The served versions' states (`index()`), ready instances and inference. */
+  readonly lifecycle: ModelLifecycle;
   readonly watcher: RepositoryWatcher;
   /** Graceful stop: drain calls, stop watching, unload models. */
   close(): Promise<void>;
@@ -45,33 +49,34 @@ export async function startInferenceWorker(options: InferenceWorkerOptions): Pro
   const logger = options.logger ?? createLogger({ name });
   const rpcMetrics = new RpcMetrics();
   const repository = new ModelRepository(options.repositoryRoot);
-  const manager = new ModelManager({ ...options.models, repository, metrics: new InferenceMetrics(rpcMetrics.registry), logger });
-  const watcher = new RepositoryWatcher({ ...options.watch, repository, logger, onChange: (models) => manager.refresh(models) });
+  const repositoryManager = new ModelRepositoryManager({ ...options.models, repository, metrics: new InferenceMetrics(rpcMetrics.registry), logger });
+  const { lifecycle } = repositoryManager;
+  const watcher = new RepositoryWatcher({ ...options.watch, repository, logger, onChange: (models) => repositoryManager.refresh(models) });
   let ready = false;
   const server = await startServer({
     ...options.server,
     name,
     address: options.address,
-    services: [inferenceService({ manager, isReady: () => ready })],
+    services: [inferenceService({ repositoryManager, isReady: () => ready })],
     logger,
     metrics: rpcMetrics,
     onShutdown: async () => {
       ready = false;
       await watcher.stop();
-      await manager.close();
+      await repositoryManager.close();
       await options.onShutdown?.();
     },
   });
   server.setServing(false);
   try {
     await watcher.start();
-    await manager.loadAll();
+    await repositoryManager.loadAll();
   } catch (err) {
     await server.shutdown();
     throw err;
   }
   ready = true;
   server.setServing(true);
-  logger.info({ models: manager.index() }, 'inference worker ready');
-  return { server, manager, watcher, close: () => server.shutdown() };
+  logger.info({ models: lifecycle.index() }, 'inference worker ready');
+  return { server, repositoryManager, lifecycle, watcher, close: () => server.shutdown() };
 }

@@ -1,139 +1,137 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PinrankError } from '@pinrank/service-kit';
 import { Registry } from 'prom-client';
 import { type TensorMap } from './host-tensor';
 import { InferenceMetrics } from './inference-metrics';
-import { ModelManager, type ModelManagerOptions } from './model-lifecycle';
-import { ModelRepository } from './model-repository';
+import { ModelLifecycle, type ModelLifecycleOptions, type VersionPlan } from './model-lifecycle';
+import { MODEL_FILE, ModelRepository } from './model-repository';
 import { affineConfig, affineModel, gatherConfig, gatherModel, seededFloats, writeVersion } from './testing/tiny-models';
 
 const x = (n: number, seed = 1): TensorMap => ({ x: { dtype: 'float32', dims: [n, 3], data: seededFloats(n * 3, seed) } });
 
-describe('ModelManager', () => {
+describe('ModelLifecycle', () => {
   let root: string;
-  let manager: ModelManager | undefined;
-  const make = (o: Partial<ModelManagerOptions> = {}) => (manager = new ModelManager({ repository: new ModelRepository(root), intraOpThreads: 1, interOpThreads: 1, ...o }));
+  let repository: ModelRepository;
+  let lifecycle: ModelLifecycle | undefined;
+  let configReads: number;
+  const make = (o: Partial<ModelLifecycleOptions> = {}): ModelLifecycle =>
+    (lifecycle = new ModelLifecycle({
+      readConfig: (entry) => {
+        configReads++;
+        return repository.readConfig(entry);
+      },
+      intraOpThreads: 1,
+      interOpThreads: 1,
+      ...o,
+    }));
+  /** What the repository manager would hand over: `selected` among the versions on disk now. */
+  const plan = async (name: string, selected: readonly string[], retryFailed = false): Promise<VersionPlan> => {
+    const onDisk = await repository.listVersions(name);
+    return { selected: onDisk.filter((v) => selected.includes(v.version)), onDisk: onDisk.map((v) => v.version), retryFailed };
+  };
+  const states = (): string[][] => lifecycle!.index().map((r) => [r.name, r.version, r.state]);
 
   beforeEach(async () => {
-    root = await mkdtemp(join(tmpdir(), 'pinrank-inference-'));
+    root = await mkdtemp(join(tmpdir(), 'pinrank-lifecycle-'));
+    repository = new ModelRepository(root);
+    configReads = 0;
   });
   afterEach(async () => {
-    await manager?.close();
-    manager = undefined;
+    for (const name of lifecycle?.modelNames() ?? []) await lifecycle!.unloadModel(name, 'test over');
+    lifecycle = undefined;
     await rm(root, { recursive: true, force: true });
   });
 
-  it('serves the newest version by default and the newest N or named ones by policy', async () => {
-    for (const v of ['1', '2', '10']) await writeVersion(root, affineConfig('aff', v, 3, 2), affineModel(3, 2, Number(v)));
+  it('loads a new version before unloading the one it replaces, and keeps serving when the new one is broken', async () => {
     const m = make();
-    await m.loadAll();
-    expect(m.index().map((r) => [r.version, r.state, r.provider])).toEqual([['10', 'READY', 'cpu']]);
-    expect((await m.infer('aff', '', x(2), [])).version).toBe('10');
-    await m.close();
-
-    const latest2 = make({ versionPolicy: { latest: 2 } });
-    await latest2.loadAll();
-    expect(latest2.readyVersions('aff')).toEqual(['10', '2']);
-    expect((await latest2.infer('aff', '2', x(1), ['y'])).version).toBe('2');
-    await latest2.close();
-
-    const named = make({ versionPolicies: { aff: { versions: ['1'] } } });
-    await named.loadAll();
-    expect(named.readyVersions('aff')).toEqual(['1']);
-    await expect(named.infer('aff', '10', x(1), [])).rejects.toMatchObject({ code: 'NOT_FOUND' });
-  });
-
-  it('refuses a version that breaks its contract; the previous version keeps serving', async () => {
     await writeVersion(root, affineConfig('aff', '1', 3, 2), affineModel(3, 2, 1));
-    const m = make();
-    await m.loadAll();
-    const before = await m.infer('aff', '', x(2), []);
-    // v2 declares x as [N,4] but the graph takes [N,3].
+    await m.apply('aff', await plan('aff', ['1']));
+    expect(states()).toEqual([['aff', '1', 'READY']]);
+    // v2 declares x as [N,4] but the graph takes [N,3]: v1 must stay.
     await writeVersion(root, affineConfig('aff', '2', 4, 2), affineModel(3, 2, 2));
-    await m.refresh(['aff']);
-    const v2 = m.index().find((r) => r.version === '2')!;
-    expect(v2.state).toBe('UNAVAILABLE');
-    expect(v2.reason).toMatch(/contract check failed: input "x" axis 1: config says 4, the model has 3/);
-    expect(m.readyVersions('aff')).toEqual(['1']);
-    const after = await m.infer('aff', '', x(2), []);
-    expect(after.version).toBe('1');
-    expect(after.outputs[0]![1].data).toEqual(before.outputs[0]![1].data);
-    // A model file that is not ONNX at all is refused the same way.
-    await writeVersion(root, affineConfig('aff', '3', 3, 2), new Uint8Array([1, 2, 3]));
-    await m.refresh(['aff']);
-    expect(m.index().find((r) => r.version === '3')?.state).toBe('UNAVAILABLE');
-    expect(m.readyVersions('aff')).toEqual(['1']);
-    // RepositoryModelLoad retries and reports the failure.
-    await expect(m.load('aff')).resolves.toBeUndefined(); // v1 is still ready, so the model loads
-    await rm(join(root, 'aff', '1'), { recursive: true });
-    await m.refresh(['aff']);
-    expect(m.readyVersions('aff')).toEqual(['1']); // nothing newer works, so v1 stays in memory
+    await m.apply('aff', await plan('aff', ['2']));
+    expect(states()).toEqual([
+      ['aff', '1', 'READY'],
+      ['aff', '2', 'UNAVAILABLE'],
+    ]);
+    expect((await m.infer('aff', '', x(1), [])).version).toBe('1');
     await writeVersion(root, affineConfig('aff', '3', 3, 2), affineModel(3, 2, 3));
-    await m.refresh(['aff']);
+    await m.apply('aff', await plan('aff', ['3']));
+    expect(states()).toEqual([['aff', '3', 'READY']]);
     expect(m.readyVersions('aff')).toEqual(['3']);
   });
 
-  it('swaps versions under continuous load without failing a request', async () => {
-    await writeVersion(root, affineConfig('aff', '1', 3, 2), affineModel(3, 2, 1));
+  it('does not retry files that failed until they change, unless asked to', async () => {
     const m = make();
-    await m.loadAll();
-    let running = true;
-    const served = new Map<string, number>();
-    const failures: unknown[] = [];
-    const client = async (seed: number): Promise<void> => {
-      while (running) {
-        try {
-          const r = await m.infer('aff', '', x(1 + (seed % 3), seed), []);
-          served.set(r.version, (served.get(r.version) ?? 0) + 1);
-        } catch (err) {
-          failures.push(err);
-        }
-      }
-    };
-    const clients = [1, 2, 3, 4].map(client);
-    const waitForServed = async (version: string) => {
-      while (!served.get(version)) await new Promise((r) => setImmediate(r));
-    };
-    await waitForServed('1');
-    await writeVersion(root, affineConfig('aff', '2', 3, 2), affineModel(3, 2, 2));
-    await m.refresh(['aff']);
-    await waitForServed('2');
-    await writeVersion(root, affineConfig('aff', '3', 3, 2), affineModel(3, 2, 3));
-    await m.refresh(['aff']);
-    await waitForServed('3');
-    running = false;
-    await Promise.all(clients);
-    expect(failures).toEqual([]);
-    expect(m.index().map((r) => [r.version, r.state])).toEqual([['3', 'READY']]);
+    const dir = await writeVersion(root, affineConfig('aff', '1', 3, 2), new Uint8Array([1, 2, 3]));
+    await m.apply('aff', await plan('aff', ['1']));
+    expect(m.index()[0]).toMatchObject({ state: 'UNAVAILABLE', reason: expect.stringMatching(/no execution provider could run aff:1/) });
+    await m.apply('aff', await plan('aff', ['1']));
+    expect(configReads).toBe(1);
+    await m.apply('aff', await plan('aff', ['1'], true));
+    expect(configReads).toBe(2);
+    await writeFile(join(dir, MODEL_FILE), affineModel(3, 2, 1));
+    await m.apply('aff', await plan('aff', ['1']));
+    expect(states()).toEqual([['aff', '1', 'READY']]);
   });
 
-  it('unloads and reloads a model on request, and filters by placement', async () => {
-    await writeVersion(root, affineConfig('aff', '1', 3, 2), affineModel(3, 2, 1));
-    await writeVersion(root, gatherConfig('enc', '1', 4, 5), gatherModel(4, 5));
+  it('reloads a serving version whose files were replaced (new instance first); broken replacements leave the old files serving', async () => {
+    const m = make();
+    const dir = await writeVersion(root, affineConfig('aff', '1', 3, 2), affineModel(3, 2, 1));
+    await m.apply('aff', await plan('aff', ['1']));
+    const before = (await m.infer('aff', '', x(1), [])).outputs[0]![1].data;
+    const replace = async (bytes: Uint8Array, mtimeS: number): Promise<void> => {
+      await writeFile(join(dir, MODEL_FILE), bytes);
+      await utimes(join(dir, MODEL_FILE), mtimeS, mtimeS); // a distinct signature even for same-size files
+    };
+    await replace(affineModel(3, 2, 2), 1_000_000);
+    await m.apply('aff', await plan('aff', ['1']));
+    const after = (await m.infer('aff', '', x(1), [])).outputs[0]![1].data;
+    expect(after).not.toEqual(before);
+    await replace(new Uint8Array([9, 9, 9]), 2_000_000);
+    await m.apply('aff', await plan('aff', ['1']));
+    expect(m.index()[0]).toMatchObject({ state: 'READY', reason: expect.stringMatching(/^reload failed, previous files keep serving: /) });
+    expect((await m.infer('aff', '', x(1), [])).outputs[0]![1].data).toEqual(after);
+  });
+
+  it('lists a version of a placement this worker does not serve as UNAVAILABLE, without loading it', async () => {
     const m = make({ placements: ['cpu'] });
-    await m.loadAll();
-    expect(m.index().map((r) => [r.name, r.state])).toEqual([
-      ['aff', 'READY'],
-      ['enc', 'UNAVAILABLE'],
-    ]);
-    expect(m.index()[1]!.reason).toMatch(/placement gpu is not served by this worker \(serves cpu\)/);
-    await m.unload('aff');
-    expect(m.index()[0]).toMatchObject({ state: 'UNAVAILABLE', reason: 'unloaded by request' });
-    await expect(m.infer('aff', '', x(1), [])).rejects.toMatchObject({ code: 'UNAVAILABLE' });
-    await m.refresh(['aff']); // the watcher leaves an unloaded model alone
-    expect(m.readyVersions('aff')).toEqual([]);
-    await m.load('aff');
-    expect(m.readyVersions('aff')).toEqual(['1']);
-    await expect(m.load('enc')).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
-    await expect(m.load('nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await writeVersion(root, gatherConfig('enc', '1', 4, 5), gatherModel(4, 5));
+    await m.apply('enc', await plan('enc', ['1']));
+    expect(m.index()[0]).toMatchObject({ state: 'UNAVAILABLE', reason: 'placement gpu is not served by this worker (serves cpu)' });
+    expect(() => m.ready('enc')).toThrow(expect.objectContaining({ code: 'UNAVAILABLE', message: 'model "enc" has no ready version' }));
+  });
+
+  it('finds the ready instance, or says why there is none', async () => {
+    const m = make();
+    await writeVersion(root, affineConfig('aff', '1', 3, 2), affineModel(3, 2, 1));
+    await writeVersion(root, affineConfig('aff', '2', 3, 2), affineModel(3, 2, 2));
+    await m.apply('aff', await plan('aff', ['1', '2']));
+    expect(m.ready('aff').version).toBe('2');
+    expect(m.ready('aff', '1').instance.config.version).toBe('1');
+    expect(() => m.ready('nope')).toThrow(expect.objectContaining({ code: 'NOT_FOUND', message: 'model "nope" is not served here' }));
+    expect(() => m.ready('aff', '9')).toThrow(expect.objectContaining({ code: 'NOT_FOUND', message: 'model "aff" has no version "9"' }));
+    await m.unloadModel('aff', 'drained for maintenance');
+    expect(() => m.ready('aff', '2')).toThrow(expect.objectContaining({ code: 'UNAVAILABLE', message: 'model aff:2 is UNAVAILABLE: drained for maintenance' }));
+    expect(m.inflightCount()).toBe(0);
+  });
+
+  it('unloads and forgets a model whose versions are all gone from disk', async () => {
+    const m = make();
+    await writeVersion(root, affineConfig('aff', '1', 3, 2), affineModel(3, 2, 1));
+    await m.apply('aff', await plan('aff', ['1']));
+    await rm(join(root, 'aff'), { recursive: true });
+    await m.apply('aff', await plan('aff', []));
+    expect(m.has('aff')).toBe(false);
+    expect(m.index()).toEqual([]);
   });
 
   it('checks requests against the contract with a clear INVALID_ARGUMENT', async () => {
     await writeVersion(root, affineConfig('aff', '1', 3, 2), affineModel(3, 2, 1));
     const m = make();
-    await m.loadAll();
+    await m.apply('aff', await plan('aff', ['1']));
     const err = await m.infer('aff', '', { x: { dtype: 'float32', dims: [1, 4], data: new Float32Array(4) } }, []).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PinrankError);
     expect(err).toMatchObject({ code: 'INVALID_ARGUMENT', message: 'model "aff": input "x" expected FP32 [-1,3], got FP32 [1,4]' });
@@ -146,23 +144,18 @@ describe('ModelManager', () => {
     const batchesFor = async (batching: boolean): Promise<number> => {
       const registry = new Registry();
       const m = make({ batching, metrics: new InferenceMetrics(registry), warmup: false });
-      await m.loadAll();
+      await m.apply('aff', await plan('aff', ['1']));
       const results = await Promise.all([1, 2, 3, 4, 5, 6].map((n) => m.infer('aff', '', x(n, n), [])));
       expect(results.map((r) => r.outputs[0]![1].dims[0])).toEqual([1, 2, 3, 4, 5, 6]);
       const metric = (await registry.getMetricsAsJSON()).find((mm) => mm.name === 'inference_batches_total');
-      await m.close();
+      await m.unloadModel('aff', 'test over');
       return (metric?.values ?? []).reduce((a, v) => a + v.value, 0);
     };
     expect(await batchesFor(false)).toBe(6);
     expect(await batchesFor(true)).toBeLessThan(6);
   });
 
-  it('reports a config that does not match its directory', async () => {
-    const config = affineConfig('aff', '1', 3, 2);
-    const dir = await writeVersion(root, config, affineModel(3, 2, 1));
-    await writeFile(join(dir, 'config.json'), JSON.stringify({ ...config, version: '7' }));
-    const m = make();
-    await m.loadAll();
-    expect(m.index()[0]).toMatchObject({ state: 'UNAVAILABLE', reason: expect.stringMatching(/config names aff\/7 but sits in aff\/1/) });
+  it('refuses a cap on batch sizes that is not a positive integer', () => {
+    expect(() => make({ maxBatchSizeCap: 0 })).toThrow(/maxBatchSizeCap must be an integer >= 1, got 0/);
   });
 });

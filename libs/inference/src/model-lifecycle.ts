@@ -6,7 +6,7 @@ import { type ScheduleOptions } from './dynamic-batcher';
 import { type HostTensor, type TensorMap } from './host-tensor';
 import { type InferenceMetrics } from './inference-metrics';
 import { loadInstance, unloadInstance, type InstanceOptions, type ModelInstance } from './model-instance';
-import { compareVersions, selectVersions, type ModelRepository, type VersionOnDisk, type VersionPolicy } from './model-repository';
+import { compareVersions, type VersionOnDisk } from './model-repository';
 
 /** Lifecycle state of one model version (the names RepositoryIndex reports). */
 export type ModelState = 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
@@ -21,16 +21,17 @@ export interface ModelStatus {
   provider?: ExecutionProvider;
 }
 
-/** Options of {@link ModelManager}; defaults are filled by the constructor. */
-export interface ModelManagerOptions {
-  repository: ModelRepository;
-  /** Versions served per model; default the newest one. */
-  versionPolicy?: VersionPolicy;
-  /** Per-model overrides of `versionPolicy`. */
-  versionPolicies?: Readonly<Record<string, VersionPolicy>>;
-  /** Models to serve; default every model in the repository. */
-  models?: readonly string[];
-  /** Placements served (the config's `placement`); default both. */
+/** The result of one inference: the version that served it and the requested outputs in order. */
+export interface InferResult {
+  version: string;
+  outputs: Array<[string, HostTensor]>;
+}
+
+/** How versions are loaded and served; defaults are filled by the {@link ModelLifecycle} constructor. */
+export interface ModelLifecycleOptions {
+  /** Reads and validates a version's config (the repository's `readConfig`). Required. */
+  readConfig: (entry: VersionOnDisk) => Promise<ModelConfig>;
+  /** Placements served (the config's `placement`); a version of another placement is UNAVAILABLE here. Default both. */
   placements?: ReadonlyArray<ModelConfig['placement']>;
   /** Replaces every config's executionProviders list (e.g. ['cpu']); default use the config's. */
   executionProviders?: readonly ExecutionProvider[];
@@ -54,6 +55,16 @@ export interface ModelManagerOptions {
   now?: () => number;
 }
 
+/** The versions of one model the repository manager wants served (see {@link ModelLifecycle.apply}). */
+export interface VersionPlan {
+  /** The versions the policy selects, oldest first. */
+  selected: readonly VersionOnDisk[];
+  /** Every version complete on disk, selected or not. */
+  onDisk: readonly string[];
+  /** Retry files that failed to load before (RepositoryModelLoad); otherwise they wait until they change. */
+  retryFailed: boolean;
+}
+
 interface Slot {
   version: string;
   state: ModelState;
@@ -63,35 +74,32 @@ interface Slot {
   failed: string | undefined;
 }
 
-/** The result of one inference: the version that served it and the requested outputs in order. */
-export interface InferResult {
-  version: string;
-  outputs: Array<[string, HostTensor]>;
-}
-
 /**
- * Owns the served model versions: loads them from the repository following
- * the version policy, tracks their lifecycle states, swaps versions by
- * loading the new one before unloading the old, and routes inference.
+ * The state of every model version this worker knows (LOADING, READY,
+ * UNLOADING, UNAVAILABLE with the reason) and the loaded instances behind
+ * them. It swaps versions by loading the new one before unloading the old,
+ * finds the ready instance for a request and routes inference into that
+ * version's batcher. What to serve is decided by the repository manager;
+ * calls that change one model ({@link ModelLifecycle.apply},
+ * {@link ModelLifecycle.unloadModel}) must not overlap for that model.
  */
-export class ModelManager {
-  private readonly o: ModelManagerOptions & { versionPolicy: VersionPolicy };
+export class ModelLifecycle {
+  private readonly readConfig: ModelLifecycleOptions['readConfig'];
+  private readonly placements: ModelLifecycleOptions['placements'];
+  private readonly metrics: InferenceMetrics | undefined;
+  private readonly logger: Logger | undefined;
   private readonly instanceOptions: InstanceOptions;
   private readonly models = new Map<string, Map<string, Slot>>();
-  private readonly locks = new Map<string, Promise<void>>();
-  /** Models unloaded by request; the watcher leaves them alone until loaded again. */
-  private readonly unloaded = new Set<string>();
-  private closed = false;
 
-  constructor(options: ModelManagerOptions) {
-    const policy = options.versionPolicy ?? { latest: 1 };
-    if ('latest' in policy && (!Number.isInteger(policy.latest) || policy.latest < 1)) {
-      throw new TypeError(`ModelManager: versionPolicy.latest must be an integer >= 1, got ${policy.latest}`);
-    }
+  constructor(options: ModelLifecycleOptions) {
+    if (typeof options.readConfig !== 'function') throw new TypeError('ModelLifecycle: options.readConfig is required');
     if (options.maxBatchSizeCap !== undefined && !(Number.isInteger(options.maxBatchSizeCap) && options.maxBatchSizeCap >= 1)) {
-      throw new TypeError(`ModelManager: maxBatchSizeCap must be an integer >= 1, got ${options.maxBatchSizeCap}`);
+      throw new TypeError(`ModelLifecycle: maxBatchSizeCap must be an integer >= 1, got ${options.maxBatchSizeCap}`);
     }
-    this.o = { ...options, versionPolicy: policy };
+    this.readConfig = options.readConfig;
+    this.placements = options.placements;
+    this.metrics = options.metrics;
+    this.logger = options.logger;
     this.instanceOptions = {
       executionProviders: options.executionProviders,
       intraOpThreads: options.intraOpThreads ?? 0,
@@ -102,50 +110,55 @@ export class ModelManager {
       maxBatchSizeCap: options.maxBatchSizeCap ?? Infinity,
       warmup: options.warmup ?? true,
       now: options.now ?? Date.now,
-      observer: () => undefined, // set per version in loadSlot
+      observer: () => undefined, // set per version in loadVersion
       logger: options.logger,
     };
   }
 
-  /** Loads (or reloads) every model in the repository; failures are recorded, not thrown. */
-  async loadAll(): Promise<void> {
-    const names = await this.o.repository.listModels();
-    const known = [...this.models.keys()];
-    const all = [...new Set([...names, ...known])].filter((n) => this.serves(n) && !this.unloaded.has(n));
-    await Promise.all(all.map((n) => this.reconcile(n, false)));
+  /** True when any version of the model is known (in any state). */
+  has(name: string): boolean {
+    return this.models.has(name);
   }
 
-  /** Reconciles the named models with the disk (what the directory watcher calls). */
-  async refresh(names: readonly string[]): Promise<void> {
-    await Promise.all(names.filter((n) => this.serves(n) && !this.unloaded.has(n)).map((n) => this.reconcile(n, false)));
+  /** The models with a known version, sorted. */
+  modelNames(): string[] {
+    return [...this.models.keys()].sort();
   }
 
   /**
-   * Loads or reloads one model (RepositoryModelLoad), retrying versions that failed before.
-   * Thrown by: an unknown model (NOT_FOUND) or no selected version becoming ready (FAILED_PRECONDITION).
+   * Serves the planned versions of a model: loads each selected version
+   * (newest first; one already loaded from the same files is kept), then
+   * unloads the versions no longer selected, but only once a selected version
+   * is READY (or nothing is left on disk), so a model never goes dark because
+   * its new version is broken. Failures are recorded in the states, not thrown.
    */
-  async load(name: string): Promise<void> {
-    if (!this.serves(name)) throw new PinrankError('NOT_FOUND', `model "${name}" is not served by this worker`);
-    this.unloaded.delete(name);
-    await this.reconcile(name, true);
-    const slots = [...(this.models.get(name)?.values() ?? [])];
-    if (slots.length === 0) throw new PinrankError('NOT_FOUND', `model "${name}" has no complete version in the repository`);
-    if (!slots.some((s) => s.state === 'READY')) {
-      throw new PinrankError('FAILED_PRECONDITION', `model "${name}" failed to load: ${slots.map((s) => `${s.version}: ${s.reason}`).join('; ')}`);
+  async apply(name: string, plan: VersionPlan): Promise<void> {
+    let slots = this.models.get(name);
+    if (!slots) this.models.set(name, (slots = new Map()));
+    for (const entry of [...plan.selected].reverse()) await this.loadVersion(name, slots, entry, plan.retryFailed);
+    const selected = new Set(plan.selected.map((v) => v.version));
+    const anySelectedReady = [...selected].some((v) => slots.get(v)?.state === 'READY');
+    for (const s of [...slots.values()]) {
+      if (selected.has(s.version)) continue;
+      const gone = !plan.onDisk.includes(s.version);
+      if (s.instance && (anySelectedReady || plan.onDisk.length === 0)) {
+        await this.unloadVersion(name, s, gone ? 'removed from the repository' : 'not selected by the version policy');
+      } else if (s.instance) {
+        this.logger?.warn({ model: name, version: s.version }, 'keeping the serving version: no newer selected version is ready');
+      }
+      if (!s.instance && (gone || s.state === 'UNAVAILABLE')) slots.delete(s.version);
     }
+    if (slots.size === 0) this.models.delete(name);
   }
 
-  /** Unloads every version of a model (RepositoryModelUnload), draining in-flight requests; `reason` shows in the index. */
-  async unload(name: string, reason = 'unloaded by request'): Promise<void> {
+  /** Unloads every version of a model, draining in-flight requests; `reason` shows in the index. */
+  async unloadModel(name: string, reason: string): Promise<void> {
     const slots = this.models.get(name);
-    if (!slots) throw new PinrankError('NOT_FOUND', `model "${name}" is not loaded`);
-    this.unloaded.add(name);
-    await this.withLock(name, async () => {
-      await Promise.all([...slots.values()].map((s) => this.unloadSlot(name, s, reason)));
-    });
+    if (!slots) return;
+    await Promise.all([...slots.values()].map((s) => this.unloadVersion(name, s, reason)));
   }
 
-  /** The index of every version known, with its state. */
+  /** The index of every version known, with its state, by model then version. */
   index(): ModelStatus[] {
     const rows: ModelStatus[] = [];
     for (const [name, slots] of [...this.models.entries()].sort(([a], [b]) => a.localeCompare(b))) {
@@ -195,7 +208,7 @@ export class ModelManager {
       chosen.instance.limits.check(inputs);
       names = resolveRequestedOutputs(requested, config);
     } catch (err) {
-      this.o.metrics?.rejected(name, chosen.version, 'invalid');
+      this.metrics?.rejected(name, chosen.version, 'invalid');
       throw err;
     }
     const outputs = await chosen.instance.scheduler.enqueue(inputs, options);
@@ -209,79 +222,32 @@ export class ModelManager {
     return n;
   }
 
-  /** Unloads everything, draining in-flight requests. */
-  async close(): Promise<void> {
-    this.closed = true;
-    await Promise.all([...this.models.keys()].map((n) => this.unload(n, 'worker shutting down').catch(() => undefined)));
-  }
-
-  private serves(name: string): boolean {
-    return !this.o.models || this.o.models.includes(name);
-  }
-
-  private withLock(name: string, fn: () => Promise<void>): Promise<void> {
-    const prev = this.locks.get(name) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => undefined);
-    this.locks.set(name, tail);
-    void tail.then(() => {
-      if (this.locks.get(name) === tail) this.locks.delete(name);
-    });
-    return next;
-  }
-
-  private reconcile(name: string, retryFailed: boolean): Promise<void> {
-    return this.withLock(name, async () => {
-      if (this.closed) return;
-      const onDisk = await this.o.repository.listVersions(name);
-      let slots = this.models.get(name);
-      if (!slots) this.models.set(name, (slots = new Map()));
-      const policy = this.o.versionPolicies?.[name] ?? this.o.versionPolicy;
-      const selected = new Set(selectVersions(onDisk.map((v) => v.version), policy));
-      for (const entry of onDisk.filter((v) => selected.has(v.version)).reverse()) {
-        await this.loadSlot(name, slots, entry, retryFailed);
-      }
-      const anySelectedReady = [...selected].some((v) => slots.get(v)?.state === 'READY');
-      for (const s of [...slots.values()]) {
-        if (selected.has(s.version)) continue;
-        const gone = !onDisk.some((v) => v.version === s.version);
-        if (s.instance && (anySelectedReady || onDisk.length === 0)) {
-          await this.unloadSlot(name, s, gone ? 'removed from the repository' : 'not selected by the version policy');
-        } else if (s.instance) {
-          this.o.logger?.warn({ model: name, version: s.version }, 'keeping the serving version: no newer selected version is ready');
-        }
-        if (!s.instance && (gone || s.state === 'UNAVAILABLE')) slots.delete(s.version);
-      }
-      if (slots.size === 0) this.models.delete(name);
-    });
-  }
-
-  private async loadSlot(name: string, slots: Map<string, Slot>, entry: VersionOnDisk, retryFailed: boolean): Promise<void> {
+  private async loadVersion(name: string, slots: Map<string, Slot>, entry: VersionOnDisk, retryFailed: boolean): Promise<void> {
     let slot = slots.get(entry.version);
     if (slot?.instance && slot.instance.signature === entry.signature) return;
     if (slot && !retryFailed && slot.failed === entry.signature) return;
     if (!slot) slots.set(entry.version, (slot = { version: entry.version, state: 'LOADING', reason: '', instance: undefined, failed: undefined }));
     if (!slot.instance) slot.state = 'LOADING';
-    const log = this.o.logger?.child({ model: name, version: entry.version });
+    const log = this.logger?.child({ model: name, version: entry.version });
     let instance: ModelInstance;
     try {
-      const config = await this.o.repository.readConfig(entry);
-      if (!this.o.placements || this.o.placements.includes(config.placement)) log?.info('loading model version');
-      if (this.o.placements && !this.o.placements.includes(config.placement)) {
+      const config = await this.readConfig(entry);
+      if (this.placements && !this.placements.includes(config.placement)) {
         // Not an error: another pool serves it. Listed as UNAVAILABLE with the reason in RepositoryIndex.
         slot.state = 'UNAVAILABLE';
-        slot.reason = `placement ${config.placement} is not served by this worker (serves ${this.o.placements.join(', ')})`;
+        slot.reason = `placement ${config.placement} is not served by this worker (serves ${this.placements.join(', ')})`;
         slot.failed = entry.signature;
         log?.info({ reason: slot.reason }, 'model version skipped');
         return;
       }
-      const metrics = this.o.metrics;
+      log?.info('loading model version');
+      const metrics = this.metrics;
       instance = await loadInstance(entry, config, {
         ...this.instanceOptions,
         observer: (provider) => metrics?.observer(name, entry.version, provider),
       });
     } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
+      const reason = PinrankError.from(err).message;
       slot.failed = entry.signature;
       if (slot.instance) {
         slot.reason = `reload failed, previous files keep serving: ${reason}`;
@@ -297,23 +263,23 @@ export class ModelManager {
     slot.state = 'READY';
     slot.reason = '';
     slot.failed = undefined;
-    this.o.metrics?.track(name, entry.version, instance.provider, () => instance.scheduler.inflightCount());
+    this.metrics?.track(name, entry.version, instance.provider, () => instance.scheduler.inflightCount());
     log?.info({ provider: instance.provider, passedOver: instance.fallbacks }, 'model version ready');
     if (previous) {
-      if (previous.provider !== instance.provider) this.o.metrics?.untrack(name, entry.version, previous.provider);
+      if (previous.provider !== instance.provider) this.metrics?.untrack(name, entry.version, previous.provider);
       await unloadInstance(previous);
     }
   }
 
-  private async unloadSlot(name: string, slot: Slot, reason: string): Promise<void> {
+  private async unloadVersion(name: string, slot: Slot, reason: string): Promise<void> {
     const instance = slot.instance;
     if (!instance) return;
     slot.state = 'UNLOADING';
     slot.reason = reason;
-    this.o.logger?.info({ model: name, version: slot.version, reason }, 'unloading model version');
+    this.logger?.info({ model: name, version: slot.version, reason }, 'unloading model version');
     await unloadInstance(instance);
     slot.instance = undefined;
     slot.state = 'UNAVAILABLE';
-    this.o.metrics?.untrack(name, slot.version, instance.provider);
+    this.metrics?.untrack(name, slot.version, instance.provider);
   }
 }

@@ -13,12 +13,14 @@ import { PinrankError, defineService, type CallContext, type ServiceRegistration
 import { type TensorSpec } from '@pinrank/contracts';
 import { OIP_DATATYPES } from './host-tensor';
 import { checkInferEnvelope, checkModelRef } from './infer-request-edge';
-import { type ModelManager } from './model-lifecycle';
+import { type ModelLifecycle } from './model-lifecycle';
+import { type ModelRepositoryManager } from './model-repository-manager';
 import { decodeInferInputs, encodeInferOutputs } from './tensor-codec';
 
 /** Options of {@link inferenceService}. */
 export interface InferenceServiceOptions {
-  manager: ModelManager;
+  /** What is served: RepositoryModelLoad/Unload go to it, everything else to its lifecycle. */
+  repositoryManager: ModelRepositoryManager;
   /** ServerMetadata name; default "pinrank-inference". */
   serverName?: string;
   /** ServerMetadata version; default "0.1.0". */
@@ -39,9 +41,9 @@ const tensorMetadata = (t: TensorSpec): ModelMetadataResponse_TensorMetadata => 
 });
 
 // The execution provider of a served version ("unknown" once it has been unloaded).
-function servedProvider(manager: InferenceServiceOptions['manager'], name: string, version: string): string {
+function servedProvider(lifecycle: ModelLifecycle, name: string, version: string): string {
   try {
-    return manager.ready(name, version).instance.provider;
+    return lifecycle.ready(name, version).instance.provider;
   } catch {
     return 'unknown';
   }
@@ -49,11 +51,12 @@ function servedProvider(manager: InferenceServiceOptions['manager'], name: strin
 
 /**
  * The Open Inference Protocol (KServe v2 gRPC, package `inference`) served
- * from a model manager: health, metadata, ModelInfer and the model-repository
+ * from a model repository manager: health, metadata, ModelInfer and the model-repository
  * extension. RepositoryModelLoad/Unload are admin methods.
  */
 export function inferenceService(options: InferenceServiceOptions): ServiceRegistration {
-  const { manager } = options;
+  const { repositoryManager } = options;
+  const { lifecycle } = repositoryManager;
   const isReady = options.isReady ?? (() => true);
   return defineService(
     GRPCInferenceServiceService,
@@ -68,7 +71,7 @@ export function inferenceService(options: InferenceServiceOptions): ServiceRegis
       modelReady: async (req: ModelReadyRequest) => {
         checkModelRef(req.name, req.version, 'name');
         try {
-          manager.ready(req.name, req.version);
+          lifecycle.ready(req.name, req.version);
           return { ready: true };
         } catch (err) {
           if (err instanceof PinrankError && (err.code === 'NOT_FOUND' || err.code === 'UNAVAILABLE')) return { ready: false };
@@ -77,10 +80,10 @@ export function inferenceService(options: InferenceServiceOptions): ServiceRegis
       },
       modelMetadata: async (req: ModelMetadataRequest) => {
         checkModelRef(req.name, req.version, 'name');
-        const { instance } = manager.ready(req.name, req.version);
+        const { instance } = lifecycle.ready(req.name, req.version);
         return {
           name: req.name,
-          versions: manager.readyVersions(req.name),
+          versions: lifecycle.readyVersions(req.name),
           platform: platformWithProvider(instance.provider),
           inputs: instance.config.inputs.map(tensorMetadata),
           outputs: instance.config.outputs.map(tensorMetadata),
@@ -89,7 +92,7 @@ export function inferenceService(options: InferenceServiceOptions): ServiceRegis
       modelInfer: async (req: ModelInferRequest, ctx: CallContext) => {
         checkInferEnvelope(req);
         const { inputs, raw } = decodeInferInputs(req);
-        const result = await manager
+        const result = await lifecycle
           .infer(req.modelName, req.modelVersion, inputs, req.outputs.map((o) => o.name), { deadline: ctx.deadline?.getTime(), signal: ctx.signal })
           .catch((err: unknown) => {
             // The runtime's own words (node names, internal state) stay in the log, with the trace id.
@@ -99,7 +102,7 @@ export function inferenceService(options: InferenceServiceOptions): ServiceRegis
         ctx.span.setAttributes({
           'pinrank.model.name': req.modelName,
           'pinrank.model.version': result.version,
-          'pinrank.execution_provider': servedProvider(manager, req.modelName, result.version),
+          'pinrank.execution_provider': servedProvider(lifecycle, req.modelName, result.version),
         });
         const encoded = encodeInferOutputs(result.outputs, raw);
         return ModelInferResponse.fromPartial({
@@ -111,19 +114,19 @@ export function inferenceService(options: InferenceServiceOptions): ServiceRegis
         });
       },
       repositoryIndex: async (req: RepositoryIndexRequest) => ({
-        models: manager
+        models: lifecycle
           .index()
           .filter((m) => !req.ready || m.state === 'READY')
           .map((m) => ({ name: m.name, version: m.version, state: m.state, reason: m.reason })),
       }),
       repositoryModelLoad: async (req: RepositoryModelLoadRequest) => {
         checkModelRef(req.modelName, '');
-        await manager.load(req.modelName);
+        await repositoryManager.load(req.modelName);
         return {};
       },
       repositoryModelUnload: async (req: RepositoryModelUnloadRequest) => {
         checkModelRef(req.modelName, '');
-        await manager.unload(req.modelName);
+        await repositoryManager.unload(req.modelName);
         return {};
       },
     },

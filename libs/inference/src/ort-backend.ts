@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { type Logger } from 'pino';
 import { TENSOR_DTYPES, type ExecutionProvider, type TensorDType } from '@pinrank/contracts';
+import { PinrankError } from '@pinrank/service-kit';
 import { type SessionSignature } from './contract-check';
 import { type HostTensor, type TensorMap } from './host-tensor';
 
@@ -89,7 +90,7 @@ export class OrtModelSession {
         }
         return new OrtModelSession(session, provider, fallbacks);
       } catch (err) {
-        const reason = firstLine(err instanceof Error ? err.message : String(err));
+        const reason = firstLine(PinrankError.from(err).message);
         fallbacks.push({ provider, reason });
         options.logger?.warn({ model: options.label, provider, reason }, 'execution provider failed; trying the next');
       }

@@ -6,8 +6,9 @@ import { type ModelConfig } from '@pinrank/contracts';
 import { Registry } from 'prom-client';
 import { type TensorMap } from './host-tensor';
 import { InferenceMetrics } from './inference-metrics';
-import { ModelManager } from './model-lifecycle';
+import { type ModelLifecycle } from './model-lifecycle';
 import { ModelRepository } from './model-repository';
+import { ModelRepositoryManager } from './model-repository-manager';
 import { gatherConfig, gatherModel, seededFloats, vocabConfig, vocabModel, writeVersion } from './testing/tiny-models';
 import { gatherTables } from './value-domain';
 
@@ -26,13 +27,13 @@ async function failure(p: Promise<unknown>): Promise<PinrankError> {
 
 describe('request limits from the model config and graph', () => {
   let root: string;
-  let manager: ModelManager;
+  let manager: ModelRepositoryManager | undefined;
   let registry: Registry;
 
-  const start = async (configs: Array<[ModelConfig, Uint8Array]>, cap?: number): Promise<ModelManager> => {
+  const start = async (configs: Array<[ModelConfig, Uint8Array]>, cap?: number): Promise<ModelLifecycle> => {
     for (const [config, model] of configs) await writeVersion(root, config, model);
     registry = new Registry();
-    manager = new ModelManager({
+    manager = new ModelRepositoryManager({
       repository: new ModelRepository(root),
       intraOpThreads: 1,
       interOpThreads: 1,
@@ -40,7 +41,7 @@ describe('request limits from the model config and graph', () => {
       ...(cap ? { maxBatchSizeCap: cap } : {}),
     });
     await manager.loadAll();
-    return manager;
+    return manager.lifecycle;
   };
 
   beforeEach(async () => {
@@ -48,6 +49,7 @@ describe('request limits from the model config and graph', () => {
   });
   afterEach(async () => {
     await manager?.close();
+    manager = undefined;
     await rm(root, { recursive: true, force: true });
   });
 

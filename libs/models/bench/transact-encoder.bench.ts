@@ -6,7 +6,8 @@
 // compare ratios within one run, not absolute figures across machines.
 // Run: npx tsx libs/models/bench/transact-encoder.bench.ts [--threads 1] [--max-seconds 12]
 import { type InferenceSession } from 'onnxruntime-node';
-import { type Feeds, SeededRandom, WeightStore, createCpuSession, exportOnnx, int64Feed, runOnnx, transactEncoder } from '../src/index';
+import { type Feeds, SeededRandom, WeightStore, createCpuSession, exportOnnx, runOnnx, transactEncoder } from '../src/index';
+import { int64Feed } from '../src/internal';
 
 const SEQ_LEN = 100;
 const CANDIDATES = [100, 500, 1000];

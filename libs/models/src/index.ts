@@ -1,26 +1,12 @@
+// The models (PinnerFormer, the TransAct ranker), their weights, ONNX export and the model
+// repository entry: what training and the CLI call. The op interface's ONNX emitter, the
+// blocks models are written with and the spec helpers are on `@pinrank/models/internal`.
 export { type Ops, type ParamInit } from './ops/ops';
 export { TfOps, type TfOpsOptions } from './ops/tf-ops';
 export { initTfBackend, tfjs } from './ops/tf-runtime';
-export { ONNX_IR_VERSION, ONNX_OPSET, OnnxGraphBuilder, type OnnxIoSpec, type OnnxValue } from './ops/onnx-ops';
-export { type Activation, activate, cosine, embedding, gelu, l2Normalize, layerNorm, linear, mlp } from './blocks/basic';
-export {
-  MASK_NEGATIVE,
-  attentionFromQkv,
-  causalBiasNewestFirst,
-  keyMaskBias,
-  multiHeadAttention,
-  qkvProjection,
-  type AttentionOptions,
-} from './blocks/attention';
-export { postNormBlock, preNormBlock, type TransformerBlockOptions } from './blocks/transformer';
-export { crossLayer, crossNetwork } from './blocks/dcn';
 export {
   MODEL_NAMES,
   PINNERFORMER_CONSUMERS,
-  buildConfig,
-  floatFeed,
-  int64Feed,
-  sampleSequences,
   type ConfigOptions,
   type FeedTensor,
   type Feeds,

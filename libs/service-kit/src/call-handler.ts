@@ -6,7 +6,8 @@ import {
   type UntypedHandleCall,
 } from '@grpc/grpc-js';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context as otelContext, trace, type Tracer } from '@opentelemetry/api';
-import { extractTraceContext, loggerForSpan, type RpcMetrics } from '@pinrank/telemetry';
+import { type RpcMetrics } from '@pinrank/telemetry';
+import { extractTraceContext, loggerForSpan } from '@pinrank/telemetry/internal';
 import { type Logger } from 'pino';
 import { authorizeAdmin, type AdminAuthOptions, type PeerCertificateLike } from './admin';
 import { type CallContext } from './context';

@@ -11,7 +11,8 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import { context as otelContext } from '@opentelemetry/api';
-import { createMetricsClientInterceptor, createTraceClientInterceptor, type RpcMetrics } from '@pinrank/telemetry';
+import { type RpcMetrics } from '@pinrank/telemetry';
+import { createMetricsClientInterceptor, createTraceClientInterceptor } from '@pinrank/telemetry/internal';
 import { type CallContext } from './context';
 import { PinrankError } from './errors';
 import { withRetry, type RetryEnvironment, type RetryPolicy } from './retry';

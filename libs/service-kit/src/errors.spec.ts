@@ -47,6 +47,25 @@ describe('PinrankError', () => {
     const svc = Object.assign(new Error('14 UNAVAILABLE: down'), { code: status.UNAVAILABLE, details: 'down', metadata: new Metadata() });
     expect(isServiceError(svc)).toBe(true);
     expect(PinrankError.from(svc)).toMatchObject({ code: 'UNAVAILABLE', message: 'down' });
-    expect(PinrankError.from(new TypeError('bug'))).toMatchObject({ code: 'INTERNAL', message: 'internal error' });
+    const bug = new TypeError('bug');
+    expect(PinrankError.from(bug)).toMatchObject({ code: 'INTERNAL', message: 'bug', cause: bug, unexpected: true });
+    expect(PinrankError.from(svc).unexpected).toBe(false);
+  });
+
+  it('from() keeps a thrown string, and answers the fallback message for other values or an empty message', () => {
+    expect(PinrankError.from('a string')).toMatchObject({ code: 'INTERNAL', message: 'a string', cause: 'a string', unexpected: true });
+    expect(PinrankError.from({ not: 'an error' })).toMatchObject({ code: 'INTERNAL', message: 'internal error' });
+    expect(PinrankError.from(undefined, 'the model failed')).toMatchObject({ message: 'the model failed' });
+    expect(PinrankError.from(new Error(''), 'the model failed')).toMatchObject({ message: 'the model failed' });
+    expect(PinrankError.from(new Error('disk full'), 'the model failed')).toMatchObject({ message: 'disk full' });
+  });
+
+  it('from() keeping the message changes nothing on the wire: clients still get a generic INTERNAL', () => {
+    const wrapped = PinrankError.from(new Error('secret connection string'));
+    const mapped = toGrpcStatus(wrapped, 'abc123');
+    expect(mapped.status).toEqual({ code: status.INTERNAL, details: 'internal error (trace_id abc123)' });
+    expect(mapped.unexpected).toBe(true);
+    expect(mapped.error.cause).toBe(wrapped);
+    expect(mapped.error.message).not.toContain('secret');
   });
 });

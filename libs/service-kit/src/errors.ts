@@ -45,6 +45,12 @@ export interface PinrankErrorOptions {
   cause?: unknown;
   /** Extra response trailers (e.g. a retry hint). */
   metadata?: Metadata;
+  /**
+   * Marks the message as meant for logs and in-process callers only: the wire
+   * carries a generic INTERNAL message instead (see {@link toGrpcStatus}).
+   * {@link PinrankError.from} sets it for failures that were not a status.
+   */
+  unexpected?: boolean;
 }
 
 /**
@@ -58,12 +64,15 @@ export class PinrankError extends Error {
   readonly code: ErrorCode;
   /** Extra trailers to send with the status. */
   readonly metadata: Metadata | undefined;
+  /** True when this wraps an unexpected failure: the message names it for logs, clients get a generic INTERNAL. */
+  readonly unexpected: boolean;
 
   constructor(code: ErrorCode, message: string, options: PinrankErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     if (!ERROR_CODES.includes(code)) throw new TypeError(`PinrankError: unknown code ${String(code)}`);
     this.code = code;
     this.metadata = options.metadata;
+    this.unexpected = options.unexpected ?? false;
   }
 
   /** The numeric gRPC status of this error's code. */
@@ -73,8 +82,11 @@ export class PinrankError extends Error {
 
   /**
    * Converts anything thrown into a PinrankError: PinrankErrors pass through,
-   * a gRPC ServiceError keeps its code and details, anything else becomes
-   * INTERNAL with `fallbackMessage` (the original is kept as `cause`).
+   * a gRPC ServiceError keeps its code and details, anything else becomes an
+   * {@link PinrankError.unexpected} INTERNAL that keeps the message of an
+   * Error or a thrown string (`fallbackMessage` for any other value or an
+   * empty message) and the original as `cause`. Call sites never re-extract
+   * the message; the server still answers clients with a generic one.
    */
   static from(err: unknown, fallbackMessage = 'internal error'): PinrankError {
     if (err instanceof PinrankError) return err;
@@ -84,7 +96,8 @@ export class PinrankError extends Error {
         return new PinrankError(name, err.details || err.message, { cause: err });
       }
     }
-    return new PinrankError('INTERNAL', fallbackMessage, { cause: err });
+    const message = (err instanceof Error ? err.message : typeof err === 'string' ? err : '') || fallbackMessage;
+    return new PinrankError('INTERNAL', message, { cause: err, unexpected: true });
   }
 }
 
@@ -110,17 +123,19 @@ export interface MappedStatus {
   status: Partial<StatusObject> & { code: GrpcStatus; details: string };
   /** The error in PinrankError form. */
   error: PinrankError;
-  /** True when the thrown value was not a PinrankError (a bug or an unexpected failure). */
+  /** True when the thrown value was not a PinrankError, or one marked unexpected (a bug or an unexpected failure). */
   unexpected: boolean;
 }
 
 /**
  * The single place where a thrown value becomes a gRPC status. PinrankErrors
- * keep their code and message; anything else is INTERNAL with a generic message
- * (plus the trace id, so the client can quote it) and never a stack.
+ * keep their code and message; anything else, and a PinrankError marked
+ * unexpected (what `PinrankError.from` makes of a plain Error), is INTERNAL
+ * with a generic message (plus the trace id, so the client can quote it) and
+ * never its own message or a stack.
  */
 export function toGrpcStatus(err: unknown, traceId?: string): MappedStatus {
-  if (err instanceof PinrankError) {
+  if (err instanceof PinrankError && !err.unexpected) {
     return {
       status: { code: err.grpcCode, details: err.message, ...(err.metadata ? { metadata: err.metadata } : {}) },
       error: err,

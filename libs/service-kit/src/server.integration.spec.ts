@@ -130,6 +130,7 @@ describe('startServer', () => {
     const { client, lines } = await serve({
       getRealtimeSequence: async (req) => {
         if (req.userId === 'bad') throw new PinrankError('INVALID_ARGUMENT', 'user_id: "bad" is not allowed');
+        if (req.userId === 'wrapped') throw PinrankError.from(new Error('database host is db-7.internal'));
         throw new Error('database password is hunter2');
       },
     });
@@ -143,6 +144,11 @@ describe('startServer', () => {
     const logged = lines().find((l) => l.msg === 'unexpected error in handler; answered INTERNAL');
     expect(logged).toMatchObject({ trace_id: traceId });
     expect(JSON.stringify(logged)).toContain('hunter2');
+    // A plain Error converted with PinrankError.from keeps its message for the log, not for the client.
+    const wrapped = (await call('wrapped').catch((e: unknown) => e)) as PinrankError;
+    expect(wrapped.code).toBe('INTERNAL');
+    expect(wrapped.message).toMatch(/^internal error \(trace_id [0-9a-f]{32}\)$/);
+    expect(JSON.stringify(lines().filter((l) => l.msg === 'unexpected error in handler; answered INTERNAL'))).toContain('db-7.internal');
 
     const unimpl = await callUnary(client.getRealtimeSequences.bind(client), { userIds: ['u'], maxLen: 0, asOfMs: 0 }, { retry: false }).catch((e: unknown) => e);
     expect(unimpl).toMatchObject({ code: 'UNIMPLEMENTED', message: 'pinrank.v1.FeatureServer/GetRealtimeSequences is not implemented yet' });

@@ -1,3 +1,6 @@
+// A deterministic synthetic world: generation, the action log, ground truth, replay.
+// Action-log and manifest plumbing is on `@pinrank/sim/internal`.
+
 // World generation
 export {
   DEFAULT_AFFINITY,
@@ -12,7 +15,6 @@ export { type ItemWorld } from './items';
 export { type SessionPlan, type UserProfile, type UserTimeline } from './users';
 export { ActionTable } from './action-table';
 export {
-  actionLogHeaderOf,
   generateWorld,
   writeWorld,
   type GeneratedWorld,
@@ -20,14 +22,12 @@ export {
   type GenerationPhase,
   type WriteWorldOptions,
 } from './generate';
-export { MANIFEST_FILE, SIM_PRODUCER, loadWorld, worldFromLogHeader, type LoadedWorld, type WorldManifest } from './manifest';
+export { MANIFEST_FILE, loadWorld, type LoadedWorld, type WorldManifest } from './manifest';
 export { actionId, actionIdPrefix, itemId, parseItemId, parseUserId, userId } from './ids';
 export { Rng, hashParts } from './prng';
 
 // Action log
 export {
-  ACTION_LOG_MAGIC,
-  parseActionLogHeader,
   userActionFields,
   type ActionBatch,
   type ActionLogHeader,

@@ -1,4 +1,5 @@
 // Tracing with explicit gRPC propagation, Prometheus metrics and JSON logs with trace ids.
+// This is what apps call; what the service kit wires in for them is on `@pinrank/telemetry/internal`.
 export {
   startTracing,
   type Tracing,
@@ -7,19 +8,6 @@ export {
   type OtlpProtocol,
 } from './tracing';
 export { tracingOptionsFromEnv, TelemetryConfigError } from './tracing-env';
-export {
-  injectTraceContext,
-  extractTraceContext,
-  createTraceClientInterceptor,
-  type TraceClientInterceptorOptions,
-} from './propagation';
-export {
-  RpcMetrics,
-  startMetricsServer,
-  createMetricsClientInterceptor,
-  RPC_LATENCY_BUCKETS,
-  type RpcMetricsOptions,
-  type MetricsServer,
-  type MetricsServerOptions,
-} from './metrics';
-export { createLogger, loggerForSpan, traceFields, type LoggerOptions } from './logger';
+export { injectTraceContext } from './propagation';
+export { RpcMetrics, RPC_LATENCY_BUCKETS, type RpcMetricsOptions } from './metrics';
+export { createLogger, type LoggerOptions } from './logger';

@@ -1,20 +1,14 @@
 import { PinrankError } from '@pinrank/service-kit';
 import { type Logger } from 'pino';
 import { annIndexDefaults, type AnnIndex, type AnnIndexOptions } from '../ann/ann-index';
-import { AnnIndexCache } from '../ann/index-cache';
-import { buildIndexFromStore } from '../ann/index-from-store';
+import { SnapshotIndexes } from '../ann/snapshot-indexes';
 import { userKey, versionPrefix } from '../store/keys';
 import { type VectorStore } from '../store/vector-store';
+import { ReaderLeases, type SnapshotLease } from './reader-leases';
 import { readSnapshotHeaders, type SnapshotFiles } from './snapshot-files';
 import { runStagedLoad } from './snapshot-loader';
-import {
-  ACTIVE_META_NAME,
-  RECORD_META_PREFIX,
-  newestFirst,
-  parseRecord,
-  recordMetaName,
-  type SnapshotRecord,
-} from './snapshot-record';
+import { SnapshotRegistry } from './snapshot-registry';
+import { type SnapshotRecord } from './snapshot-record';
 
 /** Options of {@link SnapshotManager}. */
 export interface SnapshotManagerOptions {
@@ -59,14 +53,6 @@ function withDefaults(o: SnapshotManagerOptions): Filled {
   return filled;
 }
 
-/** A reader's hold on one version: its data is not removed until every lease is released. */
-export interface SnapshotLease {
-  /** The version being read. */
-  readonly record: SnapshotRecord;
-  /** Ends the hold (call exactly once, in a finally). */
-  release(): void;
-}
-
 /** Result of {@link SnapshotManager.activate}. */
 export interface Activation {
   /** The version now active. */
@@ -75,29 +61,41 @@ export interface Activation {
   previous: string | null;
 }
 
+/** A background load in progress. */
+interface Load {
+  task: Promise<void>;
+  /** Users deleted while it runs: not written, and removed again at the end. */
+  deletedUsers: Set<string>;
+}
+
 /**
  * Owns the snapshot versions: background loading with validation, atomic
- * activation and rollback (an in-memory pointer plus a persisted record),
- * retention, reader leases, one ANN index per version, and user deletion
- * across every retained version.
+ * activation and rollback, retention, and user deletion across every retained
+ * version. It composes the {@link SnapshotRegistry} (records, active pointer,
+ * retention), the {@link ReaderLeases} (readers per version; removal waits for
+ * them) and the {@link SnapshotIndexes} (one ANN index per version), and runs
+ * every registry change one at a time.
  */
 export class SnapshotManager {
   private readonly o: Filled;
-  private readonly records = new Map<string, SnapshotRecord>();
-  private activeVersion: string | null = null;
-  private readonly readers = new Map<string, number>();
-  private readonly drainWaiters = new Map<string, Array<() => void>>();
-  private readonly indexes = new Map<string, Promise<AnnIndex>>();
-  private readonly loads = new Map<string, Promise<void>>();
-  private readonly deletedDuringLoad = new Map<string, Set<string>>();
-  private readonly cleanups = new Set<Promise<void>>();
+  private readonly registry: SnapshotRegistry;
+  private readonly leases = new ReaderLeases();
+  private readonly indexes: SnapshotIndexes;
+  private readonly loads = new Map<string, Load>();
   private readonly abort = new AbortController();
   private serial: Promise<unknown> = Promise.resolve();
-  private readonly indexCache: AnnIndexCache | undefined;
 
   private constructor(options: SnapshotManagerOptions) {
     this.o = withDefaults(options);
-    this.indexCache = options.indexDir ? new AnnIndexCache(options.indexDir, options.logger) : undefined;
+    this.registry = new SnapshotRegistry({ store: this.o.store, retain: this.o.retain });
+    this.indexes = new SnapshotIndexes({
+      store: this.o.store,
+      batchSize: this.o.batchSize,
+      ann: this.o.ann,
+      now: this.o.now,
+      ...(options.indexDir ? { indexDir: options.indexDir } : {}),
+      ...(this.o.logger ? { logger: this.o.logger } : {}),
+    });
   }
 
   /**
@@ -117,12 +115,13 @@ export class SnapshotManager {
 
   /** The active version's record, or undefined when none is active. */
   activeRecord(): SnapshotRecord | undefined {
-    return this.activeVersion === null ? undefined : this.records.get(this.activeVersion);
+    const active = this.registry.active;
+    return active === null ? undefined : this.registry.get(active);
   }
 
   /** Retained versions, newest first, and the active version. */
   list(): { records: SnapshotRecord[]; active: string | null } {
-    return { records: [...this.records.values()].map((r) => ({ ...r })).sort(newestFirst), active: this.activeVersion };
+    return { records: this.registry.list(), active: this.registry.active };
   }
 
   /**
@@ -133,26 +132,13 @@ export class SnapshotManager {
    */
   async startLoad(userFile: string, itemFile: string, activate: boolean): Promise<SnapshotRecord> {
     const files = await readSnapshotHeaders(userFile, itemFile, this.o.dimension);
-    const { version, baseVersion } = files.user;
+    const { version } = files.user;
     return this.exclusive(async () => {
       if (this.loads.size > 0) {
         throw new PinrankError('FAILED_PRECONDITION', `snapshot ${[...this.loads.keys()].join(', ')} is still loading; wait for it (ListSnapshots) before loading another`);
       }
-      const existing = this.records.get(version);
-      if (existing && existing.status !== 'failed') {
-        throw new PinrankError('ALREADY_EXISTS', `snapshot version ${version} is already ${existing.status}; a retained version is never overwritten, give the new snapshot a new version`);
-      }
-      let base: SnapshotRecord | null = null;
-      if (baseVersion !== null) {
-        base = this.records.get(baseVersion) ?? null;
-        if (!base || base.status !== 'ready') {
-          throw new PinrankError('FAILED_PRECONDITION', `incremental snapshot ${version} needs base version ${baseVersion}, which is ${base ? base.status : 'not retained'}; load the base first`);
-        }
-        if (base.producerModelVersion !== files.user.producerModelVersion || base.dimension !== files.user.dimension) {
-          throw new PinrankError('INVALID_ARGUMENT', `incremental snapshot ${version} (model ${files.user.producerModelVersion}, dimension ${files.user.dimension}) does not match base ${baseVersion} (model ${base.producerModelVersion}, dimension ${base.dimension})`);
-        }
-      }
-      if (existing) await this.o.store.removePrefix(versionPrefix(version));
+      const { base, replacesFailed } = this.registry.checkNewVersion(files.user);
+      if (replacesFailed) await this.o.store.removePrefix(versionPrefix(version));
       const record: SnapshotRecord = {
         version,
         status: 'loading',
@@ -164,29 +150,32 @@ export class SnapshotManager {
         userCount: 0,
         itemCount: 0,
         dimension: files.user.dimension,
-        baseVersion,
+        baseVersion: files.user.baseVersion,
         createdAtMs: files.user.createdAtMs,
         startedAtMs: this.o.now(),
         loadedAtMs: 0,
-        seq: Math.max(0, ...[...this.records.values()].map((r) => r.seq)) + 1,
+        seq: this.registry.nextSeq(),
       };
-      this.records.set(version, record);
-      this.deletedDuringLoad.set(version, new Set());
-      await this.persist(record);
       const baseInfo = base ? { version: base.version, userCount: base.userCount, itemCount: base.itemCount } : null;
-      const task = this.runLoad(record, files, baseInfo, activate).finally(() => {
-        this.loads.delete(version);
-        this.deletedDuringLoad.delete(version);
-      });
-      this.loads.set(version, task);
+      // Registered before the first await, so a user deleted meanwhile is never written.
+      const deletedUsers = new Set<string>();
+      const added = this.registry.add(record);
+      const task = added
+        .then(
+          () => this.runLoad(record, files, baseInfo, deletedUsers, activate),
+          () => undefined, // never started: the caller gets the error below
+        )
+        .finally(() => this.loads.delete(version));
+      this.loads.set(version, { task, deletedUsers });
+      await added;
       return { ...record };
     });
   }
 
   /** Resolves when the background load of `version` has ended (READY or FAILED). */
   async whenLoaded(version: string): Promise<SnapshotRecord | undefined> {
-    await this.loads.get(version);
-    const record = this.records.get(version);
+    await this.loads.get(version)?.task;
+    const record = this.registry.get(version);
     return record && { ...record };
   }
 
@@ -197,14 +186,9 @@ export class SnapshotManager {
    */
   async activate(version: string): Promise<Activation> {
     return this.exclusive(async () => {
-      const record = this.records.get(version);
-      if (!record) throw new PinrankError('NOT_FOUND', `snapshot version ${version} is not retained; retained: ${this.retainedList()}`);
-      if (record.status !== 'ready') {
-        throw new PinrankError('FAILED_PRECONDITION', `snapshot version ${version} is ${record.status}${record.error ? ` (${record.error})` : ''}; only a fully loaded version can be activated`);
-      }
-      const previous = this.activeVersion;
-      await this.o.store.setMeta(ACTIVE_META_NAME, version);
-      this.activeVersion = version;
+      this.registry.activatable(version);
+      const previous = this.registry.active;
+      await this.registry.setActive(version);
       this.o.logger?.info({ version, previous }, 'snapshot activated');
       return { active: version, previous };
     });
@@ -216,47 +200,27 @@ export class SnapshotManager {
    * Thrown by: an unknown, unready or missing version (PinrankError).
    */
   acquire(pinned?: string): SnapshotLease {
-    const version = pinned || this.activeVersion;
-    if (version === null) throw new PinrankError('FAILED_PRECONDITION', 'no snapshot is active yet; load one with LoadSnapshot and activate it');
-    const record = this.records.get(version);
-    if (!record) throw new PinrankError('NOT_FOUND', `snapshot version ${version} is not retained; retained: ${this.retainedList()}`);
-    if (record.status === 'loading') throw new PinrankError('FAILED_PRECONDITION', `snapshot version ${version} is still loading (${Math.round(record.progress * 100)}%)`);
-    if (record.status === 'failed') throw new PinrankError('FAILED_PRECONDITION', `snapshot version ${version} failed to load: ${record.error}`);
-    this.readers.set(version, (this.readers.get(version) ?? 0) + 1);
-    let released = false;
-    return {
-      record,
-      release: () => {
-        if (released) return;
-        released = true;
-        const left = (this.readers.get(version) ?? 1) - 1;
-        if (left > 0) {
-          this.readers.set(version, left);
-          return;
-        }
-        this.readers.delete(version);
-        for (const wake of this.drainWaiters.get(version) ?? []) wake();
-        this.drainWaiters.delete(version);
-      },
-    };
+    return this.leases.acquire(this.registry.readable(pinned));
   }
 
   /** The ANN index of a READY version, built from the store on first use when not built at load. */
   index(version: string): Promise<AnnIndex> {
-    let index = this.indexes.get(version);
-    if (!index) {
-      index = this.buildIndex(version);
-      this.indexes.set(version, index);
-      index.catch(() => this.indexes.delete(version));
-    }
-    return index;
+    const record = this.registry.get(version);
+    if (!record) return Promise.reject(new PinrankError('NOT_FOUND', `snapshot version ${version} is not retained`));
+    return this.indexes.get(record);
+  }
+
+  /** Opens (or builds) the active version's ANN index in the background, so the first Retrieve after a start does not wait for it. */
+  warmActiveIndex(): void {
+    const version = this.registry.active;
+    if (version === null) return;
+    this.index(version).catch((err: unknown) => this.o.logger?.warn({ err, version }, 'could not prepare the ANN index'));
   }
 
   /** Removes a user's vectors from every retained version (and from loads in progress); resolves to how many versions held one. */
   async deleteUser(userId: string): Promise<number> {
-    for (const deleted of this.deletedDuringLoad.values()) deleted.add(userId);
-    const versions = [...this.records.values()].filter((r) => r.status !== 'failed').map((r) => r.version);
-    const removed = await Promise.all(versions.map((v) => this.o.store.remove([userKey(v, userId)])));
+    for (const load of this.loads.values()) load.deletedUsers.add(userId);
+    const removed = await Promise.all(this.registry.withData().map((v) => this.o.store.remove([userKey(v, userId)])));
     return removed.filter((n) => n > 0).length;
   }
 
@@ -267,28 +231,28 @@ export class SnapshotManager {
 
   /** Resolves when no background work is left: loads ended and evicted versions removed (once their readers are done). */
   async settled(): Promise<void> {
-    while (this.loads.size > 0 || this.cleanups.size > 0) {
-      await Promise.allSettled([...this.loads.values(), ...this.cleanups]);
+    while (this.loads.size > 0 || this.leases.busy) {
+      await Promise.allSettled([...[...this.loads.values()].map((l) => l.task), this.leases.idle()]);
     }
   }
 
   /** Stops background loads (they end FAILED) and waits for them; evicted data still leased is left for the next start. */
   async close(): Promise<void> {
     this.abort.abort(new Error('embedding store shutting down'));
-    await Promise.allSettled([...this.loads.values()]);
+    await Promise.allSettled([...this.loads.values()].map((l) => l.task));
   }
 
   private async runLoad(
     record: SnapshotRecord,
     files: SnapshotFiles,
     base: { version: string; userCount: number; itemCount: number } | null,
+    deleted: ReadonlySet<string>,
     activate: boolean,
   ): Promise<void> {
     const { version } = record;
     const log = this.o.logger?.child({ version });
     let lastPersist = 0;
     try {
-      const deleted = this.deletedDuringLoad.get(version) ?? new Set<string>();
       const counts = await runStagedLoad({
         store: this.o.store,
         files,
@@ -300,7 +264,7 @@ export class SnapshotManager {
           record.progress = Math.min(p, 0.99);
           if (this.o.now() - lastPersist > 500) {
             lastPersist = this.o.now();
-            this.persist(record).catch((err: unknown) => log?.warn({ err }, 'could not persist load progress'));
+            this.registry.persist(record).catch((err: unknown) => log?.warn({ err }, 'could not persist load progress'));
           }
         },
       });
@@ -308,117 +272,41 @@ export class SnapshotManager {
       await Promise.all([...deleted].map((id) => this.o.store.remove([userKey(version, id)])));
       record.userCount = counts.userCount;
       record.itemCount = counts.itemCount;
-      if (this.o.buildIndexOnLoad) {
-        const index = this.buildIndex(version);
-        this.indexes.set(version, index);
-        await index;
-      }
+      if (this.o.buildIndexOnLoad) await this.indexes.get(record);
       Object.assign(record, { status: 'ready', progress: 1, loadedAtMs: this.o.now() });
-      await this.persist(record);
+      await this.registry.persist(record);
       log?.info({ users: record.userCount, items: record.itemCount }, 'snapshot loaded');
     } catch (err) {
-      this.indexes.delete(version);
-      await this.indexCache?.remove(version).catch(() => undefined);
-      const message = err instanceof Error ? err.message : String(err);
-      Object.assign(record, { status: 'failed', error: message, loadedAtMs: 0 });
+      await this.indexes.discard(version);
+      Object.assign(record, { status: 'failed', error: PinrankError.from(err).message, loadedAtMs: 0 });
       log?.warn({ err }, 'snapshot load failed; the active snapshot is unchanged');
       await this.o.store.removePrefix(versionPrefix(version)).catch((e: unknown) => log?.error({ err: e }, 'could not remove a failed load'));
-      await this.persist(record).catch((e: unknown) => log?.error({ err: e }, 'could not persist a failed load'));
+      await this.registry.persist(record).catch((e: unknown) => log?.error({ err: e }, 'could not persist a failed load'));
       return;
     }
     if (activate) await this.activate(version);
     await this.exclusive(() => this.applyRetention());
   }
 
-  private async buildIndex(version: string): Promise<AnnIndex> {
-    const record = this.records.get(version);
-    if (!record) throw new PinrankError('NOT_FOUND', `snapshot version ${version} is not retained`);
-    const stamp = { version, seq: record.seq, startedAtMs: record.startedAtMs, itemCount: record.itemCount, dimension: record.dimension };
-    const saved = await this.indexCache?.open(stamp, this.o.ann);
-    if (saved) {
-      this.o.logger?.info({ version, items: saved.size }, 'ANN index opened from disk');
-      return saved;
-    }
-    const started = this.o.now();
-    const index = await buildIndexFromStore(this.o.store, version, record.dimension, record.itemCount, this.o.batchSize, this.o.ann);
-    this.o.logger?.info({ version, items: index.size, ms: this.o.now() - started }, 'ANN index built');
-    // A graph that cannot be saved still serves; the next start rebuilds it.
-    await this.indexCache?.save(stamp, index, this.o.ann).catch((err: unknown) => this.o.logger?.warn({ err, version }, 'could not save the ANN index'));
-    return index;
-  }
-
-  /** Opens (or builds) the active version's ANN index in the background, so the first Retrieve after a start does not wait for it. */
-  warmActiveIndex(): void {
-    const version = this.activeVersion;
-    if (version === null) return;
-    this.index(version).catch((err: unknown) => this.o.logger?.warn({ err, version }, 'could not prepare the ANN index'));
-  }
-
   private async applyRetention(): Promise<void> {
-    const ready = [...this.records.values()].filter((r) => r.status === 'ready').sort(newestFirst);
-    const keep = new Set(ready.slice(0, this.o.retain).map((r) => r.version));
-    if (this.activeVersion !== null) keep.add(this.activeVersion);
-    for (const r of ready) if (!keep.has(r.version)) await this.evict(r.version);
-    const failed = [...this.records.values()].filter((r) => r.status === 'failed').sort(newestFirst);
-    for (const r of failed.slice(this.o.retain)) {
-      this.records.delete(r.version);
-      await this.o.store.deleteMeta(recordMetaName(r.version));
+    const { evict, forget } = this.registry.retention();
+    for (const version of evict) {
+      // Gone from the registry now; its data goes once its readers are done (in the background).
+      await this.registry.drop(version);
+      await this.indexes.discard(version);
+      this.leases
+        .afterDrain(version, async () => {
+          const removed = await this.o.store.removePrefix(versionPrefix(version));
+          this.o.logger?.info({ version, keys: removed }, 'snapshot version evicted by retention');
+        })
+        .catch((err: unknown) => this.o.logger?.error({ err, version }, 'could not remove an evicted version'));
     }
-  }
-
-  /** Drops a version from the registry now; its data goes once its readers are done (in the background). */
-  private async evict(version: string): Promise<void> {
-    this.records.delete(version);
-    this.indexes.delete(version);
-    await this.indexCache?.remove(version).catch((err: unknown) => this.o.logger?.warn({ err, version }, 'could not remove a saved ANN index'));
-    await this.o.store.deleteMeta(recordMetaName(version));
-    const cleanup = this.removeWhenDrained(version)
-      .catch((err: unknown) => this.o.logger?.error({ err, version }, 'could not remove an evicted version'))
-      .finally(() => this.cleanups.delete(cleanup));
-    this.cleanups.add(cleanup);
-  }
-
-  private async removeWhenDrained(version: string): Promise<void> {
-    if ((this.readers.get(version) ?? 0) > 0) {
-      await new Promise<void>((resolve) => this.drainWaiters.set(version, [...(this.drainWaiters.get(version) ?? []), resolve]));
-    }
-    const removed = await this.o.store.removePrefix(versionPrefix(version));
-    this.o.logger?.info({ version, keys: removed }, 'snapshot version evicted by retention');
+    for (const version of forget) await this.registry.drop(version);
   }
 
   private async restore(atStartup: boolean): Promise<void> {
-    const stored = await this.o.store.listMeta(RECORD_META_PREFIX);
-    const seen = new Set<string>();
-    for (const [name, text] of stored) {
-      const record = parseRecord(text, name);
-      seen.add(record.version);
-      if (this.loads.has(record.version)) continue; // this replica's own load is the truth
-      if (atStartup && record.status === 'loading') {
-        Object.assign(record, { status: 'failed', error: 'loading was interrupted by a restart; load it again' });
-        await this.o.store.removePrefix(versionPrefix(record.version));
-        await this.persist(record);
-      }
-      const local = this.records.get(record.version);
-      if (local) Object.assign(local, record);
-      else this.records.set(record.version, record);
-    }
-    for (const version of [...this.records.keys()]) {
-      if (!seen.has(version) && !this.loads.has(version)) {
-        this.records.delete(version);
-        this.indexes.delete(version);
-      }
-    }
-    const active = (await this.o.store.getMeta(ACTIVE_META_NAME)) ?? null;
-    this.activeVersion = active !== null && this.records.get(active)?.status === 'ready' ? active : null;
-  }
-
-  private async persist(record: SnapshotRecord): Promise<void> {
-    await this.o.store.setMeta(recordMetaName(record.version), JSON.stringify(record));
-  }
-
-  private retainedList(): string {
-    const versions = [...this.records.values()].sort(newestFirst).map((r) => `${r.version} (${r.status})`);
-    return versions.length > 0 ? versions.join(', ') : 'none';
+    const gone = await this.registry.restore(atStartup, (version) => this.loads.has(version));
+    for (const version of gone) this.indexes.forget(version);
   }
 
   /** Runs registry changes one at a time. */

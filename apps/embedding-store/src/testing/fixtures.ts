@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { VectorFileWriter } from '@pinrank/contracts';
+import { type SnapshotRecord } from '../snapshots/snapshot-record';
 
 /** A deterministic pseudo-random unit vector (test data). */
 export function unitVector(seed: number, dimension: number): Float32Array {
@@ -73,4 +74,26 @@ export function markedVectors(prefix: string, n: number, dimension: number, mark
     v[0] = marker;
     return [`${prefix}${i}`, v];
   });
+}
+
+/** A snapshot record as a load leaves it (READY by default), for tests of the registry and leases. */
+export function snapshotRecord(version: string, seq: number, overrides: Partial<SnapshotRecord> = {}): SnapshotRecord {
+  return {
+    version,
+    status: 'ready',
+    progress: 1,
+    error: '',
+    producerModel: 'pinnerformer',
+    producerModelVersion: 'pf-1',
+    asOfDate: '2026-11-27',
+    userCount: 10,
+    itemCount: 10,
+    dimension: 64,
+    baseVersion: null,
+    createdAtMs: 1_780_000_000_000,
+    startedAtMs: 1_780_000_000_000 + seq,
+    loadedAtMs: 1_780_000_000_100 + seq,
+    seq,
+    ...overrides,
+  };
 }

@@ -69,7 +69,7 @@ describe('ranker worker role', () => {
   });
 
   it('serves the models of its placement, falling back to the cpu provider here', async () => {
-    expect(worker.manager.index().map((m) => [m.name, m.state])).toEqual([
+    expect(worker.lifecycle.index().map((m) => [m.name, m.state])).toEqual([
       ['encoder_like', 'READY'],
       ['heads_like', 'UNAVAILABLE'],
     ]);

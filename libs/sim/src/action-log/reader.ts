@@ -3,7 +3,8 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { ContractError, readFramedHeader } from '@pinrank/contracts';
+import { ContractError } from '@pinrank/contracts';
+import { readFramedHeader } from '@pinrank/contracts/internal';
 import { itemId, userId } from '../ids';
 import {
   ACTION_LOG_MAGIC,

@@ -8,6 +8,8 @@ import { localStackServices } from '../stack/local-stack';
 import { ManagedProcess } from '../stack/managed-process';
 import { prepareStackData } from '../stack/prepare-data';
 import { feedFeatureServer } from '../stack/replay-feed';
+import { RestartPolicy } from '../stack/restart-policy';
+import { describeEvent, SupervisedService } from '../stack/supervised-service';
 import { intOption, numberOption } from './options';
 import { PhaseProgress } from './progress';
 
@@ -27,6 +29,8 @@ interface StartFlags {
   quiet?: boolean;
   built?: boolean;
   progress: boolean;
+  maxRestarts: number;
+  restartWindow: number;
 }
 
 const START_TIMEOUT_MS = 180_000;
@@ -63,6 +67,8 @@ export function registerStart(program: Command, io: CliIo): void {
     .option('--quiet', "don't forward the services' log lines")
     .option('--built', 'run the bundles from `nx build` (dist/) instead of the sources')
     .option('--no-progress', 'do not draw progress bars')
+    .option('--max-restarts <n>', 'a service that exits is restarted; more than this many exits within --restart-window stops the stack', intOption(0, 1000), 5)
+    .option('--restart-window <s>', 'window (seconds) over which --max-restarts counts exits', intOption(1, 86_400), 60)
     .action(async (flags: StartFlags) => {
       const root = resolve(__dirname, '..', '..', '..', '..');
       const dataDir = resolve(flags.data);
@@ -88,7 +94,10 @@ export function registerStart(program: Command, io: CliIo): void {
         ...(flags.redis ? { redisUrl: flags.redis } : {}),
         ...(flags.nats ? { natsUrl: flags.nats } : {}),
       });
-      const running: ManagedProcess[] = [];
+      // Settles when the stack is over: with a message when a service crash-looped, empty after Ctrl-C.
+      let finish: ((message: string) => void) | undefined;
+      const finished = new Promise<string>((resolve) => (finish = resolve));
+      const running: SupervisedService[] = [];
       const abort = new AbortController();
       let stopping = false;
       const stopAll = async (): Promise<void> => {
@@ -97,8 +106,9 @@ export function registerStart(program: Command, io: CliIo): void {
         abort.abort(new Error('stopping'));
         io.err('draining every service …\n');
         // Router first (stops taking requests), then the services it calls.
-        for (const p of [...running].reverse()) await p.stop(20_000);
+        for (const p of [...running].reverse()) await p.stop();
         io.err('stopped.\n');
+        finish?.('');
       };
       const onSignal = (): void => void stopAll();
       process.once('SIGINT', onSignal);
@@ -109,18 +119,21 @@ export function registerStart(program: Command, io: CliIo): void {
 
       try {
         const byName = new Map(services.map((s) => [s.name, s]));
+        // Each service is supervised: a process that dies is restarted with backoff while the
+        // others keep serving (the router degrades with flags meanwhile); a crash loop stops the stack.
         const startOne = async (name: string): Promise<void> => {
           const spec = byName.get(name) as (typeof services)[number];
-          const p = new ManagedProcess({ ...spec, fromSource: !flags.built }, root, log);
-          running.push(p);
-          await p.waitServing(START_TIMEOUT_MS);
-          void p.done.then((code) => {
-            if (!stopping) {
-              io.err(`${name} exited unexpectedly (code ${code}); stopping the stack\n`);
-              process.exitCode = 1;
-              void stopAll();
-            }
+          const s = new SupervisedService(name, {
+            launch: () => new ManagedProcess({ ...spec, fromSource: !flags.built }, root, log),
+            policy: new RestartPolicy({ maxRestarts: flags.maxRestarts, windowMs: flags.restartWindow * 1000 }),
+            startTimeoutMs: START_TIMEOUT_MS,
+            onEvent: (e) => {
+              if (e.kind !== 'gave-up') io.err(`[supervisor] ${describeEvent(e)}\n`);
+            },
           });
+          running.push(s);
+          await s.start();
+          void s.gaveUp.then((m) => finish?.(m));
         };
         await startOne('embedding-store');
         const es = byName.get('embedding-store')?.address as string;
@@ -144,7 +157,8 @@ export function registerStart(program: Command, io: CliIo): void {
         await startOne('router');
 
         io.out('\npinrank is running:\n');
-        io.out(table(['service', 'gRPC', 'metrics'], services.map((s) => [s.name, s.address, `http://${s.metricsAddress}/metrics`])));
+        const pids = new Map(running.map((s) => [s.name, s.pid]));
+        io.out(table(['service', 'gRPC', 'metrics', 'pid'], services.map((s) => [s.name, s.address, `http://${s.metricsAddress}/metrics`, String(pids.get(s.name) ?? '')])));
         io.out(`snapshot ${data.snapshotVersion}; world ${data.worldDir}; admin token ${adminToken}\n`);
         io.out(`try:  npx pinrank recommend --user u42   |   npx pinrank health   |   Ctrl-C stops everything\n\n`);
 
@@ -157,13 +171,19 @@ export function registerStart(program: Command, io: CliIo): void {
             historyDays: flags.historyDays,
             speedup: flags.speedup,
             signal: abort.signal,
+            onPause: (err) => io.err(`action replay paused (${err.message}); retrying until feature-server is back\n`),
             onHistoryLoaded: (s) =>
               io.err(`feature-server: ${s.response.accepted} actions of the last ${flags.historyDays} days loaded; live replay at ${flags.speedup}× from now on\n`),
           }).catch((err: Error) => {
             if (!stopping) io.err(`action replay stopped: ${err.message}\n`);
           });
         }
-        await Promise.all(running.map((p) => p.done));
+        const message = await finished;
+        if (message && !stopping) {
+          io.err(`[supervisor] ${message}\n`);
+          process.exitCode = 1;
+          await stopAll();
+        }
       } catch (err) {
         await stopAll();
         throw err;

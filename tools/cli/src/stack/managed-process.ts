@@ -30,10 +30,21 @@ export function appCommand(root: string, app: ServiceSpec['app'], fromSource = f
   return { cmd: process.execPath, args: ['--import', 'tsx', join(root, 'apps', app, 'src', 'main.ts')] };
 }
 
+/** How a process ended: its exit code, or the signal that killed it. */
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** "code 1" or "signal SIGKILL", for logs. */
+export function describeExit(s: ExitStatus): string {
+  return s.signal ? `signal ${s.signal}` : `code ${s.code ?? 'unknown'}`;
+}
+
 /** A running service: its child process, log forwarding and health polling. */
 export class ManagedProcess {
   private readonly child: ChildProcess;
-  private exited: Promise<number | null>;
+  private readonly exited: Promise<ExitStatus>;
 
   constructor(
     readonly spec: ServiceSpec,
@@ -49,12 +60,7 @@ export class ManagedProcess {
     for (const stream of [this.child.stdout, this.child.stderr]) {
       if (stream) createInterface({ input: stream }).on('line', (line) => onLog(spec.name, line));
     }
-    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
-  }
-
-  /** The process id (for resource checks such as RSS). */
-  get pid(): number | undefined {
-    return this.child.pid;
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
   }
 
   /** Whether the process is still running. */
@@ -91,7 +97,7 @@ export class ManagedProcess {
     this.child.kill('SIGTERM');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
     try {
-      return await this.exited;
+      return (await this.exited).code;
     } finally {
       clearTimeout(timer);
     }
@@ -99,6 +105,16 @@ export class ManagedProcess {
 
   /** Resolves with the exit code when the process ends. */
   get done(): Promise<number | null> {
+    return this.exited.then((s) => s.code);
+  }
+
+  /** Resolves with the exit code or signal when the process ends. */
+  get exit(): Promise<ExitStatus> {
     return this.exited;
+  }
+
+  /** The child's process id (undefined if it failed to spawn). */
+  get pid(): number | undefined {
+    return this.child.pid;
   }
 }

@@ -18,6 +18,29 @@ export interface FeedOptions {
   speedup: number;
   signal: AbortSignal;
   onHistoryLoaded?: (s: IngestSummary) => void;
+  /** Called once each time the feed starts failing (e.g. feature-server restarting); it retries until it succeeds or is aborted. */
+  onPause?: (err: Error) => void;
+}
+
+/**
+ * Runs `attempt` until it succeeds or `signal` aborts, waiting between tries
+ * (250 ms doubling to 5 s). Safe for ingest because feature-server absorbs
+ * duplicate actions, so a batch re-sent after a restart is counted once.
+ */
+async function untilDelivered<T>(attempt: () => Promise<T>, signal: AbortSignal, onPause?: (err: Error) => void): Promise<T> {
+  let waitMs = 250;
+  let paused = false;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (signal.aborted) throw err;
+      if (!paused) onPause?.(err as Error);
+      paused = true;
+      await new Promise((r) => setTimeout(r, waitMs));
+      waitMs = Math.min(5000, waitMs * 2);
+    }
+  }
 }
 
 /**
@@ -33,8 +56,9 @@ export async function feedFeatureServer(o: FeedOptions): Promise<IngestSummary> 
     for await (const r of records) yield { ...userActionFields(r), timestampMs: r.timestampMs + shift };
   };
   try {
-    const history = replay(readActionLog(log), { fromMs: o.liveFromMs - o.historyDays * 86_400_000, untilMs: o.liveFromMs, speedup: Infinity, signal: o.signal });
-    const loaded = await ingestStream(client, o.address, shifted(history), { batchSize: 1000, timeoutMs: 3_600_000 });
+    const history = (): AsyncIterable<Parameters<typeof userActionFields>[0]> =>
+      replay(readActionLog(log), { fromMs: o.liveFromMs - o.historyDays * 86_400_000, untilMs: o.liveFromMs, speedup: Infinity, signal: o.signal });
+    const loaded = await untilDelivered(() => ingestStream(client, o.address, shifted(history()), { batchSize: 1000, timeoutMs: 3_600_000 }), o.signal, o.onPause);
     o.onHistoryLoaded?.(loaded);
     const live = replay(readActionLog(log), { fromMs: o.liveFromMs, speedup: o.speedup, signal: o.signal });
     // Live actions go in short streams so each batch is acknowledged (and visible) promptly.
@@ -49,7 +73,7 @@ export async function feedFeatureServer(o: FeedOptions): Promise<IngestSummary> 
         chunk.push(next.value);
       }
       if (chunk.length === 0) return total;
-      const s = await ingestStream(client, o.address, chunk, { batchSize: 500, timeoutMs: 30_000 });
+      const s = await untilDelivered(() => ingestStream(client, o.address, chunk, { batchSize: 500, timeoutMs: 30_000 }), o.signal, o.onPause);
       total = { sent: total.sent + s.sent, response: { ...total.response, accepted: total.response.accepted + s.response.accepted } };
     }
   } finally {

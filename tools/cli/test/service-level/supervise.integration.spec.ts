@@ -1,0 +1,102 @@
+// `pinrank start` supervises its services: kill -9 of the GPU worker is followed
+// by its restart while the rest keeps serving, and Rank answers un-degraded again.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+import { credentials } from '@grpc/grpc-js';
+import { RankerClient, RankRequest, type RankResponse } from '@pinrank/proto';
+import { itemId, userId } from '@pinrank/sim';
+import { freePorts } from '../../src/stack/ephemeral-ports';
+import { call } from './grpc-call';
+import { until } from './load-loop';
+import { REPO_ROOT } from './stack-fixture';
+
+const ITEMS = 800;
+
+/** A base port whose stack ports (base+0,1,2,11,12 and +1000 for metrics) are all free right now. */
+async function freeBasePort(): Promise<number> {
+  for (let tries = 0; tries < 50; tries++) {
+    const [candidate] = await freePorts(1);
+    const base = Math.min(candidate as number, 60_000);
+    const wanted = [0, 1, 2, 11, 12].flatMap((d) => [base + d, base + d + 1000]);
+    const taken = await Promise.all(wanted.map((p) => portTaken(p)));
+    if (!taken.some(Boolean)) return base;
+  }
+  throw new Error('no free block of ports for the stack');
+}
+
+async function portTaken(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(true));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(false)));
+  });
+}
+
+let dir: string;
+let start: ChildProcess;
+const lines: string[] = [];
+let base: number;
+let ranker: RankerClient;
+
+function waitLine(pattern: RegExp, timeoutMs: number): Promise<string> {
+  return until(() => lines.some((l) => pattern.test(l)), timeoutMs, `a line matching ${pattern}`).then(() => lines.find((l) => pattern.test(l)) as string);
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pinrank-supervise-'));
+  base = await freeBasePort();
+  start = spawn(
+    process.execPath,
+    [join(REPO_ROOT, 'tools', 'cli', 'bin', 'pinrank.cjs'), 'start', '--data', dir, '--port', String(base), '--users', '150', '--items', String(ITEMS), '--days', '10', '--no-progress', '--no-replay'],
+    { cwd: REPO_ROOT, env: { ...process.env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  for (const s of [start.stdout, start.stderr]) if (s) createInterface({ input: s }).on('line', (l) => lines.push(l));
+  await waitLine(/^pinrank is running/, 300_000);
+  ranker = new RankerClient(`127.0.0.1:${base}`, credentials.createInsecure());
+}, 320_000);
+
+afterAll(async () => {
+  ranker?.close();
+  if (start && start.exitCode === null) {
+    const exited = new Promise((r) => start.once('exit', r));
+    start.kill('SIGINT');
+    await exited;
+  }
+  await rm(dir, { recursive: true, force: true });
+}, 60_000);
+
+function rank(i: number): Promise<RankResponse> {
+  const candidates = Array.from({ length: 40 }, (_, k) => itemId((i * 7 + k * 13) % ITEMS));
+  return call(ranker.rank.bind(ranker), RankRequest.fromPartial({ userId: userId(i % 150), candidateItemIds: candidates }), { timeoutMs: 10_000 });
+}
+
+it('restarts a GPU worker killed with SIGKILL; Rank keeps answering and is un-degraded once it is back', async () => {
+  expect((await rank(0)).degraded).toEqual([]);
+  // The endpoint table printed at start names each service's pid.
+  const row = lines.find((l) => /^gpu-worker\s/.test(l));
+  const pid = Number(/\s(\d+)\s*$/.exec(row ?? '')?.[1]);
+  expect(pid).toBeGreaterThan(0);
+
+  process.kill(pid, 'SIGKILL');
+  await waitLine(/^\[supervisor\] gpu-worker exited unexpectedly \(signal SIGKILL\); restart 1 in \d+ ms$/, 10_000);
+  // While it is down, the router falls back to the CPU pool (flagged), never failing the request.
+  const during = await rank(1);
+  expect(during.items.length).toBeGreaterThan(0);
+  await waitLine(/^\[supervisor\] gpu-worker is SERVING again \(restart 1, pid \d+\)$/, 120_000);
+
+  let last: RankResponse | undefined;
+  let i = 2;
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    last = await rank(i++);
+    if (last.degraded.length === 0) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  expect(last?.degraded).toEqual([]);
+  // The rest of the stack was never restarted.
+  expect(lines.filter((l) => l.startsWith('[supervisor]') && !l.includes('gpu-worker'))).toEqual([]);
+}, 240_000);
