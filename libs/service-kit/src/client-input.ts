@@ -13,9 +13,6 @@ export const MAX_STATUS_DETAILS_BYTES = 2048;
 /** Longest id (user, item, action, request id) any service accepts, in UTF-8 bytes. */
 export const MAX_RPC_ID_BYTES = 256;
 
-/** Longest model name, model version or snapshot version accepted, in UTF-8 bytes. */
-export const MAX_NAME_BYTES = 64;
-
 /** The longest prefix of `text` that fits in `maxBytes` of UTF-8, never splitting a character. */
 export function truncateUtf8(text: string, maxBytes: number): string {
   if (text.length <= maxBytes / 3 || Buffer.byteLength(text, 'utf8') <= maxBytes) return text;

@@ -5,7 +5,7 @@ export { type ServerOptions, type ServerTlsOptions, type KeepaliveOptions } from
 export { defineService, type DefineServiceOptions, type ServiceRegistration, type ServiceHandlers, type HandlerFor } from './service';
 export { type CallContext } from './context';
 export { PinrankError, ERROR_CODES, type ErrorCode, type PinrankErrorOptions } from './errors';
-export { quote, checkId, truncateUtf8, MAX_ECHO_BYTES, MAX_RPC_ID_BYTES, MAX_NAME_BYTES, type IdCheckOptions } from './client-input';
+export { quote, checkId, truncateUtf8, MAX_ECHO_BYTES, MAX_RPC_ID_BYTES, type IdCheckOptions } from './client-input';
 export { type AdminAuthOptions } from './admin';
 export { type ReflectionSource } from './reflection';
 export { readConfig, vars, flagName, ConfigError, type ConfigVar, type ConfigOf } from './config';
