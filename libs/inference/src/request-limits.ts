@@ -106,7 +106,7 @@ export class RequestLimits {
       }
       if (first) lengths.set(key, first.len);
     }
-    const work = this.workOf(lengths);
+    const work = this.workFrom((a) => lengths.get(a) ?? 1);
     if (work > this.maxWork) {
       const formula = this.workAxes.map((a) => `${a}=${lengths.get(a)}`).join(' × ');
       throw invalid(`model ${this.label}: request too large: ${this.workAxes.join('×')} = ${formula} = ${work}; at most ${this.maxWork} per request (send fewer rows or shorter sequences)`);
@@ -118,11 +118,13 @@ export class RequestLimits {
     return work;
   }
 
-  /** The work of a request whose inputs already passed {@link check}. */
-  workOf(lengths: ReadonlyMap<string, number> | TensorMap): number {
-    if (this.workAxes.length === 0) return 0;
-    const len = lengths instanceof Map ? (a: string) => lengths.get(a) ?? 1 : (a: string) => this.axisLength(lengths as TensorMap, a);
-    return this.workAxes.reduce((w, a) => w * len(a), 1);
+  /** The work of a request whose inputs already passed {@link check} (what the batcher adds up per batch). */
+  workOf(inputs: TensorMap): number {
+    return this.workFrom((a) => this.axisLength(inputs, a));
+  }
+
+  private workFrom(length: (axis: string) => number): number {
+    return this.workAxes.reduce((w, a) => w * length(a), this.workAxes.length === 0 ? 0 : 1);
   }
 
   private axisLength(inputs: TensorMap, key: string): number {
