@@ -4,6 +4,7 @@ import { trace } from '@opentelemetry/api';
 import { HealthCheckResponse_ServingStatus as ServingStatus, HealthService } from '@pinrank/proto';
 import { RpcMetrics, createLogger, startMetricsServer, type MetricsServer } from '@pinrank/telemetry';
 import { type Logger } from 'pino';
+import { Authorizer } from './authorizer';
 import { wrapHandler, type AnyHandler, type CallRuntime } from './call-handler';
 import { HealthStatus } from './health';
 import { addReflection } from './reflection';
@@ -15,6 +16,8 @@ export interface RunningServer {
   readonly port: number;
   /** The bound /metrics port, when `metricsAddress` was given. */
   readonly metricsPort: number | undefined;
+  /** The bound plaintext health port, when `healthAddress` was given. */
+  readonly healthPort: number | undefined;
   /** The service's logger. */
   readonly logger: Logger;
   /** The metrics this server records (register your own metrics in `metrics.registry`). */
@@ -51,11 +54,15 @@ function channelOptions(o: ResolvedServerOptions): ChannelOptions {
   };
 }
 
+function bind(server: Server, address: string, creds: ServerCredentials): Promise<number> {
+  return new Promise<number>((resolve, reject) => server.bindAsync(address, creds, (err, p) => (err ? reject(err) : resolve(p))));
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Starts a gRPC server: the given services (wrapped with tracing, metrics,
- * admin checks and error mapping), grpc.health.v1, optional reflection and
+ * authorization and error mapping), grpc.health.v1, optional reflection and
  * /metrics, and graceful shutdown on signals. Resolves once bound and SERVING.
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
@@ -66,7 +73,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger,
     tracer: options.tracer ?? trace.getTracer(o.name),
     metrics,
-    admin: o.admin,
+    authorizer: Authorizer.create({
+      registrations: o.services,
+      authz: o.authz,
+      admin: o.admin,
+      mutualTls: Boolean(o.tls?.clientCaFile) && o.tls?.requireClientCert !== false,
+      registry: metrics.registry,
+    }),
     inflight: new Set(),
   };
   const server = new Server(channelOptions(o));
@@ -77,7 +90,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         {
           definition: def,
           handler: reg.handlers[key] as AnyHandler | undefined,
-          admin: reg.adminMethods.has(key),
           unimplementedMessage: reg.unimplementedMessage(def.path),
         },
         runtime,
@@ -90,18 +102,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const serviceNames = o.services.map((s) => s.serviceName);
   if (o.reflection) addReflection(server, o.reflection, [...serviceNames, 'grpc.health.v1.Health']);
 
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(o.address, credentials(o), (err, p) => (err ? reject(err) : resolve(p))),
-  );
+  const port = await bind(server, o.address, credentials(o));
   let metricsServer: MetricsServer | undefined;
-  if (o.metricsAddress !== undefined) {
-    const { host, port: mport } = parseHostPort(o.metricsAddress);
-    try {
-      metricsServer = await startMetricsServer({ registry: metrics.registry, host, port: mport });
-    } catch (err) {
-      server.forceShutdown();
-      throw err;
+  // Kubelet gRPC probes speak plaintext only: a separate listener serves health and nothing else.
+  const healthServer = o.healthAddress !== undefined ? new Server() : undefined;
+  let healthPort: number | undefined;
+  try {
+    if (healthServer && o.healthAddress !== undefined) {
+      healthServer.addService(HealthService, health.handlers());
+      healthPort = await bind(healthServer, o.healthAddress, ServerCredentials.createInsecure());
     }
+    if (o.metricsAddress !== undefined) {
+      const { host, port: mport } = parseHostPort(o.metricsAddress);
+      metricsServer = await startMetricsServer({ registry: metrics.registry, host, port: mport });
+    }
+  } catch (err) {
+    server.forceShutdown();
+    healthServer?.forceShutdown();
+    throw err;
   }
   for (const name of ['', ...serviceNames]) health.set(name, ServingStatus.SERVING);
 
@@ -126,6 +144,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       for (const c of runtime.inflight) c.abort(new Error('server is shutting down'));
       server.forceShutdown();
     }
+    healthServer?.forceShutdown();
     await metricsServer?.close();
     try {
       await o.onShutdown?.();
@@ -149,11 +168,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     );
   };
   for (const sig of o.signals) process.on(sig, onSignal);
-  logger.info({ port, metricsPort: metricsServer?.port, services: serviceNames, tls: Boolean(o.tls) }, 'serving');
+  logger.info({ port, metricsPort: metricsServer?.port, healthPort, services: serviceNames, tls: Boolean(o.tls), authz: runtime.authorizer.mode }, 'serving');
 
   return {
     port,
     metricsPort: metricsServer?.port,
+    healthPort,
     logger,
     metrics,
     closed,
