@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { Server, ServerCredentials, type ChannelOptions, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { experimental, Server, ServerCredentials, type ChannelOptions, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { trace } from '@opentelemetry/api';
 import { HealthCheckResponse_ServingStatus as ServingStatus, HealthService } from '@pinrank/proto';
 import { RpcMetrics, createLogger, startMetricsServer, type MetricsServer } from '@pinrank/telemetry';
@@ -33,14 +32,50 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
-function credentials(o: ResolvedServerOptions): ServerCredentials {
-  if (!o.tls) return ServerCredentials.createInsecure();
-  const ca = o.tls.clientCaFile ? readFileSync(o.tls.clientCaFile) : null;
-  return ServerCredentials.createSsl(
-    ca,
-    [{ cert_chain: readFileSync(o.tls.certFile), private_key: readFileSync(o.tls.keyFile) }],
-    ca ? (o.tls.requireClientCert ?? true) : false,
-  );
+/** How often certificate files are re-read, so a renewed certificate (e.g. by cert-manager) is served without a restart. */
+const CERTIFICATE_REFRESH_MS = 60_000;
+
+/**
+ * Server credentials from the TLS files, re-read every CERTIFICATE_REFRESH_MS.
+ * Resolves once the files have been read (so the first handshake has them);
+ * `release` stops the start-up watch once the server holds its own.
+ * Rejects naming the files when they cannot be read.
+ */
+async function credentials(o: ResolvedServerOptions): Promise<{ creds: ServerCredentials; release: () => void }> {
+  if (!o.tls) return { creds: ServerCredentials.createInsecure(), release: () => undefined };
+  const tls = o.tls;
+  // One provider holds the server's certificate, its key and the client CA; passing it for
+  // both roles requests client certificates (mutual TLS) only when a client CA is configured.
+  const files = new experimental.FileWatcherCertificateProvider({
+    certificateFile: tls.certFile,
+    privateKeyFile: tls.keyFile,
+    ...(tls.clientCaFile ? { caCertificateFile: tls.clientCaFile } : {}),
+    refreshIntervalMs: CERTIFICATE_REFRESH_MS,
+  });
+  const mutual = tls.clientCaFile !== undefined;
+  const listeners: Array<() => void> = [];
+  const first = (kind: 'identity' | 'ca'): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const listener = (update: unknown): void => {
+        if (update) resolve();
+        else reject(new TypeError(`TLS: cannot read ${kind === 'identity' ? `${tls.certFile} and ${tls.keyFile}` : tls.clientCaFile}`));
+      };
+      if (kind === 'identity') {
+        files.addIdentityCertificateListener(listener);
+        listeners.push(() => files.removeIdentityCertificateListener(listener));
+      } else {
+        files.addCaCertificateListener(listener);
+        listeners.push(() => files.removeCaCertificateListener(listener));
+      }
+    });
+  const release = (): void => listeners.forEach((remove) => remove());
+  try {
+    await Promise.all([first('identity'), ...(mutual ? [first('ca')] : [])]);
+  } catch (err) {
+    release();
+    throw err;
+  }
+  return { creds: experimental.createCertificateProviderServerCredentials(files, mutual ? files : null, mutual && (tls.requireClientCert ?? true)), release };
 }
 
 function channelOptions(o: ResolvedServerOptions): ChannelOptions {
@@ -102,7 +137,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const serviceNames = o.services.map((s) => s.serviceName);
   if (o.reflection) addReflection(server, o.reflection, [...serviceNames, 'grpc.health.v1.Health']);
 
-  const port = await bind(server, o.address, credentials(o));
+  const tls = await credentials(o);
+  const port = await bind(server, o.address, tls.creds).finally(tls.release);
   let metricsServer: MetricsServer | undefined;
   // Kubelet gRPC probes speak plaintext only: a separate listener serves health and nothing else.
   const healthServer = o.healthAddress !== undefined ? new Server() : undefined;
