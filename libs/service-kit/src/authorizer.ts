@@ -67,6 +67,26 @@ function split(path: string): [string, string] {
 }
 
 /**
+ * What keeps policies from covering registered services: every method of
+ * every registration needs a rule, and an admin method's rule must name
+ * principals. Empty when complete. Each app's tests call it with its real registrations.
+ */
+export function policyGaps(registrations: readonly ServiceRegistration[], policies: readonly ServicePolicy[]): string[] {
+  const byService = new Map(policies.map((p) => [p.serviceName, p.rules]));
+  const problems: string[] = [];
+  for (const reg of registrations) {
+    const declared = byService.get(reg.serviceName);
+    for (const [key, def] of Object.entries(reg.definition)) {
+      const [, method] = split(def.path);
+      const rule = declared?.get(method);
+      if (!rule) problems.push(`${reg.serviceName}/${method} has no rule`);
+      else if (reg.adminMethods.has(key) && rule.kind !== 'principals') problems.push(`${reg.serviceName}/${method} is an admin method; its rule must name principals, not "${rule.kind}"`);
+    }
+  }
+  return problems;
+}
+
+/**
  * The one place a server decides whether a call may run: it resolves the
  * caller from the call's credentials, checks the method's rule, and counts and
  * logs every refusal with the caller and the trace id.
@@ -99,25 +119,19 @@ export class Authorizer {
     const policies = withGrants(s.authz.policies ?? [], s.authz.grants ?? []);
     const requested = s.authz.mode ?? 'auto';
     const mode = requested === 'auto' ? (policies.length > 0 && (s.mutualTls || identities.hasIdentityTokens) ? 'enforce' : 'off') : requested;
-    const byService = new Map(policies.map((p) => [p.serviceName, p.rules]));
     const rules = new Map<string, MethodRule>();
-    const problems: string[] = [];
-    for (const reg of s.registrations) {
-      const declared = byService.get(reg.serviceName);
-      for (const [key, def] of Object.entries(reg.definition)) {
-        const [, method] = split(def.path);
-        const admin = reg.adminMethods.has(key);
-        if (mode === 'off') {
-          rules.set(def.path, admin ? allow(ADMIN_PRINCIPAL) : PUBLIC);
-          continue;
-        }
-        const rule = declared?.get(method);
-        if (!rule) problems.push(`${reg.serviceName}/${method} has no rule`);
-        else if (admin && rule.kind !== 'principals') problems.push(`${reg.serviceName}/${method} is an admin method; its rule must name principals, not "${rule.kind}"`);
-        else rules.set(def.path, rule);
+    if (mode === 'off') {
+      for (const reg of s.registrations) {
+        for (const [key, def] of Object.entries(reg.definition)) rules.set(def.path, reg.adminMethods.has(key) ? allow(ADMIN_PRINCIPAL) : PUBLIC);
+      }
+    } else {
+      const problems = policyGaps(s.registrations, policies);
+      if (problems.length > 0) throw new TypeError(`startServer: authorization policy incomplete:\n  ${problems.join('\n  ')}`);
+      const byService = new Map(policies.map((p) => [p.serviceName, p.rules]));
+      for (const reg of s.registrations) {
+        for (const def of Object.values(reg.definition)) rules.set(def.path, byService.get(reg.serviceName)?.get(split(def.path)[1]) ?? PUBLIC);
       }
     }
-    if (problems.length > 0) throw new TypeError(`startServer: authorization policy incomplete:\n  ${problems.join('\n  ')}`);
     return new Authorizer(mode, rules, identities, s.registry);
   }
 

@@ -51,7 +51,7 @@ export {
   type MethodRule,
   type ServicePolicy,
 } from './authz-policy';
-export { Authorizer, type AuthzMode, type AuthzOptions } from './authorizer';
+export { Authorizer, policyGaps, type AuthzMode, type AuthzOptions } from './authorizer';
 export { splitFileDescriptorSet, type ReflectionSource } from './reflection';
 export { readConfig, vars, flagName, ConfigError, type ConfigVar, type ConfigOf } from './config';
 export {
@@ -85,3 +85,4 @@ export { issueCertificate, type CertificateSubject, type IssuedCertificate, type
 
 // For other projects' tests: probe a server's authorization table.
 export { admittedCode, policyCases, probeMethod, type PolicyCase, type ProbeCredentials } from './testing/policy-probe';
+export { checkPolicyCase, startPolicyServer, type PolicyServer } from './testing/policy-server';

@@ -1,6 +1,6 @@
 import { Client, Metadata, status as GrpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { describeRule, type MethodRule, type ServicePolicy } from '../authz-policy';
-import { channelCredentials, type ClientTlsOptions } from '../client';
+import { channelCredentials, clientChannelOptions, type ClientTlsOptions } from '../client';
 import { type MethodDefinitionLike, type ServiceDefinitionLike } from '../service';
 
 /** The credentials a probe presents. */
@@ -18,7 +18,7 @@ const raw = (b: Buffer): Buffer => b;
  * name the server answered (OK when it succeeded).
  */
 export async function probeMethod(address: string, def: MethodDefinitionLike<unknown, unknown>, creds: ProbeCredentials): Promise<string> {
-  const client = new Client(address, channelCredentials(creds.tls));
+  const client = new Client(address, channelCredentials(creds.tls), clientChannelOptions(creds.tls ? { tls: creds.tls } : {}));
   const md = new Metadata();
   if (creds.token) md.set('authorization', `Bearer ${creds.token}`);
   const options = { deadline: new Date(Date.now() + 10_000) };
