@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { type Command } from 'commander';
+import { SERVICE_IDENTITIES } from '@pinrank/contracts';
 import { EmbeddingStoreClient, ListSnapshotsRequest, LoadSnapshotRequest, SnapshotState } from '@pinrank/proto';
 import { type CliIo } from '../io';
 import { openClient, unary } from '../remote/call';
@@ -8,6 +9,7 @@ import { localStackServices } from '../stack/local-stack';
 import { ManagedProcess } from '../stack/managed-process';
 import { prepareStackData } from '../stack/prepare-data';
 import { feedFeatureServer } from '../stack/replay-feed';
+import { ensureStackPki, stackClientTls } from '../stack/stack-pki';
 import { intOption, numberOption } from './options';
 import { PhaseProgress } from './progress';
 
@@ -27,6 +29,7 @@ interface StartFlags {
   quiet?: boolean;
   built?: boolean;
   progress: boolean;
+  insecure?: boolean;
 }
 
 const START_TIMEOUT_MS = 180_000;
@@ -63,6 +66,7 @@ export function registerStart(program: Command, io: CliIo): void {
     .option('--quiet', "don't forward the services' log lines")
     .option('--built', 'run the bundles from `nx build` (dist/) instead of the sources')
     .option('--no-progress', 'do not draw progress bars')
+    .option('--insecure', 'plaintext and no authorization policy (debugging); admin RPCs still need the admin token')
     .action(async (flags: StartFlags) => {
       const root = resolve(__dirname, '..', '..', '..', '..');
       const dataDir = resolve(flags.data);
@@ -80,7 +84,11 @@ export function registerStart(program: Command, io: CliIo): void {
       });
       progress.stop();
 
+      // Mutual TLS and the authorization policies are on unless --insecure: certificates live in <data>/pki.
+      const pki = flags.insecure ? undefined : ensureStackPki(dataDir, flags.host);
+      if (pki && pki.issued.length > 0) io.err(`certificates issued in ${pki.dir}: ${pki.issued.join(', ')}\n`);
       const { services, adminToken } = localStackServices({
+        ...(pki ? { pki } : {}),
         root,
         dataDir,
         host: flags.host,
@@ -124,7 +132,7 @@ export function registerStart(program: Command, io: CliIo): void {
         };
         await startOne('embedding-store');
         const es = byName.get('embedding-store')?.address as string;
-        const esClient = openClient(EmbeddingStoreClient, es);
+        const esClient = openClient(EmbeddingStoreClient, es, pki ? stackClientTls(pki, SERVICE_IDENTITIES.operator) : undefined);
         try {
           const list = await unary('embedding-store', es, esClient.listSnapshots.bind(esClient), ListSnapshotsRequest.fromPartial({}), { timeoutMs: ADMIN_CALL_MS });
           if (list.activeVersion !== data.snapshotVersion) {
@@ -146,6 +154,7 @@ export function registerStart(program: Command, io: CliIo): void {
         io.out('\npinrank is running:\n');
         io.out(table(['service', 'gRPC', 'metrics'], services.map((s) => [s.name, s.address, `http://${s.metricsAddress}/metrics`])));
         io.out(`snapshot ${data.snapshotVersion}; world ${data.worldDir}; admin token ${adminToken}\n`);
+        io.out(pki ? `mutual TLS and authorization on; client certificates in ${pki.dir} (pinrank commands use them; --tls-dir for another data folder)\n` : 'plaintext, authorization off (--insecure): client commands need --plaintext\n');
         io.out(`try:  npx pinrank recommend --user u42   |   npx pinrank health   |   Ctrl-C stops everything\n\n`);
 
         if (flags.replay) {
@@ -153,6 +162,7 @@ export function registerStart(program: Command, io: CliIo): void {
             worldDir: data.worldDir,
             manifest: data.manifest,
             address: byName.get('feature-server')?.address as string,
+            ...(pki ? { tls: stackClientTls(pki, SERVICE_IDENTITIES.producer) } : {}),
             liveFromMs: data.liveFromMs,
             historyDays: flags.historyDays,
             speedup: flags.speedup,

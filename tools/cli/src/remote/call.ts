@@ -1,11 +1,12 @@
-import { credentials, Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ChannelCredentials, type ChannelOptions, type Client, type ServiceError } from '@grpc/grpc-js';
+import { channelCredentials, clientChannelOptions, type ClientTlsOptions } from '@pinrank/service-kit';
 
 /** A constructor of a ts-proto generated grpc-js client. */
-export type ClientCtor<C extends Client> = new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => C;
+export type ClientCtor<C extends Client> = new (address: string, creds: ChannelCredentials, options?: ChannelOptions) => C;
 
-/** Opens a plaintext client to `address` (the CLI talks to a local or port-forwarded stack). */
-export function openClient<C extends Client>(Ctor: ClientCtor<C>, address: string): C {
-  return new Ctor(address, credentials.createInsecure());
+/** Opens a client to `address` (a local or port-forwarded stack): TLS with a client certificate when `tls` is given, else plaintext. */
+export function openClient<C extends Client>(Ctor: ClientCtor<C>, address: string, tls?: ClientTlsOptions): C {
+  return new Ctor(address, channelCredentials(tls), tls ? clientChannelOptions({ tls }) : {});
 }
 
 /** Metadata carrying the admin bearer token, when one is given. */
@@ -59,7 +60,7 @@ export function describeError(what: string, address: string, err: ServiceError):
       return `${what} at ${address} did not answer within the deadline; raise --timeout or check the server`;
     case status.UNAUTHENTICATED:
     case status.PERMISSION_DENIED:
-      return `${what} refused the call: ${details}. Admin calls need --token (or PINRANK_ADMIN_TOKEN)`;
+      return `${what} refused the call: ${details}. The caller is the certificate in --tls-dir (default .cache/stack/pki) or the --token (PINRANK_ADMIN_TOKEN) sent`;
     default:
       return `${what}: ${status[err.code] ?? err.code}: ${details}`;
   }
