@@ -15,13 +15,20 @@ export interface ClientTlsFlags {
 }
 
 /**
- * The TLS a client command uses: the CA and `identity`'s certificate from the
- * stack's certificate folder when it holds them (so commands work against a
- * default `pinrank start` with mutual TLS), plaintext otherwise or with --plaintext.
- * Operators' commands present the operator certificate (admin); `ingest` the producer's.
+ * The TLS a client command uses: with --tls-dir (or without it and without
+ * PINRANK_TLS_CERT_FILE), the CA and `identity`'s certificate from the stack's
+ * certificate folder when it holds them (so commands work against a default
+ * `pinrank start`); else the files PINRANK_TLS_CERT_FILE, PINRANK_TLS_KEY_FILE
+ * and PINRANK_TLS_CA_FILE name (a pod's mounted certificate, whatever its
+ * identity); plaintext otherwise or with --plaintext. Operators' commands
+ * present the operator certificate (admin); `ingest` the producer's.
  */
 export function clientTlsFor(flags: ClientTlsFlags, identity: string = SERVICE_IDENTITIES.operator): ClientTlsOptions | undefined {
   if (flags.plaintext) return undefined;
+  const env = process.env;
+  if (flags.tlsDir === undefined && env['PINRANK_TLS_CERT_FILE'] && env['PINRANK_TLS_KEY_FILE'] && env['PINRANK_TLS_CA_FILE']) {
+    return { caFile: env['PINRANK_TLS_CA_FILE'], certFile: env['PINRANK_TLS_CERT_FILE'], keyFile: env['PINRANK_TLS_KEY_FILE'] };
+  }
   const dir = resolve(flags.tlsDir ?? process.env['PINRANK_TLS_DIR'] ?? DEFAULT_TLS_DIR);
   const files = { caFile: join(dir, 'ca.crt'), certFile: join(dir, `${identity}.crt`), keyFile: join(dir, `${identity}.key`) };
   if (!Object.values(files).every((f) => existsSync(f))) {
