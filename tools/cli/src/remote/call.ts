@@ -4,9 +4,16 @@ import { channelCredentials, clientChannelOptions, type ClientTlsOptions } from 
 /** A constructor of a ts-proto generated grpc-js client. */
 export type ClientCtor<C extends Client> = new (address: string, creds: ChannelCredentials, options?: ChannelOptions) => C;
 
-/** Opens a client to `address` (a local or port-forwarded stack): TLS with a client certificate when `tls` is given, else plaintext. */
+/**
+ * Opens a client to `address` (a local or port-forwarded stack): TLS with a
+ * client certificate when `tls` is given, else plaintext. A loopback address
+ * is verified as "localhost" (the local certificates carry both), which also
+ * keeps Node from warning about an IP address as TLS server name.
+ */
 export function openClient<C extends Client>(Ctor: ClientCtor<C>, address: string, tls?: ClientTlsOptions): C {
-  return new Ctor(address, channelCredentials(tls), tls ? clientChannelOptions({ tls }) : {});
+  const loopback = /^(127\.0\.0\.1|\[::1\]|localhost):\d+$/.test(address);
+  const effective = tls && loopback && !tls.serverNameOverride ? { ...tls, serverNameOverride: 'localhost' } : tls;
+  return new Ctor(address, channelCredentials(effective), effective ? clientChannelOptions({ tls: effective }) : {});
 }
 
 /** Metadata carrying the admin bearer token, when one is given. */
