@@ -16,7 +16,7 @@ import {
   RankerClient,
   type RankResponse,
 } from '@pinrank/proto';
-import { channelCredentials, DEFAULT_SPIFFE_PREFIX, ensureLocalPki, type ClientTlsOptions, type LocalPki } from '@pinrank/service-kit';
+import { channelCredentials, ensureLocalPki, localPkiServerEnv, type ClientTlsOptions, type LocalPki } from '@pinrank/service-kit';
 import { TestNetwork } from './netns';
 
 /**
@@ -85,15 +85,7 @@ describe('multi-host operation (network namespaces)', () => {
   let items: string[] = [];
 
   const start = (host: string, app: string, env: Record<string, string>, args: string[] = []): ChildProcess => {
-    const own = pki.files(identityOf[host] as string);
-    const tls = {
-      PINRANK_TLS_CERT_FILE: own.certFile,
-      PINRANK_TLS_KEY_FILE: own.keyFile,
-      PINRANK_TLS_CLIENT_CA_FILE: pki.caFile,
-      PINRANK_TLS_CA_FILE: pki.caFile,
-      PINRANK_AUTHZ: 'enforce',
-      PINRANK_ADMIN_IDENTITIES: `${DEFAULT_SPIFFE_PREFIX}${ID.operator}`,
-    };
+    const tls = localPkiServerEnv(pki, identityOf[host] as string, ID.operator);
     const p = net.spawnIn(
       host,
       process.execPath,

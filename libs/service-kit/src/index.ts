@@ -80,9 +80,9 @@ export { withRetry, withRetryDefaults, backoffMs, type RetryPolicy, type Resolve
 export { EndpointPool, type EndpointPoolOptions, type EndpointSource, type EndpointState } from './endpoint-pool';
 
 // Certificates for local stacks and tests (production certificates come from cert-manager).
-export { ensureLocalPki, type LocalIdentity, type LocalPki, type LocalPkiOptions } from './pki/local-pki';
+export { ensureLocalPki, localPkiServerEnv, type LocalIdentity, type LocalPki, type LocalPkiOptions } from './pki/local-pki';
 export { issueCertificate, type CertificateSubject, type IssuedCertificate, type IssueOptions } from './pki/x509';
 
 // For other projects' tests: probe a server's authorization table.
 export { admittedCode, policyCases, probeMethod, type PolicyCase, type ProbeCredentials } from './testing/policy-probe';
-export { checkPolicyCase, startPolicyServer, type PolicyServer } from './testing/policy-server';
+export { checkPolicyCase, describePolicyTables, startPolicyServer, type PolicyServer } from './testing/policy-server';

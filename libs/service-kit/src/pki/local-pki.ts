@@ -42,6 +42,24 @@ export interface LocalPki {
   issued: string[];
 }
 
+/**
+ * The environment that runs a pinrank server with `identity`'s certificate of
+ * a local PKI: mutual TLS served and used for its own calls, its policies
+ * enforced, and `operator`'s certificate mapped to the admin principal.
+ */
+export function localPkiServerEnv(pki: LocalPki, identity: string, operator: string, spiffePrefix = DEFAULT_SPIFFE_PREFIX): Record<string, string> {
+  const own = pki.files(identity);
+  return {
+    PINRANK_TLS_CERT_FILE: own.certFile,
+    PINRANK_TLS_KEY_FILE: own.keyFile,
+    PINRANK_TLS_CLIENT_CA_FILE: pki.caFile,
+    PINRANK_TLS_CA_FILE: pki.caFile,
+    PINRANK_AUTHZ: 'enforce',
+    PINRANK_SPIFFE_PREFIX: spiffePrefix,
+    PINRANK_ADMIN_IDENTITIES: `${spiffePrefix}${operator}`,
+  };
+}
+
 const DAY_MS = 86_400_000;
 const CA_NAME = 'pinrank local CA';
 

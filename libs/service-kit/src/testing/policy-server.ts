@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { type ServicePolicy } from '../authz-policy';
-import { admittedCode, probeMethod, type PolicyCase } from './policy-probe';
+import { policyGaps } from '../authorizer';
+import { admittedCode, policyCases, probeMethod, type PolicyCase } from './policy-probe';
 import { type ClientTlsOptions } from '../client';
 import { ADMIN_PRINCIPAL } from '../identity';
 import { ensureLocalPki } from '../pki/local-pki';
 import { startServer } from '../server';
-import { defineService, type ServiceDefinitionLike } from '../service';
+import { defineService, type ServiceDefinitionLike, type ServiceRegistration } from '../service';
 
 /** A server answering UNIMPLEMENTED behind a policy, and client credentials per principal. */
 export interface PolicyServer {
@@ -63,4 +64,32 @@ export async function checkPolicyCase(server: PolicyServer, c: PolicyCase): Prom
   const ok =
     c.expect === 'refused-unauthenticated' ? code === 'UNAUTHENTICATED' : c.expect === 'refused-denied' ? code === 'PERMISSION_DENIED' : admittedCode(code);
   return ok ? undefined : `${c.name}: expected ${c.expect}, the server answered ${code}`;
+}
+
+/**
+ * Declares the jest tests of an app's policy tables against its real
+ * registrations: no registered method lacks a rule, and, over real mutual TLS
+ * (handlers left out, so an admitted call answers UNIMPLEMENTED), every method
+ * refuses a caller without credentials and one with another identity and
+ * admits the identities its rule names — one test per case.
+ */
+export function describePolicyTables(policies: readonly ServicePolicy[], principals: readonly string[], registrations: readonly ServiceRegistration[]): void {
+  const services = registrations.map((reg) => {
+    const policy = policies.find((p) => p.serviceName === reg.serviceName);
+    if (!policy) throw new TypeError(`${reg.serviceName} has no policy`);
+    return { definition: reg.definition, policy, adminMethods: [...reg.adminMethods] };
+  });
+  const cases = services.flatMap((s) => policyCases(s.definition, s.policy, principals));
+  let server: PolicyServer | undefined;
+  beforeAll(async () => {
+    server = await startPolicyServer(services, principals);
+  }, 30_000);
+  afterAll(() => server?.close());
+  it('covers every method of every service the app registers', () => {
+    expect(policyGaps(registrations, policies)).toEqual([]);
+  });
+  it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    if (!server) throw new Error('the policy server did not start');
+    expect(await checkPolicyCase(server, c)).toBeUndefined();
+  });
 }

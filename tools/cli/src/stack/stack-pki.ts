@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { SERVICE_IDENTITIES as ID } from '@pinrank/contracts';
-import { DEFAULT_SPIFFE_PREFIX, ensureLocalPki, type ClientTlsOptions, type LocalPki } from '@pinrank/service-kit';
+import { ensureLocalPki, localPkiServerEnv, type ClientTlsOptions, type LocalPki } from '@pinrank/service-kit';
 
 /** The identity each process of a local stack presents, by its stack name. */
 export const STACK_IDENTITIES = {
@@ -46,13 +46,5 @@ export function stackClientTls(pki: LocalPki, identity: string): ClientTlsOption
  * enforced, and the operators' certificate mapped to the admin principal.
  */
 export function stackTlsEnv(pki: LocalPki, identity: string): Record<string, string> {
-  const own = pki.files(identity);
-  return {
-    PINRANK_TLS_CERT_FILE: own.certFile,
-    PINRANK_TLS_KEY_FILE: own.keyFile,
-    PINRANK_TLS_CLIENT_CA_FILE: pki.caFile,
-    PINRANK_TLS_CA_FILE: pki.caFile,
-    PINRANK_AUTHZ: 'enforce',
-    PINRANK_ADMIN_IDENTITIES: `${DEFAULT_SPIFFE_PREFIX}${ID.operator}`,
-  };
+  return localPkiServerEnv(pki, identity, ID.operator);
 }

@@ -154,7 +154,8 @@ describe('pinrank experiments', () => {
     let out = '';
     let err = '';
     const io = { out: (t: string) => void (out += t), err: (t: string) => void (err += t), errIsTty: false };
-    const code = await main(['node', 'pinrank', 'experiments', ...args, '--addr', stack.address.router], io);
+    // The stack runs mutual TLS: the command presents the operator certificate of the stack's own folder.
+    const code = await main(['node', 'pinrank', 'experiments', ...args, '--addr', stack.address.router, '--tls-dir', join(stack.dir, 'pki')], io);
     return { code, out, err };
   };
 
