@@ -60,7 +60,7 @@ export function describeError(what: string, address: string, err: ServiceError):
   switch (err.code) {
     case status.UNAVAILABLE:
       if (!isConnectionFailure(details)) return `${what} at ${address} is unavailable: ${details}`;
-      return `cannot reach ${what} at ${address} (${details || 'unavailable'}); is it running? Start the stack with \`npm start\` or pass --addr`;
+      return `cannot reach ${what} at ${address} (${details || 'unavailable'}); is it running? Start the stack with \`npm start\` or pass --addr; a stack with mutual TLS also needs its certificates (--tls-dir)`;
     case status.DEADLINE_EXCEEDED:
       // grpc-js words its own client-side timeout "Deadline exceeded ..."; anything else is the server's answer.
       if (details && !/^deadline exceeded/i.test(details)) return `${what} at ${address} answered DEADLINE_EXCEEDED: ${details}; raise --timeout or check the server`;
