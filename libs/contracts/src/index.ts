@@ -37,3 +37,4 @@ export {
   type ExperimentScorer,
   type ExperimentsConfig,
 } from './experiment-config';
+export { SERVICE_IDENTITIES, type ServiceIdentity } from './service-identities';

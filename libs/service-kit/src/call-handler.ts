@@ -9,10 +9,11 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context as otelContext, trace, 
 import { type RpcMetrics } from '@pinrank/telemetry';
 import { extractTraceContext, loggerForSpan } from '@pinrank/telemetry/internal';
 import { type Logger } from 'pino';
-import { authorizeAdmin, type AdminAuthOptions, type PeerCertificateLike } from './admin';
+import { type Authorizer } from './authorizer';
 import { type CallContext } from './context';
 import { capStatusDetails } from './client-input';
 import { PinrankError, toGrpcStatus } from './errors';
+import { type PeerCertificateLike } from './identity';
 import { decodedOrThrow, decodedStream } from './request-decoding';
 import { type MethodDefinitionLike } from './service';
 
@@ -24,7 +25,8 @@ export interface CallRuntime {
   readonly logger: Logger;
   readonly tracer: Tracer;
   readonly metrics: RpcMetrics;
-  readonly admin: AdminAuthOptions;
+  /** Decides, before any handler runs, whether a call may run. */
+  readonly authorizer: Authorizer;
   /** Calls in flight; aborted on force shutdown. */
   readonly inflight: Set<AbortController>;
 }
@@ -33,7 +35,6 @@ export interface CallRuntime {
 export interface MethodSpec {
   readonly definition: MethodDefinitionLike<unknown, unknown>;
   readonly handler: AnyHandler | undefined;
-  readonly admin: boolean;
   readonly unimplementedMessage: string;
 }
 
@@ -70,7 +71,8 @@ async function writeAll(call: AnyCall, messages: AsyncIterable<unknown>, signal:
 
 /**
  * Wraps one handler for grpc-js: opens the SERVER span from the caller's trace
- * context, builds the CallContext, checks admin credentials, runs the handler,
+ * context, authorizes the caller (before the handler runs and before a request
+ * stream is read), builds the CallContext, runs the handler,
  * maps failures to a status (via toGrpcStatus), logs and records metrics.
  */
 export function wrapHandler(spec: MethodSpec, runtime: CallRuntime): UntypedHandleCall {
@@ -98,28 +100,20 @@ export function wrapHandler(spec: MethodSpec, runtime: CallRuntime): UntypedHand
     }
     const onCancel = (): void => controller.abort(new PinrankError('CANCELLED', 'cancelled by the client'));
     call.on('cancelled', onCancel);
-    const ctx: CallContext = {
-      method: path,
-      deadline,
-      signal: controller.signal,
-      logger,
-      span,
-      otel,
-      metadata: call.metadata,
-      peer: call.getPeer(),
-      remainingMs: () => (deadline ? Math.max(0, deadline.getTime() - Date.now()) : Infinity),
-    };
-
     const body = async (): Promise<unknown> => {
-      if (spec.admin) {
-        try {
-          const principal = authorizeAdmin(runtime.admin, call.metadata, peerCertificate(call));
-          logger.info({ admin: principal, peer: ctx.peer }, 'admin RPC authorised');
-        } catch (err) {
-          logger.warn({ peer: ctx.peer, reason: (err as Error).message }, 'admin RPC refused');
-          throw err;
-        }
-      }
+      const caller = runtime.authorizer.authorize(path, { metadata: call.metadata, certificate: peerCertificate(call), peer: call.getPeer(), logger });
+      const ctx: CallContext = {
+        method: path,
+        deadline,
+        signal: controller.signal,
+        logger,
+        span,
+        otel,
+        metadata: call.metadata,
+        peer: call.getPeer(),
+        caller,
+        remainingMs: () => (deadline ? Math.max(0, deadline.getTime() - Date.now()) : Infinity),
+      };
       if (!spec.handler) throw new PinrankError('UNIMPLEMENTED', spec.unimplementedMessage);
       // Iterate without destroying the call at the end of input: for bidi
       // calls the response side must stay open after the requests end.

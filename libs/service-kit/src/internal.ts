@@ -6,7 +6,7 @@ export { type ServiceDefinitionLike, type MethodDefinitionLike } from './service
 export { toGrpcStatus, isServiceError, type MappedStatus, type ServiceErrorLike } from './errors';
 export { capStatusDetails, MAX_STATUS_DETAILS_BYTES } from './client-input';
 export { tolerantDefinition, tolerantServer, decodedOrThrow, decodedStream } from './request-decoding';
-export { authorizeAdmin, certificateIdentities, type AdminPrincipal } from './admin';
+export { certificateIdentities } from './identity';
 export { splitFileDescriptorSet } from './reflection';
-export { channelCredentials, clientChannelOptions, clientInterceptors } from './client';
+export { clientInterceptors } from './client';
 export { withRetryDefaults, backoffMs, type ResolvedRetryPolicy, type RetryEnvironment } from './retry';
