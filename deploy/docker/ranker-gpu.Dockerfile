@@ -35,6 +35,7 @@ COPY --from=build /src/dist dist
 COPY --from=build /src/package.json package.json
 COPY --from=build /src/proto proto
 COPY models models
-RUN useradd --uid 10001 --create-home pinrank
-USER pinrank
+# A numeric user and group, so the kubelet can verify runAsNonRoot (docs/deploy.md).
+RUN groupadd --gid 10001 pinrank && useradd --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin pinrank
+USER 10001:10001
 ENTRYPOINT ["node", "dist/apps/ranker/main.js"]

@@ -26,6 +26,9 @@ COPY --from=build /src/dist dist
 COPY --from=build /src/package.json package.json
 COPY --from=build /src/proto proto
 COPY models models
-USER node
+# A numeric user and group, so the kubelet can verify runAsNonRoot (docs/deploy.md); the
+# root filesystem is mounted read-only in Kubernetes, writable paths are volumes.
+RUN groupadd --gid 10001 pinrank && useradd --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin pinrank
+USER 10001:10001
 # grpc.health.v1 is probed by Kubernetes directly (grpc probes); no shell health check needed.
 ENTRYPOINT ["sh", "-c", "if [ \"$APP\" = cli ]; then exec node dist/tools/cli/cli.js \"$@\"; else exec node dist/apps/$APP/main.js \"$@\"; fi", "--"]

@@ -2,7 +2,8 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { SERVICE_IDENTITIES as ID } from '@pinrank/contracts';
 import {
   DegradedFlag,
   EmbeddingStoreClient,
@@ -15,6 +16,7 @@ import {
   RankerClient,
   type RankResponse,
 } from '@pinrank/proto';
+import { channelCredentials, ensureLocalPki, localPkiServerEnv, type ClientTlsOptions, type LocalPki } from '@pinrank/service-kit';
 import { TestNetwork } from './netns';
 
 /**
@@ -25,7 +27,9 @@ import { TestNetwork } from './netns';
  * Error budget (also in docs/deploy.md): in every phase at most 10% of
  * requests may fail and at most 5% of those in its settled second half; no
  * request takes longer than its deadline plus 1 s. GPU-fallback flags appear
- * only when the whole GPU pool is gone.
+ * only when the whole GPU pool is gone. Every hop runs mutual TLS with the
+ * policies enforced: each host has its identity's certificate from a CA made
+ * for the run, certified for the host's address.
  */
 const root = join(__dirname, '..', '..');
 const TOKEN = 'multi-host-admin';
@@ -39,8 +43,12 @@ interface Outcome {
   ms: number;
 }
 
+let pki: LocalPki;
+/** The test's own calls present the operators' certificate (an admin). */
+const operatorTls = (): ClientTlsOptions => ({ caFile: pki.caFile, ...pki.files(ID.operator) });
+
 function health(address: string): Promise<HealthCheckResponse_ServingStatus | undefined> {
-  const c = new HealthClient(address, credentials.createInsecure());
+  const c = new HealthClient(address, channelCredentials(operatorTls()));
   return new Promise((resolve) =>
     c.check(HealthCheckRequest.fromPartial({}), new Metadata(), { deadline: new Date(Date.now() + 1000) }, (err, res) => {
       c.close();
@@ -77,11 +85,12 @@ describe('multi-host operation (network namespaces)', () => {
   let items: string[] = [];
 
   const start = (host: string, app: string, env: Record<string, string>, args: string[] = []): ChildProcess => {
+    const tls = localPkiServerEnv(pki, identityOf[host] as string, ID.operator);
     const p = net.spawnIn(
       host,
       process.execPath,
       ['--import', 'tsx', join(root, 'apps', app, 'src', 'main.ts'), ...args],
-      { ...process.env, TSX_TSCONFIG_PATH: join(root, 'tsconfig.base.json'), PINRANK_ADMIN_TOKENS: TOKEN, LOG_LEVEL: 'warn', OTEL_TRACES_EXPORTER: 'none', ...env },
+      { ...process.env, TSX_TSCONFIG_PATH: join(root, 'tsconfig.base.json'), PINRANK_ADMIN_TOKENS: TOKEN, LOG_LEVEL: 'warn', OTEL_TRACES_EXPORTER: 'none', ...tls, ...env },
       root,
     );
     for (const s of [p.stdout, p.stderr]) s?.on('data', (d: Buffer) => logs.push(`[${host}] ${d.toString().trimEnd()}`));
@@ -89,12 +98,25 @@ describe('multi-host operation (network namespaces)', () => {
     return p;
   };
   const addr = (host: string, port: number): string => `${net.hosts.get(host)?.ip}:${port}`;
+  const identityOf: Record<string, string> = { es: ID.embeddingStore, fs: ID.featureServer, gpu1: ID.gpuWorker, gpu2: ID.gpuWorker, cpu1: ID.cpuWorker, router: ID.router };
 
   beforeAll(async () => {
     // Fails loudly (no skip): CI runs as root and must be able to create namespaces.
     net.create();
     const hosts = { es: 11, fs: 12, gpu1: 21, gpu2: 22, cpu1: 31, router: 40 };
     for (const [h, octet] of Object.entries(hosts)) net.addHost(h, octet);
+    const ips = (...hs: string[]): string[] => hs.map((h) => net.hosts.get(h)?.ip as string);
+    pki = ensureLocalPki({
+      dir: join(dir, 'pki'),
+      identities: [
+        { name: ID.embeddingStore, ipAddresses: ips('es') },
+        { name: ID.featureServer, ipAddresses: ips('fs') },
+        { name: ID.gpuWorker, ipAddresses: ips('gpu1', 'gpu2') },
+        { name: ID.cpuWorker, ipAddresses: ips('cpu1') },
+        { name: ID.router, ipAddresses: ips('router') },
+        { name: ID.operator },
+      ],
+    });
 
     const cli = join(root, 'tools', 'cli', 'bin', 'pinrank.cjs');
     execFileSync(process.execPath, [cli, 'simulate', '--out', join(dir, 'world'), '--seed', '7', '--users', '150', '--items', '800', '--days', '10', '--no-progress']);
@@ -119,7 +141,7 @@ describe('multi-host operation (network namespaces)', () => {
       return [h, port, start(h, 'ranker', { RANKER_ROLE: role, RANKER_ADDR: addr(h, port), RANKER_METRICS_ADDR: addr(h, port + 1000), RANKER_MODEL_REPOSITORY: join(root, 'models') }, ['--role', role])] as const;
     });
     await waitServing(addr('es', 50052), 'embedding-store', 120_000, esProc);
-    const es = new EmbeddingStoreClient(addr('es', 50052), credentials.createInsecure());
+    const es = new EmbeddingStoreClient(addr('es', 50052), channelCredentials(operatorTls()));
     const md = new Metadata();
     md.set('authorization', `Bearer ${TOKEN}`);
     await new Promise<void>((resolve, reject) =>
@@ -157,7 +179,7 @@ describe('multi-host operation (network namespaces)', () => {
       ['--role', 'router'],
     );
     await waitServing(addr('router', 50050), 'router', 120_000, routerProc);
-    router = new RankerClient(addr('router', 50050), credentials.createInsecure());
+    router = new RankerClient(addr('router', 50050), channelCredentials(operatorTls()));
   }, 600_000);
 
   afterAll(() => {

@@ -12,6 +12,7 @@ const BENCHES = {
   'embedding-store-ann': ['apps/embedding-store/bench/ann-bench.ts', 'Retrieve QPS and recall@100 vs exact search (50k; --items 1000000 for 1M)'],
   'feature-server': ['apps/feature-server/bench/feature-server-bench.ts', 'ingest actions/s and GetRealtimeSequence p50/p99: LMDB vs Redis vs plain Redis clients'],
   'inference-batching': ['libs/inference/bench/batching.bench.ts', 'worker throughput and p99 with dynamic batching on vs off at the same offered load'],
+  'inference-memory-arena': ['libs/inference/bench/memory-arena.bench.ts', 'transact_encoder time per run and memory kept after a large batch, ONNX Runtime memory arena on vs off'],
   'transact-encoder': ['libs/models/bench/transact-encoder.bench.ts', 'transact_encoder compute: factorised vs plain vs per-candidate copies'],
   rank: ['apps/ranker/bench/rank-bench.ts', 'end-to-end Rank through the real services vs raw in-process compute; dedup vs per-candidate; heads on CPU vs GPU-role worker'],
   'train-step': ['tools/train/bench/train-step.bench.ts', 'one TransAct-sized training step: stock tfjs-wasm vs the fast kernels'],

@@ -3,7 +3,7 @@ import { readConfig, serverVars, vars, type ConfigOf } from '@pinrank/service-ki
 
 /** The embedding-store's configuration variables (each also a --kebab-case flag). */
 export const embeddingStoreVars = {
-  ...serverVars('EMBEDDING_STORE', { address: '0.0.0.0:50052', metricsAddress: '0.0.0.0:51052' }),
+  ...serverVars('EMBEDDING_STORE', { address: '127.0.0.1:50052', metricsAddress: '127.0.0.1:51052' }),
   backend: vars.oneOf('EMBEDDING_STORE_BACKEND', ['lmdb', 'redis'], 'lmdb'),
   lmdbPath: vars.string('EMBEDDING_STORE_LMDB_PATH', 'data/embedding-store'),
   redisUrl: vars.string('EMBEDDING_STORE_REDIS_URL', 'redis://127.0.0.1:6379'),

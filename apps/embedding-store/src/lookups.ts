@@ -8,7 +8,7 @@ import {
   type GetEmbeddingsRequest,
   type RetrieveRequest,
 } from '@pinrank/proto';
-import { PinrankError } from '@pinrank/service-kit';
+import { PinrankError, checkId, quote } from '@pinrank/service-kit';
 import { type Logger } from 'pino';
 import { type ItemTowerProvider } from './item-tower';
 import { type EmbeddingStoreMetrics } from './metrics';
@@ -40,14 +40,16 @@ export interface LookupsOptions {
   maxExclude?: number;
 }
 
-const MAX_ID_LENGTH = 1024;
+// Snapshot versions have the form of vector-file version labels (libs/contracts).
+const SNAPSHOT_VERSION = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 function invalid(message: string): never {
   throw new PinrankError('INVALID_ARGUMENT', message);
 }
 
-function checkId(id: string, field: string): void {
-  if (id.length > MAX_ID_LENGTH) invalid(`${field}: ids are at most ${MAX_ID_LENGTH} characters, got ${id.length}`);
+/** Checks a pinned snapshot version (empty: the active one) before any message repeats it. */
+export function checkSnapshotVersion(version: string, field = 'snapshot_version'): void {
+  if (version && !SNAPSHOT_VERSION.test(version)) invalid(`${field}: ${quote(version)} is not a snapshot version (1-64 characters of A-Z a-z 0-9 . _ -)`);
 }
 
 /** Keeps the rows flagged in `keep` (row-major, `d` floats per row), in order. */
@@ -92,14 +94,14 @@ export class Lookups {
     if (itemIds.length > 0 && kind !== VectorKind.VECTOR_KIND_CONTENT && kind !== VectorKind.VECTOR_KIND_TOWER) {
       invalid('kind: set VECTOR_KIND_CONTENT or VECTOR_KIND_TOWER for item vectors');
     }
-    checkId(userId, 'user_id');
+    checkId(userId, 'user_id', { required: false });
+    checkSnapshotVersion(req.snapshotVersion);
     const unique = new Set<string>();
-    for (const id of itemIds) {
-      if (!id) invalid('item_ids: empty id');
-      checkId(id, 'item_ids');
-      if (unique.has(id)) invalid(`item_ids: "${id}" appears twice; send each id once`);
+    itemIds.forEach((id, i) => {
+      checkId(id, `item_ids[${i}]`);
+      if (unique.has(id)) invalid(`item_ids[${i}]: ${quote(id)} appears twice; send each id once`);
       unique.add(id);
-    }
+    });
     const needsSnapshot = userId !== '' || kind === VectorKind.VECTOR_KIND_TOWER || req.snapshotVersion !== '';
     const lease = needsSnapshot ? this.o.snapshots.acquire(req.snapshotVersion) : undefined;
     try {
@@ -129,19 +131,20 @@ export class Lookups {
     if (!Number.isInteger(req.k) || req.k < 1 || req.k > this.o.maxK) invalid(`k: ${req.k} is out of range; ask for 1..${this.o.maxK} items`);
     if (req.excludeItemIds.length > this.o.maxExclude) invalid(`exclude_item_ids: ${req.excludeItemIds.length} ids; at most ${this.o.maxExclude}`);
     if (!req.query) invalid('query: give a user_id or a vector');
+    checkSnapshotVersion(req.snapshotVersion);
+    req.excludeItemIds.forEach((id, i) => checkId(id, `exclude_item_ids[${i}]`));
+    if (req.query.$case === 'userId') checkId(req.query.value, 'query.user_id');
     const lease = this.o.snapshots.acquire(req.snapshotVersion);
     try {
       const { version, dimension } = lease.record;
       let query: Float32Array;
       if (req.query.$case === 'userId') {
         const userId = req.query.value;
-        if (!userId) invalid('query.user_id: empty');
-        checkId(userId, 'query.user_id');
         query = new Float32Array(dimension);
         const [found] = await this.o.store.readRows([userKey(version, userId)], dimension, query);
         if (!found) {
           this.o.metrics?.countUnknown('user', 1);
-          throw new PinrankError('NOT_FOUND', `user ${userId} has no vector in snapshot ${version}; retrieve with a vector, or rank without retrieval`);
+          throw new PinrankError('NOT_FOUND', `user ${quote(userId)} has no vector in snapshot ${version}; retrieve with a vector, or rank without retrieval`);
         }
       } else {
         const values = req.query.value.values;

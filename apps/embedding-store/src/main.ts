@@ -3,6 +3,7 @@
 import { PinrankError, runMain, serverOptionsFromConfig, startServer } from '@pinrank/service-kit';
 import { RpcMetrics, createLogger, startTracing, tracingOptionsFromEnv } from '@pinrank/telemetry';
 import { createEmbeddingStore } from './app';
+import { EMBEDDING_STORE_POLICY } from './authz-policy';
 import { loadCatalog } from './catalog';
 import { readEmbeddingStoreConfig, type EmbeddingStoreConfig } from './config';
 import { onnxItemTowerProvider } from './onnx-item-tower';
@@ -57,10 +58,12 @@ async function main(): Promise<void> {
   app.snapshots.warmActiveIndex();
   logger.info({ backend: store.backend, active: active?.version ?? null, annIndexDir: config.annIndexDir ?? null }, 'embedding store ready');
 
+  const server = serverOptionsFromConfig(config);
   await startServer({
     name: NAME,
     services: [app.registration],
-    ...serverOptionsFromConfig(config),
+    ...server,
+    authz: { ...server.authz, policies: [EMBEDDING_STORE_POLICY] },
     reflection: { protoRoot: config.protoRoot },
     logger,
     metrics,

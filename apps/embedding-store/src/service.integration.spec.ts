@@ -180,7 +180,7 @@ describe.each(TEST_BACKENDS)('EmbeddingStore gRPC service on $name', ({ make }) 
       [client.getEmbeddings({ userId: '', itemIds: ['i1', 'i1'], kind: VectorKind.VECTOR_KIND_TOWER, snapshotVersion: '' }), status.INVALID_ARGUMENT, /appears twice/],
       [client.getEmbeddings({ userId: '', itemIds: ['i1'], kind: VectorKind.VECTOR_KIND_UNSPECIFIED, snapshotVersion: '' }), status.INVALID_ARGUMENT, /kind/],
       [client.getEmbeddings({ userId: 'u1', itemIds: [], kind: VectorKind.VECTOR_KIND_TOWER, snapshotVersion: 'v9' }), status.NOT_FOUND, /v9 is not retained/],
-      [client.retrieve({ query: { $case: 'userId', value: 'nobody' }, k: 5, excludeItemIds: [], snapshotVersion: '' }), status.NOT_FOUND, /nobody has no vector/],
+      [client.retrieve({ query: { $case: 'userId', value: 'nobody' }, k: 5, excludeItemIds: [], snapshotVersion: '' }), status.NOT_FOUND, /"nobody" has no vector/],
       [client.retrieve({ query: { $case: 'vector', value: { values: [1, 2, 3] } }, k: 5, excludeItemIds: [], snapshotVersion: '' }), status.INVALID_ARGUMENT, /dimension 64/],
       [client.retrieve({ query: { $case: 'vector', value: { values: Array.from({ length: D }, (_, i) => (i === 3 ? NaN : 0.1)) } }, k: 5, excludeItemIds: [], snapshotVersion: '' }), status.INVALID_ARGUMENT, /value 3 is NaN/],
       [client.retrieve({ query: { $case: 'userId', value: 'u1' }, k: 0, excludeItemIds: [], snapshotVersion: '' }), status.INVALID_ARGUMENT, /k: 0/],
@@ -191,6 +191,22 @@ describe.each(TEST_BACKENDS)('EmbeddingStore gRPC service on $name', ({ make }) 
     ];
     for (const [call, code, message] of cases) {
       await expect(call).rejects.toMatchObject({ code, details: expect.stringMatching(message) });
+    }
+    // Oversized client values: refused at the edge, echoed at most 128 bytes.
+    const huge = 'v'.repeat(100_000);
+    const hostile: Array<[Promise<unknown>, RegExp]> = [
+      [client.getEmbeddings({ userId: 'u1', itemIds: [], kind: VectorKind.VECTOR_KIND_TOWER, snapshotVersion: huge }), /^snapshot_version: "v{128}…" \(100000 bytes\) is not a snapshot version/],
+      [client.retrieve({ query: { $case: 'userId', value: 'u1' }, k: 5, excludeItemIds: [], snapshotVersion: huge }), /^snapshot_version: /],
+      [client.activateSnapshot({ version: huge }), /^version: /],
+      [client.getEmbeddings({ userId: 'u'.repeat(1980), itemIds: [], kind: VectorKind.VECTOR_KIND_TOWER, snapshotVersion: '' }), /^user_id: 1980 bytes; at most 256 bytes/],
+      [client.getEmbeddings({ userId: '', itemIds: ['i1', 'x'.repeat(300)], kind: VectorKind.VECTOR_KIND_TOWER, snapshotVersion: '' }), /^item_ids\[1\]: 300 bytes/],
+      [client.retrieve({ query: { $case: 'userId', value: 'u'.repeat(1980) }, k: 5, excludeItemIds: [], snapshotVersion: '' }), /^query.user_id: 1980 bytes/],
+      [client.loadCatalog({ path: `/${'p'.repeat(5000)}` }), /^path: 5001 bytes; at most 1024/],
+    ];
+    for (const [call, message] of hostile) {
+      const err = (await call.catch((e: unknown) => e)) as { code: number; details: string };
+      expect(err).toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(message) });
+      expect(Buffer.byteLength(err.details)).toBeLessThan(300);
     }
     const ok = await client.getEmbeddings({ userId: 'u1', itemIds: [], kind: VectorKind.VECTOR_KIND_UNSPECIFIED, snapshotVersion: '' });
     expect(ok.userFound).toBe(true);

@@ -14,9 +14,9 @@ import {
   type LoadSnapshotRequest,
   type RetrieveRequest,
 } from '@pinrank/proto';
-import { PinrankError, defineService, type ServiceRegistration } from '@pinrank/service-kit';
+import { PinrankError, checkId, defineService, type ServiceRegistration } from '@pinrank/service-kit';
 import { loadCatalog } from './catalog';
-import { type Lookups } from './lookups';
+import { checkSnapshotVersion, type Lookups } from './lookups';
 import { type SnapshotManager } from './snapshots/snapshot-manager';
 import { type SnapshotRecord } from './snapshots/snapshot-record';
 import { type VectorStore } from './store/vector-store';
@@ -32,6 +32,9 @@ export interface EmbeddingStoreDeps {
   /** Content vector dimension (catalog files must match). */
   contentDimension: number;
 }
+
+/** Longest file path an admin RPC accepts, in UTF-8 bytes. */
+export const MAX_PATH_BYTES = 1024;
 
 /** Admin-only methods (they change what is served). */
 export const ADMIN_METHODS = ['loadSnapshot', 'activateSnapshot', 'loadCatalog', 'deleteUser'] as const;
@@ -77,20 +80,24 @@ export function embeddingStoreService(deps: EmbeddingStoreDeps): ServiceRegistra
         });
       },
       loadSnapshot: async (req: LoadSnapshotRequest) => {
+        checkId(req.userFile, 'user_file', { maxBytes: MAX_PATH_BYTES, required: false });
+        checkId(req.itemFile, 'item_file', { maxBytes: MAX_PATH_BYTES, required: false });
         const record = await snapshots.startLoad(req.userFile, req.itemFile, req.activate);
         return LoadSnapshotResponse.fromPartial({ version: record.version, state: stateOf(record, null) });
       },
       activateSnapshot: async (req: ActivateSnapshotRequest) => {
         if (!req.version) throw new PinrankError('INVALID_ARGUMENT', 'version: name the retained version to activate (see ListSnapshots)');
+        checkSnapshotVersion(req.version, 'version');
         const { active, previous } = await snapshots.activate(req.version);
         return ActivateSnapshotResponse.fromPartial({ activeVersion: active, previousVersion: previous ?? '' });
       },
       loadCatalog: async (req: LoadCatalogRequest) => {
+        checkId(req.path, 'path', { maxBytes: MAX_PATH_BYTES, required: false });
         const { added, replaced } = await loadCatalog(deps.store, req.path, deps.contentDimension);
         return LoadCatalogResponse.fromPartial({ itemsAdded: added, itemsReplaced: replaced });
       },
       deleteUser: async (req: DeleteUserEmbeddingsRequest) => {
-        if (!req.userId) throw new PinrankError('INVALID_ARGUMENT', 'user_id: required');
+        checkId(req.userId, 'user_id');
         const versionsAffected = await snapshots.deleteUser(req.userId);
         return DeleteUserEmbeddingsResponse.fromPartial({ versionsAffected });
       },

@@ -3,7 +3,7 @@ import { startServer, type RunningServer, type ServerOptions } from '@pinrank/se
 import { RpcMetrics } from '@pinrank/telemetry';
 import { Registry } from 'prom-client';
 import { CachedContentSource, type ContentVectorSource } from './enrich/content-source';
-import { GrpcContentSource } from './enrich/grpc-content-source';
+import { GrpcContentSource, type GrpcContentSourceOptions } from './enrich/grpc-content-source';
 import { Ingester } from './ingest/ingester';
 import { NatsActionConsumer, type NatsConsumerOptions } from './ingest/nats-consumer';
 import { DEFAULT_VALIDATION_LIMITS, type ValidationLimits } from './ingest/validate';
@@ -20,8 +20,8 @@ export interface FeatureServerAppOptions {
   server: Omit<ServerOptions, 'name' | 'services' | 'metrics'>;
   /** Storage backend. */
   backend: { kind: 'lmdb'; path: string } | { kind: 'redis'; url: string; keyPrefix?: string };
-  /** Content vector source: embedding-store address, or a source object (tests, tools). */
-  content: { address: string; deadlineMs?: number } | { source: ContentVectorSource };
+  /** Content vector source: embedding-store address (and TLS of that client), or a source object (tests, tools). */
+  content: Pick<GrpcContentSourceOptions, 'address' | 'deadlineMs' | 'connect'> | { source: ContentVectorSource };
   /** Content cache capacity (items). Default 100000. */
   cacheCapacity?: number;
   /** Sequence action types kept up to `maxSequenceActions`; other types up to `maxOtherActions`. Defaults: clicks, saves, close-ups, hides; 256; 64. */

@@ -3,7 +3,7 @@ import { readConfig, serverVars, vars, type ConfigOf } from '@pinrank/service-ki
 
 /** The feature-server's configuration variables (each also a --kebab-case flag). */
 export const featureServerVars = {
-  ...serverVars('FEATURE_SERVER', { address: '0.0.0.0:50051', metricsAddress: '0.0.0.0:51051' }),
+  ...serverVars('FEATURE_SERVER', { address: '127.0.0.1:50051', metricsAddress: '127.0.0.1:51051' }),
   backend: vars.oneOf('FEATURE_SERVER_BACKEND', ['lmdb', 'redis'], 'lmdb'),
   lmdbPath: vars.string('FEATURE_SERVER_LMDB_PATH', 'data/feature-server/lmdb'),
   redisUrl: vars.string('FEATURE_SERVER_REDIS_URL', 'redis://127.0.0.1:6379'),

@@ -1,9 +1,10 @@
 // feature-server entry point: reads configuration at the edge, starts tracing,
 // the store, JetStream ingest (when configured) and the gRPC server, and drains
 // on SIGTERM/SIGINT.
-import { runMain, serverOptionsFromConfig } from '@pinrank/service-kit';
+import { clientTlsFromConfig, runMain, serverOptionsFromConfig } from '@pinrank/service-kit';
 import { createLogger, startTracing, tracingOptionsFromEnv } from '@pinrank/telemetry';
 import { startFeatureServer } from './app';
+import { FEATURE_SERVER_POLICY } from './authz-policy';
 import { readFeatureServerConfig } from './config';
 
 const NAME = 'feature-server';
@@ -13,9 +14,12 @@ async function main(): Promise<void> {
   const tracing = startTracing(tracingOptionsFromEnv(process.env, NAME));
   const logger = createLogger({ name: NAME, level: config.logLevel });
 
+  const server = serverOptionsFromConfig(config);
+  const tls = clientTlsFromConfig(config);
   const app = await startFeatureServer({
     server: {
-      ...serverOptionsFromConfig(config),
+      ...server,
+      authz: { ...server.authz, policies: [FEATURE_SERVER_POLICY] },
       reflection: { protoRoot: config.protoRoot },
       logger,
       tracer: tracing.tracer,
@@ -25,7 +29,7 @@ async function main(): Promise<void> {
       config.backend === 'lmdb'
         ? { kind: 'lmdb', path: config.lmdbPath }
         : { kind: 'redis', url: config.redisUrl, keyPrefix: config.redisKeyPrefix },
-    content: { address: config.embeddingStoreAddress, deadlineMs: config.embeddingDeadlineMs },
+    content: { address: config.embeddingStoreAddress, deadlineMs: config.embeddingDeadlineMs, ...(tls ? { connect: { tls } } : {}) },
     cacheCapacity: config.contentCacheSize,
     retention: { maxSequenceActions: config.maxSequenceActions, maxOtherActions: config.maxOtherActions },
     limits: { maxFutureSkewMs: config.maxFutureSkewMs },

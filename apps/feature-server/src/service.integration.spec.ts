@@ -150,6 +150,29 @@ describe.each([
     await expect(client.sequences({ userIds: [] })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
   });
 
+  it('refuses a batch read whose response would be huge before reading anything (one user named 1000 times, max_len 1000)', async () => {
+    const err = await client.sequences({ userIds: new Array<string>(1000).fill('u1'), maxLen: 1000, asOfMs: NOW }).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      details: 'user_ids × max_len = 1000 × 1000 = 1000000 sequence rows; at most 50000 per call (ask for fewer users, or a shorter max_len)',
+    });
+    // Fewer of them at the default length are within the bound.
+    expect((await client.sequences({ userIds: new Array<string>(200).fill('u1'), asOfMs: NOW })).sequences).toHaveLength(200);
+  });
+
+  it('refuses user ids longer than 256 bytes as INVALID_ARGUMENT (stores limit key sizes), quoting none of it', async () => {
+    const long = 'u'.repeat(1980);
+    for (const call of [
+      client.sequence({ userId: long }),
+      client.sequences({ userIds: ['u1', long] }),
+      client.deleteUser({ userId: long }, TOKEN),
+    ]) {
+      const err = (await call.catch((e: unknown) => e)) as { code: number; details: string };
+      expect(err.code).toBe(status.INVALID_ARGUMENT);
+      expect(err.details).toMatch(/user_id(s\[1\])?: 1980 bytes; at most 256 bytes/);
+    }
+  });
+
   it('rejects the records of an oversized message beyond the per-message limit and still stores the rest', async () => {
     const many = Array.from({ length: 10_002 }, (_, i) => act('big', i, NOW - 1_000_000 + i));
     const res = await client.ingest([many, [act('big', 99_999, NOW - 10)]]);

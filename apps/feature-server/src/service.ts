@@ -9,7 +9,7 @@ import {
   type GetRealtimeSequencesRequest,
   type IngestActionsRequest,
 } from '@pinrank/proto';
-import { defineService, PinrankError, type ServiceRegistration } from '@pinrank/service-kit';
+import { checkId, defineService, MAX_ECHO_BYTES, PinrankError, truncateUtf8, type ServiceRegistration } from '@pinrank/service-kit';
 import { type Ingester } from './ingest/ingester';
 import { InvalidQueryError, type SequenceReader } from './read/sequence-reader';
 import { type ActionStore } from './store/action-store';
@@ -20,6 +20,13 @@ export interface FeatureServiceOptions {
   maxActionsPerMessage?: number;
   /** Most user ids in one GetRealtimeSequences call. Default 1000. */
   maxUsersPerBatchRead?: number;
+  /**
+   * Most sequence rows (user ids × max_len, duplicates counted: each is in the
+   * response) one GetRealtimeSequences call may ask for. Default 50000 (500
+   * users at the default length 100): about 6 MB of response and a quarter
+   * of a second of encoding, during which the event loop serves nothing else.
+   */
+  maxRowsPerBatchRead?: number;
 }
 
 const MAX_REJECTIONS_REPORTED = 100;
@@ -38,8 +45,10 @@ export interface FeatureServiceDeps {
 export function featureServerService(deps: FeatureServiceDeps, options: FeatureServiceOptions = {}): ServiceRegistration {
   const maxPerMessage = options.maxActionsPerMessage ?? 10_000;
   const maxUsers = options.maxUsersPerBatchRead ?? 1000;
+  const maxRows = options.maxRowsPerBatchRead ?? 50_000;
   if (!Number.isInteger(maxPerMessage) || maxPerMessage < 1) throw new TypeError(`maxActionsPerMessage: must be an integer >= 1, got ${maxPerMessage}`);
   if (!Number.isInteger(maxUsers) || maxUsers < 1) throw new TypeError(`maxUsersPerBatchRead: must be an integer >= 1, got ${maxUsers}`);
+  if (!Number.isInteger(maxRows) || maxRows < 1) throw new TypeError(`maxRowsPerBatchRead: must be an integer >= 1, got ${maxRows}`);
   const { ingester, reader, store } = deps;
 
   const query = (maxLen: number, asOfMs: number, includeRecords = false): ReturnType<SequenceReader['resolve']> => {
@@ -59,7 +68,10 @@ export function featureServerService(deps: FeatureServiceDeps, options: FeatureS
         let index = 0;
         const reject = (at: number, actionId: string, reason: string): void => {
           res.rejected++;
-          if (res.rejections.length < MAX_REJECTIONS_REPORTED) res.rejections.push(IngestRejection.fromPartial({ index: at, actionId, reason }));
+          // The id is echoed for the client to match, never more of it than any message quotes.
+          if (res.rejections.length < MAX_REJECTIONS_REPORTED) {
+            res.rejections.push(IngestRejection.fromPartial({ index: at, actionId: truncateUtf8(actionId, MAX_ECHO_BYTES), reason }));
+          }
         };
         for await (const req of requests) {
           const actions = req.actions.slice(0, maxPerMessage);
@@ -87,7 +99,7 @@ export function featureServerService(deps: FeatureServiceDeps, options: FeatureS
       },
 
       getRealtimeSequence: async (req: GetRealtimeSequenceRequest) => {
-        if (!req.userId) throw new PinrankError('INVALID_ARGUMENT', 'user_id: missing');
+        checkId(req.userId, 'user_id');
         return reader.read(req.userId, query(req.maxLen, req.asOfMs, req.includeRecords));
       },
 
@@ -95,14 +107,22 @@ export function featureServerService(deps: FeatureServiceDeps, options: FeatureS
         if (req.userIds.length === 0 || req.userIds.length > maxUsers) {
           throw new PinrankError('INVALID_ARGUMENT', `user_ids: ${req.userIds.length} ids given; send 1..${maxUsers}`);
         }
-        const empty = req.userIds.findIndex((u) => !u);
-        if (empty >= 0) throw new PinrankError('INVALID_ARGUMENT', `user_ids[${empty}]: empty`);
-        const sequences = await reader.readMany(req.userIds, query(req.maxLen, req.asOfMs));
+        req.userIds.forEach((u, i) => checkId(u, `user_ids[${i}]`));
+        const q = query(req.maxLen, req.asOfMs);
+        // Bounded before reading anything: the response holds one sequence per id, duplicates included.
+        const rows = req.userIds.length * q.maxLen;
+        if (rows > maxRows) {
+          throw new PinrankError(
+            'INVALID_ARGUMENT',
+            `user_ids × max_len = ${req.userIds.length} × ${q.maxLen} = ${rows} sequence rows; at most ${maxRows} per call (ask for fewer users, or a shorter max_len)`,
+          );
+        }
+        const sequences = await reader.readMany(req.userIds, q);
         return GetRealtimeSequencesResponse.fromPartial({ sequences });
       },
 
       deleteUser: async (req: DeleteUserRequest) => {
-        if (!req.userId) throw new PinrankError('INVALID_ARGUMENT', 'user_id: missing');
+        checkId(req.userId, 'user_id');
         return DeleteUserResponse.fromPartial({ deletedActions: await store.deleteUser(req.userId) });
       },
     },

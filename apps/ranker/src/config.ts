@@ -14,7 +14,7 @@ export function rankerVars(role: RankerRole) {
   const port = RANKER_PORTS[role];
   return {
     role: roleVar,
-    ...serverVars('RANKER', { address: `0.0.0.0:${port}`, metricsAddress: `0.0.0.0:${port + 1000}` }),
+    ...serverVars('RANKER', { address: `127.0.0.1:${port}`, metricsAddress: `127.0.0.1:${port + 1000}` }),
   };
 }
 

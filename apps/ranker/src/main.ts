@@ -1,7 +1,8 @@
 // ranker entry point: one binary, three roles (RANKER_ROLE): the router serves
 // the public Ranker API; gpu/cpu workers serve the Open Inference Protocol.
-import { runMain, serverOptionsFromConfig } from '@pinrank/service-kit';
+import { clientTlsFromConfig, runMain, serverOptionsFromConfig } from '@pinrank/service-kit';
 import { createLogger, startTracing, tracingOptionsFromEnv } from '@pinrank/telemetry';
+import { EXPERIMENTS_POLICY, INFERENCE_POLICY, RANKER_POLICY } from './authz-policy';
 import { readRankerConfig } from './config';
 import { routerOptionsFromEnv, startRouter } from './router';
 import { readWorkerConfig, startWorker } from './worker';
@@ -18,11 +19,12 @@ async function main(): Promise<void> {
   const tracing = startTracing(tracingOptionsFromEnv(process.env, name));
   const logger = createLogger({ name, level: config.logLevel });
 
+  const server = serverOptionsFromConfig(config);
   if (config.role !== 'router') {
     await startWorker({
       role: config.role,
       config: readWorkerConfig(config.role, process.env, argv),
-      server: serverOptionsFromConfig(config),
+      server: { ...server, authz: { ...server.authz, policies: [INFERENCE_POLICY] } },
       logger,
       tracer: tracing.tracer,
       reflection: { protoRoot: config.protoRoot },
@@ -31,12 +33,20 @@ async function main(): Promise<void> {
     return;
   }
 
-  const { address, ...server } = serverOptionsFromConfig(config);
+  const { address, ...routerServer } = server;
+  const tls = clientTlsFromConfig(config);
   await startRouter({
     ...routerOptionsFromEnv(process.env, argv),
     address,
     logger,
-    server: { ...server, tracer: tracing.tracer, reflection: { protoRoot: config.protoRoot } },
+    // The router's certificate is its identity towards feature-server, embedding-store and the workers.
+    ...(tls ? { clients: { tls } } : {}),
+    server: {
+      ...routerServer,
+      authz: { ...routerServer.authz, policies: [RANKER_POLICY, EXPERIMENTS_POLICY] },
+      tracer: tracing.tracer,
+      reflection: { protoRoot: config.protoRoot },
+    },
     onShutdown: () => tracing.shutdown(),
   });
 }

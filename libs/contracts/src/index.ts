@@ -11,6 +11,8 @@ export {
   type ModelConfig,
   type TensorDType,
   type TensorSpec,
+  type ValueDomain,
+  type RequestLimitsConfig,
 } from './model-config';
 export {
   MAX_ID_BYTES,
@@ -35,3 +37,4 @@ export {
   type ExperimentScorer,
   type ExperimentsConfig,
 } from './experiment-config';
+export { SERVICE_IDENTITIES, type ServiceIdentity } from './service-identities';

@@ -67,6 +67,36 @@ describe('parseModelConfig', () => {
     expect(() => parseModelConfig(dup, 't')).toThrow(/inputs\.1\.name: duplicate input name "cand_vectors"/);
   });
 
+  it('accepts value domains on integer inputs and per-request limits by axis name', () => {
+    const cfg = parseModelConfig(
+      {
+        ...valid,
+        inputs: [
+          { ...valid.inputs[0], values: { min: 0, max: 7 } },
+          valid.inputs[1],
+          { ...valid.inputs[2], values: { min: 0, indexOf: 'seq_action_types' } },
+        ],
+        limits: { axes: { S: 1000, N: 4096 }, work: { axes: ['N', 'S', 'S'], max: 40_960_000 } },
+      },
+      't',
+    );
+    expect(cfg.inputs[0]?.values).toEqual({ min: 0, max: 7 });
+    expect(cfg.limits?.work?.axes).toEqual(['N', 'S', 'S']);
+    expect(parseModelConfig({ ...valid, limits: {} }, 't').limits).toEqual({ axes: {} });
+  });
+
+  it.each([
+    [{ inputs: [{ ...valid.inputs[1], values: { min: 0, max: 3 } }, valid.inputs[0], valid.inputs[2]] }, /inputs\.0\.values: value domains apply to integer inputs; "cand_vectors" is float32/],
+    [{ inputs: [{ ...valid.inputs[0], values: { min: 5, max: 3 } }, valid.inputs[1], valid.inputs[2]] }, /inputs\.0\.values: min must be <= max/],
+    [{ inputs: [{ ...valid.inputs[0], values: { indexOf: 'nope' } }, valid.inputs[1], valid.inputs[2]] }, /inputs\.0\.values\.indexOf: "nope" is not one of the model's inputs/],
+    [{ inputs: [{ ...valid.inputs[0], value: { min: 0 } }, valid.inputs[1], valid.inputs[2]] }, /inputs\.0.*value/],
+    [{ limits: { axes: { S: 0 } } }, /limits\.axes\.S: must be an integer >= 1/],
+    [{ limits: { work: { axes: [], max: 10 } } }, /limits\.work\.axes: name at least one axis/],
+    [{ limits: { axes: { 'S-1': 3 } } }, /limits\.axes\.S-1: Invalid key/],
+  ])('refuses bad value domains and limits (%#)', (patch, message) => {
+    expect(() => parseModelConfig({ ...valid, ...patch }, 't')).toThrow(message);
+  });
+
   it('loads from a file and reports unreadable or malformed files', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     const good = join(dir, 'good.json');

@@ -18,13 +18,40 @@ const name = z
   .regex(/^[a-z][a-z0-9_]{0,63}$/, 'must be 1-64 characters of a-z, 0-9 and _, starting with a letter');
 const version = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 characters of A-Z a-z 0-9 . _ -');
 
-const tensorSpecSchema = z.object({
-  name: z.string().min(1, 'must not be empty'),
-  dtype: z.enum(TENSOR_DTYPES, { error: `must be one of ${TENSOR_DTYPES.join(', ')}` }),
-  shape: z
-    .array(z.number().int().min(-1, 'dimensions are >= 1, or -1 for a dynamic axis').refine((d) => d !== 0, 'a dimension of 0 is not allowed'))
-    .min(1, 'must have at least one dimension'),
-});
+const valueDomainSchema = z
+  .object({
+    min: z.number().int('must be an integer').optional(),
+    max: z.number().int('must be an integer').optional(),
+    indexOf: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((v) => v.min === undefined || v.max === undefined || v.min <= v.max, 'min must be <= max');
+
+const tensorSpecSchema = z
+  .object({
+    name: z.string().min(1, 'must not be empty'),
+    dtype: z.enum(TENSOR_DTYPES, { error: `must be one of ${TENSOR_DTYPES.join(', ')}` }),
+    shape: z
+      .array(z.number().int().min(-1, 'dimensions are >= 1, or -1 for a dynamic axis').refine((d) => d !== 0, 'a dimension of 0 is not allowed'))
+      .min(1, 'must have at least one dimension'),
+    values: valueDomainSchema.optional(),
+  })
+  .strict();
+
+const axisName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,31}$/, 'axis names are the model\'s symbolic dimension names (letters, digits, _)');
+
+const limitsSchema = z
+  .object({
+    axes: z.record(axisName, z.number().int().min(1, 'must be an integer >= 1')).default({}),
+    work: z
+      .object({
+        axes: z.array(axisName).min(1, 'name at least one axis'),
+        max: z.number().int().min(1, 'must be an integer >= 1'),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
 
 const batchingSchema = z
   .object({
@@ -55,6 +82,7 @@ const modelConfigSchema = z
       .default({ runs: 1, batchSize: 1 }),
     pinnerformerVersion: version.optional(),
     heads: z.array(z.string().min(1)).min(1).optional(),
+    limits: limitsSchema.optional(),
     description: z.string().optional(),
   })
   .strict()
@@ -80,12 +108,30 @@ const modelConfigSchema = z
       if (c.batching.userInputs.length === 0)
         ctx.addIssue({ code: 'custom', path: ['batching', 'userInputs'], message: 'user_rows batching needs at least one user input' });
     }
+    c.inputs.forEach((t, i) => {
+      if (!t.values) return;
+      if (t.dtype !== 'int64' && t.dtype !== 'int32')
+        ctx.addIssue({ code: 'custom', path: ['inputs', i, 'values'], message: `value domains apply to integer inputs; "${t.name}" is ${t.dtype}` });
+      if (t.values.indexOf !== undefined && !inputNames.has(t.values.indexOf))
+        ctx.addIssue({ code: 'custom', path: ['inputs', i, 'values', 'indexOf'], message: `"${t.values.indexOf}" is not one of the model's inputs` });
+    });
     if (c.heads && c.outputs[0] && c.outputs[0].shape.length !== 2)
       ctx.addIssue({ code: 'custom', path: ['outputs', 0, 'shape'], message: 'a heads model has a 2-D output [N, heads]' });
   });
 
 /** One input or output of a model: name, element type and shape (-1 marks a dynamic axis). */
 export type TensorSpec = z.infer<typeof tensorSpecSchema>;
+/**
+ * The values an integer input may hold in one request: `min`..`max`
+ * (inclusive), and with `indexOf` a row index of that input's axis 0.
+ */
+export type ValueDomain = z.infer<typeof valueDomainSchema>;
+/**
+ * Per-request bounds by the model's symbolic axis names: the longest each
+ * axis may be, and the most work (product of axis lengths) one request or
+ * one batch may ask for.
+ */
+export type RequestLimitsConfig = z.infer<typeof limitsSchema>;
 /** How the dynamic batcher stacks requests for this model. */
 export type BatchingConfig = z.infer<typeof batchingSchema>;
 /** The config of one model version (`<model>/<version>/config.json`); see docs/formats.md. */

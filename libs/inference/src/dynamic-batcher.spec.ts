@@ -1,4 +1,5 @@
 import { PinrankError } from '@pinrank/service-kit';
+import { toGrpcStatus } from '@pinrank/service-kit/internal';
 import { DynamicBatcher, type DynamicBatcherOptions, type RejectReason } from './dynamic-batcher';
 import { type TensorMap } from './host-tensor';
 
@@ -148,9 +149,50 @@ describe('DynamicBatcher', () => {
     expect(b.inflightCount()).toBe(0);
   });
 
-  it('rejects every request of a failed batch with INTERNAL', async () => {
-    const b = batcher(() => Promise.reject(new Error('kernel exploded')), { maxQueueDelayMs: 0 });
-    await expect(b.enqueue(rows([1]))).rejects.toMatchObject({ code: 'INTERNAL', message: expect.stringMatching(/kernel exploded/) });
+  it('answers an unexpected INTERNAL when the model fails on every request: the runtime text is for the log, never the client', async () => {
+    const b = batcher(() => Promise.reject(new Error('kernel exploded in node Gather_17')), { maxQueueDelayMs: 0 });
+    const err = (await b.enqueue(rows([1])).catch((e: unknown) => e)) as PinrankError;
+    expect(err).toMatchObject({ code: 'INTERNAL', unexpected: true, message: 'model m:1 failed to compute: kernel exploded in node Gather_17' });
+    expect(toGrpcStatus(err, 'abc').status.details).toBe('internal error (trace_id abc)');
+  });
+
+  it('splits a failing batch until the poison request runs alone: only it fails, as INVALID_ARGUMENT, the others get their answers', async () => {
+    const runs: number[][] = [];
+    const isolated: unknown[] = [];
+    const compute = (inputs: TensorMap): Promise<TensorMap> => {
+      const x = Array.from(inputs['x']!.data as Float32Array);
+      runs.push(x);
+      if (x.includes(-1)) return Promise.reject(new Error('indices element out of data bounds'));
+      return Promise.resolve({ y: { dtype: 'float32', dims: [x.length, 1], data: Float32Array.from(x, (v) => v * 2) } });
+    };
+    const b = batcher(compute, { maxBatchSize: 16, queueLimit: 16, observer: { onIsolated: (i) => isolated.push(i) } });
+    const good = Array.from({ length: 9 }, (_, i) => b.enqueue(rows([i + 1])));
+    const poison = b.enqueue(rows([-1]));
+    const codes = Promise.all([...good, poison].map(codeOf));
+    await jest.advanceTimersByTimeAsync(10);
+    expect(await codes).toEqual([...new Array<string>(9).fill('OK'), 'INVALID_ARGUMENT']);
+    expect(values(await good[4]!)).toEqual([10]);
+    expect(runs[0]).toHaveLength(10);
+    expect(runs.length).toBeLessThanOrEqual(2 * Math.ceil(Math.log2(10)) + 1);
+    expect(isolated).toEqual([{ requests: 10, runs: runs.length, failed: 1, blamed: 'request' }]);
+  });
+
+  it('blames a lone failing request when the probe shows the model works, and the model when it does not', async () => {
+    const failing = () => Promise.reject(new Error('bad values'));
+    const healthy = batcher(failing, { maxQueueDelayMs: 0, probe: () => Promise.resolve(true) });
+    expect(await codeOf(healthy.enqueue(rows([1])))).toBe('INVALID_ARGUMENT');
+    const broken = batcher(failing, { maxQueueDelayMs: 0, probe: () => Promise.reject(new Error('still broken')) });
+    expect(await codeOf(broken.enqueue(rows([1])))).toBe('INTERNAL');
+  });
+
+  it('closes a batch when its work would pass maxPerBatch, as it does for rows', async () => {
+    const rec = recorder();
+    const work = { of: (m: TensorMap) => m['x']!.dims[0]! * 10, maxPerBatch: 25 };
+    const b = batcher(rec.compute, { maxBatchSize: 16, work });
+    const all = [b.enqueue(rows([1])), b.enqueue(rows([2])), b.enqueue(rows([3, 4, 5]))];
+    await jest.advanceTimersByTimeAsync(10);
+    await Promise.all(all);
+    expect(rec.batches).toEqual([[1, 2], [3, 4, 5]]);
   });
 
   it('validates its options', () => {

@@ -1,4 +1,5 @@
 import { PinrankError } from '@pinrank/service-kit';
+import { computeIsolated, type RequestOutcome } from './batch-isolation';
 import { requestRows, splitOutputs, stackInputs, stackKey, type StackingLayout } from './batch-stacking';
 import { type TensorMap } from './host-tensor';
 
@@ -35,6 +36,19 @@ export interface BatchObserver {
   onBatch?(info: { size: number; requests: number; queueMs: readonly number[]; computeMs: number; ok: boolean }): void;
   /** A request was refused or dropped before compute. */
   onReject?(reason: RejectReason): void;
+  /**
+   * A batch failed and was split until the failing requests ran alone.
+   * `blamed` says whether the failures were put on the requests' inputs or on the model.
+   */
+  onIsolated?(info: { requests: number; runs: number; failed: number; blamed: 'request' | 'model' }): void;
+}
+
+/** How much work requests carry and how much one batch may hold (e.g. N×S×S of an attention model). */
+export interface BatchWork {
+  /** Work of one request. */
+  of(inputs: TensorMap): number;
+  /** Most work in one batch; a bigger single request still runs alone. */
+  maxPerBatch: number;
 }
 
 /** Options of {@link DynamicBatcher}; defaults noted per field. */
@@ -54,9 +68,18 @@ export interface DynamicBatcherOptions {
   /** Clock for queue delays and deadlines; default Date.now. */
   now?: () => number;
   observer?: BatchObserver;
+  /** Work bound of a batch besides its rows; default none. */
+  work?: BatchWork;
+  /**
+   * Runs the model on inputs known to be good, after a batch in which no
+   * request succeeded: true puts the failures on the requests (INVALID_ARGUMENT),
+   * false or no probe on the model (INTERNAL). Default none.
+   */
+  probe?: () => Promise<boolean>;
 }
 
-type Filled = Required<Omit<DynamicBatcherOptions, 'observer'>> & { observer: BatchObserver };
+type Filled = Required<Omit<DynamicBatcherOptions, 'observer' | 'work' | 'probe'>> &
+  Pick<DynamicBatcherOptions, 'work' | 'probe'> & { observer: BatchObserver };
 
 /** Fills defaults and validates options. Thrown by: a limit out of range — as TypeError. */
 function addDefaults(o: DynamicBatcherOptions): Filled {
@@ -71,6 +94,7 @@ function addDefaults(o: DynamicBatcherOptions): Filled {
 interface Pending {
   inputs: TensorMap;
   rows: number;
+  work: number;
   key: string;
   enqueuedAt: number;
   deadline: number | undefined;
@@ -116,7 +140,8 @@ export class DynamicBatcher implements Scheduler {
       return this.refuse('queue_full', new PinrankError('RESOURCE_EXHAUSTED', `model ${label}: queue full (${this.o.queueLimit} requests waiting); retry later or on another worker`));
     }
     return new Promise<TensorMap>((resolve, reject) => {
-      const p: Pending = { inputs, rows, key: stackKey(inputs), enqueuedAt: now(), deadline: options.deadline, signal: options.signal, onAbort: undefined, resolve, reject };
+      const work = this.o.work?.of(inputs) ?? 0;
+      const p: Pending = { inputs, rows, work, key: stackKey(inputs), enqueuedAt: now(), deadline: options.deadline, signal: options.signal, onAbort: undefined, resolve, reject };
       if (p.signal) {
         p.onAbort = () => {
           const at = this.queue.indexOf(p);
@@ -185,14 +210,17 @@ export class DynamicBatcher implements Scheduler {
   private plan(): { count: number; full: boolean } {
     const head = this.queue[0]!;
     if (this.o.layout.mode === 'none') return { count: 1, full: true };
+    const maxWork = this.o.work?.maxPerBatch ?? Infinity;
     let rows = 0;
+    let work = 0;
     let count = 0;
     for (const p of this.queue) {
       if (p.key !== head.key) continue;
-      if (count > 0 && rows + p.rows > this.o.maxBatchSize) return { count, full: true };
+      if (count > 0 && (rows + p.rows > this.o.maxBatchSize || work + p.work > maxWork)) return { count, full: true };
       rows += p.rows;
+      work += p.work;
       count++;
-      if (rows >= this.o.maxBatchSize) return { count, full: true };
+      if (rows >= this.o.maxBatchSize || work >= maxWork) return { count, full: true };
     }
     return { count, full: false };
   }
@@ -228,12 +256,11 @@ export class DynamicBatcher implements Scheduler {
   }
 
   private dispatch(batch: Pending[]): void {
-    const { now, observer, compute, layout, label } = this.o;
+    const { now, observer, compute, layout } = this.o;
     const t = now();
     batch.forEach((p) => this.detach(p));
     const queueMs = batch.map((p) => t - p.enqueuedAt);
-    const rows = batch.map((p) => p.rows);
-    const size = rows.reduce((a, b) => a + b, 0);
+    const size = batch.reduce((a, p) => a + p.rows, 0);
     this.running++;
     this.computing += batch.length;
     const started = performance.now();
@@ -243,30 +270,49 @@ export class DynamicBatcher implements Scheduler {
       observer.onBatch?.({ size, requests: batch.length, queueMs, computeMs: performance.now() - started, ok });
       this.pump();
     };
-    let run: Promise<TensorMap>;
-    try {
-      run = compute(stackInputs(batch.map((p) => p.inputs), layout));
-    } catch (err) {
-      run = Promise.reject(err);
-    }
-    run.then(
-      (outputs) => {
-        let parts: TensorMap[];
-        try {
-          parts = splitOutputs(outputs, rows);
-        } catch (err) {
-          batch.forEach((p) => p.reject(PinrankError.from(err)));
-          finish(false);
-          return;
+    const runGroup = async (group: readonly Pending[]): Promise<TensorMap[]> => {
+      const outputs = await compute(stackInputs(group.map((p) => p.inputs), layout));
+      return splitOutputs(outputs, group.map((p) => p.rows));
+    };
+    void computeIsolated(batch, runGroup)
+      .then(async ({ outcomes, runs }) => {
+        const failed = outcomes.filter((o) => !o.ok).length;
+        if (failed > 0) {
+          const blamed = failed < batch.length || (await this.probeSucceeds()) ? 'request' : 'model';
+          observer.onIsolated?.({ requests: batch.length, runs, failed, blamed });
+          batch.forEach((p, i) => this.settle(p, outcomes[i]!, blamed));
+        } else {
+          batch.forEach((p, i) => this.settle(p, outcomes[i]!, 'request'));
         }
-        batch.forEach((p, i) => p.resolve(parts[i]!));
-        finish(true);
-      },
-      (err: unknown) => {
-        const e = err instanceof PinrankError ? err : new PinrankError('INTERNAL', `model ${label} failed: ${PinrankError.from(err).message}`, { cause: err });
-        batch.forEach((p) => p.reject(e));
+        finish(failed === 0);
+      })
+      .catch((err: unknown) => {
+        // Only a bug in the code above lands here; never leave a caller waiting.
+        batch.forEach((p) => p.reject(this.failure(err, 'model')));
         finish(false);
-      },
-    );
+      });
+  }
+
+  private settle(p: Pending, outcome: RequestOutcome, blamed: 'request' | 'model'): void {
+    if (outcome.ok) p.resolve(outcome.outputs);
+    else p.reject(this.failure(outcome.error, blamed));
+  }
+
+  private async probeSucceeds(): Promise<boolean> {
+    try {
+      return (await this.o.probe?.()) === true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** A failed computation as the caller sees it: the runtime's text stays in `cause` (logged by the server, never sent). */
+  private failure(err: unknown, blamed: 'request' | 'model'): PinrankError {
+    if (err instanceof PinrankError) return err;
+    const { label } = this.o;
+    return blamed === 'request'
+      ? new PinrankError('INVALID_ARGUMENT', `model ${label} cannot compute this request: the model fails on its input values while it computes other inputs; check them against the model's contract`, { cause: err })
+      : // Unexpected: the server logs the runtime's words with the trace id; the client gets a generic INTERNAL.
+        new PinrankError('INTERNAL', `model ${label} failed to compute: ${PinrankError.from(err).message}`, { cause: err, unexpected: true });
   }
 }

@@ -17,6 +17,8 @@ export class InferenceMetrics {
   private readonly rejections: Counter<'model' | 'version' | 'reason'>;
   private readonly inflight: Gauge<'model' | 'version'>;
   private readonly provider: Gauge<'model' | 'version' | 'provider'>;
+  private readonly isolated: Counter<'model' | 'version'>;
+  private readonly failedRequests: Counter<'model' | 'version' | 'blamed'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -26,6 +28,13 @@ export class InferenceMetrics {
     this.batches = new Counter({ name: 'inference_batches_total', help: 'Executed batches by outcome (ok, error).', labelNames: ['model', 'version', 'outcome'], registers });
     this.rejections = new Counter({ name: 'inference_rejections_total', help: 'Requests refused or dropped before compute, by reason (queue_full, deadline, cancelled, stopped, invalid).', labelNames: ['model', 'version', 'reason'], registers });
     this.inflight = new Gauge({ name: 'inference_inflight_requests', help: 'Requests queued or computing.', labelNames: ['model', 'version'], registers, collect: () => this.refresh() });
+    this.isolated = new Counter({ name: 'inference_batch_splits_total', help: 'Failed batches split and re-run until the failing requests ran alone.', labelNames: ['model', 'version'], registers });
+    this.failedRequests = new Counter({
+      name: 'inference_request_failures_total',
+      help: 'Requests that failed in the model, by what was blamed: request (its inputs; answered INVALID_ARGUMENT) or model (answered INTERNAL).',
+      labelNames: ['model', 'version', 'blamed'],
+      registers,
+    });
     this.provider = new Gauge({ name: 'inference_model_provider', help: '1 for the execution provider each loaded model version runs on.', labelNames: ['model', 'version', 'provider'], registers });
   }
 
@@ -39,6 +48,10 @@ export class InferenceMetrics {
         this.batches.inc({ model, version, outcome: info.ok ? 'ok' : 'error' });
       },
       onReject: (reason) => this.rejections.inc({ model, version, reason }),
+      onIsolated: (info) => {
+        if (info.requests > 1) this.isolated.inc({ model, version });
+        this.failedRequests.inc({ model, version, blamed: info.blamed }, info.failed);
+      },
     };
   }
 

@@ -6,6 +6,8 @@ import { DynamicBatcher, type BatchObserver } from './dynamic-batcher';
 import { type TensorMap } from './host-tensor';
 import { type VersionOnDisk } from './model-repository';
 import { OrtModelSession, type ProviderFallback } from './ort-backend';
+import { RequestLimits } from './request-limits';
+import { gatherTables } from './value-domain';
 import { warmupInputs } from './warmup';
 
 /** How a version is loaded; filled by the model manager from its own options. */
@@ -14,6 +16,8 @@ export interface InstanceOptions {
   executionProviders: readonly ExecutionProvider[] | undefined;
   intraOpThreads: number;
   interOpThreads: number;
+  /** ONNX Runtime's CPU memory arena (see OrtSessionOptions.memoryArena). */
+  memoryArena: boolean;
   /** When false, every request runs alone (batching mode "none"). */
   batching: boolean;
   maxConcurrentBatches: number;
@@ -34,6 +38,8 @@ export interface ModelInstance {
   readonly fallbacks: readonly ProviderFallback[];
   readonly session: OrtModelSession;
   readonly scheduler: DynamicBatcher;
+  /** Per-request bounds from the config and the graph, checked before a request joins a batch. */
+  readonly limits: RequestLimits;
 }
 
 /**
@@ -51,11 +57,15 @@ export async function loadInstance(entry: VersionOnDisk, config: ModelConfig, o:
     executionProviders: o.executionProviders ?? config.executionProviders,
     intraOpThreads: o.intraOpThreads,
     interOpThreads: o.interOpThreads,
+    memoryArena: o.memoryArena,
     logger: o.logger,
   });
+  const maxBatchSize = Math.min(config.batching.maxBatchSize, o.maxBatchSizeCap);
+  let limits: RequestLimits;
   try {
     const problems = sessionContractProblems(session.signature(), config);
     if (problems.length > 0) throw new Error(`contract check failed: ${problems.join('; ')}`);
+    limits = RequestLimits.fromModel({ config, signature: session.signature(), tables: gatherTables(bytes), maxBatchSize });
     if (o.warmup) {
       const outputs = config.outputs.map((t) => t.name);
       for (let run = 0; run < config.warmup.runs; run++) {
@@ -69,9 +79,8 @@ export async function loadInstance(entry: VersionOnDisk, config: ModelConfig, o:
     throw err;
   }
   // Batching off keeps the stacking layout (for row counts and index checks) but runs one request per batch.
-  const batching = o.batching
-    ? { ...config.batching, maxBatchSize: Math.min(config.batching.maxBatchSize, o.maxBatchSizeCap) }
-    : { ...config.batching, maxBatchSize: 1, maxQueueDelayMs: 0 };
+  const batching = o.batching ? { ...config.batching, maxBatchSize } : { ...config.batching, maxBatchSize: 1, maxQueueDelayMs: 0 };
+  const probeInputs = warmupInputs(config, 1);
   const scheduler = new DynamicBatcher({
     label,
     compute: (inputs) => session.run(inputs),
@@ -82,8 +91,13 @@ export async function loadInstance(entry: VersionOnDisk, config: ModelConfig, o:
     maxConcurrentBatches: o.maxConcurrentBatches,
     now: o.now,
     observer: o.observer(session.provider),
+    work: { of: (inputs) => limits.workOf(inputs), maxPerBatch: limits.maxWork },
+    probe: async () => {
+      await session.run(probeInputs);
+      return true;
+    },
   });
-  return { config, signature: entry.signature, provider: session.provider, fallbacks: session.fallbacks, session, scheduler };
+  return { config, signature: entry.signature, provider: session.provider, fallbacks: session.fallbacks, session, scheduler, limits };
 }
 
 function outputProblems(result: TensorMap, config: ModelConfig): string[] {

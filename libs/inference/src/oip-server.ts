@@ -12,6 +12,7 @@ import {
 import { PinrankError, defineService, type CallContext, type ServiceRegistration } from '@pinrank/service-kit';
 import { type TensorSpec } from '@pinrank/contracts';
 import { OIP_DATATYPES } from './host-tensor';
+import { checkInferEnvelope, checkModelRef } from './infer-request-edge';
 import { type ModelLifecycle } from './model-lifecycle';
 import { type ModelRepositoryManager } from './model-repository-manager';
 import { decodeInferInputs, encodeInferOutputs } from './tensor-codec';
@@ -68,6 +69,7 @@ export function inferenceService(options: InferenceServiceOptions): ServiceRegis
         extensions: ['model_repository'],
       }),
       modelReady: async (req: ModelReadyRequest) => {
+        checkModelRef(req.name, req.version, 'name');
         try {
           lifecycle.ready(req.name, req.version);
           return { ready: true };
@@ -77,6 +79,7 @@ export function inferenceService(options: InferenceServiceOptions): ServiceRegis
         }
       },
       modelMetadata: async (req: ModelMetadataRequest) => {
+        checkModelRef(req.name, req.version, 'name');
         const { instance } = lifecycle.ready(req.name, req.version);
         return {
           name: req.name,
@@ -87,15 +90,15 @@ export function inferenceService(options: InferenceServiceOptions): ServiceRegis
         };
       },
       modelInfer: async (req: ModelInferRequest, ctx: CallContext) => {
-        if (!req.modelName) throw new PinrankError('INVALID_ARGUMENT', 'model_name is empty');
+        checkInferEnvelope(req);
         const { inputs, raw } = decodeInferInputs(req);
-        const result = await lifecycle.infer(
-          req.modelName,
-          req.modelVersion,
-          inputs,
-          req.outputs.map((o) => o.name),
-          { deadline: ctx.deadline?.getTime(), signal: ctx.signal },
-        );
+        const result = await lifecycle
+          .infer(req.modelName, req.modelVersion, inputs, req.outputs.map((o) => o.name), { deadline: ctx.deadline?.getTime(), signal: ctx.signal })
+          .catch((err: unknown) => {
+            // The runtime's own words (node names, internal state) stay in the log, with the trace id.
+            if (err instanceof PinrankError && err.cause instanceof Error) ctx.logger.warn({ model: req.modelName, code: err.code, cause: err.cause.message }, 'inference failed');
+            throw err;
+          });
         ctx.span.setAttributes({
           'pinrank.model.name': req.modelName,
           'pinrank.model.version': result.version,
@@ -117,10 +120,12 @@ export function inferenceService(options: InferenceServiceOptions): ServiceRegis
           .map((m) => ({ name: m.name, version: m.version, state: m.state, reason: m.reason })),
       }),
       repositoryModelLoad: async (req: RepositoryModelLoadRequest) => {
+        checkModelRef(req.modelName, '');
         await repositoryManager.load(req.modelName);
         return {};
       },
       repositoryModelUnload: async (req: RepositoryModelUnloadRequest) => {
+        checkModelRef(req.modelName, '');
         await repositoryManager.unload(req.modelName);
         return {};
       },

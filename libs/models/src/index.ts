@@ -54,6 +54,7 @@ export {
 export { exportOnnx, type ExportOnnxOptions } from './run/onnx-export';
 export { createCpuSession, runOnnx } from './run/onnx-run';
 export { feedToTf, runTfForward, type HostTensor } from './run/tf-forward';
+export { refreshModelConfig, type RefreshedConfig } from './repository/refresh-config';
 export {
   DEFAULT_SEED,
   buildModelRepositoryEntry,

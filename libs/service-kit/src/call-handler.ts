@@ -9,9 +9,12 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context as otelContext, trace, 
 import { type RpcMetrics } from '@pinrank/telemetry';
 import { extractTraceContext, loggerForSpan } from '@pinrank/telemetry/internal';
 import { type Logger } from 'pino';
-import { authorizeAdmin, type AdminAuthOptions, type PeerCertificateLike } from './admin';
+import { type Authorizer } from './authorizer';
 import { type CallContext } from './context';
+import { capStatusDetails } from './client-input';
 import { PinrankError, toGrpcStatus } from './errors';
+import { type PeerCertificateLike } from './identity';
+import { decodedOrThrow, decodedStream } from './request-decoding';
 import { type MethodDefinitionLike } from './service';
 
 /** A handler of any shape, as stored in a registration. */
@@ -22,7 +25,8 @@ export interface CallRuntime {
   readonly logger: Logger;
   readonly tracer: Tracer;
   readonly metrics: RpcMetrics;
-  readonly admin: AdminAuthOptions;
+  /** Decides, before any handler runs, whether a call may run. */
+  readonly authorizer: Authorizer;
   /** Calls in flight; aborted on force shutdown. */
   readonly inflight: Set<AbortController>;
 }
@@ -31,7 +35,6 @@ export interface CallRuntime {
 export interface MethodSpec {
   readonly definition: MethodDefinitionLike<unknown, unknown>;
   readonly handler: AnyHandler | undefined;
-  readonly admin: boolean;
   readonly unimplementedMessage: string;
 }
 
@@ -68,7 +71,8 @@ async function writeAll(call: AnyCall, messages: AsyncIterable<unknown>, signal:
 
 /**
  * Wraps one handler for grpc-js: opens the SERVER span from the caller's trace
- * context, builds the CallContext, checks admin credentials, runs the handler,
+ * context, authorizes the caller (before the handler runs and before a request
+ * stream is read), builds the CallContext, runs the handler,
  * maps failures to a status (via toGrpcStatus), logs and records metrics.
  */
 export function wrapHandler(spec: MethodSpec, runtime: CallRuntime): UntypedHandleCall {
@@ -96,32 +100,26 @@ export function wrapHandler(spec: MethodSpec, runtime: CallRuntime): UntypedHand
     }
     const onCancel = (): void => controller.abort(new PinrankError('CANCELLED', 'cancelled by the client'));
     call.on('cancelled', onCancel);
-    const ctx: CallContext = {
-      method: path,
-      deadline,
-      signal: controller.signal,
-      logger,
-      span,
-      otel,
-      metadata: call.metadata,
-      peer: call.getPeer(),
-      remainingMs: () => (deadline ? Math.max(0, deadline.getTime() - Date.now()) : Infinity),
-    };
-
     const body = async (): Promise<unknown> => {
-      if (spec.admin) {
-        try {
-          const principal = authorizeAdmin(runtime.admin, call.metadata, peerCertificate(call));
-          logger.info({ admin: principal, peer: ctx.peer }, 'admin RPC authorised');
-        } catch (err) {
-          logger.warn({ peer: ctx.peer, reason: (err as Error).message }, 'admin RPC refused');
-          throw err;
-        }
-      }
+      const caller = runtime.authorizer.authorize(path, { metadata: call.metadata, certificate: peerCertificate(call), peer: call.getPeer(), logger });
+      const ctx: CallContext = {
+        method: path,
+        deadline,
+        signal: controller.signal,
+        logger,
+        span,
+        otel,
+        metadata: call.metadata,
+        peer: call.getPeer(),
+        caller,
+        remainingMs: () => (deadline ? Math.max(0, deadline.getTime() - Date.now()) : Infinity),
+      };
       if (!spec.handler) throw new PinrankError('UNIMPLEMENTED', spec.unimplementedMessage);
       // Iterate without destroying the call at the end of input: for bidi
       // calls the response side must stay open after the requests end.
-      const input = requestStream ? (call as unknown as Readable).iterator({ destroyOnReturn: false }) : call.request;
+      const input = requestStream
+        ? decodedStream((call as unknown as Readable).iterator({ destroyOnReturn: false }), path)
+        : decodedOrThrow(call.request, path);
       const out = spec.handler(input, ctx);
       if (responseStream) {
         await writeAll(call, out as AsyncIterable<unknown>, controller.signal);
@@ -139,13 +137,14 @@ export function wrapHandler(spec: MethodSpec, runtime: CallRuntime): UntypedHand
         finish(null, value);
       } else {
         const mapped = toGrpcStatus(err, span.spanContext().traceId);
+        const details = capStatusDetails(mapped.status.details);
         code = GrpcStatus[mapped.status.code];
         span.recordException(mapped.error);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: `${code}: ${mapped.error.message}` });
+        span.setStatus({ code: SpanStatusCode.ERROR, message: `${code}: ${details}` });
         if (mapped.unexpected) logger.error({ err }, 'unexpected error in handler; answered INTERNAL');
         else if (['INTERNAL', 'UNKNOWN', 'DATA_LOSS'].includes(code)) logger.error({ err: mapped.error }, 'handler failed');
-        else logger.debug({ code, details: mapped.error.message }, 'call failed');
-        finish(mapped.status);
+        else logger.debug({ code, details }, 'call failed');
+        finish({ ...mapped.status, details });
       }
       span.setAttribute('rpc.grpc.status_code', GrpcStatus[code as keyof typeof GrpcStatus]);
       span.end();

@@ -1,6 +1,7 @@
 import { type Metadata } from '@grpc/grpc-js';
 import { type Context, type Span } from '@opentelemetry/api';
 import { type Logger } from 'pino';
+import { type Caller } from './identity';
 
 /**
  * What a handler knows about its call besides the request: deadline and
@@ -23,6 +24,8 @@ export interface CallContext {
   readonly metadata: Metadata;
   /** The caller's address. */
   readonly peer: string;
+  /** The identified caller (undefined for public methods, which do not look at credentials). */
+  readonly caller: Caller | undefined;
   /** Milliseconds left before the deadline (Infinity without one, never negative). */
   remainingMs(): number;
 }

@@ -1,6 +1,10 @@
 import { FeatureServerClient, FeatureServerService, GetRealtimeSequenceRequest, HealthCheckResponse_ServingStatus as ServingStatus, RealtimeSequence } from '@pinrank/proto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { callUnary } from './client';
 import { EndpointPool } from './endpoint-pool';
+import { ensureLocalPki } from './pki/local-pki';
 import { startServer, type RunningServer } from './server';
 import { defineService } from './service';
 import { captureLogger, waitFor } from './test-helpers';
@@ -43,6 +47,34 @@ const allServing = (pool: EndpointPool<FeatureServerClient>, n: number) => () =>
   pool.endpoints().filter((e) => e.status === ServingStatus.SERVING).length === n;
 
 describe('EndpointPool', () => {
+  it('verifies the certificates of endpoints resolved from a DNS name against that name, not the pod address', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pool-tls-'));
+    // The server's certificate names the Service only, as cert-manager's do: no IP address.
+    const pki = ensureLocalPki({ dir, identities: [{ name: 'workers', dnsNames: ['workers.pinrank.test'] }, { name: 'caller' }] });
+    const secure = await startServer({
+      name: 'secure',
+      address: '127.0.0.1:0',
+      signals: [],
+      logger: captureLogger().logger,
+      tls: { ...pki.files('workers'), clientCaFile: pki.caFile },
+      services: [defineService(FeatureServerService, { getRealtimeSequence: async () => RealtimeSequence.fromPartial({ userId: 'tls' }) })],
+    });
+    try {
+      const pool = await EndpointPool.create({
+        client: FeatureServerClient,
+        healthService: SERVICE,
+        tls: { caFile: pki.caFile, ...pki.files('caller') },
+        source: { kind: 'dns', host: 'workers.pinrank.test', port: secure.port, resolve: async () => ['127.0.0.1'] },
+      });
+      pools.push(pool);
+      await waitFor(allServing(pool, 1));
+      expect(await served(pool, 2)).toEqual(['tls', 'tls']);
+    } finally {
+      await secure.shutdown();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('keeps a SERVING endpoint usable while the server recycles connections (max connection age)', async () => {
     const short = await startServer({
       name: 'recycling',

@@ -169,7 +169,10 @@ export class EndpointPool<C> {
 
   private add(address: string): void {
     const creds = channelCredentials(this.options.tls);
-    const channel = new Channel(address, creds, clientChannelOptions(this.options));
+    const src = this.options.source;
+    // Endpoints resolved from a DNS name are pod addresses: verify their certificates against the name, not the IP.
+    const tls = this.options.tls && src.kind === 'dns' && !this.options.tls.serverNameOverride ? { ...this.options.tls, serverNameOverride: src.host } : this.options.tls;
+    const channel = new Channel(address, creds, clientChannelOptions({ ...this.options, ...(tls ? { tls } : {}) }));
     const client = new this.options.client(address, creds, { channelOverride: channel, interceptors: clientInterceptors(this.options) });
     const e: Endpoint<C> = {
       address,

@@ -1,5 +1,6 @@
 import { type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, status as GrpcStatus } from '@grpc/grpc-js';
 import { HealthCheckResponse, HealthCheckResponse_ServingStatus as ServingStatus, type HealthCheckRequest } from '@pinrank/proto';
+import { quote } from './client-input';
 
 type Watcher = (status: ServingStatus) => void;
 
@@ -46,7 +47,7 @@ export class HealthStatus {
   ): void {
     const status = this.statuses.get(call.request.service);
     if (status === undefined) {
-      callback({ code: GrpcStatus.NOT_FOUND, details: `unknown service "${call.request.service}"` });
+      callback({ code: GrpcStatus.NOT_FOUND, details: `unknown service ${quote(call.request.service)}` });
       return;
     }
     callback(null, HealthCheckResponse.fromPartial({ status }));
@@ -58,12 +59,14 @@ export class HealthStatus {
       call.write(HealthCheckResponse.fromPartial({ status }));
     };
     send(this.statuses.get(service) ?? ServingStatus.SERVICE_UNKNOWN);
-    let set = this.watchers.get(service);
-    if (!set) this.watchers.set(service, (set = new Set()));
-    set.add(send);
+    // Services are registered at start-up: an unknown name never changes, so no watcher is kept for it
+    // (a client could otherwise grow the map with any number of made-up names).
+    let set = this.statuses.has(service) ? this.watchers.get(service) : undefined;
+    if (!set && this.statuses.has(service)) this.watchers.set(service, (set = new Set()));
+    set?.add(send);
     this.streams.add(call);
     const stop = (): void => {
-      set.delete(send);
+      set?.delete(send);
       this.streams.delete(call);
     };
     call.on('cancelled', stop);

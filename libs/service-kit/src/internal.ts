@@ -4,7 +4,9 @@
 export { withServerDefaults, parseHostPort, type ResolvedServerOptions } from './server-options';
 export { type ServiceDefinitionLike, type MethodDefinitionLike } from './service';
 export { toGrpcStatus, isServiceError, type MappedStatus, type ServiceErrorLike } from './errors';
-export { authorizeAdmin, certificateIdentities, type AdminPrincipal } from './admin';
+export { capStatusDetails, MAX_STATUS_DETAILS_BYTES } from './client-input';
+export { tolerantDefinition, tolerantServer, decodedOrThrow, decodedStream } from './request-decoding';
+export { certificateIdentities } from './identity';
 export { splitFileDescriptorSet } from './reflection';
-export { channelCredentials, clientChannelOptions, clientInterceptors } from './client';
+export { clientInterceptors } from './client';
 export { withRetryDefaults, backoffMs, type ResolvedRetryPolicy, type RetryEnvironment } from './retry';

@@ -74,6 +74,6 @@ function packageDefinition(source: ReflectionSource): PackageDefinition {
  * (the registered services plus health), so tools such as grpcurl can list
  * and call them without local .proto files.
  */
-export function addReflection(server: Server, source: ReflectionSource, services: readonly string[]): void {
+export function addReflection(server: Pick<Server, 'addService'>, source: ReflectionSource, services: readonly string[]): void {
   new ReflectionService(packageDefinition(source), { services: [...services] }).addToServer(server);
 }

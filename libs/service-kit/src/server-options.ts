@@ -1,7 +1,8 @@
 import { type Tracer } from '@opentelemetry/api';
 import { type RpcMetrics } from '@pinrank/telemetry';
 import { type Logger } from 'pino';
-import { type AdminAuthOptions } from './admin';
+import { type AuthzOptions } from './authorizer';
+import { type AdminAuthOptions } from './identity';
 import { type ReflectionSource } from './reflection';
 import { type ServiceRegistration } from './service';
 
@@ -35,8 +36,10 @@ export interface ServerOptions {
   services: readonly ServiceRegistration[];
   /** TLS or mutual TLS; default plaintext. */
   tls?: ServerTlsOptions;
-  /** Who may call admin RPCs; default nobody. */
+  /** Who the admins are (admin tokens, admin certificate identities); default nobody. */
   admin?: AdminAuthOptions;
+  /** Who may call what: per-service policies, identity tokens, mode; default `auto` without policies (data methods open, admin methods guarded). */
+  authz?: AuthzOptions;
   /** Serve grpc.reflection for the registered services from this schema source; default off. */
   reflection?: ReflectionSource;
   /** Largest request message accepted; default 64 MiB. */
@@ -67,15 +70,21 @@ export interface ServerOptions {
   metrics?: RpcMetrics;
   /** host:port of the Prometheus /metrics endpoint; default none. Port 0 picks a free port. */
   metricsAddress?: string;
+  /**
+   * host:port of a plaintext gRPC listener serving grpc.health.v1 only (for
+   * kubelet gRPC probes, which cannot speak TLS); default none.
+   */
+  healthAddress?: string;
 }
 
 /** ServerOptions with every default filled in. */
 export type ResolvedServerOptions = Required<
-  Omit<ServerOptions, 'tls' | 'reflection' | 'onShutdown' | 'logger' | 'tracer' | 'metrics' | 'metricsAddress' | 'keepalive' | 'admin'>
+  Omit<ServerOptions, 'tls' | 'reflection' | 'onShutdown' | 'logger' | 'tracer' | 'metrics' | 'metricsAddress' | 'healthAddress' | 'keepalive' | 'admin' | 'authz'>
 > &
-  Pick<ServerOptions, 'tls' | 'reflection' | 'onShutdown' | 'metricsAddress'> & {
+  Pick<ServerOptions, 'tls' | 'reflection' | 'onShutdown' | 'metricsAddress' | 'healthAddress'> & {
     keepalive: Required<KeepaliveOptions>;
     admin: AdminAuthOptions;
+    authz: AuthzOptions;
   };
 
 /** Splits "host:port" ("[::1]:50051" for IPv6) and checks the port. Throws TypeError when malformed. */
@@ -98,6 +107,7 @@ export function withServerDefaults(options: ServerOptions): ResolvedServerOption
   if (!options.name) throw new TypeError('startServer: name is required');
   parseHostPort(options.address, 'startServer: address');
   if (options.metricsAddress !== undefined) parseHostPort(options.metricsAddress, 'startServer: metricsAddress');
+  if (options.healthAddress !== undefined) parseHostPort(options.healthAddress, 'startServer: healthAddress');
   const names = options.services.map((s) => s.serviceName);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) throw new TypeError(`startServer: service ${dup} registered twice`);
@@ -114,6 +124,7 @@ export function withServerDefaults(options: ServerOptions): ResolvedServerOption
     services: options.services,
     tls: options.tls,
     admin,
+    authz: options.authz ?? {},
     reflection: options.reflection,
     maxReceiveMessageBytes: positive('maxReceiveMessageBytes', options.maxReceiveMessageBytes ?? 64 * 1024 * 1024),
     maxSendMessageBytes: positive('maxSendMessageBytes', options.maxSendMessageBytes ?? 64 * 1024 * 1024),
@@ -129,5 +140,6 @@ export function withServerDefaults(options: ServerOptions): ResolvedServerOption
     exitOnSignal: options.exitOnSignal ?? true,
     onShutdown: options.onShutdown,
     metricsAddress: options.metricsAddress,
+    healthAddress: options.healthAddress,
   };
 }

@@ -168,7 +168,7 @@ describe('startServer', () => {
     const right = new Metadata();
     right.set('authorization', 'Bearer s3cret');
     await expect(del(right)).resolves.toMatchObject({ deletedActions: 1 });
-    expect(lines().filter((l) => l.msg === 'admin RPC refused')).toHaveLength(2);
+    expect(lines().filter((l) => l.msg === 'call refused')).toHaveLength(2);
     expect(JSON.stringify(lines())).not.toContain('s3cret');
   });
 

@@ -1,13 +1,14 @@
-import { readFileSync } from 'node:fs';
-import { Server, ServerCredentials, type ChannelOptions, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { experimental, Server, ServerCredentials, type ChannelOptions, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { trace } from '@opentelemetry/api';
 import { HealthCheckResponse_ServingStatus as ServingStatus, HealthService } from '@pinrank/proto';
 import { RpcMetrics, createLogger } from '@pinrank/telemetry';
 import { startMetricsServer, type MetricsServer } from '@pinrank/telemetry/internal';
 import { type Logger } from 'pino';
+import { Authorizer } from './authorizer';
 import { wrapHandler, type AnyHandler, type CallRuntime } from './call-handler';
 import { HealthStatus } from './health';
 import { addReflection } from './reflection';
+import { tolerantDefinition, tolerantServer } from './request-decoding';
 import { parseHostPort, withServerDefaults, type ResolvedServerOptions, type ServerOptions } from './server-options';
 
 /** A running gRPC server. */
@@ -16,6 +17,8 @@ export interface RunningServer {
   readonly port: number;
   /** The bound /metrics port, when `metricsAddress` was given. */
   readonly metricsPort: number | undefined;
+  /** The bound plaintext health port, when `healthAddress` was given. */
+  readonly healthPort: number | undefined;
   /** The service's logger. */
   readonly logger: Logger;
   /** The metrics this server records (register your own metrics in `metrics.registry`). */
@@ -31,14 +34,50 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
-function credentials(o: ResolvedServerOptions): ServerCredentials {
-  if (!o.tls) return ServerCredentials.createInsecure();
-  const ca = o.tls.clientCaFile ? readFileSync(o.tls.clientCaFile) : null;
-  return ServerCredentials.createSsl(
-    ca,
-    [{ cert_chain: readFileSync(o.tls.certFile), private_key: readFileSync(o.tls.keyFile) }],
-    ca ? (o.tls.requireClientCert ?? true) : false,
-  );
+/** How often certificate files are re-read, so a renewed certificate (e.g. by cert-manager) is served without a restart. */
+const CERTIFICATE_REFRESH_MS = 60_000;
+
+/**
+ * Server credentials from the TLS files, re-read every CERTIFICATE_REFRESH_MS.
+ * Resolves once the files have been read (so the first handshake has them);
+ * `release` stops the start-up watch once the server holds its own.
+ * Rejects naming the files when they cannot be read.
+ */
+async function credentials(o: ResolvedServerOptions): Promise<{ creds: ServerCredentials; release: () => void }> {
+  if (!o.tls) return { creds: ServerCredentials.createInsecure(), release: () => undefined };
+  const tls = o.tls;
+  // One provider holds the server's certificate, its key and the client CA; passing it for
+  // both roles requests client certificates (mutual TLS) only when a client CA is configured.
+  const files = new experimental.FileWatcherCertificateProvider({
+    certificateFile: tls.certFile,
+    privateKeyFile: tls.keyFile,
+    ...(tls.clientCaFile ? { caCertificateFile: tls.clientCaFile } : {}),
+    refreshIntervalMs: CERTIFICATE_REFRESH_MS,
+  });
+  const mutual = tls.clientCaFile !== undefined;
+  const listeners: Array<() => void> = [];
+  const first = (kind: 'identity' | 'ca'): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const listener = (update: unknown): void => {
+        if (update) resolve();
+        else reject(new TypeError(`TLS: cannot read ${kind === 'identity' ? `${tls.certFile} and ${tls.keyFile}` : tls.clientCaFile}`));
+      };
+      if (kind === 'identity') {
+        files.addIdentityCertificateListener(listener);
+        listeners.push(() => files.removeIdentityCertificateListener(listener));
+      } else {
+        files.addCaCertificateListener(listener);
+        listeners.push(() => files.removeCaCertificateListener(listener));
+      }
+    });
+  const release = (): void => listeners.forEach((remove) => remove());
+  try {
+    await Promise.all([first('identity'), ...(mutual ? [first('ca')] : [])]);
+  } catch (err) {
+    release();
+    throw err;
+  }
+  return { creds: experimental.createCertificateProviderServerCredentials(files, mutual ? files : null, mutual && (tls.requireClientCert ?? true)), release };
 }
 
 function channelOptions(o: ResolvedServerOptions): ChannelOptions {
@@ -52,11 +91,15 @@ function channelOptions(o: ResolvedServerOptions): ChannelOptions {
   };
 }
 
+function bind(server: Server, address: string, creds: ServerCredentials): Promise<number> {
+  return new Promise<number>((resolve, reject) => server.bindAsync(address, creds, (err, p) => (err ? reject(err) : resolve(p))));
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Starts a gRPC server: the given services (wrapped with tracing, metrics,
- * admin checks and error mapping), grpc.health.v1, optional reflection and
+ * authorization and error mapping), grpc.health.v1, optional reflection and
  * /metrics, and graceful shutdown on signals. Resolves once bound and SERVING.
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
@@ -67,7 +110,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger,
     tracer: options.tracer ?? trace.getTracer(o.name),
     metrics,
-    admin: o.admin,
+    authorizer: Authorizer.create({
+      registrations: o.services,
+      authz: o.authz,
+      admin: o.admin,
+      mutualTls: Boolean(o.tls?.clientCaFile) && o.tls?.requireClientCert !== false,
+      registry: metrics.registry,
+    }),
     inflight: new Set(),
   };
   const server = new Server(channelOptions(o));
@@ -78,31 +127,37 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         {
           definition: def,
           handler: reg.handlers[key] as AnyHandler | undefined,
-          admin: reg.adminMethods.has(key),
           unimplementedMessage: reg.unimplementedMessage(def.path),
         },
         runtime,
       );
     }
-    server.addService(reg.definition, impl);
+    server.addService(tolerantDefinition(reg.definition), impl);
   }
   const health = new HealthStatus();
-  server.addService(HealthService, health.handlers());
+  tolerantServer(server).addService(HealthService, health.handlers());
   const serviceNames = o.services.map((s) => s.serviceName);
-  if (o.reflection) addReflection(server, o.reflection, [...serviceNames, 'grpc.health.v1.Health']);
+  if (o.reflection) addReflection(tolerantServer(server), o.reflection, [...serviceNames, 'grpc.health.v1.Health']);
 
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(o.address, credentials(o), (err, p) => (err ? reject(err) : resolve(p))),
-  );
+  const tls = await credentials(o);
+  const port = await bind(server, o.address, tls.creds).finally(tls.release);
   let metricsServer: MetricsServer | undefined;
-  if (o.metricsAddress !== undefined) {
-    const { host, port: mport } = parseHostPort(o.metricsAddress);
-    try {
-      metricsServer = await startMetricsServer({ registry: metrics.registry, host, port: mport });
-    } catch (err) {
-      server.forceShutdown();
-      throw err;
+  // Kubelet gRPC probes speak plaintext only: a separate listener serves health and nothing else.
+  const healthServer = o.healthAddress !== undefined ? new Server() : undefined;
+  let healthPort: number | undefined;
+  try {
+    if (healthServer && o.healthAddress !== undefined) {
+      healthServer.addService(HealthService, health.handlers());
+      healthPort = await bind(healthServer, o.healthAddress, ServerCredentials.createInsecure());
     }
+    if (o.metricsAddress !== undefined) {
+      const { host, port: mport } = parseHostPort(o.metricsAddress);
+      metricsServer = await startMetricsServer({ registry: metrics.registry, host, port: mport });
+    }
+  } catch (err) {
+    server.forceShutdown();
+    healthServer?.forceShutdown();
+    throw err;
   }
   for (const name of ['', ...serviceNames]) health.set(name, ServingStatus.SERVING);
 
@@ -127,6 +182,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       for (const c of runtime.inflight) c.abort(new Error('server is shutting down'));
       server.forceShutdown();
     }
+    healthServer?.forceShutdown();
     await metricsServer?.close();
     try {
       await o.onShutdown?.();
@@ -150,11 +206,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     );
   };
   for (const sig of o.signals) process.on(sig, onSignal);
-  logger.info({ port, metricsPort: metricsServer?.port, services: serviceNames, tls: Boolean(o.tls) }, 'serving');
+  logger.info({ port, metricsPort: metricsServer?.port, healthPort, services: serviceNames, tls: Boolean(o.tls), authz: runtime.authorizer.mode }, 'serving');
 
   return {
     port,
     metricsPort: metricsServer?.port,
+    healthPort,
     logger,
     metrics,
     closed,

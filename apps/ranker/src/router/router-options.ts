@@ -58,7 +58,7 @@ export interface RouterModelNames {
 
 /** Options of {@link startRouter}; defaults are filled in one place, {@link withRouterDefaults}. */
 export interface RouterOptions {
-  /** host:port the Ranker API binds; default "0.0.0.0:50050" (port 0 picks a free one). */
+  /** host:port the Ranker API binds; default "127.0.0.1:50050" (port 0 picks a free one). */
   address?: string;
   /** feature-server target (host:port or dns:///name:port). Required. */
   featureServer: string;
@@ -206,7 +206,7 @@ export function withRouterDefaults(o: RouterOptions): ResolvedRouterOptions {
   }
   const maxCandidates = intIn('maxCandidates', o.maxCandidates ?? 1000, 1, 10_000);
   return {
-    address: o.address ?? '0.0.0.0:50050',
+    address: o.address ?? '127.0.0.1:50050',
     featureServer: o.featureServer,
     embeddingStore: o.embeddingStore,
     gpuWorkers: [...o.gpuWorkers],

@@ -1,14 +1,11 @@
 import { type RankRequest, type RecommendRequest } from '@pinrank/proto';
-import { PinrankError } from '@pinrank/service-kit';
+import { PinrankError, checkId, quote } from '@pinrank/service-kit';
 
 const invalid = (message: string): PinrankError => new PinrankError('INVALID_ARGUMENT', message);
 
-const MAX_ID_CHARS = 256;
-
-/** Checks a user id: present and at most 256 characters. Thrown as INVALID_ARGUMENT naming `user_id`. */
+/** Checks a user id: present and at most 256 bytes. Thrown as INVALID_ARGUMENT naming `user_id`. */
 export function checkUser(userId: string): void {
-  if (!userId) throw invalid('user_id: required');
-  if (userId.length > MAX_ID_CHARS) throw invalid(`user_id: ${userId.length} characters; at most ${MAX_ID_CHARS}`);
+  checkId(userId, 'user_id');
 }
 
 function checkRequestTime(ms: number): void {
@@ -27,10 +24,9 @@ export function validateRankRequest(req: RankRequest, maxCandidates: number, hea
   if (ids.length > maxCandidates) throw invalid(`candidate_item_ids: ${ids.length} ids given; at most ${maxCandidates} per request`);
   const seen = new Map<string, number>();
   ids.forEach((id, i) => {
-    if (!id) throw invalid(`candidate_item_ids[${i}]: empty id`);
-    if (id.length > MAX_ID_CHARS) throw invalid(`candidate_item_ids[${i}]: ${id.length} characters; at most ${MAX_ID_CHARS}`);
+    checkId(id, `candidate_item_ids[${i}]`);
     const first = seen.get(id);
-    if (first !== undefined) throw invalid(`candidate_item_ids: "${id}" appears more than once (positions ${first} and ${i}); send each candidate once`);
+    if (first !== undefined) throw invalid(`candidate_item_ids: ${quote(id)} appears more than once (positions ${first} and ${i}); send each candidate once`);
     seen.set(id, i);
   });
   if (!Number.isInteger(req.topK) || req.topK < 0 || req.topK > ids.length) {
@@ -43,8 +39,8 @@ export function validateRankRequest(req: RankRequest, maxCandidates: number, hea
 /** Checks request head weights: known head names and finite values. */
 export function checkWeights(weights: Record<string, number>, headNames: readonly string[]): void {
   for (const [head, w] of Object.entries(weights)) {
-    if (!headNames.includes(head)) throw invalid(`head_weights: unknown head "${head}"; the model's heads are ${headNames.join(', ')}`);
-    if (!Number.isFinite(w)) throw invalid(`head_weights["${head}"]: ${w} is not a finite number`);
+    if (!headNames.includes(head)) throw invalid(`head_weights: unknown head ${quote(head)}; the model's heads are ${headNames.join(', ')}`);
+    if (!Number.isFinite(w)) throw invalid(`head_weights[${quote(head)}]: ${w} is not a finite number`);
   }
 }
 

@@ -94,6 +94,47 @@ export function gatherMlpModel(d: number, hidden: number, outDim: number, seed =
   });
 }
 
+/**
+ * An embedding lookup like transact_encoder's action types: `ids` int64 [N,S]
+ * indexes a [vocab, d] table (one Gather), mean-pooled over S: `pooled` float32 [N,d].
+ * An id outside the table makes ONNX Runtime fail the whole batch.
+ */
+export function vocabModel(vocab: number, d: number, seed = 11): Uint8Array {
+  return encode({
+    name: 'vocab',
+    node: [
+      { opType: 'Gather', input: ['table', 'ids'], output: ['rows'], attribute: [{ name: 'axis', i: 0, type: onnx.AttributeProto.AttributeType.INT }] },
+      { opType: 'ReduceMean', input: ['rows', 'axes'], output: ['pooled'], attribute: [{ name: 'keepdims', i: 0, type: onnx.AttributeProto.AttributeType.INT }] },
+    ],
+    initializer: [
+      floatInit('table', [vocab, d], seededFloats(vocab * d, seed)),
+      { name: 'axes', dims: [1], dataType: INT64, rawData: new Uint8Array(new BigInt64Array([1n]).buffer) },
+    ],
+    input: [valueInfo('ids', INT64, ['N', 'S'])],
+    output: [valueInfo('pooled', FLOAT, ['N', d])],
+  });
+}
+
+/** A valid config for {@link vocabModel}; `patch` overrides fields (batching is merged). */
+export function vocabConfig(name: string, version: string, d: number, patch: Partial<ModelConfig> = {}): ModelConfig {
+  const { batching, ...rest } = patch;
+  return parseModelConfig(
+    {
+      name,
+      version,
+      platform: 'onnxruntime_onnx',
+      inputs: [{ name: 'ids', dtype: 'int64', shape: [-1, -1] }],
+      outputs: [{ name: 'pooled', dtype: 'float32', shape: [-1, d] }],
+      placement: 'cpu',
+      executionProviders: ['cpu'],
+      batching: { mode: 'concat', maxBatchSize: 1024, maxQueueDelayMs: 2, queueLimit: 256, userInputs: [], ...batching },
+      warmup: { runs: 1, batchSize: 2 },
+      ...rest,
+    },
+    `${name}/${version}`,
+  );
+}
+
 /** A valid config for {@link affineModel}; `patch` overrides fields (batching is merged). */
 export function affineConfig(name: string, version: string, inDim: number, outDim: number, patch: Partial<ModelConfig> = {}): ModelConfig {
   const { batching, ...rest } = patch;

@@ -1,4 +1,4 @@
-import { type ModelConfig, parseModelConfig } from '@pinrank/contracts';
+import { type ModelConfig, type ValueDomain, parseModelConfig } from '@pinrank/contracts';
 import { type OnnxIoSpec } from '../ops/onnx-ops';
 import { type Ops } from '../ops/ops';
 import { type SeededRandom } from '../weights/seeded-random';
@@ -59,22 +59,37 @@ export interface ModelSpec extends GraphSpec {
 
 /** The parts of a config that differ between models. */
 export type ConfigParts = Pick<ModelConfig, 'placement' | 'executionProviders' | 'batching' | 'warmup' | 'description'> &
-  Partial<Pick<ModelConfig, 'heads' | 'pinnerformerVersion'>>;
+  Partial<Pick<ModelConfig, 'heads' | 'pinnerformerVersion' | 'limits'>> & {
+    /** Value domains of integer inputs (e.g. an embedding lookup's vocabulary), by input name. */
+    inputValues?: Readonly<Record<string, ValueDomain>>;
+  };
 
-/** Builds and validates a config from a model's I/O specs (symbolic axes become -1). */
+/**
+ * Builds and validates a config from a model's I/O specs (symbolic axes
+ * become -1). Thrown by: value domains or limits naming inputs or axes the
+ * model does not have (TypeError), or a config the schema refuses.
+ */
 export function buildConfig(spec: Pick<ModelSpec, 'name' | 'inputs' | 'outputs'>, version: string, parts: ConfigParts): ModelConfig {
+  const { inputValues = {}, ...rest } = parts;
   const toTensorSpec = (io: OnnxIoSpec): ModelConfig['inputs'][number] => ({
     name: io.name,
     dtype: io.dtype,
     shape: io.shape.map((d) => (typeof d === 'number' ? d : -1)),
   });
+  for (const name of Object.keys(inputValues)) {
+    if (!spec.inputs.some((io) => io.name === name)) throw new TypeError(`${spec.name}: value domain for "${name}", which is not an input`);
+  }
+  const axes = new Set(spec.inputs.flatMap((io) => io.shape.filter((d): d is string => typeof d === 'string')));
+  for (const axis of [...Object.keys(parts.limits?.axes ?? {}), ...(parts.limits?.work?.axes ?? [])]) {
+    if (!axes.has(axis)) throw new TypeError(`${spec.name}: limits name axis "${axis}"; the inputs' axes are ${[...axes].join(', ')}`);
+  }
   const config = {
     name: spec.name,
     version,
     platform: 'onnxruntime_onnx',
-    inputs: spec.inputs.map(toTensorSpec),
+    inputs: spec.inputs.map((io) => ({ ...toTensorSpec(io), ...(inputValues[io.name] ? { values: inputValues[io.name] } : {}) })),
     outputs: spec.outputs.map(toTensorSpec),
-    ...parts,
+    ...rest,
   };
   return parseModelConfig(config, `${spec.name}/${version} (built)`);
 }

@@ -104,6 +104,10 @@ export function pinnerformer(overrides: Record<string, unknown> = {}): ModelSpec
         executionProviders: ['cpu'],
         batching: { mode: 'concat', maxBatchSize: 256, maxQueueDelayMs: 5, queueLimit: 64, userInputs: [] },
         warmup: { runs: 1, batchSize: 8 },
+        inputValues: {
+          action_types: { min: 0, max: hp.actionVocab - 1 },
+          surfaces: { min: 0, max: hp.surfaceVocab - 1 },
+        },
         description: spec.description,
         ...(options.pinnerformerVersion ? { pinnerformerVersion: options.pinnerformerVersion } : {}),
       });

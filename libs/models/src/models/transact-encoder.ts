@@ -38,6 +38,15 @@ export const transactEncoderHyperparams = z
 /** Resolved transact_encoder hyperparameters. */
 export type TransactEncoderHyperparams = z.infer<typeof transactEncoderHyperparams>;
 
+/**
+ * Per-request bounds of transact_encoder: S up to the longest sequence the
+ * feature-server serves, and attention work N×S×S up to one full batch at
+ * the served length (4096 candidates × S 100): about 3 GB of activations on
+ * CPU. Larger requests would cost seconds and gigabytes (S 1000 × 128 rows
+ * took 11 s and 3.9 GB on one core).
+ */
+const TRANSACT_LIMITS = { axes: { S: 1000 }, work: { axes: ['N', 'S', 'S'], max: 4096 * 100 * 100 } };
+
 /** Width of one fused row: action embedding + sequence item + candidate. */
 export function transactModelDim(hp: TransactEncoderHyperparams): number {
   return hp.dAction + 2 * hp.dContent;
@@ -111,6 +120,11 @@ export function transactEncoder(overrides: Record<string, unknown> = {}): ModelS
           indexInput: 'cand_user_idx',
         },
         warmup: { runs: 2, batchSize: 500 },
+        inputValues: {
+          seq_action_types: { min: 0, max: hp.actionVocab - 1 },
+          cand_user_idx: { min: 0, indexOf: 'seq_action_types' },
+        },
+        limits: TRANSACT_LIMITS,
         description: spec.description,
         ...(options.pinnerformerVersion ? { pinnerformerVersion: options.pinnerformerVersion } : {}),
       });

@@ -39,7 +39,7 @@ export function registerEmbeddings(program: Command, io: CliIo): void {
   ).action(async (flags: EmbeddingsFlags) => {
     if (flags.kind !== 'content' && flags.kind !== 'tower') throw new Error(`--kind must be content or tower, got "${flags.kind}"`);
     const r = resolveRemote(flags, 'embedding-store');
-    const client = openClient(EmbeddingStoreClient, r.address);
+    const client = openClient(EmbeddingStoreClient, r.address, r.tls);
     try {
       const req = GetEmbeddingsRequest.fromPartial({
         userId: flags.user ?? '',

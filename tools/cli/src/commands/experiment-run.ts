@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
+import { SERVICE_IDENTITIES } from '@pinrank/contracts';
 import { type Command } from 'commander';
 import { loadWorld, MANIFEST_FILE, writeWorld } from '@pinrank/sim';
 import { summarizeArms } from '../experiment/arm-summary';
@@ -11,6 +12,7 @@ import { formatExperimentSummary } from '../experiment/report';
 import { checkPinnedSnapshots, chooseStack, collectEnv, collectSnapshot, DEFAULT_SNAPSHOTS, parseSpeedup, type SnapshotSpec } from '../experiment/run-options';
 import { type CliIo } from '../io';
 import { toJson } from '../remote/table';
+import { clientTlsFor } from '../remote/client-tls';
 import { startEphemeralStack, type EphemeralStack } from '../stack/ephemeral-stack';
 import { intOption, numberOption } from './options';
 import { PhaseProgress } from './progress';
@@ -159,6 +161,9 @@ export function registerExperimentRun(program: Command, io: CliIo): void {
           featureServerAddress,
           world,
           ...(token ? { token } : {}),
+          tls: stack
+            ? { router: stack.clientTls(SERVICE_IDENTITIES.operator), featureServer: stack.clientTls(SERVICE_IDENTITIES.producer) }
+            : { router: clientTlsFor({}), featureServer: clientTlsFor({}, SERVICE_IDENTITIES.producer) },
           signal: ac.signal,
           onProgress: (p) => bar.update(p),
           log: (line) => io.err(`${line}\n`),

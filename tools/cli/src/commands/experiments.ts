@@ -24,7 +24,7 @@ export function registerExperiments(program: Command, io: CliIo): void {
   const experiments = program.command('experiments').description("the router's online experiments: configuration, per-arm counters, a user's assignment, reload");
   const withClient = async <T>(flags: RemoteFlags, fn: (c: ExperimentsClient, r: ReturnType<typeof resolveRemote>) => Promise<T>): Promise<T> => {
     const r = resolveRemote(flags, 'router');
-    const client = openClient(ExperimentsClient, r.address);
+    const client = openClient(ExperimentsClient, r.address, r.tls);
     try {
       return await fn(client, r);
     } finally {

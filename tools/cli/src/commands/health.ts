@@ -2,11 +2,13 @@ import { type Command } from 'commander';
 import { HealthCheckRequest, HealthClient, healthCheckResponse_ServingStatusToJSON } from '@pinrank/proto';
 import { type CliIo } from '../io';
 import { openClient, unary } from '../remote/call';
+import { clientTlsFor, type ClientTlsFlags } from '../remote/client-tls';
 import { DEFAULT_ENDPOINTS, type StackService } from '../remote/endpoints';
+import { tlsOptions } from '../remote/remote-options';
 import { intOption } from './options';
 import { table, toJson } from '../remote/table';
 
-interface HealthFlags {
+interface HealthFlags extends ClientTlsFlags {
   timeout: number;
   json?: boolean;
   router?: string;
@@ -18,8 +20,7 @@ interface HealthFlags {
 
 /** `pinrank health`: grpc.health.v1 status of every service of the stack; exit code 1 unless all are SERVING. */
 export function registerHealth(program: Command, io: CliIo): void {
-  const cmd = program
-    .command('health')
+  const cmd = tlsOptions(program.command('health'))
     .description('check grpc.health.v1 of every service of a running stack')
     .option('--timeout <ms>', 'deadline of each check in ms', intOption(1, 600_000), 2000)
     .option('--json', 'print JSON instead of a table');
@@ -32,9 +33,10 @@ export function registerHealth(program: Command, io: CliIo): void {
       'gpu-worker': flags.gpuWorker ?? DEFAULT_ENDPOINTS['gpu-worker'],
       'cpu-worker': flags.cpuWorker ?? DEFAULT_ENDPOINTS['cpu-worker'],
     };
+    const tls = clientTlsFor(flags);
     const results = await Promise.all(
       Object.entries(addrs).map(async ([service, address]) => {
-        const client = openClient(HealthClient, address);
+        const client = openClient(HealthClient, address, tls);
         try {
           const res = await unary(service, address, client.check.bind(client), HealthCheckRequest.fromPartial({ service: '' }), {
             timeoutMs: flags.timeout,

@@ -1,5 +1,5 @@
 import { type Command } from 'commander';
-import { registerModelsBuild } from './models-build';
+import { registerModelsBuild, registerModelsRefreshConfigs } from './models-build';
 import { type CliIo } from '../io';
 import { registerSimulate } from './simulate';
 import { registerHealth } from './health';
@@ -24,6 +24,7 @@ export type CommandRegistration = (program: Command, io: CliIo) => void;
 export const COMMANDS: readonly CommandRegistration[] = [
   registerSimulate,
   registerModelsBuild,
+  registerModelsRefreshConfigs,
   registerModelsRemote,
   registerHealth,
   registerRank,

@@ -2,6 +2,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type Command } from 'commander';
+import { SERVICE_IDENTITIES } from '@pinrank/contracts';
 import { FeatureServerClient, UserAction } from '@pinrank/proto';
 import { readActionLog, replay, userActionFields } from '@pinrank/sim';
 import { type CliIo } from '../io';
@@ -59,7 +60,8 @@ export function registerIngest(program: Command, io: CliIo): void {
     'feature-server',
   ).action(async (flags: IngestFlags) => {
     if (Boolean(flags.file) === Boolean(flags.world)) throw new Error('give exactly one of --file or --world');
-    const r = resolveRemote({ ...flags, timeout: flags.timeout === 5000 ? 3_600_000 : flags.timeout }, 'feature-server');
+    // Ingest presents the producer's certificate (the policy admits producers only), and a token only when given explicitly.
+    const r = resolveRemote({ ...flags, timeout: flags.timeout === 5000 ? 3_600_000 : flags.timeout }, 'feature-server', SERVICE_IDENTITIES.producer);
     const base: AsyncIterable<Partial<UserAction>> = flags.file
       ? jsonLines(flags.file)
       : (async function* () {
@@ -68,13 +70,13 @@ export function registerIngest(program: Command, io: CliIo): void {
           const records = replay(readActionLog(log), { speedup: flags.speedup ?? Infinity });
           for await (const rec of records) yield userActionFields(rec);
         })();
-    const client = openClient(FeatureServerClient, r.address);
+    const client = openClient(FeatureServerClient, r.address, r.tls);
     try {
       const started = Date.now();
       const { sent, response } = await ingestStream(client, r.address, take(base, flags.limit), {
         batchSize: flags.batch,
         timeoutMs: r.timeoutMs,
-        ...(r.token ? { token: r.token } : {}),
+        ...(flags.token ? { token: flags.token } : {}),
       });
       if (flags.json) return io.out(toJson({ sent, ...response }));
       const secs = (Date.now() - started) / 1000;

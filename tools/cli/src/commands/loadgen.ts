@@ -6,11 +6,13 @@ import { buildReport, formatProgress, formatReport } from '../loadgen/report';
 import { runLoad } from '../loadgen/runner';
 import { parseIdList, readIdFile, worldWorkload, type ItemDistribution, type UserDistribution } from '../loadgen/sources';
 import { Workload } from '../loadgen/workload';
+import { clientTlsFor, type ClientTlsFlags } from '../remote/client-tls';
 import { DEFAULT_ENDPOINTS } from '../remote/endpoints';
+import { tlsOptions } from '../remote/remote-options';
 import { toJson } from '../remote/table';
 import { intOption, numberOption } from './options';
 
-interface LoadgenFlags {
+interface LoadgenFlags extends ClientTlsFlags {
   addr?: string;
   rpc: LoadRpc;
   mode?: LoadMode;
@@ -65,8 +67,7 @@ async function buildWorkload(flags: LoadgenFlags): Promise<{ workload: Workload;
 
 /** `pinrank loadgen`: open- or closed-loop load on the router's Rank or Recommend, with HDR latency percentiles. */
 export function registerLoadgen(program: Command, io: CliIo): void {
-  program
-    .command('loadgen')
+  tlsOptions(program.command('loadgen'))
     .description("load the router's Rank or Recommend: open loop at a QPS or closed loop at a concurrency; HDR latency percentiles")
     .option('--addr <host:port>', `router address (default ${DEFAULT_ENDPOINTS.router})`)
     .addOption(new Option('--rpc <rpc>', 'RPC to call').choices(['rank', 'recommend']).default('rank'))
@@ -104,7 +105,7 @@ export function registerLoadgen(program: Command, io: CliIo): void {
       if (flags.rpc === 'recommend' && (topK < 1 || topK > 1000)) throw new RangeError(`--top-k: recommend's k must be in 1..1000, got ${topK}`);
       const { workload, source, candidates } = await buildWorkload(flags);
       const address = flags.addr ?? DEFAULT_ENDPOINTS.router;
-      const sender = rankerSender(address, { rpc: flags.rpc, topK, recommendCandidates: flags.rpc === 'recommend' ? (flags.candidates ?? 0) : 0 });
+      const sender = rankerSender(address, { rpc: flags.rpc, topK, recommendCandidates: flags.rpc === 'recommend' ? (flags.candidates ?? 0) : 0 }, clientTlsFor(flags));
       const ac = new AbortController();
       const onSigint = (): void => ac.abort();
       process.once('SIGINT', onSigint);

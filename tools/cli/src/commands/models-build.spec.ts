@@ -32,6 +32,13 @@ describe('pinrank models build', () => {
     expect(out).toMatch(/ranking_heads_lite\/3: \d+ parameters, model.onnx \d+ bytes sha256 [0-9a-f]{64} \(weights: seeded\)/);
   });
 
+  it('refresh-configs rewrites configs from the current definitions and reports each entry', async () => {
+    expect(await run('--name', 'pinnerformer_item', '--version', '2')).toBe(0);
+    out = '';
+    expect(await main(['node', 'pinrank', 'models', 'refresh-configs', '--repository', dir, '--name', 'pinnerformer_item'], io)).toBe(0);
+    expect(out).toBe(`${join(dir, 'pinnerformer_item', '2')}: config.json unchanged\n`);
+  });
+
   it('refuses unknown models, --weights with several models, and existing entries without --overwrite', async () => {
     expect(await run('--name', 'nope')).not.toBe(0);
     expect(await run('--name', 'ranking_heads', 'ranking_heads_lite', '--weights', join(dir, 'w.prw'))).not.toBe(0);

@@ -1,5 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { DEFAULT_SEED, MODEL_NAMES, PINNERFORMER_CONSUMERS, buildModelRepositoryEntry, isModelName } from '@pinrank/models';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DEFAULT_SEED, MODEL_NAMES, PINNERFORMER_CONSUMERS, buildModelRepositoryEntry, isModelName, refreshModelConfig } from '@pinrank/models';
 import { type CliIo } from '../io';
 import { intOption } from './options';
 
@@ -51,6 +53,30 @@ export function registerModelsBuild(program: Command, io: CliIo): void {
         io.out(
           `${built.dir}: ${built.manifest.parameterCount} parameters, model.onnx ${onnx?.bytes ?? 0} bytes sha256 ${onnx?.sha256 ?? '?'} (weights: ${built.manifest.weights.source})\n`,
         );
+      }
+    });
+}
+
+/**
+ * Registers `pinrank models refresh-configs`: rewrites the config.json of
+ * existing entries from the current model definitions (their manifests'
+ * hyperparameters), keeping model.onnx, so trained versions pick up
+ * config-format changes without their weights files.
+ */
+export function registerModelsRefreshConfigs(program: Command, io: CliIo): void {
+  const models = program.commands.find((c) => c.name() === 'models') ?? program.command('models').description('build and inspect the model repository');
+  models
+    .command('refresh-configs')
+    .description('rewrite config.json (and its manifest digest) of every entry from the current model definitions, keeping model.onnx')
+    .option('--name <names...>', `models to refresh (default: all of ${MODEL_NAMES.join(', ')})`, parseNames)
+    .option('--repository <dir>', 'model repository root', 'models')
+    .action(async (opts: { name?: string[]; repository: string }) => {
+      for (const name of opts.name ?? [...MODEL_NAMES]) {
+        const versions = await readdir(join(opts.repository, name)).catch(() => [] as string[]);
+        for (const version of versions.filter((v) => !v.startsWith('.')).sort()) {
+          const r = await refreshModelConfig(join(opts.repository, name, version));
+          io.out(`${r.dir}: config.json ${r.changed ? 'rewritten' : 'unchanged'}\n`);
+        }
       }
     });
 }

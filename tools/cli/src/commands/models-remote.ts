@@ -27,7 +27,7 @@ export function registerModelsRemote(program: Command, io: CliIo): void {
   const withClient = async (flags: WorkerFlags, fn: (c: GRPCInferenceServiceClient, r: ReturnType<typeof resolveRemote>) => Promise<void>): Promise<void> => {
     if (flags.worker !== 'gpu' && flags.worker !== 'cpu') throw new Error(`--worker must be gpu or cpu, got "${flags.worker}"`);
     const r = resolveRemote(flags, flags.worker === 'gpu' ? 'gpu-worker' : 'cpu-worker');
-    const client = openClient(GRPCInferenceServiceClient, r.address);
+    const client = openClient(GRPCInferenceServiceClient, r.address, r.tls);
     try {
       await fn(client, r);
     } finally {

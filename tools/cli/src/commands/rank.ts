@@ -71,7 +71,7 @@ export function registerRank(program: Command, io: CliIo): void {
     'router',
   ).action(async (flags: RankFlags) => {
     const r = resolveRemote(flags, 'router');
-    const client = openClient(RankerClient, r.address);
+    const client = openClient(RankerClient, r.address, r.tls);
     try {
       const req = RankRequest.fromPartial({
         userId: flags.user,
@@ -96,7 +96,7 @@ export function registerRank(program: Command, io: CliIo): void {
     'router',
   ).action(async (flags: RecommendFlags) => {
     const r = resolveRemote(flags, 'router');
-    const client = openClient(RankerClient, r.address);
+    const client = openClient(RankerClient, r.address, r.tls);
     try {
       const req = RecommendRequest.fromPartial({ userId: flags.user, k: flags.k, requestTimeMs: flags.time ?? 0 });
       printRanking(io, await unary('router', r.address, client.recommend.bind(client), req, r), flags.json);

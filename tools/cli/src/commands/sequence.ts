@@ -25,7 +25,7 @@ export function registerSequence(program: Command, io: CliIo): void {
     'feature-server',
   ).action(async (flags: SequenceFlags) => {
     const r = resolveRemote(flags, 'feature-server');
-    const client = openClient(FeatureServerClient, r.address);
+    const client = openClient(FeatureServerClient, r.address, r.tls);
     try {
       const req = GetRealtimeSequenceRequest.fromPartial({
         userId: flags.user,

@@ -23,7 +23,7 @@ export function registerSnapshots(program: Command, io: CliIo): void {
   const snapshots = program.command('snapshots').description('list, load and activate PinnerFormer snapshot versions in embedding-store');
   const withClient = async <T>(flags: RemoteFlags, fn: (c: EmbeddingStoreClient, r: ReturnType<typeof resolveRemote>) => Promise<T>): Promise<T> => {
     const r = resolveRemote(flags, 'embedding-store');
-    const client = openClient(EmbeddingStoreClient, r.address);
+    const client = openClient(EmbeddingStoreClient, r.address, r.tls);
     try {
       return await fn(client, r);
     } finally {

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { type Command } from 'commander';
+import { SERVICE_IDENTITIES } from '@pinrank/contracts';
 import { EmbeddingStoreClient, ListSnapshotsRequest, LoadSnapshotRequest, SnapshotState } from '@pinrank/proto';
 import { type CliIo } from '../io';
 import { openClient, unary } from '../remote/call';
@@ -10,6 +11,7 @@ import { prepareStackData } from '../stack/prepare-data';
 import { feedFeatureServer } from '../stack/replay-feed';
 import { RestartPolicy } from '../stack/restart-policy';
 import { describeEvent, SupervisedService } from '../stack/supervised-service';
+import { ensureStackPki, stackClientTls } from '../stack/stack-pki';
 import { intOption, numberOption } from './options';
 import { PhaseProgress } from './progress';
 
@@ -31,6 +33,7 @@ interface StartFlags {
   progress: boolean;
   maxRestarts: number;
   restartWindow: number;
+  insecure?: boolean;
 }
 
 const START_TIMEOUT_MS = 180_000;
@@ -69,6 +72,7 @@ export function registerStart(program: Command, io: CliIo): void {
     .option('--no-progress', 'do not draw progress bars')
     .option('--max-restarts <n>', 'a service that exits is restarted; more than this many exits within --restart-window stops the stack', intOption(0, 1000), 5)
     .option('--restart-window <s>', 'window (seconds) over which --max-restarts counts exits', intOption(1, 86_400), 60)
+    .option('--insecure', 'plaintext and no authorization policy (debugging); admin RPCs still need the admin token')
     .action(async (flags: StartFlags) => {
       const root = resolve(__dirname, '..', '..', '..', '..');
       const dataDir = resolve(flags.data);
@@ -86,7 +90,11 @@ export function registerStart(program: Command, io: CliIo): void {
       });
       progress.stop();
 
+      // Mutual TLS and the authorization policies are on unless --insecure: certificates live in <data>/pki.
+      const pki = flags.insecure ? undefined : ensureStackPki(dataDir, flags.host);
+      if (pki && pki.issued.length > 0) io.err(`certificates issued in ${pki.dir}: ${pki.issued.join(', ')}\n`);
       const { services, adminToken } = localStackServices({
+        ...(pki ? { pki } : {}),
         root,
         dataDir,
         host: flags.host,
@@ -137,7 +145,7 @@ export function registerStart(program: Command, io: CliIo): void {
         };
         await startOne('embedding-store');
         const es = byName.get('embedding-store')?.address as string;
-        const esClient = openClient(EmbeddingStoreClient, es);
+        const esClient = openClient(EmbeddingStoreClient, es, pki ? stackClientTls(pki, SERVICE_IDENTITIES.operator) : undefined);
         try {
           const list = await unary('embedding-store', es, esClient.listSnapshots.bind(esClient), ListSnapshotsRequest.fromPartial({}), { timeoutMs: ADMIN_CALL_MS });
           if (list.activeVersion !== data.snapshotVersion) {
@@ -160,6 +168,7 @@ export function registerStart(program: Command, io: CliIo): void {
         const pids = new Map(running.map((s) => [s.name, s.pid]));
         io.out(table(['service', 'gRPC', 'metrics', 'pid'], services.map((s) => [s.name, s.address, `http://${s.metricsAddress}/metrics`, String(pids.get(s.name) ?? '')])));
         io.out(`snapshot ${data.snapshotVersion}; world ${data.worldDir}; admin token ${adminToken}\n`);
+        io.out(pki ? `mutual TLS and authorization on; client certificates in ${pki.dir} (pinrank commands use them; --tls-dir for another data folder)\n` : 'plaintext, authorization off (--insecure): client commands need --plaintext\n');
         io.out(`try:  npx pinrank recommend --user u42   |   npx pinrank health   |   Ctrl-C stops everything\n\n`);
 
         if (flags.replay) {
@@ -167,6 +176,7 @@ export function registerStart(program: Command, io: CliIo): void {
             worldDir: data.worldDir,
             manifest: data.manifest,
             address: byName.get('feature-server')?.address as string,
+            ...(pki ? { tls: stackClientTls(pki, SERVICE_IDENTITIES.producer) } : {}),
             liveFromMs: data.liveFromMs,
             historyDays: flags.historyDays,
             speedup: flags.speedup,

@@ -1,7 +1,8 @@
-import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { status, type ServiceError } from '@grpc/grpc-js';
 import { FeatureServerClient, RankerClient, RecommendRequest, type RecommendResponse, type UserAction } from '@pinrank/proto';
+import { type ClientTlsOptions } from '@pinrank/service-kit';
 import { ACTION, parseItemId, Responder, userId, type LoadedWorld, type Reaction } from '@pinrank/sim';
-import { openClient } from '../remote/call';
+import { authMetadata, openClient } from '../remote/call';
 import { ingestStream } from '../remote/ingest-stream';
 import { ingestUserHistory } from './history-feed';
 import { Limiter } from './limiter';
@@ -79,8 +80,10 @@ export interface ClosedLoopOptions extends LoopParameters {
   world: LoadedWorld;
   /** Deadline of each call (default 30 s). */
   requestTimeoutMs?: number;
-  /** Admin/ingest bearer token, when the stack wants one. */
+  /** Bearer token sent with Recommend, when the stack wants one. */
   token?: string;
+  /** TLS of the Recommend calls (a client identity) and of the feedback ingest (a producer identity); default plaintext. */
+  tls?: { router?: ClientTlsOptions; featureServer?: ClientTlsOptions };
   /** Prefix of the ids of the actions the loop ingests (default: derived from the seed and the wall clock, unique per run). */
   actionIdPrefix?: string;
   signal?: AbortSignal;
@@ -156,9 +159,10 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
   const outcomes = new Map(users.map((u) => [u, emptyOutcome(userId(u))]));
   const prefix = o.actionIdPrefix ?? `xl${o.seed}-${started.toString(36)}-`;
   const timeoutMs = o.requestTimeoutMs ?? 30_000;
-  const auth = o.token ? { token: o.token } : {};
-  const ranker = openClient(RankerClient, o.routerAddress);
-  const featureServer = openClient(FeatureServerClient, o.featureServerAddress);
+  // The token goes with Recommend only: ingest is the producer's, identified by its certificate.
+  const recommendMetadata = authMetadata(o.token);
+  const ranker = openClient(RankerClient, o.routerAddress, o.tls?.router);
+  const featureServer = openClient(FeatureServerClient, o.featureServerAddress, o.tls?.featureServer);
   const responder = new Responder(world, { salt: o.seed });
   const topics = world.items.primaryTopic;
   const errorSamples: string[] = [];
@@ -182,7 +186,6 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
         userIds: new Set(users.map((u) => userId(u))),
         fromMs: from,
         untilMs: period.startMs,
-        ...auth,
         ...(o.signal ? { signal: o.signal } : {}),
       });
       if (s.response.rejected > 0)
@@ -194,7 +197,7 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
 
     const recommend = (req: RecommendRequest): Promise<RecommendResponse> =>
       new Promise((resolve, reject) =>
-        ranker.recommend(req, new Metadata(), { deadline: new Date(Date.now() + timeoutMs) }, (err: ServiceError | null, res) =>
+        ranker.recommend(req, recommendMetadata, { deadline: new Date(Date.now() + timeoutMs) }, (err: ServiceError | null, res) =>
           err ? reject(new Error(`router ${o.routerAddress}: ${status[err.code] ?? err.code}: ${err.details || err.message}`, { cause: err })) : resolve(res),
         ),
       );
@@ -251,7 +254,7 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
       }
       if (actions.length === 0) return;
       try {
-        const s = await ingestStream(featureServer, o.featureServerAddress, actions, { batchSize: 1000, timeoutMs, ...auth });
+        const s = await ingestStream(featureServer, o.featureServerAddress, actions, { batchSize: 1000, timeoutMs });
         if (s.response.rejected > 0) throw new Error(`rejected ${s.response.rejected} actions: ${s.response.rejections[0]?.reason ?? 'no reason given'}`);
         actionsIngested += Number(s.response.accepted);
       } catch (err) {

@@ -1,5 +1,6 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { RankRequest, RankerClient, RecommendRequest } from '@pinrank/proto';
+import { type ClientTlsOptions } from '@pinrank/service-kit';
 import { openClient } from '../remote/call';
 import { type CallOutcome, type LoadSender } from './runner';
 
@@ -23,8 +24,8 @@ export function statusName(err: unknown): string {
 }
 
 /** A sender calling the router's Rank or Recommend on one shared channel, and a `close` to release it. */
-export function rankerSender(address: string, opts: RankerSenderOptions): { send: LoadSender; close: () => void } {
-  const client = openClient(RankerClient, address);
+export function rankerSender(address: string, opts: RankerSenderOptions, tls?: ClientTlsOptions): { send: LoadSender; close: () => void } {
+  const client = openClient(RankerClient, address, tls);
   const md = new Metadata();
   const settle = (resolve: (o: CallOutcome) => void) => (err: ServiceError | null) => resolve(err ? { ok: false, status: statusName(err) } : { ok: true });
   const send: LoadSender = (req, deadlineMs) =>

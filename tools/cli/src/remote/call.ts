@@ -1,11 +1,19 @@
-import { credentials, Metadata, status, type Client, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ChannelCredentials, type ChannelOptions, type Client, type ServiceError } from '@grpc/grpc-js';
+import { channelCredentials, clientChannelOptions, type ClientTlsOptions } from '@pinrank/service-kit';
 
 /** A constructor of a ts-proto generated grpc-js client. */
-export type ClientCtor<C extends Client> = new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => C;
+export type ClientCtor<C extends Client> = new (address: string, creds: ChannelCredentials, options?: ChannelOptions) => C;
 
-/** Opens a plaintext client to `address` (the CLI talks to a local or port-forwarded stack). */
-export function openClient<C extends Client>(Ctor: ClientCtor<C>, address: string): C {
-  return new Ctor(address, credentials.createInsecure());
+/**
+ * Opens a client to `address` (a local or port-forwarded stack): TLS with a
+ * client certificate when `tls` is given, else plaintext. A loopback address
+ * is verified as "localhost" (the local certificates carry both), which also
+ * keeps Node from warning about an IP address as TLS server name.
+ */
+export function openClient<C extends Client>(Ctor: ClientCtor<C>, address: string, tls?: ClientTlsOptions): C {
+  const loopback = /^(127\.0\.0\.1|\[::1\]|localhost):\d+$/.test(address);
+  const effective = tls && loopback && !tls.serverNameOverride ? { ...tls, serverNameOverride: 'localhost' } : tls;
+  return new Ctor(address, channelCredentials(effective), effective ? clientChannelOptions({ tls: effective }) : {});
 }
 
 /** Metadata carrying the admin bearer token, when one is given. */
@@ -52,14 +60,14 @@ export function describeError(what: string, address: string, err: ServiceError):
   switch (err.code) {
     case status.UNAVAILABLE:
       if (!isConnectionFailure(details)) return `${what} at ${address} is unavailable: ${details}`;
-      return `cannot reach ${what} at ${address} (${details || 'unavailable'}); is it running? Start the stack with \`npm start\` or pass --addr`;
+      return `cannot reach ${what} at ${address} (${details || 'unavailable'}); is it running? Start the stack with \`npm start\` or pass --addr; a stack with mutual TLS also needs its certificates (--tls-dir)`;
     case status.DEADLINE_EXCEEDED:
       // grpc-js words its own client-side timeout "Deadline exceeded ..."; anything else is the server's answer.
       if (details && !/^deadline exceeded/i.test(details)) return `${what} at ${address} answered DEADLINE_EXCEEDED: ${details}; raise --timeout or check the server`;
       return `${what} at ${address} did not answer within the deadline; raise --timeout or check the server`;
     case status.UNAUTHENTICATED:
     case status.PERMISSION_DENIED:
-      return `${what} refused the call: ${details}. Admin calls need --token (or PINRANK_ADMIN_TOKEN)`;
+      return `${what} refused the call: ${details}. The caller is the certificate in --tls-dir (default .cache/stack/pki) or the --token (PINRANK_ADMIN_TOKEN) sent`;
     default:
       return `${what}: ${status[err.code] ?? err.code}: ${details}`;
   }

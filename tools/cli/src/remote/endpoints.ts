@@ -1,3 +1,5 @@
+import { type ClientTlsFlags } from './client-tls';
+
 /** Default addresses of a local stack (the README's port table). */
 export const DEFAULT_ENDPOINTS = {
   router: '127.0.0.1:50050',
@@ -11,7 +13,7 @@ export const DEFAULT_ENDPOINTS = {
 export type StackService = keyof typeof DEFAULT_ENDPOINTS;
 
 /** Options every remote command accepts. */
-export interface RemoteFlags {
+export interface RemoteFlags extends ClientTlsFlags {
   /** host:port of the server (defaults per service). */
   addr?: string;
   /** Deadline of each call in milliseconds. */

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, type ServiceError } from '@grpc/grpc-js';
+import { SERVICE_IDENTITIES } from '@pinrank/contracts';
 import {
   EmbeddingStoreClient,
   FeatureServerClient,
@@ -13,11 +14,14 @@ import {
   SnapshotState,
   type ListSnapshotsResponse,
 } from '@pinrank/proto';
+import { type ClientTlsOptions } from '@pinrank/service-kit';
 import { MANIFEST_FILE, writeWorld, type WorldManifest } from '@pinrank/sim';
 import { runEmbedJob } from '../embed/embed-job';
+import { openClient } from '../remote/call';
 import { withEphemeralPorts } from './ephemeral-ports';
 import { localStackServices } from './local-stack';
 import { ManagedProcess, type ServiceSpec } from './managed-process';
+import { ensureStackPki, stackClientTls } from './stack-pki';
 
 /** The five processes of a stack, by name. */
 export type StackServiceName = 'embedding-store' | 'feature-server' | 'gpu-worker' | 'cpu-worker' | 'router';
@@ -91,13 +95,26 @@ export interface EphemeralStack {
   /** The computed snapshots, in the order planned. */
   snapshots: ComputedSnapshot[];
   address: Record<StackServiceName, string>;
+  /** host:port of each service's /metrics. */
+  metricsAddress: Record<StackServiceName, string>;
+  /**
+   * Clients over mutual TLS (every service enforces its policy): `ranker`
+   * presents the operators' certificate; the feature-server, embedding-store
+   * and worker clients the router's (the identity that reads them); `producer`
+   * the action producer's (the one that may ingest).
+   */
   ranker: RankerClient;
   featureServer: FeatureServerClient;
+  producer: FeatureServerClient;
   embeddingStore: EmbeddingStoreClient;
   gpuWorker: GRPCInferenceServiceClient;
   cpuWorker: GRPCInferenceServiceClient;
+  /** TLS presenting one of the stack's identities (services' and clients', see SERVICE_IDENTITIES). */
+  clientTls(identity: string): ClientTlsOptions;
   /** Last log lines of a service (for failure messages). */
   logTail(name: StackServiceName): string[];
+  /** The process of a service: its pid and whether it still runs (crash and resource checks). */
+  process(name: StackServiceName): { pid: number | undefined; running: boolean };
   /** Closes the clients, sends SIGTERM to every process (router first), waits, removes the directory. */
   stop(): Promise<void>;
 }
@@ -232,7 +249,8 @@ export async function startEphemeralStack(o: EphemeralStackOptions): Promise<Eph
 
     const catalogFile = join(worldDir, manifest.files.catalog);
     const adminToken = randomBytes(16).toString('hex');
-    const base = localStackServices({ root, dataDir: dir, host, basePort: 50050, adminToken });
+    const pki = ensureStackPki(dir, host);
+    const base = localStackServices({ root, dataDir: dir, host, basePort: 50050, adminToken, pki });
     const tuned = base.services.map(
       (s): ServiceSpec => ({
         ...s,
@@ -264,13 +282,16 @@ export async function startEphemeralStack(o: EphemeralStackOptions): Promise<Eph
       }
     };
     const address = Object.fromEntries([...byName].map(([n, s]) => [n, s.address])) as Record<StackServiceName, string>;
-    const insecure = credentials.createInsecure();
-    const embeddingStore = new EmbeddingStoreClient(address['embedding-store'], insecure);
-    const featureServer = new FeatureServerClient(address['feature-server'], insecure);
-    const gpuWorker = new GRPCInferenceServiceClient(address['gpu-worker'], insecure);
-    const cpuWorker = new GRPCInferenceServiceClient(address['cpu-worker'], insecure);
-    const ranker = new RankerClient(address.router, insecure);
-    clients.push(embeddingStore, featureServer, gpuWorker, cpuWorker, ranker);
+    const metricsAddress = Object.fromEntries([...byName].map(([n, s]) => [n, s.metricsAddress])) as Record<StackServiceName, string>;
+    const clientTls = (identity: string): ClientTlsOptions => stackClientTls(pki, identity);
+    const asRouter = clientTls(SERVICE_IDENTITIES.router);
+    const embeddingStore = openClient(EmbeddingStoreClient, address['embedding-store'], asRouter);
+    const featureServer = openClient(FeatureServerClient, address['feature-server'], asRouter);
+    const producer = openClient(FeatureServerClient, address['feature-server'], clientTls(SERVICE_IDENTITIES.producer));
+    const gpuWorker = openClient(GRPCInferenceServiceClient, address['gpu-worker'], asRouter);
+    const cpuWorker = openClient(GRPCInferenceServiceClient, address['cpu-worker'], asRouter);
+    const ranker = openClient(RankerClient, address.router, clientTls(SERVICE_IDENTITIES.operator));
+    clients.push(embeddingStore, featureServer, producer, gpuWorker, cpuWorker, ranker);
 
     await startOne('embedding-store');
     const [active, ...rest] = snapshots as [ComputedSnapshot, ...ComputedSnapshot[]];
@@ -287,12 +308,19 @@ export async function startEphemeralStack(o: EphemeralStackOptions): Promise<Eph
       adminToken,
       snapshots,
       address,
+      metricsAddress,
       ranker,
       featureServer,
+      producer,
       embeddingStore,
       gpuWorker,
       cpuWorker,
+      clientTls,
       logTail: (name) => [...(tails.get(name) ?? [])],
+      process: (name) => {
+        const p = running.find((r) => r.spec.name === name);
+        return { pid: p?.pid, running: p?.running ?? false };
+      },
       stop,
     };
   } catch (err) {

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { SERVICE_IDENTITIES } from '@pinrank/contracts';
+import { type LocalPki } from '@pinrank/service-kit';
 import { type ServiceSpec } from './managed-process';
+import { STACK_IDENTITIES, stackClientTls, stackTlsEnv } from './stack-pki';
 
 /** Where a local stack keeps its data and which ports it uses. */
 export interface LocalStackOptions {
@@ -19,6 +22,8 @@ export interface LocalStackOptions {
   redisUrl?: string;
   /** Optional NATS URL: feature-server also consumes the action stream from JetStream. */
   natsUrl?: string;
+  /** The stack's certificates: every service runs mutual TLS with its policy enforced. Without: plaintext, data RPCs open (admin RPCs still need the token). */
+  pki?: LocalPki;
 }
 
 /** Ports of a stack whose router listens on `base` (the README's table for 50050). */
@@ -40,6 +45,14 @@ export function localStackServices(o: LocalStackOptions): { services: ServiceSpe
   };
   const catalog = join(o.dataDir, 'world', 'items.vec');
   const redis = o.redisUrl;
+  const secure = (name: keyof typeof STACK_IDENTITIES): Pick<ServiceSpec, 'env' | 'healthTls'> =>
+    o.pki
+      ? { env: stackTlsEnv(o.pki, STACK_IDENTITIES[name]), healthTls: stackClientTls(o.pki, SERVICE_IDENTITIES.operator) }
+      : { env: { PINRANK_AUTHZ: 'off' } };
+  const withSecurity = (spec: ServiceSpec, name: keyof typeof STACK_IDENTITIES): ServiceSpec => {
+    const s = secure(name);
+    return { ...spec, env: { ...spec.env, ...s.env }, ...(s.healthTls ? { healthTls: s.healthTls } : {}) };
+  };
   const services: ServiceSpec[] = [
     {
       name: 'embedding-store',
@@ -114,5 +127,5 @@ export function localStackServices(o: LocalStackOptions): { services: ServiceSpe
       },
     },
   ];
-  return { services, adminToken };
+  return { services: services.map((s) => withSecurity(s, s.name as keyof typeof STACK_IDENTITIES)), adminToken };
 }

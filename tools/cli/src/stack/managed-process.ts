@@ -2,8 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { credentials, Metadata } from '@grpc/grpc-js';
+import { Metadata } from '@grpc/grpc-js';
 import { HealthCheckRequest, HealthCheckResponse_ServingStatus, HealthClient } from '@pinrank/proto';
+import { type ClientTlsOptions } from '@pinrank/service-kit';
+import { openClient } from '../remote/call';
 
 /** One service process of the local stack. */
 export interface ServiceSpec {
@@ -21,6 +23,8 @@ export interface ServiceSpec {
   metricsAddress: string;
   /** Run the app's sources through tsx even when a bundle exists (default false). */
   fromSource?: boolean;
+  /** TLS of the health checks (the service runs mutual TLS); default plaintext. */
+  healthTls?: ClientTlsOptions;
 }
 
 /** The command that runs an app: its bundle when built, otherwise its sources through tsx. */
@@ -63,9 +67,14 @@ export class ManagedProcess {
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
   }
 
+  /** Whether the process is still running. */
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   /** Resolves when the server answers SERVING on grpc.health.v1; rejects if it exits or `timeoutMs` passes. */
   async waitServing(timeoutMs: number): Promise<void> {
-    const client = new HealthClient(this.spec.address, credentials.createInsecure());
+    const client = openClient(HealthClient, this.spec.address, this.spec.healthTls);
     const until = Date.now() + timeoutMs;
     let exited = false;
     void this.exited.then(() => (exited = true));

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { type UserAction } from '@pinrank/proto';
 import { FeatureServerClient } from '@pinrank/proto';
+import { type ClientTlsOptions } from '@pinrank/service-kit';
 import { readActionLog, replay, userActionFields, type WorldManifest } from '@pinrank/sim';
 import { openClient } from '../remote/call';
 import { ingestStream, type IngestSummary } from '../remote/ingest-stream';
@@ -10,6 +11,8 @@ export interface FeedOptions {
   worldDir: string;
   manifest: WorldManifest;
   address: string;
+  /** TLS presenting a producer identity; default plaintext. */
+  tls?: ClientTlsOptions;
   /** Simulated time that maps to the wall clock's "now". */
   liveFromMs: number;
   /** Days of history before liveFromMs loaded as fast as possible. */
@@ -51,7 +54,7 @@ async function untilDelivered<T>(attempt: () => Promise<T>, signal: AbortSignal,
 export async function feedFeatureServer(o: FeedOptions): Promise<IngestSummary> {
   const shift = Date.now() - o.liveFromMs;
   const log = join(o.worldDir, o.manifest.files.actions);
-  const client = openClient(FeatureServerClient, o.address);
+  const client = openClient(FeatureServerClient, o.address, o.tls);
   const shifted = async function* (records: AsyncIterable<Parameters<typeof userActionFields>[0]>): AsyncGenerator<Partial<UserAction>> {
     for await (const r of records) yield { ...userActionFields(r), timestampMs: r.timestampMs + shift };
   };

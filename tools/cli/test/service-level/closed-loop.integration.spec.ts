@@ -4,6 +4,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SERVICE_IDENTITIES } from '@pinrank/contracts';
 import { GetRealtimeSequenceRequest } from '@pinrank/proto';
 import { loadWorld, parseUserId, type LoadedWorld } from '@pinrank/sim';
 import { main } from '../../src/cli';
@@ -84,7 +85,7 @@ describe('closed loop', () => {
       concurrency: 4,
       historyDays: 5,
       seed: 1,
-      token: stack.adminToken,
+      tls: { router: stack.clientTls(SERVICE_IDENTITIES.operator), featureServer: stack.clientTls(SERVICE_IDENTITIES.producer) },
     });
     const config = await readExperimentConfig(configPath);
     summary = summarizeArms(result.users, { configuredExperiments: config.experiments, resamples: 300, seed: 1 });
@@ -153,7 +154,8 @@ describe('pinrank experiments', () => {
     let out = '';
     let err = '';
     const io = { out: (t: string) => void (out += t), err: (t: string) => void (err += t), errIsTty: false };
-    const code = await main(['node', 'pinrank', 'experiments', ...args, '--addr', stack.address.router], io);
+    // The stack runs mutual TLS: the command presents the operator certificate of the stack's own folder.
+    const code = await main(['node', 'pinrank', 'experiments', ...args, '--addr', stack.address.router, '--tls-dir', join(stack.dir, 'pki')], io);
     return { code, out, err };
   };
 

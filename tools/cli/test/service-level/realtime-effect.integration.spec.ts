@@ -40,7 +40,7 @@ afterAll(async () => {
 }, 120_000);
 
 function ingest(actions: Array<Partial<IngestActionsRequest['actions'][number]>>): Promise<IngestActionsResponse> {
-  const fs = stack.featureServer;
+  const fs = stack.producer;
   return new Promise((resolve, reject) => {
     const stream = fs.ingestActions((err, res) => (err ? reject(err) : resolve(res)));
     stream.write(IngestActionsRequest.fromPartial({ actions }));

@@ -4,12 +4,13 @@ import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile, cp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { status } from '@grpc/grpc-js';
+import { credentials, status } from '@grpc/grpc-js';
 import {
   ActionType,
   ActivateSnapshotRequest,
   DeleteUserEmbeddingsRequest,
   DeleteUserRequest,
+  FeatureServerClient,
   GetEmbeddingsRequest,
   GetRealtimeSequenceRequest,
   GetRealtimeSequencesRequest,
@@ -121,7 +122,7 @@ async function userWhoseVectorChanged(): Promise<string> {
 }
 
 function ingest(actions: Array<Partial<IngestActionsRequest['actions'][number]>>): Promise<IngestActionsResponse> {
-  const fs = stack.featureServer;
+  const fs = stack.producer;
   return new Promise((resolve, reject) => {
     const stream = fs.ingestActions((err, res) => (err ? reject(err) : resolve(res)));
     stream.write(IngestActionsRequest.fromPartial({ actions }));
@@ -169,7 +170,8 @@ describe('every public RPC answers on the real stack', () => {
     expect(seq.records.map((r) => r.action?.actionId)).toEqual(['sl-fs-2', 'sl-fs-1', 'sl-fs-0']);
     const many = await call(fs.getRealtimeSequences.bind(fs), GetRealtimeSequencesRequest.fromPartial({ userIds: [user, 'nobody'], maxLen: 10 }));
     expect(many.sequences.map((s) => s.length)).toEqual([3, 0]);
-    expect((await failure(fs.deleteUser.bind(fs), DeleteUserRequest.fromPartial({ userId: user }))).code).toBe(status.UNAUTHENTICATED);
+    // The test client presents the router's certificate: known, but not an admin.
+    expect((await failure(fs.deleteUser.bind(fs), DeleteUserRequest.fromPartial({ userId: user }))).code).toBe(status.PERMISSION_DENIED);
     const deleted = await call(fs.deleteUser.bind(fs), DeleteUserRequest.fromPartial({ userId: user }), { token: stack.adminToken });
     expect(deleted.deletedActions).toBe(3);
   }, 60_000);
@@ -210,6 +212,35 @@ describe('every public RPC answers on the real stack', () => {
       expect(index.models.map((m) => `${m.name}/${m.version}`)).toContain(`${model}/${shipped(model)}`);
     }
   }, 60_000);
+});
+
+describe('authorization on the real stack (mutual TLS, default policies)', () => {
+  it("refused none of the stack's own calls: router to feature-server, embedding-store and workers, feature-server to embedding-store", async () => {
+    const refusals = async (name: keyof ServiceStack['metricsAddress']): Promise<string[]> => {
+      const text = await (await fetch(`http://${stack.metricsAddress[name]}/metrics`)).text();
+      return text.split('\n').filter((l) => l.startsWith('rpc_server_authz_refusals_total{') && !/method="DeleteUser"/.test(l) && !l.endsWith(' 0'));
+    };
+    for (const name of ['feature-server', 'embedding-store', 'gpu-worker', 'cpu-worker', 'router'] as const) expect({ name, refused: await refusals(name) }).toEqual({ name, refused: [] });
+  });
+
+  it('refuses a known identity on a method its policy does not name, and a caller without TLS', async () => {
+    const producer = stack.producer;
+    const read = GetRealtimeSequenceRequest.fromPartial({ userId: userId(1), maxLen: 5 });
+    expect((await failure(producer.getRealtimeSequence.bind(producer), read)).code).toBe(status.PERMISSION_DENIED);
+    const asRouter = stack.featureServer;
+    const code = await new Promise<number>((resolve) => {
+      const s = asRouter.ingestActions((err) => resolve(err?.code ?? status.OK));
+      s.write(IngestActionsRequest.fromPartial({ actions: [] }));
+      s.end();
+    });
+    expect(code).toBe(status.PERMISSION_DENIED);
+    const plain = new FeatureServerClient(stack.address['feature-server'], credentials.createInsecure());
+    try {
+      expect((await failure(plain.getRealtimeSequence.bind(plain), read, { timeoutMs: 3000 })).code).toBe(status.UNAVAILABLE);
+    } finally {
+      plain.close();
+    }
+  });
 });
 
 describe('bad inputs get INVALID_ARGUMENT or NOT_FOUND naming the field', () => {

@@ -6,10 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
-import { credentials } from '@grpc/grpc-js';
+import { SERVICE_IDENTITIES } from '@pinrank/contracts';
 import { RankerClient, RankRequest, type RankResponse } from '@pinrank/proto';
+import { channelCredentials } from '@pinrank/service-kit';
 import { itemId, userId } from '@pinrank/sim';
 import { freePorts } from '../../src/stack/ephemeral-ports';
+import { ensureStackPki, stackClientTls } from '../../src/stack/stack-pki';
 import { call } from './grpc-call';
 import { until } from './load-loop';
 import { REPO_ROOT } from './stack-fixture';
@@ -56,7 +58,9 @@ beforeAll(async () => {
   );
   for (const s of [start.stdout, start.stderr]) if (s) createInterface({ input: s }).on('line', (l) => lines.push(l));
   await waitLine(/^pinrank is running/, 300_000);
-  ranker = new RankerClient(`127.0.0.1:${base}`, credentials.createInsecure());
+  // The stack runs with mutual TLS: call it as the operator, with the certificate it issued.
+  const tls = stackClientTls(ensureStackPki(dir, '127.0.0.1'), SERVICE_IDENTITIES.operator);
+  ranker = new RankerClient(`127.0.0.1:${base}`, channelCredentials(tls));
 }, 320_000);
 
 afterAll(async () => {
