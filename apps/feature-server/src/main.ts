@@ -5,12 +5,13 @@ import { runMain, serverOptionsFromConfig } from '@pinrank/service-kit';
 import { createLogger, startTracing, tracingOptionsFromEnv } from '@pinrank/telemetry';
 import { startFeatureServer } from './app';
 import { readFeatureServerConfig } from './config';
+import { version } from '../package.json';
 
 const NAME = 'feature-server';
 
 async function main(): Promise<void> {
   const config = readFeatureServerConfig(process.env, process.argv.slice(2));
-  const tracing = startTracing(tracingOptionsFromEnv(process.env, NAME));
+  const tracing = startTracing(tracingOptionsFromEnv(process.env, NAME, version));
   const logger = createLogger({ name: NAME, level: config.logLevel });
 
   const app = await startFeatureServer({

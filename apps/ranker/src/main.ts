@@ -5,6 +5,7 @@ import { createLogger, startTracing, tracingOptionsFromEnv } from '@pinrank/tele
 import { readRankerConfig } from './config';
 import { routerOptionsFromEnv, startRouter } from './router';
 import { readWorkerConfig, startWorker } from './worker';
+import { version } from '../package.json';
 
 /** `--role X` is the short form of `--ranker-role X`. */
 function normalizeArgv(argv: readonly string[]): string[] {
@@ -15,7 +16,7 @@ async function main(): Promise<void> {
   const argv = normalizeArgv(process.argv.slice(2));
   const config = readRankerConfig(process.env, argv);
   const name = config.role === 'router' ? 'ranker-router' : `ranker-worker-${config.role}`;
-  const tracing = startTracing(tracingOptionsFromEnv(process.env, name));
+  const tracing = startTracing(tracingOptionsFromEnv(process.env, name, version));
   const logger = createLogger({ name, level: config.logLevel });
 
   if (config.role !== 'router') {

@@ -6,7 +6,7 @@ import {
   type UntypedHandleCall,
 } from '@grpc/grpc-js';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context as otelContext, trace, type Tracer } from '@opentelemetry/api';
-import { extractTraceContext, loggerForSpan, type RpcMetrics } from '@pinrank/telemetry';
+import { extractTraceContext, loggerForSpan, SERVER_FAULT_CODES, type RpcMetrics } from '@pinrank/telemetry';
 import { type Logger } from 'pino';
 import { authorizeAdmin, type AdminAuthOptions, type PeerCertificateLike } from './admin';
 import { type CallContext } from './context';
@@ -95,6 +95,7 @@ export function wrapHandler(spec: MethodSpec, runtime: CallRuntime): UntypedHand
     }
     const onCancel = (): void => controller.abort(new PinrankError('CANCELLED', 'cancelled by the client'));
     call.on('cancelled', onCancel);
+    let model: string | undefined;
     const ctx: CallContext = {
       method: path,
       deadline,
@@ -105,6 +106,9 @@ export function wrapHandler(spec: MethodSpec, runtime: CallRuntime): UntypedHand
       metadata: call.metadata,
       peer: call.getPeer(),
       remainingMs: () => (deadline ? Math.max(0, deadline.getTime() - Date.now()) : Infinity),
+      labelModel: (name) => {
+        model = name;
+      },
     };
 
     const body = async (): Promise<unknown> => {
@@ -139,8 +143,11 @@ export function wrapHandler(spec: MethodSpec, runtime: CallRuntime): UntypedHand
       } else {
         const mapped = toGrpcStatus(err, span.spanContext().traceId);
         code = GrpcStatus[mapped.status.code];
-        span.recordException(mapped.error);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: `${code}: ${mapped.error.message}` });
+        // A client's mistake (INVALID_ARGUMENT, NOT_FOUND...) is not a server error (OpenTelemetry gRPC conventions).
+        if (SERVER_FAULT_CODES.has(mapped.status.code)) {
+          span.recordException(mapped.error);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: `${code}: ${mapped.error.message}` });
+        }
         if (mapped.unexpected) logger.error({ err }, 'unexpected error in handler; answered INTERNAL');
         else if (['INTERNAL', 'UNKNOWN', 'DATA_LOSS'].includes(code)) logger.error({ err: mapped.error }, 'handler failed');
         else logger.debug({ code, details: mapped.error.message }, 'call failed');
@@ -148,7 +155,7 @@ export function wrapHandler(spec: MethodSpec, runtime: CallRuntime): UntypedHand
       }
       span.setAttribute('rpc.grpc.status_code', GrpcStatus[code as keyof typeof GrpcStatus]);
       span.end();
-      runtime.metrics.observeServer(service, method, code, Number(process.hrtime.bigint() - started) / 1e9);
+      runtime.metrics.observeServer(service, method, code, Number(process.hrtime.bigint() - started) / 1e9, model);
     };
 
     otelContext.with(otel, body).then(

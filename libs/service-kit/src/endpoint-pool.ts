@@ -170,7 +170,7 @@ export class EndpointPool<C> {
   private add(address: string): void {
     const creds = channelCredentials(this.options.tls);
     const channel = new Channel(address, creds, clientChannelOptions(this.options));
-    const client = new this.options.client(address, creds, { channelOverride: channel, interceptors: clientInterceptors(this.options) });
+    const client = new this.options.client(address, creds, { channelOverride: channel, interceptors: clientInterceptors(this.options, address) });
     const e: Endpoint<C> = {
       address,
       channel,

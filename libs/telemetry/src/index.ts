@@ -1,6 +1,7 @@
 // Tracing with explicit gRPC propagation, Prometheus metrics and JSON logs with trace ids.
 export {
   startTracing,
+  tracingResource,
   type Tracing,
   type TracingOptions,
   type TracesExporterKind,
@@ -11,6 +12,8 @@ export {
   injectTraceContext,
   extractTraceContext,
   createTraceClientInterceptor,
+  serverAttributes,
+  SERVER_FAULT_CODES,
   type TraceClientInterceptorOptions,
 } from './propagation';
 export {
@@ -18,6 +21,7 @@ export {
   startMetricsServer,
   createMetricsClientInterceptor,
   RPC_LATENCY_BUCKETS,
+  OMITTED_DEFAULT_METRICS,
   type RpcMetricsOptions,
   type MetricsServer,
   type MetricsServerOptions,
