@@ -22,6 +22,7 @@ async function main(): Promise<void> {
   if (config.role !== 'router') {
     await startWorker({
       role: config.role,
+      version,
       config: readWorkerConfig(config.role, process.env, argv),
       server: serverOptionsFromConfig(config),
       logger,

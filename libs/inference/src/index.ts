@@ -30,6 +30,8 @@ export {
 export {
   DynamicBatcher,
   type BatchCompute,
+  type BatchInfo,
+  type BatcherLimits,
   type BatchObserver,
   type DynamicBatcherOptions,
   type RejectReason,
@@ -50,6 +52,9 @@ export {
 export { loadInstance, unloadInstance, type InstanceOptions, type ModelInstance } from './model-instance';
 export { ModelManager, type InferResult, type ModelManagerOptions, type ModelState, type ModelStatus } from './model-lifecycle';
 export { RepositoryWatcher, type RepositoryWatcherOptions, type WatchMode } from './repository-watcher';
-export { InferenceMetrics } from './inference-metrics';
+export { InferenceMetrics, type VersionState } from './inference-metrics';
+export { ModelStatisticsRecorder } from './model-statistics';
+export { tritonModelConfig, type ServedModel } from './triton-model-config';
+export { STREAM_MAX_INFLIGHT } from './stream-infer';
 export { inferenceService, platformWithProvider, type InferenceServiceOptions } from './oip-server';
 export { startInferenceWorker, type InferenceWorker, type InferenceWorkerOptions } from './inference-worker';
