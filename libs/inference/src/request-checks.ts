@@ -5,6 +5,11 @@ import { type ModelRepositoryParameter } from '@pinrank/proto';
 const MODEL_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 const VERSION = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
+/** Whether `name` is a name a model config can have (so it is safe to echo). */
+export function isModelName(name: string): boolean {
+  return MODEL_NAME.test(name);
+}
+
 /**
  * A model name from a request, checked before it is looked up or echoed.
  * Thrown by: an empty name or one no model can have — as INVALID_ARGUMENT

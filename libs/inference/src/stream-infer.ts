@@ -3,11 +3,10 @@ import { ModelInferResponse, ModelStreamInferResponse, type ModelInferRequest } 
 import { PinrankError, type CallContext } from '@pinrank/service-kit';
 import { SERVER_FAULT_CODES } from '@pinrank/telemetry';
 import { inferCall, type InferDeps } from './infer-call';
+import { isModelName } from './request-checks';
 
 /** Requests of one stream running at once; the stream reads no further until one finishes. */
 export const STREAM_MAX_INFLIGHT = 16;
-
-const MODEL_NAME = /^[a-z][a-z0-9_]{0,63}$/;
 
 /** The error answer to one stream message: the status and message, and the request's id and model so the client can match it. */
 function errorResponse(req: ModelInferRequest, err: unknown): ModelStreamInferResponse {
@@ -16,7 +15,7 @@ function errorResponse(req: ModelInferRequest, err: unknown): ModelStreamInferRe
     errorMessage: `${e.code}: ${e.message}`,
     inferResponse: ModelInferResponse.fromPartial({
       id: req.id.length <= 256 ? req.id : '',
-      modelName: MODEL_NAME.test(req.modelName) ? req.modelName : '',
+      modelName: isModelName(req.modelName) ? req.modelName : '',
       modelVersion: req.modelVersion.length <= 64 ? req.modelVersion : '',
     }),
   });
@@ -27,8 +26,7 @@ function errorResponse(req: ModelInferRequest, err: unknown): ModelStreamInferRe
  * to {@link STREAM_MAX_INFLIGHT} at once) and answers each, in completion
  * order, with its response or with `error_message` (the stream goes on after
  * a bad message). Each message gets its own span under the stream's. The
- * stream's RPC metrics carry the model when every message named the same
- * served model.
+ * stream's RPC metrics carry the model when it served exactly one.
  */
 export async function* streamInfer(deps: InferDeps, requests: AsyncIterable<ModelInferRequest>, ctx: CallContext): AsyncIterable<ModelStreamInferResponse> {
   const tracer = trace.getTracer('pinrank-inference');

@@ -51,6 +51,21 @@ function affineExpected(x: readonly number[], seed: number): number[] {
 
 const fp32Input = (values: number[], rows: number): Msg => ({ name: 'x', datatype: 'FP32', shape: [rows, 3], contents: { fp32_contents: values } });
 
+/** Writes `requests` on one ModelStreamInfer stream, half-closes it and collects every answer until the server ends it. */
+async function streamAll(client: TritonClient, requests: readonly Msg[]): Promise<Msg[]> {
+  const stream = client.ModelStreamInfer();
+  const answers: Msg[] = [];
+  const ended = new Promise<void>((resolve, reject) => {
+    stream.on('data', (m: Msg) => answers.push(m));
+    stream.on('end', resolve);
+    stream.on('error', reject);
+  });
+  for (const r of requests) stream.write(r);
+  stream.end();
+  await ended;
+  return answers;
+}
+
 describe('a client generated from Triton’s published protos', () => {
   let root: string;
   let worker: InferenceWorker;
@@ -134,13 +149,6 @@ describe('a client generated from Triton’s published protos', () => {
   });
 
   it('ModelStreamInfer answers every message in one stream, errors in error_message, and the stream survives them', async () => {
-    const stream = triton.ModelStreamInfer();
-    const answers: Msg[] = [];
-    const ended = new Promise<void>((resolve, reject) => {
-      stream.on('data', (m: Msg) => answers.push(m));
-      stream.on('end', resolve);
-      stream.on('error', reject);
-    });
     const good = (id: string, seed: number): { req: Msg; x: number[] } => {
       const x = Array.from(seededFloats(6, seed));
       return { req: { model_name: 'aff', id, inputs: [fp32Input(x, 2)] }, x };
@@ -148,14 +156,14 @@ describe('a client generated from Triton’s published protos', () => {
     const first = good('g1', 11);
     const second = good('g2', 12);
     const third = good('g3', 13);
-    stream.write(first.req);
-    stream.write({ model_name: 'aff', id: 'bad-shape', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: [1, 2, 3, 4] } }] });
-    stream.write(second.req);
-    stream.write({ model_name: 'no_such_model', id: 'unknown', inputs: [] });
-    stream.write({ model_name: 'Not A Name', id: 'bad-name', inputs: [] });
-    stream.write(third.req);
-    stream.end();
-    await ended;
+    const answers = await streamAll(triton, [
+      first.req,
+      { model_name: 'aff', id: 'bad-shape', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: [1, 2, 3, 4] } }] },
+      second.req,
+      { model_name: 'no_such_model', id: 'unknown', inputs: [] },
+      { model_name: 'Not A Name', id: 'bad-name', inputs: [] },
+      third.req,
+    ]);
 
     expect(answers).toHaveLength(6);
     const byId = new Map(answers.map((a) => [a.infer_response.id as string, a]));
@@ -172,17 +180,8 @@ describe('a client generated from Triton’s published protos', () => {
   });
 
   it('ModelStreamInfer keeps going under more messages than it runs at once', async () => {
-    const stream = triton.ModelStreamInfer();
-    const answers: Msg[] = [];
-    const ended = new Promise<void>((resolve, reject) => {
-      stream.on('data', (m: Msg) => answers.push(m));
-      stream.on('end', resolve);
-      stream.on('error', reject);
-    });
     const n = STREAM_MAX_INFLIGHT * 3;
-    for (let i = 0; i < n; i++) stream.write({ model_name: 'aff', id: `m${i}`, inputs: [fp32Input([i, i, i], 1)] });
-    stream.end();
-    await ended;
+    const answers = await streamAll(triton, Array.from({ length: n }, (_, i) => ({ model_name: 'aff', id: `m${i}`, inputs: [fp32Input([i, i, i], 1)] })));
     expect(answers.map((a) => a.infer_response.id).sort()).toEqual(Array.from({ length: n }, (_, i) => `m${i}`).sort());
     expect(answers.every((a) => a.error_message === '')).toBe(true);
   });
