@@ -31,6 +31,8 @@ export {
   DynamicBatcher,
   type BatchWork,
   type BatchCompute,
+  type BatchInfo,
+  type BatcherLimits,
   type BatchObserver,
   type DynamicBatcherOptions,
   type RejectReason,
@@ -62,6 +64,9 @@ export {
 } from './model-lifecycle';
 export { ModelRepositoryManager, type ModelRepositoryManagerOptions } from './model-repository-manager';
 export { RepositoryWatcher, type RepositoryWatcherOptions, type WatchMode } from './repository-watcher';
-export { InferenceMetrics } from './inference-metrics';
+export { InferenceMetrics, type VersionState } from './inference-metrics';
+export { ModelStatisticsRecorder } from './model-statistics';
+export { tritonModelConfig, type ServedModel } from './triton-model-config';
+export { STREAM_MAX_INFLIGHT } from './stream-infer';
 export { inferenceService, platformWithProvider, type InferenceServiceOptions } from './oip-server';
 export { startInferenceWorker, type InferenceWorker, type InferenceWorkerOptions } from './inference-worker';

@@ -14,12 +14,15 @@ import { type ExperimentStore } from './experiments/experiment-store';
 import { type Treatment } from './experiments/experiment-plan';
 import { type RankCall, type RankDeps, type RankOutcome, RankPipeline } from './rank-pipeline';
 import { type RequestLog } from './request-log';
+import { type RouterMetrics } from './router-metrics';
 import { validateRankRequest, validateRecommendRequest } from './validate';
 
 /** Dependencies of the router's request handling. */
 export interface RouterCoreDeps extends RankDeps {
   requestLog: RequestLog | undefined;
   experiments: ExperimentStore;
+  /** Stage latency and degraded-response metrics; none when absent. */
+  routerMetrics?: RouterMetrics;
 }
 
 /** The experiment fields of a response. */
@@ -70,7 +73,7 @@ export class RouterCore {
       'pinrank.snapshot_version': out.snapshotVersion,
       'pinrank.request_id': res.requestId,
     });
-    this.log('Rank', req.userId, requestTimeMs, req.candidateItemIds.length, out, res.requestId, t);
+    this.log('Rank', req.userId, requestTimeMs, req.candidateItemIds.length, out, res.requestId, t, ctx);
     return res;
   }
 
@@ -154,7 +157,7 @@ export class RouterCore {
       requestId: call.requestId,
       ...experimentFields(t),
     });
-    this.log('Recommend', req.userId, requestTimeMs, candidates.length, out, res.requestId, t);
+    this.log('Recommend', req.userId, requestTimeMs, candidates.length, out, res.requestId, t, ctx);
     return res;
   }
 
@@ -169,11 +172,12 @@ export class RouterCore {
   }
 
   /** Runs a request and counts it under the user's arms with its status, latency and item count. */
-  private async measured<R extends { items: unknown[]; degraded: unknown[] }>(method: 'Rank' | 'Recommend', t: Treatment, run: () => Promise<R>): Promise<R> {
+  private async measured<R extends { items: unknown[]; degraded: DegradedFlag[]; timings: StageTiming[] }>(method: 'Rank' | 'Recommend', t: Treatment, run: () => Promise<R>): Promise<R> {
     const start = performance.now();
     const seconds = (): number => (performance.now() - start) / 1000;
     try {
       const out = await run();
+      this.deps.routerMetrics?.observe(method, out.timings, out.degraded);
       this.deps.experiments.metrics.record(t, { method, code: 'OK', seconds: seconds(), items: out.items.length, degraded: out.degraded.length > 0 });
       return out;
     } catch (err) {
@@ -202,6 +206,7 @@ export class RouterCore {
     out: RankOutcome,
     requestId: string,
     t: Treatment,
+    ctx: CallContext,
   ): void {
     const log = this.deps.requestLog;
     if (!log) return;
@@ -209,6 +214,7 @@ export class RouterCore {
     log.write({
       ts: Date.now(),
       requestId,
+      traceId: ctx.span.spanContext().traceId,
       method,
       userId,
       requestTimeMs,

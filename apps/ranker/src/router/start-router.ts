@@ -9,6 +9,7 @@ import { ExperimentStore } from './experiments/experiment-store';
 import { experimentsService } from './experiments/experiments-service';
 import { openRequestLog, type RequestLog } from './request-log';
 import { RouterCore } from './router-core';
+import { RouterMetrics } from './router-metrics';
 import { withRouterDefaults, type ResolvedRouterOptions, type RouterOptions } from './router-options';
 import { Upstreams } from './upstreams';
 import { createWorkerPool, type WorkerPool } from './worker-pool';
@@ -76,7 +77,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     const planContext = async (): Promise<PlanContext> => ({ options: o, defaults, snapshots: await upstreams.snapshotVersions(2000) });
     experiments = await ExperimentStore.open(o.experiments, defaults, planContext, new ArmMetrics(metrics.registry), () => logger);
     requestLog = await openRequestLog(o.requestLog, (err) => logger?.warn({ err }, 'request log write failed'));
-    const core = new RouterCore({ options: o, models, upstreams, pools, popularity, requestLog, experiments });
+    const core = new RouterCore({ options: o, models, upstreams, pools, popularity, requestLog, experiments, routerMetrics: new RouterMetrics(metrics.registry) });
     const service = defineService(RankerService, {
       rank: (req, ctx) => core.rank(req, ctx),
       recommend: (req, ctx) => core.recommend(req, ctx),
