@@ -10,11 +10,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { credentials, status } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
+import { SERVICE_IDENTITIES } from '@pinrank/contracts';
 import { RankRequest, RankerClient } from '@pinrank/proto';
+import { channelCredentials } from '@pinrank/service-kit';
 import { itemId, userId } from '@pinrank/sim';
 import { parse } from 'yaml';
 import { version } from '../../package.json';
+import { ensureStackPki, stackClientTls } from '../../src/stack/stack-pki';
 import { call, failure } from './grpc-call';
 import { exportedMetrics, isExported, metricNamesInPromQL, type Exported } from './metric-names';
 import { OtlpJsonReceiver, type ReceivedSpan } from './otlp-receiver';
@@ -81,7 +84,8 @@ beforeAll(async () => {
     child.once('exit', (code) => reject(new Error(`pinrank start exited (code ${code}) before the stack ran:\n${output.slice(-40).join('\n')}`)));
   });
   await running;
-  ranker = new RankerClient(`127.0.0.1:${base}`, credentials.createInsecure());
+  // The stack runs with mutual TLS: call it as the operator, with the certificate it issued.
+  ranker = new RankerClient(`127.0.0.1:${base}`, channelCredentials(stackClientTls(ensureStackPki(dataDir, '127.0.0.1'), SERVICE_IDENTITIES.operator)));
 }, 600_000);
 
 afterAll(async () => {
