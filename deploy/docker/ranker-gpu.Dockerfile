@@ -16,7 +16,9 @@ COPY apps apps
 COPY tools tools
 COPY proto proto
 COPY buf.gen.yaml nx.json tsconfig.base.json jest.preset.cjs eslint.config.mjs ./
-RUN sed -i '/onnxruntime-node-install/d' .npmrc && npm ci
+# package.json denies onnxruntime-node's install script (allowScripts) so that a plain `npm ci` never
+# downloads CUDA; here it runs on purpose, after the install, whatever npm version builds the image.
+RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci && node node_modules/onnxruntime-node/script/install.js
 RUN npx nx run ranker:build && npm prune --omit=dev
 
 FROM ${CUDA_IMAGE} AS runtime

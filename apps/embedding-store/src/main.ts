@@ -10,6 +10,7 @@ import { onnxItemTowerProvider } from './onnx-item-tower';
 import { LmdbVectorStore } from './store/lmdb-store';
 import { RedisVectorStore } from './store/redis-store';
 import { type VectorStore } from './store/vector-store';
+import { version } from '../package.json';
 
 const NAME = 'embedding-store';
 
@@ -21,7 +22,7 @@ function openStore(config: EmbeddingStoreConfig): VectorStore {
 
 async function main(): Promise<void> {
   const config = readEmbeddingStoreConfig(process.env, process.argv.slice(2));
-  const tracing = startTracing(tracingOptionsFromEnv(process.env, NAME));
+  const tracing = startTracing(tracingOptionsFromEnv(process.env, NAME, version));
   const logger = createLogger({ name: NAME, level: config.logLevel });
   const metrics = new RpcMetrics();
 

@@ -6,12 +6,13 @@ import { createLogger, startTracing, tracingOptionsFromEnv } from '@pinrank/tele
 import { startFeatureServer } from './app';
 import { FEATURE_SERVER_POLICY } from './authz-policy';
 import { readFeatureServerConfig } from './config';
+import { version } from '../package.json';
 
 const NAME = 'feature-server';
 
 async function main(): Promise<void> {
   const config = readFeatureServerConfig(process.env, process.argv.slice(2));
-  const tracing = startTracing(tracingOptionsFromEnv(process.env, NAME));
+  const tracing = startTracing(tracingOptionsFromEnv(process.env, NAME, version));
   const logger = createLogger({ name: NAME, level: config.logLevel });
 
   const server = serverOptionsFromConfig(config);

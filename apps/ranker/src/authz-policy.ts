@@ -16,9 +16,10 @@ export const EXPERIMENTS_POLICY = servicePolicy(ExperimentsService, {
 });
 
 /**
- * The workers' Open Inference Protocol: inference for the router only;
- * liveness and metadata for any identified caller; the repository for the
- * router and operators, loading and unloading for operators.
+ * The workers' Open Inference Protocol: inference (unary and streamed) for
+ * the router only; liveness, metadata and Triton's model configuration for any
+ * identified caller (dashboards and perf tools read them); statistics and the
+ * repository for the router and operators, loading and unloading for operators.
  */
 export const INFERENCE_POLICY = servicePolicy(GRPCInferenceServiceService, {
   serverLive: AUTHENTICATED,
@@ -27,6 +28,9 @@ export const INFERENCE_POLICY = servicePolicy(GRPCInferenceServiceService, {
   serverMetadata: AUTHENTICATED,
   modelMetadata: AUTHENTICATED,
   modelInfer: allow(ID.router),
+  modelStreamInfer: allow(ID.router),
+  modelConfig: AUTHENTICATED,
+  modelStatistics: allow(ID.router, ADMIN_PRINCIPAL),
   repositoryIndex: allow(ID.router, ADMIN_PRINCIPAL),
   repositoryModelLoad: allow(ADMIN_PRINCIPAL),
   repositoryModelUnload: allow(ADMIN_PRINCIPAL),

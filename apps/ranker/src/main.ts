@@ -6,6 +6,7 @@ import { EXPERIMENTS_POLICY, INFERENCE_POLICY, RANKER_POLICY } from './authz-pol
 import { readRankerConfig } from './config';
 import { routerOptionsFromEnv, startRouter } from './router';
 import { readWorkerConfig, startWorker } from './worker';
+import { version } from '../package.json';
 
 /** `--role X` is the short form of `--ranker-role X`. */
 function normalizeArgv(argv: readonly string[]): string[] {
@@ -16,13 +17,14 @@ async function main(): Promise<void> {
   const argv = normalizeArgv(process.argv.slice(2));
   const config = readRankerConfig(process.env, argv);
   const name = config.role === 'router' ? 'ranker-router' : `ranker-worker-${config.role}`;
-  const tracing = startTracing(tracingOptionsFromEnv(process.env, name));
+  const tracing = startTracing(tracingOptionsFromEnv(process.env, name, version));
   const logger = createLogger({ name, level: config.logLevel });
 
   const server = serverOptionsFromConfig(config);
   if (config.role !== 'router') {
     await startWorker({
       role: config.role,
+      version,
       config: readWorkerConfig(config.role, process.env, argv),
       server: { ...server, authz: { ...server.authz, policies: [INFERENCE_POLICY] } },
       logger,

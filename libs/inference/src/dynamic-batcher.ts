@@ -30,10 +30,29 @@ export type BatchCompute = (inputs: TensorMap) => Promise<TensorMap>;
 /** Why a request was refused or dropped without being computed. */
 export type RejectReason = 'queue_full' | 'deadline' | 'cancelled' | 'stopped' | 'invalid';
 
+/**
+ * One finished batch. `computeMs` is the whole execution, split into
+ * stacking the requests (`inputMs`), running the model (`inferMs`) and
+ * splitting the outputs per request (`outputMs`).
+ */
+export interface BatchInfo {
+  /** Rows along axis 0 of the outputs. */
+  size: number;
+  /** Requests in the batch. */
+  requests: number;
+  /** How long each request waited in the queue. */
+  queueMs: readonly number[];
+  computeMs: number;
+  inputMs: number;
+  inferMs: number;
+  outputMs: number;
+  ok: boolean;
+}
+
 /** Hooks for metrics; called synchronously, must not throw. */
 export interface BatchObserver {
-  /** One batch finished (successfully or not). `size` is its rows along axis 0. */
-  onBatch?(info: { size: number; requests: number; queueMs: readonly number[]; computeMs: number; ok: boolean }): void;
+  /** One batch finished (successfully or not). */
+  onBatch?(info: BatchInfo): void;
   /** A request was refused or dropped before compute. */
   onReject?(reason: RejectReason): void;
   /**
@@ -81,6 +100,9 @@ export interface DynamicBatcherOptions {
 type Filled = Required<Omit<DynamicBatcherOptions, 'observer' | 'work' | 'probe'>> &
   Pick<DynamicBatcherOptions, 'work' | 'probe'> & { observer: BatchObserver };
 
+/** The limits a batcher runs with (after defaults), as ModelConfig reports them. */
+export type BatcherLimits = Pick<Filled, 'maxBatchSize' | 'maxQueueDelayMs' | 'queueLimit' | 'maxConcurrentBatches'> & { mode: StackingLayout['mode'] };
+
 /** Fills defaults and validates options. Thrown by: a limit out of range — as TypeError. */
 function addDefaults(o: DynamicBatcherOptions): Filled {
   const filled: Filled = { ...o, maxConcurrentBatches: o.maxConcurrentBatches ?? 1, now: o.now ?? Date.now, observer: o.observer ?? {} };
@@ -121,6 +143,12 @@ export class DynamicBatcher implements Scheduler {
 
   constructor(options: DynamicBatcherOptions) {
     this.o = addDefaults(options);
+  }
+
+  /** The limits in force (what the model's config asked, after caps and defaults). */
+  get limits(): BatcherLimits {
+    const { maxBatchSize, maxQueueDelayMs, queueLimit, maxConcurrentBatches, layout } = this.o;
+    return { maxBatchSize, maxQueueDelayMs, queueLimit, maxConcurrentBatches, mode: layout.mode };
   }
 
   enqueue(inputs: TensorMap, options: ScheduleOptions = {}): Promise<TensorMap> {
@@ -264,14 +292,34 @@ export class DynamicBatcher implements Scheduler {
     this.running++;
     this.computing += batch.length;
     const started = performance.now();
+    let stacked = started;
+    let inferred: number | undefined;
     const finish = (ok: boolean): void => {
+      const end = performance.now();
       this.running--;
       this.computing -= batch.length;
-      observer.onBatch?.({ size, requests: batch.length, queueMs, computeMs: performance.now() - started, ok });
+      const inferEnd = inferred ?? end;
+      observer.onBatch?.({
+        size,
+        requests: batch.length,
+        queueMs,
+        computeMs: end - started,
+        inputMs: stacked - started,
+        inferMs: inferEnd - stacked,
+        outputMs: end - inferEnd,
+        ok,
+      });
       this.pump();
     };
+    // The first run is the whole batch: its stacking, model and splitting times are what the statistics report.
+    let first = true;
     const runGroup = async (group: readonly Pending[]): Promise<TensorMap[]> => {
-      const outputs = await compute(stackInputs(group.map((p) => p.inputs), layout));
+      const timed = first;
+      first = false;
+      const inputs = stackInputs(group.map((p) => p.inputs), layout);
+      if (timed) stacked = performance.now();
+      const outputs = await compute(inputs);
+      if (timed) inferred = performance.now();
       return splitOutputs(outputs, group.map((p) => p.rows));
     };
     void computeIsolated(batch, runGroup)

@@ -3,7 +3,7 @@ import { RpcMetrics, createLogger } from '@pinrank/telemetry';
 import { startServer, type RunningServer, type ServerOptions } from '@pinrank/service-kit';
 import { InferenceMetrics } from './inference-metrics';
 import { type ModelLifecycle } from './model-lifecycle';
-import { ModelRepository } from './model-repository';
+import { ModelRepository, type VersionPolicy } from './model-repository';
 import { ModelRepositoryManager, type ModelRepositoryManagerOptions } from './model-repository-manager';
 import { inferenceService } from './oip-server';
 import { RepositoryWatcher, type RepositoryWatcherOptions } from './repository-watcher';
@@ -12,6 +12,8 @@ import { RepositoryWatcher, type RepositoryWatcherOptions } from './repository-w
 export interface InferenceWorkerOptions {
   /** Service name in logs and metrics; default "inference-worker". */
   name?: string;
+  /** The release reported by ServerMetadata; default "0.1.0". */
+  version?: string;
   /** host:port of the gRPC server; port 0 picks a free port. */
   address: string;
   /** The model repository root (`<model>/<version>/{model.onnx,config.json}`). */
@@ -49,15 +51,19 @@ export async function startInferenceWorker(options: InferenceWorkerOptions): Pro
   const logger = options.logger ?? createLogger({ name });
   const rpcMetrics = new RpcMetrics();
   const repository = new ModelRepository(options.repositoryRoot);
-  const repositoryManager = new ModelRepositoryManager({ ...options.models, repository, metrics: new InferenceMetrics(rpcMetrics.registry), logger });
+  const metrics = new InferenceMetrics(rpcMetrics.registry);
+  const repositoryManager = new ModelRepositoryManager({ ...options.models, repository, metrics, logger });
   const { lifecycle } = repositoryManager;
+  metrics.trackStates(() => lifecycle.index());
+  const defaultPolicy = options.models?.versionPolicy ?? { latest: 1 };
+  const versionPolicy = (model: string): VersionPolicy => options.models?.versionPolicies?.[model] ?? defaultPolicy;
   const watcher = new RepositoryWatcher({ ...options.watch, repository, logger, onChange: (models) => repositoryManager.refresh(models) });
   let ready = false;
   const server = await startServer({
     ...options.server,
     name,
     address: options.address,
-    services: [inferenceService({ repositoryManager, isReady: () => ready })],
+    services: [inferenceService({ repositoryManager, metrics, versionPolicy, isReady: () => ready, ...(options.version ? { serverVersion: options.version } : {}) })],
     logger,
     metrics: rpcMetrics,
     onShutdown: async () => {

@@ -7,7 +7,7 @@ import {
 } from '@grpc/grpc-js';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context as otelContext, trace, type Tracer } from '@opentelemetry/api';
 import { type RpcMetrics } from '@pinrank/telemetry';
-import { extractTraceContext, loggerForSpan } from '@pinrank/telemetry/internal';
+import { extractTraceContext, loggerForSpan, SERVER_FAULT_CODES } from '@pinrank/telemetry/internal';
 import { type Logger } from 'pino';
 import { type Authorizer } from './authorizer';
 import { type CallContext } from './context';
@@ -100,6 +100,7 @@ export function wrapHandler(spec: MethodSpec, runtime: CallRuntime): UntypedHand
     }
     const onCancel = (): void => controller.abort(new PinrankError('CANCELLED', 'cancelled by the client'));
     call.on('cancelled', onCancel);
+    let model: string | undefined;
     const body = async (): Promise<unknown> => {
       const caller = runtime.authorizer.authorize(path, { metadata: call.metadata, certificate: peerCertificate(call), peer: call.getPeer(), logger });
       const ctx: CallContext = {
@@ -113,6 +114,9 @@ export function wrapHandler(spec: MethodSpec, runtime: CallRuntime): UntypedHand
         peer: call.getPeer(),
         caller,
         remainingMs: () => (deadline ? Math.max(0, deadline.getTime() - Date.now()) : Infinity),
+        labelModel: (name) => {
+          model = name;
+        },
       };
       if (!spec.handler) throw new PinrankError('UNIMPLEMENTED', spec.unimplementedMessage);
       // Iterate without destroying the call at the end of input: for bidi
@@ -139,8 +143,11 @@ export function wrapHandler(spec: MethodSpec, runtime: CallRuntime): UntypedHand
         const mapped = toGrpcStatus(err, span.spanContext().traceId);
         const details = capStatusDetails(mapped.status.details);
         code = GrpcStatus[mapped.status.code];
-        span.recordException(mapped.error);
-        span.setStatus({ code: SpanStatusCode.ERROR, message: `${code}: ${details}` });
+        // A client's mistake (INVALID_ARGUMENT, NOT_FOUND...) is not a server error (OpenTelemetry gRPC conventions).
+        if (SERVER_FAULT_CODES.has(mapped.status.code)) {
+          span.recordException(mapped.error);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: `${code}: ${details}` });
+        }
         if (mapped.unexpected) logger.error({ err }, 'unexpected error in handler; answered INTERNAL');
         else if (['INTERNAL', 'UNKNOWN', 'DATA_LOSS'].includes(code)) logger.error({ err: mapped.error }, 'handler failed');
         else logger.debug({ code, details }, 'call failed');
@@ -148,7 +155,7 @@ export function wrapHandler(spec: MethodSpec, runtime: CallRuntime): UntypedHand
       }
       span.setAttribute('rpc.grpc.status_code', GrpcStatus[code as keyof typeof GrpcStatus]);
       span.end();
-      runtime.metrics.observeServer(service, method, code, Number(process.hrtime.bigint() - started) / 1e9);
+      runtime.metrics.observeServer(service, method, code, Number(process.hrtime.bigint() - started) / 1e9, model);
     };
 
     otelContext.with(otel, body).then(

@@ -67,10 +67,13 @@ export function clientChannelOptions(options: ClientConnectOptions = {}): Channe
   };
 }
 
-/** The interceptors every pinrank client runs: tracing (W3C propagation), metrics, then extras. */
-export function clientInterceptors(options: ClientConnectOptions = {}): Interceptor[] {
+/**
+ * The interceptors every pinrank client runs: tracing (W3C propagation; the
+ * CLIENT span names `target` as its server), metrics, then extras.
+ */
+export function clientInterceptors(options: ClientConnectOptions = {}, target?: string): Interceptor[] {
   return [
-    createTraceClientInterceptor(),
+    createTraceClientInterceptor(target ? { target } : {}),
     ...(options.metrics ? [createMetricsClientInterceptor(options.metrics)] : []),
     ...(options.interceptors ?? []),
   ];
@@ -80,7 +83,7 @@ export function clientInterceptors(options: ClientConnectOptions = {}): Intercep
 export function createClient<C>(Ctor: ClientConstructor<C>, address: string, options: ClientConnectOptions = {}): C {
   return new Ctor(address, channelCredentials(options.tls), {
     ...clientChannelOptions(options),
-    interceptors: clientInterceptors(options),
+    interceptors: clientInterceptors(options, address),
   });
 }
 

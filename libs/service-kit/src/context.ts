@@ -28,4 +28,10 @@ export interface CallContext {
   readonly caller: Caller | undefined;
   /** Milliseconds left before the deadline (Infinity without one, never negative). */
   remainingMs(): number;
+  /**
+   * Names the model this call served, for the `model` label of its RPC
+   * metrics. Pass only names the server knows (a client-chosen string would
+   * add a series per value).
+   */
+  labelModel(name: string): void;
 }

@@ -173,7 +173,7 @@ export class EndpointPool<C> {
     // Endpoints resolved from a DNS name are pod addresses: verify their certificates against the name, not the IP.
     const tls = this.options.tls && src.kind === 'dns' && !this.options.tls.serverNameOverride ? { ...this.options.tls, serverNameOverride: src.host } : this.options.tls;
     const channel = new Channel(address, creds, clientChannelOptions({ ...this.options, ...(tls ? { tls } : {}) }));
-    const client = new this.options.client(address, creds, { channelOverride: channel, interceptors: clientInterceptors(this.options) });
+    const client = new this.options.client(address, creds, { channelOverride: channel, interceptors: clientInterceptors(this.options, address) });
     const e: Endpoint<C> = {
       address,
       channel,

@@ -154,6 +154,35 @@ describe('startServer', () => {
     expect(unimpl).toMatchObject({ code: 'UNIMPLEMENTED', message: 'pinrank.v1.FeatureServer/GetRealtimeSequences is not implemented yet' });
   });
 
+  it('marks only server faults as span errors, names the server on CLIENT spans and labels RPC metrics with the model served', async () => {
+    const { server, client } = await serve({
+      getRealtimeSequence: async (req, ctx) => {
+        if (req.userId === 'missing') throw new PinrankError('NOT_FOUND', 'no such user');
+        if (req.userId === 'bad') throw new PinrankError('INVALID_ARGUMENT', 'user_id is bad');
+        if (req.userId === 'down') throw new PinrankError('UNAVAILABLE', 'store is down');
+        ctx.labelModel('ranking_heads');
+        return seq(req.userId);
+      },
+    });
+    const call = (userId: string) =>
+      callUnary(client.getRealtimeSequence.bind(client), GetRealtimeSequenceRequest.fromPartial({ userId }), { retry: false }).catch((e: unknown) => e);
+    for (const user of ['ok', 'missing', 'bad', 'down']) await call(user);
+    await waitFor(() => exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.SERVER).length >= 4);
+    const statusOf = (kind: SpanKind) =>
+      exporter
+        .getFinishedSpans()
+        .filter((s) => s.kind === kind)
+        .map((s) => [s.attributes['rpc.grpc.status_code'], s.status.code]);
+    // SpanStatusCode: 0 UNSET, 2 ERROR. Server: only UNAVAILABLE (14) is an error; client: every non-OK status.
+    expect(statusOf(SpanKind.SERVER)).toEqual([[0, 0], [5, 0], [3, 0], [14, 2]]);
+    expect(statusOf(SpanKind.CLIENT)).toEqual([[0, 0], [5, 2], [3, 2], [14, 2]]);
+    const clientSpan = exporter.getFinishedSpans().find((s) => s.kind === SpanKind.CLIENT)!;
+    expect(clientSpan.attributes).toMatchObject({ 'server.address': '127.0.0.1', 'server.port': server.port });
+    const text = await server.metrics.registry.metrics();
+    expect(text).toContain('rpc_server_requests_total{service="pinrank.v1.FeatureServer",method="GetRealtimeSequence",code="OK",model="ranking_heads"} 1');
+    expect(text).toContain('rpc_server_requests_total{service="pinrank.v1.FeatureServer",method="GetRealtimeSequence",code="NOT_FOUND"} 1');
+  });
+
   it('refuses admin RPCs without credentials and accepts them with a configured token', async () => {
     const { client, lines } = await serve(
       { deleteUser: async () => DeleteUserResponse.fromPartial({ deletedActions: 1 }) },

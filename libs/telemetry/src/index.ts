@@ -2,6 +2,7 @@
 // This is what apps call; what the service kit wires in for them is on `@pinrank/telemetry/internal`.
 export {
   startTracing,
+  tracingResource,
   type Tracing,
   type TracingOptions,
   type TracesExporterKind,

@@ -8,6 +8,18 @@ export const RPC_LATENCY_BUCKETS: readonly number[] = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
 
+/**
+ * prom-client's default collectors that break the exposition-format lint
+ * (`promtool check metrics`: gauges must not end in `_total`). Each has a
+ * by-type gauge without the suffix (`nodejs_active_handles{type}`...) whose
+ * sum is the same number, so they are dropped rather than renamed.
+ */
+export const OMITTED_DEFAULT_METRICS: readonly string[] = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
 /** Options of {@link RpcMetrics}. */
 export interface RpcMetricsOptions {
   /** The registry to register in; default a new one. */
@@ -16,32 +28,39 @@ export interface RpcMetricsOptions {
   processMetrics?: boolean;
 }
 
+type ServerLabel = 'service' | 'method' | 'code' | 'model';
+
 /**
  * RPC counters and latency histograms by service, method and status code,
- * for servers (`rpc_server_*`) and clients (`rpc_client_*`).
+ * for servers (`rpc_server_*`, with a `model` label on calls that served a
+ * model) and clients (`rpc_client_*`).
  */
 export class RpcMetrics {
   /** The registry holding these metrics (serve it with {@link startMetricsServer}). */
   readonly registry: Registry;
-  private readonly serverCalls: Counter<'service' | 'method' | 'code'>;
-  private readonly serverLatency: Histogram<'service' | 'method' | 'code'>;
+  private readonly serverCalls: Counter<ServerLabel>;
+  private readonly serverLatency: Histogram<ServerLabel>;
   private readonly clientCalls: Counter<'service' | 'method' | 'code'>;
   private readonly clientLatency: Histogram<'service' | 'method' | 'code'>;
 
   constructor(options: RpcMetricsOptions = {}) {
     this.registry = options.registry ?? new Registry();
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    if (options.processMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry });
+      for (const name of OMITTED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
+    }
+    const serverLabels = ['service', 'method', 'code', 'model'] as const;
     const labelNames = ['service', 'method', 'code'] as const;
     this.serverCalls = new Counter({
       name: 'rpc_server_requests_total',
-      help: 'RPCs handled, by service, method and gRPC status code name.',
-      labelNames,
+      help: 'RPCs handled, by service, method, gRPC status code name and (when one was served) model.',
+      labelNames: serverLabels,
       registers: [this.registry],
     });
     this.serverLatency = new Histogram({
       name: 'rpc_server_duration_seconds',
-      help: 'Time from call start to status, by service, method and gRPC status code name.',
-      labelNames,
+      help: 'Time from call start to status, by service, method, gRPC status code name and (when one was served) model.',
+      labelNames: serverLabels,
       buckets: [...RPC_LATENCY_BUCKETS],
       registers: [this.registry],
     });
@@ -60,10 +79,15 @@ export class RpcMetrics {
     });
   }
 
-  /** Records one handled call. `code` is the gRPC status name (e.g. "OK", "INVALID_ARGUMENT"). */
-  observeServer(service: string, method: string, code: string, seconds: number): void {
-    this.serverCalls.inc({ service, method, code });
-    this.serverLatency.observe({ service, method, code }, seconds);
+  /**
+   * Records one handled call. `code` is the gRPC status name (e.g. "OK",
+   * "INVALID_ARGUMENT"); `model` labels calls that served a model the server
+   * knows (never a client-chosen string: each value is a new series).
+   */
+  observeServer(service: string, method: string, code: string, seconds: number, model?: string): void {
+    const labels = model ? { service, method, code, model } : { service, method, code };
+    this.serverCalls.inc(labels);
+    this.serverLatency.observe(labels, seconds);
   }
 
   /** Records one outgoing call. */

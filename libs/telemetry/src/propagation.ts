@@ -42,8 +42,37 @@ export function extractTraceContext(metadata: Metadata, base: Context = otelCont
   return w3c.extract(base, metadata, getter);
 }
 
+/**
+ * gRPC status codes that mean the server failed (the OpenTelemetry RPC
+ * conventions for gRPC SERVER spans: only these set the span status to
+ * ERROR; a client's mistake such as INVALID_ARGUMENT or NOT_FOUND does not).
+ */
+export const SERVER_FAULT_CODES: ReadonlySet<GrpcStatus> = new Set([
+  GrpcStatus.UNKNOWN,
+  GrpcStatus.DEADLINE_EXCEEDED,
+  GrpcStatus.UNIMPLEMENTED,
+  GrpcStatus.INTERNAL,
+  GrpcStatus.UNAVAILABLE,
+  GrpcStatus.DATA_LOSS,
+]);
+
+/**
+ * `server.address` and `server.port` of a gRPC target ("host:port",
+ * "[::1]:port", "dns:///name:port", "ipv4:1.2.3.4:port"); empty when the target
+ * names no single host (e.g. a unix socket).
+ */
+export function serverAttributes(target: string): { 'server.address'?: string; 'server.port'?: number } {
+  const authority = target.replace(/^[a-z0-9+.-]+:(\/\/[^/]*\/)?/i, (m) => (/^(dns|ipv4|ipv6):/i.test(m) ? '' : m)).split(',')[0] ?? '';
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(authority) ?? /^([^:/\s]+)(?::(\d+))?$/.exec(authority);
+  if (!m?.[1]) return {};
+  const port = m[2] ? Number(m[2]) : 443;
+  return { 'server.address': m[1], 'server.port': port };
+}
+
 /** Options of {@link createTraceClientInterceptor}. */
 export interface TraceClientInterceptorOptions {
+  /** The channel's target (e.g. "127.0.0.1:50061"), recorded as `server.address`/`server.port`. */
+  target?: string;
   /** The tracer that opens CLIENT spans; default: the global tracer named "pinrank-grpc-client". */
   tracer?: Tracer;
   /** Gives the parent context of a call; default: the active context. */
@@ -52,10 +81,12 @@ export interface TraceClientInterceptorOptions {
 
 /**
  * A grpc-js client interceptor that opens a CLIENT span per call (named by the
- * method path), injects its W3C trace context into the call's metadata, and
- * ends the span with the call's status.
+ * method path, with `server.address`/`server.port` when the target is given),
+ * injects its W3C trace context into the call's metadata, and ends the span
+ * with the call's status (every non-OK status is an error on the client side).
  */
 export function createTraceClientInterceptor(options: TraceClientInterceptorOptions = {}): Interceptor {
+  const server = options.target ? serverAttributes(options.target) : {};
   return (callOptions, nextCall) => {
     const tracer = options.tracer ?? trace.getTracer('pinrank-grpc-client');
     const parent = options.parentContext ? options.parentContext() : otelContext.active();
@@ -63,7 +94,7 @@ export function createTraceClientInterceptor(options: TraceClientInterceptorOpti
     const [service = '', method = ''] = path.replace(/^\//, '').split('/');
     const span = tracer.startSpan(
       path.replace(/^\//, ''),
-      { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method } },
+      { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method, ...server } },
       parent,
     );
     const spanContext = trace.setSpan(parent, span);

@@ -35,12 +35,14 @@ function checkUrl(variable: string, raw: string): string {
  * OTEL_TRACES_EXPORTER (otlp|console|none), OTEL_EXPORTER_OTLP_ENDPOINT,
  * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL /
  * OTEL_EXPORTER_OTLP_TRACES_PROTOCOL (grpc|http/protobuf|http/json),
- * OTEL_EXPORTER_OTLP_HEADERS, OTEL_RESOURCE_ATTRIBUTES, OTEL_SDK_DISABLED.
+ * OTEL_EXPORTER_OTLP_HEADERS, OTEL_RESOURCE_ATTRIBUTES, OTEL_SDK_DISABLED;
+ * `serviceVersion` (the app's release) becomes `service.version`.
  * Throws TelemetryConfigError naming the variable and the allowed values.
  */
 export function tracingOptionsFromEnv(
   env: Readonly<Record<string, string | undefined>>,
   defaultServiceName: string,
+  serviceVersion?: string,
 ): TracingOptions {
   const get = (name: string): string | undefined => {
     const v = env[name]?.trim();
@@ -76,6 +78,7 @@ export function tracingOptionsFromEnv(
   const headers = get('OTEL_EXPORTER_OTLP_HEADERS');
   return {
     serviceName,
+    ...(serviceVersion ? { serviceVersion } : {}),
     exporter,
     ...(rawProtocol !== undefined ? { otlpProtocol: rawProtocol as OtlpProtocol } : {}),
     ...(endpoint !== undefined ? { otlpEndpoint: checkUrl('OTEL_EXPORTER_OTLP_ENDPOINT', endpoint) } : {}),

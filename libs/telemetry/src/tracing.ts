@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { trace, type Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter as OtlpGrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OtlpProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { defaultResource, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import {
   BatchSpanProcessor,
   ConsoleSpanExporter,
@@ -21,6 +22,10 @@ export type OtlpProtocol = 'grpc' | 'http/protobuf' | 'http/json';
 export interface TracingOptions {
   /** `service.name` of the resource. */
   serviceName: string;
+  /** `service.version` of the resource (the app's release); omitted when unset. */
+  serviceVersion?: string;
+  /** `service.instance.id`; default a random UUID per process (OTEL_RESOURCE_ATTRIBUTES may set it). */
+  serviceInstanceId?: string;
   /** Exporter; default "otlp" (the OpenTelemetry default). */
   exporter?: TracesExporterKind;
   /** OTLP transport; default "http/protobuf" (the OpenTelemetry default). */
@@ -70,6 +75,22 @@ function otlpExporter(options: TracingOptions): SpanExporter {
 }
 
 /**
+ * The resource every span of the process carries: the SDK's own attributes
+ * (`telemetry.sdk.*`), then `service.version` and `service.instance.id`, then
+ * OTEL_RESOURCE_ATTRIBUTES, then `service.name` (later ones win).
+ */
+export function tracingResource(options: TracingOptions): Resource {
+  return defaultResource()
+    .merge(
+      resourceFromAttributes({
+        ...(options.serviceVersion ? { 'service.version': options.serviceVersion } : {}),
+        'service.instance.id': options.serviceInstanceId ?? randomUUID(),
+      }),
+    )
+    .merge(resourceFromAttributes({ ...options.resourceAttributes, 'service.name': options.serviceName }));
+}
+
+/**
  * Starts OpenTelemetry tracing for a process: a Node tracer provider with the
  * chosen exporter (batched), AsyncLocalStorage context and W3C propagation.
  */
@@ -80,7 +101,7 @@ export function startTracing(options: TracingOptions): Tracing {
   if (exporterKind === 'otlp') processors.push(new BatchSpanProcessor(otlpExporter(options)));
   if (exporterKind === 'console') processors.push(new SimpleSpanProcessor(new ConsoleSpanExporter()));
   const provider = new NodeTracerProvider({
-    resource: resourceFromAttributes({ ...options.resourceAttributes, 'service.name': options.serviceName }),
+    resource: tracingResource(options),
     spanProcessors: processors,
   });
   if (options.register ?? true) provider.register();

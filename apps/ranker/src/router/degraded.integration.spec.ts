@@ -85,6 +85,11 @@ describe('degraded paths', () => {
     const want = candidates.map((id) => ({ id, ...h.expected('u1', id, undefined, true) })).sort((a, b) => b.score - a.score);
     expect(res.items.map((i) => i.itemId)).toEqual(want.map((w) => w.id));
     res.items.forEach((item, k) => expect(item.score).toBeCloseTo(want[k]?.score ?? NaN, 4));
+    // The response's flags and stage timings reach the router's metrics.
+    const text = await api.router.server.metrics.registry.metrics();
+    expect(text).toContain('pinrank_router_degraded_responses_total{method="Rank",flag="lite_model"} 1');
+    expect(text).toContain('pinrank_router_responses_total{method="Rank",degraded="true"} 1');
+    for (const t of res.timings) expect(text).toContain(`pinrank_router_stage_duration_seconds_count{method="Rank",stage="${t.stage}"} 1`);
   });
 
   it('answers UNAVAILABLE when the GPU pool is gone and no fallback is configured', async () => {

@@ -1,4 +1,4 @@
-import { degradedFlagToJSON, RankerService, type DegradedFlag, type RankedItem } from '@pinrank/proto';
+import { degradedFlagToJSON, RankerService, type DegradedFlag, type RankedItem, type StageTiming } from '@pinrank/proto';
 import { defineService, PinrankError, type CallContext, type ServiceRegistration } from '@pinrank/service-kit';
 import { type ExperimentStore } from './experiments/experiment-store';
 import { type Treatment } from './experiments/experiment-plan';
@@ -6,16 +6,20 @@ import { rankRequest, type RankDeps, type Served } from './rank-request';
 import { recommendRequest } from './recommend-request';
 import { RequestContext } from './request-context';
 import { type RequestLog } from './request-log';
+import { type RouterMetrics } from './router-metrics';
 
 /** What the Ranker service runs against: the pipeline's dependencies, the experiments and the request log. */
 export interface RankerServiceDeps extends RankDeps {
   experiments: ExperimentStore;
   requestLog: RequestLog | undefined;
+  /** Stage latency and degraded-response metrics; none when absent. */
+  routerMetrics?: RouterMetrics;
 }
 
 /** What a served response has that the log and the counters read. */
 interface LoggedResponse {
   items: RankedItem[];
+  timings: StageTiming[];
   modelVersions: Record<string, string>;
   snapshotVersion: string;
   degraded: DegradedFlag[];
@@ -37,9 +41,9 @@ export function rankerService(deps: RankerServiceDeps): ServiceRegistration {
     const t = deps.experiments.current.treatmentOf(userId);
     const ctx = RequestContext.fromCall(call, deps.options);
     annotate(call, t);
-    const served = await measured(deps.experiments, method, t, () => run(t, ctx));
+    const served = await measured(deps, method, t, () => run(t, ctx));
     call.span.setAttributes({ 'pinrank.candidate_count': served.candidates, 'pinrank.snapshot_version': served.response.snapshotVersion, 'pinrank.request_id': ctx.requestId });
-    writeLog(deps.requestLog, method, userId, served, t);
+    writeLog(deps.requestLog, method, userId, served, t, call);
     return served.response;
   };
   return defineService(RankerService, {
@@ -58,13 +62,15 @@ function annotate(call: CallContext, t: Treatment): void {
   });
 }
 
-/** Runs a request and counts it under the user's arms with its status, latency and item count. */
-async function measured<R extends LoggedResponse>(experiments: ExperimentStore, method: 'Rank' | 'Recommend', t: Treatment, run: () => Promise<Served<R>>): Promise<Served<R>> {
+/** Runs a request; counts it under the user's arms with its status, latency and item count, and its stages and flags in the router metrics. */
+async function measured<R extends LoggedResponse>(deps: RankerServiceDeps, method: 'Rank' | 'Recommend', t: Treatment, run: () => Promise<Served<R>>): Promise<Served<R>> {
+  const { experiments } = deps;
   const start = performance.now();
   const seconds = (): number => (performance.now() - start) / 1000;
   try {
     const served = await run();
     const res = served.response;
+    deps.routerMetrics?.observe(method, res.timings, res.degraded);
     experiments.metrics.record(t, { method, code: 'OK', seconds: seconds(), items: res.items.length, degraded: res.degraded.length > 0 });
     return served;
   } catch (err) {
@@ -74,13 +80,14 @@ async function measured<R extends LoggedResponse>(experiments: ExperimentStore, 
 }
 
 /** One line per served request in the request log (when one is configured). */
-function writeLog<R extends LoggedResponse>(log: RequestLog | undefined, method: 'Rank' | 'Recommend', userId: string, served: Served<R>, t: Treatment): void {
+function writeLog<R extends LoggedResponse>(log: RequestLog | undefined, method: 'Rank' | 'Recommend', userId: string, served: Served<R>, t: Treatment, call: CallContext): void {
   if (!log) return;
   const res = served.response;
   const heads = t.models.heads.headNames;
   log.write({
     ts: Date.now(),
     requestId: res.requestId,
+    traceId: call.span.spanContext().traceId,
     method,
     userId,
     requestTimeMs: served.requestTimeMs,

@@ -89,6 +89,7 @@ describe('request log', () => {
     const [first, second] = lines;
     expect(first).toMatchObject({
       requestId: rank.requestId,
+      traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
       method: 'Rank',
       userId: 'u1',
       candidates: 3,
@@ -142,6 +143,7 @@ it('rotates the request log file by size', async () => {
   const entry = (i: number): RequestLogEntry => ({
     ts: i,
     requestId: `r${i}`,
+    traceId: '0'.repeat(32),
     method: 'Rank',
     userId: 'u'.repeat(300),
     requestTimeMs: 0,

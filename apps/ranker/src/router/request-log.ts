@@ -9,6 +9,8 @@ export interface RequestLogEntry {
   /** Epoch ms when the response was sent. */
   ts: number;
   requestId: string;
+  /** The request's OpenTelemetry trace id (joins the entry to its trace and its log lines). */
+  traceId: string;
   method: 'Rank' | 'Recommend';
   userId: string;
   requestTimeMs: number;

@@ -10,6 +10,7 @@ import { openRequestLog, type RequestLog } from './request-log';
 import { FallbackPolicy } from './fallback-policy';
 import { PoolInference } from './infer-client';
 import { rankerService } from './ranker-service';
+import { RouterMetrics } from './router-metrics';
 import { withRouterDefaults, type ResolvedRouterOptions, type RouterOptions } from './router-options';
 import { GrpcUpstreams } from './upstreams';
 import { createWorkerPool, type WorkerPool } from './worker-pool';
@@ -79,7 +80,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     requestLog = await openRequestLog(o.requestLog, (err) => logger?.warn({ err }, 'request log write failed'));
     const fallback = new FallbackPolicy({ mode: o.gpuFallback, liteModelName: o.models.lite, hasHealthyWorker: (pool) => pools[pool].pick() !== undefined });
     const inference = new PoolInference(pools, o.maxInferAttempts);
-    const service = rankerService({ options: o, upstreams, inference, fallback, popularity, requestLog, experiments });
+    const service = rankerService({ options: o, upstreams, inference, fallback, popularity, requestLog, experiments, routerMetrics: new RouterMetrics(metrics.registry) });
     server = await startServer({
       name: 'ranker-router',
       address: o.address,

@@ -17,6 +17,8 @@ export interface WorkerStartOptions {
   onShutdown?: () => Promise<void> | void;
   /** Base for a relative RANKER_MODEL_REPOSITORY; default the working directory. */
   cwd?: string;
+  /** The release ServerMetadata reports. */
+  version?: string;
 }
 
 /** Starts an inference worker for a role: the Open Inference Protocol over the model repository. */
@@ -24,6 +26,7 @@ export function startWorker(o: WorkerStartOptions): Promise<InferenceWorker> {
   const { address, ...server } = o.server;
   return startInferenceWorker({
     name: `ranker-worker-${o.role}`,
+    ...(o.version ? { version: o.version } : {}),
     address,
     ...workerModelOptions(o.config, o.cwd ?? process.cwd()),
     server: { ...server, ...(o.tracer ? { tracer: o.tracer } : {}), ...(o.reflection ? { reflection: o.reflection } : {}) },

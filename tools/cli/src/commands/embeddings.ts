@@ -1,4 +1,4 @@
-import { type Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { EmbeddingStoreClient, GetEmbeddingsRequest, VectorKind } from '@pinrank/proto';
 import { type CliIo } from '../io';
 import { openClient, unary } from '../remote/call';
@@ -37,7 +37,7 @@ export function registerEmbeddings(program: Command, io: CliIo): void {
       .option('--version <v>', 'pin a snapshot version (default: active)'),
     'embedding-store',
   ).action(async (flags: EmbeddingsFlags) => {
-    if (flags.kind !== 'content' && flags.kind !== 'tower') throw new Error(`--kind must be content or tower, got "${flags.kind}"`);
+    if (flags.kind !== 'content' && flags.kind !== 'tower') throw new InvalidArgumentError(`--kind must be content or tower, got "${flags.kind}"`);
     const r = resolveRemote(flags, 'embedding-store');
     const client = openClient(EmbeddingStoreClient, r.address, r.tls);
     try {

@@ -1,5 +1,6 @@
 import { type Command } from 'commander';
 import { HealthCheckRequest, HealthClient, healthCheckResponse_ServingStatusToJSON } from '@pinrank/proto';
+import { CliError } from '../cli-error';
 import { type CliIo } from '../io';
 import { openClient, unary } from '../remote/call';
 import { clientTlsFor, type ClientTlsFlags } from '../remote/client-tls';
@@ -18,7 +19,7 @@ interface HealthFlags extends ClientTlsFlags {
   cpuWorker?: string;
 }
 
-/** `pinrank health`: grpc.health.v1 status of every service of the stack; exit code 1 unless all are SERVING. */
+/** `pinrank health`: grpc.health.v1 status of every service of the stack; exit code 4 (unavailable) unless all are SERVING. */
 export function registerHealth(program: Command, io: CliIo): void {
   const cmd = tlsOptions(program.command('health'))
     .description('check grpc.health.v1 of every service of a running stack')
@@ -40,6 +41,7 @@ export function registerHealth(program: Command, io: CliIo): void {
         try {
           const res = await unary(service, address, client.check.bind(client), HealthCheckRequest.fromPartial({ service: '' }), {
             timeoutMs: flags.timeout,
+            addrFlag: `--${service}`,
           });
           return { service, address, status: healthCheckResponse_ServingStatusToJSON(res.status), error: '' };
         } catch (err) {
@@ -53,7 +55,7 @@ export function registerHealth(program: Command, io: CliIo): void {
     const down = results.filter((r) => r.status !== 'SERVING');
     if (down.length > 0) {
       if (!flags.json) for (const r of down.filter((x) => x.error)) io.err(`${r.error}\n`);
-      throw new Error(`${down.length} of ${results.length} services are not SERVING`);
+      throw new CliError(`${down.length} of ${results.length} services are not SERVING`, 'unavailable');
     }
   });
 }

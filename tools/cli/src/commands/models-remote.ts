@@ -1,4 +1,4 @@
-import { type Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import {
   GRPCInferenceServiceClient,
   ModelMetadataRequest,
@@ -25,7 +25,7 @@ export function registerModelsRemote(program: Command, io: CliIo): void {
   const add = (cmd: Command): Command =>
     remoteOptions(cmd.option('--worker <role>', 'which worker of the local stack: gpu or cpu', 'cpu'), 'cpu-worker');
   const withClient = async (flags: WorkerFlags, fn: (c: GRPCInferenceServiceClient, r: ReturnType<typeof resolveRemote>) => Promise<void>): Promise<void> => {
-    if (flags.worker !== 'gpu' && flags.worker !== 'cpu') throw new Error(`--worker must be gpu or cpu, got "${flags.worker}"`);
+    if (flags.worker !== 'gpu' && flags.worker !== 'cpu') throw new InvalidArgumentError(`--worker must be gpu or cpu, got "${flags.worker}"`);
     const r = resolveRemote(flags, flags.worker === 'gpu' ? 'gpu-worker' : 'cpu-worker');
     const client = openClient(GRPCInferenceServiceClient, r.address, r.tls);
     try {

@@ -1,4 +1,4 @@
-import { type Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import {
   RankRequest,
   RankerClient,
@@ -19,7 +19,7 @@ interface RankFlags extends RemoteFlags {
   items: string;
   topK: number;
   time?: number;
-  weights?: string;
+  weights?: Record<string, number>;
 }
 
 interface RecommendFlags extends RemoteFlags {
@@ -34,7 +34,7 @@ export function parseHeadWeights(text: string): Record<string, number> {
   for (const part of text.split(',').filter(Boolean)) {
     const [k, v] = part.split('=');
     const w = Number(v);
-    if (!k || v === undefined || !Number.isFinite(w)) throw new Error(`--weights: expected head=weight pairs like save=1,hide=-2, got "${part}"`);
+    if (!k || v === undefined || !Number.isFinite(w)) throw new InvalidArgumentError(`expected head=weight pairs like save=1,hide=-2, got "${part}"`);
     out[k.trim()] = w;
   }
   return out;
@@ -67,7 +67,7 @@ export function registerRank(program: Command, io: CliIo): void {
       .requiredOption('--items <ids>', 'comma-separated candidate item ids')
       .option('--top-k <n>', 'items to return (0 = all)', intOption(0, 100_000), 0)
       .option('--time <ms>', 'request time in epoch ms (default: now)', intOption(0))
-      .option('--weights <pairs>', 'head weights, e.g. save=1,click=0.3,hide=-2'),
+      .option('--weights <pairs>', 'head weights, e.g. save=1,click=0.3,hide=-2', parseHeadWeights),
     'router',
   ).action(async (flags: RankFlags) => {
     const r = resolveRemote(flags, 'router');
@@ -78,7 +78,7 @@ export function registerRank(program: Command, io: CliIo): void {
         candidateItemIds: flags.items.split(',').map((s) => s.trim()).filter(Boolean),
         topK: flags.topK,
         requestTimeMs: flags.time ?? 0,
-        headWeights: flags.weights ? parseHeadWeights(flags.weights) : {},
+        headWeights: flags.weights ?? {},
       });
       printRanking(io, await unary('router', r.address, client.rank.bind(client), req, r), flags.json);
     } finally {

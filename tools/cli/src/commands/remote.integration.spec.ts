@@ -85,13 +85,32 @@ describe('pinrank remote commands', () => {
       const s = new Server();
       s.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (_e, p) => s.tryShutdown(() => resolve(p)));
     });
-    expect(await run('rank', '--addr', `127.0.0.1:${free}`, '--user', 'u', '--items', 'a', '--timeout', '2000')).toBe(1);
+    expect(await run('rank', '--addr', `127.0.0.1:${free}`, '--user', 'u', '--items', 'a', '--timeout', '2000')).toBe(4);
     expect(err).toMatch(new RegExp(`cannot reach router at 127.0.0.1:${free} .*is it running\\?`));
+    // grpc-js's empty "Resolution note: " tail is not passed on.
+    expect(err).not.toMatch(/Resolution note/);
+    expect(err).toMatch(new RegExp(`Last error: connect ECONNREFUSED 127.0.0.1:${free}\\); is it running`));
+
+    err = '';
+    expect(await run('health', '--router', `127.0.0.1:${free}`, '--feature-server', `127.0.0.1:${free}`, '--embedding-store', `127.0.0.1:${free}`, '--gpu-worker', `127.0.0.1:${free}`, '--cpu-worker', `127.0.0.1:${free}`, '--timeout', '2000')).toBe(4);
+    // health has one address option per service, not --addr.
+    expect(err).toMatch(/or pass --router\n/);
+    expect(err).toMatch(/or pass --cpu-worker\n/);
+    expect(err).not.toMatch(/--addr/);
   });
 
-  it('passes server validation errors through', async () => {
-    expect(await run('rank', '--addr', `127.0.0.1:${stack.port}`, '--user', 'u', '--items', ',')).toBe(1);
+  it('passes server validation errors through with exit code 3', async () => {
+    expect(await run('rank', '--addr', `127.0.0.1:${stack.port}`, '--user', 'u', '--items', ',')).toBe(3);
     expect(err).toMatch(/router: INVALID_ARGUMENT: candidate_item_ids: empty list/);
+  });
+
+  it('writes failures as a JSON object on stderr under --json', async () => {
+    expect(await run('rank', '--addr', `127.0.0.1:${stack.port}`, '--user', 'u', '--items', ',', '--json')).toBe(3);
+    expect(out).toBe('');
+    expect(JSON.parse(err)).toEqual({ error: { kind: 'rejected', exitCode: 3, status: 'INVALID_ARGUMENT', message: 'router: INVALID_ARGUMENT: candidate_item_ids: empty list' } });
+    err = '';
+    expect(await run('rank', '--frob', '--json')).toBe(2);
+    expect(JSON.parse(err)).toEqual({ error: { kind: 'usage', exitCode: 2, message: "unknown option '--frob'" } });
   });
 
   it('ingest streams a JSON-lines file in batches', async () => {

@@ -79,7 +79,7 @@ export function registerSnapshots(program: Command, io: CliIo): void {
   );
 
   remoteOptions(
-    program.command('catalog').command('load <file>').description('add or replace items from an item catalog file (path on the server); admin'),
+    program.command('catalog').description("manage embedding-store's item catalog (content vectors)").command('load <file>').description('add or replace items from an item catalog file (path on the server); admin'),
     'embedding-store',
   ).action((file: string, flags: RemoteFlags) =>
     withClient(flags, async (c, r) => {

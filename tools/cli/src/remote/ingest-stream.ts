@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { type ServiceError } from '@grpc/grpc-js';
 import { IngestActionsRequest, UserAction, type FeatureServerClient, type IngestActionsResponse } from '@pinrank/proto';
-import { authMetadata, describeError } from './call';
+import { authMetadata, callError } from './call';
 
 /** What one ingest stream did. */
 export interface IngestSummary {
@@ -25,7 +25,7 @@ export async function ingestStream(
   let failure: Error | undefined;
   const reply = new Promise<IngestActionsResponse>((resolve, reject) => {
     const call = client.ingestActions(authMetadata(opts.token), { deadline: new Date(Date.now() + opts.timeoutMs) }, (err: ServiceError | null, res) => {
-      if (err) reject(new Error(describeError('feature-server', address, err), { cause: err }));
+      if (err) reject(callError('feature-server', address, err));
       else resolve(res);
     });
     void (async () => {

@@ -31,6 +31,18 @@ export function stackPorts(base: number): Record<'router' | 'featureServer' | 'e
   return { router: base, featureServer: base + 1, embeddingStore: base + 2, gpu: base + 11, cpu: base + 12 };
 }
 
+/**
+ * The tracing variables a local stack adds to the services' environment: none
+ * when the caller set any standard OpenTelemetry export variable (the services
+ * then follow OTEL_* as documented), otherwise `OTEL_TRACES_EXPORTER=none`,
+ * since a laptop has no collector at the default endpoint.
+ */
+export function stackTracingEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const set = (name: string): boolean => (env[name]?.trim() ?? '') !== '';
+  const chosen = ['OTEL_TRACES_EXPORTER', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'OTEL_SDK_DISABLED'].some(set);
+  return chosen ? {} : { OTEL_TRACES_EXPORTER: 'none' };
+}
+
 /** The five service processes of a one-machine stack, on embedded defaults. */
 export function localStackServices(o: LocalStackOptions): { services: ServiceSpec[]; adminToken: string } {
   const p = stackPorts(o.basePort);
@@ -40,8 +52,7 @@ export function localStackServices(o: LocalStackOptions): { services: ServiceSpe
   const common = {
     PINRANK_ADMIN_TOKENS: adminToken,
     TSX_TSCONFIG_PATH: join(o.root, 'tsconfig.base.json'),
-    // No collector on a laptop by default; OTEL_TRACES_EXPORTER=otlp (and the endpoint) turns export on.
-    OTEL_TRACES_EXPORTER: process.env['OTEL_TRACES_EXPORTER'] ?? 'none',
+    ...stackTracingEnv(process.env),
   };
   const catalog = join(o.dataDir, 'world', 'items.vec');
   const redis = o.redisUrl;

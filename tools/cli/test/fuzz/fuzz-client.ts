@@ -1,6 +1,6 @@
 // Raw gRPC calls that send bytes as they are (no serializer), in every
 // streaming shape, always with a deadline, and report the status.
-import { Client, Metadata, credentials, status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import { Client, Metadata, status, type ChannelCredentials, type ServiceError, type StatusObject } from '@grpc/grpc-js';
 
 /** The streaming shape of a method. */
 export type CallShape = 'unary' | 'client_stream' | 'server_stream' | 'bidi';
@@ -19,8 +19,8 @@ const identity = (b: Buffer): Buffer => b;
 export class RawClient {
   private readonly client: Client;
 
-  constructor(address: string) {
-    this.client = new Client(address, credentials.createInsecure(), {
+  constructor(address: string, creds: ChannelCredentials) {
+    this.client = new Client(address, creds, {
       'grpc.max_receive_message_length': 64 * 2 ** 20,
       'grpc.max_send_message_length': 64 * 2 ** 20,
     });

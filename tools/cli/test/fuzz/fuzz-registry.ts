@@ -137,6 +137,10 @@ const INFERENCE_PLANS: Record<string, MethodPlan> = {
   serverMetadata: {},
   modelMetadata: {},
   modelInfer: { seed: (rng) => (rng.chance(0.7) ? encoderSeed(rng) : floatModelSeed(rng)) },
+  // A bidirectional stream of the same requests: each message is answered (or refused) on its own.
+  modelStreamInfer: { seed: (rng) => (rng.chance(0.7) ? encoderSeed(rng) : floatModelSeed(rng)) },
+  modelConfig: {},
+  modelStatistics: {},
   repositoryIndex: {},
   // Loading re-reads the repository; unloading with the token would take the stack's models away.
   repositoryModelLoad: { admin: 'sometimes' },

@@ -98,7 +98,7 @@ function oneMessage(rng: Rng, generator: MessageGenerator, src: CaseSource, path
 /** Runs cases with at most `concurrency` calls in flight. */
 export async function runCases(
   cases: readonly FuzzCase[],
-  clients: ReadonlyMap<StackServiceName, RawClient>,
+  clientFor: (process: StackServiceName, path: string) => RawClient,
   o: { concurrency: number; deadlineMs: number },
 ): Promise<FuzzReport> {
   const report: FuzzReport = { cases: cases.length, statuses: {}, kinds: {}, perMethod: {}, refusals: {}, serverErrors: [], hangs: [], slowest: [] };
@@ -107,8 +107,7 @@ export async function runCases(
   const worker = async (): Promise<void> => {
     while (next < cases.length) {
       const c = cases[next++]!;
-      const client = clients.get(c.process);
-      if (!client) throw new Error(`no client for ${c.process}`);
+      const client = clientFor(c.process, c.path);
       const started = performance.now();
       const outcome: CallOutcome = await client.call(c.path, c.shape, c.messages, { token: c.token, deadlineMs: o.deadlineMs });
       const ms = performance.now() - started;

@@ -5,8 +5,10 @@
 // PINRANK_FUZZ_CASES and PINRANK_FUZZ_SEED change the run (defaults 3000 and 22).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Metadata, credentials } from '@grpc/grpc-js';
+import { Metadata } from '@grpc/grpc-js';
+import { SERVICE_IDENTITIES } from '@pinrank/contracts';
 import { HealthCheckRequest, HealthCheckResponse_ServingStatus, HealthClient } from '@pinrank/proto';
+import { channelCredentials } from '@pinrank/service-kit';
 import { itemId, userId } from '@pinrank/sim';
 import { type StackServiceName } from '../../src/stack/ephemeral-stack';
 import { startServiceStack, REPO_ROOT, type ServiceStack } from '../service-level/stack-fixture';
@@ -22,11 +24,30 @@ const ITEMS = 400;
 const PROCESSES: readonly StackServiceName[] = ['embedding-store', 'feature-server', 'gpu-worker', 'cpu-worker', 'router'];
 
 let stack: ServiceStack;
-const clients = new Map<StackServiceName, RawClient>();
+const clients = new Map<string, RawClient>();
+
+/**
+ * The stack runs with mutual TLS and its authorization policies: each call
+ * presents an identity that may call the method, so hostile bytes reach the
+ * handlers (the producer ingests, the router infers, the operator — admin —
+ * calls the rest). Cases with an admin token still carry it.
+ */
+function identityFor(path: string): string {
+  if (path.endsWith('/IngestActions')) return SERVICE_IDENTITIES.producer;
+  if (path.startsWith('/inference.')) return SERVICE_IDENTITIES.router;
+  return SERVICE_IDENTITIES.operator;
+}
+
+function clientFor(process: StackServiceName, path: string): RawClient {
+  const identity = identityFor(path);
+  const key = `${process}|${identity}`;
+  let c = clients.get(key);
+  if (!c) clients.set(key, (c = new RawClient(stack.address[process], channelCredentials(stack.clientTls(identity)))));
+  return c;
+}
 
 beforeAll(async () => {
   stack = await startServiceStack({ users: USERS, items: ITEMS, days: 7 });
-  for (const p of PROCESSES) clients.set(p, new RawClient(stack.address[p]));
 }, 600_000);
 
 afterAll(async () => {
@@ -42,7 +63,7 @@ function rssMb(pid: number | undefined): number {
 }
 
 function serving(address: string): Promise<boolean> {
-  const client = new HealthClient(address, credentials.createInsecure());
+  const client = new HealthClient(address, channelCredentials(stack.clientTls(SERVICE_IDENTITIES.operator)));
   return new Promise<boolean>((resolve) =>
     client.check(HealthCheckRequest.fromPartial({ service: '' }), new Metadata(), { deadline: new Date(Date.now() + 10_000) }, (err, res) =>
       resolve(!err && res.status === HealthCheckResponse_ServingStatus.SERVING),
@@ -77,7 +98,7 @@ it(`${CASES} hostile requests (seed ${SEED}): no INTERNAL or UNKNOWN, no hang, e
     dictionary: { strings, nowMs: context.nowMs },
     adminToken: stack.adminToken,
   });
-  const report = await runCases(cases, clients, { concurrency: 6, deadlineMs: 30_000 });
+  const report = await runCases(cases, clientFor, { concurrency: 6, deadlineMs: 30_000 });
   const after = new Map(PROCESSES.map((p) => [p, rssMb(stack.process(p).pid)]));
   process.stdout.write(
     `fuzz: ${report.cases} cases over ${Object.keys(report.perMethod).length} methods; statuses ${JSON.stringify(report.statuses)}; kinds ${JSON.stringify(report.kinds)}\n` +

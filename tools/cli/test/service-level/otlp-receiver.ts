@@ -12,6 +12,10 @@ export interface ReceivedSpan {
   /** OTLP span kind (1 internal, 2 server, 3 client, 4 producer, 5 consumer). */
   kind: number;
   attributes: Record<string, string | number | boolean>;
+  /** Attributes of the exporting process's resource. */
+  resource: Record<string, string | number | boolean>;
+  /** OTLP status code (0 unset, 1 ok, 2 error). */
+  statusCode: number;
 }
 
 interface OtlpValue {
@@ -31,6 +35,7 @@ interface OtlpSpan {
   name?: string;
   kind?: number;
   attributes?: OtlpKeyValue[];
+  status?: { code?: number };
 }
 interface OtlpTraces {
   resourceSpans?: Array<{ resource?: { attributes?: OtlpKeyValue[] }; scopeSpans?: Array<{ spans?: OtlpSpan[] }> }>;
@@ -59,7 +64,8 @@ function flatten(kvs: OtlpKeyValue[] | undefined): Record<string, string | numbe
 export function parseOtlpTraces(body: OtlpTraces): ReceivedSpan[] {
   const spans: ReceivedSpan[] = [];
   for (const rs of body.resourceSpans ?? []) {
-    const service = String(flatten(rs.resource?.attributes)['service.name'] ?? '');
+    const resource = flatten(rs.resource?.attributes);
+    const service = String(resource['service.name'] ?? '');
     for (const ss of rs.scopeSpans ?? []) {
       for (const s of ss.spans ?? []) {
         spans.push({
@@ -70,6 +76,8 @@ export function parseOtlpTraces(body: OtlpTraces): ReceivedSpan[] {
           name: s.name ?? '',
           kind: s.kind ?? 0,
           attributes: flatten(s.attributes),
+          resource,
+          statusCode: s.status?.code ?? 0,
         });
       }
     }

@@ -1,0 +1,95 @@
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { ModelInferResponse, ModelStreamInferResponse, type ModelInferRequest } from '@pinrank/proto';
+import { PinrankError, type CallContext } from '@pinrank/service-kit';
+import { SERVER_FAULT_CODES } from '@pinrank/telemetry/internal';
+import { inferCall, type InferDeps } from './infer-call';
+import { isModelName } from './request-checks';
+
+/** Requests of one stream running at once; the stream reads no further until one finishes. */
+export const STREAM_MAX_INFLIGHT = 16;
+
+/** The error answer to one stream message: the status and message, and the request's id and model so the client can match it. */
+function errorResponse(req: ModelInferRequest, err: unknown): ModelStreamInferResponse {
+  const e = PinrankError.from(err);
+  return ModelStreamInferResponse.fromPartial({
+    errorMessage: `${e.code}: ${e.message}`,
+    inferResponse: ModelInferResponse.fromPartial({
+      id: req.id.length <= 256 ? req.id : '',
+      modelName: isModelName(req.modelName) ? req.modelName : '',
+      modelVersion: req.modelVersion.length <= 64 ? req.modelVersion : '',
+    }),
+  });
+}
+
+/**
+ * ModelStreamInfer: runs each message of the stream like one ModelInfer (up
+ * to {@link STREAM_MAX_INFLIGHT} at once) and answers each, in completion
+ * order, with its response or with `error_message` (the stream goes on after
+ * a bad message). Each message gets its own span under the stream's. The
+ * stream's RPC metrics carry the model when it served exactly one.
+ */
+export async function* streamInfer(deps: InferDeps, requests: AsyncIterable<ModelInferRequest>, ctx: CallContext): AsyncIterable<ModelStreamInferResponse> {
+  const tracer = trace.getTracer('pinrank-inference');
+  const done: ModelStreamInferResponse[] = [];
+  const slotWaiters: Array<() => void> = [];
+  const served = new Set<string>();
+  let wake: (() => void) | undefined;
+  let inflight = 0;
+  let ended = false;
+  let inputError: unknown;
+  const notify = (): void => {
+    wake?.();
+    wake = undefined;
+  };
+
+  const one = async (req: ModelInferRequest, index: number): Promise<ModelStreamInferResponse> => {
+    const span = tracer.startSpan('ModelStreamInfer request', { kind: SpanKind.INTERNAL, attributes: { 'pinrank.stream.index': index } }, ctx.otel);
+    try {
+      const { response, model } = await inferCall(deps, req, { deadline: ctx.deadline, signal: ctx.signal, span, logger: ctx.logger });
+      served.add(model);
+      return ModelStreamInferResponse.fromPartial({ errorMessage: '', inferResponse: response });
+    } catch (err) {
+      const e = PinrankError.from(err);
+      span.setAttribute('rpc.grpc.status_code', e.grpcCode);
+      if (SERVER_FAULT_CODES.has(e.grpcCode)) span.setStatus({ code: SpanStatusCode.ERROR, message: `${e.code}: ${e.message}` });
+      if (!(err instanceof PinrankError)) ctx.logger.error({ err }, 'unexpected error in a ModelStreamInfer request');
+      return errorResponse(req, err);
+    } finally {
+      span.end();
+    }
+  };
+
+  const reader = (async (): Promise<void> => {
+    let index = 0;
+    try {
+      for await (const req of requests) {
+        while (inflight >= STREAM_MAX_INFLIGHT) await new Promise<void>((resolve) => slotWaiters.push(resolve));
+        inflight++;
+        void one(req, index++).then((res) => {
+          done.push(res);
+          inflight--;
+          slotWaiters.shift()?.();
+          notify();
+        });
+      }
+    } catch (err) {
+      inputError = err;
+    } finally {
+      ended = true;
+      notify();
+    }
+  })();
+
+  for (;;) {
+    const next = done.shift();
+    if (next) {
+      yield next;
+      continue;
+    }
+    if (ended && inflight === 0) break;
+    await new Promise<void>((resolve) => (wake = resolve));
+  }
+  await reader;
+  if (served.size === 1) ctx.labelModel([...served][0] as string);
+  if (inputError !== undefined && !ctx.signal.aborted) throw PinrankError.from(inputError, 'the request stream failed');
+}
