@@ -94,8 +94,8 @@ describe('pinrank remote commands', () => {
     err = '';
     expect(await run('health', '--router', `127.0.0.1:${free}`, '--feature-server', `127.0.0.1:${free}`, '--embedding-store', `127.0.0.1:${free}`, '--gpu-worker', `127.0.0.1:${free}`, '--cpu-worker', `127.0.0.1:${free}`, '--timeout', '2000')).toBe(4);
     // health has one address option per service, not --addr.
-    expect(err).toMatch(/or pass --router\n/);
-    expect(err).toMatch(/or pass --cpu-worker\n/);
+    expect(err).toMatch(/or pass --router;/);
+    expect(err).toMatch(/or pass --cpu-worker;/);
     expect(err).not.toMatch(/--addr/);
   });
 

@@ -24,7 +24,7 @@ describe('describeError', () => {
     );
     expect(cleanDetails('candidate_item_ids: empty list.')).toBe('candidate_item_ids: empty list.');
     expect(describeError('cpu-worker', 'h:1', failure(status.UNAVAILABLE, 'No connection established. Resolution note: '), '--cpu-worker')).toBe(
-      'cannot reach cpu-worker at h:1 (No connection established); is it running? Start the stack with `npm start` or pass --cpu-worker',
+      'cannot reach cpu-worker at h:1 (No connection established); is it running? Start the stack with `npm start` or pass --cpu-worker; a stack with mutual TLS also needs its certificates (--tls-dir)',
     );
   });
 });
