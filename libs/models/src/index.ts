@@ -79,3 +79,4 @@ export {
   type ManifestFile,
   type ModelManifest,
 } from './repository/build-entry';
+export { weightsFromOnnx } from './weights/onnx-weights';

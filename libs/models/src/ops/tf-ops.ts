@@ -1,6 +1,6 @@
 import type * as TF from '@tensorflow/tfjs';
 import { type WeightStore } from '../weights/weight-store';
-import { type Ops, type ParamInit } from './ops';
+import { MASK_NEGATIVE, type Ops, type ParamInit } from './ops';
 import { tfjs } from './tf-runtime';
 
 type Tensor = TF.Tensor;
@@ -161,6 +161,9 @@ export class TfOps implements Ops<Tensor> {
   reduceMean(x: Tensor, axis: number, keepDims: boolean): Tensor {
     return this.tf.mean(x, axis, keepDims);
   }
+  reshapeLike(x: Tensor, like: Tensor): Tensor {
+    return this.tf.reshape(x, [...like.shape]);
+  }
   reshape(x: Tensor, shape: readonly number[]): Tensor {
     return this.tf.reshape(
       x,
@@ -173,7 +176,7 @@ export class TfOps implements Ops<Tensor> {
   slice(x: Tensor, axis: number, start: number, end: number): Tensor {
     const a = normaliseAxis(axis, x.rank);
     const begin = x.shape.map((_, i) => (i === a ? start : 0));
-    const size = x.shape.map((d, i) => (i === a ? end - start : d));
+    const size = x.shape.map((d, i) => (i === a ? Math.min(end, d) - start : d));
     return this.tf.slice(x, begin, size);
   }
   expandDims(x: Tensor, axis: number): Tensor {
@@ -190,6 +193,19 @@ export class TfOps implements Ops<Tensor> {
   }
   greaterOrEqual(a: Tensor, b: Tensor): Tensor {
     return this.tf.cast(this.tf.greaterEqual(a, b), 'float32');
+  }
+  gatherMatmul(table: Tensor, indices: Tensor, b: Tensor): Tensor {
+    return this.matmul(this.gather(table, indices), b);
+  }
+  attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor, keyMask: Tensor, heads: number): Tensor {
+    const d = q.shape[q.rank - 1]!;
+    const dh = d / heads;
+    const split = (x: Tensor, part: number): Tensor =>
+      this.transpose(this.reshape(this.add(x, this.slice(bias, 0, part * d, (part + 1) * d)), [0, 0, heads, dh]), [0, 2, 1, 3]);
+    const scores = this.mul(this.matmul(split(q, 0), this.transpose(split(k, 1), [0, 1, 3, 2])), this.scalar(1 / Math.sqrt(dh)));
+    const keyBias = this.reshape(this.mul(this.sub(this.scalar(1), keyMask), this.scalar(MASK_NEGATIVE)), [0, 1, 1, -1]);
+    const mixed = this.matmul(this.softmax(this.add(scores, keyBias)), split(v, 2));
+    return this.reshape(this.transpose(mixed, [0, 2, 1, 3]), [0, 0, d]);
   }
   dropout(x: Tensor, rate: number): Tensor {
     return this.options.training && rate > 0 ? this.tf.dropout(x, rate) : x;
