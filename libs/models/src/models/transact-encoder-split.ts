@@ -58,7 +58,8 @@ export interface EncoderInputs<T> {
  * first-K outputs read the masks per user row and touch only K rows for first-K.
  *
  * Training note: layer 0 forms no attention weights, so it has no attention
- * dropout; the sublayer-output dropouts remain.
+ * dropout, and the sublayer dropouts act on the inputs of the output and
+ * second FFN products (so each product and its residual stay one Gemm).
  */
 export function splitEncoderForward<T>(ops: Ops<T>, io: EncoderInputs<T>, hp: SplitEncoderShape, dropout: number): T {
   const dSeq = hp.dAction + hp.dContent;
@@ -78,7 +79,7 @@ export function splitEncoderForward<T>(ops: Ops<T>, io: EncoderInputs<T>, hp: Sp
   const out0 = (name: string, shape: number[]): T => param(`encoder.0.attn.out.${name}`, shape, name === 'weight' ? 'glorot' : 'zeros');
   const candConst = ops.add(ops.matmul(first.candValue, out0('weight', [d, d])), out0('bias', [d])); // [N,d]
   const residual0 = ops.add(x0, ops.expandDims(candConst, 1));
-  let y = ops.add(ops.dropout(ops.matmul(rows(first.mixed), out0('weight', [d, d])), dropout), rows(residual0)); // x + attention(x)
+  let y = residualProduct(ops, rows(first.mixed), out0('weight', [d, d]), rows(residual0), dropout); // x + attention(x)
   let x = postNormTail(ops, 'encoder.0', y, d, hp.ffnDim, dropout, hp.layers > 1 ? 'encoder.1.attn.out.bias' : undefined);
 
   // Layers ≥ 1: x already holds + the out-projection bias of this layer (folded into the previous LayerNorm).
@@ -90,7 +91,7 @@ export function splitEncoderForward<T>(ops: Ops<T>, io: EncoderInputs<T>, hp: Sp
     const qkvBias = ops.sub(param(`${p}.attn.qkv.bias`, [3 * d]), ops.reshape(ops.matmul(ops.reshape(outBias, [1, d]), w), [-1]));
     const part = (k: number): T => ops.reshapeLike(ops.matmul(x, ops.slice(w, 1, k * d, (k + 1) * d)), x0);
     const attended = ops.attention(part(0), part(1), part(2), qkvBias, keyMask, hp.heads); // [N,S,d]
-    y = ops.add(ops.dropout(ops.matmul(rows(attended), param(`${p}.attn.out.weight`, [d, d], 'glorot')), dropout), x);
+    y = residualProduct(ops, rows(attended), param(`${p}.attn.out.weight`, [d, d], 'glorot'), x, dropout);
     x = postNormTail(ops, p, y, d, hp.ffnDim, dropout, l + 1 < hp.layers ? `encoder.${l + 1}.attn.out.bias` : undefined);
   }
   return compress(ops, ops.reshapeLike(x, x0), userMask, userBias, idx, d, hp.firstK);
@@ -106,9 +107,15 @@ function postNormTail<T>(ops: Ops<T>, prefix: string, y: T, d: number, ffnDim: n
   const w1 = ops.param(`${prefix}.ffn.0.weight`, [d, ffnDim], { kind: 'glorot' });
   const bias1 = ops.sub(ops.param(`${prefix}.ffn.0.bias`, [ffnDim], { kind: 'zeros' }), ops.reshape(ops.matmul(ops.reshape(bias2, [1, d]), w1), [-1]));
   const h = layerNormFolded(ops, `${prefix}.ln1`, y, d, bias2); // LN1(y) + b2
-  const fed = ops.matmul(ops.relu(ops.add(ops.matmul(h, w1), bias1)), ops.param(`${prefix}.ffn.1.weight`, [ffnDim, d], { kind: 'glorot' }));
+  const hidden = ops.relu(ops.matmulAdd(h, w1, bias1));
+  const y2 = residualProduct(ops, hidden, ops.param(`${prefix}.ffn.1.weight`, [ffnDim, d], { kind: 'glorot' }), h, dropout);
   const next = foldNext === undefined ? undefined : ops.param(foldNext, [d], { kind: 'zeros' });
-  return layerNormFolded(ops, `${prefix}.ln2`, ops.add(ops.dropout(fed, dropout), h), d, next);
+  return layerNormFolded(ops, `${prefix}.ln2`, y2, d, next);
+}
+
+/** residual + dropout(a)·w: one Gemm with the residual as its addend (dropout is the identity when serving). */
+function residualProduct<T>(ops: Ops<T>, a: T, w: T, residual: T, dropout: number): T {
+  return ops.matmulAdd(ops.dropout(a, dropout), w, residual);
 }
 
 /** `layerNorm` with a vector added to its beta (the output plus that vector). */

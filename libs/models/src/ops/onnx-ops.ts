@@ -108,6 +108,10 @@ export class OnnxGraphBuilder implements Ops<OnnxValue> {
   matmul(a: OnnxValue, b: OnnxValue): OnnxValue {
     return this.node('MatMul', [a, b]);
   }
+  /** Gemm: the addend is its C input, so a residual costs no separate pass. */
+  matmulAdd(a: OnnxValue, b: OnnxValue, c: OnnxValue): OnnxValue {
+    return this.node('Gemm', [a, b, c]);
+  }
   add(a: OnnxValue, b: OnnxValue): OnnxValue {
     return this.node('Add', [a, b]);
   }

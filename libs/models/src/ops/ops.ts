@@ -33,6 +33,8 @@ export interface Ops<T> {
 
   /** Batched matrix product with numpy broadcasting of the leading axes (`[..., m, k] x [k, n]` included). */
   matmul(a: T, b: T): T;
+  /** a·b + c for 2-D a [M,K] and b [K,N]; c broadcasts to [M,N] (a bias, or a residual of the product's shape). */
+  matmulAdd(a: T, b: T, c: T): T;
   add(a: T, b: T): T;
   sub(a: T, b: T): T;
   mul(a: T, b: T): T;

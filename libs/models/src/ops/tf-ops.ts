@@ -91,6 +91,9 @@ export class TfOps implements Ops<Tensor> {
     }
     return this.tf.matMul(a, b);
   }
+  matmulAdd(a: Tensor, b: Tensor, c: Tensor): Tensor {
+    return this.tf.add(this.tf.matMul(a, b), c);
+  }
   add(a: Tensor, b: Tensor): Tensor {
     return this.tf.add(a, b);
   }
@@ -135,6 +138,8 @@ export class TfOps implements Ops<Tensor> {
     const rows = table.shape[0]!;
     const rest = table.shape.slice(1);
     const width = rest.reduce((a, b) => a * b, 1);
+    // A one-row table (every index 0): broadcast it (oneHot needs a depth of 2 or more).
+    if (rows === 1) return this.tf.broadcastTo(table.reshape([width]), [indices.size, width]).reshape([...indices.shape, ...rest]);
     // oneHot's float32 dtype is broken on the wasm backend (it writes int bit patterns): build int32, then cast.
     const oneHot = this.tf.cast(this.tf.oneHot(this.tf.cast(indices, 'int32').flatten(), rows), 'float32');
     const picked = this.tf.matMul(oneHot, table.reshape([rows, width]));
@@ -195,7 +200,7 @@ export class TfOps implements Ops<Tensor> {
     return this.tf.cast(this.tf.greaterEqual(a, b), 'float32');
   }
   gatherMatmul(table: Tensor, indices: Tensor, b: Tensor): Tensor {
-    return this.matmul(this.gather(table, indices), b);
+    return table.shape[0] === 1 ? this.matmul(table, b) : this.matmul(this.gather(table, indices), b);
   }
   attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor, keyMask: Tensor, heads: number): Tensor {
     const d = q.shape[q.rank - 1]!;
