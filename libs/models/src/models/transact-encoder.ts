@@ -68,6 +68,7 @@ export function transactEncoder(overrides: Record<string, unknown> = {}): ModelS
     name: 'transact_encoder',
     description: `TransAct realtime-sequence encoder: early fusion, ${hp.layers}-layer post-norm encoder (d ${d}, FFN ${hp.ffnDim}, ${hp.heads} heads), Linear(max-pool) + first ${hp.firstK} rows`,
     hyperparams: hp,
+    graphFormHyperparams: ['form', 'factorised'],
     inputs: [
       { name: 'seq_action_types', dtype: 'int64', shape: ['U', 'S'] },
       { name: 'seq_item_vectors', dtype: 'float32', shape: ['U', 'S', hp.dContent] },
