@@ -1,101 +1,199 @@
-// Micro benchmark: transact_encoder in ONNX Runtime (CPU) for 100/500/1000
-// candidates and S=100. Compares the serving form (factorised first
-// projection, the sequence sent once: U=1) with the un-factorised graph
-// (first projection over every per-candidate concatenated row) and with
-// per-candidate sequence copies (U=N). Prints median ms per call and ratios;
-// compare ratios within one run, not absolute figures across machines.
-// Run: npx tsx libs/models/bench/transact-encoder.bench.ts [--threads 1] [--max-seconds 12]
+// transact_encoder on ONNX Runtime's CPU provider: the served graph against a
+// plain per-pair export of the same architecture and weights (see
+// plain-export.ts), and stacking users in one call against one call per user.
+//
+//   npm run bench transact-encoder [-- --threads 1,2 --batches 100,500 --rounds 9 --stack-users 16 --stack-candidates 50]
+//   npm run bench transact-encoder -- --smoke      # tiny sizes, one round: checks it runs and the graphs agree, times nothing
+//
+// The served model is the newest models/transact_encoder/<v> (or --version);
+// --previous (default: the version below it) is timed alongside for context.
+// Before timing, every graph's outputs are checked against the served one
+// (max |diff| ≤ 1e-4). Cases run round-robin (A, B, C, A, B, C, …) so
+// background load hits each alike; medians per call, wall-clock and process
+// CPU time. Ratios are the baseline's time over the served graph's (above 1:
+// the served graph is faster). Compare ratios, not milliseconds, across runs.
+import { readdir, readFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { type InferenceSession } from 'onnxruntime-node';
-import { type Feeds, SeededRandom, WeightStore, createCpuSession, exportOnnx, int64Feed, runOnnx, transactEncoder } from '../src/index';
+import { type TensorMap, splitOutputs, stackInputs } from '@pinrank/inference';
+import {
+  type Feeds,
+  SeededRandom,
+  createCpuSession,
+  int64Feed,
+  runOnnx,
+  transactEncoder,
+  transactEncoderHyperparams,
+  weightsFromOnnx,
+} from '../src/index';
+import { maxAbsDiff } from '../src/testing/parity';
+import { type PlainLayout, plainExport } from './plain-export';
 
-const SEQ_LEN = 100;
-const CANDIDATES = [100, 500, 1000];
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const MAX_SECONDS_PER_SIZE = arg('--max-seconds', 12);
-const THREADS = arg('--threads', 1);
-const MAX_ROUNDS = 15;
+const { values: args } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    threads: { type: 'string', default: '1,2' },
+    batches: { type: 'string', default: '100,500' },
+    'seq-len': { type: 'string', default: '100' },
+    rounds: { type: 'string', default: '9' },
+    'stack-users': { type: 'string', default: '16' },
+    'stack-candidates': { type: 'string', default: '50' },
+    repository: { type: 'string', default: 'models' },
+    version: { type: 'string' },
+    previous: { type: 'string' },
+  },
+});
+const list = (s: string): number[] => s.split(',').map(Number);
+const SMOKE = args.smoke!;
+const THREADS = SMOKE ? [1] : list(args.threads!);
+const BATCHES = SMOKE ? [4] : list(args.batches!);
+const SEQ_LEN = SMOKE ? 12 : Number(args['seq-len']);
+const ROUNDS = SMOKE ? 1 : Number(args.rounds);
+const STACK_USERS = SMOKE ? 2 : Number(args['stack-users']);
+const STACK_CANDIDATES = SMOKE ? 3 : Number(args['stack-candidates']);
+const AGREE = 1e-4;
 
-interface Case {
-  session: InferenceSession;
-  feeds: Feeds;
-  wall: number[];
-  cpu: number[];
+interface Timed {
+  wall: number;
+  cpu: number;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-/**
- * Runs the cases round-robin (so background load hits each alike) and returns
- * each case's median wall-clock ms and median process CPU ms (user + system,
- * all threads) per call; CPU time is the steadier figure on a shared machine.
- */
-async function measure(cases: Case[]): Promise<Array<{ wall: number; cpu: number }>> {
-  for (const c of cases) await runOnnx(c.session, c.feeds); // warm-up
-  const deadline = performance.now() + MAX_SECONDS_PER_SIZE * 1000;
-  for (let round = 0; round < 3 || (round < MAX_ROUNDS && performance.now() < deadline); round++) {
-    for (const c of cases) {
+/** Runs each case once as warm-up, then `ROUNDS` interleaved rounds; median wall and CPU ms per case. */
+async function interleaved(cases: ReadonlyArray<() => Promise<unknown>>): Promise<Timed[]> {
+  for (const run of cases) await run();
+  const wall: number[][] = cases.map(() => []);
+  const cpu: number[][] = cases.map(() => []);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [i, run] of cases.entries()) {
       const t0 = performance.now();
-      const cpu0 = process.cpuUsage();
-      await runOnnx(c.session, c.feeds);
-      const cpu = process.cpuUsage(cpu0);
-      c.wall.push(performance.now() - t0);
-      c.cpu.push((cpu.user + cpu.system) / 1000);
+      const c0 = process.cpuUsage();
+      await run();
+      const c = process.cpuUsage(c0);
+      wall[i]!.push(performance.now() - t0);
+      cpu[i]!.push((c.user + c.system) / 1000);
     }
   }
-  return cases.map((c) => ({ wall: median(c.wall), cpu: median(c.cpu) }));
+  return cases.map((_, i) => ({ wall: median(wall[i]!), cpu: median(cpu[i]!) }));
 }
 
-/** The same request with the user's sequence copied once per candidate (U = N). */
-function perCandidateCopies(feeds: Feeds, n: number): Feeds {
-  const copy = (name: string): Feeds[string] => {
-    const f = feeds[name]!;
-    const row = f.data.length;
-    if (f.dtype === 'int64') {
-      const data = new BigInt64Array(row * n);
-      for (let i = 0; i < n; i++) data.set(f.data, i * row);
-      return { dtype: 'int64', shape: [n, ...f.shape.slice(1)], data };
-    }
-    const data = new Float32Array(row * n);
-    for (let i = 0; i < n; i++) data.set(f.data, i * row);
-    return { dtype: 'float32', shape: [n, ...f.shape.slice(1)], data };
-  };
-  return {
-    ...feeds,
-    seq_action_types: copy('seq_action_types'),
-    seq_item_vectors: copy('seq_item_vectors'),
-    seq_ages_s: copy('seq_ages_s'),
-    cand_user_idx: int64Feed([n], (i) => i),
-  };
+async function versions(repository: string): Promise<string[]> {
+  const dir = join(repository, 'transact_encoder');
+  const names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && /^\d+$/.test(e.name)).map((e) => e.name);
+  return names.sort((a, b) => Number(a) - Number(b));
 }
+
+async function encoded(session: InferenceSession, feeds: Feeds): Promise<Float32Array> {
+  return (await runOnnx(session, feeds))['encoded']!.data;
+}
+
+const toHost = (feeds: Feeds): TensorMap =>
+  Object.fromEntries(Object.entries(feeds).map(([name, f]) => [name, { dtype: f.dtype, dims: f.shape, data: f.data }]));
+const toFeeds = (map: TensorMap): Feeds =>
+  Object.fromEntries(Object.entries(map).map(([name, t]) => [name, { dtype: t.dtype, shape: [...t.dims], data: t.data }])) as Feeds;
+
+/** `users` one-user requests of `candidates` each (as the router sends them), all with the same sequence length. */
+function requests(users: number, candidates: number): Feeds[] {
+  return Array.from({ length: users }, (_, u) => {
+    const f = transactEncoder().sampleFeeds(new SeededRandom(1000 + u), { batch: candidates, users: 1, seqLen: SEQ_LEN });
+    return { ...f, cand_user_idx: int64Feed([candidates], () => 0) };
+  });
+}
+
+const LAYOUT = { mode: 'user_rows' as const, userInputs: ['seq_action_types', 'seq_item_vectors', 'seq_ages_s'], indexInput: 'cand_user_idx' };
+
+/** One call with the requests stacked by the inference worker's own stacking (user rows, offset indices), split back. */
+async function stacked(session: InferenceSession, reqs: readonly Feeds[]): Promise<Float32Array[]> {
+  const out = (await runOnnx(session, toFeeds(stackInputs(reqs.map(toHost), LAYOUT))))['encoded']!;
+  const parts = splitOutputs({ encoded: { dtype: 'float32', dims: out.shape, data: out.data } }, reqs.map((r) => r['cand_user_idx']!.shape[0]!));
+  return parts.map((p) => p['encoded']!.data as Float32Array);
+}
+
+const fmt = (x: number, digits = 0): string => x.toFixed(digits);
+const ratio = (base: number, served: number): string => (base / served).toFixed(2);
 
 async function main(): Promise<void> {
-  const weights = WeightStore.seeded(1);
-  const options = { intraOpNumThreads: THREADS, interOpNumThreads: 1 };
-  const factorised = await createCpuSession(exportOnnx(transactEncoder({ factorised: true }), weights), options);
-  const plain = await createCpuSession(exportOnnx(transactEncoder({ factorised: false }), weights), options);
-  console.log(`transact_encoder, ONNX Runtime CPU (${THREADS} intra-op thread(s)), S=${SEQ_LEN}; median per call, wall ms / CPU ms`);
+  const repository = args.repository!;
+  const all = await versions(repository);
+  const served = args.version ?? all.at(-1);
+  if (!served) throw new Error(`no transact_encoder versions in ${repository}`);
+  const previous = args.previous ?? all[all.indexOf(served) - 1];
+  const bytes = await readFile(join(repository, 'transact_encoder', served, 'model.onnx'));
+  const manifest = JSON.parse(await readFile(join(repository, 'transact_encoder', served, 'manifest.json'), 'utf8')) as { hyperparams: unknown };
+  const hp = transactEncoderHyperparams.parse(manifest.hyperparams);
+  const weights = weightsFromOnnx(bytes);
+  const plain: Record<PlainLayout, Uint8Array> = {
+    'batch-first': plainExport(weights, hp, 'batch-first'),
+    'sequence-first': plainExport(weights, hp, 'sequence-first'),
+  };
+  const previousBytes = previous ? await readFile(join(repository, 'transact_encoder', previous, 'model.onnx')) : undefined;
+  const load0 = loadavg();
   console.log(
-    'N      factorised U=1   un-factorised U=1   factorised U=N copies   CPU ratio un-fact/fact   CPU ratio copies/fact   input KB U=1 / U=N',
+    `transact_encoder ${served} (served) vs a plain per-pair export of the same weights${previous ? `; version ${previous} alongside` : ''}. ` +
+      `ONNX Runtime CPU, S=${SEQ_LEN}, ${ROUNDS} interleaved round(s), medians. Load average at start ${load0.map((l) => l.toFixed(2)).join(' ')}.`,
   );
-  const cell = (m: { wall: number; cpu: number }, width: number): string => `${m.wall.toFixed(0)} / ${m.cpu.toFixed(0)}`.padStart(width);
-  for (const n of CANDIDATES) {
-    const feeds = transactEncoder().sampleFeeds(new SeededRandom(n), { batch: n, users: 1, seqLen: SEQ_LEN });
-    const copies = perCandidateCopies(feeds, n);
-    const [a, b, c] = await measure([
-      { session: factorised, feeds, wall: [], cpu: [] },
-      { session: plain, feeds, wall: [], cpu: [] },
-      { session: factorised, feeds: copies, wall: [], cpu: [] },
-    ]);
-    const kb = (f: Feeds): string => (Object.values(f).reduce((sum, t) => sum + t.data.byteLength, 0) / 1024).toFixed(0);
-    console.log(
-      `${String(n).padEnd(5)}${cell(a!, 17)}${cell(b!, 20)}${cell(c!, 24)}${(b!.cpu / a!.cpu).toFixed(2).padStart(25)}${(c!.cpu / a!.cpu).toFixed(2).padStart(24)}${`${kb(feeds)} / ${kb(copies)}`.padStart(23)}`,
+  for (const threads of THREADS) {
+    const open = (model: Uint8Array): Promise<InferenceSession> =>
+      createCpuSession(model, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+    const sessions = {
+      served: await open(bytes),
+      batchFirst: await open(plain['batch-first']),
+      seqFirst: await open(plain['sequence-first']),
+      ...(previousBytes ? { previous: await open(previousBytes) } : {}),
+    };
+    const order = Object.entries(sessions);
+    // Every graph computes the same function: check before timing anything.
+    const probe = transactEncoder().sampleFeeds(new SeededRandom(5), { batch: 7, users: 3, seqLen: SEQ_LEN });
+    const reference = await encoded(sessions.served, probe);
+    for (const [name, s] of order) {
+      const diff = maxAbsDiff(reference, await encoded(s, probe));
+      if (!(diff <= AGREE)) throw new Error(`${name} disagrees with the served graph: max |diff| ${diff}`);
+    }
+    console.log(`\n${threads} intra-op thread(s). Per call, ms wall / ms CPU:`);
+    console.log('B      served         plain batch-first   plain seq-first     best plain ÷ served (wall / CPU)   ' + (previousBytes ? `v${previous} ÷ served (wall / CPU)` : ''));
+    for (const batch of BATCHES) {
+      const feeds = transactEncoder().sampleFeeds(new SeededRandom(batch), { batch, users: 1, seqLen: SEQ_LEN });
+      const t = await interleaved(order.map(([, s]) => () => runOnnx(s, feeds)));
+      const byName = Object.fromEntries(order.map(([name], i) => [name, t[i]!])) as Record<string, Timed>;
+      const s = byName['served']!;
+      const bestPlain = [byName['batchFirst']!, byName['seqFirst']!].sort((a, b) => a.wall - b.wall)[0]!;
+      const cell = (x: Timed): string => `${fmt(x.wall)} / ${fmt(x.cpu)}`.padEnd(20);
+      const prev = byName['previous'];
+      console.log(
+        `${String(batch).padEnd(7)}${cell(s)}${cell(byName['batchFirst']!)}${cell(byName['seqFirst']!)}` +
+          `${`${ratio(bestPlain.wall, s.wall)} / ${ratio(Math.min(byName['batchFirst']!.cpu, byName['seqFirst']!.cpu), s.cpu)}`.padEnd(35)}` +
+          (prev ? `${ratio(prev.wall, s.wall)} / ${ratio(prev.cpu, s.cpu)}` : ''),
+      );
+    }
+    // Stacking: k one-user requests in one call (the batcher's user_rows stacking) vs k calls.
+    const reqs = requests(STACK_USERS, STACK_CANDIDATES);
+    const stackable = order.filter(([name]) => name === 'served' || name === 'previous');
+    for (const [name, s] of stackable) {
+      const alone = await Promise.all(reqs.map((r) => encoded(s, r)));
+      const together = await stacked(s, reqs);
+      const diff = Math.max(...alone.map((a, i) => maxAbsDiff(a, together[i]!)));
+      if (!(diff <= AGREE)) throw new Error(`${name}: stacked outputs differ from one-call-per-user outputs by ${diff}`);
+    }
+    const st = await interleaved(
+      stackable.flatMap(([, s]) => [
+        async () => {
+          for (const r of reqs) await runOnnx(s, r);
+        },
+        () => stacked(s, reqs),
+      ]),
     );
+    console.log(`stacking ${STACK_USERS} users × ${STACK_CANDIDATES} candidates: one call per user vs one stacked call (ms wall / ms CPU)`);
+    stackable.forEach(([name], i) => {
+      const [one, many] = [st[2 * i]!, st[2 * i + 1]!];
+      const label = name === 'served' ? `served (v${served})` : `v${previous}`;
+      console.log(`  ${label.padEnd(14)} per user ${fmt(one.wall)} / ${fmt(one.cpu)}, stacked ${fmt(many.wall)} / ${fmt(many.cpu)}: stacked is ${ratio(one.wall, many.wall)} / ${ratio(one.cpu, many.cpu)}× as fast`);
+    });
+    for (const s of Object.values(sessions)) await s.release();
   }
-  await factorised.release();
-  await plain.release();
+  console.log(`\nLoad average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}.${SMOKE ? ' Smoke run: sizes are tiny, the figures mean nothing.' : ''}`);
 }
 
 main().catch((e: unknown) => {
