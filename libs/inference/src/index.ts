@@ -48,7 +48,8 @@ export {
   type VersionPolicy,
 } from './model-repository';
 export { loadInstance, unloadInstance, type InstanceOptions, type ModelInstance } from './model-instance';
-export { ModelManager, type InferResult, type ModelManagerOptions, type ModelState, type ModelStatus } from './model-lifecycle';
+export { perUserCompute } from './user-row-chunks';
+export { DEFAULT_CPU_USER_ROW_CHUNK, ModelManager, type InferResult, type ModelManagerOptions, type ModelState, type ModelStatus } from './model-lifecycle';
 export { RepositoryWatcher, type RepositoryWatcherOptions, type WatchMode } from './repository-watcher';
 export { InferenceMetrics } from './inference-metrics';
 export { inferenceService, platformWithProvider, type InferenceServiceOptions } from './oip-server';

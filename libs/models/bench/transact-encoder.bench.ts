@@ -17,7 +17,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type InferenceSession } from 'onnxruntime-node';
-import { type TensorMap, splitOutputs, stackInputs } from '@pinrank/inference';
+import { DEFAULT_CPU_USER_ROW_CHUNK, OrtModelSession, type BatchCompute, type TensorMap, perUserCompute, splitOutputs, stackInputs } from '@pinrank/inference';
 import {
   type Feeds,
   SeededRandom,
@@ -92,8 +92,6 @@ async function encoded(session: InferenceSession, feeds: Feeds): Promise<Float32
 
 const toHost = (feeds: Feeds): TensorMap =>
   Object.fromEntries(Object.entries(feeds).map(([name, f]) => [name, { dtype: f.dtype, dims: f.shape, data: f.data }]));
-const toFeeds = (map: TensorMap): Feeds =>
-  Object.fromEntries(Object.entries(map).map(([name, t]) => [name, { dtype: t.dtype, shape: [...t.dims], data: t.data }])) as Feeds;
 
 /** `users` one-user requests of `candidates` each (as the router sends them), all with the same sequence length. */
 function requests(users: number, candidates: number): Feeds[] {
@@ -105,11 +103,10 @@ function requests(users: number, candidates: number): Feeds[] {
 
 const LAYOUT = { mode: 'user_rows' as const, userInputs: ['seq_action_types', 'seq_item_vectors', 'seq_ages_s'], indexInput: 'cand_user_idx' };
 
-/** One call with the requests stacked by the inference worker's own stacking (user rows, offset indices), split back. */
-async function stacked(session: InferenceSession, reqs: readonly Feeds[]): Promise<Float32Array[]> {
-  const out = (await runOnnx(session, toFeeds(stackInputs(reqs.map(toHost), LAYOUT))))['encoded']!;
-  const parts = splitOutputs({ encoded: { dtype: 'float32', dims: out.shape, data: out.data } }, reqs.map((r) => r['cand_user_idx']!.shape[0]!));
-  return parts.map((p) => p['encoded']!.data as Float32Array);
+/** The requests stacked by the inference worker's own stacking (user rows, offset indices), computed by `compute`, split back. */
+async function stacked(compute: BatchCompute, reqs: readonly Feeds[]): Promise<Float32Array[]> {
+  const out = await compute(stackInputs(reqs.map(toHost), LAYOUT));
+  return splitOutputs(out, reqs.map((r) => r['cand_user_idx']!.shape[0]!)).map((p) => p['encoded']!.data as Float32Array);
 }
 
 const fmt = (x: number, digits = 0): string => x.toFixed(digits);
@@ -168,29 +165,47 @@ async function main(): Promise<void> {
           (prev ? `${ratio(prev.wall, s.wall)} / ${ratio(prev.cpu, s.cpu)}` : ''),
       );
     }
-    // Stacking: k one-user requests in one call (the batcher's user_rows stacking) vs k calls.
+    // Stacking: k one-user requests in one batch (the batcher's user_rows stacking) vs k calls, through the
+    // worker's own session wrapper: one ORT call for the whole batch, and the CPU worker's compute (one call per user row).
     const reqs = requests(STACK_USERS, STACK_CANDIDATES);
     const stackable = order.filter(([name]) => name === 'served' || name === 'previous');
-    for (const [name, s] of stackable) {
-      const alone = await Promise.all(reqs.map((r) => encoded(s, r)));
-      const together = await stacked(s, reqs);
-      const diff = Math.max(...alone.map((a, i) => maxAbsDiff(a, together[i]!)));
-      if (!(diff <= AGREE)) throw new Error(`${name}: stacked outputs differ from one-call-per-user outputs by ${diff}`);
+    const worker = await Promise.all(
+      stackable.map(async ([name]) =>
+        OrtModelSession.create(name === 'served' ? bytes : previousBytes!, { label: name, executionProviders: ['cpu'], intraOpThreads: threads, interOpThreads: 1 }),
+      ),
+    );
+    const computes = worker.map((w) => {
+      const one: BatchCompute = (inputs) => w.run(inputs);
+      return { one, perUser: perUserCompute(one, LAYOUT, DEFAULT_CPU_USER_ROW_CHUNK) };
+    });
+    for (const [i, c] of computes.entries()) {
+      const alone = await Promise.all(reqs.map((r) => c.one(toHost(r)).then((o) => o['encoded']!.data as Float32Array)));
+      for (const together of [await stacked(c.one, reqs), await stacked(c.perUser, reqs)]) {
+        const diff = Math.max(...alone.map((a, k) => maxAbsDiff(a, together[k]!)));
+        if (!(diff <= AGREE)) throw new Error(`${stackable[i]![0]}: stacked outputs differ from one-call-per-user outputs by ${diff}`);
+      }
     }
     const st = await interleaved(
-      stackable.flatMap(([, s]) => [
+      computes.flatMap((c) => [
         async () => {
-          for (const r of reqs) await runOnnx(s, r);
+          for (const r of reqs) await c.one(toHost(r));
         },
-        () => stacked(s, reqs),
+        () => stacked(c.one, reqs),
+        () => stacked(c.perUser, reqs),
       ]),
     );
-    console.log(`stacking ${STACK_USERS} users × ${STACK_CANDIDATES} candidates: one call per user vs one stacked call (ms wall / ms CPU)`);
+    console.log(
+      `stacking ${STACK_USERS} users × ${STACK_CANDIDATES} candidates (ms wall / ms CPU): one call per user; stacked in one ONNX Runtime call; stacked through the CPU worker's compute (one call per user row, ≤ ${DEFAULT_CPU_USER_ROW_CHUNK} rows)`,
+    );
     stackable.forEach(([name], i) => {
-      const [one, many] = [st[2 * i]!, st[2 * i + 1]!];
+      const [alone, oneCall, perUser] = [st[3 * i]!, st[3 * i + 1]!, st[3 * i + 2]!];
       const label = name === 'served' ? `served (v${served})` : `v${previous}`;
-      console.log(`  ${label.padEnd(14)} per user ${fmt(one.wall)} / ${fmt(one.cpu)}, stacked ${fmt(many.wall)} / ${fmt(many.cpu)}: stacked is ${ratio(one.wall, many.wall)} / ${ratio(one.cpu, many.cpu)}× as fast`);
+      console.log(
+        `  ${label.padEnd(14)} per user ${fmt(alone.wall)} / ${fmt(alone.cpu)}; one call ${fmt(oneCall.wall)} / ${fmt(oneCall.cpu)} (${ratio(alone.wall, oneCall.wall)} / ${ratio(alone.cpu, oneCall.cpu)}× as fast); ` +
+          `worker compute ${fmt(perUser.wall)} / ${fmt(perUser.cpu)} (${ratio(alone.wall, perUser.wall)} / ${ratio(alone.cpu, perUser.cpu)}× as fast)`,
+      );
     });
+    for (const w of worker) await w.release();
     for (const s of Object.values(sessions)) await s.release();
   }
   console.log(`\nLoad average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}.${SMOKE ? ' Smoke run: sizes are tiny, the figures mean nothing.' : ''}`);
