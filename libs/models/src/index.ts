@@ -1,7 +1,7 @@
 export { type Ops, type ParamInit } from './ops/ops';
 export { TfOps, type TfOpsOptions } from './ops/tf-ops';
 export { initTfBackend, tfjs } from './ops/tf-runtime';
-export { ONNX_IR_VERSION, ONNX_OPSET, OnnxGraphBuilder, type OnnxIoSpec, type OnnxValue } from './ops/onnx-ops';
+export { CONTRIB_DOMAIN, ONNX_IR_VERSION, ONNX_OPSET, OnnxGraphBuilder, type OnnxIoSpec, type OnnxValue } from './ops/onnx-ops';
 export { type Activation, activate, cosine, embedding, gelu, l2Normalize, layerNorm, linear, mlp } from './blocks/basic';
 export {
   MASK_NEGATIVE,
@@ -67,6 +67,7 @@ export {
 } from './weights/weight-file';
 export { exportOnnx, type ExportOnnxOptions } from './run/onnx-export';
 export { createCpuSession, runOnnx } from './run/onnx-run';
+export { quantizeDynamic, type QuantizeDynamicOptions, type QuantizedModel } from './run/quantize-dynamic';
 export { feedToTf, runTfForward, type HostTensor } from './run/tf-forward';
 export { checkSessionAgainstConfig, diffSessionAgainstConfig, type SessionIo } from './repository/contract-check';
 export {

@@ -49,6 +49,10 @@ export interface EncoderInputs<T> {
  * precision while gap < ~80 (docs/models.md has the measured gaps); the
  * denominator gets 1e-30 so even a total underflow stays finite.
  *
+ * Trailing rows that are padding for every user row in the call are cut
+ * first (\`Ops.trimPadding\`): they are never keys and their outputs are
+ * dropped, so a short sequence costs its length, not S.
+ *
  * Every layer: matrix products on [N·S, d] rows so ONNX Runtime turns them into
  * Gemm with the residual as its C input (the output-projection and second FFN
  * biases are folded into the preceding LayerNorm's beta, and the products that
@@ -64,12 +68,14 @@ export interface EncoderInputs<T> {
 export function splitEncoderForward<T>(ops: Ops<T>, io: EncoderInputs<T>, hp: SplitEncoderShape, dropout: number): T {
   const dSeq = hp.dAction + hp.dContent;
   const d = dSeq + hp.dContent;
-  const { types, ages, cand, idx } = io;
+  const { cand, idx } = io;
   const param = (name: string, shape: number[], init: 'glorot' | 'zeros' | 'ones' = 'zeros'): T => ops.param(name, shape, { kind: init });
   // A row counts when it is a real action (type > 0) no later than the request (age >= 0); 0 / −1e9 as a key bias.
-  const userMask = ops.mul(ops.greater(ops.toFloat(types), ops.scalar(0)), ops.greaterOrEqual(ages, ops.scalar(0))); // [U,S]
-  const userBias = ops.mul(ops.sub(ops.scalar(1), userMask), ops.scalar(MASK_NEGATIVE)); // [U,S]
-  const seqRows = ops.concat([embedding(ops, 'action_type', types, hp.actionVocab, hp.dAction), io.items], -1); // [U,S,dSeq]
+  const realRows = ops.mul(ops.greater(ops.toFloat(io.types), ops.scalar(0)), ops.greaterOrEqual(io.ages, ops.scalar(0))); // [U,S]
+  // Rows after every user's last real row influence nothing (they are no key, and their outputs are dropped): cut them.
+  const [types, items, userMask] = ops.trimPadding([io.types, io.items, realRows], realRows) as [T, T, T];
+  const userBias = ops.mul(ops.sub(ops.scalar(1), userMask), ops.scalar(MASK_NEGATIVE)); // [U,S′]
+  const seqRows = ops.concat([embedding(ops, 'action_type', types, hp.actionVocab, hp.dAction), items], -1); // [U,S′,dSeq]
   const seqPerCand = ops.gather(seqRows, idx); // [N,S,dSeq]
   const x0 = ops.concat([seqPerCand, ops.broadcastLike(ops.expandDims(cand, 1), seqPerCand)], -1); // [N,S,d] (shape reference too)
   const rows = (t: T): T => ops.reshape(t, [-1, d]); // [N·S, d]

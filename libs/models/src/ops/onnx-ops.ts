@@ -205,6 +205,15 @@ export class OnnxGraphBuilder implements Ops<OnnxValue> {
   dropout(x: OnnxValue, _rate: number): OnnxValue {
     return x;
   }
+  /** The prefix length as a graph value: max over keep ⊙ (1…S), at least 1, then one dynamic Slice per input. */
+  trimPadding(xs: readonly OnnxValue[], keep: OnnxValue): OnnxValue[] {
+    const ones = this.add(this.mul(keep, this.scalar(0)), this.scalar(1));
+    const positions = this.node('CumSum', [ones, this.int64([1])]); // 1…S per row
+    const last = this.node('ReduceMax', [this.mul(keep, positions)], [intAttr('keepdims', 0)]);
+    const length = this.node('Cast', [this.node('Max', [last, this.scalar(1)])], [intAttr('to', onnx.TensorProto.DataType.INT64)]);
+    const end = this.reshape(length, [1]);
+    return xs.map((x) => this.node('Slice', [x, this.int64([0]), end, this.int64([1])]));
+  }
   /** An If on "table has one row": then MatMul broadcasts the single table (no per-row copy), else it gathers. */
   gatherMatmul(table: OnnxValue, indices: OnnxValue, b: OnnxValue): OnnxValue {
     const rows = this.node('Shape', [table], [intAttr('start', 0), intAttr('end', 1)]);

@@ -52,6 +52,12 @@ const cases: Array<[string, Body]> = [
   }],
   ['reshapeLike', (ops, x, y) => ops.add(ops.reshapeLike(ops.reshape(x, [-1, 2]), y), y)],
   ['slice (end clamped to the axis)', (ops, x) => ops.concat([ops.slice(x, 1, 1, 10), ops.slice(x, 1, 0, 2)], -1)],
+  ['trimPadding (to the last kept position; all-zero keep keeps one)', (ops, x, y, ids) => {
+    const keep = ops.greater(ops.toFloat(ids), ops.scalar(2));
+    const [a, b] = ops.trimPadding([x, y], keep);
+    const [none] = ops.trimPadding([x], ops.mul(keep, ops.scalar(0)));
+    return ops.concat([ops.reshape(ops.add(a!, b!), [0, -1]), ops.reshape(none!, [0, -1])], 1);
+  }],
   ['attention (fused, masked keys)', (ops, x, y, ids) => {
     const keyMask = ops.greater(ops.toFloat(ids), ops.scalar(0));
     return ops.attention(x, y, ops.mul(x, y), ops.param('qkv_bias', [12], { kind: 'normal', std: 1 }), keyMask, 2);

@@ -212,6 +212,13 @@ export class TfOps implements Ops<Tensor> {
     const mixed = this.matmul(this.softmax(this.add(scores, keyBias)), split(v, 2));
     return this.reshape(this.transpose(mixed, [0, 2, 1, 3]), [0, 0, d]);
   }
+  trimPadding(xs: readonly Tensor[], keep: Tensor): Tensor[] {
+    const [rows, width] = [keep.shape[0]!, keep.shape[1]!];
+    const flags = keep.dataSync();
+    let length = 1;
+    for (let r = 0; r < rows; r++) for (let j = width - 1; j >= length; j--) if (flags[r * width + j] !== 0) length = j + 1;
+    return xs.map((x) => this.slice(x, 1, 0, length));
+  }
   dropout(x: Tensor, rate: number): Tensor {
     return this.options.training && rate > 0 ? this.tf.dropout(x, rate) : x;
   }
