@@ -62,8 +62,13 @@ function chunkInputs(inputs: TensorMap, layout: StackingLayout, indexName: strin
   return out;
 }
 
+/** The rows as a tensor: a view when they are consecutive (the usual stacked batch), else a copy. */
 function pickRows(t: HostTensor, rows: readonly number[]): HostTensor {
   const width = rowWidth(t);
+  const first = rows[0] ?? 0;
+  if (rows.every((r, i) => r === first + i)) {
+    return { dtype: t.dtype, dims: [rows.length, ...t.dims.slice(1)], data: t.data.subarray(first * width, (first + rows.length) * width) };
+  }
   const data = allocateData(t.dtype, rows.length * width);
   rows.forEach((r, i) => (data as Float32Array).set((t.data as Float32Array).subarray(r * width, (r + 1) * width), i * width));
   return { dtype: t.dtype, dims: [rows.length, ...t.dims.slice(1)], data };

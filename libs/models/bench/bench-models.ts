@@ -2,7 +2,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Feeds, transactEncoderHyperparams, weightsFromOnnx } from '../src/index';
-import { type PlainLayout, plainExport } from './plain-export';
+import { type PlainLayout, type PlainNorm, plainExport } from './plain-export';
 
 /** A version from the repository. */
 export interface EncoderVersion {
@@ -10,11 +10,18 @@ export interface EncoderVersion {
   bytes: Uint8Array;
 }
 
+/** One plain export of the served weights. */
+export interface PlainVariant {
+  layout: PlainLayout;
+  norm: PlainNorm;
+  bytes: Uint8Array;
+}
+
 /** The served version, the one alongside, and the plain exports of the served weights. */
 export interface EncoderVersions {
   served: EncoderVersion;
   previous: EncoderVersion | undefined;
-  plain: Record<PlainLayout, Uint8Array>;
+  plain: PlainVariant[];
 }
 
 /**
@@ -39,8 +46,28 @@ export async function loadVersions(repository: string, version?: string, previou
   return {
     served: servedModel,
     previous: before ? await read(before) : undefined,
-    plain: { 'batch-first': plainExport(weights, hp, 'batch-first'), 'sequence-first': plainExport(weights, hp, 'sequence-first') },
+    plain: (['exporter', 'rows'] as const).flatMap((norm) =>
+      (['batch-first', 'sequence-first'] as const).map((layout) => ({ layout, norm, bytes: plainExport(weights, hp, layout, norm) })),
+    ),
   };
+}
+
+/** Every user's first `real` rows real actions, the rest padding (type 0, age −1, zero vectors). */
+export function realRows(feeds: Feeds, real: number): Feeds {
+  const full = fullSequences(feeds);
+  const items = full['seq_item_vectors']!;
+  const [users, S, d] = items.shape as [number, number, number];
+  const types = full['seq_action_types']!.data as BigInt64Array;
+  const ages = full['seq_ages_s']!.data as Float32Array;
+  const vectors = items.data as Float32Array;
+  for (let u = 0; u < users; u++) {
+    for (let j = real; j < S; j++) {
+      types[u * S + j] = 0n;
+      ages[u * S + j] = -1;
+      vectors.fill(0, (u * S + j) * d, (u * S + j + 1) * d);
+    }
+  }
+  return full;
 }
 
 /** The same feeds with every sequence row a real action (types 1–5, positive ages, the sample's vectors or fresh ones). */

@@ -10,9 +10,10 @@
 // the served graph after dynamic int8 quantisation (quantizeDynamic; not
 // shipped) and --int8-out <file> writes it for `pinrank train encoder-agreement`.
 // Two kinds of input per batch size: "full", every one of the S rows a real
-// action (no padding to skip: pure graph efficiency), and "mixed", sample
-// sequences of 1–S real actions (median about S/2, like the simulated
-// world's users), where the served graph also cuts trailing padding.
+// action (no padding to skip: pure graph efficiency), and "half", S/2 real
+// actions then padding (the simulated world's median user at its evaluation
+// requests has 51 of 100), where the served graph also cuts the padding.
+// Stacking uses sample sequences of 1–S real actions per user.
 // Before timing, every graph's outputs are checked against the served one
 // (max |diff| ≤ 1e-4; int8 excepted). Cases run round-robin (A, B, C, A, B,
 // C, …) so background load hits each alike; medians per call, wall-clock and
@@ -25,7 +26,7 @@ import { type InferenceSession } from 'onnxruntime-node';
 import { DEFAULT_CPU_USER_ROW_CHUNK, OrtModelSession, type BatchCompute, type TensorMap, perUserCompute, splitOutputs, stackInputs } from '@pinrank/inference';
 import { type Feeds, SeededRandom, createCpuSession, int64Feed, quantizeDynamic, runOnnx, transactEncoder } from '../src/index';
 import { maxAbsDiff } from '../src/testing/parity';
-import { type EncoderVersions, fullSequences, loadVersions } from './bench-models';
+import { type EncoderVersions, fullSequences, loadVersions, realRows } from './bench-models';
 
 const { values: args } = parseArgs({
   options: {
@@ -103,22 +104,26 @@ async function stacked(compute: BatchCompute, reqs: readonly Feeds[]): Promise<F
   return splitOutputs(out, reqs.map((r) => r['cand_user_idx']!.shape[0]!)).map((p) => p['encoded']!.data as Float32Array);
 }
 
-/** Served vs plain (and the previous version, and int8 when asked) at each batch size, full and mixed lengths. */
+/** Served vs the plain exports (and the previous version, and int8 when asked) at each batch size, full and half-length sequences. */
 async function compareGraphs(v: EncoderVersions, sessions: Record<string, InferenceSession>): Promise<void> {
   const names = Object.keys(sessions);
-  const header = ['served', 'plain batch-first', 'plain seq-first', ...(v.previous ? [`v${v.previous.version}`] : []), ...(sessions['int8'] ? ['served int8'] : [])];
-  console.log(`Per call, ms wall / ms CPU; ratios wall / CPU:`);
-  console.log(`B    rows   ${header.map((h) => h.padEnd(18)).join('')}best plain ÷ served   ${v.previous ? `v${v.previous.version} ÷ served      ` : ''}${sessions['int8'] ? 'served ÷ int8' : ''}`);
+  const plainNames = names.filter((n) => n.startsWith('plain'));
+  console.log(`Per call, ms wall / ms CPU; ratios wall / CPU. plain: ${plainNames.map((n, i) => `p${i + 1} = ${n.slice(6)}`).join(', ')}.`);
+  const heads = names.map((n) => (n.startsWith('plain') ? `p${plainNames.indexOf(n) + 1}` : n === 'previous' ? `v${v.previous!.version}` : n));
+  console.log(
+    `B    rows  ${heads.map((h) => h.padEnd(12)).join('')}exporter plain ÷ served  any plain ÷ served  ${v.previous ? `v${v.previous.version} ÷ served   ` : ''}${sessions['int8'] ? 'served ÷ int8' : ''}`,
+  );
   for (const batch of BATCHES) {
-    const mixed = transactEncoder().sampleFeeds(new SeededRandom(batch), { batch, users: 1, seqLen: SEQ_LEN });
-    for (const [rows, feeds] of [['full', fullSequences(mixed)], ['mixed', mixed]] as const) {
+    const sample = transactEncoder().sampleFeeds(new SeededRandom(batch), { batch, users: 1, seqLen: SEQ_LEN });
+    for (const [rows, feeds] of [['full', fullSequences(sample)], ['half', realRows(sample, Math.ceil(SEQ_LEN / 2))]] as const) {
       const t = await interleaved(names.map((n) => () => runOnnx(sessions[n]!, feeds)));
       const by = Object.fromEntries(names.map((n, i) => [n, t[i]!])) as Record<string, Timed>;
       const s = by['served']!;
-      const plain = { wall: Math.min(by['batchFirst']!.wall, by['seqFirst']!.wall), cpu: Math.min(by['batchFirst']!.cpu, by['seqFirst']!.cpu) };
-      const cells = names.map((n) => `${fmt(by[n]!.wall)} / ${fmt(by[n]!.cpu)}`.padEnd(18)).join('');
+      const fastest = (which: string[]): Timed => ({ wall: Math.min(...which.map((n) => by[n]!.wall)), cpu: Math.min(...which.map((n) => by[n]!.cpu)) });
+      const cells = names.map((n) => `${fmt(by[n]!.wall)} / ${fmt(by[n]!.cpu)}`.padEnd(12)).join('');
       console.log(
-        `${String(batch).padEnd(5)}${rows.padEnd(7)}${cells}${both(plain, s).padEnd(22)}${by['previous'] ? both(by['previous'], s).padEnd(17) : ''}${by['int8'] ? both(s, by['int8']) : ''}`,
+        `${String(batch).padEnd(5)}${rows.padEnd(6)}${cells}${both(fastest(plainNames.filter((n) => n.includes('exporter'))), s).padEnd(25)}` +
+          `${both(fastest(plainNames), s).padEnd(20)}${by['previous'] ? both(by['previous'], s).padEnd(16) : ''}${by['int8'] ? both(s, by['int8']) : ''}`,
       );
     }
   }
@@ -176,13 +181,10 @@ async function main(): Promise<void> {
   for (const threads of THREADS) {
     const open = (model: Uint8Array): Promise<InferenceSession> =>
       createCpuSession(model, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
-    const sessions: Record<string, InferenceSession> = {
-      served: await open(v.served.bytes),
-      batchFirst: await open(v.plain['batch-first']),
-      seqFirst: await open(v.plain['sequence-first']),
-      ...(v.previous ? { previous: await open(v.previous.bytes) } : {}),
-      ...(int8 ? { int8: await open(int8) } : {}),
-    };
+    const sessions: Record<string, InferenceSession> = { served: await open(v.served.bytes) };
+    for (const p of v.plain) sessions[`plain ${p.layout}, ${p.norm} norm`] = await open(p.bytes);
+    if (v.previous) sessions['previous'] = await open(v.previous.bytes);
+    if (int8) sessions['int8'] = await open(int8);
     // Every float32 graph computes the same function: check before timing anything.
     const probe = transactEncoder().sampleFeeds(new SeededRandom(5), { batch: 7, users: 3, seqLen: SEQ_LEN });
     const reference = await encoded(sessions['served']!, probe);
