@@ -1,4 +1,4 @@
-export { type Ops, type ParamInit } from './ops/ops';
+export { type GatherCombineOp, type Ops, type ParamInit } from './ops/ops';
 export { TfOps, type TfOpsOptions } from './ops/tf-ops';
 export { initTfBackend, tfjs } from './ops/tf-runtime';
 export { CONTRIB_DOMAIN, ONNX_IR_VERSION, ONNX_OPSET, OnnxGraphBuilder, type OnnxIoSpec, type OnnxValue } from './ops/onnx-ops';

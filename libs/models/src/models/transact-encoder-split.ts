@@ -42,7 +42,7 @@ export interface EncoderInputs<T> {
  *
  * with A = q_s k_sᵀ/√dh per user row ([U,H,S,S], masked keys at −1e9 so E is 0
  * there) and c_j = q_c·k_s,j/√dh per candidate ([N,H,S]). Per candidate only one
- * product E·[w⊙v_s | w] remains (`gatherMatmul`: the user's E is broadcast, not
+ * product E·[w⊙v_s | w] remains (`gatherCombine`: the user's E is broadcast, not
  * copied, when the batch has one user row); no per-candidate q/k/v, scores or
  * softmax exist. Numerically, E_ij·w_j ≥ exp(−gap) where gap = max A_i + max c −
  * max(A_i + c) is how far the two maxima are apart; float32 keeps full relative
@@ -76,15 +76,16 @@ export function splitEncoderForward<T>(ops: Ops<T>, io: EncoderInputs<T>, hp: Sp
   const [types, items, userMask] = ops.trimPadding([io.types, io.items, realRows], realRows) as [T, T, T];
   const userBias = ops.mul(ops.sub(ops.scalar(1), userMask), ops.scalar(MASK_NEGATIVE)); // [U,S′]
   const seqRows = ops.concat([embedding(ops, 'action_type', types, hp.actionVocab, hp.dAction), items], -1); // [U,S′,dSeq]
-  const seqPerCand = ops.gather(seqRows, idx); // [N,S,dSeq]
-  const x0 = ops.concat([seqPerCand, ops.broadcastLike(ops.expandDims(cand, 1), seqPerCand)], -1); // [N,S,d] (shape reference too)
   const rows = (t: T): T => ops.reshape(t, [-1, d]); // [N·S, d]
 
   // Layer 0: attention split into per-user and per-candidate parts; its constant-per-candidate terms join the residual.
   const first = splitFirstAttention(ops, 'encoder.0.attn', seqRows, cand, idx, userBias, hp);
   const out0 = (name: string, shape: number[]): T => param(`encoder.0.attn.out.${name}`, shape, name === 'weight' ? 'glorot' : 'zeros');
   const candConst = ops.add(ops.matmul(first.candValue, out0('weight', [d, d])), out0('bias', [d])); // [N,d]
-  const residual0 = ops.add(x0, ops.expandDims(candConst, 1));
+  // Residual x0 + candConst, x0 = concat(sequence row, candidate): [sequence row, 0] per user row + [0, candidate] + candConst per candidate.
+  const seqPadded = ops.matmul(seqRows, placement(ops, dSeq, 0, d)); // [U,S′,d]
+  const candPadded = ops.add(ops.matmul(cand, placement(ops, hp.dContent, dSeq, d)), candConst); // [N,d]
+  const residual0 = ops.gatherCombine('add', seqPadded, idx, ops.expandDims(candPadded, 1)); // [N,S′,d] (the shape reference too)
   let y = residualProduct(ops, rows(first.mixed), out0('weight', [d, d]), rows(residual0), dropout); // x + attention(x)
   let x = postNormTail(ops, 'encoder.0', y, d, hp.ffnDim, dropout, hp.layers > 1 ? 'encoder.1.attn.out.bias' : undefined);
 
@@ -95,12 +96,19 @@ export function splitEncoderForward<T>(ops: Ops<T>, io: EncoderInputs<T>, hp: Sp
     const w = param(`${p}.attn.qkv.weight`, [d, 3 * d], 'glorot');
     const outBias = param(`${p}.attn.out.bias`, [d]);
     const qkvBias = ops.sub(param(`${p}.attn.qkv.bias`, [3 * d]), ops.reshape(ops.matmul(ops.reshape(outBias, [1, d]), w), [-1]));
-    const part = (k: number): T => ops.reshapeLike(ops.matmul(x, ops.slice(w, 1, k * d, (k + 1) * d)), x0);
+    const part = (k: number): T => ops.reshapeLike(ops.matmul(x, ops.slice(w, 1, k * d, (k + 1) * d)), residual0);
     const attended = ops.attention(part(0), part(1), part(2), qkvBias, keyMask, hp.heads); // [N,S,d]
     y = residualProduct(ops, rows(attended), param(`${p}.attn.out.weight`, [d, d], 'glorot'), x, dropout);
     x = postNormTail(ops, p, y, d, hp.ffnDim, dropout, l + 1 < hp.layers ? `encoder.${l + 1}.attn.out.bias` : undefined);
   }
-  return compress(ops, ops.reshapeLike(x, x0), userMask, userBias, idx, d, hp.firstK);
+  return compress(ops, ops.reshapeLike(x, residual0), userMask, userBias, idx, d, hp.firstK);
+}
+
+/** A constant [rows, width] that places a rows-wide vector at `offset` of a width-wide one (zeros elsewhere). */
+function placement<T>(ops: Ops<T>, rows: number, offset: number, width: number): T {
+  const values = new Float32Array(rows * width);
+  for (let i = 0; i < rows; i++) values[i * width + offset + i] = 1;
+  return ops.constant(values, [rows, width]);
 }
 
 /**
@@ -161,13 +169,12 @@ function splitFirstAttention<T>(
   const e = ops.exp(ops.sub(scores, ops.reduceMax(scores, -1, true))); // [U,H,S,S]
   // Per candidate: c_j = q_c·k_s,j / √dh as a column [N,H,S,1], masked keys −1e9; w = exp(c − max c).
   const qc = ops.reshape(ops.slice(candPart, -1, 0, d), [0, heads, dh, 1]); // [N,H,dh,1]
-  const keyBias = ops.gather(ops.reshape(userBias, [0, 1, -1, 1]), idx); // [N,1,S,1]
-  const c = ops.add(ops.mul(ops.gatherMatmul(ks, idx, qc), scale), keyBias);
+  const c = ops.gatherCombine('add', ops.reshape(userBias, [0, 1, -1, 1]), idx, ops.mul(ops.gatherCombine('matmul', ks, idx, qc), scale));
   const weight = ops.exp(ops.sub(c, ops.reduceMax(c, 2, true))); // [N,H,S,1]
   // E · [w ⊙ v_s | w]: numerator and denominator in one product.
   const ones = ops.add(ops.mul(ops.slice(vs, -1, 0, 1), ops.scalar(0)), ops.scalar(1));
-  const valuesAndOne = ops.gather(ops.concat([vs, ones], -1), idx); // [N,H,S,dh+1]
-  const r = ops.gatherMatmul(e, idx, ops.mul(weight, valuesAndOne)); // [N,H,S,dh+1]
+  const weighted = ops.gatherCombine('mul', ops.concat([vs, ones], -1), idx, weight); // [N,H,S,dh+1]
+  const r = ops.gatherCombine('matmul', e, idx, weighted); // [N,H,S,dh+1]
   const mixed = ops.div(ops.slice(r, -1, 0, dh), ops.add(ops.slice(r, -1, dh, dh + 1), ops.scalar(1e-30))); // [N,H,S,dh]
   return { mixed: ops.transpose(mixed, [0, 2, 1, 3]), candValue: ops.slice(candPart, -1, 2 * d, 3 * d) };
 }
@@ -178,10 +185,8 @@ function splitFirstAttention<T>(
  * rows are appended so a sequence shorter than K still gives K rows.
  */
 function compress<T>(ops: Ops<T>, h: T, userMask: T, userBias: T, idx: T, d: number, firstK: number): T {
-  const rowBias = ops.gather(ops.expandDims(userBias, -1), idx); // [N,S,1]
-  const anyReal = ops.gather(ops.reduceMax(userMask, 1, true), idx); // [N,1]
-  const pooled = ops.mul(ops.reduceMax(ops.add(h, rowBias), 1, false), anyReal);
-  const head = ops.mul(ops.slice(h, 1, 0, firstK), ops.gather(ops.expandDims(ops.slice(userMask, 1, 0, firstK), -1), idx)); // [N,≤K,d]
+  const pooled = ops.gatherCombine('mul', ops.reduceMax(userMask, 1, true), idx, ops.reduceMax(ops.gatherCombine('add', ops.expandDims(userBias, -1), idx, h), 1, false));
+  const head = ops.gatherCombine('mul', ops.expandDims(ops.slice(userMask, 1, 0, firstK), -1), idx, ops.slice(h, 1, 0, firstK)); // [N,≤K,d]
   const zeroRows = ops.add(ops.mul(ops.slice(head, 1, 0, 1), ops.scalar(0)), ops.constant(new Float32Array(firstK * d), [1, firstK, d]));
   const first = ops.reshape(ops.slice(ops.concat([head, zeroRows], 1), 1, 0, firstK), [0, firstK * d]);
   return ops.concat([linear(ops, 'pool_proj', pooled, d, d), first], -1);

@@ -1,6 +1,6 @@
 import { onnx } from 'onnx-proto';
 import { type WeightStore } from '../weights/weight-store';
-import { MASK_NEGATIVE, type Ops, type ParamInit } from './ops';
+import { type GatherCombineOp, MASK_NEGATIVE, type Ops, type ParamInit } from './ops';
 
 /** ONNX IR version written into emitted models (ONNX Runtime 1.30 reads up to 13). */
 export const ONNX_IR_VERSION = 8;
@@ -214,24 +214,25 @@ export class OnnxGraphBuilder implements Ops<OnnxValue> {
     const end = this.reshape(length, [1]);
     return xs.map((x) => this.node('Slice', [x, this.int64([0]), end, this.int64([1])]));
   }
-  /** An If on "table has one row": then MatMul broadcasts the single table (no per-row copy), else it gathers. */
-  gatherMatmul(table: OnnxValue, indices: OnnxValue, b: OnnxValue): OnnxValue {
+  /** An If on "table has one row": then the op broadcasts the single table row (no per-row copy), else it gathers. */
+  gatherCombine(op: GatherCombineOp, table: OnnxValue, indices: OnnxValue, b: OnnxValue): OnnxValue {
+    const opType = { matmul: 'MatMul', add: 'Add', mul: 'Mul' }[op];
     const rows = this.node('Shape', [table], [intAttr('start', 0), intAttr('end', 1)]);
     const single = this.node('Equal', [rows, this.int64([1])]);
     const id = this.counter++;
-    const broadcast = `gather_matmul_${id}_single`;
-    const gathered = `gather_matmul_${id}_rows`;
+    const broadcast = `gather_${op}_${id}_single`;
+    const gathered = `gather_${op}_${id}_rows`;
     const branch = (name: string, nodes: onnx.INodeProto[], out: string): onnx.IAttributeProto => ({
       name,
       type: ATTR.GRAPH,
       g: { name: `${name}_${id}`, node: nodes, output: [{ name: out, type: { tensorType: { elemType: ELEM.float32 } } }] },
     });
-    const thenBranch = branch('then_branch', [{ opType: 'MatMul', name: broadcast, input: [table.onnxName, b.onnxName], output: [broadcast] }], broadcast);
+    const thenBranch = branch('then_branch', [{ opType, name: broadcast, input: [table.onnxName, b.onnxName], output: [broadcast] }], broadcast);
     const elseBranch = branch(
       'else_branch',
       [
         { opType: 'Gather', name: `${gathered}_g`, input: [table.onnxName, indices.onnxName], output: [`${gathered}_g`], attribute: [intAttr('axis', 0)] },
-        { opType: 'MatMul', name: gathered, input: [`${gathered}_g`, b.onnxName], output: [gathered] },
+        { opType, name: gathered, input: [`${gathered}_g`, b.onnxName], output: [gathered] },
       ],
       gathered,
     );

@@ -68,19 +68,24 @@ beforeAll(async () => {
   await initTfBackend('wasm');
 });
 
-/** table [U,2,3] gathered by idx [N] and multiplied with b [N,3,2]. */
-function gatherMatmulGraph(users: number): { spec: GraphSpec; feeds: Feeds } {
+/** table [U,2,3] gathered by idx [N], then matmul with b [N,3,2], add and mul with c [N,1,3]. */
+function gatherCombineGraph(users: number): { spec: GraphSpec; feeds: Feeds } {
   const n = 4;
   const spec: GraphSpec = {
     name: `gather_matmul_${users}`,
-    description: 'gatherMatmul',
+    description: 'gatherCombine',
     inputs: [
       { name: 'table', dtype: 'float32', shape: ['U', 2, 3] },
       { name: 'idx', dtype: 'int64', shape: ['N'] },
       { name: 'b', dtype: 'float32', shape: ['N', 3, 2] },
+      { name: 'c', dtype: 'float32', shape: ['N', 1, 3] },
     ],
     outputs: [{ name: 'out', dtype: 'float32', shape: ['N', 'W'] }],
-    forward: (ops, i) => ({ out: ops.reshape(ops.gatherMatmul(i['table']!, i['idx']!, i['b']!), [0, -1]) }),
+    forward: (ops, i) => {
+      const [table, idx] = [i['table']!, i['idx']!];
+      const parts = [ops.gatherCombine('matmul', table, idx, i['b']!), ops.gatherCombine('add', table, idx, i['c']!), ops.gatherCombine('mul', table, idx, i['c']!)];
+      return { out: ops.concat(parts.map((p) => ops.reshape(p, [0, -1])), 1) };
+    },
   };
   return {
     spec,
@@ -88,6 +93,7 @@ function gatherMatmulGraph(users: number): { spec: GraphSpec; feeds: Feeds } {
       table: floatFeed([users, 2, 3], () => rng.normal()),
       idx: int64Feed([n], (k) => (users === 1 ? 0 : (k * 7) % users)),
       b: floatFeed([n, 3, 2], () => rng.normal()),
+      c: floatFeed([n, 1, 3], () => rng.normal()),
     },
   };
 }
@@ -99,10 +105,10 @@ describe('op parity: ONNX Runtime vs TensorFlow.js (wasm)', () => {
     expect(result.onnx['out']!.data.some((v) => v !== 0)).toBe(true);
   });
 
-  it.each([1, 3])('gatherMatmul with %i table row(s) (one row: broadcast branch; several: gather branch)', async (users) => {
-    const { spec, feeds: f } = gatherMatmulGraph(users);
+  it.each([1, 3])('gatherCombine (matmul, add, mul) with %i table row(s) (one row: broadcast branch; several: gather branch)', async (users) => {
+    const { spec, feeds: f } = gatherCombineGraph(users);
     const result = await runBothBackends(spec, f);
     expect(result.maxAbsDiff).toBeLessThanOrEqual(1e-5);
-    expect(result.onnx['out']!.shape).toEqual([4, 4]);
+    expect(result.onnx['out']!.shape).toEqual([4, 16]);
   });
 });

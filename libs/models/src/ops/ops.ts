@@ -1,6 +1,9 @@
 /** Added to the score of a masked key: finite, so a row whose keys are all masked stays finite (uniform weights). */
 export const MASK_NEGATIVE = -1e9;
 
+/** The binary ops `Ops.gatherCombine` applies. */
+export type GatherCombineOp = 'matmul' | 'add' | 'mul';
+
 /** How a parameter is initialised when the weights do not hold it (seeded initialisation). */
 export type ParamInit =
   | { kind: 'glorot' }
@@ -79,11 +82,12 @@ export interface Ops<T> {
   /** 1 where a >= b, else 0 (float32). */
   greaterOrEqual(a: T, b: T): T;
   /**
-   * `matmul(gather(table, indices), b)`: row n of `b` (axis 0) is multiplied by
-   * `table[indices[n]]`. A backend may skip the gather when `table` has one
-   * row (every index is then 0), broadcasting it instead of copying it per row.
+   * `op(gather(table, indices), b)` for op = matmul, add or mul (broadcasting
+   * as those ops do): row n of `b` (axis 0) meets `table[indices[n]]`. A
+   * backend may skip the gather when `table` has one row (every index is then
+   * 0), broadcasting it instead of copying it once per row of `b`.
    */
-  gatherMatmul(table: T, indices: T, b: T): T;
+  gatherCombine(op: GatherCombineOp, table: T, indices: T, b: T): T;
   /**
    * Multi-head scaled dot-product self-attention without projections:
    * `q`, `k`, `v` [B,S,d] plus `bias` [3d] (added to q, k and v in that order),

@@ -1,6 +1,6 @@
 import type * as TF from '@tensorflow/tfjs';
 import { type WeightStore } from '../weights/weight-store';
-import { MASK_NEGATIVE, type Ops, type ParamInit } from './ops';
+import { type GatherCombineOp, MASK_NEGATIVE, type Ops, type ParamInit } from './ops';
 import { tfjs } from './tf-runtime';
 
 type Tensor = TF.Tensor;
@@ -199,8 +199,9 @@ export class TfOps implements Ops<Tensor> {
   greaterOrEqual(a: Tensor, b: Tensor): Tensor {
     return this.tf.cast(this.tf.greaterEqual(a, b), 'float32');
   }
-  gatherMatmul(table: Tensor, indices: Tensor, b: Tensor): Tensor {
-    return table.shape[0] === 1 ? this.matmul(table, b) : this.matmul(this.gather(table, indices), b);
+  gatherCombine(op: GatherCombineOp, table: Tensor, indices: Tensor, b: Tensor): Tensor {
+    const rows = table.shape[0] === 1 ? table : this.gather(table, indices);
+    return op === 'matmul' ? this.matmul(rows, b) : op === 'add' ? this.add(rows, b) : this.mul(rows, b);
   }
   attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor, keyMask: Tensor, heads: number): Tensor {
     const d = q.shape[q.rank - 1]!;
