@@ -83,8 +83,9 @@ export function splitEncoderForward<T>(ops: Ops<T>, io: EncoderInputs<T>, hp: Sp
   const out0 = (name: string, shape: number[]): T => param(`encoder.0.attn.out.${name}`, shape, name === 'weight' ? 'glorot' : 'zeros');
   const candConst = ops.add(ops.matmul(first.candValue, out0('weight', [d, d])), out0('bias', [d])); // [N,d]
   // Residual x0 + candConst, x0 = concat(sequence row, candidate): [sequence row, 0] per user row + [0, candidate] + candConst per candidate.
-  const seqPadded = ops.matmul(seqRows, placement(ops, dSeq, 0, d)); // [U,S′,d]
-  const candPadded = ops.add(ops.matmul(cand, placement(ops, hp.dContent, dSeq, d)), candConst); // [N,d]
+  const zeros = (t: T, width: number): T => ops.mul(ops.slice(t, -1, 0, width), ops.scalar(0));
+  const seqPadded = ops.concat([seqRows, zeros(seqRows, hp.dContent)], -1); // [U,S′,d]
+  const candPadded = ops.add(ops.concat([zeros(candConst, dSeq), cand], -1), candConst); // [N,d]
   const residual0 = ops.gatherCombine('add', seqPadded, idx, ops.expandDims(candPadded, 1)); // [N,S′,d] (the shape reference too)
   let y = residualProduct(ops, rows(first.mixed), out0('weight', [d, d]), rows(residual0), dropout); // x + attention(x)
   let x = postNormTail(ops, 'encoder.0', y, d, hp.ffnDim, dropout, hp.layers > 1 ? 'encoder.1.attn.out.bias' : undefined);
@@ -102,13 +103,6 @@ export function splitEncoderForward<T>(ops: Ops<T>, io: EncoderInputs<T>, hp: Sp
     x = postNormTail(ops, p, y, d, hp.ffnDim, dropout, l + 1 < hp.layers ? `encoder.${l + 1}.attn.out.bias` : undefined);
   }
   return compress(ops, ops.reshapeLike(x, residual0), userMask, userBias, idx, d, hp.firstK);
-}
-
-/** A constant [rows, width] that places a rows-wide vector at `offset` of a width-wide one (zeros elsewhere). */
-function placement<T>(ops: Ops<T>, rows: number, offset: number, width: number): T {
-  const values = new Float32Array(rows * width);
-  for (let i = 0; i < rows; i++) values[i * width + offset + i] = 1;
-  return ops.constant(values, [rows, width]);
 }
 
 /**
