@@ -72,10 +72,10 @@ export function splitEncoderForward<T>(ops: Ops<T>, io: EncoderInputs<T>, hp: Sp
   const param = (name: string, shape: number[], init: 'glorot' | 'zeros' | 'ones' = 'zeros'): T => ops.param(name, shape, { kind: init });
   // A row counts when it is a real action (type > 0) no later than the request (age >= 0); 0 / −1e9 as a key bias.
   const realRows = ops.mul(ops.greater(ops.toFloat(io.types), ops.scalar(0)), ops.greaterOrEqual(io.ages, ops.scalar(0))); // [U,S]
+  const allRows = ops.concat([embedding(ops, 'action_type', io.types, hp.actionVocab, hp.dAction), io.items], -1); // [U,S,dSeq]
   // Rows after every user's last real row influence nothing (they are no key, and their outputs are dropped): cut them.
-  const [types, items, userMask] = ops.trimPadding([io.types, io.items, realRows], realRows) as [T, T, T];
+  const [seqRows, userMask] = ops.trimPadding([allRows, realRows], realRows) as [T, T]; // [U,S′,dSeq], [U,S′]
   const userBias = ops.mul(ops.sub(ops.scalar(1), userMask), ops.scalar(MASK_NEGATIVE)); // [U,S′]
-  const seqRows = ops.concat([embedding(ops, 'action_type', types, hp.actionVocab, hp.dAction), items], -1); // [U,S′,dSeq]
   const rows = (t: T): T => ops.reshape(t, [-1, d]); // [N·S, d]
 
   // Layer 0: attention split into per-user and per-candidate parts; its constant-per-candidate terms join the residual.
@@ -83,9 +83,10 @@ export function splitEncoderForward<T>(ops: Ops<T>, io: EncoderInputs<T>, hp: Sp
   const out0 = (name: string, shape: number[]): T => param(`encoder.0.attn.out.${name}`, shape, name === 'weight' ? 'glorot' : 'zeros');
   const candConst = ops.add(ops.matmul(first.candValue, out0('weight', [d, d])), out0('bias', [d])); // [N,d]
   // Residual x0 + candConst, x0 = concat(sequence row, candidate): [sequence row, 0] per user row + [0, candidate] + candConst per candidate.
-  const zeros = (t: T, width: number): T => ops.mul(ops.slice(t, -1, 0, width), ops.scalar(0));
-  const seqPadded = ops.concat([seqRows, zeros(seqRows, hp.dContent)], -1); // [U,S′,d]
-  const candPadded = ops.add(ops.concat([zeros(candConst, dSeq), cand], -1), candConst); // [N,d]
+  // Zeros shaped like `like` on every axis but the last (constants broadcast, so no gradient path runs through them).
+  const zeros = (like: T, width: number, rank: number): T => ops.broadcastLike(ops.constant(new Float32Array(width), [...new Array<number>(rank - 1).fill(1), width]), like);
+  const seqPadded = ops.concat([seqRows, zeros(seqRows, hp.dContent, 3)], -1); // [U,S′,d]
+  const candPadded = ops.add(ops.concat([zeros(cand, dSeq, 2), cand], -1), candConst); // [N,d]
   const residual0 = ops.gatherCombine('add', seqPadded, idx, ops.expandDims(candPadded, 1)); // [N,S′,d] (the shape reference too)
   let y = residualProduct(ops, rows(first.mixed), out0('weight', [d, d]), rows(residual0), dropout); // x + attention(x)
   let x = postNormTail(ops, 'encoder.0', y, d, hp.ffnDim, dropout, hp.layers > 1 ? 'encoder.1.attn.out.bias' : undefined);

@@ -218,7 +218,7 @@ export class TfOps implements Ops<Tensor> {
     const flags = keep.dataSync();
     let length = 1;
     for (let r = 0; r < rows; r++) for (let j = width - 1; j >= length; j--) if (flags[r * width + j] !== 0) length = j + 1;
-    return xs.map((x) => this.slice(x, 1, 0, length));
+    return length === width ? [...xs] : xs.map((x) => this.slice(x, 1, 0, length));
   }
   dropout(x: Tensor, rate: number): Tensor {
     return this.options.training && rate > 0 ? this.tf.dropout(x, rate) : x;
