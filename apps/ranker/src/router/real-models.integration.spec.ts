@@ -9,9 +9,11 @@ import { fixtureRankingInputs, startHarness, type Harness } from './testing/rout
 
 // The release models of the repository, served by real workers (ONNX Runtime sessions).
 const MODELS = resolve(__dirname, '../../../../models');
-/** The newest shipped version (what the workers load and the router calls by default). */
-const VERSION = String(Math.max(...(existsSync(resolve(MODELS, 'ranking_heads')) ? readdirSync(resolve(MODELS, 'ranking_heads')).map(Number).filter(Number.isInteger) : [1])));
-const haveModels = ['transact_encoder', 'ranking_heads', 'ranking_heads_lite'].every((m) => existsSync(resolve(MODELS, m, VERSION, 'model.onnx')));
+/** A model's newest shipped version (what the workers load and the router calls by default). */
+const newest = (model: string): string =>
+  String(Math.max(...(existsSync(resolve(MODELS, model)) ? readdirSync(resolve(MODELS, model)).map(Number).filter(Number.isInteger) : [1])));
+const VERSIONS = { transact_encoder: newest('transact_encoder'), ranking_heads: newest('ranking_heads') };
+const haveModels = Object.entries({ ...VERSIONS, ranking_heads_lite: newest('ranking_heads_lite') }).every(([m, v]) => existsSync(resolve(MODELS, m, v, 'model.onnx')));
 const describeIfModels = haveModels ? describe : describe.skip;
 
 describeIfModels('Rank through real workers over the release models', () => {
@@ -28,7 +30,7 @@ describeIfModels('Rank through real workers over the release models', () => {
 
   beforeAll(async () => {
     h = await startHarness();
-    reference = await InProcessRanker.load(MODELS, VERSION);
+    reference = await InProcessRanker.load(MODELS, VERSIONS);
   });
   afterAll(async () => {
     await h.close();
@@ -39,13 +41,13 @@ describeIfModels('Rank through real workers over the release models', () => {
   it('returns what the two models compute in process, sorted by utility', async () => {
     const gpu = await worker('gpu', 'transact_encoder');
     const cpu = await worker('cpu', 'ranking_heads,ranking_heads_lite,transact_encoder');
-    const heads = await loadModelConfig(resolve(MODELS, 'ranking_heads', VERSION, 'config.json'));
+    const heads = await loadModelConfig(resolve(MODELS, 'ranking_heads', VERSIONS.ranking_heads, 'config.json'));
     h.store.data.producerModelVersion = heads.pinnerformerVersion ?? '';
     const api = await h.router({ modelRepository: MODELS, gpuWorkers: [gpu], cpuWorkers: [cpu], startupHealthWaitMs: 5000 });
     const candidates = h.items.slice(0, 20);
     const res = await api.rank({ userId: 'u1', candidateItemIds: candidates }, 20_000);
     expect(res.degraded).toEqual([]);
-    expect(res.modelVersions).toEqual({ transact_encoder: VERSION, ranking_heads: VERSION });
+    expect(res.modelVersions).toEqual(VERSIONS);
 
     const probs = await reference.run(fixtureRankingInputs('u1', candidates));
     const names = heads.heads ?? [];

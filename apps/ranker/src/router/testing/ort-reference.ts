@@ -25,10 +25,11 @@ export class InProcessRanker {
   ) {}
 
   /** Loads `<repo>/transact_encoder/<v>/model.onnx` and `<repo>/ranking_heads/<v>/model.onnx` on the CPU provider. */
-  static async load(repo: string, version = '1', intraOpThreads = 1): Promise<InProcessRanker> {
+  static async load(repo: string, version: string | { transact_encoder: string; ranking_heads: string } = '1', intraOpThreads = 1): Promise<InProcessRanker> {
     const opts: ort.InferenceSession.SessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: intraOpThreads };
-    const encoder = await ort.InferenceSession.create(join(repo, 'transact_encoder', version, 'model.onnx'), opts);
-    const heads = await ort.InferenceSession.create(join(repo, 'ranking_heads', version, 'model.onnx'), opts);
+    const v = typeof version === 'string' ? { transact_encoder: version, ranking_heads: version } : version;
+    const encoder = await ort.InferenceSession.create(join(repo, 'transact_encoder', v.transact_encoder, 'model.onnx'), opts);
+    const heads = await ort.InferenceSession.create(join(repo, 'ranking_heads', v.ranking_heads, 'model.onnx'), opts);
     return new InProcessRanker(encoder, heads);
   }
 
