@@ -46,11 +46,12 @@ export interface EncoderInputs<T> {
  * copied, when the batch has one user row); no per-candidate q/k/v, scores or
  * softmax exist. Numerically, E_ij·w_j ≥ exp(−gap) where gap = max A_i + max c −
  * max(A_i + c) is how far the two maxima are apart; float32 keeps full relative
- * precision while gap < ~80 (docs/models.md has the measured gaps); the
+ * precision while gap < ~80 (docs/models.md: measured agreement with the
+ * gathered form on simulator data); the
  * denominator gets 1e-30 so even a total underflow stays finite.
  *
  * Trailing rows that are padding for every user row in the call are cut
- * first (\`Ops.trimPadding\`): they are never keys and their outputs are
+ * first (`Ops.trimPadding`): they are never keys and their outputs are
  * dropped, so a short sequence costs its length, not S.
  *
  * Every layer: matrix products on [N·S, d] rows so ONNX Runtime turns them into

@@ -96,9 +96,9 @@ export interface Ops<T> {
    */
   attention(q: T, k: T, v: T, bias: T, keyMask: T, heads: number): T;
   /**
-   * Cuts trailing padding: slices each of \`xs\` (which share axis 1 with
-   * \`keep\` [B,S]) along axis 1 to the shortest prefix that holds every
-   * nonzero of \`keep\` in any row (at least one position).
+   * Cuts trailing padding: slices each of `xs` (which share axis 1 with
+   * `keep` [B,S]) along axis 1 to the shortest prefix that holds every
+   * nonzero of `keep` in any row (at least one position).
    */
   trimPadding(xs: readonly T[], keep: T): T[];
   /** Dropout at `rate` while training; identity when serving (the ONNX backend emits nothing). */
