@@ -39,6 +39,7 @@ export {
 
 // The inference worker.
 export {
+  DEFAULT_CPU_USER_ROW_CHUNK,
   ModelLifecycle,
   type InferResult,
   type ModelLifecycleOptions,
@@ -47,6 +48,7 @@ export {
   type VersionPlan,
 } from './model-lifecycle';
 export { ModelRepositoryManager, type ModelRepositoryManagerOptions } from './model-repository-manager';
+export { perUserCompute } from './user-row-chunks';
 export { RepositoryWatcher, type RepositoryWatcherOptions, type WatchMode } from './repository-watcher';
 export { inferenceService, platformWithProvider, type InferenceServiceOptions } from './oip-server';
 export { startInferenceWorker, type InferenceWorker, type InferenceWorkerOptions } from './inference-worker';

@@ -8,6 +8,7 @@ import { type VersionOnDisk } from './model-repository';
 import { OrtModelSession, type ProviderFallback } from './ort-backend';
 import { RequestLimits } from './request-limits';
 import { gatherTables } from './value-domain';
+import { perUserCompute } from './user-row-chunks';
 import { warmupInputs } from './warmup';
 
 /** How a version is loaded; filled by the model manager from its own options. */
@@ -23,6 +24,8 @@ export interface InstanceOptions {
   maxConcurrentBatches: number;
   /** Upper bound on the config's maxBatchSize (Infinity for none). */
   maxBatchSizeCap: number;
+  /** On the cpu provider, user_rows batches run per user row in calls of at most this many candidate rows (0: off). */
+  cpuUserRowChunk: number;
   /** Run the config's warm-up before the version reports ready. */
   warmup: boolean;
   now: () => number;
@@ -81,10 +84,12 @@ export async function loadInstance(entry: VersionOnDisk, config: ModelConfig, o:
   // Batching off keeps the stacking layout (for row counts and index checks) but runs one request per batch.
   const batching = o.batching ? { ...config.batching, maxBatchSize } : { ...config.batching, maxBatchSize: 1, maxQueueDelayMs: 0 };
   const probeInputs = warmupInputs(config, 1);
+  const layout = { mode: batching.mode, userInputs: batching.userInputs, indexInput: batching.indexInput };
+  const run = (inputs: TensorMap): Promise<TensorMap> => session.run(inputs);
   const scheduler = new DynamicBatcher({
     label,
-    compute: (inputs) => session.run(inputs),
-    layout: { mode: batching.mode, userInputs: batching.userInputs, indexInput: batching.indexInput },
+    compute: session.provider === 'cpu' && o.cpuUserRowChunk > 0 ? perUserCompute(run, layout, o.cpuUserRowChunk) : run,
+    layout,
     maxBatchSize: batching.maxBatchSize,
     maxQueueDelayMs: batching.maxQueueDelayMs,
     queueLimit: batching.queueLimit,

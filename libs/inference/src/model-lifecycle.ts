@@ -8,6 +8,9 @@ import { type InferenceMetrics } from './inference-metrics';
 import { loadInstance, unloadInstance, type InstanceOptions, type ModelInstance } from './model-instance';
 import { compareVersions, type VersionOnDisk } from './model-repository';
 
+/** Default of `ModelLifecycleOptions.cpuUserRowChunk`: transact_encoder's cost per candidate is lowest at about 50–130 rows per call on a CPU (docs/benchmarks.md). */
+export const DEFAULT_CPU_USER_ROW_CHUNK = 128;
+
 /** Lifecycle state of one model version (the names RepositoryIndex reports). */
 export type ModelState = 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
 
@@ -47,6 +50,12 @@ export interface ModelLifecycleOptions {
   maxConcurrentBatches?: number;
   /** Caps every config's batching.maxBatchSize (e.g. smaller batches for a GPU model on a CPU worker); default no cap. */
   maxBatchSizeCap?: number;
+  /**
+   * On the cpu provider, a user_rows batch (stacked users) runs as one call per
+   * user row of at most this many candidate rows (`perUserCompute`); 0 turns
+   * it off. Default 128.
+   */
+  cpuUserRowChunk?: number;
   /** Warm up before ready; default true. */
   warmup?: boolean;
   metrics?: InferenceMetrics;
@@ -100,6 +109,9 @@ export class ModelLifecycle {
     this.placements = options.placements;
     this.metrics = options.metrics;
     this.logger = options.logger;
+    if (options.cpuUserRowChunk !== undefined && !(Number.isInteger(options.cpuUserRowChunk) && options.cpuUserRowChunk >= 0)) {
+      throw new TypeError(`ModelLifecycle: cpuUserRowChunk must be an integer >= 0, got ${options.cpuUserRowChunk}`);
+    }
     this.instanceOptions = {
       executionProviders: options.executionProviders,
       intraOpThreads: options.intraOpThreads ?? 0,
@@ -108,6 +120,7 @@ export class ModelLifecycle {
       batching: options.batching ?? true,
       maxConcurrentBatches: options.maxConcurrentBatches ?? 1,
       maxBatchSizeCap: options.maxBatchSizeCap ?? Infinity,
+      cpuUserRowChunk: options.cpuUserRowChunk ?? DEFAULT_CPU_USER_ROW_CHUNK,
       warmup: options.warmup ?? true,
       now: options.now ?? Date.now,
       observer: () => undefined, // set per version in loadVersion

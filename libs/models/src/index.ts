@@ -1,7 +1,7 @@
 // The models (PinnerFormer, the TransAct ranker), their weights, ONNX export and the model
 // repository entry: what training and the CLI call. The op interface's ONNX emitter, the
 // blocks models are written with and the spec helpers are on `@pinrank/models/internal`.
-export { type Ops, type ParamInit } from './ops/ops';
+export { type GatherCombineOp, type Ops, type ParamInit } from './ops/ops';
 export { TfOps, type TfOpsOptions } from './ops/tf-ops';
 export { initTfBackend, tfjs } from './ops/tf-runtime';
 export {
@@ -53,6 +53,7 @@ export {
 } from './weights/weight-file';
 export { exportOnnx, type ExportOnnxOptions } from './run/onnx-export';
 export { createCpuSession, runOnnx } from './run/onnx-run';
+export { quantizeDynamic, type QuantizeDynamicOptions, type QuantizedModel } from './run/quantize-dynamic';
 export { feedToTf, runTfForward, type HostTensor } from './run/tf-forward';
 export { refreshModelConfig, type RefreshedConfig } from './repository/refresh-config';
 export {
@@ -65,3 +66,4 @@ export {
   type ManifestFile,
   type ModelManifest,
 } from './repository/build-entry';
+export { weightsFromOnnx } from './weights/onnx-weights';

@@ -37,5 +37,6 @@ export { checkOnnxParity, type ParityResult } from './ranker-eval/onnx-parity';
 export { openOnnxRanker, type OnnxRanker } from './ranker-eval/onnx-scorer';
 export { ProbeWorldTooSmall, realtimeProbe, type BatchScorer, type BurstResponse, type RealtimeProbeOptions, type RealtimeProbeResult } from './ranker-eval/realtime-probe';
 export { probeExportedRanker, type ProbeExportedOptions } from './ranker-eval/probe-exported';
+export { encoderAgreement, type EncoderAgreement, type EncoderAgreementOptions } from './ranker-eval/encoder-agreement';
 export { entropyBits, hitsAtK, meanAndSpread, rocAuc, topIndices } from './ranker-eval/ranking-metrics';
 export { reportSvg, reportTable, summariseRankerRuns, type ReportRow } from './ranker-eval/ranker-report';

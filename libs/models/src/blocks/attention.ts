@@ -1,8 +1,7 @@
-import { type Ops } from '../ops/ops';
+import { MASK_NEGATIVE, type Ops } from '../ops/ops';
 import { linear } from './basic';
 
-/** Added to the score of a masked key: finite, so a row whose keys are all masked stays finite (uniform weights). */
-export const MASK_NEGATIVE = -1e9;
+export { MASK_NEGATIVE };
 
 /** Shape of a multi-head attention layer. */
 export interface AttentionOptions {

@@ -51,6 +51,11 @@ export interface ModelSpec extends GraphSpec {
   readonly name: ModelName;
   /** Resolved hyperparameters (defaults filled in); stored with the weights. */
   readonly hyperparams: Readonly<Record<string, unknown>>;
+  /**
+   * Hyperparameters that only choose how the graph is arranged, not what it
+   * computes (re-emitting a version resets them to their defaults). Default none.
+   */
+  readonly graphFormHyperparams?: readonly string[];
   /** The model's config.json content for `version`. */
   config(version: string, options?: ConfigOptions): ModelConfig;
   /** Random, valid inputs of the given size. */

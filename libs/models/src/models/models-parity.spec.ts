@@ -30,9 +30,14 @@ describe('model parity: ONNX Runtime vs TensorFlow.js (wasm)', () => {
     expect(out.data.every(Number.isFinite)).toBe(true);
   });
 
-  it('transact_encoder un-factorised gives the same outputs on both backends', async () => {
-    const spec = createModel('transact_encoder', { factorised: false, heads: 1 });
-    const feeds = spec.sampleFeeds(new SeededRandom(22), { batch: 5, users: 3, seqLen: 6 });
+  it.each([
+    ['gathered, un-factorised', { form: 'gathered', factorised: false, heads: 1 }, 3],
+    ['gathered, factorised', { form: 'gathered' }, 3],
+    ['split, one user row (broadcast branch)', { form: 'split' }, 1],
+    ['split, one head, three layers', { form: 'split', heads: 1, layers: 3 }, 3],
+  ])('transact_encoder %s gives the same outputs on both backends', async (_name, hyperparams, users) => {
+    const spec = createModel('transact_encoder', hyperparams);
+    const feeds = spec.sampleFeeds(new SeededRandom(22), { batch: 5, users, seqLen: 6 });
     expect((await runBothBackends(spec, feeds)).maxAbsDiff).toBeLessThanOrEqual(TOLERANCE);
   });
 

@@ -11,6 +11,7 @@ import {
   requireInput,
   sampleSequences,
 } from './model-definition';
+import { splitEncoderForward } from './transact-encoder-split';
 
 /** Hyperparameters of transact_encoder, with their defaults (see docs/models.md for the choice). */
 export const transactEncoderHyperparams = z
@@ -28,9 +29,17 @@ export const transactEncoderHyperparams = z
     firstK: z.number().int().min(1).default(10),
     dropout: z.number().min(0).max(0.9).default(0.1),
     /**
-     * Compute the first projection as (sequence part per user row) +
-     * (candidate part per candidate) instead of projecting the per-candidate
-     * concatenation. Same weights, same outputs; not part of the weights.
+     * How the graph is arranged; same weights, same function, not part of the
+     * weights. "split" (the default since version 4): layer 0 split into
+     * per-user and per-candidate parts, fused attention, Gemm-friendly rows
+     * (see transact-encoder-split.ts). "gathered" (versions 1–3): the user's
+     * rows gathered per candidate before layer 0.
+     */
+    form: z.enum(['split', 'gathered']).default('split'),
+    /**
+     * Gathered form only: compute the first projection as (sequence part per
+     * user row) + (candidate part per candidate) instead of projecting the
+     * per-candidate concatenation.
      */
     factorised: z.boolean().default(true),
   })
@@ -68,6 +77,7 @@ export function transactEncoder(overrides: Record<string, unknown> = {}): ModelS
     name: 'transact_encoder',
     description: `TransAct realtime-sequence encoder: early fusion, ${hp.layers}-layer post-norm encoder (d ${d}, FFN ${hp.ffnDim}, ${hp.heads} heads), Linear(max-pool) + first ${hp.firstK} rows`,
     hyperparams: hp,
+    graphFormHyperparams: ['form', 'factorised'],
     inputs: [
       { name: 'seq_action_types', dtype: 'int64', shape: ['U', 'S'] },
       { name: 'seq_item_vectors', dtype: 'float32', shape: ['U', 'S', hp.dContent] },
@@ -81,6 +91,10 @@ export function transactEncoder(overrides: Record<string, unknown> = {}): ModelS
       const ages = requireInput(inputs, 'seq_ages_s');
       const cand = requireInput(inputs, 'cand_vectors');
       const idx = requireInput(inputs, 'cand_user_idx');
+      if (hp.form === 'split') {
+        const io = { types, ages, cand, idx, items: requireInput(inputs, 'seq_item_vectors') };
+        return { encoded: splitEncoderForward(ops, io, hp, hp.dropout) };
+      }
       // A row counts when it is a real action (type > 0) no later than the request (age >= 0).
       const userMask = ops.mul(ops.greater(ops.toFloat(types), ops.scalar(0)), ops.greaterOrEqual(ages, ops.scalar(0)));
       const seqRows = ops.concat(

@@ -1,11 +1,13 @@
 import { onnx } from 'onnx-proto';
 import { type WeightStore } from '../weights/weight-store';
-import { type Ops, type ParamInit } from './ops';
+import { type GatherCombineOp, MASK_NEGATIVE, type Ops, type ParamInit } from './ops';
 
 /** ONNX IR version written into emitted models (ONNX Runtime 1.30 reads up to 13). */
 export const ONNX_IR_VERSION = 8;
 /** Default-domain opset of emitted models (17: LayerNormalization, attribute-style ReduceMax/ReduceMean). */
 export const ONNX_OPSET = 17;
+/** ONNX Runtime's contrib operator domain (fused kernels such as MultiHeadAttention); imported only by graphs that use it. */
+export const CONTRIB_DOMAIN = 'com.microsoft';
 
 /** A value in the ONNX graph being emitted. */
 export interface OnnxValue {
@@ -37,6 +39,7 @@ export class OnnxGraphBuilder implements Ops<OnnxValue> {
   private readonly params = new Map<string, OnnxValue>();
   private readonly constants = new Map<string, OnnxValue>();
   private counter = 0;
+  private usesContrib = false;
 
   constructor(
     private readonly weights: WeightStore,
@@ -59,7 +62,7 @@ export class OnnxGraphBuilder implements Ops<OnnxValue> {
   toBytes(docString = ''): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: ONNX_IR_VERSION,
-      opsetImport: [{ domain: '', version: ONNX_OPSET }],
+      opsetImport: [{ domain: '', version: ONNX_OPSET }, ...(this.usesContrib ? [{ domain: CONTRIB_DOMAIN, version: 1 }] : [])],
       producerName: 'pinrank',
       producerVersion: '1',
       docString,
@@ -104,6 +107,10 @@ export class OnnxGraphBuilder implements Ops<OnnxValue> {
 
   matmul(a: OnnxValue, b: OnnxValue): OnnxValue {
     return this.node('MatMul', [a, b]);
+  }
+  /** Gemm: the addend is its C input, so a residual costs no separate pass. */
+  matmulAdd(a: OnnxValue, b: OnnxValue, c: OnnxValue): OnnxValue {
+    return this.node('Gemm', [a, b, c]);
   }
   add(a: OnnxValue, b: OnnxValue): OnnxValue {
     return this.node('Add', [a, b]);
@@ -166,6 +173,9 @@ export class OnnxGraphBuilder implements Ops<OnnxValue> {
   reduceSum(x: OnnxValue, axis: number, keepDims: boolean): OnnxValue {
     return this.node('ReduceSum', [x, this.int64([axis])], [intAttr('keepdims', keepDims ? 1 : 0)]);
   }
+  reshapeLike(x: OnnxValue, like: OnnxValue): OnnxValue {
+    return this.node('Reshape', [x, this.node('Shape', [like])]);
+  }
   reshape(x: OnnxValue, shape: readonly number[]): OnnxValue {
     return this.node('Reshape', [x, this.int64(shape)]);
   }
@@ -195,10 +205,49 @@ export class OnnxGraphBuilder implements Ops<OnnxValue> {
   dropout(x: OnnxValue, _rate: number): OnnxValue {
     return x;
   }
+  /** The prefix length as a graph value: max over keep ⊙ (1…S), at least 1, then one dynamic Slice per input. */
+  trimPadding(xs: readonly OnnxValue[], keep: OnnxValue): OnnxValue[] {
+    const ones = this.add(this.mul(keep, this.scalar(0)), this.scalar(1));
+    const positions = this.node('CumSum', [ones, this.int64([1])]); // 1…S per row
+    const last = this.node('ReduceMax', [this.mul(keep, positions)], [intAttr('keepdims', 0)]);
+    const length = this.node('Cast', [this.node('Max', [last, this.scalar(1)])], [intAttr('to', onnx.TensorProto.DataType.INT64)]);
+    const end = this.reshape(length, [1]);
+    return xs.map((x) => this.node('Slice', [x, this.int64([0]), end, this.int64([1])]));
+  }
+  /** An If on "table has one row": then the op broadcasts the single table row (no per-row copy), else it gathers. */
+  gatherCombine(op: GatherCombineOp, table: OnnxValue, indices: OnnxValue, b: OnnxValue): OnnxValue {
+    const opType = { matmul: 'MatMul', add: 'Add', mul: 'Mul' }[op];
+    const rows = this.node('Shape', [table], [intAttr('start', 0), intAttr('end', 1)]);
+    const single = this.node('Equal', [rows, this.int64([1])]);
+    const id = this.counter++;
+    const broadcast = `gather_${op}_${id}_single`;
+    const gathered = `gather_${op}_${id}_rows`;
+    const branch = (name: string, nodes: onnx.INodeProto[], out: string): onnx.IAttributeProto => ({
+      name,
+      type: ATTR.GRAPH,
+      g: { name: `${name}_${id}`, node: nodes, output: [{ name: out, type: { tensorType: { elemType: ELEM.float32 } } }] },
+    });
+    const thenBranch = branch('then_branch', [{ opType, name: broadcast, input: [table.onnxName, b.onnxName], output: [broadcast] }], broadcast);
+    const elseBranch = branch(
+      'else_branch',
+      [
+        { opType: 'Gather', name: `${gathered}_g`, input: [table.onnxName, indices.onnxName], output: [`${gathered}_g`], attribute: [intAttr('axis', 0)] },
+        { opType, name: gathered, input: [`${gathered}_g`, b.onnxName], output: [gathered] },
+      ],
+      gathered,
+    );
+    return this.node('If', [single], [thenBranch, elseBranch]);
+  }
+  /** ONNX Runtime's fused MultiHeadAttention (contrib domain) with an int32 key padding mask. */
+  attention(q: OnnxValue, k: OnnxValue, v: OnnxValue, bias: OnnxValue, keyMask: OnnxValue, heads: number): OnnxValue {
+    this.usesContrib = true;
+    const mask = this.node('Cast', [keyMask], [intAttr('to', onnx.TensorProto.DataType.INT32)]);
+    return this.node('MultiHeadAttention', [q, k, v, bias, mask], [intAttr('num_heads', heads), floatAttr('mask_filter_value', MASK_NEGATIVE)], CONTRIB_DOMAIN);
+  }
 
-  private node(opType: string, inputs: readonly OnnxValue[], attribute: onnx.IAttributeProto[] = []): OnnxValue {
+  private node(opType: string, inputs: readonly OnnxValue[], attribute: onnx.IAttributeProto[] = [], domain = ''): OnnxValue {
     const out = `${opType.toLowerCase()}_${this.counter++}`;
-    this.nodes.push({ opType, name: out, input: inputs.map((v) => v.onnxName), output: [out], attribute });
+    this.nodes.push({ opType, name: out, input: inputs.map((v) => v.onnxName), output: [out], attribute, ...(domain ? { domain } : {}) });
     return { onnxName: out };
   }
 

@@ -45,16 +45,70 @@ const cases: Array<[string, Body]> = [
   ['slice expandDims broadcastLike', (ops, x, y) => ops.broadcastLike(ops.expandDims(ops.slice(x, 1, 1, 2), 1), ops.expandDims(y, 1))],
   ['toFloat greater greaterOrEqual', (ops, x, _y, ids) => ops.concat([ops.toFloat(ids), ops.greater(ops.toFloat(ids), ops.scalar(1)), ops.greaterOrEqual(ops.toFloat(ids), ops.scalar(1))], 1)],
   ['dropout (identity when serving)', (ops, x) => ops.dropout(x, 0.5)],
+  ['matmulAdd (residual and bias addends)', (ops, x, y) => {
+    const w = ops.param('w', [4, 4], { kind: 'glorot' });
+    const rows = (t: typeof x): typeof x => ops.reshape(t, [-1, 4]);
+    return ops.concat([ops.matmulAdd(rows(x), w, rows(y)), ops.matmulAdd(rows(y), w, ops.param('b', [4], { kind: 'normal', std: 1 }))], -1);
+  }],
+  ['reshapeLike', (ops, x, y) => ops.add(ops.reshapeLike(ops.reshape(x, [-1, 2]), y), y)],
+  ['slice (end clamped to the axis)', (ops, x) => ops.concat([ops.slice(x, 1, 1, 10), ops.slice(x, 1, 0, 2)], -1)],
+  ['trimPadding (to the last kept position; all-zero keep keeps one)', (ops, x, y, ids) => {
+    const keep = ops.greater(ops.toFloat(ids), ops.scalar(2));
+    const [a, b] = ops.trimPadding([x, y], keep);
+    const [none] = ops.trimPadding([x], ops.mul(keep, ops.scalar(0)));
+    return ops.concat([ops.reshape(ops.add(a!, b!), [0, -1]), ops.reshape(none!, [0, -1])], 1);
+  }],
+  ['attention (fused, masked keys)', (ops, x, y, ids) => {
+    const keyMask = ops.greater(ops.toFloat(ids), ops.scalar(0));
+    return ops.attention(x, y, ops.mul(x, y), ops.param('qkv_bias', [12], { kind: 'normal', std: 1 }), keyMask, 2);
+  }],
 ];
 
 beforeAll(async () => {
   await initTfBackend('wasm');
 });
 
+/** table [U,2,3] gathered by idx [N], then matmul with b [N,3,2], add and mul with c [N,1,3]. */
+function gatherCombineGraph(users: number): { spec: GraphSpec; feeds: Feeds } {
+  const n = 4;
+  const spec: GraphSpec = {
+    name: `gather_matmul_${users}`,
+    description: 'gatherCombine',
+    inputs: [
+      { name: 'table', dtype: 'float32', shape: ['U', 2, 3] },
+      { name: 'idx', dtype: 'int64', shape: ['N'] },
+      { name: 'b', dtype: 'float32', shape: ['N', 3, 2] },
+      { name: 'c', dtype: 'float32', shape: ['N', 1, 3] },
+    ],
+    outputs: [{ name: 'out', dtype: 'float32', shape: ['N', 'W'] }],
+    forward: (ops, i) => {
+      const [table, idx] = [i['table']!, i['idx']!];
+      const parts = [ops.gatherCombine('matmul', table, idx, i['b']!), ops.gatherCombine('add', table, idx, i['c']!), ops.gatherCombine('mul', table, idx, i['c']!)];
+      return { out: ops.concat(parts.map((p) => ops.reshape(p, [0, -1])), 1) };
+    },
+  };
+  return {
+    spec,
+    feeds: {
+      table: floatFeed([users, 2, 3], () => rng.normal()),
+      idx: int64Feed([n], (k) => (users === 1 ? 0 : (k * 7) % users)),
+      b: floatFeed([n, 3, 2], () => rng.normal()),
+      c: floatFeed([n, 1, 3], () => rng.normal()),
+    },
+  };
+}
+
 describe('op parity: ONNX Runtime vs TensorFlow.js (wasm)', () => {
   it.each(cases)('%s', async (name, body) => {
     const result = await runBothBackends(graph(name.replace(/\W+/g, '_'), body), feeds);
     expect(result.maxAbsDiff).toBeLessThanOrEqual(1e-5);
     expect(result.onnx['out']!.data.some((v) => v !== 0)).toBe(true);
+  });
+
+  it.each([1, 3])('gatherCombine (matmul, add, mul) with %i table row(s) (one row: broadcast branch; several: gather branch)', async (users) => {
+    const { spec, feeds: f } = gatherCombineGraph(users);
+    const result = await runBothBackends(spec, f);
+    expect(result.maxAbsDiff).toBeLessThanOrEqual(1e-5);
+    expect(result.onnx['out']!.shape).toEqual([4, 16]);
   });
 });

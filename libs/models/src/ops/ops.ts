@@ -1,3 +1,9 @@
+/** Added to the score of a masked key: finite, so a row whose keys are all masked stays finite (uniform weights). */
+export const MASK_NEGATIVE = -1e9;
+
+/** The binary ops `Ops.gatherCombine` applies. */
+export type GatherCombineOp = 'matmul' | 'add' | 'mul';
+
 /** How a parameter is initialised when the weights do not hold it (seeded initialisation). */
 export type ParamInit =
   | { kind: 'glorot' }
@@ -30,6 +36,8 @@ export interface Ops<T> {
 
   /** Batched matrix product with numpy broadcasting of the leading axes (`[..., m, k] x [k, n]` included). */
   matmul(a: T, b: T): T;
+  /** a·b + c for 2-D a [M,K] and b [K,N]; c broadcasts to [M,N] (a bias, or a residual of the product's shape). */
+  matmulAdd(a: T, b: T, c: T): T;
   add(a: T, b: T): T;
   sub(a: T, b: T): T;
   mul(a: T, b: T): T;
@@ -56,10 +64,12 @@ export interface Ops<T> {
   reduceMax(x: T, axis: number, keepDims: boolean): T;
   reduceSum(x: T, axis: number, keepDims: boolean): T;
   reduceMean(x: T, axis: number, keepDims: boolean): T;
+  /** Reshape to the shape of `like` (same element count). */
+  reshapeLike(x: T, like: T): T;
   /** Reshape; an entry 0 copies the input's dimension at that position, -1 is inferred (ONNX Reshape semantics). */
   reshape(x: T, shape: readonly number[]): T;
   transpose(x: T, perm: readonly number[]): T;
-  /** Elements `start` (inclusive) to `end` (exclusive) along one axis; both must lie within the axis. */
+  /** Elements `start` (inclusive) to `end` (exclusive) along one axis; `start` must lie within the axis, `end` is clamped to its length. */
   slice(x: T, axis: number, start: number, end: number): T;
   /** Inserts an axis of size 1 at `axis`. */
   expandDims(x: T, axis: number): T;
@@ -71,6 +81,26 @@ export interface Ops<T> {
   greater(a: T, b: T): T;
   /** 1 where a >= b, else 0 (float32). */
   greaterOrEqual(a: T, b: T): T;
+  /**
+   * `op(gather(table, indices), b)` for op = matmul, add or mul (broadcasting
+   * as those ops do): row n of `b` (axis 0) meets `table[indices[n]]`. A
+   * backend may skip the gather when `table` has one row (every index is then
+   * 0), broadcasting it instead of copying it once per row of `b`.
+   */
+  gatherCombine(op: GatherCombineOp, table: T, indices: T, b: T): T;
+  /**
+   * Multi-head scaled dot-product self-attention without projections:
+   * `q`, `k`, `v` [B,S,d] plus `bias` [3d] (added to q, k and v in that order),
+   * split into `heads`, scores scaled by 1/√(d/heads), keys whose `keyMask`
+   * [B,S] (0/1 floats) is 0 get MASK_NEGATIVE. Returns the heads concatenated, [B,S,d].
+   */
+  attention(q: T, k: T, v: T, bias: T, keyMask: T, heads: number): T;
+  /**
+   * Cuts trailing padding: slices each of `xs` (which share axis 1 with
+   * `keep` [B,S]) along axis 1 to the shortest prefix that holds every
+   * nonzero of `keep` in any row (at least one position).
+   */
+  trimPadding(xs: readonly T[], keep: T): T[];
   /** Dropout at `rate` while training; identity when serving (the ONNX backend emits nothing). */
   dropout(x: T, rate: number): T;
 }

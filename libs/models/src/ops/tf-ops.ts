@@ -1,6 +1,6 @@
 import type * as TF from '@tensorflow/tfjs';
 import { type WeightStore } from '../weights/weight-store';
-import { type Ops, type ParamInit } from './ops';
+import { type GatherCombineOp, MASK_NEGATIVE, type Ops, type ParamInit } from './ops';
 import { tfjs } from './tf-runtime';
 
 type Tensor = TF.Tensor;
@@ -91,6 +91,9 @@ export class TfOps implements Ops<Tensor> {
     }
     return this.tf.matMul(a, b);
   }
+  matmulAdd(a: Tensor, b: Tensor, c: Tensor): Tensor {
+    return this.tf.add(this.tf.matMul(a, b), c);
+  }
   add(a: Tensor, b: Tensor): Tensor {
     return this.tf.add(a, b);
   }
@@ -135,6 +138,8 @@ export class TfOps implements Ops<Tensor> {
     const rows = table.shape[0]!;
     const rest = table.shape.slice(1);
     const width = rest.reduce((a, b) => a * b, 1);
+    // A one-row table (every index 0): broadcast it (oneHot needs a depth of 2 or more).
+    if (rows === 1) return this.tf.broadcastTo(table.reshape([width]), [indices.size, width]).reshape([...indices.shape, ...rest]);
     // oneHot's float32 dtype is broken on the wasm backend (it writes int bit patterns): build int32, then cast.
     const oneHot = this.tf.cast(this.tf.oneHot(this.tf.cast(indices, 'int32').flatten(), rows), 'float32');
     const picked = this.tf.matMul(oneHot, table.reshape([rows, width]));
@@ -161,6 +166,9 @@ export class TfOps implements Ops<Tensor> {
   reduceMean(x: Tensor, axis: number, keepDims: boolean): Tensor {
     return this.tf.mean(x, axis, keepDims);
   }
+  reshapeLike(x: Tensor, like: Tensor): Tensor {
+    return this.tf.reshape(x, [...like.shape]);
+  }
   reshape(x: Tensor, shape: readonly number[]): Tensor {
     return this.tf.reshape(
       x,
@@ -173,7 +181,7 @@ export class TfOps implements Ops<Tensor> {
   slice(x: Tensor, axis: number, start: number, end: number): Tensor {
     const a = normaliseAxis(axis, x.rank);
     const begin = x.shape.map((_, i) => (i === a ? start : 0));
-    const size = x.shape.map((d, i) => (i === a ? end - start : d));
+    const size = x.shape.map((d, i) => (i === a ? Math.min(end, d) - start : d));
     return this.tf.slice(x, begin, size);
   }
   expandDims(x: Tensor, axis: number): Tensor {
@@ -190,6 +198,27 @@ export class TfOps implements Ops<Tensor> {
   }
   greaterOrEqual(a: Tensor, b: Tensor): Tensor {
     return this.tf.cast(this.tf.greaterEqual(a, b), 'float32');
+  }
+  gatherCombine(op: GatherCombineOp, table: Tensor, indices: Tensor, b: Tensor): Tensor {
+    const rows = table.shape[0] === 1 ? table : this.gather(table, indices);
+    return op === 'matmul' ? this.matmul(rows, b) : op === 'add' ? this.add(rows, b) : this.mul(rows, b);
+  }
+  attention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor, keyMask: Tensor, heads: number): Tensor {
+    const d = q.shape[q.rank - 1]!;
+    const dh = d / heads;
+    const split = (x: Tensor, part: number): Tensor =>
+      this.transpose(this.reshape(this.add(x, this.slice(bias, 0, part * d, (part + 1) * d)), [0, 0, heads, dh]), [0, 2, 1, 3]);
+    const scores = this.mul(this.matmul(split(q, 0), this.transpose(split(k, 1), [0, 1, 3, 2])), this.scalar(1 / Math.sqrt(dh)));
+    const keyBias = this.reshape(this.mul(this.sub(this.scalar(1), keyMask), this.scalar(MASK_NEGATIVE)), [0, 1, 1, -1]);
+    const mixed = this.matmul(this.softmax(this.add(scores, keyBias)), split(v, 2));
+    return this.reshape(this.transpose(mixed, [0, 2, 1, 3]), [0, 0, d]);
+  }
+  trimPadding(xs: readonly Tensor[], keep: Tensor): Tensor[] {
+    const [rows, width] = [keep.shape[0]!, keep.shape[1]!];
+    const flags = keep.dataSync();
+    let length = 1;
+    for (let r = 0; r < rows; r++) for (let j = width - 1; j >= length; j--) if (flags[r * width + j] !== 0) length = j + 1;
+    return length === width ? [...xs] : xs.map((x) => this.slice(x, 1, 0, length));
   }
   dropout(x: Tensor, rate: number): Tensor {
     return this.options.training && rate > 0 ? this.tf.dropout(x, rate) : x;

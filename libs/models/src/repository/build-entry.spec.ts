@@ -1,11 +1,13 @@
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModelConfig } from '@pinrank/contracts';
 import { checkSessionAgainstConfig, sessionSignature } from '@pinrank/inference';
 import { createModel } from '../models/model-registry';
 import { exportOnnx } from '../run/onnx-export';
-import { createCpuSession } from '../run/onnx-run';
+import { createCpuSession, runOnnx } from '../run/onnx-run';
+import { maxAbsDiff } from '../testing/parity';
+import { SeededRandom } from '../weights/seeded-random';
 import { saveWeights } from '../weights/weight-file';
 import { WeightStore } from '../weights/weight-store';
 import { buildModelRepositoryEntry, sha256 } from './build-entry';
@@ -60,5 +62,38 @@ describe('buildModelRepositoryEntry', () => {
       'holds weights of "pinnerformer_item", not "ranking_heads"',
     );
     await expect(buildModelRepositoryEntry({ repositoryDir: repo, name: 'nope', version: '1' })).rejects.toThrow('unknown model "nope"');
+  });
+
+  it('re-emits an entry in the current graph form with its exact weights, and refuses an altered model file', async () => {
+    const old = await buildModelRepositoryEntry({ repositoryDir: repo, name: 'transact_encoder', version: '1', seed: 6, hyperparams: { form: 'gathered' } });
+    const built = await buildModelRepositoryEntry({ repositoryDir: repo, name: 'transact_encoder', version: '2', reemitFrom: old.dir });
+    const oldModel = await readFile(join(old.dir, 'model.onnx'));
+    expect(built.manifest).toMatchObject({
+      version: '2',
+      weights: old.manifest.weights,
+      hyperparams: { ...old.manifest.hyperparams, form: 'split' },
+      parameterCount: old.manifest.parameterCount,
+      reemittedFrom: { version: '1', modelSha256: sha256(oldModel) },
+    });
+    expect(built.config).toEqual({ ...old.config, version: '2' });
+    // Same function: both versions agree on sample inputs.
+    const feeds = createModel('transact_encoder').sampleFeeds(new SeededRandom(3), { batch: 7, users: 2, seqLen: 20 });
+    const outputs = await Promise.all(
+      [oldModel, await readFile(join(built.dir, 'model.onnx'))].map(async (bytes) => {
+        const session = await createCpuSession(bytes);
+        const out = (await runOnnx(session, feeds))['encoded']!.data;
+        await session.release();
+        return out;
+      }),
+    );
+    expect(maxAbsDiff(outputs[0]!, outputs[1]!)).toBeLessThanOrEqual(1e-5);
+    // A model file that no longer matches its manifest is refused.
+    await writeFile(join(old.dir, 'model.onnx'), Buffer.concat([oldModel, Buffer.from([0])]));
+    await expect(buildModelRepositoryEntry({ repositoryDir: repo, name: 'transact_encoder', version: '3', reemitFrom: old.dir })).rejects.toThrow(
+      'does not match its manifest',
+    );
+    await expect(buildModelRepositoryEntry({ repositoryDir: repo, name: 'ranking_heads', version: '3', reemitFrom: old.dir })).rejects.toThrow(
+      'holds "transact_encoder", not "ranking_heads"',
+    );
   });
 });

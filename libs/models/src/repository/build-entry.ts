@@ -9,6 +9,7 @@ import { ONNX_IR_VERSION, ONNX_OPSET } from '../ops/onnx-ops';
 import { exportOnnx } from '../run/onnx-export';
 import { createCpuSession, runOnnx } from '../run/onnx-run';
 import { SeededRandom } from '../weights/seeded-random';
+import { weightsFromOnnx } from '../weights/onnx-weights';
 import { loadWeights } from '../weights/weight-file';
 import { WeightStore } from '../weights/weight-store';
 
@@ -25,6 +26,13 @@ export interface BuildModelEntryOptions {
   version: string;
   /** A weights file (see docs/models.md); when absent the weights come from `seed`. */
   weightsPath?: string;
+  /**
+   * An existing entry directory (`<repository>/<name>/<version>`) whose
+   * model.onnx holds the weights: re-emits that version's exact weights in
+   * the current graph form (a new version, same function). Its manifest's
+   * weights record and hyperparameters carry over. Default none.
+   */
+  reemitFrom?: string;
   /** Seed of the initialisation when there is no weights file. Default `DEFAULT_SEED`. */
   seed?: number;
   /** Hyperparameter overrides for a seeded build (a weights file fixes its own). Default none. */
@@ -52,6 +60,8 @@ export interface ModelManifest {
   hyperparams: Record<string, unknown>;
   parameterCount: number;
   onnx: { irVersion: number; opset: number };
+  /** Set when the entry re-emits another version's model.onnx weights (`reemitFrom`). */
+  reemittedFrom?: { version: string; modelSha256: string };
 }
 
 /** What `buildModelRepositoryEntry` wrote. */
@@ -72,12 +82,21 @@ export interface BuiltModelEntry {
  */
 export async function buildModelRepositoryEntry(options: BuildModelEntryOptions): Promise<BuiltModelEntry> {
   const seed = options.seed ?? DEFAULT_SEED;
-  if (options.weightsPath && options.hyperparams)
-    throw new TypeError('hyperparams cannot be combined with a weights file: the weights file fixes the architecture');
+  if ((options.weightsPath || options.reemitFrom) && options.hyperparams)
+    throw new TypeError('hyperparams cannot be combined with weights: the weights fix the architecture');
+  if (options.weightsPath && options.reemitFrom) throw new TypeError('give a weights file or an entry to re-emit, not both');
   let spec: ModelSpec;
   let store: WeightStore;
   let weightsInfo: ModelManifest['weights'];
-  if (options.weightsPath) {
+  let reemittedFrom: ModelManifest['reemittedFrom'];
+  if (options.reemitFrom) {
+    const source = await readEntryWeights(options.reemitFrom, options.name);
+    const formKeys = createModel(options.name).graphFormHyperparams ?? [];
+    spec = createModel(options.name, Object.fromEntries(Object.entries(source.manifest.hyperparams).filter(([k]) => !formKeys.includes(k))));
+    store = source.store;
+    weightsInfo = source.manifest.weights;
+    reemittedFrom = { version: source.manifest.version, modelSha256: source.modelSha256 };
+  } else if (options.weightsPath) {
     const file = await loadWeights(options.weightsPath);
     if (file.header.model !== options.name)
       throw new Error(`${options.weightsPath} holds weights of "${file.header.model}", not "${options.name}"`);
@@ -108,6 +127,7 @@ export async function buildModelRepositoryEntry(options: BuildModelEntryOptions)
     hyperparams: { ...spec.hyperparams },
     parameterCount: store.parameterCount(),
     onnx: { irVersion: ONNX_IR_VERSION, opset: ONNX_OPSET },
+    ...(reemittedFrom ? { reemittedFrom } : {}),
   };
   const dir = join(options.repositoryDir, spec.name, options.version);
   const staging = join(options.repositoryDir, spec.name, `.${options.version}.staging-${process.pid}`);
@@ -146,6 +166,21 @@ export async function verifyModel(spec: ModelSpec, model: Uint8Array, config: Mo
   } finally {
     await session.release();
   }
+}
+
+/**
+ * The weights of a built entry, read back from its model.onnx after checking
+ * the file against its manifest. Thrown by: a missing or altered file, or an
+ * entry of another model.
+ */
+async function readEntryWeights(dir: string, name: string): Promise<{ manifest: ModelManifest; store: WeightStore; modelSha256: string }> {
+  const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as ModelManifest;
+  if (manifest.name !== name) throw new Error(`${dir} holds "${manifest.name}", not "${name}"`);
+  const bytes = await readFile(join(dir, 'model.onnx'));
+  const digest = sha256(bytes);
+  const listed = manifest.files.find((f) => f.path === 'model.onnx')?.sha256;
+  if (digest !== listed) throw new Error(`${join(dir, 'model.onnx')} does not match its manifest (sha256 ${digest}, manifest ${listed ?? 'none'})`);
+  return { manifest, store: weightsFromOnnx(bytes), modelSha256: digest };
 }
 
 /** Hex sha256 of bytes. */

@@ -14,6 +14,7 @@ import { registerStart } from './start';
 import { registerTrain } from './train';
 import { registerLoadgen } from './loadgen';
 import { registerTrainRanker } from './train-ranker';
+import { registerTrainEncoderAgreement } from './train-encoder-agreement';
 import { registerExperimentRun } from './experiment-run';
 import { registerExperiments } from './experiments';
 
@@ -37,6 +38,7 @@ export const COMMANDS: readonly CommandRegistration[] = [
   registerLoadgen,
   registerTrain,
   registerTrainRanker,
+  registerTrainEncoderAgreement,
   registerExperiments,
   registerExperimentRun,
 ];

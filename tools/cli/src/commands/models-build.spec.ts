@@ -48,4 +48,13 @@ describe('pinrank models build', () => {
     expect(err).toMatch(/already exists/);
     expect(await run('--name', 'pinnerformer_item', '--overwrite', '--seed', '2')).toBe(0);
   });
+
+  it('--from re-emits an entry as a new version with the same weights record', async () => {
+    expect(await run('--name', 'transact_encoder', '--version', '1', '--hyperparams', '{"form":"gathered"}')).toBe(0);
+    expect(await run('--name', 'transact_encoder', 'ranking_heads', '--from', join(dir, 'transact_encoder', '1'))).not.toBe(0);
+    expect(err).toMatch(/--from needs exactly one --name/);
+    expect(await run('--name', 'transact_encoder', '--version', '2', '--from', join(dir, 'transact_encoder', '1'))).toBe(0);
+    const manifest = JSON.parse(await readFile(join(dir, 'transact_encoder', '2', 'manifest.json'), 'utf8')) as Record<string, unknown>;
+    expect(manifest).toMatchObject({ version: '2', weights: { source: 'seeded', seed: 1 }, hyperparams: { form: 'split' }, reemittedFrom: { version: '1' } });
+  });
 });

@@ -11,6 +11,7 @@ interface ModelsBuildOptions {
   version: string;
   repository: string;
   weights?: string;
+  from?: string;
   seed: number;
   hyperparams?: Record<string, unknown>;
   pinnerformerVersion: string;
@@ -26,18 +27,20 @@ export function registerModelsBuild(program: Command, io: CliIo): void {
   const models = program.commands.find((c) => c.name() === 'models') ?? program.command('models').description('build and inspect the model repository');
   models
     .command('build')
-    .description('write model.onnx + config.json + manifest.json for models into the repository (seeded weights unless --weights)')
+    .description('write model.onnx + config.json + manifest.json for models into the repository (seeded weights unless --weights or --from)')
     .option('--name <names...>', `models to build (default: all of ${MODEL_NAMES.join(', ')})`, parseNames)
     .option('--version <version>', 'version directory to write', '1')
     .option('--repository <dir>', 'model repository root', 'models')
     .option('--weights <file>', 'weights file (pinrank weights format); needs exactly one --name')
+    .option('--from <entry>', "re-emit an existing entry's weights (its model.onnx) in the current graph form, e.g. models/transact_encoder/3; needs exactly one --name")
     .option('--seed <n>', 'seed of the initialisation when no weights file is given', intOption(0, 0xffffffff), DEFAULT_SEED)
     .option('--hyperparams <json>', 'hyperparameter overrides for a seeded build, as JSON', parseJsonObject)
     .option('--pinnerformer-version <version>', 'PinnerFormer version recorded in the configs of models fed by its vectors', '1')
     .option('--overwrite', 'replace existing entries', false)
     .action(async (opts: ModelsBuildOptions) => {
       const names = opts.name ?? [...MODEL_NAMES];
-      if (opts.weights && names.length !== 1) throw new InvalidArgumentError('--weights needs exactly one --name');
+      if ((opts.weights || opts.from) && names.length !== 1) throw new InvalidArgumentError(`${opts.weights ? '--weights' : '--from'} needs exactly one --name`);
+      if (opts.weights && opts.from) throw new InvalidArgumentError('--weights and --from cannot be combined');
       for (const name of names) {
         const built = await buildModelRepositoryEntry({
           repositoryDir: opts.repository,
@@ -46,6 +49,7 @@ export function registerModelsBuild(program: Command, io: CliIo): void {
           seed: opts.seed,
           overwrite: opts.overwrite,
           ...(opts.weights ? { weightsPath: opts.weights } : {}),
+          ...(opts.from ? { reemitFrom: opts.from } : {}),
           ...(opts.hyperparams ? { hyperparams: opts.hyperparams } : {}),
           ...((PINNERFORMER_CONSUMERS as readonly string[]).includes(name) ? { pinnerformerVersion: opts.pinnerformerVersion } : {}),
         });

@@ -62,3 +62,17 @@ describe('fast BatchMatMul on wasm', () => {
     expect(() => tf.matMul(tf.ones([2, 3]), tf.ones([4, 2]))).toThrow();
   });
 });
+
+describe('fast BatchMatMul: an operand seen under two shapes', () => {
+  // A reshape shares its tensor's storage id; XNNPACK caches a right operand packed under that id, so
+  // the second product must not reuse the packing made for the first shape.
+  it('gives the reference result when the same storage is the right operand as [128,96] and then [16,768]', async () => {
+    const error = await compareWithReference(() => {
+      const shared = randomTensor([128, 96], 6);
+      const first = tf.matMul(randomTensor([40, 128], 7), shared);
+      const second = tf.matMul(randomTensor([16, 4], 8), tf.reshape(shared, [16, 768]), true, false);
+      return [first, second];
+    });
+    expect(error).toBeLessThan(TOLERANCE);
+  });
+});

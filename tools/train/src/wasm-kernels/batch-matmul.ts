@@ -134,9 +134,18 @@ function multiplyBatches(backend: WasmBackend, a: TensorInfo, b: TensorInfo, out
   const batchA = sizeOf(outerA);
   const batchB = sizeOf(outerB);
   const batch = sizeOf(outOuter);
+  // XNNPACK caches the right operand packed as weights under its tensor id, whatever shape the call
+  // gives it; a reshape shares the id, so the same id can come back as [k, n] of another shape and
+  // hit a stale packing (garbage, run to run). The right operand therefore always goes in as a view
+  // of its own, released (cache entry dropped) after the call.
   if (batchB === 1 && batchA === batch) {
     // Shared right operand (a dense layer on a batch of rows): one 2-D product over all rows.
-    fastMatMul2d(wasm, aData.id, batch * m, k, bData.id, n, outData.id);
+    const bView = makeView(backend, [k, n], bData.memoryOffset);
+    try {
+      fastMatMul2d(wasm, aData.id, batch * m, k, bView.id, n, outData.id);
+    } finally {
+      releaseView(backend, bView);
+    }
     return;
   }
   const aMap = batchIndexMap(outOuter, outerA);
@@ -145,14 +154,14 @@ function multiplyBatches(backend: WasmBackend, a: TensorInfo, b: TensorInfo, out
     const ai = aMap[i] ?? 0;
     const bi = bMap[i] ?? 0;
     const aView = batchA === 1 ? null : makeView(backend, [m, k], aData.memoryOffset + ai * m * k * 4);
-    const bView = batchB === 1 ? null : makeView(backend, [k, n], bData.memoryOffset + bi * k * n * 4);
+    const bView = makeView(backend, [k, n], bData.memoryOffset + bi * k * n * 4);
     const outView = makeView(backend, [m, n], outData.memoryOffset + i * m * n * 4);
     try {
-      fastMatMul2d(wasm, aView?.id ?? aData.id, m, k, bView?.id ?? bData.id, n, outView.id);
+      fastMatMul2d(wasm, aView?.id ?? aData.id, m, k, bView.id, n, outView.id);
     } finally {
       // Releasing a view's id also drops the XNNPACK operator cached for it as weights.
       if (aView != null) releaseView(backend, aView);
-      if (bView != null) releaseView(backend, bView);
+      releaseView(backend, bView);
       releaseView(backend, outView);
     }
   }
