@@ -72,7 +72,7 @@ describe('worker under hostile requests (transact_encoder from models/)', () => 
     const more = Array.from({ length: 40 }, () => infer(encoderRequest({ n: 8 })));
     const err = await poison;
     expect(err.code).toBe(status.INVALID_ARGUMENT);
-    expect(err.details).toBe('model transact_encoder:3: input "seq_action_types" holds 99 at flat index 0; allowed values are 0..7');
+    expect(err.details).toMatch(/^model transact_encoder:\d+: input "seq_action_types" holds 99 at flat index 0; allowed values are 0..7$/);
     const answers = await Promise.all([...innocent, ...more]);
     expect(answers.every((a) => a.outputs[0]?.shape.join(',') === '8,1056')).toBe(true);
     const metrics = await worker.server.metrics.registry.metrics();
