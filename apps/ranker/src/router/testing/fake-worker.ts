@@ -103,6 +103,8 @@ export interface FakeWorkerBehaviour {
   delayMs?: number;
   /** Answer every ModelInfer with this status instead (a worker that is overloaded, missing the model, failing...). */
   failWith?: ErrorCode;
+  /** With failWith: fail only this many more calls (then answer normally); default every call. */
+  failCount?: number;
 }
 
 /** Starts a real OIP gRPC server that computes {@link reference} and records the calls it served. */
@@ -119,7 +121,7 @@ export async function startFakeWorker(name: string, options: FakeWorkerBehaviour
         rawBytes: req.rawInputContents.reduce((a, b) => a + b.length, 0),
       });
       if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs).unref());
-      if (options.failWith) throw new PinrankError(options.failWith, `test worker ${name}: told to fail`);
+      if (options.failWith && (options.failCount === undefined || options.failCount-- > 0)) throw new PinrankError(options.failWith, `test worker ${name}: told to fail`);
       const out = computeReference(req.modelName, inputs);
       return ModelInferResponse.fromPartial({ modelName: req.modelName, modelVersion: req.modelVersion || '1', id: req.id, ...encodeInferOutputs([[out.name, out.tensor]], true) });
     },
