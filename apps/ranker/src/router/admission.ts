@@ -45,7 +45,7 @@ export const ADMISSION_DEFAULTS = {
   initialLimit: 8,
   minLimit: 2,
   maxLimit: 64,
-  tolerance: 1.5,
+  tolerance: 2,
   deadlineFactor: 1,
   probeIntervalMs: 30_000,
   queueFactor: 1,
