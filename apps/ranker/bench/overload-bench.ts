@@ -2,7 +2,7 @@
 // real stack on loopback (embedding-store, feature-server, a GPU-role and a
 // CPU-role worker, the router with admission control), each its own process.
 //   1. capacity: closed loop, `--concurrency` callers, `--seconds`;
-//   2. open loop (Poisson arrivals, `--deadline-ms` per request) at each of
+//   2. open loop (evenly spaced arrivals, `--deadline-ms` per request) at each of
 //      `--loads` × capacity: goodput (undegraded answers per second), p50/p99 of
 //      accepted requests, how fast refusals come;
 //   3. recovery after a burst (3× capacity for `--seconds`): time to the first
@@ -121,16 +121,15 @@ class Load {
     return ok / ((performance.now() - t0) / 1000);
   }
 
-  /** Open loop: Poisson arrivals at `rate`/s for `ms`. */
+  /** Open loop: evenly spaced arrivals at `rate`/s for `ms`, sent whatever the answers do. */
   async open(rate: number, ms: number): Promise<Outcome[]> {
     const t0 = performance.now();
     const sent: Array<Promise<Outcome>> = [];
-    let next = 0;
-    while (next < ms) {
-      const wait = t0 + next - performance.now();
+    const total = Math.max(1, Math.round((rate * ms) / 1000));
+    for (let i = 0; i < total; i++) {
+      const wait = t0 + (i * 1000) / rate - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       sent.push(this.once(t0));
-      next += (-Math.log(1 - this.rand()) * 1000) / rate;
     }
     return Promise.all(sent);
   }

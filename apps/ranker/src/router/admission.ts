@@ -14,8 +14,9 @@ import { OverloadError } from './overload-error';
 //     a request refused downstream for load (RESOURCE_EXHAUSTED, a deadline
 //     missed) shrinks it by `backoffRatio` at once;
 //   - at the limit, a request may wait for a slot in a short queue (as long
-//     as the limit, first come first served) while its deadline leaves time
-//     for the wait and the expected latency; a full queue refuses at once;
+//     as the limit, first come first served) for about one expected latency,
+//     while its deadline would still leave twice the expected latency; a full
+//     queue refuses at once;
 //   - a request whose remaining deadline is shorter than the expected latency
 //     (a moving average of recent answers) is refused at once rather than
 //     started and abandoned.
@@ -174,7 +175,9 @@ export class AdmissionController {
     }
     if (this.probeLeft === 0 && this.o.probeIntervalMs > 0 && this.now() - this.lastNoLoadAt > this.o.probeIntervalMs) this.probeLeft = PROBE_SAMPLES;
     if (this.inflight_ < this.limit && this.queue.length === 0) return Promise.resolve(this.grant());
-    const waitMs = remainingMs - (expected ?? 0) * this.o.deadlineFactor;
+    // A request waits at most about one expected latency, and only while the time it would have left after the
+    // wait still covers twice the expected latency: a later start only risks its deadline downstream.
+    const waitMs = expected === undefined ? remainingMs / 2 : Math.min(expected * Math.max(1, this.o.queueFactor), remainingMs - 2 * expected * this.o.deadlineFactor);
     if (this.queue.length >= this.queueCapacity || waitMs <= 0) {
       return Promise.reject(
         new OverloadError('limit', `ranker overloaded: ${this.inflight_} requests in flight (concurrency limit ${this.limit}) and ${this.queue.length} waiting; retry later with backoff`),

@@ -111,6 +111,8 @@ describe('retry and ejection rules', () => {
   it('gives one attempt half of the time left, a skipped worker only to the first attempt of a last-resort call, and one retry of a worker error on the same worker', () => {
     expect(attemptTimeoutMs(400)).toBe(200);
     expect(attemptTimeoutMs(1)).toBe(1);
+    // Nothing can follow: the whole time left.
+    expect(attemptTimeoutMs(400, false)).toBe(400);
     expect(mayUseSkippedWorker(true, 0)).toBe(true);
     expect(mayUseSkippedWorker(true, 1)).toBe(false);
     expect(mayUseSkippedWorker(false, 0)).toBe(false);

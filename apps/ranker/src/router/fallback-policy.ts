@@ -213,10 +213,12 @@ export function classifyAttemptFailure(code: ErrorCode, requestDeadlinePassed: b
 
 /**
  * The timeout of one attempt: half of the time left before the call's
- * deadline, so a hung worker leaves time for another worker or the fallback pool.
+ * deadline when something may follow it (another worker of the pool, or the
+ * fallback pool), so a hung worker leaves time for that; all of it when
+ * nothing can follow (a slow answer is better than none).
  */
-export function attemptTimeoutMs(msToDeadline: number): number {
-  return Math.max(1, Math.floor(msToDeadline / 2));
+export function attemptTimeoutMs(msToDeadline: number, somethingFollows = true): number {
+  return Math.max(1, Math.floor(somethingFollows ? msToDeadline / 2 : msToDeadline));
 }
 
 /**

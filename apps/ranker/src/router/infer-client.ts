@@ -62,7 +62,9 @@ export async function inferOnPool(pool: WorkerPool, model: RoutedModel, tensors:
     tried.add(endpoint.address);
     const deadline = ctx.deadline.forCall(`${model.name} on the ${pool.name} pool`);
     try {
-      const res = await callUnary(endpoint.client.modelInfer.bind(endpoint.client), request, ctx.callOptions(attemptTimeoutMs(deadline.getTime() - Date.now()), false));
+      const somethingFollows = !o.lastResort || (attempt + 1 < o.maxAttempts && pool.healthyCount() > tried.size);
+      const timeoutMs = attemptTimeoutMs(deadline.getTime() - Date.now(), somethingFollows);
+      const res = await callUnary(endpoint.client.modelInfer.bind(endpoint.client), request, ctx.callOptions(timeoutMs, false));
       pool.reportSuccess(endpoint.address);
       return res;
     } catch (err) {
