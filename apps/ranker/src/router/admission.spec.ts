@@ -50,7 +50,7 @@ describe('AdmissionController', () => {
 
   it('measures the no-load latency first, running requests alone, then shrinks the limit to what the backend serves', async () => {
     // A backend that serves 2 at a time in 10 ms: more concurrency only queues.
-    const h = controller({ initialLimit: 32, maxLimit: 64 });
+    const h = controller({ initialLimit: 32, maxLimit: 64, tolerance: 2 });
     const latency = (n: number): number => 10 * Math.max(1, n / 2);
     expect(h.c.limit).toBe(32);
     await drive(h, 1, latency);

@@ -46,7 +46,7 @@ export const ADMISSION_DEFAULTS = {
   initialLimit: 8,
   minLimit: 2,
   maxLimit: 64,
-  tolerance: 2,
+  tolerance: 3,
   deadlineFactor: 1,
   probeIntervalMs: 30_000,
   queueFactor: 1,

@@ -56,7 +56,7 @@ export type AdmissionSettings =
       minLimit?: number;
       /** Highest limit; default 64. */
       maxLimit?: number;
-      /** Latency over the no-load latency tolerated before the limit shrinks; default 2. */
+      /** Latency over the no-load latency tolerated before the limit shrinks; default 3. */
       tolerance?: number;
       /** Refuse a request whose remaining deadline is below this multiple of the expected latency (0: never); default 1. */
       deadlineFactor?: number;
