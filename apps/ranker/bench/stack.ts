@@ -76,6 +76,14 @@ export interface StackData {
   pinnerformerVersion: string;
 }
 
+/** How one process of the stack was started, so it can be started again. */
+interface ProcessSpec {
+  entry: string;
+  env: Record<string, string>;
+  args: string[];
+  root: string;
+}
+
 /** Processes started by the stack, stopped by `stop()`. */
 export class Stack {
   readonly procs: ChildProcess[] = [];
@@ -83,8 +91,15 @@ export class Stack {
   readonly userIds: string[] = [];
   dir = '';
   private stopping = false;
+  private readonly byName = new Map<string, { child: ChildProcess; spec: ProcessSpec }>();
   featureServer = '';
   embeddingStore = '';
+
+  /**
+   * `processGroups`: each process leads its own process group, so
+   * {@link Stack.kill9} takes the tsx wrapper and the service it runs together.
+   */
+  constructor(private readonly o: { processGroups?: boolean } = {}) {}
 
   /**
    * Starts `entry` (a .ts file under `root`, default this checkout) with tsx
@@ -92,15 +107,38 @@ export class Stack {
    * release's router, for an A/B in one run); it needs its own node_modules.
    */
   async start(name: string, entry: string, env: Record<string, string>, args: string[] = [], root = ROOT): Promise<void> {
-    const child = spawn(TSX, [join(root, entry), ...args], {
-      cwd: root,
-      env: { ...process.env, LOG_LEVEL: 'warn', OTEL_TRACES_EXPORTER: 'none', ...env },
+    this.spawn(name, { entry, env, args, root });
+  }
+
+  /** Kills a process started as `name` with SIGKILL (its whole process group with `processGroups`) and waits for its exit. */
+  async kill9(name: string): Promise<void> {
+    const p = this.byName.get(name);
+    if (!p || p.child.exitCode !== null || p.child.signalCode !== null) return;
+    const exited = new Promise<void>((done) => p.child.once('exit', () => done()));
+    if (this.o.processGroups && p.child.pid !== undefined) process.kill(-p.child.pid, 'SIGKILL');
+    else p.child.kill('SIGKILL');
+    await exited;
+  }
+
+  /** Starts `name` again as it was first started (same ports, data and variables). */
+  restart(name: string): void {
+    const p = this.byName.get(name);
+    if (!p) throw new Error(`no process named ${name}`);
+    this.spawn(name, p.spec);
+  }
+
+  private spawn(name: string, spec: ProcessSpec): void {
+    const child = spawn(TSX, [join(spec.root, spec.entry), ...spec.args], {
+      cwd: spec.root,
+      env: { ...process.env, LOG_LEVEL: 'warn', OTEL_TRACES_EXPORTER: 'none', ...spec.env },
       stdio: ['ignore', 'ignore', 'inherit'],
+      detached: this.o.processGroups === true,
     });
     child.on('exit', (code, signal) => {
-      if (!this.stopping && (code !== 0 || signal !== null)) process.stderr.write(`${name} exited (${code ?? signal})\n`);
+      if (!this.stopping && this.byName.get(name)?.child === child && (code !== 0 || signal !== null)) process.stderr.write(`${name} exited (${code ?? signal})\n`);
     });
     this.procs.push(child);
+    this.byName.set(name, { child, spec });
   }
 
   /** Writes the catalog and the snapshot, starts embedding-store and feature-server, loads and ingests the data. */
@@ -199,7 +237,15 @@ export class Stack {
             if (p.exitCode !== null || p.signalCode !== null) return done();
             p.once('exit', () => done());
             p.kill('SIGTERM');
-            setTimeout(() => p.kill('SIGKILL'), 5000).unref();
+            setTimeout(() => {
+              if (this.o.processGroups && p.pid !== undefined) {
+                try {
+                  process.kill(-p.pid, 'SIGKILL');
+                } catch {
+                  // already gone
+                }
+              } else p.kill('SIGKILL');
+            }, 5000).unref();
           }),
       ),
     );

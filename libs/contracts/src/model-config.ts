@@ -76,8 +76,9 @@ const modelConfigSchema = z
       .array(z.enum(EXECUTION_PROVIDERS, { error: `must be one of ${EXECUTION_PROVIDERS.join(', ')}` }))
       .min(1, 'name at least one execution provider (cpu is always available)'),
     batching: batchingSchema,
+    // Synthetic runs before the version reports ready: `runs` at each of `batchSizes` (or the one `batchSize`) rows.
     warmup: z
-      .object({ runs: z.number().int().min(0).max(100), batchSize: z.number().int().min(1) })
+      .object({ runs: z.number().int().min(0).max(100), batchSize: z.number().int().min(1), batchSizes: z.array(z.number().int().min(1)).min(1).max(16).optional() })
       .strict()
       .default({ runs: 1, batchSize: 1 }),
     pinnerformerVersion: version.optional(),

@@ -90,6 +90,56 @@ describe('DynamicBatcher', () => {
     expect(await Promise.all([codeOf(running), codeOf(q1), codeOf(q2)])).toEqual(['OK', 'OK', 'OK']);
   });
 
+  it('reports the queue state when it refuses: in the message and as trailers', async () => {
+    const rec = recorder(true);
+    const b = batcher(rec.compute, { queueLimit: 1, maxBatchSize: 1 });
+    const running = b.enqueue(rows([1]));
+    const queued = b.enqueue(rows([2]));
+    let refused: PinrankError | undefined;
+    try {
+      await b.enqueue(rows([3]));
+    } catch (err) {
+      refused = err as PinrankError;
+    }
+    expect(refused).toMatchObject({ code: 'RESOURCE_EXHAUSTED', message: 'model m:1: queue full (1 of 1 requests waiting, 1 batch(es) computing); retry later or on another worker' });
+    expect(refused?.metadata?.get('pinrank-queue-depth')).toEqual(['1']);
+    expect(refused?.metadata?.get('pinrank-queue-limit')).toEqual(['1']);
+    rec.release();
+    await jest.advanceTimersByTimeAsync(0);
+    rec.release();
+    await Promise.all([running, queued]);
+  });
+
+  it('refuses at enqueue a request whose deadline the work queued ahead would outlast (cannot_meet_deadline)', async () => {
+    const rec = recorder(true);
+    const rejects: RejectReason[] = [];
+    const b = batcher(rec.compute, { maxBatchSize: 1 }, rejects);
+    // One batch of one row that takes 50 ms teaches the batcher its speed.
+    const first = b.enqueue(rows([1]));
+    await jest.advanceTimersByTimeAsync(50);
+    rec.release();
+    await first;
+    expect(b.queueState().expectedMs).toBeCloseTo(50, 0);
+    const running = b.enqueue(rows([2]));
+    const queued = [b.enqueue(rows([3])), b.enqueue(rows([4]))];
+    // Ahead: the running batch (50 ms) and two queued rows (100 ms), then its own row: about 200 ms.
+    let refused: PinrankError | undefined;
+    try {
+      await b.enqueue(rows([5]), { deadline: Date.now() + 120 });
+    } catch (err) {
+      refused = err as PinrankError;
+    }
+    expect(refused).toMatchObject({ code: 'RESOURCE_EXHAUSTED', message: expect.stringMatching(/^model m:1 cannot meet the deadline: about 200 ms of work queued ahead \(2 requests, 2 rows waiting, 1 batch\(es\) computing\), 120 ms left/) });
+    expect(rejects).toEqual(['cannot_meet_deadline']);
+    // A deadline the queue can meet is accepted.
+    const patient = b.enqueue(rows([6]), { deadline: Date.now() + 1000 });
+    for (let i = 0; i < 4; i++) {
+      rec.release();
+      await jest.advanceTimersByTimeAsync(0);
+    }
+    expect(await Promise.all([running, ...queued, patient].map(codeOf))).toEqual(['OK', 'OK', 'OK', 'OK']);
+  });
+
   it('drops a request whose deadline passes while queued; it never reaches compute', async () => {
     const rec = recorder(true);
     const rejects: RejectReason[] = [];

@@ -1,3 +1,4 @@
+import { Metadata } from '@grpc/grpc-js';
 import { PinrankError } from '@pinrank/service-kit';
 import { computeIsolated, type RequestOutcome } from './batch-isolation';
 import { requestRows, splitOutputs, stackInputs, stackKey, type StackingLayout } from './batch-stacking';
@@ -27,8 +28,25 @@ export interface Scheduler {
 /** Runs one (stacked) batch on the model. */
 export type BatchCompute = (inputs: TensorMap) => Promise<TensorMap>;
 
-/** Why a request was refused or dropped without being computed. */
-export type RejectReason = 'queue_full' | 'deadline' | 'cancelled' | 'stopped' | 'invalid';
+/**
+ * Why a request was refused or dropped without being computed. `cannot_meet_deadline`:
+ * refused at enqueue because the work queued ahead would outlast its deadline.
+ */
+export type RejectReason = 'queue_full' | 'cannot_meet_deadline' | 'deadline' | 'cancelled' | 'stopped' | 'invalid';
+
+/** The queue's state when a request arrives, as refusals report it (also as trailers `pinrank-queue-*`). */
+export interface QueueState {
+  /** Requests waiting. */
+  depth: number;
+  /** Most requests that may wait. */
+  limit: number;
+  /** Rows waiting. */
+  rows: number;
+  /** Batches computing. */
+  computing: number;
+  /** Estimated ms until a request queued now would be answered (the work ahead and its own); undefined before any batch has run. */
+  expectedMs: number | undefined;
+}
 
 /**
  * One finished batch. `computeMs` is the whole execution, split into
@@ -97,6 +115,19 @@ export interface DynamicBatcherOptions {
   probe?: () => Promise<boolean>;
 }
 
+/** Weight of a finished batch in the moving average of compute ms per row. */
+const MS_PER_ROW_ALPHA = 0.2;
+
+/** The queue state as response trailers, so callers can see why they were refused. */
+function queueMetadata(q: QueueState): Metadata {
+  const md = new Metadata();
+  md.set('pinrank-queue-depth', String(q.depth));
+  md.set('pinrank-queue-limit', String(q.limit));
+  md.set('pinrank-queue-rows', String(q.rows));
+  if (q.expectedMs !== undefined) md.set('pinrank-queue-expected-ms', String(Math.round(q.expectedMs)));
+  return md;
+}
+
 type Filled = Required<Omit<DynamicBatcherOptions, 'observer' | 'work' | 'probe'>> &
   Pick<DynamicBatcherOptions, 'work' | 'probe'> & { observer: BatchObserver };
 
@@ -140,6 +171,10 @@ export class DynamicBatcher implements Scheduler {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly idleWaiters: Array<() => void> = [];
+  /** Moving average of compute ms per row of finished batches; undefined until one has run. */
+  private msPerRow: number | undefined;
+  /** Batches computing: their rows and when they started (batcher clock). */
+  private readonly runningBatches = new Set<{ rows: number; startedAt: number }>();
 
   constructor(options: DynamicBatcherOptions) {
     this.o = addDefaults(options);
@@ -165,7 +200,28 @@ export class DynamicBatcher implements Scheduler {
       return this.refuse('deadline', new PinrankError('DEADLINE_EXCEEDED', `deadline passed before model ${label} was queued`));
     }
     if (this.queue.length >= this.o.queueLimit) {
-      return this.refuse('queue_full', new PinrankError('RESOURCE_EXHAUSTED', `model ${label}: queue full (${this.o.queueLimit} requests waiting); retry later or on another worker`));
+      const q = this.queueState(rows);
+      return this.refuse(
+        'queue_full',
+        new PinrankError('RESOURCE_EXHAUSTED', `model ${label}: queue full (${q.depth} of ${q.limit} requests waiting, ${q.computing} batch(es) computing); retry later or on another worker`, {
+          metadata: queueMetadata(q),
+        }),
+      );
+    }
+    // Refuse at once what would only expire in the queue: the work ahead is known, its time is estimated.
+    if (options.deadline !== undefined && (this.queue.length > 0 || this.running >= this.o.maxConcurrentBatches)) {
+      const q = this.queueState(rows);
+      const left = options.deadline - now();
+      if (q.expectedMs !== undefined && q.expectedMs > left) {
+        return this.refuse(
+          'cannot_meet_deadline',
+          new PinrankError(
+            'RESOURCE_EXHAUSTED',
+            `model ${label} cannot meet the deadline: about ${Math.round(q.expectedMs)} ms of work queued ahead (${q.depth} requests, ${q.rows} rows waiting, ${q.computing} batch(es) computing), ${Math.max(0, Math.round(left))} ms left; retry on another worker or later`,
+            { metadata: queueMetadata(q) },
+          ),
+        );
+      }
     }
     return new Promise<TensorMap>((resolve, reject) => {
       const work = this.o.work?.of(inputs) ?? 0;
@@ -188,6 +244,25 @@ export class DynamicBatcher implements Scheduler {
 
   inflightCount(): number {
     return this.queue.length + this.computing;
+  }
+
+  /**
+   * The queue as a request of `rows` rows arriving now finds it, with the time
+   * it would take to answer: what the running batches have left, the queued
+   * rows spread over the concurrent batches, then its own rows.
+   */
+  queueState(rows = 1): QueueState {
+    const now = this.o.now();
+    const queuedRows = this.queue.reduce((a, p) => a + p.rows, 0);
+    const per = this.msPerRow;
+    let expectedMs: number | undefined;
+    if (per !== undefined) {
+      let runningLeft = 0;
+      for (const b of this.runningBatches) runningLeft = Math.max(runningLeft, b.rows * per - (now - b.startedAt));
+      const slotFree = this.running >= this.o.maxConcurrentBatches ? Math.max(0, runningLeft) : 0;
+      expectedMs = slotFree + (queuedRows * per) / this.o.maxConcurrentBatches + rows * per;
+    }
+    return { depth: this.queue.length, limit: this.o.queueLimit, rows: queuedRows, computing: this.running, expectedMs };
   }
 
   stop(): Promise<void> {
@@ -291,6 +366,8 @@ export class DynamicBatcher implements Scheduler {
     const size = batch.reduce((a, p) => a + p.rows, 0);
     this.running++;
     this.computing += batch.length;
+    const slot = { rows: size, startedAt: t };
+    this.runningBatches.add(slot);
     const started = performance.now();
     let stacked = started;
     let inferred: number | undefined;
@@ -298,6 +375,11 @@ export class DynamicBatcher implements Scheduler {
       const end = performance.now();
       this.running--;
       this.computing -= batch.length;
+      this.runningBatches.delete(slot);
+      if (ok && size > 0) {
+        const sample = (end - started) / size;
+        this.msPerRow = this.msPerRow === undefined ? sample : this.msPerRow + MS_PER_ROW_ALPHA * (sample - this.msPerRow);
+      }
       const inferEnd = inferred ?? end;
       observer.onBatch?.({
         size,

@@ -43,7 +43,7 @@ export class InferenceMetrics {
     const registers = [registry];
     this.statistics = new ModelStatisticsRecorder(now);
     this.success = new Counter({ name: 'pinrank_inference_request_success_total', help: 'Inference requests that completed, by model and version (a batch of many requests counts each).', labelNames: ['model', 'version'], registers });
-    this.failure = new Counter({ name: 'pinrank_inference_request_failure_total', help: 'Inference requests that failed, by model, version and reason (queue_full, deadline, cancelled, stopped, invalid, error).', labelNames: ['model', 'version', 'reason'], registers });
+    this.failure = new Counter({ name: 'pinrank_inference_request_failure_total', help: 'Inference requests that failed, by model, version and reason (queue_full, cannot_meet_deadline, deadline, cancelled, stopped, invalid, error).', labelNames: ['model', 'version', 'reason'], registers });
     this.state = new Gauge({
       name: 'pinrank_model_state',
       help: 'Lifecycle state of each model version this worker knows: 1 for its current state (LOADING, READY, UNLOADING, UNAVAILABLE), 0 for the others.',
@@ -55,7 +55,7 @@ export class InferenceMetrics {
     this.compute = new Histogram({ name: 'inference_compute_duration_seconds', help: 'Time one batch spent in the model.', labelNames: ['model', 'version', 'provider'], buckets: SECONDS_BUCKETS, registers });
     this.batchSize = new Histogram({ name: 'inference_batch_size', help: 'Rows (axis 0 of the outputs) per executed batch.', labelNames: ['model', 'version'], buckets: BATCH_BUCKETS, registers });
     this.batches = new Counter({ name: 'inference_batches_total', help: 'Executed batches by outcome (ok, error).', labelNames: ['model', 'version', 'outcome'], registers });
-    this.rejections = new Counter({ name: 'inference_rejections_total', help: 'Requests refused or dropped before compute, by reason (queue_full, deadline, cancelled, stopped, invalid).', labelNames: ['model', 'version', 'reason'], registers });
+    this.rejections = new Counter({ name: 'inference_rejections_total', help: 'Requests refused or dropped before compute, by reason (queue_full, cannot_meet_deadline, deadline, cancelled, stopped, invalid).', labelNames: ['model', 'version', 'reason'], registers });
     this.inflight = new Gauge({ name: 'inference_inflight_requests', help: 'Requests queued or computing.', labelNames: ['model', 'version'], registers, collect: () => this.refresh() });
     this.isolated = new Counter({ name: 'inference_batch_splits_total', help: 'Failed batches split and re-run until the failing requests ran alone.', labelNames: ['model', 'version'], registers });
     this.failedRequests = new Counter({

@@ -9,7 +9,7 @@ import { OrtModelSession, type ProviderFallback } from './ort-backend';
 import { RequestLimits } from './request-limits';
 import { gatherTables } from './value-domain';
 import { perUserCompute } from './user-row-chunks';
-import { warmupInputs } from './warmup';
+import { warmupBatchSizes, warmupInputs } from './warmup';
 
 /** How a version is loaded; filled by the model manager from its own options. */
 export interface InstanceOptions {
@@ -28,6 +28,8 @@ export interface InstanceOptions {
   cpuUserRowChunk: number;
   /** Run the config's warm-up before the version reports ready. */
   warmup: boolean;
+  /** Batch sizes to warm up at, replacing every config's (RANKER_WARMUP_BATCH_SIZES); undefined: the config's. */
+  warmupBatchSizes: readonly number[] | undefined;
   now: () => number;
   observer: (provider: ExecutionProvider) => BatchObserver | undefined;
   logger: Logger | undefined;
@@ -70,12 +72,18 @@ export async function loadInstance(entry: VersionOnDisk, config: ModelConfig, o:
     if (problems.length > 0) throw new Error(`contract check failed: ${problems.join('; ')}`);
     limits = RequestLimits.fromModel({ config, signature: session.signature(), tables: gatherTables(bytes), maxBatchSize });
     if (o.warmup) {
+      // Ready means ready: every batch size the version will see first has run (kernels compiled, memory arena grown).
       const outputs = config.outputs.map((t) => t.name);
-      for (let run = 0; run < config.warmup.runs; run++) {
-        const result = await session.run(warmupInputs(config, config.warmup.batchSize), outputs);
-        const wrong = outputProblems(result, config);
-        if (wrong.length > 0) throw new Error(`warm-up outputs break the contract: ${wrong.join('; ')}`);
+      const started = performance.now();
+      const sizes = warmupBatchSizes(config, maxBatchSize, o.warmupBatchSizes);
+      for (const size of sizes) {
+        for (let run = 0; run < config.warmup.runs; run++) {
+          const result = await session.run(warmupInputs(config, size), outputs);
+          const wrong = outputProblems(result, config);
+          if (wrong.length > 0) throw new Error(`warm-up outputs break the contract: ${wrong.join('; ')}`);
+        }
       }
+      o.logger?.info({ model: label, batchSizes: sizes, runs: config.warmup.runs, ms: Math.round(performance.now() - started) }, 'model version warmed up');
     }
   } catch (err) {
     await session.release();

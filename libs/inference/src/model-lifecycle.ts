@@ -58,6 +58,8 @@ export interface ModelLifecycleOptions {
   cpuUserRowChunk?: number;
   /** Warm up before ready; default true. */
   warmup?: boolean;
+  /** Batch sizes every version is warmed at (each capped at its maxBatchSize), replacing the configs' `warmup.batchSizes`/`batchSize`; default the config's. */
+  warmupBatchSizes?: readonly number[];
   metrics?: InferenceMetrics;
   logger?: Logger;
   /** Clock for queues and deadlines; default Date.now. */
@@ -122,6 +124,7 @@ export class ModelLifecycle {
       maxBatchSizeCap: options.maxBatchSizeCap ?? Infinity,
       cpuUserRowChunk: options.cpuUserRowChunk ?? DEFAULT_CPU_USER_ROW_CHUNK,
       warmup: options.warmup ?? true,
+      warmupBatchSizes: options.warmupBatchSizes,
       now: options.now ?? Date.now,
       observer: () => undefined, // set per version in loadVersion
       logger: options.logger,

@@ -20,3 +20,13 @@ export function warmupInputs(config: ModelConfig, batchSize: number): TensorMap 
   }
   return inputs;
 }
+
+/**
+ * The batch sizes a version is warmed at: `override` (the worker's
+ * RANKER_WARMUP_BATCH_SIZES) or the config's `warmup.batchSizes`, else its
+ * `warmup.batchSize`; each capped at `maxBatchSize`, without repeats.
+ */
+export function warmupBatchSizes(config: ModelConfig, maxBatchSize: number, override?: readonly number[]): number[] {
+  const sizes = override && override.length > 0 ? override : (config.warmup.batchSizes ?? [config.warmup.batchSize]);
+  return [...new Set(sizes.map((n) => Math.max(1, Math.min(n, maxBatchSize))))];
+}

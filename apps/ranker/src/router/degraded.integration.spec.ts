@@ -31,7 +31,7 @@ describe('degraded paths', () => {
     const api = await h.router({});
     const pool = api.router.pools.cpu;
     await eventually(() => pool.pick() !== undefined);
-    pool.reportFailure(h.cpu.address, 'timeout');
+    pool.reportFailure(h.cpu.address, 'now');
     expect(pool.pick()).toBeUndefined();
     expect(pool.pick(undefined, { includeSkipped: true })?.address).toBe(h.cpu.address);
     // The heads (CPU pool) have no fallback: the skipped worker is the last resort, not a failed request.
@@ -155,6 +155,57 @@ describe('degraded paths', () => {
       });
     } finally {
       await hung.server.shutdown();
+    }
+  });
+
+  it('retries a chunk a GPU worker failed (INTERNAL) on the CPU pool, flagged, instead of failing the Rank', async () => {
+    const failing = await startFakeWorker('failing-gpu', { failWith: 'INTERNAL' });
+    try {
+      const api = await h.router({ gpuWorkers: [failing.address] });
+      const cpuEncoderCalls = h.cpu.calls.filter((c) => c.model === 'transact_encoder').length;
+      const res = await api.rank({ userId: 'u1', candidateItemIds: candidates });
+      expect(res.degraded).toEqual([DegradedFlag.DEGRADED_FLAG_ENCODER_ON_CPU]);
+      expect(failing.calls.map((c) => c.model)).toEqual(['transact_encoder']);
+      expect(h.cpu.calls.filter((c) => c.model === 'transact_encoder').length).toBe(cpuEncoderCalls + 1);
+      const want = candidates.map((id) => ({ id, ...h.expected('u1', id) })).sort((a, b) => b.score - a.score);
+      expect(res.items.map((i) => i.itemId)).toEqual(want.map((w) => w.id));
+    } finally {
+      await failing.server.shutdown();
+    }
+  });
+
+  it('retries a chunk a GPU worker failed on another GPU worker first, undegraded', async () => {
+    const failing = await startFakeWorker('failing-gpu-2', { failWith: 'DATA_LOSS' });
+    try {
+      const api = await h.router({ gpuWorkers: [failing.address, h.gpu.address] });
+      await eventually(() => api.router.pools.gpu.healthyCount() === 2);
+      for (let i = 0; i < 3; i++) {
+        const res = await api.rank({ userId: 'u1', candidateItemIds: candidates });
+        expect(res.degraded).toEqual([]);
+      }
+      expect(failing.calls.length).toBeGreaterThan(0);
+    } finally {
+      await failing.server.shutdown();
+    }
+  });
+
+  it('answers RESOURCE_EXHAUSTED when the GPU pool is busy, without moving its work onto the CPU pool', async () => {
+    const busy = await startFakeWorker('busy-gpu', { failWith: 'RESOURCE_EXHAUSTED' });
+    try {
+      const api = await h.router({ gpuWorkers: [busy.address] });
+      const cpuEncoderCalls = h.cpu.calls.filter((c) => c.model === 'transact_encoder').length;
+      for (let i = 0; i < 3; i++) {
+        await expect(api.rank({ userId: 'u1', candidateItemIds: candidates })).rejects.toMatchObject({ code: 'RESOURCE_EXHAUSTED', message: expect.stringMatching(/^gpu pool busy: /) });
+      }
+      expect(h.cpu.calls.filter((c) => c.model === 'transact_encoder').length).toBe(cpuEncoderCalls);
+      // Busy is not broken: the worker stays in the pool and serves as soon as it has room.
+      expect(api.router.pools.gpu.healthyCount()).toBe(1);
+      busy.behaviour.failWith = undefined;
+      expect((await api.rank({ userId: 'u1', candidateItemIds: candidates })).degraded).toEqual([]);
+      const text = await api.router.server.metrics.registry.metrics();
+      expect(text).toContain('pinrank_router_refused_total{method="Rank",reason="pool_busy"} 3');
+    } finally {
+      await busy.server.shutdown();
     }
   });
 });

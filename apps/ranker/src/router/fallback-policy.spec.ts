@@ -1,6 +1,6 @@
 import { DegradedFlag } from '@pinrank/proto';
 import { RequestDeadline } from './deadline';
-import { ATTEMPT_RULES, EJECTION, FallbackPolicy, attemptTimeoutMs, classifyAttemptFailure, ejectionMs, mayUseSkippedWorker } from './fallback-policy';
+import { ATTEMPT_RULES, EJECTION, FallbackPolicy, attemptTimeoutMs, classifyAttemptFailure, ejectionMs, mayRetrySameWorker, maxEjected, mayUseSkippedWorker, slowStartWeight } from './fallback-policy';
 import { type ModelSet, type PoolName } from './model-set';
 import { RequestContext } from './request-context';
 import { type GpuFallback } from './router-options';
@@ -63,6 +63,28 @@ describe('FallbackPolicy', () => {
   });
 });
 
+describe('the fallback pool cap', () => {
+  it('runs at most fallbackChunksPerWorker chunks per healthy worker at once, refusing more RESOURCE_EXHAUSTED', async () => {
+    let healthy = 1;
+    const p = new FallbackPolicy({ mode: 'cpu_encoder', liteModelName: 'ranking_heads_lite', hasHealthyWorker: () => true, healthyWorkers: () => healthy, fallbackChunksPerWorker: 2 });
+    const gates: Array<() => void> = [];
+    const hold = (): Promise<string> => new Promise((resolve) => gates.push(() => resolve('done')));
+    const running = [p.onFallbackPool('cpu', hold), p.onFallbackPool('cpu', hold)];
+    expect(p.fallbackChunksInFlight).toBe(2);
+    await expect(p.onFallbackPool('cpu', hold)).rejects.toMatchObject({ code: 'RESOURCE_EXHAUSTED', reason: 'fallback_full', message: expect.stringMatching(/cpu fallback pool is full \(2 chunk/) });
+    // A second healthy worker doubles the room.
+    healthy = 2;
+    running.push(p.onFallbackPool('cpu', hold));
+    expect(p.fallbackChunksInFlight).toBe(3);
+    gates.forEach((g) => g());
+    await expect(Promise.all(running)).resolves.toEqual(['done', 'done', 'done']);
+    expect(p.fallbackChunksInFlight).toBe(0);
+    // A failing call gives its slot back too.
+    await expect(p.onFallbackPool('cpu', () => Promise.reject(new Error('x')))).rejects.toThrow('x');
+    expect(p.fallbackChunksInFlight).toBe(0);
+  });
+});
+
 describe('retry and ejection rules', () => {
   it('classifies a failed attempt by its status and the request deadline', () => {
     expect(classifyAttemptFailure('UNAVAILABLE', false)).toBe('unavailable');
@@ -71,30 +93,47 @@ describe('retry and ejection rules', () => {
     expect(classifyAttemptFailure('CANCELLED', false)).toBe('cancelled');
     expect(classifyAttemptFailure('DEADLINE_EXCEEDED', false)).toBe('hung');
     expect(classifyAttemptFailure('DEADLINE_EXCEEDED', true)).toBe('deadline');
-    expect(classifyAttemptFailure('INTERNAL', false)).toBe('failed');
+    for (const code of ['INTERNAL', 'UNKNOWN', 'DATA_LOSS', 'ABORTED'] as const) expect(classifyAttemptFailure(code, false)).toBe('worker-error');
     expect(classifyAttemptFailure('INVALID_ARGUMENT', false)).toBe('failed');
+    expect(classifyAttemptFailure('FAILED_PRECONDITION', false)).toBe('failed');
   });
 
-  it('tries another worker after every failure but a worker error; a hung worker counts as a timeout', () => {
-    expect(ATTEMPT_RULES.unavailable).toEqual({ tryAnother: true, eject: 'unavailable' });
-    expect(ATTEMPT_RULES.overloaded).toEqual({ tryAnother: true, eject: 'unavailable' });
-    expect(ATTEMPT_RULES.hung).toEqual({ tryAnother: true, eject: 'timeout' });
+  it('never ejects a busy worker; ejects a gone one at once, a hung or failing one only after failures in a row', () => {
+    expect(ATTEMPT_RULES.overloaded).toEqual({ tryAnother: true, eject: undefined });
+    expect(ATTEMPT_RULES.unavailable).toEqual({ tryAnother: true, eject: 'now' });
+    expect(ATTEMPT_RULES.cancelled).toEqual({ tryAnother: true, eject: 'now' });
+    expect(ATTEMPT_RULES.hung).toEqual({ tryAnother: true, eject: 'consecutive' });
+    expect(ATTEMPT_RULES['worker-error']).toEqual({ tryAnother: true, eject: 'consecutive' });
     expect(ATTEMPT_RULES.failed).toEqual({ tryAnother: false, eject: undefined });
+    expect(EJECTION.consecutiveFailures).toBe(3);
   });
 
-  it('gives one attempt half of the time left, and a skipped worker only to the first attempt of a last-resort call', () => {
+  it('gives one attempt half of the time left, a skipped worker only to the first attempt of a last-resort call, and one retry of a worker error on the same worker', () => {
     expect(attemptTimeoutMs(400)).toBe(200);
     expect(attemptTimeoutMs(1)).toBe(1);
+    // Nothing can follow: the whole time left.
+    expect(attemptTimeoutMs(400, false)).toBe(400);
     expect(mayUseSkippedWorker(true, 0)).toBe(true);
     expect(mayUseSkippedWorker(true, 1)).toBe(false);
     expect(mayUseSkippedWorker(false, 0)).toBe(false);
+    expect(mayRetrySameWorker(true, 'worker-error', false)).toBe(true);
+    expect(mayRetrySameWorker(true, 'worker-error', true)).toBe(false);
+    expect(mayRetrySameWorker(false, 'worker-error', false)).toBe(false);
+    expect(mayRetrySameWorker(true, 'unavailable', false)).toBe(false);
   });
 
-  it('doubles the ejection per strike up to the cap; a timeout weighs three strikes', () => {
+  it('doubles the ejection per ejection in a row up to the cap, and ejects at most half a pool (at least one worker)', () => {
     expect(ejectionMs(1)).toBe(1000);
     expect(ejectionMs(2)).toBe(2000);
-    expect(ejectionMs(EJECTION.strikes.timeout)).toBe(4000);
+    expect(ejectionMs(3)).toBe(4000);
     expect(ejectionMs(20)).toBe(EJECTION.maxMs);
     expect(ejectionMs(2, 50)).toBe(100);
+    expect([1, 2, 3, 4, 10].map(maxEjected)).toEqual([1, 1, 1, 2, 5]);
+  });
+
+  it('ramps a worker that turns SERVING again from a tenth of its share to all of it over the slow start', () => {
+    expect(slowStartWeight(0)).toBeCloseTo(EJECTION.slowStartMinWeight);
+    expect(slowStartWeight(EJECTION.slowStartMs / 2)).toBeCloseTo(0.55);
+    expect(slowStartWeight(EJECTION.slowStartMs)).toBe(1);
   });
 });

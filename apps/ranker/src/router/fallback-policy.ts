@@ -2,6 +2,7 @@ import { type ExperimentScorer } from '@pinrank/contracts';
 import { DegradedFlag } from '@pinrank/proto';
 import { PinrankError, type ErrorCode } from '@pinrank/service-kit';
 import { type ModelSet, type PoolName, type RoutedModel } from './model-set';
+import { OverloadError } from './overload-error';
 import { type RequestContext } from './request-context';
 import { type GpuFallback } from './router-options';
 
@@ -32,7 +33,14 @@ export interface FallbackPolicyOptions {
   liteModelName: string;
   /** Whether a pool has a worker to call now (health-watched, not ejected). */
   hasHealthyWorker: (pool: PoolName) => boolean;
+  /** How many workers of a pool are SERVING and not ejected; default 1 when hasHealthyWorker, else 0. */
+  healthyWorkers?: (pool: PoolName) => number;
+  /** Encoder chunks the fallback pool runs at once per healthy worker (RANKER_FALLBACK_CHUNKS_PER_WORKER); default 2. */
+  fallbackChunksPerWorker?: number;
 }
+
+/** Default of FallbackPolicyOptions.fallbackChunksPerWorker. */
+export const DEFAULT_FALLBACK_CHUNKS_PER_WORKER = 2;
 
 /**
  * When the encoder moves to the CPU pool and when the lite heads are used
@@ -45,12 +53,46 @@ export interface FallbackPolicyOptions {
  *
  * The heads have no fallback: their pool without a usable worker answers
  * UNAVAILABLE, after trying a worker skipped for an earlier failure.
+ *
+ * A pool that is merely busy (its workers answer RESOURCE_EXHAUSTED) has no
+ * fallback either: the request is refused with RESOURCE_EXHAUSTED rather than
+ * moved onto a pool that cannot take it. The fallback pool itself takes at most
+ * `fallbackChunksPerWorker` encoder chunks per healthy worker at once; more are
+ * refused with RESOURCE_EXHAUSTED ({@link FallbackPolicy.onFallbackPool}).
  */
 export class FallbackPolicy {
   private readonly mode: GpuFallback;
+  private readonly perWorker: number;
+  private fallbackInFlight = 0;
 
   constructor(private readonly o: FallbackPolicyOptions) {
     this.mode = o.mode;
+    this.perWorker = o.fallbackChunksPerWorker ?? DEFAULT_FALLBACK_CHUNKS_PER_WORKER;
+    if (!Number.isInteger(this.perWorker) || this.perWorker < 1) throw new TypeError(`FallbackPolicy: fallbackChunksPerWorker must be an integer >= 1, got ${this.perWorker}`);
+  }
+
+  /** Encoder chunks running on a fallback pool now. */
+  get fallbackChunksInFlight(): number {
+    return this.fallbackInFlight;
+  }
+
+  /**
+   * Runs one chunk's call on the fallback `pool` when it has room: at most
+   * `fallbackChunksPerWorker` × its healthy workers at once.
+   * Thrown by: no room — RESOURCE_EXHAUSTED (OverloadError 'fallback_full'); else as `run`.
+   */
+  async onFallbackPool<T>(pool: PoolName, run: () => Promise<T>): Promise<T> {
+    const healthy = this.o.healthyWorkers ? this.o.healthyWorkers(pool) : this.o.hasHealthyWorker(pool) ? 1 : 0;
+    const cap = this.perWorker * Math.max(1, healthy);
+    if (this.fallbackInFlight >= cap) {
+      throw new OverloadError('fallback_full', `the ${pool} fallback pool is full (${this.fallbackInFlight} chunk(s) in flight, at most ${this.perWorker} per healthy worker); retry later`);
+    }
+    this.fallbackInFlight++;
+    try {
+      return await run();
+    } finally {
+      this.fallbackInFlight--;
+    }
   }
 
   /**
@@ -108,7 +150,7 @@ export class FallbackPolicy {
 export type AttemptFailure =
   /** UNAVAILABLE: down, refusing connections, NOT_SERVING or draining. */
   | 'unavailable'
-  /** RESOURCE_EXHAUSTED: its queue is full. Treated like unavailable for now; overload is not death (a follow-up separates them). */
+  /** RESOURCE_EXHAUSTED: its queue is full or it cannot meet the deadline. Busy, not broken: never ejected. */
   | 'overloaded'
   /** NOT_FOUND: it does not serve this model or version. */
   | 'model-missing'
@@ -116,24 +158,28 @@ export type AttemptFailure =
   | 'cancelled'
   /** No answer within the attempt's share of the deadline (a cut link keeps its channel "open"). */
   | 'hung'
-  /** Any other status (INTERNAL, INVALID_ARGUMENT, ...): the worker refused or failed this request. */
+  /** INTERNAL, UNKNOWN, DATA_LOSS or ABORTED: the worker failed this call (e.g. a batch it shared with a bad request); the chunk is retried elsewhere. */
+  | 'worker-error'
+  /** Any other status (INVALID_ARGUMENT, FAILED_PRECONDITION, ...): the worker refused what the router built. */
   | 'failed';
 
 /** How a failed attempt of a kind is treated. */
 export interface AttemptRule {
   /** Try another worker of the pool (while attempts are left). */
   tryAnother: boolean;
-  /** Skip this worker for a while, and how that counts (see EJECTION); undefined: keep it. */
+  /** Whether this worker is ejected (see EJECTION): at once, only after consecutive failures, or never. */
   eject: EjectionKind | undefined;
 }
 
 /** The retry and ejection rule of each attempt failure. */
 export const ATTEMPT_RULES: Readonly<Record<AttemptFailure, AttemptRule>> = {
-  unavailable: { tryAnother: true, eject: 'unavailable' },
-  overloaded: { tryAnother: true, eject: 'unavailable' },
-  'model-missing': { tryAnother: true, eject: 'unavailable' },
-  cancelled: { tryAnother: true, eject: 'unavailable' },
-  hung: { tryAnother: true, eject: 'timeout' },
+  unavailable: { tryAnother: true, eject: 'now' },
+  // Overload is not failure: another worker may have room; the busy one stays in the pool.
+  overloaded: { tryAnother: true, eject: undefined },
+  'model-missing': { tryAnother: true, eject: 'now' },
+  cancelled: { tryAnother: true, eject: 'now' },
+  hung: { tryAnother: true, eject: 'consecutive' },
+  'worker-error': { tryAnother: true, eject: 'consecutive' },
   // The request fails INTERNAL naming model and worker.
   failed: { tryAnother: false, eject: undefined },
 };
@@ -155,6 +201,11 @@ export function classifyAttemptFailure(code: ErrorCode, requestDeadlinePassed: b
       return 'model-missing';
     case 'CANCELLED':
       return 'cancelled';
+    case 'INTERNAL':
+    case 'UNKNOWN':
+    case 'DATA_LOSS':
+    case 'ABORTED':
+      return 'worker-error';
     default:
       return 'failed';
   }
@@ -162,10 +213,12 @@ export function classifyAttemptFailure(code: ErrorCode, requestDeadlinePassed: b
 
 /**
  * The timeout of one attempt: half of the time left before the call's
- * deadline, so a hung worker leaves time for another worker or the fallback pool.
+ * deadline when something may follow it (another worker of the pool, or the
+ * fallback pool), so a hung worker leaves time for that; all of it when
+ * nothing can follow (a slow answer is better than none).
  */
-export function attemptTimeoutMs(msToDeadline: number): number {
-  return Math.max(1, Math.floor(msToDeadline / 2));
+export function attemptTimeoutMs(msToDeadline: number, somethingFollows = true): number {
+  return Math.max(1, Math.floor(somethingFollows ? msToDeadline / 2 : msToDeadline));
 }
 
 /**
@@ -177,21 +230,52 @@ export function mayUseSkippedWorker(lastResort: boolean, attemptsMade: number): 
   return lastResort && attemptsMade === 0;
 }
 
+/**
+ * Whether a last-resort call whose worker failed the call itself (a worker
+ * error) may try that same worker once more when the pool has no other: the
+ * failure belonged to a batch, not to this chunk.
+ */
+export function mayRetrySameWorker(lastResort: boolean, failure: AttemptFailure, retriedSame: boolean): boolean {
+  return lastResort && failure === 'worker-error' && !retriedSame;
+}
+
 // ---- 4. Ejection --------------------------------------------------------------
 
-/** How a failure counts towards a worker's ejection: a timeout (a hung worker) weighs more. */
-export type EjectionKind = 'unavailable' | 'timeout';
+/**
+ * How a failure counts towards a worker's ejection: 'now' (unavailable,
+ * refused connection, NOT_SERVING, cancelled by the worker) ejects at once;
+ * 'consecutive' (a timeout or a worker error) only after
+ * EJECTION.consecutiveFailures of them in a row.
+ */
+export type EjectionKind = 'now' | 'consecutive';
 
-/** Ejection settings: consecutive failures double the time a worker is skipped, up to `maxMs`. */
+/** Ejection and slow-start settings (applied by worker-pool.ts). */
 export const EJECTION = {
-  /** Skip time of a first failure; the pool's `ejectMs` option overrides it. */
+  /** Skip time of a first ejection; the pool's `ejectMs` option overrides it. Each further ejection without a success between doubles it. */
   baseMs: 1000,
   maxMs: 30_000,
-  /** Strikes each kind adds; a success clears them. */
-  strikes: { unavailable: 1, timeout: 3 } satisfies Record<EjectionKind, number>,
+  /** Timeouts or worker errors in a row that eject a worker. */
+  consecutiveFailures: 3,
+  /** Most of a pool ejected at once (at least one worker may be). */
+  maxEjectedShare: 0.5,
+  /** A worker that turns SERVING gets a share of traffic that grows from `slowStartMinWeight` to all over this time, and is not ejected for slow calls meanwhile. */
+  slowStartMs: 3000,
+  slowStartMinWeight: 0.1,
 } as const;
 
-/** How long a worker with `strikes` consecutive strikes is skipped. */
-export function ejectionMs(strikes: number, baseMs: number = EJECTION.baseMs): number {
-  return Math.min(EJECTION.maxMs, baseMs * 2 ** (strikes - 1));
+/** How long a worker is skipped on its `ejections`-th ejection in a row. */
+export function ejectionMs(ejections: number, baseMs: number = EJECTION.baseMs): number {
+  return Math.min(EJECTION.maxMs, baseMs * 2 ** (Math.max(1, ejections) - 1));
+}
+
+/** How many workers of a pool of `size` may be ejected at once. */
+export function maxEjected(size: number): number {
+  return Math.max(1, Math.floor(size * EJECTION.maxEjectedShare));
+}
+
+/** The share of picks a worker SERVING for `servingMs` takes (1 once its slow start is over). */
+export function slowStartWeight(servingMs: number): number {
+  if (servingMs >= EJECTION.slowStartMs) return 1;
+  const f = Math.max(0, servingMs) / EJECTION.slowStartMs;
+  return EJECTION.slowStartMinWeight + (1 - EJECTION.slowStartMinWeight) * f;
 }

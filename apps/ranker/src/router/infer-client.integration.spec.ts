@@ -41,12 +41,12 @@ afterAll(async () => {
 });
 
 describe('inferOnPool', () => {
-  it('moves to another worker when one is overloaded or lacks the model, and skips that one afterwards', async () => {
+  it('moves to another worker when one lacks the model or is unavailable, and skips that one afterwards', async () => {
     const busy = await worker('busy');
     const ok = await worker('ok');
     const p = await pool('cpu', [busy.address, ok.address]);
     await eventually(() => p.pick(new Set([busy.address])) !== undefined && p.pick(new Set([ok.address])) !== undefined);
-    for (const code of ['RESOURCE_EXHAUSTED', 'NOT_FOUND', 'UNAVAILABLE'] as const) {
+    for (const code of ['NOT_FOUND', 'UNAVAILABLE'] as const) {
       busy.behaviour.failWith = code;
       // Round-robin tries busy within two calls; each call still succeeds on ok.
       const failedBefore = busy.calls.length;
@@ -60,14 +60,75 @@ describe('inferOnPool', () => {
     }
   });
 
+  it('moves to another worker when one is busy, but never skips a busy worker; a pool busy throughout is RESOURCE_EXHAUSTED', async () => {
+    const busy = await worker('busy-only');
+    const ok = await worker('ok-beside-busy');
+    const p = await pool('cpu', [busy.address, ok.address]);
+    await eventually(() => p.pick(new Set([busy.address])) !== undefined && p.pick(new Set([ok.address])) !== undefined);
+    busy.behaviour.failWith = 'RESOURCE_EXHAUSTED';
+    for (let i = 0; i < 4; i++) await inferOnPool(p, heads, inputs, { maxAttempts: 2, lastResort: false }, ctx());
+    // Round-robin keeps offering calls to the busy worker (each then succeeds on ok).
+    expect(busy.calls.length).toBeGreaterThanOrEqual(2);
+    // Overload is not failure: the busy worker is still in the pool.
+    expect(p.pick(new Set([ok.address]))?.address).toBe(busy.address);
+    ok.behaviour.failWith = 'RESOURCE_EXHAUSTED';
+    await expect(inferOnPool(p, heads, inputs, { maxAttempts: 2, lastResort: false }, ctx())).rejects.toMatchObject({
+      code: 'RESOURCE_EXHAUSTED',
+      reason: 'pool_busy',
+      message: expect.stringMatching(/^cpu pool busy: 2 of 2 worker\(s\) tried for ranking_heads_lite had no room/),
+    });
+    expect(p.healthyCount()).toBe(2);
+  });
+
+  it('ejects a worker only after three worker errors in a row, and retries the failed call elsewhere', async () => {
+    const flaky = await worker('flaky');
+    const ok = await worker('ok-beside-flaky');
+    const p = await pool('cpu', [flaky.address, ok.address]);
+    await eventually(() => p.healthyCount() === 2);
+    flaky.behaviour.failWith = 'INTERNAL';
+    // Every call succeeds (on ok after flaky's INTERNAL); flaky is picked until its third error in a row ejects it.
+    for (let i = 0; i < 8; i++) await inferOnPool(p, heads, inputs, { maxAttempts: 2, lastResort: false }, ctx());
+    expect(flaky.calls.length).toBe(3);
+    expect(p.healthyCount()).toBe(1);
+  });
+
   it('fails INTERNAL naming model and worker when a worker refuses the request, without trying another', async () => {
     const broken = await worker('broken');
-    broken.behaviour.failWith = 'INTERNAL';
+    broken.behaviour.failWith = 'INVALID_ARGUMENT';
     const p = await pool('cpu', [broken.address]);
     await expect(inferOnPool(p, heads, inputs, { maxAttempts: 2, lastResort: true }, ctx())).rejects.toMatchObject({
       code: 'INTERNAL',
-      message: expect.stringMatching(new RegExp(`ranking_heads_lite/1 on cpu worker ${broken.address} failed: INTERNAL`)),
+      message: expect.stringMatching(new RegExp(`ranking_heads_lite/1 on cpu worker ${broken.address} failed: INVALID_ARGUMENT`)),
     });
+    expect(broken.calls.length).toBe(1);
+  });
+
+  it('retries a worker error of a last-resort call once on the same worker when the pool has no other', async () => {
+    const once = await worker('fails-once');
+    const p = await pool('cpu', [once.address]);
+    await eventually(() => p.healthyCount() === 1);
+    once.behaviour.failWith = 'INTERNAL';
+    await expect(inferOnPool(p, heads, inputs, { maxAttempts: 3, lastResort: true }, ctx())).rejects.toThrow(/cpu pool: 2 attempt\(s\) failed \(2 worker error\(s\)\) for ranking_heads_lite/);
+    expect(once.calls.length).toBe(2);
+    // A call whose batch failed once (e.g. beside a bad request) succeeds on the retry.
+    once.behaviour.failCount = 1;
+    const res = await inferOnPool(p, heads, inputs, { maxAttempts: 2, lastResort: true }, ctx());
+    expect(res.outputs[0]?.shape).toEqual([1, HEADS.length]);
+    expect(once.calls.length).toBe(4);
+  });
+
+  it('brings an ejected worker back as soon as its health says SERVING again', async () => {
+    const back = await worker('comes-back');
+    const p = await createWorkerPool('gpu', [back.address], 2000, { logger: pino({ level: 'silent' }), ejectMs: 60_000 });
+    pools.push(p);
+    await eventually(() => p.healthyCount() === 1);
+    p.reportFailure(back.address, 'now');
+    expect(p.pick()).toBeUndefined();
+    back.server.setServing(false);
+    await eventually(() => p.pick(undefined, { includeSkipped: true }) === undefined);
+    back.server.setServing(true);
+    // Well before the 60 s ejection would end.
+    await eventually(() => p.pick()?.address === back.address);
   });
 
   it('gives up with PoolUnavailableError on an empty pool, and tries a skipped worker only as a last resort', async () => {
@@ -75,7 +136,7 @@ describe('inferOnPool', () => {
     const only = await worker('only');
     const p = await pool('cpu', [only.address]);
     await eventually(() => p.pick() !== undefined);
-    p.reportFailure(only.address, 'timeout');
+    p.reportFailure(only.address, 'now');
     await expect(inferOnPool(p, heads, inputs, { maxAttempts: 2, lastResort: false }, ctx())).rejects.toThrow('cpu pool: no healthy worker for ranking_heads_lite');
     const res = await inferOnPool(p, heads, inputs, { maxAttempts: 2, lastResort: true }, ctx());
     expect(res.outputs[0]?.shape).toEqual([1, HEADS.length]);

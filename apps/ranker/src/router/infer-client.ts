@@ -1,14 +1,15 @@
 import { decodeInferOutput, encodeInferInputs, type EncodedInputs } from '@pinrank/inference';
 import { ModelInferRequest, type ModelInferResponse } from '@pinrank/proto';
 import { callUnary, PinrankError } from '@pinrank/service-kit';
-import { ATTEMPT_RULES, attemptTimeoutMs, classifyAttemptFailure, mayUseSkippedWorker } from './fallback-policy';
+import { ATTEMPT_RULES, attemptTimeoutMs, classifyAttemptFailure, mayRetrySameWorker, mayUseSkippedWorker, type AttemptFailure } from './fallback-policy';
 import { type NamedTensors } from './model-inputs';
 import { type PoolName, type RoutedModel } from './model-set';
+import { OverloadError } from './overload-error';
 import { type RequestContext } from './request-context';
 import { fromPeer } from './upstreams';
 import { type WorkerPool } from './worker-pool';
 
-/** Thrown when no worker of a pool could run a call: none healthy, or every one tried was unavailable or saturated. */
+/** Thrown when no worker of a pool could run a call: none healthy, or every one tried was unavailable or failed the call. */
 export class PoolUnavailableError extends Error {
   override readonly name = 'PoolUnavailableError';
   constructor(
@@ -31,8 +32,12 @@ export interface InferOnPoolOptions {
 /**
  * Runs one ModelInfer (raw little-endian inputs) of the model on a worker of
  * `pool`, moving to another worker as fallback-policy.ts's ATTEMPT_RULES say.
- * Thrown by: no usable worker — PoolUnavailableError; the deadline —
- * DEADLINE_EXCEEDED; cancellation — CANCELLED; a worker refusing the request — INTERNAL naming model and worker.
+ * Thrown by: no usable worker, or every worker tried failed the call —
+ * PoolUnavailableError (a fallback may follow); every worker tried that
+ * answered was busy — RESOURCE_EXHAUSTED (OverloadError 'pool_busy', no
+ * fallback: a busy pool is not a gone one); the deadline — DEADLINE_EXCEEDED;
+ * cancellation — CANCELLED; a worker refusing the request — INTERNAL naming
+ * model and worker.
  */
 export async function inferOnPool(pool: WorkerPool, model: RoutedModel, tensors: NamedTensors, o: InferOnPoolOptions, ctx: RequestContext): Promise<ModelInferResponse> {
   let encoded: EncodedInputs;
@@ -43,14 +48,23 @@ export async function inferOnPool(pool: WorkerPool, model: RoutedModel, tensors:
   }
   const request = ModelInferRequest.fromPartial({ modelName: model.name, modelVersion: model.pinned ? model.version : '', id: ctx.requestId, ...encoded });
   const tried = new Set<string>();
+  const failures: AttemptFailure[] = [];
   let lastError: unknown;
+  let retriedSame = false;
   for (let attempt = 0; attempt < o.maxAttempts; attempt++) {
-    const endpoint = pool.pick(tried, { includeSkipped: mayUseSkippedWorker(o.lastResort, tried.size) });
+    let endpoint = pool.pick(tried, { includeSkipped: mayUseSkippedWorker(o.lastResort, tried.size) });
+    const last = failures[failures.length - 1];
+    if (!endpoint && last !== undefined && mayRetrySameWorker(o.lastResort, last, retriedSame)) {
+      endpoint = pool.pick(undefined, { includeSkipped: true });
+      retriedSame = true;
+    }
     if (!endpoint) break;
     tried.add(endpoint.address);
     const deadline = ctx.deadline.forCall(`${model.name} on the ${pool.name} pool`);
     try {
-      const res = await callUnary(endpoint.client.modelInfer.bind(endpoint.client), request, ctx.callOptions(attemptTimeoutMs(deadline.getTime() - Date.now()), false));
+      const somethingFollows = !o.lastResort || (attempt + 1 < o.maxAttempts && pool.healthyCount() > tried.size);
+      const timeoutMs = attemptTimeoutMs(deadline.getTime() - Date.now(), somethingFollows);
+      const res = await callUnary(endpoint.client.modelInfer.bind(endpoint.client), request, ctx.callOptions(timeoutMs, false));
       pool.reportSuccess(endpoint.address);
       return res;
     } catch (err) {
@@ -65,10 +79,16 @@ export async function inferOnPool(pool: WorkerPool, model: RoutedModel, tensors:
       if (!rule.tryAnother) {
         throw new PinrankError('INTERNAL', `${model.name}/${model.version} on ${pool.name} worker ${endpoint.address} failed: ${e.code}: ${e.message}`, { cause: err });
       }
+      failures.push(failure);
       lastError = err;
     }
   }
-  const why = tried.size === 0 ? 'no healthy worker' : `${tried.size} worker(s) tried, all unavailable`;
+  const busy = failures.filter((f) => f === 'overloaded').length;
+  if (busy > 0) {
+    throw new OverloadError('pool_busy', `${pool.name} pool busy: ${busy} of ${failures.length} worker(s) tried for ${model.name} had no room (${PinrankError.from(lastError).message}); retry later`, { cause: lastError });
+  }
+  const errors = failures.filter((f) => f === 'worker-error').length;
+  const why = tried.size === 0 ? 'no healthy worker' : errors > 0 ? `${failures.length} attempt(s) failed (${errors} worker error(s))` : `${tried.size} worker(s) tried, all unavailable`;
   throw new PoolUnavailableError(pool.name, `${pool.name} pool: ${why} for ${model.name}`, { cause: lastError });
 }
 

@@ -189,9 +189,13 @@ async function scoreChunk(run: ChunkRun, ids: string[], cand: Float32Array): Pro
     try {
       encoded = await encode(route);
     } catch (err) {
+      // Only a gone or failing pool falls back; a busy one (RESOURCE_EXHAUSTED) refuses the request instead.
       if (!(err instanceof PoolUnavailableError)) throw err;
       route = deps.fallback.afterEncoderPoolFailed(models, err.message, ctx);
-      if (route.scorer === 'full') encoded = await encode(route);
+      if (route.scorer === 'full') {
+        const fallback = route;
+        encoded = await deps.fallback.onFallbackPool(fallback.encoderPool, () => encode(fallback));
+      }
     }
   }
 

@@ -1,10 +1,12 @@
 import { degradedFlagToJSON, RankerService, type DegradedFlag, type RankedItem, type StageTiming } from '@pinrank/proto';
 import { defineService, PinrankError, type CallContext, type ServiceRegistration } from '@pinrank/service-kit';
+import { type AdmissionController, type AdmissionOutcome, type AdmissionTicket } from './admission';
 import { type ExperimentStore } from './experiments/experiment-store';
 import { type Treatment } from './experiments/experiment-plan';
 import { rankRequest, type RankDeps, type Served } from './rank-request';
 import { recommendRequest } from './recommend-request';
 import { RequestContext } from './request-context';
+import { OverloadError } from './overload-error';
 import { type RequestLog } from './request-log';
 import { type RouterMetrics } from './router-metrics';
 
@@ -14,6 +16,8 @@ export interface RankerServiceDeps extends RankDeps {
   requestLog: RequestLog | undefined;
   /** Stage latency and degraded-response metrics; none when absent. */
   routerMetrics?: RouterMetrics;
+  /** Admission control of incoming requests; none admits everything. */
+  admission?: AdmissionController;
 }
 
 /** What a served response has that the log and the counters read. */
@@ -38,10 +42,19 @@ export function rankerService(deps: RankerServiceDeps): ServiceRegistration {
     call: CallContext,
     run: (t: Treatment, ctx: RequestContext) => Promise<Served<R>>,
   ): Promise<R> => {
-    const t = deps.experiments.current.treatmentOf(userId);
     const ctx = RequestContext.fromCall(call, deps.options);
+    const ticket = await admit(deps, method, ctx, call);
+    const t = deps.experiments.current.treatmentOf(userId);
     annotate(call, t);
-    const served = await measured(deps, method, t, () => run(t, ctx));
+    let served: Served<R>;
+    try {
+      served = await measured(deps, method, t, () => run(t, ctx));
+    } catch (err) {
+      ticket?.release(admissionOutcome(err));
+      if (err instanceof OverloadError) deps.routerMetrics?.observeRefusal(method, err.reason);
+      throw err;
+    }
+    ticket?.release('ok');
     call.span.setAttributes({ 'pinrank.candidate_count': served.candidates, 'pinrank.snapshot_version': served.response.snapshotVersion, 'pinrank.request_id': ctx.requestId });
     writeLog(deps.requestLog, method, userId, served, t, call);
     return served.response;
@@ -50,6 +63,29 @@ export function rankerService(deps: RankerServiceDeps): ServiceRegistration {
     rank: (req, call) => serve('Rank', req.userId, call, (t, ctx) => rankRequest(req, t, ctx, deps)),
     recommend: (req, call) => serve('Recommend', req.userId, call, (t, ctx) => recommendRequest(req, t, ctx, deps)),
   });
+}
+
+/**
+ * Admits the request (perhaps after a short wait for a slot) or refuses it
+ * RESOURCE_EXHAUSTED (counted and on the span); undefined when admission control is off.
+ */
+async function admit(deps: RankerServiceDeps, method: 'Rank' | 'Recommend', ctx: RequestContext, call: CallContext): Promise<AdmissionTicket | undefined> {
+  if (!deps.admission) return undefined;
+  try {
+    return await deps.admission.admit(ctx.deadline.remainingMs(), call.signal);
+  } catch (err) {
+    if (err instanceof OverloadError) {
+      deps.routerMetrics?.observeRefusal(method, err.reason);
+      call.span.setAttributes({ 'pinrank.refused': err.reason });
+    }
+    throw err;
+  }
+}
+
+/** What a failed request says about load: refused or abandoned downstream for load shrinks the limit; client mistakes say nothing. */
+function admissionOutcome(err: unknown): AdmissionOutcome {
+  const code = PinrankError.from(err).code;
+  return code === 'RESOURCE_EXHAUSTED' || code === 'DEADLINE_EXCEEDED' || code === 'UNAVAILABLE' ? 'overload' : 'ignore';
 }
 
 /** Puts the user's experiment arms on the request's span. */

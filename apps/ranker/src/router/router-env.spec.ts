@@ -66,6 +66,22 @@ describe('routerOptionsFromEnv', () => {
 });
 
 describe('withRouterDefaults', () => {
+  it('reads the admission and fallback-cap variables; RANKER_ADMISSION=false turns admission off', () => {
+    const o = routerOptionsFromEnv({
+      ...base,
+      RANKER_ADMISSION_MIN_LIMIT: '3',
+      RANKER_ADMISSION_MAX_LIMIT: '32',
+      RANKER_ADMISSION_TOLERANCE: '2.5',
+      RANKER_ADMISSION_QUEUE_FACTOR: '0',
+      RANKER_FALLBACK_CHUNKS_PER_WORKER: '4',
+    });
+    expect(o.admission).toEqual({ minLimit: 3, maxLimit: 32, tolerance: 2.5, queueFactor: 0 });
+    expect(o.fallbackChunksPerWorker).toBe(4);
+    expect(routerOptionsFromEnv({ ...base, RANKER_ADMISSION: 'false', RANKER_ADMISSION_MAX_LIMIT: '32' }).admission).toBe(false);
+    expect(withRouterDefaults(routerOptionsFromEnv(base))).toMatchObject({ admission: {}, fallbackChunksPerWorker: 2 });
+    expect(() => routerOptionsFromEnv({ ...base, RANKER_ADMISSION_TOLERANCE: '0.5' })).toThrow(ConfigError);
+  });
+
   it('fills defaults and rejects conflicting options', () => {
     const o = withRouterDefaults({ featureServer: 'a:1', embeddingStore: 'b:1', gpuWorkers: ['g:1'], cpuWorkers: [] });
     expect(o).toMatchObject({ maxCandidates: 1000, chunkSize: 128, sequenceLength: 100, gpuFallback: 'cpu_encoder', headWeights: { save: 1, click: 0.3, hide: -2 } });

@@ -97,6 +97,14 @@ export function routerVars() {
     experimentLegacy: experimentLegacyVar,
     experimentsReloadMs: optInt('RANKER_EXPERIMENTS_RELOAD_MS', 0, 3_600_000),
     startupHealthWaitMs: optInt('RANKER_STARTUP_HEALTH_WAIT_MS', 0, 600_000),
+    admissionEnabled: vars.optional(vars.bool('RANKER_ADMISSION')),
+    admissionInitialLimit: optInt('RANKER_ADMISSION_INITIAL_LIMIT', 1, 100_000),
+    admissionMinLimit: optInt('RANKER_ADMISSION_MIN_LIMIT', 1, 100_000),
+    admissionMaxLimit: optInt('RANKER_ADMISSION_MAX_LIMIT', 1, 100_000),
+    admissionTolerance: vars.optional(vars.number('RANKER_ADMISSION_TOLERANCE', undefined, { min: 1, max: 100 })),
+    admissionDeadlineFactor: vars.optional(vars.number('RANKER_ADMISSION_DEADLINE_FACTOR', undefined, { min: 0, max: 100 })),
+    admissionQueueFactor: vars.optional(vars.number('RANKER_ADMISSION_QUEUE_FACTOR', undefined, { min: 0, max: 100 })),
+    fallbackChunksPerWorker: optInt('RANKER_FALLBACK_CHUNKS_PER_WORKER', 1, 1000),
   } satisfies Record<string, ConfigVar<unknown>>;
 }
 
@@ -114,10 +122,32 @@ export function routerOptionsFromEnv(env: Readonly<Record<string, string | undef
   if (c.gpuWorkers.length === 0 && c.cpuWorkers.length === 0) {
     throw new ConfigError(['RANKER_GPU_WORKERS, RANKER_CPU_WORKERS: both empty; name at least one worker (host:port list or one dns:///name:port)']);
   }
-  const { requestLog, requestLogMaxBytes, requestLogMaxFiles, experimentsFile, experimentsInline, experimentLegacy, experimentsReloadMs, ...rest } = c;
+  const {
+    requestLog,
+    requestLogMaxBytes,
+    requestLogMaxFiles,
+    experimentsFile,
+    experimentsInline,
+    experimentLegacy,
+    experimentsReloadMs,
+    admissionEnabled,
+    admissionInitialLimit,
+    admissionMinLimit,
+    admissionMaxLimit,
+    admissionTolerance,
+    admissionDeadlineFactor,
+    admissionQueueFactor,
+    ...rest
+  } = c;
   const o: RouterOptions = { featureServer: c.featureServer, embeddingStore: c.embeddingStore, gpuWorkers: c.gpuWorkers, cpuWorkers: c.cpuWorkers };
   for (const [key, value] of Object.entries(rest)) {
     if (value !== undefined) (o as unknown as Record<string, unknown>)[key] = value;
+  }
+  if (admissionEnabled === false) o.admission = false;
+  else {
+    const a = { initialLimit: admissionInitialLimit, minLimit: admissionMinLimit, maxLimit: admissionMaxLimit, tolerance: admissionTolerance, deadlineFactor: admissionDeadlineFactor, queueFactor: admissionQueueFactor };
+    const set = Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined));
+    if (Object.keys(set).length > 0) o.admission = set;
   }
   if (requestLog?.kind === 'file') {
     o.requestLog = {

@@ -1,5 +1,7 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { degradedFlagToJSON, type DegradedFlag, type StageTiming } from '@pinrank/proto';
+import { type AdmissionController } from './admission';
+import { type OverloadReason } from './overload-error';
 
 /** Seconds buckets for request stages: 0.5 ms .. 5 s. */
 const STAGE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -16,9 +18,51 @@ export class RouterMetrics {
   private readonly stages: Histogram<'method' | 'stage'>;
   private readonly responses: Counter<'method' | 'degraded'>;
   private readonly degraded: Counter<'method' | 'flag'>;
+  private readonly refused: Counter<'method' | 'reason'>;
 
-  constructor(registry: Registry) {
+  /** `admission`: the controller whose limit, in-flight count and expected latency are reported as gauges (none when off). */
+  constructor(registry: Registry, admission?: AdmissionController) {
     const registers = [registry];
+    this.refused = new Counter({
+      name: 'pinrank_router_refused_total',
+      help: 'Requests refused RESOURCE_EXHAUSTED for load, by method and reason (limit, deadline, pool_busy, fallback_full).',
+      labelNames: ['method', 'reason'],
+      registers,
+    });
+    if (admission) {
+      new Gauge({
+        name: 'pinrank_router_admission_limit',
+        help: 'The adaptive concurrency limit of incoming Rank and Recommend requests.',
+        registers,
+        collect() {
+          this.set(admission.limit);
+        },
+      });
+      new Gauge({
+        name: 'pinrank_router_admission_inflight',
+        help: 'Incoming requests admitted and not yet answered.',
+        registers,
+        collect() {
+          this.set(admission.inflight);
+        },
+      });
+      new Gauge({
+        name: 'pinrank_router_admission_queued',
+        help: 'Incoming requests waiting for a slot under the concurrency limit.',
+        registers,
+        collect() {
+          this.set(admission.queued);
+        },
+      });
+      new Gauge({
+        name: 'pinrank_router_admission_expected_latency_seconds',
+        help: 'The latency a new request is expected to take (moving average of recent answers), which the deadline check compares with the time a request has left.',
+        registers,
+        collect() {
+          this.set((admission.expectedMs ?? 0) / 1000);
+        },
+      });
+    }
     this.stages = new Histogram({
       name: 'pinrank_router_stage_duration_seconds',
       help: 'Time of each stage of a served request (features, content, tower, encoder, heads, retrieve, total), by method.',
@@ -38,6 +82,11 @@ export class RouterMetrics {
       labelNames: ['method', 'flag'],
       registers,
     });
+  }
+
+  /** Records one request refused for load. */
+  observeRefusal(method: 'Rank' | 'Recommend', reason: OverloadReason): void {
+    this.refused.inc({ method, reason });
   }
 
   /** Records one response: its stage timings and degraded flags. */

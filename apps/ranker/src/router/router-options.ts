@@ -46,6 +46,24 @@ export type RequestLogOptions =
       subject: string;
     };
 
+/** Admission control at the router (admission.ts): `false` turns it off. */
+export type AdmissionSettings =
+  | false
+  | {
+      /** Limit before any latency is known; default 8. */
+      initialLimit?: number;
+      /** Lowest limit; default 2. */
+      minLimit?: number;
+      /** Highest limit; default 64. */
+      maxLimit?: number;
+      /** Latency over the no-load latency tolerated before the limit shrinks; default 3. */
+      tolerance?: number;
+      /** Refuse a request whose remaining deadline is below this multiple of the expected latency (0: never); default 1. */
+      deadlineFactor?: number;
+      /** Requests that may wait for a slot, as a multiple of the limit (0: none wait); default 1. */
+      queueFactor?: number;
+    };
+
 /** Model names the router uses; versions are pinned per name in `modelVersions` (default: the highest version on disk). */
 export interface RouterModelNames {
   /** Default "transact_encoder". */
@@ -100,6 +118,10 @@ export interface RouterOptions {
   embeddingsTimeoutMs?: number;
   /** Calls tried on different workers of a pool before it counts as gone; default 2. */
   maxInferAttempts?: number;
+  /** Adaptive concurrency limit and deadline check on incoming requests; default on with the defaults of admission.ts. */
+  admission?: AdmissionSettings;
+  /** Encoder chunks the fallback (CPU) pool runs at once per healthy worker; more are refused RESOURCE_EXHAUSTED; default 2. */
+  fallbackChunksPerWorker?: number;
   /** Candidates retrieved for Recommend when the request says 0; default 200 (at most maxCandidates). */
   recommendCandidates?: number;
   /** Item catalog file (kind item_content, extra field "popularity"): item popularity and the popularity list. */
@@ -147,6 +169,8 @@ export interface ResolvedRouterOptions {
   sequenceTimeoutMs: number;
   embeddingsTimeoutMs: number;
   maxInferAttempts: number;
+  admission: AdmissionSettings;
+  fallbackChunksPerWorker: number;
   recommendCandidates: number;
   catalogPath: string | undefined;
   popularityListSize: number;
@@ -231,6 +255,8 @@ export function withRouterDefaults(o: RouterOptions): ResolvedRouterOptions {
     sequenceTimeoutMs: intIn('sequenceTimeoutMs', o.sequenceTimeoutMs ?? 100, 1),
     embeddingsTimeoutMs: intIn('embeddingsTimeoutMs', o.embeddingsTimeoutMs ?? 200, 1),
     maxInferAttempts: intIn('maxInferAttempts', o.maxInferAttempts ?? 2, 1, 10),
+    admission: o.admission === false ? false : { ...(o.admission ?? {}) },
+    fallbackChunksPerWorker: intIn('fallbackChunksPerWorker', o.fallbackChunksPerWorker ?? 2, 1, 1000),
     recommendCandidates: intIn('recommendCandidates', o.recommendCandidates ?? Math.min(200, maxCandidates), 1, maxCandidates),
     catalogPath: o.catalogPath,
     popularityListSize: intIn('popularityListSize', o.popularityListSize ?? 1000, 1, 100_000),

@@ -7,6 +7,7 @@ import { type PlanContext } from './experiments/compile-plan';
 import { ExperimentStore } from './experiments/experiment-store';
 import { experimentsService } from './experiments/experiments-service';
 import { openRequestLog, type RequestLog } from './request-log';
+import { AdmissionController } from './admission';
 import { FallbackPolicy } from './fallback-policy';
 import { PoolInference } from './infer-client';
 import { rankerService } from './ranker-service';
@@ -78,9 +79,17 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     const planContext = async (): Promise<PlanContext> => ({ options: o, defaults, snapshots: await upstreams.snapshotVersions(2000) });
     experiments = await ExperimentStore.open(o.experiments, defaults, planContext, new ArmMetrics(metrics.registry), () => logger);
     requestLog = await openRequestLog(o.requestLog, (err) => logger?.warn({ err }, 'request log write failed'));
-    const fallback = new FallbackPolicy({ mode: o.gpuFallback, liteModelName: o.models.lite, hasHealthyWorker: (pool) => pools[pool].pick() !== undefined });
+    const fallback = new FallbackPolicy({
+      mode: o.gpuFallback,
+      liteModelName: o.models.lite,
+      hasHealthyWorker: (pool) => pools[pool].pick() !== undefined,
+      healthyWorkers: (pool) => pools[pool].healthyCount(),
+      fallbackChunksPerWorker: o.fallbackChunksPerWorker,
+    });
     const inference = new PoolInference(pools, o.maxInferAttempts);
-    const service = rankerService({ options: o, upstreams, inference, fallback, popularity, requestLog, experiments, routerMetrics: new RouterMetrics(metrics.registry) });
+    const admission = o.admission === false ? undefined : new AdmissionController(o.admission);
+    const routerMetrics = new RouterMetrics(metrics.registry, admission);
+    const service = rankerService({ options: o, upstreams, inference, fallback, popularity, requestLog, experiments, routerMetrics, ...(admission ? { admission } : {}) });
     server = await startServer({
       name: 'ranker-router',
       address: o.address,

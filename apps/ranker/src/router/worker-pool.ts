@@ -1,7 +1,7 @@
 import { GRPCInferenceServiceClient, HealthCheckResponse_ServingStatus as ServingStatus } from '@pinrank/proto';
 import { EndpointPool, type ClientConnectOptions, type EndpointSource } from '@pinrank/service-kit';
 import { type Logger } from 'pino';
-import { EJECTION, ejectionMs, type EjectionKind } from './fallback-policy';
+import { EJECTION, ejectionMs, maxEjected, slowStartWeight, type EjectionKind } from './fallback-policy';
 
 /** One worker of a pool and its Open Inference Protocol client. */
 export interface WorkerEndpoint {
@@ -21,14 +21,17 @@ export interface WorkerPool {
    */
   pick(exclude?: ReadonlySet<string>, options?: { includeSkipped?: boolean }): WorkerEndpoint | undefined;
   /**
-   * A call to this worker failed (unavailable, or it did not answer within its
-   * attempt's share of the deadline): skip it for a while even if its health
-   * still says SERVING; repeated failures and timeouts skip it longer
-   * (fallback-policy.ts, EJECTION).
+   * A call to this worker failed in a way that counts against it (see
+   * fallback-policy.ts, ATTEMPT_RULES and EJECTION): 'now' ejects it at once,
+   * 'consecutive' after a few in a row; it is then skipped for a while even if
+   * its health still says SERVING, unless half the pool is out already. A busy
+   * worker is never reported.
    */
   reportFailure(address: string, kind?: EjectionKind): void;
-  /** A call to this worker succeeded: its failure count starts again. */
+  /** A call to this worker succeeded: its failure and ejection counts start again. */
   reportSuccess(address: string): void;
+  /** Workers SERVING and not ejected now. */
+  healthyCount(): number;
   /** Closes watches and channels. */
   close(): void;
 }
@@ -55,22 +58,43 @@ export function poolSource(targets: readonly string[]): EndpointSource {
   return { kind: 'dns', host: m[1], port: Number(m[2]) };
 }
 
-/** A pool over the service kit's health-following endpoint pool. */
+/** What the pool keeps per worker. */
+interface WorkerState {
+  /** Timeouts or worker errors in a row. */
+  failures: number;
+  /** Ejections in a row without a success between (each doubles the next one's length). */
+  ejections: number;
+  /** Epoch ms until which the worker is skipped (0: not ejected). */
+  ejectedUntil: number;
+  /** Epoch ms at which it turned SERVING again (slow start); undefined when not ramping. */
+  servingSince: number | undefined;
+  /** Health status last seen. */
+  status: ServingStatus;
+  /** Whether it has answered a health watch yet (a first SERVING is no comeback). */
+  seen: boolean;
+}
+
+/** A pool over the service kit's health-following endpoint pool, with ejection and slow start (fallback-policy.ts, EJECTION). */
 class KitWorkerPool implements WorkerPool {
-  private readonly ejected = new Map<string, number>();
-  private readonly strikes = new Map<string, number>();
+  private readonly states = new Map<string, WorkerState>();
+  private readonly offChange: () => void;
 
   constructor(
     readonly name: string,
     private readonly pool: EndpointPool<GRPCInferenceServiceClient> | undefined,
     private readonly ejectMs: number,
-  ) {}
+    private readonly logger: Logger | undefined,
+  ) {
+    this.offChange = pool?.onChange(() => this.followHealth()) ?? (() => undefined);
+    this.followHealth();
+  }
 
   pick(exclude?: ReadonlySet<string>, options: { includeSkipped?: boolean } = {}): WorkerEndpoint | undefined {
     if (!this.pool) return undefined;
     const now = Date.now();
     const serving = this.pool.endpoints().filter((e) => e.status === ServingStatus.SERVING).length;
     let skipped: { endpoint: WorkerEndpoint; until: number } | undefined;
+    let ramping: WorkerEndpoint | undefined;
     for (let i = 0; i < serving; i++) {
       let picked: { address: string; client: GRPCInferenceServiceClient };
       try {
@@ -79,24 +103,86 @@ class KitWorkerPool implements WorkerPool {
         return undefined;
       }
       if (exclude?.has(picked.address)) continue;
-      const until = this.ejected.get(picked.address) ?? 0;
+      const st = this.states.get(picked.address);
+      const until = st?.ejectedUntil ?? 0;
       if (until > now) {
         if (!skipped || until < skipped.until) skipped = { endpoint: picked, until };
         continue;
       }
+      // Slow start: a worker that just turned SERVING takes a growing share; it is still picked when no other is left.
+      const weight = st?.servingSince !== undefined ? slowStartWeight(now - st.servingSince) : 1;
+      if (weight < 1 && Math.random() >= weight) {
+        ramping ??= picked;
+        continue;
+      }
       return picked;
     }
+    if (ramping) return ramping;
     return options.includeSkipped ? skipped?.endpoint : undefined;
   }
 
-  reportFailure(address: string, kind: EjectionKind = 'unavailable'): void {
-    const strikes = (this.strikes.get(address) ?? 0) + EJECTION.strikes[kind];
-    this.strikes.set(address, strikes);
-    this.ejected.set(address, Date.now() + ejectionMs(strikes, this.ejectMs));
+  reportFailure(address: string, kind: EjectionKind = 'now'): void {
+    const st = this.stateOf(address);
+    const now = Date.now();
+    if (kind === 'consecutive') {
+      st.failures++;
+      if (st.failures < EJECTION.consecutiveFailures) return;
+      // A worker ramping up after turning SERVING may be slow at first: it is not ejected for that.
+      if (st.servingSince !== undefined && now - st.servingSince < EJECTION.slowStartMs) return;
+    }
+    if (st.ejectedUntil > now) return;
+    const size = this.pool?.endpoints().length ?? 0;
+    const out = [...this.states.values()].filter((s) => s !== st && s.ejectedUntil > now).length;
+    if (out >= maxEjected(size)) {
+      this.logger?.warn({ pool: this.name, address, ejected: out, size }, 'worker not ejected: the most of the pool that may be out at once already is');
+      return;
+    }
+    st.ejections++;
+    st.failures = 0;
+    const ms = ejectionMs(st.ejections, this.ejectMs);
+    st.ejectedUntil = now + ms;
+    this.logger?.warn({ pool: this.name, address, kind, ms, ejections: st.ejections }, 'worker ejected');
   }
 
   reportSuccess(address: string): void {
-    if (this.strikes.has(address)) this.strikes.delete(address);
+    const st = this.states.get(address);
+    if (st) {
+      st.failures = 0;
+      st.ejections = 0;
+    }
+  }
+
+  healthyCount(): number {
+    if (!this.pool) return 0;
+    const now = Date.now();
+    return this.pool.endpoints().filter((e) => e.status === ServingStatus.SERVING && (this.states.get(e.address)?.ejectedUntil ?? 0) <= now).length;
+  }
+
+  private stateOf(address: string): WorkerState {
+    let st = this.states.get(address);
+    if (!st) this.states.set(address, (st = { failures: 0, ejections: 0, ejectedUntil: 0, servingSince: undefined, status: ServingStatus.UNKNOWN, seen: false }));
+    return st;
+  }
+
+  /**
+   * A worker that turns SERVING returns at once (its ejection ends); one that
+   * had answered before (NOT_SERVING while it loaded, or a restart) ramps up.
+   */
+  private followHealth(): void {
+    if (!this.pool) return;
+    const now = Date.now();
+    for (const e of this.pool.endpoints()) {
+      const st = this.stateOf(e.address);
+      if (e.status === ServingStatus.SERVING && st.status !== ServingStatus.SERVING) {
+        st.ejectedUntil = 0;
+        st.failures = 0;
+        st.servingSince = st.seen ? now : undefined;
+      } else if (e.status !== ServingStatus.SERVING) {
+        st.servingSince = undefined;
+      }
+      if (e.status !== ServingStatus.UNKNOWN) st.seen = true;
+      st.status = e.status;
+    }
   }
 
   /** Resolves once some worker is SERVING (or the pool is empty), or after `ms`. */
@@ -119,6 +205,7 @@ class KitWorkerPool implements WorkerPool {
   }
 
   close(): void {
+    this.offChange();
     this.pool?.close();
   }
 }
@@ -140,7 +227,7 @@ export async function createWorkerPool(name: string, targets: readonly string[],
           source: poolSource(targets),
           ...(logger ? { logger: logger.child({ pool: name }) } : {}),
         });
-  const p = new KitWorkerPool(name, pool, ejectMs ?? EJECTION.baseMs);
+  const p = new KitWorkerPool(name, pool, ejectMs ?? EJECTION.baseMs, logger);
   await p.waitForServing(startupWaitMs);
   return p;
 }

@@ -17,10 +17,10 @@ describe('worker configuration', () => {
   it('reads variables and flags', () => {
     const c = readWorkerConfig(
       'gpu',
-      { RANKER_MODELS: 'transact_encoder, ranking_heads', RANKER_EXECUTION_PROVIDERS: 'webgpu,cpu', RANKER_VERSION_POLICY: 'versions:3,4' },
+      { RANKER_MODELS: 'transact_encoder, ranking_heads', RANKER_EXECUTION_PROVIDERS: 'webgpu,cpu', RANKER_VERSION_POLICY: 'versions:3,4', RANKER_WARMUP_BATCH_SIZES: '1, 128' },
       ['--ranker-batching', 'false', '--ranker-model-repository=/models', '--ranker-max-batch-size', '200'],
     );
-    expect(workerModelOptions(c, '/x').models).toMatchObject({ maxBatchSizeCap: 200 });
+    expect(workerModelOptions(c, '/x').models).toMatchObject({ maxBatchSizeCap: 200, warmupBatchSizes: [1, 128] });
     expect(c).toMatchObject({ models: ['transact_encoder', 'ranking_heads'], executionProviders: ['webgpu', 'cpu'], versionPolicy: { versions: ['3', '4'] }, batching: false });
     expect(workerModelOptions(c, '/x').repositoryRoot).toBe('/models');
   });
@@ -28,7 +28,7 @@ describe('worker configuration', () => {
   it('names every bad variable', () => {
     let err: unknown;
     try {
-      readWorkerConfig('cpu', { RANKER_EXECUTION_PROVIDERS: 'tpu', RANKER_VERSION_POLICY: 'newest', RANKER_WATCH: 'inotify' }, []);
+      readWorkerConfig('cpu', { RANKER_EXECUTION_PROVIDERS: 'tpu', RANKER_VERSION_POLICY: 'newest', RANKER_WATCH: 'inotify', RANKER_WARMUP_BATCH_SIZES: '1,0' }, []);
     } catch (e) {
       err = e;
     }
@@ -37,6 +37,7 @@ describe('worker configuration', () => {
     expect(problems).toMatch(/RANKER_EXECUTION_PROVIDERS="tpu"/);
     expect(problems).toMatch(/RANKER_VERSION_POLICY="newest": expected latest:N/);
     expect(problems).toMatch(/RANKER_WATCH="inotify"/);
+    expect(problems).toMatch(/RANKER_WARMUP_BATCH_SIZES="1,0"/);
   });
 
   it('parses version policies', () => {

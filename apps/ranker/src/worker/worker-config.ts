@@ -52,6 +52,17 @@ function subsetVar<V extends string>(variable: string, values: readonly V[], fal
   };
 }
 
+const warmupSizesVar: ConfigVar<number[] | undefined> = {
+  variable: 'RANKER_WARMUP_BATCH_SIZES',
+  allowed: 'a comma-separated list of batch sizes (integers >= 1), e.g. 1,128',
+  parse: (raw) => {
+    if (raw === undefined || raw.trim() === '') return undefined;
+    const sizes = raw.split(',').map((x) => Number(x.trim()));
+    if (sizes.length > 16 || sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('expected up to 16 comma-separated integers >= 1');
+    return sizes;
+  },
+};
+
 /** The worker's configuration variables for a role (each also a --kebab-case flag). */
 export function workerVars(role: WorkerRole) {
   const d = WORKER_ROLE_DEFAULTS[role];
@@ -68,6 +79,7 @@ export function workerVars(role: WorkerRole) {
     maxConcurrentBatches: vars.int('RANKER_MAX_CONCURRENT_BATCHES', 1, { min: 1, max: 64 }),
     maxBatchSize: vars.optional(vars.int('RANKER_MAX_BATCH_SIZE', undefined, { min: 1 })),
     warmup: vars.bool('RANKER_WARMUP', true),
+    warmupBatchSizes: warmupSizesVar,
     watch: vars.oneOf('RANKER_WATCH', ['poll', 'fs', 'off'] as const, 'poll'),
     watchIntervalMs: vars.int('RANKER_WATCH_INTERVAL_MS', 2000, { min: 10, max: 3_600_000 }),
     watchDebounceMs: vars.int('RANKER_WATCH_DEBOUNCE_MS', 500, { min: 0, max: 600_000 }),
@@ -98,6 +110,7 @@ export function workerModelOptions(c: WorkerConfig, cwd: string): Pick<Inference
       maxConcurrentBatches: c.maxConcurrentBatches,
       ...(c.maxBatchSize !== undefined ? { maxBatchSizeCap: c.maxBatchSize } : {}),
       warmup: c.warmup,
+      ...(c.warmupBatchSizes ? { warmupBatchSizes: c.warmupBatchSizes } : {}),
     },
     watch: { mode: c.watch as WatchMode, pollIntervalMs: c.watchIntervalMs, debounceMs: c.watchDebounceMs },
   };

@@ -112,6 +112,8 @@ export function localStackServices(o: LocalStackOptions): { services: ServiceSpe
           RANKER_ADDR: addr(p[role]),
           RANKER_METRICS_ADDR: metrics(p[role]),
           RANKER_MODEL_REPOSITORY: join(o.root, 'models'),
+          // Ready means ready: warm every model at one row and at the router's chunk size before reporting SERVING.
+          RANKER_WARMUP_BATCH_SIZES: '1,128',
         },
       }),
     ),

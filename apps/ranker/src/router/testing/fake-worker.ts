@@ -2,7 +2,7 @@ import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GRPCInferenceServiceService, ModelInferResponse, type ModelInferRequest } from '@pinrank/proto';
 import { decodeInferInputs, encodeInferOutputs, type HostTensor, type TensorMap } from '@pinrank/inference';
-import { defineService, PinrankError, startServer, type ErrorCode, type RunningServer } from '@pinrank/service-kit';
+import { defineService, PinrankError, startServer, type CallContext, type ErrorCode, type RunningServer } from '@pinrank/service-kit';
 import { pino } from 'pino';
 
 /** Width of `encoded` in the test models (the contract's 1056). */
@@ -103,13 +103,45 @@ export interface FakeWorkerBehaviour {
   delayMs?: number;
   /** Answer every ModelInfer with this status instead (a worker that is overloaded, missing the model, failing...). */
   failWith?: ErrorCode;
+  /** With failWith: fail only this many more calls (then answer normally); default every call. */
+  failCount?: number;
+  /**
+   * Serve one call at a time, each taking this long (a worker with a fixed
+   * capacity that costs no CPU): calls wait in a queue of `queueLimit`, and one
+   * that is refused at once (RESOURCE_EXHAUSTED) when the queue is full or its
+   * deadline is shorter than the wait, as the real batcher does.
+   */
+  serviceMs?: number;
+  /** Calls that may wait with serviceMs; default 16. */
+  queueLimit?: number;
+}
+
+/** One call at a time, each `serviceMs` long, behind a bounded queue that refuses at once what it cannot take. */
+class SerialServer {
+  private busyUntil = 0;
+  private waiting = 0;
+
+  constructor(private readonly name: string) {}
+
+  /** Waits for this call's turn and its service time. Thrown by: a full queue or a deadline shorter than the wait — RESOURCE_EXHAUSTED. */
+  async take(serviceMs: number, queueLimit: number, deadline: Date | undefined): Promise<void> {
+    const now = Date.now();
+    const start = Math.max(now, this.busyUntil);
+    if (start > now && this.waiting >= queueLimit) throw new PinrankError('RESOURCE_EXHAUSTED', `test worker ${this.name}: queue full (${this.waiting} of ${queueLimit} waiting)`);
+    if (deadline && start + serviceMs > deadline.getTime()) throw new PinrankError('RESOURCE_EXHAUSTED', `test worker ${this.name}: cannot meet the deadline`);
+    this.busyUntil = start + serviceMs;
+    this.waiting++;
+    await new Promise((r) => setTimeout(r, start + serviceMs - now).unref());
+    this.waiting--;
+  }
 }
 
 /** Starts a real OIP gRPC server that computes {@link reference} and records the calls it served. */
 export async function startFakeWorker(name: string, options: FakeWorkerBehaviour = {}): Promise<{ server: RunningServer; calls: ServedCall[]; address: string; behaviour: FakeWorkerBehaviour }> {
   const calls: ServedCall[] = [];
+  const serial = new SerialServer(name);
   const reg = defineService(GRPCInferenceServiceService, {
-    modelInfer: async (req: ModelInferRequest) => {
+    modelInfer: async (req: ModelInferRequest, call: CallContext) => {
       if (req.rawInputContents.length !== req.inputs.length) throw new PinrankError('INVALID_ARGUMENT', 'test worker: raw contents expected for every input');
       const { inputs } = decodeInferInputs(req);
       calls.push({
@@ -119,7 +151,8 @@ export async function startFakeWorker(name: string, options: FakeWorkerBehaviour
         rawBytes: req.rawInputContents.reduce((a, b) => a + b.length, 0),
       });
       if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs).unref());
-      if (options.failWith) throw new PinrankError(options.failWith, `test worker ${name}: told to fail`);
+      if (options.serviceMs) await serial.take(options.serviceMs, options.queueLimit ?? 16, call.deadline);
+      if (options.failWith && (options.failCount === undefined || options.failCount-- > 0)) throw new PinrankError(options.failWith, `test worker ${name}: told to fail`);
       const out = computeReference(req.modelName, inputs);
       return ModelInferResponse.fromPartial({ modelName: req.modelName, modelVersion: req.modelVersion || '1', id: req.id, ...encodeInferOutputs([[out.name, out.tensor]], true) });
     },

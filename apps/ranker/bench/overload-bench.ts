@@ -1,0 +1,354 @@
+// Overload and fault benchmark (docs/benchmarks.md, section "overload"): the
+// real stack on loopback (embedding-store, feature-server, a GPU-role and a
+// CPU-role worker, the router with admission control), each its own process.
+//   1. capacity: closed loop, `--concurrency` callers, `--seconds`;
+//   2. open loop (evenly spaced arrivals, `--deadline-ms` per request) at each of
+//      `--loads` × capacity: goodput (undegraded answers per second), p50/p99 of
+//      accepted requests, how fast refusals come;
+//   3. recovery after a burst (3× capacity for `--seconds`): time to the first
+//      undegraded answer after it ends;
+//   4. faults (unless --load-only): at 0.5× capacity, kill -9 the process
+//      group of the GPU worker, the feature-server, the embedding-store in
+//      turn, restart it after `--down-ms` (as `pinrank start` does): failed and
+//      degraded requests, time from the kill to the first undegraded answer.
+// Figures are ratios against the capacity measured in the same run.
+//   npm run bench overload -- [--seconds 5] [--loads 0.5,1,1.5,2,3] [--load-only] [--svg docs/figures/overload-goodput.svg] [--smoke]
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ModelRepository } from '@pinrank/inference';
+import { degradedFlagToJSON, RankerClient, RankRequest, type RankResponse } from '@pinrank/proto';
+import { callUnary, createClient, PinrankError } from '@pinrank/service-kit';
+import { build } from 'hdr-histogram-js';
+import { goodputSvg } from './overload-plot';
+import { freePort, prng, ROOT, Stack, waitFor } from './stack';
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '5' },
+    loads: { type: 'string', default: '0.5,1,1.5,2,3' },
+    concurrency: { type: 'string', default: '4' },
+    candidates: { type: 'string', default: '100' },
+    'deadline-ms': { type: 'string', default: '1000' },
+    'down-ms': { type: 'string', default: '1000' },
+    items: { type: 'string', default: '2000' },
+    users: { type: 'string', default: '20' },
+    'load-only': { type: 'boolean', default: false },
+    smoke: { type: 'boolean', default: false },
+    svg: { type: 'string' },
+  },
+});
+const SMOKE = args.smoke === true;
+const SECONDS = SMOKE ? 2 : Number(args.seconds);
+const LOADS = SMOKE ? [0.5, 2] : String(args.loads).split(',').map(Number);
+const CONCURRENCY = Number(args.concurrency);
+const CANDIDATES = Number(args.candidates);
+const DEADLINE_MS = Number(args['deadline-ms']);
+const DOWN_MS = Number(args['down-ms']);
+const MODELS = join(ROOT, 'models');
+const S = 100;
+
+/** One request's fate. */
+interface Outcome {
+  /** When it was sent, ms after the phase began. */
+  at: number;
+  code: string;
+  ms: number;
+  degraded: boolean;
+  /** Answered: ms it waited for admission (the first stage's start) and the encoder stage's ms; flags. Failed: the message. */
+  waitMs?: number;
+  encoderMs?: number;
+  flags?: string[];
+  message?: string;
+}
+
+function percentile(samples: number[], p: number): number {
+  if (samples.length === 0) return NaN;
+  const h = build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
+  for (const s of samples) h.recordValue(Math.max(1, Math.round(s * 1000)));
+  return h.getValueAtPercentile(p) / 1000;
+}
+
+class Load {
+  private readonly rand = prng(17);
+
+  constructor(
+    private readonly client: RankerClient,
+    private readonly stack: Stack,
+  ) {}
+
+  request(): RankRequest {
+    const pool = this.stack.itemIds;
+    const candidates = new Set<string>();
+    while (candidates.size < CANDIDATES) candidates.add(pool[Math.floor(this.rand() * pool.length)] ?? '');
+    const userId = this.stack.userIds[Math.floor(this.rand() * this.stack.userIds.length)] ?? '';
+    return RankRequest.fromPartial({ userId, candidateItemIds: [...candidates] });
+  }
+
+  async once(t0: number, deadlineMs = DEADLINE_MS): Promise<Outcome> {
+    const req = this.request();
+    const t = performance.now();
+    try {
+      const res: RankResponse = await callUnary(this.client.rank.bind(this.client), req, { timeoutMs: deadlineMs, retry: false });
+      const stages = res.timings.filter((x) => x.stage !== 'total');
+      return {
+        at: t - t0,
+        code: 'OK',
+        ms: performance.now() - t,
+        degraded: res.degraded.length > 0,
+        waitMs: Math.min(...stages.map((x) => x.startMs)),
+        encoderMs: res.timings.find((x) => x.stage === 'encoder')?.ms ?? NaN,
+        flags: res.degraded.map((f) => degradedFlagToJSON(f).replace('DEGRADED_FLAG_', '')),
+      };
+    } catch (err) {
+      const e = PinrankError.from(err);
+      return { at: t - t0, code: e.code, ms: performance.now() - t, degraded: false, message: e.message };
+    }
+  }
+
+  /** Closed loop: undegraded answers per second. */
+  async closed(concurrency: number, ms: number): Promise<number> {
+    const t0 = performance.now();
+    let ok = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (performance.now() - t0 < ms) {
+          const o = await this.once(t0, 30_000);
+          if (o.code === 'OK' && !o.degraded) ok++;
+        }
+      }),
+    );
+    return ok / ((performance.now() - t0) / 1000);
+  }
+
+  /** Open loop: evenly spaced arrivals at `rate`/s for `ms`, sent whatever the answers do. */
+  async open(rate: number, ms: number): Promise<Outcome[]> {
+    const t0 = performance.now();
+    const sent: Array<Promise<Outcome>> = [];
+    const total = Math.max(1, Math.round((rate * ms) / 1000));
+    for (let i = 0; i < total; i++) {
+      const wait = t0 + (i * 1000) / rate - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      sent.push(this.once(t0));
+    }
+    return Promise.all(sent);
+  }
+
+  /** Sequential requests every 50 ms from now until one is undegraded: ms until then (Infinity after `maxMs`). */
+  async untilUndegraded(maxMs: number): Promise<number> {
+    const t0 = performance.now();
+    while (performance.now() - t0 < maxMs) {
+      const o = await this.once(t0);
+      if (o.code === 'OK' && !o.degraded) return performance.now() - t0;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return Infinity;
+  }
+}
+
+interface LoadRow {
+  load: number;
+  offered: number;
+  goodput: number;
+  degraded: number;
+  refused: number;
+  failed: number;
+  p50: number;
+  p99: number;
+  refusalP50: number;
+  /** Accepted: p50 of the admission wait and of the encoder stage (ms). */
+  waitP50: number;
+  encoderP50: number;
+  /** Why requests were refused, degraded or failed, with counts. */
+  why: Record<string, number>;
+}
+
+/** A refusal's or failure's kind, from its message (the router's wording). */
+function kindOf(o: Outcome): string {
+  if (o.code === 'OK') return `flag ${(o.flags ?? []).join('+')}`;
+  const m = o.message ?? '';
+  const kind = /concurrency limit \d+\) and/.test(m)
+    ? 'limit'
+    : /could wait/.test(m)
+      ? 'queue wait'
+      : /ms left, requests now take/.test(m)
+        ? 'deadline'
+        : /pool busy/.test(m)
+          ? 'pool busy'
+          : /fallback pool is full/.test(m)
+            ? 'fallback full'
+            : m.slice(0, 60);
+  return `${o.code} ${kind}`;
+}
+
+function summarize(load: number, rate: number, seconds: number, outcomes: Outcome[]): LoadRow {
+  const ok = outcomes.filter((o) => o.code === 'OK');
+  const good = ok.filter((o) => !o.degraded);
+  const refused = outcomes.filter((o) => o.code === 'RESOURCE_EXHAUSTED');
+  return {
+    load,
+    offered: rate,
+    goodput: good.length / seconds,
+    degraded: ok.length - good.length,
+    refused: refused.length,
+    failed: outcomes.length - ok.length - refused.length,
+    p50: percentile(ok.map((o) => o.ms), 50),
+    p99: percentile(ok.map((o) => o.ms), 99),
+    refusalP50: percentile(refused.map((o) => o.ms), 50),
+    waitP50: percentile(ok.map((o) => o.waitMs ?? 0), 50),
+    encoderP50: percentile(ok.map((o) => o.encoderMs ?? 0), 50),
+    why: outcomes.filter((o) => o.code !== 'OK' || o.degraded).reduce<Record<string, number>>((acc, o) => ((acc[kindOf(o)] = (acc[kindOf(o)] ?? 0) + 1), acc), {}),
+  };
+}
+
+async function main(): Promise<void> {
+  const stack = new Stack({ processGroups: true });
+  const cleanup = (): void => {
+    void stack.stop().then(() => process.exit(130));
+  };
+  process.once('SIGINT', cleanup);
+  const t0 = Date.now();
+  try {
+    const repo = new ModelRepository(MODELS);
+    const headsEntry = await repo.latestVersion('ranking_heads');
+    if (!headsEntry) throw new Error(`no ranking_heads version in ${MODELS}`);
+    const heads = await repo.readConfig(headsEntry);
+    await stack.startUpstreams({ items: SMOKE ? 500 : Number(args.items), users: SMOKE ? 10 : Number(args.users), actionsPerUser: 120, pinnerformerVersion: heads.pinnerformerVersion ?? '1' });
+    const worker = async (role: 'gpu' | 'cpu', models: string): Promise<string> => {
+      const address = `127.0.0.1:${await freePort()}`;
+      await stack.start(`${role}-worker`, 'apps/ranker/src/main.ts', {
+        RANKER_ROLE: role,
+        RANKER_ADDR: address,
+        RANKER_METRICS_ADDR: `127.0.0.1:${await freePort()}`,
+        RANKER_MODEL_REPOSITORY: MODELS,
+        RANKER_MODELS: models,
+        RANKER_INTRA_OP_THREADS: '1',
+        RANKER_WATCH: 'off',
+        RANKER_WARMUP_BATCH_SIZES: '1,128',
+      });
+      return address;
+    };
+    const [gpu, cpu] = await Promise.all([worker('gpu', 'transact_encoder'), worker('cpu', 'ranking_heads,ranking_heads_lite,transact_encoder')]);
+    const routerAddress = `127.0.0.1:${await freePort()}`;
+    await stack.start('router', 'apps/ranker/bench/router-process.ts', {
+      RANKER_ADDR: routerAddress,
+      RANKER_FEATURE_SERVER: stack.featureServer,
+      RANKER_EMBEDDING_STORE: stack.embeddingStore,
+      RANKER_GPU_WORKERS: gpu,
+      RANKER_CPU_WORKERS: cpu,
+      RANKER_MODEL_REPOSITORY: MODELS,
+      RANKER_SEQUENCE_LENGTH: String(S),
+      RANKER_STARTUP_HEALTH_WAIT_MS: '60000',
+      // As `pinrank start` sets them for one shared machine.
+      RANKER_SEQUENCE_TIMEOUT_MS: '500',
+      RANKER_EMBEDDINGS_TIMEOUT_MS: '1000',
+    });
+    const client = createClient(RankerClient, routerAddress);
+    const load = new Load(client, stack);
+    await waitFor(async () => {
+      const o = await load.once(performance.now(), 30_000);
+      if (o.code !== 'OK' || o.degraded) throw new Error(`not ready: ${o.code}${o.degraded ? ' (degraded)' : ''}`);
+    }, 180_000);
+    const setupS = (Date.now() - t0) / 1000;
+
+    // 1. Capacity (after a short warm-up of the same kind).
+    await load.closed(CONCURRENCY, SMOKE ? 1000 : 2000);
+    const capacity = await load.closed(CONCURRENCY, SECONDS * 1000);
+
+    // 2. Open loop at each load.
+    const rows: LoadRow[] = [];
+    for (const f of LOADS) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const rate = f * capacity;
+      rows.push(summarize(f, rate, SECONDS, await load.open(rate, SECONDS * 1000)));
+    }
+
+    // 3. Recovery after a burst.
+    await new Promise((r) => setTimeout(r, 1000));
+    const burst = summarize(3, 3 * capacity, SECONDS, await load.open(3 * capacity, SECONDS * 1000));
+    const recoveryMs = await load.untilUndegraded(30_000);
+
+    // 4. Faults.
+    const faults: Array<{ name: string; total: number; failed: number; degraded: number; recoveryMs: number }> = [];
+    if (!args['load-only'] && !SMOKE) {
+      for (const name of ['gpu-worker', 'feature-server', 'embedding-store']) {
+        await new Promise((r) => setTimeout(r, 1000));
+        // Light load in 1 s rounds; the kill at the start of round 2; until a whole round after the restart is clean (at most 90 s).
+        const outcomes: Outcome[] = [];
+        const started = performance.now();
+        let killedAt = Infinity;
+        let restarted = false;
+        for (let round = 0; round < 90; round++) {
+          if (round === 2) {
+            killedAt = performance.now() - started;
+            await stack.kill9(name);
+            setTimeout(() => {
+              stack.restart(name);
+              restarted = true;
+            }, DOWN_MS);
+          }
+          const offset = performance.now() - started;
+          const chunk = await load.open(0.5 * capacity, 1000);
+          outcomes.push(...chunk.map((o) => ({ ...o, at: o.at + offset })));
+          if (restarted && chunk.length > 0 && chunk.every((o) => o.code === 'OK' && !o.degraded)) break;
+        }
+        // Clean again: from the first request of the final run of undegraded answers.
+        let cleanFrom = outcomes.length;
+        while (cleanFrom > 0 && outcomes[cleanFrom - 1]?.code === 'OK' && !outcomes[cleanFrom - 1]?.degraded) cleanFrom--;
+        const back = restarted && cleanFrom < outcomes.length ? (outcomes[cleanFrom]?.at ?? Infinity) - killedAt : Infinity;
+        const window = outcomes.filter((o) => o.at >= killedAt);
+        faults.push({
+          name,
+          total: window.length,
+          failed: window.filter((o) => o.code !== 'OK').length,
+          degraded: window.filter((o) => o.code === 'OK' && o.degraded).length,
+          recoveryMs: back,
+        });
+      }
+    }
+    client.close();
+
+    const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '—');
+    const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '—');
+    const base = rows.find((r) => r.load === 0.5) ?? rows[0];
+    const lines = [
+      `Rank, ${CANDIDATES} candidates, S=${S}, deadline ${DEADLINE_MS} ms; capacity (closed loop, ${CONCURRENCY} callers, ${SECONDS} s): ${capacity.toFixed(1)} undegraded Rank/s; setup ${setupS.toFixed(0)} s`,
+      '',
+      '| offered load | offered /s | goodput /s | goodput / capacity | accepted p50 / p99 ms | p99 / p99 at 0.5× | refused (RESOURCE_EXHAUSTED) | refusal p50 ms | degraded | failed |',
+      '|---|---|---|---|---|---|---|---|---|---|',
+      ...rows.map(
+        (r) =>
+          `| ${r.load}× | ${f1(r.offered)} | ${f1(r.goodput)} | ${f2(r.goodput / capacity)} | ${f1(r.p50)} / ${f1(r.p99)} | ${f2(r.p99 / (base?.p99 ?? NaN))} | ${r.refused} | ${f1(r.refusalP50)} | ${r.degraded} | ${r.failed} |`,
+      ),
+      '',
+      ...rows.map((r) => `${r.load}×: accepted wait p50 ${f1(r.waitP50)} ms, encoder p50 ${f1(r.encoderP50)} ms; ${JSON.stringify(r.why)}`),
+      '',
+      `burst: 3× capacity for ${SECONDS} s (goodput ${f2(burst.goodput / capacity)}× capacity, ${burst.refused} refused, ${burst.degraded} degraded, ${burst.failed} failed); first undegraded answer ${f1(recoveryMs)} ms after it ended`,
+      ...(faults.length > 0
+        ? [
+            '',
+            `faults: kill -9 (process group) at 0.5× capacity, restarted ${DOWN_MS} ms later:`,
+            '',
+            '| killed | requests from the kill on | failed | failed share | degraded | kill → first undegraded answer, s |',
+            '|---|---|---|---|---|---|',
+            ...faults.map((x) => `| ${x.name} | ${x.total} | ${x.failed} | ${((100 * x.failed) / Math.max(1, x.total)).toFixed(1)}% | ${x.degraded} | ${f1(x.recoveryMs / 1000)} |`),
+          ]
+        : []),
+      '',
+      JSON.stringify({ capacity, rows, burst: { ...burst, recoveryMs }, faults }),
+      '',
+    ];
+    process.stdout.write(lines.join('\n'));
+    if (args.svg) {
+      await writeFile(args.svg, goodputSvg(rows.map((r) => ({ load: r.load, goodput: r.goodput / capacity })), `Rank goodput vs offered load (capacity ${capacity.toFixed(1)}/s)`));
+      process.stdout.write(`wrote ${args.svg}\n`);
+    }
+  } finally {
+    await stack.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
