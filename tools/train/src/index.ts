@@ -16,10 +16,33 @@ export { trainPinnerformer, type TrainedPinnerformer } from './pinnerformer/trai
 export { initModelTraining } from './pinnerformer/init-backend';
 export { runPinnerformer, summarise, type RunPinnerformerOptions, type RunPinnerformerResult } from './pinnerformer/run-pinnerformer';
 export { type CurveRow } from './pinnerformer/learning-curve';
-export { buildEvalCases, randomIndex, type EvalCase, type EvalCaseOptions } from './eval/eval-cases';
-export { evaluateRetrieval, meanContentMethod, pinnerformerMethod, popularityMethod, type InferenceMode, type RetrievalMethod, type RetrievalMetrics } from './eval/retrieval-eval';
-export { evaluatePinnerformer, type PinnerformerEvalOptions, type PinnerformerEvaluation } from './eval/pinnerformer-report';
-export { expectedRank, meanStd, p90Coverage, topK } from './eval/metrics';
+export { buildCutoffCases, buildEvalCases, randomIndex, type CutoffCaseOptions, type EvalCase, type EvalCaseOptions } from './eval/eval-cases';
+export {
+  evaluateRetrieval,
+  evaluateRetrievalScorer,
+  meanContentMethod,
+  pinnerformerMethod,
+  popularityMethod,
+  queryTime,
+  type CaseScorer,
+  type GroupRecall,
+  type InferenceMode,
+  type ItemGrouping,
+  type RetrievalMethod,
+  type RetrievalMetrics,
+} from './eval/retrieval-eval';
+export {
+  SESSION_GROUPS,
+  evaluatePinnerformer,
+  resolveEvalOptions,
+  sessionContinuation,
+  withHeldOut,
+  type CutoffMetrics,
+  type PinnerformerEvalOptions,
+  type PinnerformerEvaluation,
+} from './eval/pinnerformer-report';
+export { worldCheck, type WorldCheck, type WorldCheckOptions } from './eval/world-check';
+export { expectedRank, meanAndStdError, meanOverRuns, meanStd, p90Coverage, pairedDifference, topK } from './eval/metrics';
 
 // TransAct ranker training (transact_encoder + ranking_heads), ablations, evaluation and export.
 export { COMPRESSIONS, resolveRankerOptions, type Compression, type RankerTrainOptions, type RankerVariant, type ResolvedRankerOptions } from './ranker/options';

@@ -82,6 +82,11 @@ export function summarise(e: PinnerformerEvaluation): Record<string, number | bo
     [`popularity_recall@${e.options.k}`]: e.popularity.recallAtK,
     [`mean_content_recall@${e.options.k}`]: e.meanContent.realtime.recallAtK,
     beatsFloors: e.beatsFloors,
+    [`recall@${e.options.k}_cutoff`]: e.model.cutoff.recallAtK,
+    [`recall@${e.options.k}_cutoff_se`]: e.model.cutoff.stdError,
+    [`mean_content_recall@${e.options.k}_cutoff`]: e.meanContent.cutoff.recallAtK,
+    beatsFloorsCutoff: e.beatsFloorsCutoff,
+    cutoffUsers: e.model.cutoff.users,
     evalUsers: e.model.realtime.users,
     indexSize: e.model.realtime.indexSize,
   };
