@@ -14,7 +14,7 @@ export { NEGATIVE_MODES, buildLogitBias, sampledSoftmaxLoss, type LogitBiasInput
 export { defaultWindowDays, resolveTrainOptions, type ResolvedTrainOptions, type TrainOptions } from './pinnerformer/options';
 export { trainPinnerformer, type TrainedPinnerformer } from './pinnerformer/trainer';
 export { initModelTraining } from './pinnerformer/init-backend';
-export { runPinnerformer, summarise, type RunPinnerformerOptions, type RunPinnerformerResult } from './pinnerformer/run-pinnerformer';
+export { runPinnerformer, runSummary, summarise, type RunPinnerformerOptions, type RunPinnerformerResult, type RunSummary } from './pinnerformer/run-pinnerformer';
 export { type CurveRow } from './pinnerformer/learning-curve';
 export { buildCutoffCases, buildEvalCases, randomIndex, type CutoffCaseOptions, type EvalCase, type EvalCaseOptions } from './eval/eval-cases';
 export {
