@@ -1,5 +1,6 @@
 import { AffinityOracle, World } from '@pinrank/sim';
 import { type TrainingWorld } from '../data/world-data';
+import { pairedDifference } from './metrics';
 import { buildCutoffCases, randomIndex, type EvalCase } from './eval-cases';
 import { evaluateRetrieval, evaluateRetrievalScorer, meanContentMethod, popularityMethod, type RetrievalMetrics } from './retrieval-eval';
 
@@ -25,6 +26,10 @@ export interface WorldCheck {
   stateAtCutoff: RetrievalMetrics;
   /** The full ground truth at the user's first action in the window (that session's intent): a perfect next-action model. */
   nextAction: RetrievalMetrics;
+  /** The next session's intent alone (the ground truth at the first future action less its long-term part). */
+  nextSessionOnly: RetrievalMetrics;
+  /** Paired difference next action − long-term profile over users. */
+  nextMinusLongTerm: { mean: number; stdError: number; n: number };
   popularity: RetrievalMetrics;
   meanContent: RetrievalMetrics;
   users: number;
@@ -51,6 +56,19 @@ export function worldCheck(world: TrainingWorld, options: WorldCheckOptions = {}
   const longTerm = evaluateRetrievalScorer('oracle: long-term profile', (u, items) => oracle.longTermScores(cases[u]!.user, cases[u]!.dailyMs, items), cases, index, 'cutoff', k);
   const stateAtCutoff = evaluateRetrievalScorer('oracle: state at the cutoff', (u, items) => oracle.scores(cases[u]!.user, cases[u]!.dailyMs, items), cases, index, 'cutoff', k);
   const nextAction = evaluateRetrievalScorer('oracle: next action', (u, items) => oracle.scores(cases[u]!.user, nextMs(cases[u]!), items), cases, index, 'cutoff', k);
+  const nextSessionOnly = evaluateRetrievalScorer(
+    'oracle: next session intent only',
+    (u, items) => {
+      const c = cases[u]!;
+      const full = oracle.scores(c.user, nextMs(c), items);
+      const lt = oracle.longTermScores(c.user, nextMs(c), items);
+      return full.map((v, i) => v - lt[i]!);
+    },
+    cases,
+    index,
+    'cutoff',
+    k,
+  );
   let inFirst = 0;
   let positives = 0;
   for (const c of cases) {
@@ -66,6 +84,8 @@ export function worldCheck(world: TrainingWorld, options: WorldCheckOptions = {}
     longTerm,
     stateAtCutoff,
     nextAction,
+    nextSessionOnly,
+    nextMinusLongTerm: pairedDifference(nextAction.perUser, longTerm.perUser),
     popularity: evaluateRetrieval(popularityMethod(world), cases, index, 'cutoff', k),
     meanContent: evaluateRetrieval(meanContentMethod(world, options.maxLen ?? 32), cases, index, 'cutoff', k),
     users: cases.length,
