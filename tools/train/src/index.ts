@@ -63,7 +63,7 @@ export { probeExportedRanker, type ProbeExportedOptions } from './ranker-eval/pr
 export { encoderAgreement, type EncoderAgreement, type EncoderAgreementOptions } from './ranker-eval/encoder-agreement';
 export { entropyBits, hitsAtK, meanAndSpread, rocAuc, topIndices } from './ranker-eval/ranking-metrics';
 export { reportSvg, reportTable, summariseRankerRuns, type ReportRow } from './ranker-eval/ranker-report';
-export { evaluatePinnerformerRun, loadPinnerformerRun, type EvaluateRunOptions, type LoadedRun } from './eval/evaluate-run';
+export { evaluatePinnerformerRun, loadPinnerformerRun, loadRepositoryPinnerformer, type EvaluateRunOptions, type LoadedRun } from './eval/evaluate-run';
 export {
   compareGroups,
   compareTable,

@@ -20,16 +20,22 @@ export function registerTrainPinnerformerReport(program: Command, io: CliIo): vo
     .command('pinnerformer-eval')
     .description("evaluate finished PinnerFormer runs again (realtime with the session split, daily batch, cutoff) and rewrite each run's eval.json")
     .requiredOption('--run <dir...>', 'run directories (pinnerformer.prw, pinnerformer_item.prw)')
+    .option('--models <repo>', 'evaluate the exported pair of this model repository instead (eval.json goes to the one --run directory)')
+    .option('--model-version <v>', 'version of the exported pair (with --models)')
     .option('--world <dir>', 'world directory (default: the one each run trained on)')
     .option('--index-size <n>', 'random catalog items in the evaluation index', intOption(10), 2000)
     .option('--eval-seed <n>', 'seed of the evaluation index and anchors (keep fixed to pair runs)', intOption(0), 1)
     .option('--eval-population <who>', 'users of the cutoff evaluation: all | held-out', parsePopulation, 'all')
-    .action(async (flags: { run: string[]; world?: string; indexSize: number; evalSeed: number; evalPopulation: 'all' | 'held-out' }) => {
+    .action(async (flags: { run: string[]; models?: string; modelVersion?: string; world?: string; indexSize: number; evalSeed: number; evalPopulation: 'all' | 'held-out' }) => {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { initModelTraining, evaluatePinnerformerRun, summarise } = require('@pinrank/train') as typeof TrainModule;
+      const { initModelTraining, evaluatePinnerformerRun, loadRepositoryPinnerformer, summarise } = require('@pinrank/train') as typeof TrainModule;
+      if (flags.models && (!flags.modelVersion || !flags.world || flags.run.length !== 1))
+        throw new InvalidArgumentError('--models needs --model-version, --world and exactly one --run directory for eval.json');
       await initModelTraining();
+      const loaded = flags.models ? await loadRepositoryPinnerformer(flags.models, flags.modelVersion as string) : undefined;
       for (const dir of flags.run) {
         const e = await evaluatePinnerformerRun(dir, {
+          ...(loaded ? { loaded } : {}),
           ...(flags.world ? { worldDir: flags.world } : {}),
           indexSize: flags.indexSize,
           seed: flags.evalSeed,
