@@ -59,4 +59,18 @@ describe('AffinityOracle', () => {
     const mean = (xs: Float64Array): number => xs.reduce((a, b) => a + b, 0) / xs.length;
     expect(mean(oracle.scores(5, s.startMs, pick(intentTopic)))).toBeGreaterThan(mean(oracle.scores(5, s.startMs, pick(foreign))) + 3);
   });
+
+  it('longTermScores leave the session intent out: equal to scores outside any session, lower inside one for intent items', () => {
+    const tl = world.timeline(5);
+    const s = tl.sessions[0]!;
+    const items = [...Array(60).keys()];
+    // Before the first session there is no intent: both agree exactly.
+    expect(Array.from(oracle.longTermScores(5, s.startMs - 1, items))).toEqual(Array.from(oracle.scores(5, s.startMs - 1, items)));
+    // Inside a session the full score adds sessionWeight x the intent match, which is never negative.
+    const full = oracle.scores(5, s.startMs, items);
+    const longTerm = oracle.longTermScores(5, s.startMs, items);
+    items.forEach((_, k) => expect(full[k]).toBeGreaterThanOrEqual(longTerm[k]! - 1e-12));
+    const intentItem = [...Array(world.options.items).keys()].find((i) => world.items.primaryTopic[i] === s.intentTopics[0])!;
+    expect(oracle.scores(5, s.startMs, [intentItem])[0]).toBeGreaterThan(oracle.longTermScores(5, s.startMs, [intentItem])[0]! + 1);
+  });
 });

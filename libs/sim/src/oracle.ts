@@ -75,6 +75,21 @@ export class AffinityOracle {
     return out;
   }
 
+  /**
+   * Affinity scores of many items from the long-term profile alone (as of
+   * `timeMs`, drifted) plus popularity and dislikes: `scores` with the session
+   * intent left out, i.e. what a perfect long-term user profile knows.
+   */
+  longTermScores(userIndex: number, timeMs: number, itemIndices: ArrayLike<number>, out = new Float64Array(itemIndices.length)): Float64Array {
+    const tl = this.world.timeline(userIndex);
+    const ctx = contextAt(this.world.options, tl, timeMs, createContext(tl));
+    ctx.intentStrength = 0;
+    for (let k = 0; k < itemIndices.length; k++) {
+      out[k] = affinityOf(this.world.items, this.world.options.affinity, ctx, this.checkItem(itemIndices[k] as number), this.breakdown).score;
+    }
+    return out;
+  }
+
   /** Probability of `actionType` (proto number) for many items, for one user at one time. */
   probabilityOf(
     actionType: number,

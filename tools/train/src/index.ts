@@ -14,12 +14,35 @@ export { NEGATIVE_MODES, buildLogitBias, sampledSoftmaxLoss, type LogitBiasInput
 export { defaultWindowDays, resolveTrainOptions, type ResolvedTrainOptions, type TrainOptions } from './pinnerformer/options';
 export { trainPinnerformer, type TrainedPinnerformer } from './pinnerformer/trainer';
 export { initModelTraining } from './pinnerformer/init-backend';
-export { runPinnerformer, summarise, type RunPinnerformerOptions, type RunPinnerformerResult } from './pinnerformer/run-pinnerformer';
+export { runPinnerformer, runSummary, summarise, type RunPinnerformerOptions, type RunPinnerformerResult, type RunSummary } from './pinnerformer/run-pinnerformer';
 export { type CurveRow } from './pinnerformer/learning-curve';
-export { buildEvalCases, randomIndex, type EvalCase, type EvalCaseOptions } from './eval/eval-cases';
-export { evaluateRetrieval, meanContentMethod, pinnerformerMethod, popularityMethod, type InferenceMode, type RetrievalMethod, type RetrievalMetrics } from './eval/retrieval-eval';
-export { evaluatePinnerformer, type PinnerformerEvalOptions, type PinnerformerEvaluation } from './eval/pinnerformer-report';
-export { expectedRank, meanStd, p90Coverage, topK } from './eval/metrics';
+export { buildCutoffCases, buildEvalCases, randomIndex, type CutoffCaseOptions, type EvalCase, type EvalCaseOptions } from './eval/eval-cases';
+export {
+  evaluateRetrieval,
+  evaluateRetrievalScorer,
+  meanContentMethod,
+  pinnerformerMethod,
+  popularityMethod,
+  queryTime,
+  type CaseScorer,
+  type GroupRecall,
+  type InferenceMode,
+  type ItemGrouping,
+  type RetrievalMethod,
+  type RetrievalMetrics,
+} from './eval/retrieval-eval';
+export {
+  SESSION_GROUPS,
+  evaluatePinnerformer,
+  resolveEvalOptions,
+  sessionContinuation,
+  withHeldOut,
+  type CutoffMetrics,
+  type PinnerformerEvalOptions,
+  type PinnerformerEvaluation,
+} from './eval/pinnerformer-report';
+export { worldCheck, type WorldCheck, type WorldCheckOptions } from './eval/world-check';
+export { expectedRank, meanAndStdError, meanOverRuns, meanStd, p90Coverage, pairedDifference, topK } from './eval/metrics';
 
 // TransAct ranker training (transact_encoder + ranking_heads), ablations, evaluation and export.
 export { COMPRESSIONS, resolveRankerOptions, type Compression, type RankerTrainOptions, type RankerVariant, type ResolvedRankerOptions } from './ranker/options';
@@ -40,3 +63,17 @@ export { probeExportedRanker, type ProbeExportedOptions } from './ranker-eval/pr
 export { encoderAgreement, type EncoderAgreement, type EncoderAgreementOptions } from './ranker-eval/encoder-agreement';
 export { entropyBits, hitsAtK, meanAndSpread, rocAuc, topIndices } from './ranker-eval/ranking-metrics';
 export { reportSvg, reportTable, summariseRankerRuns, type ReportRow } from './ranker-eval/ranker-report';
+export { evaluatePinnerformerRun, loadPinnerformerRun, loadRepositoryPinnerformer, type EvaluateRunOptions, type LoadedRun } from './eval/evaluate-run';
+export {
+  compareGroups,
+  compareTable,
+  comparisonTable,
+  cutoffRecallSvg,
+  readRuns,
+  summariseGroup,
+  validationCurveSvg,
+  type ComparedRun,
+  type Comparison,
+  type GroupSummary,
+  type Spread,
+} from './eval/pinnerformer-compare';

@@ -15,6 +15,7 @@ import { registerTrain } from './train';
 import { registerLoadgen } from './loadgen';
 import { registerTrainRanker } from './train-ranker';
 import { registerTrainEncoderAgreement } from './train-encoder-agreement';
+import { registerTrainPinnerformerReport } from './train-pinnerformer-report';
 import { registerExperimentRun } from './experiment-run';
 import { registerExperiments } from './experiments';
 
@@ -39,6 +40,7 @@ export const COMMANDS: readonly CommandRegistration[] = [
   registerTrain,
   registerTrainRanker,
   registerTrainEncoderAgreement,
+  registerTrainPinnerformerReport,
   registerExperiments,
   registerExperimentRun,
 ];

@@ -1,4 +1,4 @@
-import { type Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type * as TrainModule from '@pinrank/train';
 import { type CliIo } from '../io';
 import { resumeFromCheckpoint, trainingProgress } from './training-progress';
@@ -21,10 +21,14 @@ interface PinnerformerFlags {
   hidden?: number;
   layers?: number;
   checkpointEvery: number;
+  validateEvery: number;
+  validationBatches: number;
+  plateauPatience: number;
   resume?: boolean;
   eval: boolean;
   indexSize: number;
   evalSeed: number;
+  evalPopulation: string;
   export?: string;
   exportVersion: string;
   exportBelowFloors?: boolean;
@@ -55,10 +59,14 @@ export function registerTrain(program: Command, io: CliIo): void {
     .option('--hidden <h>', 'transformer width H (default 64)', intOption(1, 4096))
     .option('--layers <l>', 'transformer layers (default 2)', intOption(1, 64))
     .option('--checkpoint-every <n>', 'steps between checkpoints', intOption(1), 100)
+    .option('--validate-every <n>', 'held-out loss every n steps on fixed batches of held-out users (0 = never)', intOption(0), 0)
+    .option('--validation-batches <n>', 'batches of the held-out loss', intOption(1, 1000), 8)
+    .option('--plateau-patience <n>', 'stop after n validations without improvement of the held-out loss (0 = run all steps)', intOption(0), 0)
     .option('--resume', "continue from the run directory's checkpoint")
     .option('--no-eval', 'skip the evaluation')
     .option('--index-size <n>', 'random catalog items in the evaluation index', intOption(10), 2000)
     .option('--eval-seed <n>', 'seed of the evaluation index and anchors (keep fixed to pair runs)', intOption(0), 1)
+    .option('--eval-population <who>', 'users of the cutoff evaluation: all | held-out', parsePopulation, 'all')
     .option('--export <repo>', 'export pinnerformer and pinnerformer_item into this model repository')
     .option('--export-version <v>', 'version directory of the export', '2')
     .option('--export-below-floors', 'export even if the model does not beat both floors')
@@ -89,11 +97,14 @@ export function registerTrain(program: Command, io: CliIo): void {
           learningRate: flags.lr,
           seed: flags.seed,
           checkpointEvery: flags.checkpointEvery,
+          validateEvery: flags.validateEvery,
+          validationBatches: flags.validationBatches,
+          plateauPatience: flags.plateauPatience,
           resume: resumeFromCheckpoint(io, flags.out, flags.resume),
           model,
           ...(flags.windowDays !== undefined ? { windowDays: flags.windowDays } : {}),
           evaluate: flags.eval,
-          evalOptions: { indexSize: flags.indexSize, seed: flags.evalSeed },
+          evalOptions: { indexSize: flags.indexSize, seed: flags.evalSeed, population: flags.evalPopulation as 'all' },
           exportVersion: flags.exportVersion,
           exportBelowFloors: flags.exportBelowFloors ?? false,
           overwrite: flags.overwrite ?? false,
@@ -101,11 +112,18 @@ export function registerTrain(program: Command, io: CliIo): void {
           onStep: (step, steps, loss) => progress.onStep(step, steps, loss),
         });
         progress.stop();
-        io.out(`trained ${res.trained.options.objective} (${res.trained.options.negatives}${res.trained.options.logQ ? ' + logQ' : ''}) for ${res.trained.options.steps} steps → ${res.weights.user}\n`);
+        const t = res.trained;
+        const stop = t.stopReason === 'plateau' ? ` (held-out loss plateau; best ${t.bestValidation?.loss.toFixed(4)} at step ${t.bestValidation?.step})` : '';
+        io.out(`trained ${t.options.objective} (${t.options.negatives}${t.options.logQ ? ' + logQ' : ''}) for ${t.finalStep} steps${stop}, ${t.meanTargetsPerBatch.toFixed(1)} targets per batch → ${res.weights.user}\n`);
         if (res.evaluation) io.out(`${JSON.stringify(summarise(res.evaluation))}\n`);
         for (const e of res.exported ?? []) io.out(`exported ${e.dir} (sha256 ${e.manifest.files[0]?.sha256 ?? '?'})\n`);
       } finally {
         progress.stop();
       }
     });
+}
+
+function parsePopulation(value: string): string {
+  if (value !== 'all' && value !== 'held-out') throw new InvalidArgumentError(`expected all or held-out, got "${value}"`);
+  return value;
 }

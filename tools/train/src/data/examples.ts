@@ -19,6 +19,8 @@ export interface ExampleOptions {
   targetsPerSequence: number;
   /** K: the future window a position predicts, in days. */
   windowDays: number;
+  /** Whose sequences: training users (default) or held-out users (the held-out loss; their actions before the cutoff only). */
+  users?: 'train' | 'held-out';
 }
 
 /** One prediction: the output at `position` of sequence `row` must rank `itemIndex` first. */
@@ -49,16 +51,17 @@ export class ExampleSource {
     readonly options: ExampleOptions,
   ) {
     const cutoff = world.splits.cutoffMs;
+    const heldOut = options.users === 'held-out';
     world.positives.forEach((acts, u) => {
-      if (world.splits.isHeldOutUser(u)) return;
+      if (world.splits.isHeldOutUser(u) !== heldOut) return;
       const n = upperBound(acts, cutoff - 1);
       this.trainCount[u] = n;
       if (n >= 2) this.trainable.push(u);
     });
-    if (this.trainable.length === 0) throw new RangeError('no training user has two positive actions before the cutoff');
+    if (this.trainable.length === 0) throw new RangeError(`no ${heldOut ? 'held-out' : 'training'} user has two positive actions before the cutoff`);
   }
 
-  /** Users with at least two positive actions before the cutoff. */
+  /** Users (of the chosen population) with at least two positive actions before the cutoff. */
   get trainableUsers(): readonly number[] {
     return this.trainable;
   }

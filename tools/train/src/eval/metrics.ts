@@ -54,3 +54,42 @@ export function meanStd(values: readonly number[]): { mean: number; std: number 
   const std = n > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1)) : 0;
   return { mean, std };
 }
+
+/** Mean and its standard error (sample std / √n; NaN below two values). */
+export function meanAndStdError(values: readonly number[]): { mean: number; stdError: number; n: number } {
+  const { mean, std } = meanStd(values);
+  return { mean, stdError: values.length > 1 ? std / Math.sqrt(values.length) : NaN, n: values.length };
+}
+
+/**
+ * Paired difference of two methods on the same users: the mean of a[u] − b[u]
+ * and its standard error over users. Users where either side is null (no item
+ * of the group) are left out. Thrown by: arrays of different lengths (RangeError).
+ */
+export function pairedDifference(
+  a: ReadonlyArray<number | null>,
+  b: ReadonlyArray<number | null>,
+): { mean: number; stdError: number; n: number } {
+  if (a.length !== b.length) throw new RangeError(`paired values need the same users (${a.length} vs ${b.length})`);
+  const diffs: number[] = [];
+  a.forEach((x, u) => {
+    const y = b[u];
+    if (x !== null && x !== undefined && y !== null && y !== undefined) diffs.push(x - y);
+  });
+  return meanAndStdError(diffs);
+}
+
+/** Per-user mean over runs (seeds) of the same cases; null where any run has null. Thrown by: runs of different lengths (RangeError). */
+export function meanOverRuns(runs: ReadonlyArray<ReadonlyArray<number | null>>): Array<number | null> {
+  const n = runs[0]?.length ?? 0;
+  if (runs.some((r) => r.length !== n)) throw new RangeError('runs were evaluated on different cases');
+  return Array.from({ length: n }, (_, u) => {
+    let s = 0;
+    for (const r of runs) {
+      const v = r[u];
+      if (v === null || v === undefined) return null;
+      s += v;
+    }
+    return s / runs.length;
+  });
+}

@@ -2,15 +2,25 @@ import { TfOps, pinnerformerFeeds, runTfForward, type ModelSpec, type WeightStor
 import { sequenceAt } from '../data/sequences';
 import { type TrainingWorld } from '../data/world-data';
 import { type EvalCase } from './eval-cases';
-import { expectedRank, p90Coverage, topK } from './metrics';
+import { expectedRank, meanAndStdError, p90Coverage, topK } from './metrics';
 
-/** When the user vector is computed: at the anchor (realtime) or at the end of the previous day (daily batch). */
-export type InferenceMode = 'realtime' | 'daily';
+/**
+ * When the user vector is computed: at the anchor (realtime), at the end of
+ * the previous day (daily batch), or at the split cutoff for every user
+ * (cutoff: the paper's protocol; the cases' anchor and daily times are both
+ * the cutoff).
+ */
+export type InferenceMode = 'realtime' | 'daily' | 'cutoff';
+
+/** The time a case's user vector is computed at in `mode`. */
+export function queryTime(c: EvalCase, mode: InferenceMode): number {
+  return mode === 'realtime' ? c.anchorMs : c.dailyMs;
+}
 
 /** A way to score items for users: a user-query vector and item vectors whose dot product is the score. */
 export interface RetrievalMethod {
   name: string;
-  /** Query vectors of the cases, row-major `[cases, dim]`, as of each case's realtime or daily time. */
+  /** Query vectors of the cases, row-major `[cases, dim]`, as of each case's `queryTime`. */
   queries(cases: readonly EvalCase[], mode: InferenceMode): Float32Array;
   /** Item vectors, row-major `[items, dim]`. */
   items(itemIndices: readonly number[]): Float32Array;
@@ -19,19 +29,43 @@ export interface RetrievalMethod {
   dispose?(): void;
 }
 
+/** Scores of items for one case (higher = ranked first); oracles that are not dot products use this directly. */
+export type CaseScorer = (caseIndex: number, items: readonly number[]) => ArrayLike<number>;
+
+/** Recall@k of one group of a case's future items (e.g. session continuation vs later). */
+export interface GroupRecall {
+  /** Mean over users with at least one item of the group. */
+  recallAtK: number;
+  /** Standard error of that mean (sample std / √users). */
+  stdError: number;
+  users: number;
+  positives: number;
+  /** Per case, aligned with the cases: the user's recall on the group's items, or null without any. */
+  perUser: Array<number | null>;
+}
+
 /** Retrieval metrics of one method on one set of cases. */
 export interface RetrievalMetrics {
   method: string;
   mode: InferenceMode;
   /** Mean over users of the share of their future positives ranked in the top k against the index. */
   recallAtK: number;
+  /** Standard error of `recallAtK` over users (sample std / √users). */
+  stdError: number;
   k: number;
   /** P90 coverage@k of the top-k lists over the index. */
   p90CoverageAtK: number;
   users: number;
   positives: number;
   indexSize: number;
+  /** Per-user recall, aligned with the cases (for paired differences between methods on the same cases). */
+  perUser: number[];
+  /** Recall on groups of future items, when the evaluation splits them. */
+  groups?: Record<string, GroupRecall>;
 }
+
+/** Assigns each future item of a case to a group (by its position in `futureItems`). */
+export type ItemGrouping = (c: EvalCase, itemPosition: number) => string;
 
 /**
  * Recall@k: each future positive of a user is ranked against the random index
@@ -45,38 +79,87 @@ export function evaluateRetrieval(
   index: readonly number[],
   mode: InferenceMode,
   k = 10,
+  grouping?: ItemGrouping,
 ): RetrievalMetrics {
   const dim = method.dim;
   const queries = method.queries(cases, mode);
   const indexVectors = method.items(index);
-  const indexScores = new Float32Array(index.length);
+  const scorer: CaseScorer = (u, items) => {
+    const q = queries.subarray(u * dim, (u + 1) * dim);
+    const vectors = items === index ? indexVectors : method.items(items);
+    const out = new Float32Array(items.length);
+    for (let i = 0; i < items.length; i++) out[i] = dot(q, vectors, i * dim, dim);
+    return out;
+  };
+  return evaluateRetrievalScorer(method.name, scorer, cases, index, mode, k, grouping);
+}
+
+/** `evaluateRetrieval` for any scorer (the scores of the index and of a case's future items come from `scorer`). */
+export function evaluateRetrievalScorer(
+  name: string,
+  scorer: CaseScorer,
+  cases: readonly EvalCase[],
+  index: readonly number[],
+  mode: InferenceMode,
+  k = 10,
+  grouping?: ItemGrouping,
+): RetrievalMetrics {
   const tops: number[][] = [];
-  let recallSum = 0;
+  const perUser: number[] = [];
+  const groupHits = new Map<string, Array<{ hits: number; n: number } | null>>();
   let positives = 0;
   cases.forEach((c, u) => {
-    const q = queries.subarray(u * dim, (u + 1) * dim);
-    for (let i = 0; i < index.length; i++) indexScores[i] = dot(q, indexVectors, i * dim, dim);
+    const indexScores = scorer(u, index);
     const future = new Set(c.futureItems);
     const skip = (i: number): boolean => future.has(index[i] as number);
-    const posVectors = method.items(c.futureItems);
+    const posScores = scorer(u, c.futureItems);
     let hits = 0;
+    const mine = new Map<string, { hits: number; n: number }>();
     c.futureItems.forEach((_, p) => {
-      if (expectedRank(dot(q, posVectors, p * dim, dim), indexScores, skip) < k) hits++;
+      const hit = expectedRank(posScores[p] as number, indexScores, skip) < k;
+      if (hit) hits++;
+      if (grouping) {
+        const g = grouping(c, p);
+        const e = mine.get(g) ?? { hits: 0, n: 0 };
+        e.n++;
+        if (hit) e.hits++;
+        mine.set(g, e);
+      }
     });
-    recallSum += hits / c.futureItems.length;
+    for (const g of mine.keys()) if (!groupHits.has(g)) groupHits.set(g, Array.from({ length: u }, () => null));
+    for (const [g, list] of groupHits) list.push(mine.get(g) ?? null);
+    perUser.push(hits / c.futureItems.length);
     positives += c.futureItems.length;
     tops.push(topK(indexScores, k));
   });
-  return {
-    method: method.name,
+  const { mean, stdError } = meanAndStdError(perUser);
+  const metrics: RetrievalMetrics = {
+    method: name,
     mode,
-    recallAtK: cases.length ? recallSum / cases.length : NaN,
+    recallAtK: mean,
+    stdError,
     k,
     p90CoverageAtK: p90Coverage(tops, index.length),
     users: cases.length,
     positives,
     indexSize: index.length,
+    perUser,
   };
+  if (grouping) {
+    metrics.groups = {};
+    for (const [g, list] of [...groupHits].sort(([a], [b]) => a.localeCompare(b))) {
+      const values = list.filter((e): e is { hits: number; n: number } => e !== null).map((e) => e.hits / e.n);
+      const s = meanAndStdError(values);
+      metrics.groups[g] = {
+        recallAtK: s.mean,
+        stdError: s.stdError,
+        users: values.length,
+        positives: list.reduce((a, e) => a + (e?.n ?? 0), 0),
+        perUser: list.map((e) => (e ? e.hits / e.n : null)),
+      };
+    }
+  }
+  return metrics;
 }
 
 function dot(q: Float32Array, m: Float32Array, offset: number, dim: number): number {
@@ -104,7 +187,7 @@ export function meanContentMethod(world: TrainingWorld, maxLen: number): Retriev
     queries: (cases, mode) => {
       const out = new Float32Array(cases.length * D);
       cases.forEach((c, u) => {
-        const seq = sequenceAt(world, c.user, mode === 'realtime' ? c.anchorMs : c.dailyMs, maxLen);
+        const seq = sequenceAt(world, c.user, queryTime(c, mode), maxLen);
         for (let r = 0; r < seq.length; r++)
           for (let d = 0; d < D; d++) out[u * D + d]! += seq.itemVectors[r * D + d]! / seq.length;
       });
@@ -139,7 +222,7 @@ export function pinnerformerMethod(
       const out = new Float32Array(cases.length * dim);
       for (let s = 0; s < cases.length; s += batchSize) {
         const part = cases.slice(s, s + batchSize);
-        const seqs = part.map((c) => sequenceAt(world, c.user, mode === 'realtime' ? c.anchorMs : c.dailyMs, maxLen));
+        const seqs = part.map((c) => sequenceAt(world, c.user, queryTime(c, mode), maxLen));
         out.set(runTfForward(user.spec, userOps, pinnerformerFeeds(seqs))['user_embedding']!.data, s * dim);
       }
       return out;

@@ -10,9 +10,11 @@ export interface CurveRow {
   elapsedS: number;
   /** Targets in the batch of this step. */
   targets: number;
+  /** Held-out loss at this step (rows of validation steps only). */
+  validationLoss?: number;
 }
 
-const COLUMNS: Array<keyof CurveRow> = ['step', 'loss', 'temperature', 'elapsedS', 'targets'];
+const COLUMNS: Array<keyof CurveRow> = ['step', 'loss', 'temperature', 'elapsedS', 'targets', 'validationLoss'];
 
 /**
  * `curve.csv` and `curve.json` in the run directory, written as training goes
@@ -54,5 +56,8 @@ export class LearningCurve {
 }
 
 function csvLine(r: CurveRow): string {
-  return COLUMNS.map((c) => (c === 'step' || c === 'targets' ? String(r[c]) : r[c].toPrecision(6))).join(',');
+  return COLUMNS.map((c) => {
+    const v = r[c];
+    return v === undefined ? '' : c === 'step' || c === 'targets' ? String(v) : v.toPrecision(6);
+  }).join(',');
 }

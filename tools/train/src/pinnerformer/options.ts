@@ -39,6 +39,12 @@ export interface TrainOptions {
   checkpointEvery?: number;
   /** Learning-curve row every n steps (default 10). */
   logEvery?: number;
+  /** Held-out loss every n steps on fixed batches of held-out users' actions before the cutoff (default 0: never). */
+  validateEvery?: number;
+  /** Batches of the held-out loss (default 8). */
+  validationBatches?: number;
+  /** Stop when the held-out loss has not improved (by 0.001) for this many validations in a row (default 0: train all `steps`). */
+  plateauPatience?: number;
   /** Continue from the run directory's checkpoint (default false). */
   resume?: boolean;
   /** Extra model hyperparameters (hidden, layers, heads, ffnDim, outDim). */
@@ -70,6 +76,9 @@ export function resolveTrainOptions(o: TrainOptions): ResolvedTrainOptions {
     heldOutUserFraction: o.heldOutUserFraction ?? 0.1,
     checkpointEvery: o.checkpointEvery ?? 100,
     logEvery: o.logEvery ?? 10,
+    validateEvery: o.validateEvery ?? 0,
+    validationBatches: o.validationBatches ?? 8,
+    plateauPatience: o.plateauPatience ?? 0,
     resume: o.resume ?? false,
     model: o.model ?? {},
     ...(o.windowDays !== undefined ? { windowDays: o.windowDays } : {}),
@@ -81,6 +90,10 @@ export function resolveTrainOptions(o: TrainOptions): ResolvedTrainOptions {
     if (!Number.isInteger(r[key]) || r[key] < 1) throw new TypeError(`${key} must be a positive integer, got ${r[key]}`);
   if (!Number.isInteger(r.randomNegatives) || r.randomNegatives < (r.negatives === 'in-batch' ? 0 : 1))
     throw new TypeError(`randomNegatives must be a positive integer for the ${r.negatives} pool, got ${r.randomNegatives}`);
+  for (const key of ['validateEvery', 'plateauPatience'] as const)
+    if (!Number.isInteger(r[key]) || r[key] < 0) throw new TypeError(`${key} must be an integer >= 0, got ${r[key]}`);
+  if (!Number.isInteger(r.validationBatches) || r.validationBatches < 1) throw new TypeError(`validationBatches must be a positive integer, got ${r.validationBatches}`);
+  if (r.plateauPatience > 0 && r.validateEvery === 0) throw new TypeError('plateauPatience needs validateEvery > 0 (the plateau is measured on the held-out loss)');
   if (!(r.learningRate > 0)) throw new TypeError(`learningRate must be > 0, got ${r.learningRate}`);
   if (!(r.initialTemperature > 0.01 && r.initialTemperature < 10)) throw new TypeError(`initialTemperature must be in (0.01, 10), got ${r.initialTemperature}`);
   if (r.windowDays !== undefined && !(r.windowDays > 0)) throw new TypeError(`windowDays must be > 0, got ${r.windowDays}`);

@@ -48,12 +48,14 @@ export async function runPinnerformer(options: RunPinnerformerOptions): Promise<
     training: { ...config, windowDays: trained.windowDays, finalTemperature: trained.temperature },
     data: { seed: trained.world.manifest.seed, counts: trained.world.manifest.counts, checksums: trained.world.manifest.checksums },
     finalLoss: trained.curve.at(-1)?.loss ?? null,
+    run: runSummary(trained),
     metrics: evaluation ? summarise(evaluation) : null,
   };
   const weights = { user: join(options.runDir, 'pinnerformer.prw'), item: join(options.runDir, 'pinnerformer_item.prw') };
   await saveWeights(weights.user, trained.user.spec.name, trained.user.spec.hyperparams, trained.user.store, provenance);
   await saveWeights(weights.item, trained.item.spec.name, trained.item.spec.hyperparams, trained.item.store, provenance);
-  if (evaluation) await writeFile(join(options.runDir, 'eval.json'), `${JSON.stringify(evaluation, null, 2)}\n`);
+  await writeFile(join(options.runDir, 'run.json'), `${JSON.stringify(runSummary(trained), null, 2)}\n`);
+  if (evaluation) await writeFile(join(options.runDir, 'eval.json'), `${JSON.stringify(evaluation)}\n`);
 
   let exported: BuiltModelEntry[] | undefined;
   if (options.exportRepository) {
@@ -72,6 +74,43 @@ export async function runPinnerformer(options: RunPinnerformerOptions): Promise<
   return { trained, ...(evaluation ? { evaluation } : {}), weights, ...(exported ? { exported } : {}) };
 }
 
+/** What a run's supervision and stopping were (`run.json`): the figures that make objectives comparable. */
+export interface RunSummary {
+  objective: string;
+  seed: number;
+  batchSize: number;
+  targetsPerSequence: number;
+  /** The step cap. */
+  steps: number;
+  finalStep: number;
+  stopReason: 'steps' | 'plateau';
+  meanTargetsPerBatch: number;
+  /** Sequences (examples) seen: finalStep × batch. */
+  examplesSeen: number;
+  /** Targets seen, estimated as finalStep × mean targets per batch. */
+  targetsSeen: number;
+  bestValidation: { step: number; loss: number } | null;
+  trainSeconds: number | null;
+}
+
+/** The run summary of a trained model. */
+export function runSummary(t: TrainedPinnerformer): RunSummary {
+  return {
+    objective: t.options.objective,
+    seed: t.options.seed,
+    batchSize: t.options.batchSize,
+    targetsPerSequence: t.options.targetsPerSequence,
+    steps: t.options.steps,
+    finalStep: t.finalStep,
+    stopReason: t.stopReason,
+    meanTargetsPerBatch: t.meanTargetsPerBatch,
+    examplesSeen: t.finalStep * t.options.batchSize,
+    targetsSeen: Math.round(t.finalStep * t.meanTargetsPerBatch),
+    bestValidation: t.bestValidation,
+    trainSeconds: t.curve.at(-1)?.elapsedS ?? null,
+  };
+}
+
 /** The headline figures of an evaluation (what goes into the weights' provenance and the manifest). */
 export function summarise(e: PinnerformerEvaluation): Record<string, number | boolean> {
   return {
@@ -82,6 +121,11 @@ export function summarise(e: PinnerformerEvaluation): Record<string, number | bo
     [`popularity_recall@${e.options.k}`]: e.popularity.recallAtK,
     [`mean_content_recall@${e.options.k}`]: e.meanContent.realtime.recallAtK,
     beatsFloors: e.beatsFloors,
+    [`recall@${e.options.k}_cutoff`]: e.model.cutoff.recallAtK,
+    [`recall@${e.options.k}_cutoff_se`]: e.model.cutoff.stdError,
+    [`mean_content_recall@${e.options.k}_cutoff`]: e.meanContent.cutoff.recallAtK,
+    beatsFloorsCutoff: e.beatsFloorsCutoff,
+    cutoffUsers: e.model.cutoff.users,
     evalUsers: e.model.realtime.users,
     indexSize: e.model.realtime.indexSize,
   };

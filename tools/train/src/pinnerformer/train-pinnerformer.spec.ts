@@ -7,7 +7,9 @@ import { writeWorld } from '@pinrank/sim';
 import { sequenceAt } from '../data/sequences';
 import { loadTrainingWorld } from '../data/world-data';
 import { initTraining } from '../init-training';
-import { runPinnerformer } from './run-pinnerformer';
+import { evaluatePinnerformerRun } from '../eval/evaluate-run';
+import { type PinnerformerEvaluation } from '../eval/pinnerformer-report';
+import { runPinnerformer, type RunSummary } from './run-pinnerformer';
 import { trainPinnerformer } from './trainer';
 
 let dir: string;
@@ -84,6 +86,39 @@ describe('pinrank train pinnerformer, tiny configuration end to end', () => {
     await expect(trainPinnerformer({ worldDir, runDir: join(dir, 'b'), steps: 6, ...tiny, learningRate: 0.1, resume: true }, world)).rejects.toThrow(/other options/);
     const weights = await loadWeights(join(dir, 'b', 'checkpoint', 'user.prw'));
     expect(weights.header.model).toBe('pinnerformer');
+  });
+
+  it('validates on fixed held-out batches and stops at a plateau of the held-out loss; run.json and a re-evaluation follow', async () => {
+    const world = await loadTrainingWorld(worldDir);
+    // A vanishing learning rate cannot improve the held-out loss by 0.001: the plateau stops training after 2 validations without gain.
+    const flat = await trainPinnerformer(
+      { worldDir, runDir: join(dir, 'plateau'), ...tiny, steps: 50, learningRate: 1e-7, validateEvery: 2, validationBatches: 2, plateauPatience: 2, logEvery: 100 },
+      world,
+    );
+    expect(flat.stopReason).toBe('plateau');
+    expect(flat.finalStep).toBe(6); // validations at steps 2 (best), 4 and 6 (no gain)
+    expect(flat.bestValidation?.step).toBe(2);
+    const validated = flat.curve.filter((r) => r.validationLoss !== undefined);
+    expect(validated.map((r) => r.step)).toEqual([2, 4, 6]);
+    expect(flat.meanTargetsPerBatch).toBeGreaterThanOrEqual(tiny.batchSize);
+    // The held-out batches and their negatives are fixed: the same model gives the same held-out loss in another run.
+    const again = await trainPinnerformer(
+      { worldDir, runDir: join(dir, 'plateau2'), ...tiny, steps: 2, learningRate: 1e-7, validateEvery: 2, validationBatches: 2, logEvery: 100 },
+      world,
+    );
+    expect(again.curve.at(-1)!.validationLoss).toBeCloseTo(validated[0]!.validationLoss!, 3);
+    await expect(trainPinnerformer({ worldDir, runDir: join(dir, 'bad'), plateauPatience: 2 }, world)).rejects.toThrow(/validateEvery/);
+
+    const runDir = join(dir, 'summarised');
+    await runPinnerformer({ worldDir, runDir, steps: 2, ...tiny, validateEvery: 1, evalOptions: { indexSize: 100 } });
+    const run = JSON.parse(await readFile(join(runDir, 'run.json'), 'utf8')) as RunSummary;
+    expect(run).toMatchObject({ objective: 'dense-all-action', finalStep: 2, stopReason: 'steps', examplesSeen: 2 * tiny.batchSize });
+    const before = JSON.parse(await readFile(join(runDir, 'eval.json'), 'utf8')) as PinnerformerEvaluation;
+    expect(before.model.cutoff.users).toBeGreaterThan(before.model.realtime.users);
+    // Re-evaluating the saved weights gives the evaluation of the trained models.
+    const after = await evaluatePinnerformerRun(runDir, { indexSize: 100 });
+    expect(after.model.cutoff.perUser).toEqual(before.model.cutoff.perUser);
+    expect(after.model.realtime.recallAtK).toBeCloseTo(before.model.realtime.recallAtK, 6);
   });
 });
 

@@ -21,6 +21,8 @@ import { buildLogitBias, inverseTemperature, sampledSoftmaxLoss, temperaturePara
 import { type ResolvedTrainOptions, type TrainOptions, defaultWindowDays, resolveTrainOptions } from './options';
 
 const DAY_MS = 86_400_000;
+/** The held-out loss must fall by more than this to count as an improvement. */
+const PLATEAU_MIN_DELTA = 0.001;
 
 /** A trained (or resumed) PinnerFormer pair and what produced it. */
 export interface TrainedPinnerformer {
@@ -34,11 +36,31 @@ export interface TrainedPinnerformer {
   curve: CurveRow[];
   /** Steps run by this call (0 when the checkpoint was already complete). */
   stepsRun: number;
+  /** The last step trained (the step count of the weights). */
+  finalStep: number;
+  /** Why training ended: all `steps` ran, or the held-out loss reached a plateau. */
+  stopReason: 'steps' | 'plateau';
+  /** Mean targets per batch over the steps this call ran (the supervision each step gets). */
+  meanTargetsPerBatch: number;
+  /** Lowest held-out loss and its step (null without validation). */
+  bestValidation: { step: number; loss: number } | null;
 }
 
 /** The subset of the resolved options that must match to resume. */
 function resumeKey(o: ResolvedTrainOptions, windowDays: number): Record<string, unknown> {
-  const { onStep: _s, resume: _r, runDir: _d, worldDir: _w, checkpointEvery: _c, logEvery: _l, steps: _n, ...rest } = o;
+  const {
+    onStep: _s,
+    resume: _r,
+    runDir: _d,
+    worldDir: _w,
+    checkpointEvery: _c,
+    logEvery: _l,
+    steps: _n,
+    validateEvery: _v,
+    validationBatches: _vb,
+    plateauPatience: _p,
+    ...rest
+  } = o;
   return { ...rest, windowDays };
 }
 
@@ -60,13 +82,17 @@ export async function trainPinnerformer(input: TrainOptions, loaded?: TrainingWo
   const userSpec = pinnerformer({ maxLen: o.maxLen, dContent: world.dimension, dropout: 0, ...o.model });
   const hp = userSpec.hyperparams as PinnerformerHyperparams;
   const itemSpec = pinnerformerItem({ dContent: world.dimension, outDim: hp.outDim });
-  const source = new ExampleSource(world, {
-    objective: o.objective,
-    maxLen: o.maxLen,
-    batchSize: o.batchSize,
-    targetsPerSequence: o.targetsPerSequence,
-    windowDays,
-  });
+  const exampleOptions = { objective: o.objective, maxLen: o.maxLen, batchSize: o.batchSize, targetsPerSequence: o.targetsPerSequence, windowDays };
+  const source = new ExampleSource(world, exampleOptions);
+  // Fixed held-out batches (seeded independently of the training seed, so every run is validated on the same data).
+  const validation =
+    o.validateEvery > 0
+      ? ((held: ExampleSource) =>
+          Array.from({ length: o.validationBatches }, (_, i) => {
+            const seed = deriveSeed(0, `validation:${i}`);
+            return { batch: held.sample(new SeededRandom(seed)), seed };
+          }))(new ExampleSource(world, { ...exampleOptions, users: 'held-out' }))
+      : [];
 
   let userStore = WeightStore.seeded(o.seed);
   let itemStore = WeightStore.seeded(o.seed);
@@ -99,20 +125,44 @@ export async function trainPinnerformer(input: TrainOptions, loaded?: TrainingWo
       await optimizer.setWeights(optimizerState.map((w) => ({ name: w.name, tensor: tf.tensor(w.data, w.shape) })));
 
     const started = Date.now();
+    let finalStep = start;
+    let stopReason: TrainedPinnerformer['stopReason'] = 'steps';
+    let targetSum = 0;
+    let best: { step: number; loss: number } | null = null;
+    let sinceBest = 0;
     for (let step = start; step < o.steps; step++) {
       const rng = new SeededRandom(deriveSeed(o.seed, `batch:${step}`));
       const batch = source.sample(rng);
+      targetSum += batch.targets.length;
       const loss = optimizer.minimize(() => lossOf(batch, rng), true, varList);
       const value = (await loss!.data())[0] as number;
       loss!.dispose();
       if (!Number.isFinite(value)) throw new Error(`loss became ${value} at step ${step + 1}`);
       const done = step + 1;
+      finalStep = done;
       o.onStep?.(done, o.steps, value);
-      if (done % o.logEvery === 0 || done === o.steps) {
-        const t = 1 / ((await inverseTemperature(tf, tau).data())[0] as number);
-        await curve.append({ step: done, loss: value, temperature: t, elapsedS: (Date.now() - started) / 1000, targets: batch.targets.length });
+      let validationLoss: number | undefined;
+      if (validation.length > 0 && done % o.validateEvery === 0) {
+        validationLoss = validationLossOf();
+        if (!best || validationLoss < best.loss - PLATEAU_MIN_DELTA) {
+          best = { step: done, loss: validationLoss };
+          sinceBest = 0;
+        } else sinceBest++;
       }
-      if (done % o.checkpointEvery === 0 || done === o.steps) {
+      const plateau = o.plateauPatience > 0 && sinceBest >= o.plateauPatience;
+      const last = done === o.steps || plateau;
+      if (done % o.logEvery === 0 || last || validationLoss !== undefined) {
+        const t = 1 / ((await inverseTemperature(tf, tau).data())[0] as number);
+        await curve.append({
+          step: done,
+          loss: value,
+          temperature: t,
+          elapsedS: (Date.now() - started) / 1000,
+          targets: batch.targets.length,
+          ...(validationLoss !== undefined ? { validationLoss } : {}),
+        });
+      }
+      if (done % o.checkpointEvery === 0 || last) {
         await userOps.writeBack();
         await itemOps.writeBack();
         await saveCheckpoint(
@@ -122,6 +172,10 @@ export async function trainPinnerformer(input: TrainOptions, loaded?: TrainingWo
           { name: itemSpec.name, hyperparams: itemSpec.hyperparams, store: itemStore },
           await optimizer.getWeights(),
         );
+      }
+      if (plateau) {
+        stopReason = 'plateau';
+        break;
       }
     }
     await userOps.writeBack();
@@ -135,13 +189,28 @@ export async function trainPinnerformer(input: TrainOptions, loaded?: TrainingWo
       item: { spec: itemSpec, store: itemStore },
       temperature,
       curve: curve.rows,
-      stepsRun: Math.max(0, o.steps - start),
+      stepsRun: Math.max(0, finalStep - start),
+      finalStep,
+      stopReason,
+      meanTargetsPerBatch: finalStep > start ? targetSum / (finalStep - start) : NaN,
+      bestValidation: best,
     };
   } finally {
     optimizer.dispose();
     tau.dispose();
     userOps.dispose();
     itemOps.dispose();
+  }
+
+  /** Mean loss over the fixed held-out batches (no gradient; each batch draws the same random negatives every time). */
+  function validationLossOf(): number {
+    let sum = 0;
+    for (const v of validation) {
+      const l = tf.tidy(() => lossOf(v.batch, new SeededRandom(v.seed)));
+      sum += l.dataSync()[0] as number;
+      l.dispose();
+    }
+    return sum / validation.length;
   }
 
   function lossOf(batch: ExampleBatch, rng: SeededRandom): tf.Scalar {
