@@ -15,6 +15,7 @@ const BENCHES = {
   'inference-memory-arena': ['libs/inference/bench/memory-arena.bench.ts', 'transact_encoder time per run and memory kept after a large batch, ONNX Runtime memory arena on vs off'],
   'transact-encoder': ['libs/models/bench/transact-encoder.bench.ts', 'transact_encoder compute: factorised vs plain vs per-candidate copies'],
   rank: ['apps/ranker/bench/rank-bench.ts', 'end-to-end Rank through the real services vs raw in-process compute; dedup vs per-candidate; heads on CPU vs GPU-role worker'],
+  'service-kit': ['libs/service-kit/bench/service-kit.bench.ts', 'per-call floor: a trivial unary call through the service kit vs bare grpc-js (plaintext, mTLS, tracing on)'],
   'train-step': ['tools/train/bench/train-step.bench.ts', 'one TransAct-sized training step: stock tfjs-wasm vs the fast kernels'],
 };
 
