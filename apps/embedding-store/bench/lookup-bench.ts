@@ -2,7 +2,7 @@
 // LMDB and the Redis backend, against a plain Redis MGET of the same 501 keys
 // (no gRPC, no service). Latency p50/p99, sequential calls, paths interleaved
 // request by request so machine noise hits every path alike; one process.
-// Usage: npx tsx apps/embedding-store/bench/lookup-bench.ts [--requests 1000] [--users 10000] [--items 50000]
+// Usage: npx tsx apps/embedding-store/bench/lookup-bench.ts [--requests 1000] [--users 10000] [--items 50000] [--smoke]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,9 +26,11 @@ const opts = new Command()
   .option('--users <n>', 'users in the snapshot', '10000')
   .option('--items <n>', 'items in the snapshot', '50000')
   .option('--batch <n>', 'items per call', '500')
-  .option('--window <bytes>', 'client HTTP/2 receive window (grpc-node.flow_control_window); 0 = grpc-js default 64 KiB', '0')
+  .option('--window <bytes>', 'client HTTP/2 receive window (grpc-node.flow_control_window); 0 = the service kit default', '0')
+  .option('--smoke', 'tiny sizes: checks that every path runs and answers in full; times nothing', false)
   .parse()
-  .opts<{ requests: string; users: string; items: string; batch: string; window: string }>();
+  .opts<{ requests: string; users: string; items: string; batch: string; window: string; smoke: boolean }>();
+if (opts.smoke) Object.assign(opts, { requests: '10', users: '50', items: '500', batch: '20' });
 const REQUESTS = Number(opts.requests);
 const USERS = Number(opts.users);
 const ITEMS = Number(opts.items);

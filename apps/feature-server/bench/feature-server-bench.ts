@@ -6,7 +6,7 @@
 // rotating order), so load from anything else on the machine hits them alike: read the
 // ratios, not the absolutes.
 //
-//   npx tsx apps/feature-server/bench/feature-server-bench.ts [--actions 20000] [--reads 2000] [--fresh 200]
+//   npx tsx apps/feature-server/bench/feature-server-bench.ts [--actions 20000] [--reads 2000] [--fresh 200] [--smoke]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -29,8 +29,10 @@ const opts = new Command()
   .option('--reads <n>', 'reads per path', (v) => Number(v), 2_000)
   .option('--read-users <n>', 'users preloaded with 100 sequence actions', (v) => Number(v), 200)
   .option('--fresh <n>', 'JetStream freshness samples', (v) => Number(v), 200)
+  .option('--smoke', 'tiny sizes: checks that every path runs and answers in full; times nothing', false)
   .parse()
-  .opts<{ actions: number; users: number; batch: number; streams: number; rounds: number; reads: number; readUsers: number; fresh: number }>();
+  .opts<{ actions: number; users: number; batch: number; streams: number; rounds: number; reads: number; readUsers: number; fresh: number; smoke: boolean }>();
+if (opts.smoke) Object.assign(opts, { actions: 400, users: 20, batch: 100, streams: 2, rounds: 1, reads: 10, readUsers: 5, fresh: 3 });
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const NATS_URL = '127.0.0.1:4222';

@@ -5,7 +5,7 @@
 // another checkout's (--baseline <dir>, e.g. the previous release) on the same
 // stack, requests interleaved. Every variant runs the newest model versions of
 // models/ (ModelRepository), as the workers do.
-//   npx tsx apps/ranker/bench/rank-bench.ts [--requests 60] [--sizes 100,500] [--baseline ../pinrank-main]
+//   npx tsx apps/ranker/bench/rank-bench.ts [--requests 60] [--sizes 100,500] [--baseline ../pinrank-main] [--smoke]
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { decodeTensorMessage, ModelRepository } from '@pinrank/inference';
@@ -34,8 +34,11 @@ const { values: args } = parseArgs({
     items: { type: 'string', default: '2000' },
     users: { type: 'string', default: '20' },
     baseline: { type: 'string' },
+    smoke: { type: 'boolean', default: false },
   },
 });
+// --smoke: 10 candidates, 2 requests per variant; fails on any error or degraded answer; times nothing.
+if (args.smoke) Object.assign(args, { requests: '2', warmup: '1', sizes: '10', items: '200', users: '3' });
 const BASELINE = args.baseline;
 const REQUESTS = Number(args.requests);
 const WARMUP = Number(args.warmup);
@@ -184,6 +187,9 @@ async function main(): Promise<void> {
         const t = performance.now();
         await local.run(x);
         if (r >= WARMUP) samples.in_process.push(performance.now() - t);
+      }
+      if (args.smoke && (Object.keys(degraded).length > 0 || Object.keys(errors).length > 0)) {
+        throw new Error(`smoke: ${n} candidates: degraded ${JSON.stringify(degraded)}, failed ${JSON.stringify(errors)}`);
       }
       const s = Object.fromEntries(Object.entries(samples).filter(([, v]) => v.length > 0).map(([k, v]) => [k, stats(v)])) as Record<Variant, ReturnType<typeof stats>>;
       const dedup = tensorBytes(n, 128, 'dedup');
