@@ -1,6 +1,6 @@
 // Summarises a V8 .cpuprofile (node --cpu-prof): self time by function and by
 // package, so a benchmark can print where a process spent its CPU.
-//   npx tsx apps/ranker/bench/cpu-profile.ts <file.cpuprofile> [--top 25]
+//   npx tsx apps/ranker/bench/cpu-profile.ts <file.cpuprofile> [--top 25] [--last-ms N]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
@@ -59,11 +59,20 @@ function top(map: Map<string, number>, totalUs: number, n: number): SelfTime[] {
     .map(([name, us]) => ({ name, ms: us / 1000, share: totalUs > 0 ? us / totalUs : 0 }));
 }
 
-/** Self time per function and per package of one profile. */
-export function summariseProfile(profile: Profile, topN = 25): ProfileSummary {
+/**
+ * Self time per function and per package of one profile; with `lastMs`, only
+ * of the samples taken in the profile's last `lastMs` milliseconds (to leave
+ * start-up out: module loading dominates a short run's profile).
+ */
+export function summariseProfile(profile: Profile, topN = 25, lastMs?: number): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
+  const times: number[] = [];
+  let t = profile.startTime;
+  for (const d of profile.timeDeltas) times.push((t += d));
+  const from = lastMs !== undefined ? (times.at(-1) ?? profile.endTime) - lastMs * 1000 : -Infinity;
   for (let i = 0; i < profile.samples.length; i++) {
+    if ((times[i] ?? 0) < from) continue;
     const id = profile.samples[i] as number;
     selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   }
@@ -89,9 +98,9 @@ export function summariseProfile(profile: Profile, topN = 25): ProfileSummary {
   return { totalMs: totalUs / 1000, idleMs: idleUs / 1000, functions: top(functions, busyUs, topN), packages: top(packages, busyUs, topN) };
 }
 
-/** Reads and summarises a .cpuprofile file. */
-export function summariseProfileFile(file: string, topN = 25): ProfileSummary {
-  return summariseProfile(JSON.parse(readFileSync(file, 'utf8')) as Profile, topN);
+/** Reads and summarises a .cpuprofile file (see {@link summariseProfile}). */
+export function summariseProfileFile(file: string, topN = 25, lastMs?: number): ProfileSummary {
+  return summariseProfile(JSON.parse(readFileSync(file, 'utf8')) as Profile, topN, lastMs);
 }
 
 /** The summary as two markdown tables (shares are of the busy, non-idle time). */
@@ -113,11 +122,12 @@ export function formatProfileSummary(title: string, s: ProfileSummary): string {
 }
 
 if (require.main === module) {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } });
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' }, 'last-ms': { type: 'string' } } });
   const file = positionals[0];
   if (!file) {
-    process.stderr.write('usage: cpu-profile.ts <file.cpuprofile> [--top 25]\n');
+    process.stderr.write('usage: cpu-profile.ts <file.cpuprofile> [--top 25] [--last-ms N]\n');
     process.exit(2);
   }
-  process.stdout.write(formatProfileSummary(file, summariseProfileFile(file, Number(values.top))));
+  const lastMs = values['last-ms'] !== undefined ? Number(values['last-ms']) : undefined;
+  process.stdout.write(formatProfileSummary(file, summariseProfileFile(file, Number(values.top), lastMs)));
 }
