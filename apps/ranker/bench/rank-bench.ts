@@ -5,7 +5,7 @@
 // another checkout's (--baseline <dir>, e.g. the previous release) on the same
 // stack, requests interleaved. Every variant runs the newest model versions of
 // models/ (ModelRepository), as the workers do.
-//   npx tsx apps/ranker/bench/rank-bench.ts [--requests 60] [--sizes 100,500] [--baseline ../pinrank-main] [--cpu-requests 20] [--profile-router] [--smoke]
+//   npx tsx apps/ranker/bench/rank-bench.ts [--requests 60] [--sizes 100,500] [--baseline ../pinrank-main] [--cpu-requests 20] [--profile-router] [--router-node-args=--max-semi-space-size=32] [--chunk 128] [--smoke]
 import { mkdtemp, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,8 @@ const { values: args } = parseArgs({
     baseline: { type: 'string' },
     'cpu-requests': { type: 'string', default: '20' },
     'profile-router': { type: 'boolean', default: false },
+    'router-node-args': { type: 'string', default: '' },
+    chunk: { type: 'string', default: '128' },
     smoke: { type: 'boolean', default: false },
   },
 });
@@ -116,6 +118,7 @@ async function main(): Promise<void> {
         RANKER_CPU_WORKERS: cpu,
         RANKER_MODEL_REPOSITORY: MODELS,
         RANKER_SEQUENCE_LENGTH: String(S),
+        RANKER_CHUNK_SIZE: String(args.chunk),
         RANKER_STARTUP_HEALTH_WAIT_MS: '60000',
         // Two shared cores: generous per-call caps, so every variant measures the full path rather than its fallbacks.
         RANKER_SEQUENCE_TIMEOUT_MS: '5000',
@@ -126,7 +129,10 @@ async function main(): Promise<void> {
     };
     const clients: Partial<Record<Served, RankerClient>> = {
       // --profile-router: V8 writes a CPU profile of the served router when it exits.
-      served: await router('router', {}, undefined, profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      served: await router('router', {}, undefined, [
+        ...String(args['router-node-args']).split(' ').filter((a) => a !== ''),
+        ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      ]),
       per_candidate: await router('router-per-candidate', { RANKER_SEQUENCE_MODE: 'per_candidate' }),
       heads_on_gpu: await router('router-heads-on-gpu', { RANKER_PLACEMENT: 'ranking_heads=gpu' }),
       ...(BASELINE ? { baseline: await router('baseline-router', {}, BASELINE) } : {}),
@@ -208,8 +214,8 @@ async function main(): Promise<void> {
         throw new Error(`smoke: ${n} candidates: degraded ${JSON.stringify(degraded)}, failed ${JSON.stringify(errors)}`);
       }
       const s = Object.fromEntries(Object.entries(samples).filter(([, v]) => v.length > 0).map(([k, v]) => [k, stats(v)])) as Record<Variant, ReturnType<typeof stats>>;
-      const dedup = tensorBytes(n, 128, 'dedup');
-      const copy = tensorBytes(n, 128, 'per_candidate');
+      const dedup = tensorBytes(n, Number(args.chunk), 'dedup');
+      const copy = tensorBytes(n, Number(args.chunk), 'per_candidate');
       results[`n${n}`] = { ...s, bytes: { dedup, copy }, degraded, errors };
       const f = (x: number): string => x.toFixed(1);
       (results[`n${n}`] as Record<string, unknown>)['servedStagesP50'] = Object.fromEntries(
@@ -238,7 +244,7 @@ async function main(): Promise<void> {
     await local.release();
     process.stdout.write(
       [
-        `requests per size: ${REQUESTS} (+${WARMUP} warm-up), sequential; S=${S}; chunk 128; ${args.items} items, ${args.users} users; setup ${setupS.toFixed(0)} s`,
+        `requests per size: ${REQUESTS} (+${WARMUP} warm-up), sequential; S=${S}; chunk ${args.chunk}; ${args.items} items, ${args.users} users; setup ${setupS.toFixed(0)} s`,
         '',
         '| candidates | served Rank p50 / p99 ms | in-process models p50 / p99 ms | overhead (p50) | per-candidate sequence p50 / p99 ms | encoder input bytes dedup vs copy | both models on GPU worker p50 / p99 ms | heads hop bytes | degraded / failed responses |',
         '|---|---|---|---|---|---|---|---|---|',
