@@ -1,13 +1,17 @@
 // `npm run bench <name> [-- args]`: runs one benchmark of the repository with tsx.
 // Every benchmark prints its figures as ratios against a baseline measured in
 // the same run (these machines are shared and noisy). `npm run bench` lists them.
+// Every benchmark takes `--smoke` (tiny sizes, checks only that it runs clean);
+// `npm run bench:smoke` (smoke.mjs) runs them all.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BENCHES = {
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** name → [file, what it measures]. */
+export const BENCHES = {
   'embedding-store-lookup': ['apps/embedding-store/bench/lookup-bench.ts', 'GetEmbeddings (1 user + 500 items) p50/p99: LMDB vs Redis backends vs a plain Redis MGET client'],
   'embedding-store-ann': ['apps/embedding-store/bench/ann-bench.ts', 'Retrieve QPS and recall@100 vs exact search (50k; --items 1000000 for 1M)'],
   'feature-server': ['apps/feature-server/bench/feature-server-bench.ts', 'ingest actions/s and GetRealtimeSequence p50/p99: LMDB vs Redis vs plain Redis clients'],
@@ -16,17 +20,27 @@ const BENCHES = {
   'transact-encoder': ['libs/models/bench/transact-encoder.bench.ts', 'transact_encoder compute: factorised vs plain vs per-candidate copies'],
   overload: ['apps/ranker/bench/overload-bench.ts', 'Rank goodput and p50/p99 vs offered load 0.5x..3x capacity (admission control), recovery after a burst and after kill -9 of a GPU worker, feature-server, embedding-store'],
   rank: ['apps/ranker/bench/rank-bench.ts', 'end-to-end Rank through the real services vs raw in-process compute; dedup vs per-candidate; heads on CPU vs GPU-role worker'],
+  'service-kit': ['libs/service-kit/bench/service-kit.bench.ts', 'per-call floor: a trivial unary call through the service kit vs bare grpc-js (plaintext, mTLS, tracing on)'],
   'train-step': ['tools/train/bench/train-step.bench.ts', 'one TransAct-sized training step: stock tfjs-wasm vs the fast kernels'],
 };
 
-const [name, ...rest] = process.argv.slice(2);
-const entry = name ? BENCHES[name] : undefined;
-if (!entry) {
-  if (name) console.error(`unknown benchmark "${name}"\n`);
-  console.error('usage: npm run bench <name> [-- options]\n');
-  for (const [n, [file, what]] of Object.entries(BENCHES)) console.error(`  ${n.padEnd(24)} ${what}${existsSync(join(root, file)) ? '' : ' (missing)'}`);
-  process.exit(name ? 2 : 0);
+/** The command line that runs benchmark file `file` with `args`. */
+export function benchCommand(file, args) {
+  return [join(root, 'node_modules', '.bin', 'tsx'), ['--tsconfig', join(root, 'tsconfig.base.json'), join(root, file), ...args]];
 }
-const tsx = join(root, 'node_modules', '.bin', 'tsx');
-const res = spawnSync(tsx, ['--tsconfig', join(root, 'tsconfig.base.json'), join(root, entry[0]), ...rest], { stdio: 'inherit', cwd: root });
-process.exit(res.status ?? 1);
+
+function main() {
+  const [name, ...rest] = process.argv.slice(2);
+  const entry = name ? BENCHES[name] : undefined;
+  if (!entry) {
+    if (name) console.error(`unknown benchmark "${name}"\n`);
+    console.error('usage: npm run bench <name> [-- options]\n');
+    for (const [n, [file, what]] of Object.entries(BENCHES)) console.error(`  ${n.padEnd(24)} ${what}${existsSync(join(root, file)) ? '' : ' (missing)'}`);
+    process.exit(name ? 2 : 0);
+  }
+  const [cmd, args] = benchCommand(entry[0], rest);
+  const res = spawnSync(cmd, args, { stdio: 'inherit', cwd: root });
+  process.exit(res.status ?? 1);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main();

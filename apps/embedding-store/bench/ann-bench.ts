@@ -1,6 +1,6 @@
 // Retrieve bench: ANN (usearch HNSW, the index the service builds per snapshot
 // version) against exact search over the same vectors: QPS and recall@100.
-// Usage: npm run bench embedding-store-ann -- [--data tower|clustered] [--items 50000,1000000] [--queries 200] [--ef 256,384,512] [--ef-add 128] [--connectivity 16]
+// Usage: npm run bench embedding-store-ann -- [--data tower|clustered] [--items 50000,1000000] [--queries 200] [--ef 256,384,512] [--ef-add 128] [--connectivity 16] [--smoke]
 // Data: `tower` (default) is what Retrieve serves: the shipped pinnerformer_item model run over a
 // simulated catalog of that many items, queried with user-like vectors (the normalised mean of the
 // tower vectors of 2 random items); `clustered` is a harder synthetic stress case (unit vectors drawn
@@ -29,6 +29,7 @@ const program = new Command()
   .option('--quantization <q>', 'vector storage in the graph: f32 | f16 | i8', 'f32')
   .option('--clusters <n>', 'clustered data: topic centres the vectors are drawn around', '1000')
   .option('--threads <n>', 'native threads (0 = all cores)', '0')
+  .option('--smoke', 'tiny sizes (2 000 items, 20 queries, one ef): checks that it runs; times nothing', false)
   .parse();
 const opts = program.opts<{
   items: string;
@@ -43,7 +44,9 @@ const opts = program.opts<{
   quantization: string;
   clusters: string;
   threads: string;
+  smoke: boolean;
 }>();
+if (opts.smoke) Object.assign(opts, { items: '2000', queries: '20', ef: '64', efAdd: '64' });
 if (opts.data !== 'tower' && opts.data !== 'clustered') throw new Error(`--data must be tower or clustered, got "${opts.data}"`);
 let D = Number(opts.dimension);
 const K = Number(opts.k);

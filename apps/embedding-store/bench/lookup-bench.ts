@@ -1,13 +1,17 @@
-// Lookup bench: GetEmbeddings for 1 user + 500 tower vectors over gRPC, with the
-// LMDB and the Redis backend, against a plain Redis MGET of the same 501 keys
-// (no gRPC, no service). Latency p50/p99, sequential calls, paths interleaved
-// request by request so machine noise hits every path alike; one process.
-// Usage: npx tsx apps/embedding-store/bench/lookup-bench.ts [--requests 1000] [--users 10000] [--items 50000]
+// Lookup bench: GetEmbeddings for 1 user + 500 tower vectors over gRPC (service kit
+// client, as the router calls it), with the LMDB and the Redis backend, against the
+// plain reads of the same 501 keys (a Redis MGET; the LMDB store's read, no service)
+// and a bare-gRPC floor (a bare grpc-js server answering a prebuilt response of the
+// same size to a bare client: transport and codec only). The service's overhead is
+// what it costs beyond "floor + plain read". Latency p50/p99, sequential calls, paths
+// interleaved request by request so machine noise hits every path alike; one process.
+// Usage: npx tsx apps/embedding-store/bench/lookup-bench.ts [--requests 1000] [--users 10000] [--items 50000] [--smoke]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { VectorKind } from '@pinrank/proto';
-import { startServer } from '@pinrank/service-kit';
+import { credentials, Metadata, Server, ServerCredentials } from '@grpc/grpc-js';
+import { EmbeddingStoreClient, EmbeddingStoreService, GetEmbeddingsRequest, GetEmbeddingsResponse, VectorKind } from '@pinrank/proto';
+import { callUnary, createClient, startServer } from '@pinrank/service-kit';
 import { Command } from 'commander';
 import * as hdr from 'hdr-histogram-js';
 import Redis from 'ioredis';
@@ -26,9 +30,11 @@ const opts = new Command()
   .option('--users <n>', 'users in the snapshot', '10000')
   .option('--items <n>', 'items in the snapshot', '50000')
   .option('--batch <n>', 'items per call', '500')
-  .option('--window <bytes>', 'client HTTP/2 receive window (grpc-node.flow_control_window); 0 = grpc-js default 64 KiB', '0')
+  .option('--window <bytes>', 'client HTTP/2 receive window (grpc-node.flow_control_window); 0 = the service kit default', '0')
+  .option('--smoke', 'tiny sizes: checks that every path runs and answers in full; times nothing', false)
   .parse()
-  .opts<{ requests: string; users: string; items: string; batch: string; window: string }>();
+  .opts<{ requests: string; users: string; items: string; batch: string; window: string; smoke: boolean }>();
+if (opts.smoke) Object.assign(opts, { requests: '10', users: '50', items: '500', batch: '20' });
 const REQUESTS = Number(opts.requests);
 const USERS = Number(opts.users);
 const ITEMS = Number(opts.items);
@@ -90,21 +96,64 @@ async function serve(name: string, store: VectorStore, files: { userFile: string
     logger: pino({ level: 'silent' }),
   });
   const window = Number(opts.window);
-  const client = new EmbeddingStoreRpc(`127.0.0.1:${server.port}`, TOKEN, window > 0 ? { 'grpc-node.flow_control_window': window } : {});
+  // Admin calls (loading the snapshot) go through the tools' client; lookups through the service kit's, as the router makes them.
+  const admin = new EmbeddingStoreRpc(`127.0.0.1:${server.port}`, TOKEN);
+  const client = createClient(EmbeddingStoreClient, `127.0.0.1:${server.port}`, window > 0 ? { channelOptions: { 'grpc-node.flow_control_window': window } } : {});
+  const lookup = client.getEmbeddings.bind(client);
   stops.push(async () => {
+    admin.close();
     client.close();
     await server.shutdown();
     await app.snapshots.close();
   });
-  await client.loadSnapshot({ ...files, activate: true });
+  await admin.loadSnapshot({ ...files, activate: true });
   const loaded = await app.snapshots.whenLoaded(VERSION);
   if (loaded?.status !== 'ready') throw new Error(`load failed: ${loaded?.error}`);
   const req = (r: { userId: string; itemIds: string[] }) => ({ userId: r.userId, itemIds: r.itemIds, kind: VectorKind.VECTOR_KIND_TOWER, snapshotVersion: '' });
+  const plainRead = async (r: { userId: string; itemIds: string[] }): Promise<void> => {
+    const out = new Float32Array((r.itemIds.length + 1) * 64);
+    const found = await store.readRows([userKey(VERSION, r.userId), ...r.itemIds.map((id) => towerKey(VERSION, id))], 64, out);
+    if (found.some((f) => !f)) throw new Error('bench data missing from the store');
+  };
   return [
-    [`gRPC GetEmbeddings, ${name} backend`, async (r) => check(await client.getEmbeddings(req(r)))],
+    [`gRPC GetEmbeddings, ${name} backend`, async (r) => check(await callUnary(lookup, GetEmbeddingsRequest.fromPartial(req(r)), { timeoutMs: 10_000 }))],
     // The same lookup without the network hop: what the service itself costs.
     [`in-process lookup (no gRPC), ${name} backend`, async (r) => check(await app.lookups.getEmbeddings(req(r)))],
+    [`plain ${name} read of the 501 keys (the store's readRows; no service)`, plainRead],
   ];
+}
+
+/** A bare grpc-js server answering every GetEmbeddings with one prebuilt response of the bench's size, and a bare client. */
+async function bareFloor(stops: Array<() => Promise<void>>): Promise<Call> {
+  const itemIds = Array.from({ length: BATCH }, (_, i) => `i${i}`);
+  const rows = new Float32Array(BATCH * 64).fill(0.5);
+  const response = GetEmbeddingsResponse.fromPartial({
+    snapshotVersion: VERSION,
+    producerModelVersion: '1',
+    userFound: true,
+    userVector: Array.from({ length: 64 }, () => 0.5),
+    itemIds,
+    itemVectors: { dtype: 1, shape: [BATCH, 64], raw: Buffer.from(rows.buffer) },
+  });
+  const server = new Server();
+  server.addService(EmbeddingStoreService, { getEmbeddings: (_call: unknown, cb: (err: null, res: GetEmbeddingsResponse) => void) => cb(null, response) });
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  const window = Number(opts.window);
+  // The same HTTP/2 window as the service kit's clients.
+  const client = new EmbeddingStoreClient(`127.0.0.1:${port}`, credentials.createInsecure(), { 'grpc-node.flow_control_window': window > 0 ? window : 8 * 1024 * 1024 });
+  stops.push(async () => {
+    client.close();
+    server.forceShutdown();
+  });
+  return (r) =>
+    new Promise<void>((resolve, reject) =>
+      client.getEmbeddings(
+        GetEmbeddingsRequest.fromPartial({ userId: r.userId, itemIds: r.itemIds, kind: VectorKind.VECTOR_KIND_TOWER }),
+        new Metadata(),
+        { deadline: Date.now() + 10_000 },
+        (err, res) => (err ? reject(err) : res.itemIds.length === BATCH ? resolve() : reject(new Error('floor: short answer'))),
+      ),
+    );
 }
 
 async function main(): Promise<void> {
@@ -118,6 +167,7 @@ async function main(): Promise<void> {
   try {
     const files = await writeSnapshot(dir, { version: VERSION, users: markedVectors('u', USERS, 64, 1), items: markedVectors('i', ITEMS, 64, 1, 1e6) });
     const paths = [...(await serve('LMDB', lmdb, files, stops)), ...(await serve('Redis', redisStore, files, stops))];
+    paths.push([`bare gRPC floor (bare grpc-js server and client, a prebuilt answer of the same size)`, await bareFloor(stops)]);
     // Baseline: what a caller gets from Redis directly, one MGET of the same 501 keys (decoded to floats).
     paths.push([
       'plain Redis MGET client (baseline, no gRPC)',
@@ -143,11 +193,16 @@ async function main(): Promise<void> {
     await rm(dir, { recursive: true, force: true });
   }
   const base = rows[rows.length - 1] as Row;
+  const floor = rows.find((r) => r.path.startsWith('bare gRPC floor')) as Row;
+  const plain = (backend: string): Row | undefined => rows.find((r) => r.path.startsWith(`plain ${backend} read`)) ?? (backend === 'Redis' ? base : undefined);
   console.log(`GetEmbeddings: 1 user + ${BATCH} items (d=64), ${REQUESTS} sequential calls per path, paths interleaved; snapshot ${USERS} users, ${ITEMS} items`);
-  console.log('| path | p50 ms | p99 ms | p50 vs MGET | p99 vs MGET |');
-  console.log('|---|---|---|---|---|');
+  console.log('| path | p50 ms | p99 ms | p50 vs MGET | p99 vs MGET | p50 vs floor + plain read of its backend |');
+  console.log('|---|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${r.path} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${(r.p50 / base.p50).toFixed(2)}× | ${(r.p99 / base.p99).toFixed(2)}× |`);
+    const backend = / (LMDB|Redis) backend$/.exec(r.path)?.[1];
+    const read = backend ? plain(backend) : undefined;
+    const vsFloor = r.path.startsWith('gRPC') && read ? `${(r.p50 / (floor.p50 + read.p50)).toFixed(2)}×` : '';
+    console.log(`| ${r.path} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${(r.p50 / base.p50).toFixed(2)}× | ${(r.p99 / base.p99).toFixed(2)}× | ${vsFloor} |`);
   }
 }
 

@@ -8,7 +8,7 @@ import {
   type GetEmbeddingsRequest,
   type RetrieveRequest,
 } from '@pinrank/proto';
-import { PinrankError, checkId, quote } from '@pinrank/service-kit';
+import { MAX_RPC_ID_BYTES, PinrankError, checkId, quote } from '@pinrank/service-kit';
 import { type Logger } from 'pino';
 import { type ItemTowerProvider } from './item-tower';
 import { type EmbeddingStoreMetrics } from './metrics';
@@ -98,7 +98,8 @@ export class Lookups {
     checkSnapshotVersion(req.snapshotVersion);
     const unique = new Set<string>();
     itemIds.forEach((id, i) => {
-      checkId(id, `item_ids[${i}]`);
+      // The common case (a short id) without building the field name per id.
+      if (!id || id.length * 3 > MAX_RPC_ID_BYTES) checkId(id, `item_ids[${i}]`);
       if (unique.has(id)) invalid(`item_ids[${i}]: ${quote(id)} appears twice; send each id once`);
       unique.add(id);
     });
@@ -109,11 +110,16 @@ export class Lookups {
         snapshotVersion: lease?.record.version ?? '',
         producerModelVersion: lease?.record.producerModelVersion ?? '',
       });
-      if (userId && lease) await this.readUser(lease.record, userId, response);
-      if (itemIds.length > 0) {
-        if (kind === VectorKind.VECTOR_KIND_CONTENT) await this.readContent(itemIds, response);
-        else await this.readTower(lease as SnapshotLease, itemIds, response);
-      }
+      // The user's and the items' reads start together: one round trip to Redis (its
+      // client pipelines commands sent in the same tick), not one after the other.
+      await Promise.all([
+        userId && lease ? this.readUser(lease.record, userId, response) : undefined,
+        itemIds.length === 0
+          ? undefined
+          : kind === VectorKind.VECTOR_KIND_CONTENT
+            ? this.readContent(itemIds, response)
+            : this.readTower(lease as SnapshotLease, itemIds, response),
+      ]);
       this.o.metrics?.observeLookup('GetEmbeddings', this.o.store.backend, (performance.now() - started) / 1000);
       return response;
     } finally {

@@ -6,7 +6,7 @@
 // rotating order), so load from anything else on the machine hits them alike: read the
 // ratios, not the absolutes.
 //
-//   npx tsx apps/feature-server/bench/feature-server-bench.ts [--actions 20000] [--reads 2000] [--fresh 200]
+//   npx tsx apps/feature-server/bench/feature-server-bench.ts [--actions 20000] [--reads 2000] [--fresh 200] [--smoke]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -15,7 +15,8 @@ import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import Redis from 'ioredis';
 import { connect } from 'nats';
-import { UserAction } from '@pinrank/proto';
+import { credentials, Metadata, Server, ServerCredentials } from '@grpc/grpc-js';
+import { FeatureServerClient, FeatureServerService, GetRealtimeSequenceRequest, UserAction, type RealtimeSequence } from '@pinrank/proto';
 import { encodeRecord } from '../src/store/stored-record';
 import { catalogVector, startCatalogServer, type CatalogServer } from '../src/testing/catalog-server';
 import { FeatureTestClient } from '../src/testing/feature-client';
@@ -29,8 +30,10 @@ const opts = new Command()
   .option('--reads <n>', 'reads per path', (v) => Number(v), 2_000)
   .option('--read-users <n>', 'users preloaded with 100 sequence actions', (v) => Number(v), 200)
   .option('--fresh <n>', 'JetStream freshness samples', (v) => Number(v), 200)
+  .option('--smoke', 'tiny sizes: checks that every path runs and answers in full; times nothing', false)
   .parse()
-  .opts<{ actions: number; users: number; batch: number; streams: number; rounds: number; reads: number; readUsers: number; fresh: number }>();
+  .opts<{ actions: number; users: number; batch: number; streams: number; rounds: number; reads: number; readUsers: number; fresh: number; smoke: boolean }>();
+if (opts.smoke) Object.assign(opts, { actions: 400, users: 20, batch: 100, streams: 2, rounds: 1, reads: 10, readUsers: 5, fresh: 3 });
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const NATS_URL = '127.0.0.1:4222';
@@ -146,6 +149,31 @@ interface ServerProcess {
 
 const serverProcesses: ServerProcess[] = [];
 
+/**
+ * The bare-gRPC floor of a sequence read: a bare grpc-js server (in the bench
+ * process) answering every GetRealtimeSequence with one prebuilt 100-action
+ * answer, and a bare generated client. Transport and codec of the same bytes,
+ * no read and no service kit.
+ */
+async function bareFloor(answer: RealtimeSequence): Promise<{ read: () => Promise<void>; stop(): Promise<void> }> {
+  const server = new Server();
+  server.addService(FeatureServerService, { getRealtimeSequence: (_call: unknown, cb: (err: null, res: RealtimeSequence) => void) => cb(null, answer) });
+  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+  const client = new FeatureServerClient(`127.0.0.1:${port}`, credentials.createInsecure());
+  return {
+    read: () =>
+      new Promise<void>((res, rej) =>
+        client.getRealtimeSequence(GetRealtimeSequenceRequest.fromPartial({ userId: answer.userId, maxLen: 100, asOfMs: NOW }), new Metadata(), { deadline: Date.now() + 10_000 }, (err, r) =>
+          err ? rej(err) : r.length === 100 ? res() : rej(new Error('bench: floor answered short')),
+        ),
+      ),
+    stop: async () => {
+      client.close();
+      server.forceShutdown();
+    },
+  };
+}
+
 /** Starts `src/main.ts` with the given variables on free ports; resolves when it logs ready. */
 function startServerProcess(catalog: CatalogServer, env: Record<string, string>): Promise<ServerProcess> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', MAIN], {
@@ -236,6 +264,7 @@ async function main(): Promise<void> {
   const load0 = loadavg()[0] ?? NaN;
   const f = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   const rows: string[] = [];
+  let stopFloor = async (): Promise<void> => undefined;
   try {
     // Ingest: warm every path (connections, caches, scripts), then measure interleaved.
     const ingestPaths = (run: string): IngestPath[] => [
@@ -257,6 +286,9 @@ async function main(): Promise<void> {
       for (const a of slice) p.lpush(`${prefix}lr:${a.userId}`, encodeRecord({ ...a, itemKnown: true, vector: catalogVector(a.itemId) }));
       await p.exec();
     }
+    // The floor answers what the LMDB server answers for the first reader (same bytes, same form).
+    const floor = await bareFloor(await lmdb.sequence({ userId: 'rd-u0', maxLen: 100, asOfMs: NOW }));
+    stopFloor = floor.stop;
     const readPaths: ReadPath[] = [
       grpcRead('feature-server, LMDB backend (GetRealtimeSequence → tensors)', lmdb, 'rd'),
       grpcRead('feature-server, Redis backend (GetRealtimeSequence → tensors)', red, 'rd'),
@@ -266,6 +298,7 @@ async function main(): Promise<void> {
           if ((await lmdb.sequence({ userId: 'rd-nobody', maxLen: 1, asOfMs: NOW })).length !== 0) throw new Error('bench: floor');
         },
       },
+      { name: 'bare gRPC floor: bare grpc-js server and client, a prebuilt 100-action answer (same bytes)', read: floor.read },
       {
         name: 'plain Redis LRANGE 0 99 (raw bytes, no tensors)',
         read: async (i) => {
@@ -275,7 +308,8 @@ async function main(): Promise<void> {
     ];
     await measureReads(readPaths, Math.min(200, opts.reads));
     const readSamples = await measureReads(readPaths, opts.reads);
-    const lr = summary(readSamples[3] ?? []);
+    const lr = summary(readSamples[readPaths.length - 1] ?? []);
+    const floorRead = summary(readSamples[readPaths.length - 2] ?? []);
     log('reads measured');
 
     // Freshness through JetStream: publish one action, poll the same replica until it is readable.
@@ -318,12 +352,13 @@ async function main(): Promise<void> {
       '',
       `Reads: ${f(opts.reads)} sequential calls per path, interleaved; S=100 over ${f(opts.readUsers)} users holding 100 sequence actions each.`,
       '',
-      '| read path | p50 ms | p99 ms | p50 vs LRANGE |',
-      '|---|---:|---:|---:|',
+      '| read path | p50 ms | p99 ms | p50 vs LRANGE | p50 vs bare floor + LRANGE |',
+      '|---|---:|---:|---:|---:|',
     );
     readPaths.forEach((p, i) => {
       const s = summary(readSamples[i] ?? []);
-      rows.push(`| ${p.name} | ${f(s.p50, 3)} | ${f(s.p99, 3)} | ${f(s.p50 / lr.p50, 1)}× |`);
+      const vsFloor = p.name.startsWith('feature-server') ? `${f(s.p50 / (floorRead.p50 + lr.p50), 2)}×` : '';
+      rows.push(`| ${p.name} | ${f(s.p50, 3)} | ${f(s.p99, 3)} | ${f(s.p50 / lr.p50, 2)}× | ${vsFloor} |`);
     });
     const fr = summary(freshMs);
     rows.push(
@@ -339,6 +374,7 @@ async function main(): Promise<void> {
     );
     console.log(rows.join('\n'));
   } finally {
+    await stopFloor();
     lmdb.close();
     red.close();
     // Every server process this run started, including one left running by a failure.

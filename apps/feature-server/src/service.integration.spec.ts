@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import Redis from 'ioredis';
 import pino from 'pino';
-import { type ActionType, DataType, type RealtimeSequence, type UserAction } from '@pinrank/proto';
+import { type ActionType, DataType, type RealtimeSequence, type Tensor, type UserAction } from '@pinrank/proto';
 import { startFeatureServer, type FeatureServerApp, type FeatureServerAppOptions } from './app';
 import { catalogVector, startCatalogServer, type CatalogServer } from './testing/catalog-server';
 import { FeatureTestClient } from './testing/feature-client';
@@ -39,11 +39,19 @@ const act = (userId: string, n: number, tsMs: number, actionType = 3, itemId = `
   durationMs: 100,
 });
 
+/** The values of a Tensor message, from its raw little-endian bytes or its typed field. */
+function values(t: Tensor | undefined, dtype: 'float32' | 'int64'): number[] {
+  if (!t) return [];
+  if (t.raw.length === 0) return dtype === 'int64' ? t.int64Values : t.floatValues;
+  const bytes = Uint8Array.from(t.raw).buffer;
+  return dtype === 'int64' ? Array.from(new BigInt64Array(bytes), Number) : Array.from(new Float32Array(bytes));
+}
+
 function rows(seq: RealtimeSequence): { types: number[]; ages: number[]; vectors: number[] } {
   return {
-    types: seq.actionTypes?.int64Values ?? [],
-    ages: seq.agesS?.floatValues ?? [],
-    vectors: seq.itemVectors?.floatValues ?? [],
+    types: values(seq.actionTypes, 'int64'),
+    ages: values(seq.agesS, 'float32'),
+    vectors: values(seq.itemVectors, 'float32'),
   };
 }
 

@@ -5,10 +5,12 @@
 // another checkout's (--baseline <dir>, e.g. the previous release) on the same
 // stack, requests interleaved. Every variant runs the newest model versions of
 // models/ (ModelRepository), as the workers do.
-//   npx tsx apps/ranker/bench/rank-bench.ts [--requests 60] [--sizes 100,500] [--baseline ../pinrank-main]
+//   npx tsx apps/ranker/bench/rank-bench.ts [--requests 60] [--sizes 100,500] [--baseline ../pinrank-main] [--cpu-requests 20] [--profile-router] [--router-node-args=--max-semi-space-size=32] [--chunk 128] [--smoke]
+import { mkdtemp, readdir, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { decodeTensorMessage, ModelRepository } from '@pinrank/inference';
+import { decodeTensorMessage, fromFloat16, ModelRepository, toFloat16 } from '@pinrank/inference';
 import {
   EmbeddingStoreClient,
   FeatureServerClient,
@@ -24,6 +26,7 @@ import { callUnary, createClient } from '@pinrank/service-kit';
 import { build } from 'hdr-histogram-js';
 import { sequenceFromProto } from '../src/router/sequence';
 import { InProcessRanker, type RankingInputs } from '../src/router/testing/ort-reference';
+import { formatProfileSummary, summariseProfileFile } from './cpu-profile';
 import { freePort, prng, ROOT, Stack, waitFor } from './stack';
 
 const { values: args } = parseArgs({
@@ -34,8 +37,16 @@ const { values: args } = parseArgs({
     items: { type: 'string', default: '2000' },
     users: { type: 'string', default: '20' },
     baseline: { type: 'string' },
+    'cpu-requests': { type: 'string', default: '20' },
+    'profile-router': { type: 'boolean', default: false },
+    'router-node-args': { type: 'string', default: '' },
+    chunk: { type: 'string', default: '128' },
+    smoke: { type: 'boolean', default: false },
   },
 });
+// --smoke: 10 candidates, 2 requests per variant; fails on any error or degraded answer; times nothing.
+if (args.smoke) Object.assign(args, { requests: '2', warmup: '1', sizes: '10', items: '200', users: '3', 'cpu-requests': '2' });
+const CPU_REQUESTS = Number(args['cpu-requests']);
 const BASELINE = args.baseline;
 const REQUESTS = Number(args.requests);
 const WARMUP = Number(args.warmup);
@@ -65,6 +76,10 @@ function tensorBytes(n: number, chunk: number, mode: 'dedup' | 'per_candidate'):
 
 async function main(): Promise<void> {
   const stack = new Stack();
+  const profileDir = args['profile-router'] ? await mkdtemp(join(tmpdir(), 'rank-bench-profile-')) : undefined;
+  const cpuRows: string[] = [];
+  const fp16Rows: string[] = [];
+  let measuredFrom = Date.now();
   const cleanup = (): void => {
     void stack.stop().then(() => process.exit(130));
   };
@@ -93,9 +108,9 @@ async function main(): Promise<void> {
     // The GPU-role worker also loads the heads, for the "both models on the GPU worker" variant.
     const gpu = await worker('gpu', 'transact_encoder,ranking_heads', 'gpu,cpu');
     const cpu = await worker('cpu', 'ranking_heads,ranking_heads_lite,transact_encoder', 'cpu,gpu');
-    const router = async (extra: Record<string, string>, root?: string): Promise<RankerClient> => {
+    const router = async (name: string, extra: Record<string, string>, root?: string, nodeArgs: string[] = []): Promise<RankerClient> => {
       const address = `127.0.0.1:${await freePort()}`;
-      await stack.start(root ? 'baseline-router' : 'router', 'apps/ranker/bench/router-process.ts', {
+      await stack.start(name, 'apps/ranker/bench/router-process.ts', {
         RANKER_ADDR: address,
         RANKER_FEATURE_SERVER: stack.featureServer,
         RANKER_EMBEDDING_STORE: stack.embeddingStore,
@@ -103,19 +118,24 @@ async function main(): Promise<void> {
         RANKER_CPU_WORKERS: cpu,
         RANKER_MODEL_REPOSITORY: MODELS,
         RANKER_SEQUENCE_LENGTH: String(S),
+        RANKER_CHUNK_SIZE: String(args.chunk),
         RANKER_STARTUP_HEALTH_WAIT_MS: '60000',
         // Two shared cores: generous per-call caps, so every variant measures the full path rather than its fallbacks.
         RANKER_SEQUENCE_TIMEOUT_MS: '5000',
         RANKER_EMBEDDINGS_TIMEOUT_MS: '5000',
         ...extra,
-      }, [], root);
+      }, [], root, nodeArgs);
       return createClient(RankerClient, address);
     };
     const clients: Partial<Record<Served, RankerClient>> = {
-      served: await router({}),
-      per_candidate: await router({ RANKER_SEQUENCE_MODE: 'per_candidate' }),
-      heads_on_gpu: await router({ RANKER_PLACEMENT: 'ranking_heads=gpu' }),
-      ...(BASELINE ? { baseline: await router({}, BASELINE) } : {}),
+      // --profile-router: V8 writes a CPU profile of the served router when it exits.
+      served: await router('router', {}, undefined, [
+        ...String(args['router-node-args']).split(' ').filter((a) => a !== ''),
+        ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      ]),
+      per_candidate: await router('router-per-candidate', { RANKER_SEQUENCE_MODE: 'per_candidate' }),
+      heads_on_gpu: await router('router-heads-on-gpu', { RANKER_PLACEMENT: 'ranking_heads=gpu' }),
+      ...(BASELINE ? { baseline: await router('baseline-router', {}, BASELINE) } : {}),
     };
     const variants = Object.keys(clients) as Served[];
     const rank = (c: RankerClient, req: RankRequest): Promise<RankResponse> => callUnary(c.rank.bind(c), req, { timeoutMs: 30_000, retry: false });
@@ -133,6 +153,7 @@ async function main(): Promise<void> {
     const rand = prng(11);
     const rows: string[] = [];
     const baselineRows: string[] = [];
+    measuredFrom = Date.now();
     const results: Record<string, unknown> = {};
     for (const n of SIZES) {
       const samples: Record<Variant, number[]> = { served: [], per_candidate: [], heads_on_gpu: [], baseline: [], in_process: [] };
@@ -185,9 +206,16 @@ async function main(): Promise<void> {
         await local.run(x);
         if (r >= WARMUP) samples.in_process.push(performance.now() - t);
       }
+      // CPU per request by tier: served requests alone (nothing else running), then the same inputs in process.
+      const cpu = await cpuPerRequest(stack, clients.served as RankerClient, n, rand, local, fs, es, rank);
+      cpuRows.push(cpuRow(n, cpu));
+      fp16Rows.push(fp16Row(n, cpu.fp16));
+      if (args.smoke && (Object.keys(degraded).length > 0 || Object.keys(errors).length > 0)) {
+        throw new Error(`smoke: ${n} candidates: degraded ${JSON.stringify(degraded)}, failed ${JSON.stringify(errors)}`);
+      }
       const s = Object.fromEntries(Object.entries(samples).filter(([, v]) => v.length > 0).map(([k, v]) => [k, stats(v)])) as Record<Variant, ReturnType<typeof stats>>;
-      const dedup = tensorBytes(n, 128, 'dedup');
-      const copy = tensorBytes(n, 128, 'per_candidate');
+      const dedup = tensorBytes(n, Number(args.chunk), 'dedup');
+      const copy = tensorBytes(n, Number(args.chunk), 'per_candidate');
       results[`n${n}`] = { ...s, bytes: { dedup, copy }, degraded, errors };
       const f = (x: number): string => x.toFixed(1);
       (results[`n${n}`] as Record<string, unknown>)['servedStagesP50'] = Object.fromEntries(
@@ -216,11 +244,23 @@ async function main(): Promise<void> {
     await local.release();
     process.stdout.write(
       [
-        `requests per size: ${REQUESTS} (+${WARMUP} warm-up), sequential; S=${S}; chunk 128; ${args.items} items, ${args.users} users; setup ${setupS.toFixed(0)} s`,
+        `requests per size: ${REQUESTS} (+${WARMUP} warm-up), sequential; S=${S}; chunk ${args.chunk}; ${args.items} items, ${args.users} users; setup ${setupS.toFixed(0)} s`,
         '',
         '| candidates | served Rank p50 / p99 ms | in-process models p50 / p99 ms | overhead (p50) | per-candidate sequence p50 / p99 ms | encoder input bytes dedup vs copy | both models on GPU worker p50 / p99 ms | heads hop bytes | degraded / failed responses |',
         '|---|---|---|---|---|---|---|---|---|',
         ...rows,
+        '',
+        `CPU time per request by tier: ${CPU_REQUESTS} served requests alone, sequential (process CPU from /proc, each with its children), vs the same inputs through the two models in this process:`,
+        '',
+        `| candidates | ${CPU_TIERS.join(' | ')} | all served tiers | in-process models | served ÷ in-process CPU |`,
+        `|---|${CPU_TIERS.map(() => '---|').join('')}---|---|---|`,
+        ...cpuRows,
+        '',
+        `FP16 encoder output (the [n,1056] hop at half the bytes), same ${CPU_REQUESTS} requests in process: heads' probabilities against float32, and the conversion's cost in JS:`,
+        '',
+        '| candidates | max abs diff of probs | mean abs diff | top-k agreement (by summed probs) | float32 → FP16 → float32 ms |',
+        '|---|---|---|---|---|',
+        ...fp16Rows,
         '',
         ...(baselineRows.length > 0
           ? [`this router vs the router of ${BASELINE} (same stack, interleaved requests; < 1 is faster):`, '', '| candidates | p50 ratio | median of per-request ratios | p99 ratio | mean ratio | embedding lookups done by, p50 ms (this vs baseline) |', '|---|---|---|---|---|---|', ...baselineRows, '']
@@ -232,6 +272,109 @@ async function main(): Promise<void> {
   } finally {
     await stack.stop();
   }
+  if (profileDir) {
+    const lastMs = Date.now() - measuredFrom;
+    // The router process and its tsx parent each write a profile: the larger holds the router's work.
+    const files = (await readdir(profileDir)).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(profileDir, f));
+    const sized = await Promise.all(files.map(async (f) => ({ f, bytes: (await stat(f)).size })));
+    const biggest = sized.sort((a, b) => b.bytes - a.bytes)[0];
+    if (!biggest) throw new Error(`--profile-router: no profile written under ${profileDir}`);
+    process.stdout.write(
+      formatProfileSummary(`CPU profile of the served router, measured requests only (its last ${(lastMs / 1000).toFixed(0)} s; the whole profile, start-up included, is kept in ${biggest.f})`, summariseProfileFile(biggest.f, 30, lastMs)),
+    );
+  }
+}
+
+/** The processes whose CPU the bench reports, as the stack names them. */
+const CPU_TIERS = ['router', 'worker-gpu', 'worker-cpu', 'feature-server', 'embedding-store'] as const;
+
+interface CpuPerRequest {
+  /** CPU ms per request of each tier. */
+  tiers: Record<string, number>;
+  /** CPU ms per request of the two models in this process. */
+  inProcess: number;
+  /** The encoder output through FP16 and back before the heads, against float32: what a half-width wire would cost. */
+  fp16: Fp16Effect;
+}
+
+/** What rounding the [n,1056] encoder output to FP16 does to the scores, and what the conversion costs. */
+interface Fp16Effect {
+  maxAbsDiff: number;
+  meanAbsDiff: number;
+  /** Share of the top k (by the sum of the heads' probabilities) that stays in the top k. */
+  topKAgreement: number;
+  k: number;
+  /** float32 → FP16 → float32 of the encoder output, ms per request (both ends of the wire). */
+  convertMs: number;
+}
+
+/** The k indices with the largest sum of their H probabilities. */
+function topK(probs: Float32Array, n: number, k: number): Set<number> {
+  const H = probs.length / n;
+  const utility = Array.from({ length: n }, (_, i) => probs.subarray(i * H, (i + 1) * H).reduce((a, b) => a + b, 0));
+  return new Set([...utility.keys()].sort((a, b) => (utility[b] as number) - (utility[a] as number)).slice(0, k));
+}
+
+/** CPU ms per Rank of each tier with only the served router busy, and of the same inputs run in process. */
+async function cpuPerRequest(
+  stack: Stack,
+  client: RankerClient,
+  n: number,
+  rand: () => number,
+  local: InProcessRanker,
+  fs: FeatureServerClient,
+  es: EmbeddingStoreClient,
+  rank: (c: RankerClient, req: RankRequest) => Promise<RankResponse>,
+): Promise<CpuPerRequest> {
+  const requests = Array.from({ length: CPU_REQUESTS }, (_, r) => {
+    const pool = [...stack.itemIds];
+    const candidates = Array.from({ length: n }, () => pool.splice(Math.floor(rand() * pool.length), 1)[0] ?? '');
+    return RankRequest.fromPartial({ userId: stack.userIds[r % stack.userIds.length] ?? '', candidateItemIds: candidates, requestTimeMs: Date.now() });
+  });
+  const before = stack.cpuSeconds();
+  for (const req of requests) {
+    const res = await rank(client, req);
+    if (res.degraded.length > 0) throw new Error(`CPU phase: degraded answer (${res.degraded.map(degradedFlagToJSON).join(', ')})`);
+  }
+  const after = stack.cpuSeconds();
+  const tiers: Record<string, number> = {};
+  for (const t of CPU_TIERS) tiers[t] = (((after[t] ?? 0) - (before[t] ?? 0)) * 1000) / requests.length;
+  let inProcessUs = 0;
+  const fp16: Fp16Effect = { maxAbsDiff: 0, meanAbsDiff: 0, topKAgreement: 0, k: Math.min(50, n), convertMs: 0 };
+  let diffs = 0;
+  for (const req of requests) {
+    const x = await inputsFor(fs, es, req.userId, req.candidateItemIds, req.requestTimeMs);
+    const c0 = process.cpuUsage();
+    await local.run(x);
+    const c = process.cpuUsage(c0);
+    inProcessUs += c.user + c.system;
+    const { reference, transformed } = await local.compareEncoded(x, (encoded) => {
+      const t = performance.now();
+      const back = fromFloat16(toFloat16(encoded));
+      fp16.convertMs += (performance.now() - t) / requests.length;
+      return back;
+    });
+    for (let i = 0; i < reference.length; i++) {
+      const d = Math.abs((reference[i] as number) - (transformed[i] as number));
+      fp16.maxAbsDiff = Math.max(fp16.maxAbsDiff, d);
+      fp16.meanAbsDiff += d;
+    }
+    diffs += reference.length;
+    const a = topK(reference, n, fp16.k);
+    const b = topK(transformed, n, fp16.k);
+    fp16.topKAgreement += [...a].filter((i) => b.has(i)).length / fp16.k / requests.length;
+  }
+  fp16.meanAbsDiff /= diffs;
+  return { tiers, inProcess: inProcessUs / 1000 / requests.length, fp16 };
+}
+
+function fp16Row(n: number, f: Fp16Effect): string {
+  return `| ${n} | ${f.maxAbsDiff.toExponential(2)} | ${f.meanAbsDiff.toExponential(2)} | ${(f.topKAgreement * 100).toFixed(1)}% (k ${f.k}) | ${f.convertMs.toFixed(2)} |`;
+}
+
+function cpuRow(n: number, c: CpuPerRequest): string {
+  const total = CPU_TIERS.reduce((a, t) => a + (c.tiers[t] ?? 0), 0);
+  return `| ${n} | ${CPU_TIERS.map((t) => (c.tiers[t] ?? 0).toFixed(1)).join(' | ')} | ${total.toFixed(1)} | ${c.inProcess.toFixed(1)} | ${(total / c.inProcess).toFixed(2)}× |`;
 }
 
 /** Median of a list (NaN when empty). */

@@ -1,6 +1,7 @@
 // A loopback stack for the ranker benchmarks: embedding-store, feature-server,
 // a GPU-role and a CPU-role worker and routers, each its own process, over synthetic data.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -82,6 +83,39 @@ interface ProcessSpec {
   env: Record<string, string>;
   args: string[];
   root: string;
+  nodeArgs: string[];
+}
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on Linux). */
+const USER_HZ = 100;
+
+/** CPU seconds (user + system) of every live process, and each one's parent, from /proc (Linux); empty elsewhere. */
+function processTable(): Map<number, { ppid: number; cpuS: number }> {
+  const table = new Map<number, { ppid: number; cpuS: number }>();
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return table;
+  }
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces) start at its closing parenthesis.
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      table.set(Number(pid), { ppid: Number(f[1]), cpuS: (Number(f[11]) + Number(f[12])) / USER_HZ });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return table;
+}
+
+/** CPU seconds used so far by `pid` and its descendants (tsx runs the script in a child process). */
+function treeCpuSeconds(pid: number, table: Map<number, { ppid: number; cpuS: number }>): number {
+  let total = table.get(pid)?.cpuS ?? 0;
+  for (const [child, p] of table) if (p.ppid === pid) total += treeCpuSeconds(child, table);
+  return total;
 }
 
 /** Processes started by the stack, stopped by `stop()`. */
@@ -105,9 +139,10 @@ export class Stack {
    * Starts `entry` (a .ts file under `root`, default this checkout) with tsx
    * and `env`. Another root runs that checkout's code (e.g. the previous
    * release's router, for an A/B in one run); it needs its own node_modules.
+   * `nodeArgs` go to node (e.g. `--cpu-prof`, which NODE_OPTIONS may not carry).
    */
-  async start(name: string, entry: string, env: Record<string, string>, args: string[] = [], root = ROOT): Promise<void> {
-    this.spawn(name, { entry, env, args, root });
+  async start(name: string, entry: string, env: Record<string, string>, args: string[] = [], root = ROOT, nodeArgs: string[] = []): Promise<void> {
+    this.spawn(name, { entry, env, args, root, nodeArgs });
   }
 
   /** Kills a process started as `name` with SIGKILL (its whole process group with `processGroups`) and waits for its exit. */
@@ -128,7 +163,7 @@ export class Stack {
   }
 
   private spawn(name: string, spec: ProcessSpec): void {
-    const child = spawn(TSX, [join(spec.root, spec.entry), ...spec.args], {
+    const child = spawn(TSX, [...spec.nodeArgs, join(spec.root, spec.entry), ...spec.args], {
       cwd: spec.root,
       env: { ...process.env, LOG_LEVEL: 'warn', OTEL_TRACES_EXPORTER: 'none', ...spec.env },
       stdio: ['ignore', 'ignore', 'inherit'],
@@ -139,6 +174,14 @@ export class Stack {
     });
     this.procs.push(child);
     this.byName.set(name, { child, spec });
+  }
+
+  /** CPU seconds used so far by each started process (with its children), by name; Linux only (empty elsewhere). */
+  cpuSeconds(): Record<string, number> {
+    const table = processTable();
+    const out: Record<string, number> = {};
+    for (const [name, { child }] of this.byName) if (child.pid !== undefined) out[name] = treeCpuSeconds(child.pid, table);
+    return out;
   }
 
   /** Writes the catalog and the snapshot, starts embedding-store and feature-server, loads and ingests the data. */

@@ -1,6 +1,6 @@
 // Dynamic batching on vs off at the same offered load, over real gRPC and a real ONNX Runtime session.
 // Usage: npx tsx libs/inference/bench/batching.bench.ts [--seconds 4] [--reps 2] [--load-factor 1.25] [--threads 1]
-//        [--workloads encoder,light,transact_encoder] [--models models] [--max-batch-rows R]
+//        [--workloads encoder,light,transact_encoder] [--models models] [--max-batch-rows R] [--smoke]
 // Workloads: "encoder" (user_rows, 50 candidates, a 32→256→1056 MLP per candidate: compute-bound), "light"
 // (concat, 8 rows through a 64→16 affine layer: per-call overhead-bound) and "transact_encoder" (the release
 // model from --models, when present: 1 user × 100 actions, 50 candidates). For each, the unbatched
@@ -34,8 +34,16 @@ const { values: args } = parseArgs({
     workloads: { type: 'string', default: 'encoder,light,transact_encoder' },
     models: { type: 'string', default: 'models' },
     'max-batch-rows': { type: 'string' },
+    smoke: { type: 'boolean', default: false },
   },
 });
+// --smoke: short windows, one rep, half the measured capacity offered; checks that every
+// workload runs and that no call fails except with an overload answer; times nothing.
+const SMOKE = args.smoke === true;
+if (SMOKE) Object.assign(args, { seconds: '0.4', reps: '1', 'load-factor': '0.5', candidates: '10' });
+const WINDOW_MS = SMOKE ? 300 : 2000;
+/** Answers a worker may give under load: part of what the bench measures, not failures. */
+const OVERLOAD = new Set(['DEADLINE_EXCEEDED', 'RESOURCE_EXHAUSTED']);
 const SECONDS = Number(args.seconds);
 const REPS = Number(args.reps);
 const N = Number(args.candidates);
@@ -270,7 +278,7 @@ async function runWorkload(w: Workload): Promise<unknown> {
   try {
     await w.write(root);
     const reqs = Array.from({ length: 16 }, (_, i) => w.request(100 + i * 3));
-    const cap = await withWorker(root, false, (client) => capacity(client, reqs, 2000, 8));
+    const cap = await withWorker(root, false, (client) => capacity(client, reqs, WINDOW_MS, 8));
     const rate = Math.max(1, Math.round(cap * LOAD_FACTOR));
     const off: RunResult[] = [];
     const on: RunResult[] = [];
@@ -278,7 +286,10 @@ async function runWorkload(w: Workload): Promise<unknown> {
       off.push(await withWorker(root, false, (client, mb) => openLoop('batching off', client, reqs, rate, mb)));
       on.push(await withWorker(root, true, (client, mb) => openLoop('batching on', client, reqs, rate, mb)));
     }
-    const direct = { off: await inProcess(root, false, reqs, 2000, 32), on: await inProcess(root, true, reqs, 2000, 32) };
+    const direct = { off: await inProcess(root, false, reqs, WINDOW_MS, 32), on: await inProcess(root, true, reqs, WINDOW_MS, 32) };
+    const failures = [...off, ...on].flatMap((r) => Object.entries(r.errors).filter(([code]) => !OVERLOAD.has(code)));
+    if (failures.length > 0) throw new Error(`${w.name}: calls failed: ${JSON.stringify(failures)}`);
+    if ([...off, ...on].some((r) => r.completed === 0 && r.offered * SECONDS >= 2)) throw new Error(`${w.name}: a run completed no call`);
     const tOff = median(off.map((r) => r.throughput));
     const tOn = median(on.map((r) => r.throughput));
     return {

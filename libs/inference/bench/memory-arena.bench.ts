@@ -1,6 +1,6 @@
 // ONNX Runtime's CPU memory arena on vs off (RANKER_MEMORY_ARENA) for the release transact_encoder:
 // time per run at a few batch sizes (S 100, one user) and what the process keeps after one large batch.
-// Usage: npx tsx libs/inference/bench/memory-arena.bench.ts [--models models] [--rows 128,512] [--large 1024] [--reps 10]
+// Usage: npx tsx libs/inference/bench/memory-arena.bench.ts [--models models] [--rows 128,512] [--large 1024] [--reps 10] [--smoke]
 // Each setting runs in its own child process (RSS is per process); the two alternate twice. Bounded: about a minute on 2 cores.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -16,8 +16,12 @@ const { values: args } = parseArgs({
     large: { type: 'string', default: '1024' },
     reps: { type: 'string', default: '10' },
     child: { type: 'string' },
+    smoke: { type: 'boolean', default: false },
   },
 });
+// --smoke: tiny sizes and one run per setting; checks that it runs, times nothing.
+if (args.smoke) Object.assign(args, { rows: '8', large: '32', reps: '1' });
+const REPEATS = args.smoke ? 1 : 2;
 const S = 100;
 const D = 32;
 
@@ -56,7 +60,7 @@ if (args.child !== undefined) {
   void child(args.child === 'on').then((r) => process.stdout.write(JSON.stringify(r)));
 } else {
   const runs: Record<'on' | 'off', ChildResult[]> = { on: [], off: [] };
-  for (let rep = 0; rep < 2; rep++) {
+  for (let rep = 0; rep < REPEATS; rep++) {
     for (const setting of ['on', 'off'] as const) {
       const res = spawnSync(process.execPath, [...process.execArgv, __filename, ...process.argv.slice(2), '--child', setting], { encoding: 'utf8' });
       if (res.status !== 0) throw new Error(`child (${setting}) failed: ${res.stderr}`);
@@ -64,7 +68,7 @@ if (args.child !== undefined) {
     }
   }
   const best = (rs: ChildResult[], n: string): number => Math.min(...rs.map((r) => r.msPerRun[n]!));
-  console.log(`transact_encoder, S ${S}, 1 thread; best of 2 alternating runs per setting`);
+  console.log(`transact_encoder, S ${S}, 1 thread; best of ${REPEATS} alternating runs per setting`);
   for (const n of args.rows.split(',')) {
     const on = best(runs.on, n);
     const off = best(runs.off, n);

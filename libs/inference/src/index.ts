@@ -18,6 +18,7 @@ export {
   type EncodedInputs,
   type EncodedOutputs,
 } from './tensor-codec';
+export { float16Bits, float16Value, fromFloat16, toFloat16 } from './float16';
 export { decodeTensorMessage, encodeTensorMessage, type MessageDType, type MessageTensor } from './tensor-message';
 export {
   checkSessionAgainstConfig,

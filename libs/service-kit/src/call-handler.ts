@@ -7,9 +7,10 @@ import {
 } from '@grpc/grpc-js';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context as otelContext, trace, type Tracer } from '@opentelemetry/api';
 import { type RpcMetrics } from '@pinrank/telemetry';
-import { extractTraceContext, loggerForSpan, SERVER_FAULT_CODES } from '@pinrank/telemetry/internal';
+import { extractTraceContext, SERVER_FAULT_CODES, traceFields } from '@pinrank/telemetry/internal';
 import { type Logger } from 'pino';
 import { type Authorizer } from './authorizer';
+import { CallSignal } from './call-signal';
 import { type CallContext } from './context';
 import { capStatusDetails } from './client-input';
 import { PinrankError, toGrpcStatus } from './errors';
@@ -28,7 +29,7 @@ export interface CallRuntime {
   /** Decides, before any handler runs, whether a call may run. */
   readonly authorizer: Authorizer;
   /** Calls in flight; aborted on force shutdown. */
-  readonly inflight: Set<AbortController>;
+  readonly inflight: Set<CallSignal>;
 }
 
 /** How one method is served. */
@@ -45,6 +46,8 @@ type AnyCall = SurfaceCall & {
   write?: (msg: unknown) => boolean;
   end?: () => void;
 };
+
+const TRACEPARENT = 'traceparent';
 
 function deadlineOf(call: SurfaceCall): Date | undefined {
   const d = call.getDeadline();
@@ -80,38 +83,55 @@ export function wrapHandler(spec: MethodSpec, runtime: CallRuntime): UntypedHand
   const [service = '', method = ''] = path.replace(/^\//, '').split('/');
   const { requestStream, responseStream } = spec.definition;
 
+  const spanName = `${service}/${method}`;
+  const spanAttributes = { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method };
+
   const run = (call: AnyCall, finish: (err: Partial<StatusObject> | null, value?: unknown) => void): void => {
     const started = process.hrtime.bigint();
-    const parent = extractTraceContext(call.metadata, ROOT_CONTEXT);
-    const span = runtime.tracer.startSpan(
-      `${service}/${method}`,
-      { kind: SpanKind.SERVER, attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method } },
-      parent,
-    );
+    // Most internal calls carry no trace context: skip the propagator's parsing then.
+    const parent = call.metadata.get(TRACEPARENT).length > 0 ? extractTraceContext(call.metadata, ROOT_CONTEXT) : ROOT_CONTEXT;
+    const span = runtime.tracer.startSpan(spanName, { kind: SpanKind.SERVER, attributes: spanAttributes }, parent);
     const otel = trace.setSpan(parent, span);
-    const logger = loggerForSpan(runtime.logger, span).child({ rpc: path });
-    const controller = new AbortController();
-    runtime.inflight.add(controller);
+    // What most calls never read is made on first use: the per-call logger (a pino
+    // child), the peer address and the peer certificate (parsed from the TLS socket).
+    let logger: Logger | undefined;
+    const log = (): Logger => (logger ??= runtime.logger.child({ ...traceFields(span), rpc: path }));
+    let peer: string | undefined;
+    const peerOf = (): string => (peer ??= call.getPeer());
     const deadline = deadlineOf(call);
-    let timer: NodeJS.Timeout | undefined;
-    if (deadline) {
-      timer = setTimeout(() => controller.abort(new PinrankError('DEADLINE_EXCEEDED', 'deadline exceeded')), Math.max(0, deadline.getTime() - Date.now()));
-      timer.unref();
-    }
-    const onCancel = (): void => controller.abort(new PinrankError('CANCELLED', 'cancelled by the client'));
+    const callSignal = new CallSignal(deadline);
+    runtime.inflight.add(callSignal);
+    const onCancel = (): void => callSignal.abort(new PinrankError('CANCELLED', 'cancelled by the client'));
     call.on('cancelled', onCancel);
     let model: string | undefined;
     const body = async (): Promise<unknown> => {
-      const caller = runtime.authorizer.authorize(path, { metadata: call.metadata, certificate: peerCertificate(call), peer: call.getPeer(), logger });
+      const caller = runtime.authorizer.authorize(path, {
+        metadata: call.metadata,
+        get certificate() {
+          return peerCertificate(call);
+        },
+        get peer() {
+          return peerOf();
+        },
+        get logger() {
+          return log();
+        },
+      });
       const ctx: CallContext = {
         method: path,
         deadline,
-        signal: controller.signal,
-        logger,
+        get signal() {
+          return callSignal.signal;
+        },
+        get logger() {
+          return log();
+        },
         span,
         otel,
         metadata: call.metadata,
-        peer: call.getPeer(),
+        get peer() {
+          return peerOf();
+        },
         caller,
         remainingMs: () => (deadline ? Math.max(0, deadline.getTime() - Date.now()) : Infinity),
         labelModel: (name) => {
@@ -126,16 +146,16 @@ export function wrapHandler(spec: MethodSpec, runtime: CallRuntime): UntypedHand
         : decodedOrThrow(call.request, path);
       const out = spec.handler(input, ctx);
       if (responseStream) {
-        await writeAll(call, out as AsyncIterable<unknown>, controller.signal);
+        await writeAll(call, out as AsyncIterable<unknown>, callSignal.signal);
         return undefined;
       }
       return await (out as Promise<unknown>);
     };
 
     const done = (err: unknown, value?: unknown): void => {
-      if (timer) clearTimeout(timer);
+      callSignal.done();
       call.off('cancelled', onCancel);
-      runtime.inflight.delete(controller);
+      runtime.inflight.delete(callSignal);
       let code = 'OK';
       if (err === undefined) {
         finish(null, value);
@@ -148,12 +168,12 @@ export function wrapHandler(spec: MethodSpec, runtime: CallRuntime): UntypedHand
           span.recordException(mapped.error);
           span.setStatus({ code: SpanStatusCode.ERROR, message: `${code}: ${details}` });
         }
-        if (mapped.unexpected) logger.error({ err }, 'unexpected error in handler; answered INTERNAL');
-        else if (['INTERNAL', 'UNKNOWN', 'DATA_LOSS'].includes(code)) logger.error({ err: mapped.error }, 'handler failed');
-        else logger.debug({ code, details }, 'call failed');
+        if (mapped.unexpected) log().error({ err }, 'unexpected error in handler; answered INTERNAL');
+        else if (['INTERNAL', 'UNKNOWN', 'DATA_LOSS'].includes(code)) log().error({ err: mapped.error }, 'handler failed');
+        else if (runtime.logger.isLevelEnabled('debug')) log().debug({ code, details }, 'call failed');
         finish({ ...mapped.status, details });
       }
-      span.setAttribute('rpc.grpc.status_code', GrpcStatus[code as keyof typeof GrpcStatus]);
+      span.setAttribute('rpc.grpc.status_code', err === undefined ? GrpcStatus.OK : GrpcStatus[code as keyof typeof GrpcStatus]);
       span.end();
       runtime.metrics.observeServer(service, method, code, Number(process.hrtime.bigint() - started) / 1e9, model);
     };

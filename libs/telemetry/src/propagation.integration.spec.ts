@@ -1,6 +1,7 @@
 import { Client, Metadata, Server, ServerCredentials, credentials, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import { ROOT_CONTEXT, SpanKind, trace, TraceFlags } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { RpcMetrics } from './metrics';
 import { createTraceClientInterceptor, extractTraceContext, injectTraceContext } from './propagation';
 import { startTracing } from './tracing';
 
@@ -46,6 +47,27 @@ describe('W3C propagation over gRPC metadata', () => {
       const sent = trace.getSpanContext(extractTraceContext(received[0]!, ROOT_CONTEXT));
       expect(sent?.traceId).toBe(active.spanContext().traceId);
       expect(sent?.spanId).toBe(clientSpan.spanContext().spanId);
+    } finally {
+      client.close();
+      server.forceShutdown();
+      await tracing.shutdown();
+    }
+  });
+
+  it('with metrics, the one interceptor also counts the call by status (span and counter from one call)', async () => {
+    const exporter = new InMemorySpanExporter();
+    const tracing = startTracing({ serviceName: 'prop-test', exporter: 'none', spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const metrics = new RpcMetrics({ processMetrics: false });
+    const server = new Server();
+    server.addService({ call: method }, { call: (_c: ServerUnaryCall<Buffer, Buffer>, cb: sendUnaryData<Buffer>) => cb({ code: 5, details: 'gone' }) });
+    const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+    const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure(), { interceptors: [createTraceClientInterceptor({ metrics, target: `127.0.0.1:${port}` })] });
+    try {
+      await new Promise<void>((resolve) => client.makeUnaryRequest(method.path, identity.serialize, identity.deserialize, Buffer.from('hi'), () => resolve()));
+      expect(await metrics.registry.metrics()).toContain('rpc_client_requests_total{service="test.Echo",method="Call",code="NOT_FOUND"} 1');
+      const clientSpan = exporter.getFinishedSpans().find((s) => s.kind === SpanKind.CLIENT);
+      expect(clientSpan?.attributes['rpc.grpc.status_code']).toBe(5);
+      expect(clientSpan?.attributes['server.port']).toBe(port);
     } finally {
       client.close();
       server.forceShutdown();

@@ -10,6 +10,7 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { type RpcMetrics } from './metrics';
 
 // One propagator instance, used explicitly: tracing never depends on the
 // global propagator having been registered (it is not under jest).
@@ -77,6 +78,29 @@ export interface TraceClientInterceptorOptions {
   tracer?: Tracer;
   /** Gives the parent context of a call; default: the active context. */
   parentContext?: () => Context;
+  /** Also records the call's `rpc_client_*` metrics here (one interceptor doing both costs less per call than two). */
+  metrics?: RpcMetrics;
+}
+
+interface MethodNames {
+  /** Span name: the path without its leading slash. */
+  spanName: string;
+  service: string;
+  method: string;
+}
+
+/** Method paths split once, not per call (a client calls a handful of methods). */
+const methodNames = new Map<string, MethodNames>();
+
+function namesOf(path: string): MethodNames {
+  let names = methodNames.get(path);
+  if (!names) {
+    const spanName = path.replace(/^\//, '');
+    const [service = '', method = ''] = spanName.split('/');
+    names = { spanName, service, method };
+    if (methodNames.size < 10_000) methodNames.set(path, names);
+  }
+  return names;
 }
 
 /**
@@ -84,25 +108,23 @@ export interface TraceClientInterceptorOptions {
  * method path, with `server.address`/`server.port` when the target is given),
  * injects its W3C trace context into the call's metadata, and ends the span
  * with the call's status (every non-OK status is an error on the client side).
+ * With `metrics`, it also records the call's `rpc_client_*` metrics.
  */
 export function createTraceClientInterceptor(options: TraceClientInterceptorOptions = {}): Interceptor {
   const server = options.target ? serverAttributes(options.target) : {};
+  const metrics = options.metrics;
   return (callOptions, nextCall) => {
+    const started = metrics ? process.hrtime.bigint() : 0n;
     const tracer = options.tracer ?? trace.getTracer('pinrank-grpc-client');
     const parent = options.parentContext ? options.parentContext() : otelContext.active();
-    const path = callOptions.method_definition.path;
-    const [service = '', method = ''] = path.replace(/^\//, '').split('/');
-    const span = tracer.startSpan(
-      path.replace(/^\//, ''),
-      { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method, ...server } },
-      parent,
-    );
-    const spanContext = trace.setSpan(parent, span);
+    const { spanName, service, method } = namesOf(callOptions.method_definition.path);
+    const span = tracer.startSpan(spanName, { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method, ...server } }, parent);
     return new InterceptingCall(nextCall(callOptions), {
       start(metadata, _listener, next) {
-        injectTraceContext(spanContext, metadata);
+        injectTraceContext(trace.setSpan(parent, span), metadata);
         next(metadata, {
           onReceiveStatus(status, nextStatus) {
+            if (metrics) metrics.observeClient(service, method, GrpcStatus[status.code], Number(process.hrtime.bigint() - started) / 1e9);
             span.setAttribute('rpc.grpc.status_code', status.code);
             if (status.code !== GrpcStatus.OK) {
               span.setStatus({ code: SpanStatusCode.ERROR, message: `${GrpcStatus[status.code]}: ${status.details}` });

@@ -1,6 +1,6 @@
 // One training step (forward + backward + Adam) of a TransAct-sized block on tfjs-wasm, stock kernels
 // vs the fast kernels, in one process; then a per-kernel table. Run:
-//   npx tsx tools/train/bench/train-step.bench.ts [--batch 128] [--steps 3] [--no-micro] [--fast-only]
+//   npx tsx tools/train/bench/train-step.bench.ts [--batch 128] [--steps 3] [--no-micro] [--fast-only] [--smoke]
 import * as tf from '@tensorflow/tfjs';
 import { initTraining } from '../src/init-training';
 import { logSumExp } from '../src/wasm-kernels/log-sum-exp';
@@ -11,7 +11,11 @@ import { runMicroTable } from './micro';
 import { measure, type Cost } from './timing';
 import { allVariables, blockLoss, createParams, DEFAULT_SIZES, makeBatch, type LogSumExp } from './transact-block';
 
+/** --smoke: batch 4, one timed step, no micro table; checks that both kernel sets train (finite loss); times nothing. */
+const SMOKE = process.argv.includes('--smoke');
+
 function flag(name: string, fallback: number): number {
+  if (SMOKE) return name === 'batch' ? 4 : 1;
   const i = process.argv.indexOf(`--${name}`);
   const value = i >= 0 ? Number(process.argv[i + 1]) : fallback;
   if (!Number.isInteger(value) || value < 1) throw new TypeError(`--${name} must be a positive integer`);
@@ -88,6 +92,7 @@ async function main(): Promise<void> {
     return { cpu, wall };
   };
   const f0 = report('fast wasm kernels ', fast);
+  if (!Number.isFinite(fast.firstLoss) || (stock && !Number.isFinite(stock.firstLoss))) throw new Error('a training step gave a non-finite loss');
   if (stock != null) {
     const s0 = report('stock wasm kernels', stock);
     console.log(
@@ -98,7 +103,7 @@ async function main(): Promise<void> {
   const heapMiB = asWasmBackend(tf.backend()).wasm.HEAPU8.buffer.byteLength / 2 ** 20;
   console.log(`tensors alive after the runs: ${tf.memory().numTensors - initial.length}; wasm memory grew to ${heapMiB.toFixed(0)} MiB`);
   tf.dispose(initial);
-  if (!process.argv.includes('--no-micro')) {
+  if (!process.argv.includes('--no-micro') && !SMOKE) {
     console.log('');
     runMicroTable(sizes.batch, sizes.seqLen, () => elapsed() > BUDGET_MS);
   }

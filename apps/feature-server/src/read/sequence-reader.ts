@@ -74,12 +74,18 @@ export class SequenceReader {
       userId,
       length: seq.length,
       asOfMs: q.asOfMs,
-      actionTypes: Tensor.fromPartial({ dtype: DataType.DATA_TYPE_INT64, shape: [1, S], int64Values: Array.from(seq.actionTypes, Number) }),
-      itemVectors: Tensor.fromPartial({ dtype: DataType.DATA_TYPE_FLOAT32, shape: [1, S, this.dimension], floatValues: Array.from(seq.itemVectors) }),
-      agesS: Tensor.fromPartial({ dtype: DataType.DATA_TYPE_FLOAT32, shape: [1, S], floatValues: Array.from(seq.agesS) }),
+      // Raw little-endian bytes of the builder's arrays: no per-value numbers to make and encode.
+      actionTypes: rawTensor(DataType.DATA_TYPE_INT64, [1, S], seq.actionTypes),
+      itemVectors: rawTensor(DataType.DATA_TYPE_FLOAT32, [1, S, this.dimension], seq.itemVectors),
+      agesS: rawTensor(DataType.DATA_TYPE_FLOAT32, [1, S], seq.agesS),
       records: q.includeRecords ? (seq.rows as StoredRecord[]).map(toStoredAction) : [],
     });
   }
+}
+
+/** A Tensor message whose values are the array's bytes (a view, no copy). */
+function rawTensor(dtype: DataType, shape: number[], data: Float32Array | BigInt64Array): Tensor {
+  return Tensor.fromPartial({ dtype, shape, raw: Buffer.from(data.buffer, data.byteOffset, data.byteLength) });
 }
 
 function toStoredAction(r: StoredRecord): StoredAction {

@@ -44,6 +44,22 @@ export class InProcessRanker {
 
   /** probs [n, H] for the inputs: encoder (sequence once, every candidate on user row 0) then heads. */
   async run(x: RankingInputs): Promise<Float32Array> {
+    return this.scoreHeads(x, await this.encode(x));
+  }
+
+  /**
+   * The encoder once, then the heads twice: on its output as computed and on
+   * `transform` of it (e.g. a round trip through a narrower wire format), to
+   * measure what that transform does to the scores.
+   */
+  async compareEncoded(x: RankingInputs, transform: (encoded: Float32Array) => Float32Array): Promise<{ reference: Float32Array; transformed: Float32Array }> {
+    const encoded = await this.encode(x);
+    const reference = await this.scoreHeads(x, encoded);
+    const changed = new ort.Tensor('float32', transform(encoded.data as Float32Array), encoded.dims);
+    return { reference, transformed: await this.scoreHeads(x, changed) };
+  }
+
+  private async encode(x: RankingInputs): Promise<ort.Tensor> {
     const enc = await this.encoder.run({
       seq_action_types: new ort.Tensor('int64', x.seqActionTypes, [1, x.S]),
       seq_item_vectors: new ort.Tensor('float32', x.seqItemVectors, [1, x.S, 32]),
@@ -53,6 +69,10 @@ export class InProcessRanker {
     });
     const encoded = enc['encoded'];
     if (!encoded) throw new Error('encoder returned no "encoded"');
+    return encoded;
+  }
+
+  private async scoreHeads(x: RankingInputs, encoded: ort.Tensor): Promise<Float32Array> {
     const out = await this.heads.run({
       encoded,
       user_pf: new ort.Tensor('float32', x.userPf, [x.n, 64]),

@@ -1,0 +1,259 @@
+// Per-call floor of the service kit (docs/benchmarks.md, "service kit"): a trivial
+// unary call (GetRealtimeSequence answered with the request's user id, ~20 bytes each
+// way) through startServer + createClient/callUnary vs a bare grpc-js Server and
+// generated client on loopback, same process, same run. Three phases, each with its
+// own bare baseline: plaintext; mutual TLS (both sides); tracing on (a registered
+// tracer provider recording every span into a batch processor). Per phase: sequential
+// latency (paths interleaved call by call) and throughput with 16 calls in flight
+// (paths alternate in short blocks), plus CPU time per call. Both sides set a deadline.
+//   npm run bench service-kit [-- --calls 3000 --seconds 1.5 --rounds 4 --smoke]
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { credentials, Metadata, Server, ServerCredentials, type ChannelCredentials, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
+import { ExportResultCode } from '@opentelemetry/core';
+import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { FeatureServerClient, FeatureServerService, GetRealtimeSequenceRequest, RealtimeSequence } from '@pinrank/proto';
+import { RpcMetrics, startTracing } from '@pinrank/telemetry';
+import { build } from 'hdr-histogram-js';
+import pino from 'pino';
+import { callUnary, createClient } from '../src/client';
+import { ensureLocalPki, type LocalPki } from '../src/pki/local-pki';
+import { startServer } from '../src/server';
+import { defineService } from '../src/service';
+
+const { values: args } = parseArgs({
+  options: {
+    calls: { type: 'string', default: '3000' },
+    seconds: { type: 'string', default: '1.5' },
+    rounds: { type: 'string', default: '4' },
+    inflight: { type: 'string', default: '16' },
+    smoke: { type: 'boolean', default: false },
+  },
+});
+const SMOKE = args.smoke === true;
+const CALLS = SMOKE ? 50 : Number(args.calls);
+const BLOCK_S = SMOKE ? 0.1 : Number(args.seconds) / 2;
+const ROUNDS = SMOKE ? 1 : Number(args.rounds);
+const INFLIGHT = Number(args.inflight);
+const TIMEOUT_MS = 10_000;
+
+type Call = (userId: string) => Promise<void>;
+interface Path {
+  name: string;
+  call: Call;
+  close(): Promise<void>;
+}
+
+function check(res: RealtimeSequence, userId: string): void {
+  if (res.userId !== userId) throw new Error(`wrong answer: "${res.userId}" for "${userId}"`);
+}
+
+const metrics = new RpcMetrics({ processMetrics: false });
+const answer = (req: GetRealtimeSequenceRequest): RealtimeSequence => RealtimeSequence.fromPartial({ userId: req.userId });
+
+interface Tls {
+  pki: LocalPki;
+}
+
+interface Endpoint {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** A bare grpc-js server: the floor. */
+async function bareServer(tls?: Tls): Promise<Endpoint> {
+  const server = new Server();
+  server.addService(FeatureServerService, {
+    getRealtimeSequence: (call: ServerUnaryCall<GetRealtimeSequenceRequest, RealtimeSequence>, cb: sendUnaryData<RealtimeSequence>) => cb(null, answer(call.request)),
+  });
+  let creds = ServerCredentials.createInsecure();
+  if (tls) {
+    const s = tls.pki.files('bench-server');
+    creds = ServerCredentials.createSsl(readFileSync(tls.pki.caFile), [{ cert_chain: readFileSync(s.certFile), private_key: readFileSync(s.keyFile) }], true);
+  }
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', creds, (err, p) => (err ? reject(err) : resolve(p))));
+  return { port, close: async () => server.forceShutdown() };
+}
+
+/** The same service through startServer. */
+async function kitServer(tls?: Tls): Promise<Endpoint> {
+  const server = await startServer({
+    name: 'service-kit-bench',
+    address: '127.0.0.1:0',
+    signals: [],
+    logger: pino({ level: 'info' }, pino.destination('/dev/null')),
+    metrics,
+    services: [defineService(FeatureServerService, { getRealtimeSequence: async (req) => answer(req) })],
+    ...(tls ? { tls: { ...tls.pki.files('bench-server'), clientCaFile: tls.pki.caFile } } : {}),
+  });
+  return { port: server.port, close: () => server.shutdown() };
+}
+
+/** A bare generated client, deadline set. */
+function bareClient(port: number, tls?: Tls): { call: Call; close(): void } {
+  let creds: ChannelCredentials = credentials.createInsecure();
+  if (tls) {
+    const c = tls.pki.files('bench-client');
+    creds = credentials.createSsl(readFileSync(tls.pki.caFile), readFileSync(c.keyFile), readFileSync(c.certFile));
+  }
+  const client = new FeatureServerClient(`127.0.0.1:${port}`, creds, tls ? { 'grpc.ssl_target_name_override': 'localhost' } : {});
+  const call: Call = (userId) =>
+    new Promise<void>((resolve, reject) => {
+      client.getRealtimeSequence(GetRealtimeSequenceRequest.fromPartial({ userId, maxLen: 1 }), new Metadata(), { deadline: Date.now() + TIMEOUT_MS }, (err, res) => {
+        if (err) return reject(err);
+        check(res, userId);
+        resolve();
+      });
+    });
+  return { call, close: () => client.close() };
+}
+
+/** createClient + callUnary, client metrics on as in the apps. */
+function kitClient(port: number, tls?: Tls): { call: Call; close(): void } {
+  const client = createClient(FeatureServerClient, `127.0.0.1:${port}`, {
+    metrics,
+    ...(tls ? { tls: { caFile: tls.pki.caFile, serverNameOverride: 'localhost', ...tls.pki.files('bench-client') } } : {}),
+  });
+  const method = client.getRealtimeSequence.bind(client);
+  const call: Call = async (userId) => check(await callUnary(method, GetRealtimeSequenceRequest.fromPartial({ userId, maxLen: 1 }), { timeoutMs: TIMEOUT_MS }), userId);
+  return { call, close: () => client.close() };
+}
+
+async function path(name: string, server: (tls?: Tls) => Promise<Endpoint>, client: typeof bareClient, tls?: Tls): Promise<Path> {
+  const s = await server(tls);
+  const c = client(s.port, tls);
+  return {
+    name,
+    call: c.call,
+    close: async () => {
+      c.close();
+      await s.close();
+    },
+  };
+}
+
+interface Row {
+  name: string;
+  p50: number;
+  p99: number;
+  cpuUsPerCall: number;
+  callsPerS: number;
+}
+
+async function measure(paths: Path[]): Promise<Row[]> {
+  // Warm-up: connections, JIT.
+  for (let i = 0; i < Math.max(20, CALLS / 10); i++) for (const p of paths) await p.call(`w${i}`);
+  const hist = paths.map(() => build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 }));
+  for (let i = 0; i < CALLS; i++) {
+    const order = i % 2 === 0 ? paths.map((_, k) => k) : paths.map((_, k) => paths.length - 1 - k);
+    for (const k of order) {
+      const p = paths[k] as Path;
+      const t = performance.now();
+      await p.call(`u${i}`);
+      hist[k]?.recordValue(Math.max(1, Math.round((performance.now() - t) * 1000)));
+    }
+  }
+  // Throughput: INFLIGHT callers for BLOCK_S per path, paths alternating, ROUNDS rounds.
+  const done = paths.map(() => 0);
+  const spent = paths.map(() => 0);
+  const cpu = paths.map(() => 0);
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = r % 2 === 0 ? paths.map((_, k) => k) : paths.map((_, k) => paths.length - 1 - k);
+    for (const k of order) {
+      const p = paths[k] as Path;
+      const end = performance.now() + BLOCK_S * 1000;
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      let n = 0;
+      await Promise.all(
+        Array.from({ length: INFLIGHT }, async (_, w) => {
+          while (performance.now() < end) {
+            await p.call(`c${w}`);
+            n++;
+          }
+        }),
+      );
+      const c = process.cpuUsage(c0);
+      cpu[k] = (cpu[k] ?? 0) + c.user + c.system;
+      done[k] = (done[k] ?? 0) + n;
+      spent[k] = (spent[k] ?? 0) + (performance.now() - t0) / 1000;
+    }
+  }
+  return paths.map((p, k) => ({
+    name: p.name,
+    p50: (hist[k]?.getValueAtPercentile(50) ?? NaN) / 1000,
+    p99: (hist[k]?.getValueAtPercentile(99) ?? NaN) / 1000,
+    cpuUsPerCall: (cpu[k] ?? 0) / Math.max(1, done[k] ?? 0),
+    callsPerS: (done[k] ?? 0) / (spent[k] ?? 1),
+  }));
+}
+
+/** Accepts spans and drops them: what the SDK costs without a collector's network time. */
+class DiscardingExporter implements SpanExporter {
+  spans = 0;
+  export(spans: ReadableSpan[], done: (r: { code: ExportResultCode }) => void): void {
+    this.spans += spans.length;
+    done({ code: ExportResultCode.SUCCESS });
+  }
+  async shutdown(): Promise<void> {}
+}
+
+async function phase(title: string, make: () => Promise<Path[]>, out: string[]): Promise<void> {
+  const paths = await make();
+  try {
+    const rows = await measure(paths);
+    const base = rows[0] as Row;
+    out.push(`${title}:`, '', `| path | p50 ms | p99 ms | p50 vs bare | calls/s at ${INFLIGHT} in flight | time per call vs bare (1 / throughput) | CPU µs per call (client + server) | CPU vs bare |`, '|---|---|---|---|---|---|---|---|');
+    for (const r of rows) {
+      out.push(
+        `| ${r.name} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${(r.p50 / base.p50).toFixed(2)}× | ${r.callsPerS.toFixed(0)} | ${(base.callsPerS / r.callsPerS).toFixed(2)}× | ${r.cpuUsPerCall.toFixed(0)} | ${(r.cpuUsPerCall / base.cpuUsPerCall).toFixed(2)}× |`,
+      );
+    }
+    out.push('');
+  } finally {
+    for (const p of paths) await p.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'service-kit-bench-'));
+  const out: string[] = [
+    `service kit vs bare grpc-js: ${CALLS} sequential calls per path (interleaved), then ${INFLIGHT} in flight for ${ROUNDS} × ${BLOCK_S} s blocks per path; node ${process.version}`,
+    '',
+  ];
+  try {
+    const pki = ensureLocalPki({ dir, identities: [{ name: 'bench-server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }, { name: 'bench-client' }] });
+    await phase(
+      'plaintext (and which side costs what: the kit on one side only)',
+      async () => [
+        await path('bare grpc-js (baseline)', bareServer, bareClient),
+        await path('service kit', kitServer, kitClient),
+        await path('kit server, bare client', kitServer, bareClient),
+        await path('bare server, kit client', bareServer, kitClient),
+      ],
+      out,
+    );
+    await phase('mutual TLS', async () => [await path('bare grpc-js, mTLS (baseline)', bareServer, bareClient, { pki }), await path('service kit, mTLS', kitServer, kitClient, { pki })], out);
+    // Tracing on: a registered provider (context manager, propagator) recording every span.
+    const exporter = new DiscardingExporter();
+    const tracing = startTracing({ serviceName: 'service-kit-bench', exporter: 'none', spanProcessors: [new BatchSpanProcessor(exporter)] });
+    try {
+      await phase('tracing on (every span recorded and exported)', async () => [await path('bare grpc-js (baseline)', bareServer, bareClient), await path('service kit, tracing on', kitServer, kitClient)], out);
+      await tracing.forceFlush();
+      if (exporter.spans === 0) throw new Error('tracing phase recorded no spans');
+      out.push(`spans exported in the tracing phase: ${exporter.spans}`, '');
+    } finally {
+      await tracing.shutdown();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
