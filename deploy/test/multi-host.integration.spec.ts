@@ -119,8 +119,8 @@ describe('multi-host operation (network namespaces)', () => {
     });
 
     const cli = join(root, 'tools', 'cli', 'bin', 'pinrank.cjs');
-    execFileSync(process.execPath, [cli, 'simulate', '--out', join(dir, 'world'), '--seed', '7', '--users', '150', '--items', '800', '--days', '10', '--no-progress']);
-    execFileSync(process.execPath, [cli, 'embed', '--world', join(dir, 'world'), '--out', join(dir, 'snap'), '--version', 'mh1', '--no-progress']);
+    execFileSync(process.execPath, [cli, 'simulate', '--out', join(dir, 'world'), '--seed', '7', '--users', '150', '--items', '800', '--days', '10', '--no-progress'], { cwd: root });
+    execFileSync(process.execPath, [cli, 'embed', '--world', join(dir, 'world'), '--out', join(dir, 'snap'), '--version', 'mh1', '--no-progress'], { cwd: root });
     items = Array.from({ length: 40 }, (_, i) => `i${i * 17}`);
 
     const esProc = start('es', 'embedding-store', {

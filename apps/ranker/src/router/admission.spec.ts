@@ -74,6 +74,19 @@ describe('AdmissionController', () => {
     expect(h.c.limit).toBeGreaterThan(1);
   });
 
+  it('ends a probe rather than refuse a request whose wait for a slot runs out during it', async () => {
+    const h = controller({ initialLimit: 4, queueFactor: 1 });
+    const first = await h.c.admit(100);
+    expect(h.c.limit).toBe(1);
+    // Waits up to half its 100 ms (nothing is known of the latency yet), then the probe gives way.
+    const second = h.c.admit(100);
+    expect(h.c.queued).toBe(1);
+    await expect(second).resolves.toBeDefined();
+    expect(h.c.limit).toBe(4);
+    expect(h.c.inflight).toBe(2);
+    first.release('ok');
+  });
+
   it('grows the limit while latency stays flat, up to the maximum', async () => {
     const h = controller({ initialLimit: 2, maxLimit: 40 });
     await drive(h, 305, () => 10);

@@ -10,7 +10,8 @@ import { OverloadError } from './overload-error';
 //     when latency climbs (requests queue somewhere), it shrinks in
 //     proportion. The no-load latency is that of requests that ran alone; when
 //     none did for `probeIntervalMs`, the limit drops to 1 for a few requests
-//     to measure it again (Envoy's minRTT window);
+//     to measure it again (Envoy's minRTT window); a request whose wait for a
+//     slot runs out during such a probe ends it instead of being refused;
 //     a request refused downstream for load (RESOURCE_EXHAUSTED, a deadline
 //     missed) shrinks it by `backoffRatio` at once;
 //   - at the limit, a request may wait for a slot in a short queue (as long
@@ -190,6 +191,14 @@ export class AdmissionController {
           resolve(this.grant());
         },
         timer: setTimeout(() => {
+          // A probe must not cost requests: a wait that runs out while the limit is held at 1 to measure the
+          // no-load latency ends the probe (it is tried again after probeIntervalMs) and the queue drains.
+          if (this.probeLeft > 0) {
+            this.probeLeft = 0;
+            this.lastNoLoadAt = this.now();
+            this.drain();
+            if (!this.queue.includes(waiter)) return;
+          }
           cleanup();
           reject(new OverloadError('deadline', `ranker overloaded: no slot (concurrency limit ${this.limit}) within the ${Math.round(waitMs)} ms the request could wait; retry later`));
         }, waitMs),

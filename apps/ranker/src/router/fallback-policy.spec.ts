@@ -85,6 +85,41 @@ describe('the fallback pool cap', () => {
   });
 });
 
+describe('the fallback wait queue', () => {
+  const policy = (): FallbackPolicy =>
+    new FallbackPolicy({ mode: 'cpu_encoder', liteModelName: 'ranking_heads_lite', hasHealthyWorker: () => true, healthyWorkers: () => 1, fallbackChunksPerWorker: 1 });
+
+  it('lets a chunk that finds the pool full wait for the next free slot, first come first served', async () => {
+    const p = policy();
+    const order: string[] = [];
+    let open: () => void = () => undefined;
+    const first = p.onFallbackPool('cpu', () => new Promise<void>((resolve) => (open = resolve)).then(() => order.push('first')));
+    const second = p.onFallbackPool('cpu', async () => order.push('second'), { maxWaitMs: 5_000 });
+    expect(p.fallbackChunksWaiting).toBe(1);
+    expect(p.fallbackChunksInFlight).toBe(1);
+    open();
+    await Promise.all([first, second]);
+    expect(order).toEqual(['first', 'second']);
+    expect(p.fallbackChunksInFlight).toBe(0);
+    expect(p.fallbackChunksWaiting).toBe(0);
+  });
+
+  it('refuses when the wait runs out, when no wait is allowed, and when as many wait as may run', async () => {
+    const p = policy();
+    let open: () => void = () => undefined;
+    const running = p.onFallbackPool('cpu', () => new Promise<void>((resolve) => (open = resolve)));
+    await expect(p.onFallbackPool('cpu', async () => 'x')).rejects.toMatchObject({ code: 'RESOURCE_EXHAUSTED', reason: 'fallback_full' });
+    await expect(p.onFallbackPool('cpu', async () => 'x', { maxWaitMs: 20 })).rejects.toMatchObject({ code: 'RESOURCE_EXHAUSTED', reason: 'fallback_full' });
+    expect(p.fallbackChunksWaiting).toBe(0);
+    const waiting = p.onFallbackPool('cpu', async () => 'waited', { maxWaitMs: 5_000 });
+    await expect(p.onFallbackPool('cpu', async () => 'x', { maxWaitMs: 5_000 })).rejects.toMatchObject({ message: expect.stringMatching(/1 waiting/) });
+    open();
+    await expect(waiting).resolves.toBe('waited');
+    await running;
+    expect(p.fallbackChunksInFlight).toBe(0);
+  });
+});
+
 describe('retry and ejection rules', () => {
   it('classifies a failed attempt by its status and the request deadline', () => {
     expect(classifyAttemptFailure('UNAVAILABLE', false)).toBe('unavailable');

@@ -35,12 +35,18 @@ export interface FallbackPolicyOptions {
   hasHealthyWorker: (pool: PoolName) => boolean;
   /** How many workers of a pool are SERVING and not ejected; default 1 when hasHealthyWorker, else 0. */
   healthyWorkers?: (pool: PoolName) => number;
-  /** Encoder chunks the fallback pool runs at once per healthy worker (RANKER_FALLBACK_CHUNKS_PER_WORKER); default 2. */
+  /** Encoder chunks the fallback pool runs at once per healthy worker (RANKER_FALLBACK_CHUNKS_PER_WORKER); default 4. */
   fallbackChunksPerWorker?: number;
 }
 
 /** Default of FallbackPolicyOptions.fallbackChunksPerWorker. */
-export const DEFAULT_FALLBACK_CHUNKS_PER_WORKER = 2;
+export const DEFAULT_FALLBACK_CHUNKS_PER_WORKER = 4;
+
+/** A chunk waiting for room on the fallback pool. */
+interface FallbackWaiter {
+  grant(): void;
+  timer: NodeJS.Timeout;
+}
 
 /**
  * When the encoder moves to the CPU pool and when the lite heads are used
@@ -57,13 +63,14 @@ export const DEFAULT_FALLBACK_CHUNKS_PER_WORKER = 2;
  * A pool that is merely busy (its workers answer RESOURCE_EXHAUSTED) has no
  * fallback either: the request is refused with RESOURCE_EXHAUSTED rather than
  * moved onto a pool that cannot take it. The fallback pool itself takes at most
- * `fallbackChunksPerWorker` encoder chunks per healthy worker at once; more are
- * refused with RESOURCE_EXHAUSTED ({@link FallbackPolicy.onFallbackPool}).
+ * `fallbackChunksPerWorker` encoder chunks per healthy worker at once; more wait
+ * briefly for a slot, then are refused with RESOURCE_EXHAUSTED ({@link FallbackPolicy.onFallbackPool}).
  */
 export class FallbackPolicy {
   private readonly mode: GpuFallback;
   private readonly perWorker: number;
   private fallbackInFlight = 0;
+  private readonly waiting: FallbackWaiter[] = [];
 
   constructor(private readonly o: FallbackPolicyOptions) {
     this.mode = o.mode;
@@ -76,23 +83,67 @@ export class FallbackPolicy {
     return this.fallbackInFlight;
   }
 
+  /** Encoder chunks waiting for room on a fallback pool now. */
+  get fallbackChunksWaiting(): number {
+    return this.waiting.length;
+  }
+
   /**
    * Runs one chunk's call on the fallback `pool` when it has room: at most
-   * `fallbackChunksPerWorker` × its healthy workers at once.
-   * Thrown by: no room — RESOURCE_EXHAUSTED (OverloadError 'fallback_full'); else as `run`.
+   * `fallbackChunksPerWorker` × its healthy workers at once. A chunk that finds
+   * it full waits for a slot, first come first served, for at most `maxWaitMs`
+   * (the caller derives it from the request's deadline) while no more chunks
+   * wait than may run.
+   * Thrown by: no room within the wait, or the wait queue full — RESOURCE_EXHAUSTED
+   * (OverloadError 'fallback_full'); else as `run`.
    */
-  async onFallbackPool<T>(pool: PoolName, run: () => Promise<T>): Promise<T> {
-    const healthy = this.o.healthyWorkers ? this.o.healthyWorkers(pool) : this.o.hasHealthyWorker(pool) ? 1 : 0;
-    const cap = this.perWorker * Math.max(1, healthy);
-    if (this.fallbackInFlight >= cap) {
-      throw new OverloadError('fallback_full', `the ${pool} fallback pool is full (${this.fallbackInFlight} chunk(s) in flight, at most ${this.perWorker} per healthy worker); retry later`);
-    }
-    this.fallbackInFlight++;
+  async onFallbackPool<T>(pool: PoolName, run: () => Promise<T>, wait: { maxWaitMs?: number } = {}): Promise<T> {
+    const cap = this.capOf(pool);
+    if (this.fallbackInFlight >= cap || this.waiting.length > 0) await this.waitForSlot(pool, cap, wait.maxWaitMs ?? 0);
+    else this.fallbackInFlight++;
     try {
       return await run();
     } finally {
       this.fallbackInFlight--;
+      this.handOver(pool);
     }
+  }
+
+  /** Most chunks the fallback `pool` runs at once. */
+  private capOf(pool: PoolName): number {
+    const healthy = this.o.healthyWorkers ? this.o.healthyWorkers(pool) : this.o.hasHealthyWorker(pool) ? 1 : 0;
+    return this.perWorker * Math.max(1, healthy);
+  }
+
+  /** Queues for a slot; resolves with the slot taken (counted in fallbackInFlight). */
+  private waitForSlot(pool: PoolName, cap: number, maxWaitMs: number): Promise<void> {
+    const full = (): OverloadError =>
+      new OverloadError(
+        'fallback_full',
+        `the ${pool} fallback pool is full (${this.fallbackInFlight} chunk(s) in flight, at most ${this.perWorker} per healthy worker, ${this.waiting.length} waiting); retry later`,
+      );
+    if (maxWaitMs <= 0 || this.waiting.length >= cap) return Promise.reject(full());
+    return new Promise<void>((resolve, reject) => {
+      const waiter: FallbackWaiter = {
+        grant: () => {
+          clearTimeout(waiter.timer);
+          this.fallbackInFlight++;
+          resolve();
+        },
+        timer: setTimeout(() => {
+          const at = this.waiting.indexOf(waiter);
+          if (at >= 0) this.waiting.splice(at, 1);
+          reject(full());
+        }, maxWaitMs),
+      };
+      this.waiting.push(waiter);
+    });
+  }
+
+  /** Gives freed slots to waiting chunks, oldest first. */
+  private handOver(pool: PoolName): void {
+    const cap = this.capOf(pool);
+    while (this.waiting.length > 0 && this.fallbackInFlight < cap) this.waiting.shift()?.grant();
   }
 
   /**

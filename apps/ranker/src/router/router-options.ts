@@ -1,5 +1,6 @@
 import { type ClientConnectOptions, type ServerOptions } from '@pinrank/service-kit';
 import { type Logger } from 'pino';
+import { DEFAULT_FALLBACK_CHUNKS_PER_WORKER } from './fallback-policy';
 
 /** What the router does when the pool named by the encoder's placement has no usable worker. */
 export type GpuFallback = 'cpu_encoder' | 'lite' | 'none';
@@ -120,7 +121,7 @@ export interface RouterOptions {
   maxInferAttempts?: number;
   /** Adaptive concurrency limit and deadline check on incoming requests; default on with the defaults of admission.ts. */
   admission?: AdmissionSettings;
-  /** Encoder chunks the fallback (CPU) pool runs at once per healthy worker; more are refused RESOURCE_EXHAUSTED; default 2. */
+  /** Encoder chunks the fallback (CPU) pool runs at once per healthy worker; more wait briefly, then are refused RESOURCE_EXHAUSTED; default 4. */
   fallbackChunksPerWorker?: number;
   /** Candidates retrieved for Recommend when the request says 0; default 200 (at most maxCandidates). */
   recommendCandidates?: number;
@@ -256,7 +257,7 @@ export function withRouterDefaults(o: RouterOptions): ResolvedRouterOptions {
     embeddingsTimeoutMs: intIn('embeddingsTimeoutMs', o.embeddingsTimeoutMs ?? 200, 1),
     maxInferAttempts: intIn('maxInferAttempts', o.maxInferAttempts ?? 2, 1, 10),
     admission: o.admission === false ? false : { ...(o.admission ?? {}) },
-    fallbackChunksPerWorker: intIn('fallbackChunksPerWorker', o.fallbackChunksPerWorker ?? 2, 1, 1000),
+    fallbackChunksPerWorker: intIn('fallbackChunksPerWorker', o.fallbackChunksPerWorker ?? DEFAULT_FALLBACK_CHUNKS_PER_WORKER, 1, 1000),
     recommendCandidates: intIn('recommendCandidates', o.recommendCandidates ?? Math.min(200, maxCandidates), 1, maxCandidates),
     catalogPath: o.catalogPath,
     popularityListSize: intIn('popularityListSize', o.popularityListSize ?? 1000, 1, 100_000),

@@ -192,6 +192,7 @@ export function registerExperimentRun(program: Command, io: CliIo): void {
           planned: result.planned,
           requests: result.requests,
           errors: result.errors,
+          retries: result.retries,
           actionsIngested: result.actionsIngested,
           historyIngested: result.historyIngested,
           actionIdPrefix: result.actionIdPrefix,
@@ -202,7 +203,7 @@ export function registerExperimentRun(program: Command, io: CliIo): void {
         if (flags.json) io.out(toJson(report));
         else {
           io.out(
-            `${counts.users} users, ${counts.requests} requests (${counts.errors} errors), ${counts.actionsIngested} actions ingested, ${(counts.wallMs / 1000).toFixed(1)} s\n`,
+            `${counts.users} users, ${counts.requests} requests (${counts.errors} errors, ${counts.retries} retried after RESOURCE_EXHAUSTED/UNAVAILABLE), ${counts.actionsIngested} actions ingested, ${(counts.wallMs / 1000).toFixed(1)} s\n`,
           );
           io.out(formatExperimentSummary(summary));
           const short = summary.arms.reduce((n, a) => n + a.shortPages, 0);

@@ -1,6 +1,6 @@
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { type ServiceError } from '@grpc/grpc-js';
 import { FeatureServerClient, RankerClient, RecommendRequest, type RecommendResponse, type UserAction } from '@pinrank/proto';
-import { type ClientTlsOptions } from '@pinrank/service-kit';
+import { PinrankError, withRetry, type ClientTlsOptions, type RetryPolicy } from '@pinrank/service-kit';
 import { ACTION, parseItemId, Responder, userId, type LoadedWorld, type Reaction } from '@pinrank/sim';
 import { authMetadata, openClient } from '../remote/call';
 import { ingestStream } from '../remote/ingest-stream';
@@ -11,6 +11,8 @@ import { planUserRequests, runPeriod, selectRunUsers, type PlannedRequest, type 
 const DAY_MS = 86_400_000;
 /** Error messages kept for the report. */
 const ERROR_SAMPLES = 10;
+/** How a Recommend refused for load is asked again. */
+const RECOMMEND_RETRY: RetryPolicy = { maxAttempts: 6, initialBackoffMs: 100, maxBackoffMs: 2_000, retryOn: ['RESOURCE_EXHAUSTED', 'UNAVAILABLE'] };
 
 /** One layer assignment as a response reported it. */
 export interface ObservedAssignment {
@@ -116,6 +118,8 @@ export interface ClosedLoopResult {
   actionIdPrefix: string;
   /** First error messages (at most ten). */
   errorSamples: string[];
+  /** Recommend calls asked again after a RESOURCE_EXHAUSTED or UNAVAILABLE answer (not counted in `requests`). */
+  retries: number;
   wallMs: number;
 }
 
@@ -168,6 +172,7 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
   const errorSamples: string[] = [];
   let done = 0;
   let errors = 0;
+  let retries = 0;
   let actionsIngested = 0;
   let simulatedMs = period.startMs;
   const noteError = (message: string): void => {
@@ -195,12 +200,26 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
     }
     o.log?.(`running ${plan.length} requests for ${users.length} users over ${o.runDays} simulated days`);
 
-    const recommend = (req: RecommendRequest): Promise<RecommendResponse> =>
-      new Promise((resolve, reject) =>
-        ranker.recommend(req, recommendMetadata, { deadline: new Date(Date.now() + timeoutMs) }, (err: ServiceError | null, res) =>
-          err ? reject(new Error(`router ${o.routerAddress}: ${status[err.code] ?? err.code}: ${err.details || err.message}`, { cause: err })) : resolve(res),
-        ),
-      );
+    // A well-behaved client: a page refused for load (RESOURCE_EXHAUSTED) or by a restarting router
+    // (UNAVAILABLE) is asked again after a jittered backoff, within the request's deadline.
+    const recommend = async (req: RecommendRequest): Promise<RecommendResponse> => {
+      const deadline = new Date(Date.now() + timeoutMs);
+      try {
+        return await withRetry(
+          (attempt) => {
+            if (attempt > 1) retries++;
+            return new Promise<RecommendResponse>((resolve, reject) =>
+              ranker.recommend(req, recommendMetadata, { deadline }, (err: ServiceError | null, res) => (err ? reject(err) : resolve(res))),
+            );
+          },
+          RECOMMEND_RETRY,
+          { deadline, ...(o.signal ? { signal: o.signal } : {}) },
+        );
+      } catch (err) {
+        const e = PinrankError.from(err);
+        throw new Error(`router ${o.routerAddress}: ${e.code}: ${e.message}`, { cause: err });
+      }
+    };
 
     const step = async (r: PlannedRequest, sequenceNo: number): Promise<void> => {
       const user = outcomes.get(r.userIndex);
@@ -301,6 +320,7 @@ export async function runClosedLoop(o: ClosedLoopOptions): Promise<ClosedLoopRes
       historyIngested,
       actionIdPrefix: prefix,
       errorSamples,
+      retries,
       wallMs: Date.now() - started,
     };
   } finally {
