@@ -1,5 +1,6 @@
 import { PinrankError } from '@pinrank/service-kit';
 import { OverloadError } from './overload-error';
+import { SlotQueue } from './slot-queue';
 
 // Admission control at the router: an adaptive concurrency limit (a gradient
 // limit after Netflix's concurrency-limits library; Envoy's adaptive
@@ -81,12 +82,6 @@ const PROBE_SAMPLES = 5;
 /** Requests the limit grows by per estimate while latency stays within tolerance. */
 const HEADROOM = 1;
 
-/** A request waiting for a slot. */
-interface Waiter {
-  grant(): void;
-  timer: NodeJS.Timeout;
-}
-
 /**
  * The router's admission control (see the top of this file): `admit` gives a
  * ticket to release when the request ends, or refuses with RESOURCE_EXHAUSTED.
@@ -104,7 +99,7 @@ export class AdmissionController {
   /** Requests still to run alone while the no-load latency is measured; 0 when not probing. */
   private probeLeft = 0;
   private expectedMs_: number | undefined;
-  private readonly queue: Waiter[] = [];
+  private readonly queue = new SlotQueue<AdmissionTicket>();
 
   constructor(options: AdmissionOptions = {}) {
     const o = { ...ADMISSION_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([k, v]) => k !== 'now' && v !== undefined)) } as Required<Omit<AdmissionOptions, 'now'>>;
@@ -184,37 +179,19 @@ export class AdmissionController {
         new OverloadError('limit', `ranker overloaded: ${this.inflight_} requests in flight (concurrency limit ${this.limit}) and ${this.queue.length} waiting; retry later with backoff`),
       );
     }
-    return new Promise<AdmissionTicket>((resolve, reject) => {
-      const waiter: Waiter = {
-        grant: () => {
-          cleanup();
-          resolve(this.grant());
-        },
-        timer: setTimeout(() => {
-          // A probe must not cost requests: a wait that runs out while the limit is held at 1 to measure the
-          // no-load latency ends the probe (it is tried again after probeIntervalMs) and the queue drains.
-          if (this.probeLeft > 0) {
-            this.probeLeft = 0;
-            this.lastNoLoadAt = this.now();
-            this.drain();
-            if (!this.queue.includes(waiter)) return;
-          }
-          cleanup();
-          reject(new OverloadError('deadline', `ranker overloaded: no slot (concurrency limit ${this.limit}) within the ${Math.round(waitMs)} ms the request could wait; retry later`));
-        }, waitMs),
-      };
-      const onAbort = (): void => {
-        cleanup();
-        reject(new PinrankError('CANCELLED', 'request cancelled while waiting for admission'));
-      };
-      const cleanup = (): void => {
-        clearTimeout(waiter.timer);
-        signal?.removeEventListener('abort', onAbort);
-        const at = this.queue.indexOf(waiter);
-        if (at >= 0) this.queue.splice(at, 1);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.queue.push(waiter);
+    return this.queue.wait({
+      maxWaitMs: waitMs,
+      signal,
+      // A probe must not cost requests: a wait that runs out while the limit is held at 1 to measure the
+      // no-load latency ends the probe (it is tried again after probeIntervalMs) and the queue drains.
+      beforeExpiry: () => {
+        if (this.probeLeft === 0) return;
+        this.probeLeft = 0;
+        this.lastNoLoadAt = this.now();
+        this.drain();
+      },
+      expired: () => new OverloadError('deadline', `ranker overloaded: no slot (concurrency limit ${this.limit}) within the ${Math.round(waitMs)} ms the request could wait; retry later`),
+      cancelled: () => new PinrankError('CANCELLED', 'request cancelled while waiting for admission'),
     });
   }
 
@@ -239,7 +216,10 @@ export class AdmissionController {
 
   /** Gives free slots to waiting requests, oldest first. */
   private drain(): void {
-    while (this.queue.length > 0 && this.inflight_ < this.limit) this.queue[0]?.grant();
+    this.queue.grantWhile(
+      () => this.inflight_ < this.limit,
+      () => this.grant(),
+    );
   }
 
   /** One answered request's latency, how many requests were in flight when it started (itself included), and whether it ran alone throughout. */

@@ -118,6 +118,23 @@ describe('the fallback wait queue', () => {
     await running;
     expect(p.fallbackChunksInFlight).toBe(0);
   });
+
+  it('drops a waiting chunk whose request is cancelled, and lets waiting chunks in when the pool grows', async () => {
+    let healthy = 1;
+    const p = new FallbackPolicy({ mode: 'cpu_encoder', liteModelName: 'ranking_heads_lite', hasHealthyWorker: () => true, healthyWorkers: () => healthy, fallbackChunksPerWorker: 1 });
+    let open: () => void = () => undefined;
+    const running = p.onFallbackPool('cpu', () => new Promise<void>((resolve) => (open = resolve)));
+    const abort = new AbortController();
+    const cancelled = p.onFallbackPool('cpu', async () => 'x', { maxWaitMs: 5_000, signal: abort.signal });
+    abort.abort();
+    await expect(cancelled).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(p.fallbackChunksWaiting).toBe(0);
+    healthy = 2;
+    await expect(p.onFallbackPool('cpu', async () => 'second worker', { maxWaitMs: 5_000 })).resolves.toBe('second worker');
+    open();
+    await running;
+    expect(p.fallbackChunksInFlight).toBe(0);
+  });
 });
 
 describe('retry and ejection rules', () => {

@@ -3,6 +3,7 @@ import { DegradedFlag } from '@pinrank/proto';
 import { PinrankError, type ErrorCode } from '@pinrank/service-kit';
 import { type ModelSet, type PoolName, type RoutedModel } from './model-set';
 import { OverloadError } from './overload-error';
+import { SlotQueue } from './slot-queue';
 import { type RequestContext } from './request-context';
 import { type GpuFallback } from './router-options';
 
@@ -42,12 +43,6 @@ export interface FallbackPolicyOptions {
 /** Default of FallbackPolicyOptions.fallbackChunksPerWorker. */
 export const DEFAULT_FALLBACK_CHUNKS_PER_WORKER = 4;
 
-/** A chunk waiting for room on the fallback pool. */
-interface FallbackWaiter {
-  grant(): void;
-  timer: NodeJS.Timeout;
-}
-
 /**
  * When the encoder moves to the CPU pool and when the lite heads are used
  * (RANKER_GPU_FALLBACK), and the flag each sets:
@@ -70,7 +65,7 @@ export class FallbackPolicy {
   private readonly mode: GpuFallback;
   private readonly perWorker: number;
   private fallbackInFlight = 0;
-  private readonly waiting: FallbackWaiter[] = [];
+  private readonly waiting = new SlotQueue();
 
   constructor(private readonly o: FallbackPolicyOptions) {
     this.mode = o.mode;
@@ -97,10 +92,20 @@ export class FallbackPolicy {
    * Thrown by: no room within the wait, or the wait queue full — RESOURCE_EXHAUSTED
    * (OverloadError 'fallback_full'); else as `run`.
    */
-  async onFallbackPool<T>(pool: PoolName, run: () => Promise<T>, wait: { maxWaitMs?: number } = {}): Promise<T> {
+  async onFallbackPool<T>(pool: PoolName, run: () => Promise<T>, wait: { maxWaitMs?: number; signal?: AbortSignal } = {}): Promise<T> {
+    this.handOver(pool); // the pool may have grown since a slot last freed
     const cap = this.capOf(pool);
-    if (this.fallbackInFlight >= cap || this.waiting.length > 0) await this.waitForSlot(pool, cap, wait.maxWaitMs ?? 0);
-    else this.fallbackInFlight++;
+    if (this.fallbackInFlight < cap && this.waiting.length === 0) this.fallbackInFlight++;
+    else {
+      const maxWaitMs = wait.maxWaitMs ?? 0;
+      const full = (): OverloadError =>
+        new OverloadError(
+          'fallback_full',
+          `the ${pool} fallback pool is full (${this.fallbackInFlight} chunk(s) in flight, at most ${this.perWorker} per healthy worker, ${this.waiting.length} waiting); retry later`,
+        );
+      if (maxWaitMs <= 0 || this.waiting.length >= cap) throw full();
+      await this.waiting.wait({ maxWaitMs, expired: full, signal: wait.signal, cancelled: () => new PinrankError('CANCELLED', 'request cancelled while waiting for the fallback pool') });
+    }
     try {
       return await run();
     } finally {
@@ -115,35 +120,15 @@ export class FallbackPolicy {
     return this.perWorker * Math.max(1, healthy);
   }
 
-  /** Queues for a slot; resolves with the slot taken (counted in fallbackInFlight). */
-  private waitForSlot(pool: PoolName, cap: number, maxWaitMs: number): Promise<void> {
-    const full = (): OverloadError =>
-      new OverloadError(
-        'fallback_full',
-        `the ${pool} fallback pool is full (${this.fallbackInFlight} chunk(s) in flight, at most ${this.perWorker} per healthy worker, ${this.waiting.length} waiting); retry later`,
-      );
-    if (maxWaitMs <= 0 || this.waiting.length >= cap) return Promise.reject(full());
-    return new Promise<void>((resolve, reject) => {
-      const waiter: FallbackWaiter = {
-        grant: () => {
-          clearTimeout(waiter.timer);
-          this.fallbackInFlight++;
-          resolve();
-        },
-        timer: setTimeout(() => {
-          const at = this.waiting.indexOf(waiter);
-          if (at >= 0) this.waiting.splice(at, 1);
-          reject(full());
-        }, maxWaitMs),
-      };
-      this.waiting.push(waiter);
-    });
-  }
-
-  /** Gives freed slots to waiting chunks, oldest first. */
+  /** Gives free slots to waiting chunks, oldest first. */
   private handOver(pool: PoolName): void {
     const cap = this.capOf(pool);
-    while (this.waiting.length > 0 && this.fallbackInFlight < cap) this.waiting.shift()?.grant();
+    this.waiting.grantWhile(
+      () => this.fallbackInFlight < cap,
+      () => {
+        this.fallbackInFlight++;
+      },
+    );
   }
 
   /**

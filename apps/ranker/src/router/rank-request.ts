@@ -194,7 +194,7 @@ async function scoreChunk(run: ChunkRun, ids: string[], cand: Float32Array): Pro
       route = deps.fallback.afterEncoderPoolFailed(models, err.message, ctx);
       if (route.scorer === 'full') {
         const fallback = route;
-        encoded = await deps.fallback.onFallbackPool(fallback.encoderPool, () => encode(fallback), { maxWaitMs: ctx.deadline.remainingMs() / 2 });
+        encoded = await deps.fallback.onFallbackPool(fallback.encoderPool, () => encode(fallback), { maxWaitMs: ctx.deadline.remainingMs() / 2, signal: ctx.parent?.signal });
       }
     }
   }
