@@ -7,12 +7,15 @@
 //      accepted requests, how fast refusals come;
 //   3. recovery after a burst (3× capacity for `--seconds`): time to the first
 //      undegraded answer after it ends;
+//   2b. with `--also-env K=V,...`, every load is offered in turn to a second
+//      router on the same workers with those settings (e.g. another admission
+//      tolerance and queue), against the same capacity;
 //   4. faults (unless --load-only): at 0.5× capacity, kill -9 the process
 //      group of the GPU worker, the feature-server, the embedding-store in
 //      turn, restart it after `--down-ms` (as `pinrank start` does): failed and
 //      degraded requests, time from the kill to the first undegraded answer.
 // Figures are ratios against the capacity measured in the same run.
-//   npm run bench overload -- [--seconds 5] [--loads 0.5,1,1.5,2,3] [--load-only] [--svg docs/figures/overload-goodput.svg] [--smoke]
+//   npm run bench overload -- [--seconds 5] [--loads 0.5,1,1.5,2,3] [--also-env RANKER_ADMISSION_TOLERANCE=3,RANKER_ADMISSION_QUEUE_FACTOR=1] [--load-only] [--svg docs/figures/overload-goodput.svg] [--smoke]
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -34,6 +37,7 @@ const { values: args } = parseArgs({
     items: { type: 'string', default: '2000' },
     users: { type: 'string', default: '20' },
     'load-only': { type: 'boolean', default: false },
+    'also-env': { type: 'string' },
     smoke: { type: 'boolean', default: false },
     svg: { type: 'string' },
   },
@@ -46,6 +50,19 @@ const CANDIDATES = Number(args.candidates);
 const DEADLINE_MS = Number(args['deadline-ms']);
 const DOWN_MS = Number(args['down-ms']);
 const MODELS = join(ROOT, 'models');
+/** The second router's settings (--also-env K=V,...), or none. */
+const ALSO_ENV: Record<string, string> | undefined =
+  args['also-env'] === undefined
+    ? undefined
+    : Object.fromEntries(
+        String(args['also-env'])
+          .split(',')
+          .map((kv) => {
+            const m = /^(RANKER_[A-Z0-9_]+)=(.*)$/.exec(kv.trim());
+            if (!m) throw new Error(`--also-env: expected RANKER_NAME=value pairs separated by commas, got "${kv}"`);
+            return [m[1] as string, m[2] as string];
+          }),
+      );
 const S = 100;
 
 /** One request's fate. */
@@ -229,26 +246,32 @@ async function main(): Promise<void> {
       return address;
     };
     const [gpu, cpu] = await Promise.all([worker('gpu', 'transact_encoder'), worker('cpu', 'ranking_heads,ranking_heads_lite,transact_encoder')]);
-    const routerAddress = `127.0.0.1:${await freePort()}`;
-    await stack.start('router', 'apps/ranker/bench/router-process.ts', {
-      RANKER_ADDR: routerAddress,
-      RANKER_FEATURE_SERVER: stack.featureServer,
-      RANKER_EMBEDDING_STORE: stack.embeddingStore,
-      RANKER_GPU_WORKERS: gpu,
-      RANKER_CPU_WORKERS: cpu,
-      RANKER_MODEL_REPOSITORY: MODELS,
-      RANKER_SEQUENCE_LENGTH: String(S),
-      RANKER_STARTUP_HEALTH_WAIT_MS: '60000',
-      // As `pinrank start` sets them for one shared machine.
-      RANKER_SEQUENCE_TIMEOUT_MS: '500',
-      RANKER_EMBEDDINGS_TIMEOUT_MS: '1000',
-    });
-    const client = createClient(RankerClient, routerAddress);
-    const load = new Load(client, stack);
-    await waitFor(async () => {
-      const o = await load.once(performance.now(), 30_000);
-      if (o.code !== 'OK' || o.degraded) throw new Error(`not ready: ${o.code}${o.degraded ? ' (degraded)' : ''}`);
-    }, 180_000);
+    const router = async (name: string, env: Record<string, string>): Promise<{ client: RankerClient; load: Load }> => {
+      const routerAddress = `127.0.0.1:${await freePort()}`;
+      await stack.start(name, 'apps/ranker/bench/router-process.ts', {
+        RANKER_ADDR: routerAddress,
+        RANKER_FEATURE_SERVER: stack.featureServer,
+        RANKER_EMBEDDING_STORE: stack.embeddingStore,
+        RANKER_GPU_WORKERS: gpu,
+        RANKER_CPU_WORKERS: cpu,
+        RANKER_MODEL_REPOSITORY: MODELS,
+        RANKER_SEQUENCE_LENGTH: String(S),
+        RANKER_STARTUP_HEALTH_WAIT_MS: '60000',
+        // As `pinrank start` sets them for one shared machine.
+        RANKER_SEQUENCE_TIMEOUT_MS: '500',
+        RANKER_EMBEDDINGS_TIMEOUT_MS: '1000',
+        ...env,
+      });
+      const client = createClient(RankerClient, routerAddress);
+      const load = new Load(client, stack);
+      await waitFor(async () => {
+        const o = await load.once(performance.now(), 30_000);
+        if (o.code !== 'OK' || o.degraded) throw new Error(`not ready: ${o.code}${o.degraded ? ' (degraded)' : ''}`);
+      }, 180_000);
+      return { client, load };
+    };
+    const { client, load } = await router('router', {});
+    const second = ALSO_ENV === undefined ? undefined : await router('router-also', ALSO_ENV);
     const setupS = (Date.now() - t0) / 1000;
 
     // 1. Capacity (after a short warm-up of the same kind).
@@ -257,11 +280,16 @@ async function main(): Promise<void> {
 
     // 2. Open loop at each load.
     const rows: LoadRow[] = [];
+    const secondRows: LoadRow[] = [];
     for (const f of LOADS) {
-      await new Promise((r) => setTimeout(r, 1000));
       const rate = f * capacity;
+      await new Promise((r) => setTimeout(r, 1000));
       rows.push(summarize(f, rate, SECONDS, await load.open(rate, SECONDS * 1000)));
+      if (!second) continue;
+      await new Promise((r) => setTimeout(r, 1000));
+      secondRows.push(summarize(f, rate, SECONDS, await second.load.open(rate, SECONDS * 1000)));
     }
+    second?.client.close();
 
     // 3. Recovery after a burst.
     await new Promise((r) => setTimeout(r, 1000));
@@ -310,18 +338,26 @@ async function main(): Promise<void> {
 
     const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '—');
     const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '—');
-    const base = rows.find((r) => r.load === 0.5) ?? rows[0];
+    const loadTable = (rs: LoadRow[]): string[] => {
+      const base = rs.find((r) => r.load === 0.5) ?? rs[0];
+      return [
+        '| offered load | offered /s | goodput /s | goodput / capacity | accepted p50 / p99 ms | p99 / p99 at 0.5× | refused (RESOURCE_EXHAUSTED) | refusal p50 ms | degraded | failed |',
+        '|---|---|---|---|---|---|---|---|---|---|',
+        ...rs.map(
+          (r) =>
+            `| ${r.load}× | ${f1(r.offered)} | ${f1(r.goodput)} | ${f2(r.goodput / capacity)} | ${f1(r.p50)} / ${f1(r.p99)} | ${f2(r.p99 / (base?.p99 ?? NaN))} | ${r.refused} | ${f1(r.refusalP50)} | ${r.degraded} | ${r.failed} |`,
+        ),
+        '',
+        ...rs.map((r) => `${r.load}×: accepted wait p50 ${f1(r.waitP50)} ms, encoder p50 ${f1(r.encoderP50)} ms; ${JSON.stringify(r.why)}`),
+      ];
+    };
     const lines = [
       `Rank, ${CANDIDATES} candidates, S=${S}, deadline ${DEADLINE_MS} ms; capacity (closed loop, ${CONCURRENCY} callers, ${SECONDS} s): ${capacity.toFixed(1)} undegraded Rank/s; setup ${setupS.toFixed(0)} s`,
       '',
-      '| offered load | offered /s | goodput /s | goodput / capacity | accepted p50 / p99 ms | p99 / p99 at 0.5× | refused (RESOURCE_EXHAUSTED) | refusal p50 ms | degraded | failed |',
-      '|---|---|---|---|---|---|---|---|---|---|',
-      ...rows.map(
-        (r) =>
-          `| ${r.load}× | ${f1(r.offered)} | ${f1(r.goodput)} | ${f2(r.goodput / capacity)} | ${f1(r.p50)} / ${f1(r.p99)} | ${f2(r.p99 / (base?.p99 ?? NaN))} | ${r.refused} | ${f1(r.refusalP50)} | ${r.degraded} | ${r.failed} |`,
-      ),
-      '',
-      ...rows.map((r) => `${r.load}×: accepted wait p50 ${f1(r.waitP50)} ms, encoder p50 ${f1(r.encoderP50)} ms; ${JSON.stringify(r.why)}`),
+      ...loadTable(rows),
+      ...(second
+        ? ['', `second router (${Object.entries(ALSO_ENV ?? {}).map(([k, v]) => `${k}=${v}`).join(', ')}): same workers, same capacity, each load right after the first router's:`, '', ...loadTable(secondRows)]
+        : []),
       '',
       `burst: 3× capacity for ${SECONDS} s (goodput ${f2(burst.goodput / capacity)}× capacity, ${burst.refused} refused, ${burst.degraded} degraded, ${burst.failed} failed); first undegraded answer ${f1(recoveryMs)} ms after it ended`,
       ...(faults.length > 0
@@ -335,7 +371,7 @@ async function main(): Promise<void> {
           ]
         : []),
       '',
-      JSON.stringify({ capacity, rows, burst: { ...burst, recoveryMs }, faults }),
+      JSON.stringify({ capacity, rows, ...(second ? { alsoEnv: ALSO_ENV, secondRows } : {}), burst: { ...burst, recoveryMs }, faults }),
       '',
     ];
     process.stdout.write(lines.join('\n'));

@@ -8,12 +8,20 @@ function controller(o: ConstructorParameters<typeof AdmissionController>[0] = {}
   return { c, advance: (ms: number) => (t += ms) };
 }
 
-/** Admits at once or not at all (the controllers here have no queue unless a test gives them one). */
+/**
+ * Admits at once or not at all: a request that would wait for a slot (the
+ * controllers here have no queue unless a test gives them one, but a probe's
+ * held-back slots may still be waited for) is withdrawn at once.
+ */
 async function tryAdmit(c: AdmissionController, remainingMs = 10_000): Promise<AdmissionTicket | undefined> {
+  const abort = new AbortController();
+  const queuedBefore = c.queued;
+  const admitted = c.admit(remainingMs, abort.signal);
+  if (c.queued > queuedBefore) abort.abort();
   try {
-    return await c.admit(remainingMs);
+    return await admitted;
   } catch (err) {
-    if (err instanceof OverloadError) return undefined;
+    if (err instanceof OverloadError || (err instanceof Error && 'code' in err && err.code === 'CANCELLED')) return undefined;
     throw err;
   }
 }
@@ -87,6 +95,24 @@ describe('AdmissionController', () => {
     first.release('ok');
   });
 
+  it('refuses at the limit at once by default (no queue), yet lets requests wait for the slots a probe holds back', async () => {
+    const p = new AdmissionController({ initialLimit: 2, deadlineFactor: 0 });
+    const first = await p.admit(5000);
+    expect(p.limit).toBe(1); // the first request starts a probe of the no-load latency
+    const second = p.admit(5000);
+    expect(p.queued).toBe(1);
+    await expect(p.admit(5000)).rejects.toMatchObject({ reason: 'limit' }); // beyond the limit the probe held back
+    first.release('ok');
+    (await second).release('ok');
+    expect(p.inflight).toBe(0);
+
+    const c = new AdmissionController({ initialLimit: 2, probeIntervalMs: 0 });
+    const running = [await c.admit(5000), await c.admit(5000)];
+    await expect(c.admit(5000)).rejects.toMatchObject({ code: 'RESOURCE_EXHAUSTED', reason: 'limit', message: expect.stringMatching(/2 requests in flight \(concurrency limit 2\) and 0 waiting/) });
+    expect(c.queued).toBe(0);
+    running.forEach((t) => t.release('ignore'));
+  });
+
   it('grows the limit while latency stays flat, up to the maximum', async () => {
     const h = controller({ initialLimit: 2, maxLimit: 40 });
     await drive(h, 305, () => 10);
@@ -130,7 +156,7 @@ describe('AdmissionController', () => {
   });
 
   it('lets requests wait for a slot in a queue as long as the limit, first come first served, within their deadline', async () => {
-    const c = new AdmissionController({ initialLimit: 2, probeIntervalMs: 0, deadlineFactor: 0 });
+    const c = new AdmissionController({ initialLimit: 2, probeIntervalMs: 0, deadlineFactor: 0, queueFactor: 1 });
     const running = [await c.admit(5000), await c.admit(5000)];
     const order: number[] = [];
     const waiting = [c.admit(5000), c.admit(5000)].map((p, i) => p.then((t) => (order.push(i), t)));

@@ -15,10 +15,14 @@ import { SlotQueue } from './slot-queue';
 //     slot runs out during such a probe ends it instead of being refused;
 //     a request refused downstream for load (RESOURCE_EXHAUSTED, a deadline
 //     missed) shrinks it by `backoffRatio` at once;
-//   - at the limit, a request may wait for a slot in a short queue (as long
-//     as the limit, first come first served) for about one expected latency,
-//     while its deadline would still leave twice the expected latency; a full
-//     queue refuses at once;
+//   - at the limit, a request is refused at once by default; with a
+//     `queueFactor` it may wait for a slot in a short queue (that many times
+//     the limit, first come first served) for about one expected latency,
+//     while its deadline would still leave twice the expected latency. A
+//     queue trades the accepted requests' latency for goodput: at 2× capacity
+//     on the 2-core stack, tolerance 3 with a queue as long as the limit kept
+//     1.24× capacity at 5× the p99 of light load, tolerance 1.5 without one
+//     0.97× at 1.8× (docs/benchmarks.md#overload);
 //   - a request whose remaining deadline is shorter than the expected latency
 //     (a moving average of recent answers) is refused at once rather than
 //     started and abandoned.
@@ -48,10 +52,10 @@ export const ADMISSION_DEFAULTS = {
   initialLimit: 8,
   minLimit: 2,
   maxLimit: 64,
-  tolerance: 3,
+  tolerance: 1.5,
   deadlineFactor: 1,
   probeIntervalMs: 30_000,
-  queueFactor: 1,
+  queueFactor: 0,
 } as const;
 
 /** How an admitted request ended, as the limit reads it. */
@@ -142,9 +146,13 @@ export class AdmissionController {
     return this.queue.length;
   }
 
-  /** Most requests that may wait for a slot: `queueFactor` × the limit, plus the slots a probe holds back. */
+  /**
+   * Most requests that may wait for a slot: `queueFactor` × the limit, plus the
+   * slots a probe holds back, even without a queue (factor 0): a probe of the
+   * no-load latency must not refuse what the limit would have taken, and a
+   * wait that runs out during it ends it.
+   */
   private get queueCapacity(): number {
-    if (this.o.queueFactor === 0) return 0;
     return Math.ceil(this.estimated * this.o.queueFactor) + (Math.floor(this.estimated) - this.limit);
   }
 
