@@ -1,5 +1,5 @@
 import {
-  GRPCInferenceServiceService,
+  GRPCInferenceServiceRaw,
   type ModelMetadataResponse_TensorMetadata,
 } from '@pinrank/proto';
 import { PinrankError, defineService, type ServiceRegistration } from '@pinrank/service-kit';
@@ -55,7 +55,7 @@ export function inferenceService(options: InferenceServiceOptions): ServiceRegis
   const policyOf = options.versionPolicy ?? ((): VersionPolicy => ({ latest: 1 }));
   const deps: InferDeps = { lifecycle, metrics, rejections: new RejectionLog() };
   return defineService(
-    GRPCInferenceServiceService,
+    GRPCInferenceServiceRaw,
     {
       serverLive: async () => ({ live: true }),
       serverReady: async () => ({ ready: isReady() }),

@@ -1,4 +1,4 @@
-import { GRPCInferenceServiceClient, HealthCheckResponse_ServingStatus as ServingStatus } from '@pinrank/proto';
+import { GRPCInferenceServiceRawClient, type GRPCInferenceServiceClient, HealthCheckResponse_ServingStatus as ServingStatus } from '@pinrank/proto';
 import { EndpointPool, type ClientConnectOptions, type EndpointSource } from '@pinrank/service-kit';
 import { type Logger } from 'pino';
 import { EJECTION, ejectionMs, maxEjected, slowStartWeight, type EjectionKind } from './fallback-policy';
@@ -222,7 +222,7 @@ export async function createWorkerPool(name: string, targets: readonly string[],
       ? undefined
       : await EndpointPool.create({
           ...connect,
-          client: GRPCInferenceServiceClient,
+          client: GRPCInferenceServiceRawClient,
           healthService: '',
           source: poolSource(targets),
           ...(logger ? { logger: logger.child({ pool: name }) } : {}),
