@@ -7,7 +7,7 @@
 // on the wire are what the generated encoder writes: protobuf lets a message's
 // fields follow in any order, and the raw contents are simply written last.
 import { makeGenericClientConstructor } from '@grpc/grpc-js';
-import { GRPCInferenceServiceClient, GRPCInferenceServiceService, ModelInferRequest, ModelInferResponse } from './gen/index';
+import { type GRPCInferenceServiceClient, GRPCInferenceServiceService, ModelInferRequest, ModelInferResponse } from './gen/index';
 
 /** Tag bytes of `raw_input_contents` (field 7) and `raw_output_contents` (field 6), length-delimited. */
 const RAW_INPUT_TAG = (7 << 3) | 2;
