@@ -15,7 +15,7 @@
 //      turn, restart it after `--down-ms` (as `pinrank start` does): failed and
 //      degraded requests, time from the kill to the first undegraded answer.
 // Figures are ratios against the capacity measured in the same run.
-//   npm run bench overload -- [--seconds 5] [--loads 0.5,1,1.5,2,3] [--also-env RANKER_ADMISSION_TOLERANCE=3,RANKER_ADMISSION_QUEUE_FACTOR=1] [--load-only] [--svg docs/figures/overload-goodput.svg] [--smoke]
+//   npm run bench overload -- [--seconds 5] [--loads 0.5,1,1.5,2,3] [--also-env RANKER_ADMISSION_TOLERANCE=3,RANKER_ADMISSION_QUEUE_FACTOR=1] [--load-only | --faults gpu-worker,feature-server,embedding-store] [--svg docs/figures/overload-goodput.svg] [--smoke]
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -37,6 +37,7 @@ const { values: args } = parseArgs({
     items: { type: 'string', default: '2000' },
     users: { type: 'string', default: '20' },
     'load-only': { type: 'boolean', default: false },
+    faults: { type: 'string', default: 'gpu-worker,feature-server,embedding-store' },
     'also-env': { type: 'string' },
     smoke: { type: 'boolean', default: false },
     svg: { type: 'string' },
@@ -214,8 +215,13 @@ function summarize(load: number, rate: number, seconds: number, outcomes: Outcom
     refusalP50: percentile(refused.map((o) => o.ms), 50),
     waitP50: percentile(ok.map((o) => o.waitMs ?? 0), 50),
     encoderP50: percentile(ok.map((o) => o.encoderMs ?? 0), 50),
-    why: outcomes.filter((o) => o.code !== 'OK' || o.degraded).reduce<Record<string, number>>((acc, o) => ((acc[kindOf(o)] = (acc[kindOf(o)] ?? 0) + 1), acc), {}),
+    why: whyNotClean(outcomes),
   };
+}
+
+/** Refusals, failures and degraded answers counted by kind. */
+function whyNotClean(outcomes: readonly Outcome[]): Record<string, number> {
+  return outcomes.filter((o) => o.code !== 'OK' || o.degraded).reduce<Record<string, number>>((acc, o) => ((acc[kindOf(o)] = (acc[kindOf(o)] ?? 0) + 1), acc), {});
 }
 
 async function main(): Promise<void> {
@@ -297,9 +303,9 @@ async function main(): Promise<void> {
     const recoveryMs = await load.untilUndegraded(30_000);
 
     // 4. Faults.
-    const faults: Array<{ name: string; total: number; failed: number; degraded: number; recoveryMs: number }> = [];
+    const faults: Array<{ name: string; total: number; failed: number; refused: number; degraded: number; recoveryMs: number; why: Record<string, number>; failedAtS: number[] }> = [];
     if (!args['load-only'] && !SMOKE) {
-      for (const name of ['gpu-worker', 'feature-server', 'embedding-store']) {
+      for (const name of String(args.faults).split(',').filter(Boolean)) {
         await new Promise((r) => setTimeout(r, 1000));
         // Light load in 1 s rounds; the kill at the start of round 2; until a whole round after the restart is clean (at most 90 s).
         const outcomes: Outcome[] = [];
@@ -329,8 +335,11 @@ async function main(): Promise<void> {
           name,
           total: window.length,
           failed: window.filter((o) => o.code !== 'OK').length,
+          refused: window.filter((o) => o.code === 'RESOURCE_EXHAUSTED').length,
           degraded: window.filter((o) => o.code === 'OK' && o.degraded).length,
           recoveryMs: back,
+          why: whyNotClean(window),
+          failedAtS: window.filter((o) => o.code !== 'OK').map((o) => Math.round((o.at - killedAt) / 100) / 10),
         });
       }
     }
@@ -365,9 +374,11 @@ async function main(): Promise<void> {
             '',
             `faults: kill -9 (process group) at 0.5× capacity, restarted ${DOWN_MS} ms later:`,
             '',
-            '| killed | requests from the kill on | failed | failed share | degraded | kill → first undegraded answer, s |',
-            '|---|---|---|---|---|---|',
-            ...faults.map((x) => `| ${x.name} | ${x.total} | ${x.failed} | ${((100 * x.failed) / Math.max(1, x.total)).toFixed(1)}% | ${x.degraded} | ${f1(x.recoveryMs / 1000)} |`),
+            '| killed | requests from the kill on | failed | failed share | of them refused (RESOURCE_EXHAUSTED) | degraded | kill → first undegraded answer, s |',
+            '|---|---|---|---|---|---|---|',
+            ...faults.map((x) => `| ${x.name} | ${x.total} | ${x.failed} | ${((100 * x.failed) / Math.max(1, x.total)).toFixed(1)}% | ${x.refused} | ${x.degraded} | ${f1(x.recoveryMs / 1000)} |`),
+            '',
+            ...faults.map((x) => `${x.name}: ${JSON.stringify(x.why)}${x.failedAtS.length > 0 ? `; failed at ${x.failedAtS.join(', ')} s after the kill` : ''}`),
           ]
         : []),
       '',

@@ -1,7 +1,7 @@
 import { DegradedFlag } from '@pinrank/proto';
-import { startFakeFeatureServer } from './testing/fake-upstreams';
+import { fakeStoreData, startFakeEmbeddingStore, startFakeFeatureServer } from './testing/fake-upstreams';
 import { startFakeWorker } from './testing/fake-worker';
-import { eventually, indexOf, SEQUENCES, startHarness, type Harness } from './testing/router-harness';
+import { eventually, indexOf, PF_VERSION, SEQUENCES, startHarness, STORE_USERS, type Harness } from './testing/router-harness';
 
 let h: Harness;
 
@@ -112,6 +112,30 @@ describe('degraded paths', () => {
     const encoderCall = h.gpu.calls[h.gpu.calls.length - 1];
     expect(encoderCall?.shapes['seq_action_types']).toEqual([1, 12]);
     expect(res.items).toHaveLength(candidates.length);
+  });
+
+  it("answers from the router's last-known vectors, flagged, while the embedding-store is down", async () => {
+    const store = await startFakeEmbeddingStore(fakeStoreData({ items: h.items, users: STORE_USERS, snapshotVersion: 'snap-7', producerModelVersion: PF_VERSION, index: indexOf }));
+    const api = await h.router({ embeddingStore: store.address, embeddingsTimeoutMs: 500 });
+    const off = await h.router({ embeddingStore: store.address, embeddingsTimeoutMs: 500, vectorCacheItems: 0 });
+    const before = await api.rank({ userId: 'u1', candidateItemIds: candidates }, 5000);
+    await off.rank({ userId: 'u1', candidateItemIds: candidates }, 5000);
+    expect(before.degraded).toEqual([]);
+    await store.server.shutdown();
+
+    // Seen candidates are ranked exactly as before; unseen ones are dropped and listed.
+    const during = await api.rank({ userId: 'u1', candidateItemIds: [...candidates, 'i30', 'i31'] }, 5000);
+    expect(during.degraded).toEqual([DegradedFlag.DEGRADED_FLAG_UNKNOWN_CANDIDATES_DROPPED, DegradedFlag.DEGRADED_FLAG_VECTORS_FROM_CACHE]);
+    expect(during.unknownItemIds).toEqual(['i30', 'i31']);
+    expect(during.snapshotVersion).toBe('snap-7');
+    expect(during.items.map((i) => [i.itemId, i.score])).toEqual(before.items.map((i) => [i.itemId, i.score]));
+
+    // A user the cache has not seen gets the zero vector, flagged; nothing cached at all, or the cache off: UNAVAILABLE.
+    const stranger = await api.rank({ userId: 'u2', candidateItemIds: candidates }, 5000);
+    expect(stranger.degraded).toEqual(expect.arrayContaining([DegradedFlag.DEGRADED_FLAG_VECTORS_FROM_CACHE, DegradedFlag.DEGRADED_FLAG_USER_VECTOR_MISSING]));
+    expect(stranger.items).toHaveLength(candidates.length);
+    await expect(api.rank({ userId: 'u1', candidateItemIds: ['i33', 'i34'] }, 5000)).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/embedding-store/) });
+    await expect(off.rank({ userId: 'u1', candidateItemIds: candidates }, 5000)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
   });
 
   it('does not wait for a slow feature-server past its timeout or the request deadline', async () => {

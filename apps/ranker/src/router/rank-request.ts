@@ -13,6 +13,7 @@ import { type ResolvedRouterOptions } from './router-options';
 import { rankByUtility, type ScoredCandidate } from './scoring';
 import { type SequenceResult, type Upstreams } from './upstreams';
 import { validateRankRequest } from './validate';
+import { type VectorCache } from './vector-cache';
 
 // One Rank request, top to bottom:
 //   1. validate
@@ -34,6 +35,8 @@ export interface RankDeps {
   inference: Inference;
   fallback: FallbackPolicy;
   popularity: Popularity;
+  /** Last-known embedding-store vectors, read only while the store does not answer; none when off. */
+  vectorCache?: VectorCache | undefined;
 }
 
 /** What stages 2-5 rank: validated ids and resolved weights, under one treatment. */
@@ -114,7 +117,7 @@ export async function rankCandidates(input: RankInput, ctx: RequestContext, deps
 
   // 2. Fetch: three calls started together. Content vectors belong to no
   // snapshot; the tower lookup reads one (pinned, or the active one it names).
-  const lookup = { upstreams: deps.upstreams, models, timeoutMs: o.embeddingsTimeoutMs };
+  const lookup = { upstreams: deps.upstreams, models, timeoutMs: o.embeddingsTimeoutMs, cache: deps.vectorCache };
   const sequence = input.sequence ?? fetchSequence({ userId: input.userId, asOfMs: input.requestTimeMs, includeRecords: false, models }, ctx, deps);
   const contentCall = ctx.clock.time('content', () => lookupContent(input.candidates, lookup, ctx));
   const towerCall = ctx.clock.time('tower', () =>
@@ -127,6 +130,8 @@ export async function rankCandidates(input: RankInput, ctx: RequestContext, deps
   if (unknown.length > 0 && o.unknownCandidates === 'refuse') {
     throw new PinrankError('INVALID_ARGUMENT', `candidate_item_ids: ${unknown.length} unknown item(s): ${unknown.slice(0, 20).join(', ')}${unknown.length > 20 ? ', ...' : ''}`);
   }
+  // Candidates the store could not be asked about (it was down) are dropped like those without vectors, never refused.
+  unknown.push(...content.uncachedItemIds);
   if (content.itemIds.length === 0) {
     ctx.flag(DegradedFlag.DEGRADED_FLAG_UNKNOWN_CANDIDATES_DROPPED, `all ${unknown.length} candidate(s) are unknown`);
     return { items: [], modelVersions: {}, snapshotVersion: input.snapshotVersion ?? '', unknownItemIds: unknown };

@@ -84,6 +84,8 @@ export function routerVars() {
     deadlineMarginMs: optInt('RANKER_DEADLINE_MARGIN_MS', 0),
     sequenceTimeoutMs: optInt('RANKER_SEQUENCE_TIMEOUT_MS', 1),
     embeddingsTimeoutMs: optInt('RANKER_EMBEDDINGS_TIMEOUT_MS', 1),
+    vectorCacheItems: optInt('RANKER_VECTOR_CACHE_ITEMS', 0, 10_000_000),
+    vectorCacheUsers: optInt('RANKER_VECTOR_CACHE_USERS', 0, 10_000_000),
     maxInferAttempts: optInt('RANKER_MAX_INFER_ATTEMPTS', 1, 10),
     recommendCandidates: optInt('RANKER_RECOMMEND_CANDIDATES', 1, 10_000),
     catalogPath: vars.optional(vars.file('RANKER_CATALOG_PATH')),

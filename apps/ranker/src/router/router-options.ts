@@ -117,6 +117,10 @@ export interface RouterOptions {
   sequenceTimeoutMs?: number;
   /** Longest wait for each embedding lookup; default 200 ms. */
   embeddingsTimeoutMs?: number;
+  /** Items whose content and tower vectors the router keeps to answer from while the embedding-store is down (vector-cache.ts); default 50 000, 0 turns the cache off. */
+  vectorCacheItems?: number;
+  /** Users' vectors kept per snapshot for the same purpose; default 50 000. */
+  vectorCacheUsers?: number;
   /** Calls tried on different workers of a pool before it counts as gone; default 2. */
   maxInferAttempts?: number;
   /** Adaptive concurrency limit and deadline check on incoming requests; default on with the defaults of admission.ts. */
@@ -169,6 +173,8 @@ export interface ResolvedRouterOptions {
   deadlineMarginMs: number;
   sequenceTimeoutMs: number;
   embeddingsTimeoutMs: number;
+  vectorCacheItems: number;
+  vectorCacheUsers: number;
   maxInferAttempts: number;
   admission: AdmissionSettings;
   fallbackChunksPerWorker: number;
@@ -255,6 +261,8 @@ export function withRouterDefaults(o: RouterOptions): ResolvedRouterOptions {
     deadlineMarginMs: intIn('deadlineMarginMs', o.deadlineMarginMs ?? 5, 0),
     sequenceTimeoutMs: intIn('sequenceTimeoutMs', o.sequenceTimeoutMs ?? 100, 1),
     embeddingsTimeoutMs: intIn('embeddingsTimeoutMs', o.embeddingsTimeoutMs ?? 200, 1),
+    vectorCacheItems: intIn('vectorCacheItems', o.vectorCacheItems ?? 50_000, 0, 10_000_000),
+    vectorCacheUsers: intIn('vectorCacheUsers', o.vectorCacheUsers ?? 50_000, 0, 10_000_000),
     maxInferAttempts: intIn('maxInferAttempts', o.maxInferAttempts ?? 2, 1, 10),
     admission: o.admission === false ? false : { ...(o.admission ?? {}) },
     fallbackChunksPerWorker: intIn('fallbackChunksPerWorker', o.fallbackChunksPerWorker ?? DEFAULT_FALLBACK_CHUNKS_PER_WORKER, 1, 1000),

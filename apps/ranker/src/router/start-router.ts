@@ -14,6 +14,7 @@ import { rankerService } from './ranker-service';
 import { RouterMetrics } from './router-metrics';
 import { withRouterDefaults, type ResolvedRouterOptions, type RouterOptions } from './router-options';
 import { GrpcUpstreams } from './upstreams';
+import { VectorCache } from './vector-cache';
 import { createWorkerPool, type WorkerPool } from './worker-pool';
 
 /** A running router: the Ranker gRPC server and what it resolved at start-up. */
@@ -60,6 +61,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   ]);
   const pools = { gpu, cpu };
   const upstreams = new GrpcUpstreams(o.featureServer, o.embeddingStore, connect);
+  const vectorCache = o.vectorCacheItems > 0 ? new VectorCache({ items: o.vectorCacheItems, users: o.vectorCacheUsers }) : undefined;
   let experiments: ExperimentStore | undefined;
   let requestLog: RequestLog | undefined;
   const closeAll = async (): Promise<void> => {
@@ -89,7 +91,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     const inference = new PoolInference(pools, o.maxInferAttempts);
     const admission = o.admission === false ? undefined : new AdmissionController(o.admission);
     const routerMetrics = new RouterMetrics(metrics.registry, admission);
-    const service = rankerService({ options: o, upstreams, inference, fallback, popularity, requestLog, experiments, routerMetrics, ...(admission ? { admission } : {}) });
+    const service = rankerService({ options: o, upstreams, inference, fallback, popularity, vectorCache, requestLog, experiments, routerMetrics, ...(admission ? { admission } : {}) });
     server = await startServer({
       name: 'ranker-router',
       address: o.address,
