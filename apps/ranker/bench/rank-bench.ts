@@ -54,7 +54,7 @@ const SIZES = String(args.sizes).split(',').map(Number);
 const S = 100;
 const MODELS = join(ROOT, 'models');
 
-type Served = 'served' | 'per_candidate' | 'heads_on_gpu' | 'baseline';
+type Served = 'served' | 'per_candidate' | 'heads_on_gpu' | 'chained' | 'baseline';
 type Variant = Served | 'in_process';
 
 function stats(samples: number[]): { p50: number; p99: number; mean: number } {
@@ -78,6 +78,7 @@ async function main(): Promise<void> {
   const stack = new Stack();
   const profileDir = args['profile-router'] ? await mkdtemp(join(tmpdir(), 'rank-bench-profile-')) : undefined;
   const cpuRows: string[] = [];
+  const chainedRows: string[] = [];
   const fp16Rows: string[] = [];
   let measuredFrom = Date.now();
   const cleanup = (): void => {
@@ -134,7 +135,9 @@ async function main(): Promise<void> {
         ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
       ]),
       per_candidate: await router('router-per-candidate', { RANKER_SEQUENCE_MODE: 'per_candidate' }),
-      heads_on_gpu: await router('router-heads-on-gpu', { RANKER_PLACEMENT: 'ranking_heads=gpu' }),
+      heads_on_gpu: await router('router-heads-on-gpu', { RANKER_PLACEMENT: 'ranking_heads=gpu', RANKER_CHAIN_MODELS: 'false' }),
+      // Both models on the GPU-role worker as one chained ModelInfer (the encoder output stays on the worker).
+      chained: await router('router-chained', { RANKER_PLACEMENT: 'ranking_heads=gpu' }),
       ...(BASELINE ? { baseline: await router('baseline-router', {}, BASELINE) } : {}),
     };
     const variants = Object.keys(clients) as Served[];
@@ -156,7 +159,10 @@ async function main(): Promise<void> {
     measuredFrom = Date.now();
     const results: Record<string, unknown> = {};
     for (const n of SIZES) {
-      const samples: Record<Variant, number[]> = { served: [], per_candidate: [], heads_on_gpu: [], baseline: [], in_process: [] };
+      const samples: Record<Variant, number[]> = { served: [], per_candidate: [], heads_on_gpu: [], chained: [], baseline: [], in_process: [] };
+      // Per request: chained ms ÷ served ms (same inputs, back to back).
+      const chainedRatios: number[] = [];
+      const byRequest: Partial<Record<Served, number>> = {};
       const degraded: Record<string, number> = {};
       // Per request, for served vs baseline: end-to-end ms and when the embedding lookups were done (from the routers' stage timings).
       const paired: Array<{ served?: number; baseline?: number; servedLookups?: number; baselineLookups?: number }> = [];
@@ -184,6 +190,7 @@ async function main(): Promise<void> {
             continue;
           }
           const ms = performance.now() - t;
+          byRequest[v] = ms;
           for (const flag of res.degraded) degraded[`${v}:${degradedFlagToJSON(flag)}`] = (degraded[`${v}:${degradedFlagToJSON(flag)}`] ?? 0) + 1;
           if (r >= WARMUP) samples[v].push(ms);
           if (r >= WARMUP && (v === 'served' || v === 'baseline')) {
@@ -200,6 +207,9 @@ async function main(): Promise<void> {
             }
           }
         }
+        if (r >= WARMUP && byRequest.served !== undefined && byRequest.chained !== undefined) chainedRatios.push(byRequest.chained / byRequest.served);
+        delete byRequest.served;
+        delete byRequest.chained;
         // The same inputs, fetched outside the timed region, through the two models in this process.
         const x = await inputsFor(fs, es, userId, candidates, requestTimeMs);
         const t = performance.now();
@@ -207,8 +217,10 @@ async function main(): Promise<void> {
         if (r >= WARMUP) samples.in_process.push(performance.now() - t);
       }
       // CPU per request by tier: served requests alone (nothing else running), then the same inputs in process.
-      const cpu = await cpuPerRequest(stack, clients.served as RankerClient, n, rand, local, fs, es, rank);
+      const cpu = await cpuPerRequest(stack, clients.served as RankerClient, 'router', n, rand, local, fs, es, rank);
       cpuRows.push(cpuRow(n, cpu));
+      const cpuChained = await cpuPerRequest(stack, clients.chained as RankerClient, 'router-chained', n, rand, local, fs, es, rank);
+      cpuRows.push(cpuRow(n, cpuChained, ' (chained)'));
       fp16Rows.push(fp16Row(n, cpu.fp16));
       if (args.smoke && (Object.keys(degraded).length > 0 || Object.keys(errors).length > 0)) {
         throw new Error(`smoke: ${n} candidates: degraded ${JSON.stringify(degraded)}, failed ${JSON.stringify(errors)}`);
@@ -226,6 +238,11 @@ async function main(): Promise<void> {
           `${f(s.per_candidate.p50)} / ${f(s.per_candidate.p99)} | ${(dedup.encoderIn / 1024).toFixed(0)} KiB vs ${(copy.encoderIn / 1024).toFixed(0)} KiB | ` +
           `${f(s.heads_on_gpu.p50)} / ${f(s.heads_on_gpu.p99)} | ${(dedup.headsHop / 1024).toFixed(0)} KiB | ${Object.values(degraded).reduce((a, b) => a + b, 0)} / ${Object.values(errors).reduce((a, b) => a + b, 0)} |`,
       );
+      chainedRows.push(
+        `| ${n} | ${f(s.served.p50)} / ${f(s.served.p99)} | ${f(s.chained.p50)} / ${f(s.chained.p99)} | ${f(s.in_process.p50)} / ${f(s.in_process.p99)} | ` +
+          `${(s.chained.p50 / s.in_process.p50).toFixed(2)}× | ${(s.chained.p99 / s.in_process.p99).toFixed(2)}× | ${(s.chained.p50 / s.served.p50).toFixed(3)}× | ${median(chainedRatios).toFixed(3)}× |`,
+      );
+      (results[`n${n}`] as Record<string, unknown>)['chainedOverServedMedian'] = median(chainedRatios);
       if (s.baseline) {
         const both = paired.filter((p) => p.served !== undefined && p.baseline !== undefined);
         const ratio = median(both.map((p) => (p.served as number) / (p.baseline as number)));
@@ -249,6 +266,12 @@ async function main(): Promise<void> {
         '| candidates | served Rank p50 / p99 ms | in-process models p50 / p99 ms | overhead (p50) | per-candidate sequence p50 / p99 ms | encoder input bytes dedup vs copy | both models on GPU worker p50 / p99 ms | heads hop bytes | degraded / failed responses |',
         '|---|---|---|---|---|---|---|---|---|',
         ...rows,
+        '',
+        'Encoder and heads as one chained call on the GPU-role worker (RANKER_PLACEMENT=ranking_heads=gpu; the [n,1056] output stays on the worker) vs the default split:',
+        '',
+        '| candidates | split (default) p50 / p99 ms | chained p50 / p99 ms | in-process models p50 / p99 ms | chained overhead (p50) | chained overhead (p99) | chained ÷ split p50 | median of per-request chained ÷ split |',
+        '|---|---|---|---|---|---|---|---|',
+        ...chainedRows,
         '',
         `CPU time per request by tier: ${CPU_REQUESTS} served requests alone, sequential (process CPU from /proc, each with its children), vs the same inputs through the two models in this process:`,
         '',
@@ -315,10 +338,11 @@ function topK(probs: Float32Array, n: number, k: number): Set<number> {
   return new Set([...utility.keys()].sort((a, b) => (utility[b] as number) - (utility[a] as number)).slice(0, k));
 }
 
-/** CPU ms per Rank of each tier with only the served router busy, and of the same inputs run in process. */
+/** CPU ms per Rank of each tier with only one router busy (`routerProcess`, counted as "router"), and of the same inputs run in process. */
 async function cpuPerRequest(
   stack: Stack,
   client: RankerClient,
+  routerProcess: string,
   n: number,
   rand: () => number,
   local: InProcessRanker,
@@ -338,7 +362,10 @@ async function cpuPerRequest(
   }
   const after = stack.cpuSeconds();
   const tiers: Record<string, number> = {};
-  for (const t of CPU_TIERS) tiers[t] = (((after[t] ?? 0) - (before[t] ?? 0)) * 1000) / requests.length;
+  for (const t of CPU_TIERS) {
+    const name = t === 'router' ? routerProcess : t;
+    tiers[t] = (((after[name] ?? 0) - (before[name] ?? 0)) * 1000) / requests.length;
+  }
   let inProcessUs = 0;
   const fp16: Fp16Effect = { maxAbsDiff: 0, meanAbsDiff: 0, topKAgreement: 0, k: Math.min(50, n), convertMs: 0 };
   let diffs = 0;
@@ -372,9 +399,9 @@ function fp16Row(n: number, f: Fp16Effect): string {
   return `| ${n} | ${f.maxAbsDiff.toExponential(2)} | ${f.meanAbsDiff.toExponential(2)} | ${(f.topKAgreement * 100).toFixed(1)}% (k ${f.k}) | ${f.convertMs.toFixed(2)} |`;
 }
 
-function cpuRow(n: number, c: CpuPerRequest): string {
+function cpuRow(n: number, c: CpuPerRequest, label = ''): string {
   const total = CPU_TIERS.reduce((a, t) => a + (c.tiers[t] ?? 0), 0);
-  return `| ${n} | ${CPU_TIERS.map((t) => (c.tiers[t] ?? 0).toFixed(1)).join(' | ')} | ${total.toFixed(1)} | ${c.inProcess.toFixed(1)} | ${(total / c.inProcess).toFixed(2)}× |`;
+  return `| ${n}${label} | ${CPU_TIERS.map((t) => (c.tiers[t] ?? 0).toFixed(1)).join(' | ')} | ${total.toFixed(1)} | ${c.inProcess.toFixed(1)} | ${(total / c.inProcess).toFixed(2)}× |`;
 }
 
 /** Median of a list (NaN when empty). */

@@ -52,4 +52,5 @@ export { ModelRepositoryManager, type ModelRepositoryManagerOptions } from './mo
 export { perUserCompute } from './user-row-chunks';
 export { RepositoryWatcher, type RepositoryWatcherOptions, type WatchMode } from './repository-watcher';
 export { inferenceService, platformWithProvider, type InferenceServiceOptions } from './oip-server';
+export { FIRST_VERSION_PARAM, THEN_MODEL_PARAM, THEN_VERSION_PARAM } from './chained-infer';
 export { startInferenceWorker, type InferenceWorker, type InferenceWorkerOptions } from './inference-worker';

@@ -3,6 +3,8 @@ import { type Logger } from 'pino';
 import { ModelInferResponse, type ModelInferRequest } from '@pinrank/proto';
 import { PinrankError } from '@pinrank/service-kit';
 import { type InferenceMetrics } from './inference-metrics';
+import { chainTarget, FIRST_VERSION_PARAM, splitChainInputs } from './chained-infer';
+import { type HostTensor } from './host-tensor';
 import { checkInferEnvelope } from './infer-request-edge';
 import { type ModelLifecycle } from './model-lifecycle';
 import { REJECTION_CODES, type RejectionLog } from './rejection-log';
@@ -36,7 +38,8 @@ function servedProvider(lifecycle: ModelLifecycle, name: string, version: string
 /**
  * One ModelInfer request, for the unary method and for each message of a
  * stream: checks the names, resolves the model (so failures count against
- * it), decodes, runs it through the model's batcher and encodes the answer.
+ * it), decodes, runs it through the model's batcher (and, for a chained
+ * request, the second model's: chained-infer.ts) and encodes the answer.
  * Refused requests are counted per model and logged with the trace id.
  * Thrown by: everything that fails — as PinrankError.
  */
@@ -53,22 +56,35 @@ export async function inferCall(deps: InferDeps, req: ModelInferRequest, scope: 
       deps.metrics?.rejected(name, label, 'invalid');
       throw err;
     }
-    const result = await deps.lifecycle.infer(name, wanted, decoded.inputs, req.outputs.map((o) => o.name), {
-      deadline: scope.deadline?.getTime(),
-      signal: scope.signal,
-    });
+    const then = chainTarget(req);
+    const schedule = { deadline: scope.deadline?.getTime(), signal: scope.signal };
+    const requested = req.outputs.map((o) => o.name);
+    let served: { name: string; version: string; outputs: Array<[string, HostTensor]>; firstVersion?: string };
+    if (then) {
+      const firstConfig = deps.lifecycle.ready(name, wanted).instance.config;
+      const secondConfig = deps.lifecycle.ready(then.name, then.version).instance.config;
+      const split = splitChainInputs(decoded.inputs, firstConfig, secondConfig);
+      const first = await deps.lifecycle.infer(name, wanted, split.first, split.links, schedule);
+      const second = await deps.lifecycle.infer(then.name, then.version, { ...split.second, ...Object.fromEntries(first.outputs) }, requested, schedule);
+      served = { name: then.name, version: second.version, outputs: second.outputs, firstVersion: first.version };
+    } else {
+      const result = await deps.lifecycle.infer(name, wanted, decoded.inputs, requested, schedule);
+      served = { name, version: result.version, outputs: result.outputs };
+    }
     scope.span.setAttributes({
       'pinrank.model.name': name,
-      'pinrank.model.version': result.version,
-      'pinrank.execution_provider': servedProvider(deps.lifecycle, name, result.version),
+      'pinrank.model.version': served.firstVersion ?? served.version,
+      'pinrank.execution_provider': servedProvider(deps.lifecycle, served.name, served.version),
+      ...(then ? { 'pinrank.model.then_name': served.name, 'pinrank.model.then_version': served.version } : {}),
     });
-    const encoded = encodeInferOutputs(result.outputs, decoded.raw);
+    const encoded = encodeInferOutputs(served.outputs, decoded.raw);
     const response = ModelInferResponse.fromPartial({
-      modelName: name,
-      modelVersion: result.version,
+      modelName: served.name,
+      modelVersion: served.version,
       id: req.id,
       outputs: encoded.outputs,
       rawOutputContents: encoded.rawOutputContents,
+      ...(served.firstVersion !== undefined ? { parameters: { [FIRST_VERSION_PARAM]: { parameterChoice: { $case: 'stringParam', value: served.firstVersion } } } } : {}),
     });
     return { response, model: name };
   } catch (err) {

@@ -73,6 +73,34 @@ describe('degraded paths', () => {
     }
   });
 
+  it('chains encoder and heads on the GPU worker when both are placed there, and moves the chain to the CPU pool when it goes, flagged', async () => {
+    const gpu = await startFakeWorker('gpu-both');
+    try {
+      const api = await h.router({ gpuWorkers: [gpu.address], placementOverrides: { ranking_heads: 'gpu' } });
+      const unchained = await h.router({ gpuWorkers: [gpu.address], placementOverrides: { ranking_heads: 'gpu' }, chainModels: false });
+      const healthy = await api.rank({ userId: 'u1', candidateItemIds: candidates });
+      expect(healthy.degraded).toEqual([]);
+      expect(healthy.timings.map((t) => t.stage)).toContain('encoder+heads');
+      expect(gpu.calls.map((c) => [c.model, c.then])).toEqual([['transact_encoder', 'ranking_heads']]);
+      const split = await unchained.rank({ userId: 'u1', candidateItemIds: candidates });
+      expect(gpu.calls.slice(1).map((c) => [c.model, c.then])).toEqual([
+        ['transact_encoder', undefined],
+        ['ranking_heads', undefined],
+      ]);
+      expect(split.items.map((i) => [i.itemId, i.score])).toEqual(healthy.items.map((i) => [i.itemId, i.score]));
+
+      gpu.server.setServing(false);
+      await eventually(() => api.router.pools.gpu.pick() === undefined);
+      const cpuCalls = h.cpu.calls.length;
+      const res = await api.rank({ userId: 'u1', candidateItemIds: candidates });
+      expect(res.degraded).toEqual([DegradedFlag.DEGRADED_FLAG_ENCODER_ON_CPU]);
+      expect(h.cpu.calls.slice(cpuCalls).map((c) => [c.model, c.then])).toEqual([['transact_encoder', 'ranking_heads']]);
+      expect(res.items.map((i) => [i.itemId, i.score])).toEqual(healthy.items.map((i) => [i.itemId, i.score]));
+    } finally {
+      await gpu.server.shutdown();
+    }
+  });
+
   it('scores with ranking_heads_lite when the GPU pool is gone and the fallback is lite, flagged', async () => {
     const gone = await startFakeWorker('gone-gpu');
     await gone.server.shutdown();

@@ -1,4 +1,4 @@
-import { decodeInferOutput, encodeInferInputs, type EncodedInputs } from '@pinrank/inference';
+import { decodeInferOutput, encodeInferInputs, FIRST_VERSION_PARAM, THEN_MODEL_PARAM, THEN_VERSION_PARAM, type EncodedInputs } from '@pinrank/inference';
 import { ModelInferRequest, type ModelInferResponse } from '@pinrank/proto';
 import { callUnary, PinrankError } from '@pinrank/service-kit';
 import { ATTEMPT_RULES, attemptTimeoutMs, classifyAttemptFailure, mayRetrySameWorker, mayUseSkippedWorker, type AttemptFailure } from './fallback-policy';
@@ -27,6 +27,8 @@ export interface InferOnPoolOptions {
   maxAttempts: number;
   /** No fallback follows this call (see fallback-policy.ts, mayUseSkippedWorker). */
   lastResort: boolean;
+  /** A model the worker runs on this model's outputs in the same call (chained-infer.ts in @pinrank/inference); the answer is its outputs. */
+  then?: RoutedModel | undefined;
 }
 
 /**
@@ -46,7 +48,14 @@ export async function inferOnPool(pool: WorkerPool, model: RoutedModel, tensors:
   } catch (err) {
     throw new PinrankError('INTERNAL', `the router built malformed ${model.name} inputs: ${(err as Error).message}`, { cause: err });
   }
-  const request = ModelInferRequest.fromPartial({ modelName: model.name, modelVersion: model.pinned ? model.version : '', id: ctx.requestId, ...encoded });
+  const then = o.then;
+  const parameters = then
+    ? {
+        [THEN_MODEL_PARAM]: { parameterChoice: { $case: 'stringParam' as const, value: then.name } },
+        [THEN_VERSION_PARAM]: { parameterChoice: { $case: 'stringParam' as const, value: then.pinned ? then.version : '' } },
+      }
+    : {};
+  const request = ModelInferRequest.fromPartial({ modelName: model.name, modelVersion: model.pinned ? model.version : '', id: ctx.requestId, parameters, ...encoded });
   const tried = new Set<string>();
   const failures: AttemptFailure[] = [];
   let lastError: unknown;
@@ -101,6 +110,8 @@ export interface ModelCall {
   output: { name: string; rows: number; cols: number };
   /** No fallback follows this call. */
   lastResort: boolean;
+  /** Run this model on the worker on `model`'s outputs (both on `pool`); `output` is then its output. */
+  then?: RoutedModel;
 }
 
 /** A model call's output and the version that served it. */
@@ -108,6 +119,8 @@ export interface ModelCallResult {
   data: Float32Array;
   /** The version the worker reports (the routed one when it reports none). */
   modelVersion: string;
+  /** For a chained call: the version of `then` that served it. */
+  thenVersion?: string;
 }
 
 /** How the pipeline runs a model: on the worker pools in production. */
@@ -125,8 +138,15 @@ export class PoolInference implements Inference {
 
   async run(call: ModelCall, ctx: RequestContext): Promise<ModelCallResult> {
     const { model, output } = call;
-    const res = await inferOnPool(this.pools[call.pool], model, call.inputs, { maxAttempts: this.maxAttempts, lastResort: call.lastResort }, ctx);
+    const res = await inferOnPool(this.pools[call.pool], model, call.inputs, { maxAttempts: this.maxAttempts, lastResort: call.lastResort, then: call.then }, ctx);
     const out = fromPeer(`${model.name} worker`, () => decodeInferOutput(res, output.name, { dtype: 'float32', dims: [output.rows, output.cols] }));
-    return { data: out.data as Float32Array, modelVersion: res.modelVersion || model.version };
+    if (!call.then) return { data: out.data as Float32Array, modelVersion: res.modelVersion || model.version };
+    const first = res.parameters[FIRST_VERSION_PARAM]?.parameterChoice;
+    // A worker that does not chain answers with the first model's outputs, which the decode above already refused.
+    return {
+      data: out.data as Float32Array,
+      modelVersion: first?.$case === 'stringParam' && first.value ? first.value : model.version,
+      thenVersion: res.modelVersion || call.then.version,
+    };
   }
 }

@@ -181,49 +181,105 @@ interface ChunkRun {
 
 /** Stages 3 and 4 for one chunk of candidates with content vectors `cand`. */
 async function scoreChunk(run: ChunkRun, ids: string[], cand: Float32Array): Promise<ScoredCandidate[]> {
-  const { ctx, deps, models } = run;
   const { sequence } = await run.sequence;
+  const route = run.route;
+  if (route.scorer === 'full' && chains(run, route)) {
+    try {
+      return await scoreChained(run, ids, cand, sequence, route);
+    } catch (err) {
+      // As in scoreSplit: a gone or failing pool falls back; a busy one refuses the request.
+      if (!(err instanceof PoolUnavailableError)) throw err;
+      const next = run.deps.fallback.afterEncoderPoolFailed(run.models, err.message, run.ctx);
+      if (next.scorer !== 'full') return scoreSplit(run, ids, cand, sequence, next, true);
+      // The heads went down with the encoder's pool: both move to the fallback pool (its workers serve both placements), still chained.
+      const { ctx } = run;
+      return run.deps.fallback.onFallbackPool(next.encoderPool, () => scoreChained(run, ids, cand, sequence, next), { maxWaitMs: ctx.deadline.remainingMs() / 2, signal: ctx.parent?.signal });
+    }
+  }
+  return scoreSplit(run, ids, cand, sequence, route, false);
+}
+
+/** Whether the encoder and the heads of `route` run as one chained call: both placed in its pool and chaining on. */
+function chains(run: ChunkRun, route: ScoringRoute & { scorer: 'full' }): boolean {
+  return run.deps.options.chainModels && run.models.heads.placement === route.encoderPool;
+}
+
+/** The candidates of a chunk the snapshot has tower vectors for, with their rows in the chunk. */
+function withTower(ids: readonly string[], tower: TowerVectors): { ids: string[]; rows: number[] } {
+  const kept = { ids: [] as string[], rows: [] as number[] };
+  ids.forEach((id, i) => {
+    if (tower.rowOf.has(id)) {
+      kept.ids.push(id);
+      kept.rows.push(i);
+    }
+  });
+  return kept;
+}
+
+/**
+ * Stages 3 and 4 as one ModelInfer that runs the encoder and feeds its output
+ * to the heads on the same worker (chained-infer.ts in @pinrank/inference):
+ * the [N, encoded] tensor never crosses the wire. Timed as "encoder+heads".
+ */
+async function scoreChained(run: ChunkRun, ids: string[], cand: Float32Array, sequence: SequenceResult['sequence'], route: ScoringRoute & { scorer: 'full' }): Promise<ScoredCandidate[]> {
+  const { deps, models } = run;
+  const tower = await run.tower;
+  const kept = withTower(ids, tower);
+  const n = kept.ids.length;
+  if (n === 0) return [];
+  const D = models.widths.content;
+  const keptCand = n === ids.length ? cand : gatherRows(cand, kept.rows, D);
+  const inputs: NamedTensors = [...encoderInputs(sequence, keptCand, n, deps.options.sequenceMode), ...headsFeatureInputs(kept.ids, tower, sequence, deps.popularity)];
+  const H = models.heads.headNames.length;
+  const probs = await infer(run, 'encoder+heads', { model: models.encoder, then: models.heads, pool: route.encoderPool, inputs, output: { name: 'probs', rows: n, cols: H }, lastResort: route.lastResort });
+  return kept.ids.map((itemId, k) => ({ itemId, probs: probs.subarray(k * H, (k + 1) * H) }));
+}
+
+/** Stages 3 and 4 as two calls, the encoder on `route`'s pool and the heads on theirs; `onFallback`: `route` is a fallback already. */
+async function scoreSplit(run: ChunkRun, ids: string[], cand: Float32Array, sequence: SequenceResult['sequence'], start: ScoringRoute, onFallback: boolean): Promise<ScoredCandidate[]> {
+  const { ctx, deps, models } = run;
 
   // 3. Encoder, on the route's pool; when that pool cannot run it, the fallback policy picks the next route.
-  let route = run.route;
+  let route = start;
   let encoded: Float32Array | undefined;
   if (route.scorer === 'full') {
     const inputs = encoderInputs(sequence, cand, ids.length, deps.options.sequenceMode);
     const encode = (r: ScoringRoute & { scorer: 'full' }): Promise<Float32Array> =>
       infer(run, 'encoder', { model: models.encoder, pool: r.encoderPool, inputs, output: { name: 'encoded', rows: ids.length, cols: models.widths.encoded }, lastResort: r.lastResort });
-    try {
-      encoded = await encode(route);
-    } catch (err) {
-      // Only a gone or failing pool falls back; a busy one (RESOURCE_EXHAUSTED) refuses the request instead.
-      if (!(err instanceof PoolUnavailableError)) throw err;
-      route = deps.fallback.afterEncoderPoolFailed(models, err.message, ctx);
-      if (route.scorer === 'full') {
-        const fallback = route;
-        encoded = await deps.fallback.onFallbackPool(fallback.encoderPool, () => encode(fallback), { maxWaitMs: ctx.deadline.remainingMs() / 2, signal: ctx.parent?.signal });
+    const onFallbackPool = (fallback: ScoringRoute & { scorer: 'full' }): Promise<Float32Array> =>
+      deps.fallback.onFallbackPool(fallback.encoderPool, () => encode(fallback), { maxWaitMs: ctx.deadline.remainingMs() / 2, signal: ctx.parent?.signal });
+    if (onFallback) {
+      encoded = await onFallbackPool(route);
+    } else {
+      try {
+        encoded = await encode(route);
+      } catch (err) {
+        // Only a gone or failing pool falls back; a busy one (RESOURCE_EXHAUSTED) refuses the request instead.
+        if (!(err instanceof PoolUnavailableError)) throw err;
+        route = deps.fallback.afterEncoderPoolFailed(models, err.message, ctx);
+        if (route.scorer === 'full') encoded = await onFallbackPool(route);
       }
     }
   }
 
   // 4. Heads, for the candidates the snapshot has tower vectors for.
   const tower = await run.tower;
-  const kept = ids.flatMap((id, i) => (tower.rowOf.has(id) ? [{ id, i }] : []));
-  if (kept.length === 0) return [];
-  const n = kept.length;
-  const keptIds = kept.map((k) => k.id);
-  const features = headsFeatureInputs(keptIds, tower, sequence, deps.popularity);
+  const kept = withTower(ids, tower);
+  const n = kept.ids.length;
+  if (n === 0) return [];
+  const features = headsFeatureInputs(kept.ids, tower, sequence, deps.popularity);
   const heads = deps.fallback.headsOf(models, route);
   const E = models.widths.encoded;
-  const inputs: NamedTensors = encoded
-    ? [['encoded', { dtype: 'float32', dims: [n, E], data: n === ids.length ? encoded : gatherRows(encoded, kept.map((k) => k.i), E) }], ...features]
-    : features;
+  const inputs: NamedTensors = encoded ? [['encoded', { dtype: 'float32', dims: [n, E], data: n === ids.length ? encoded : gatherRows(encoded, kept.rows, E) }], ...features] : features;
   const H = heads.model.headNames.length;
   const probs = await infer(run, 'heads', { model: heads.model, pool: heads.pool, inputs, output: { name: 'probs', rows: n, cols: H }, lastResort: heads.lastResort });
-  return keptIds.map((itemId, k) => ({ itemId, probs: probs.subarray(k * H, (k + 1) * H) }));
+  return kept.ids.map((itemId, k) => ({ itemId, probs: probs.subarray(k * H, (k + 1) * H) }));
 }
 
 /** One model call, timed as `stage`; records the version that served it. */
-async function infer(run: ChunkRun, stage: 'encoder' | 'heads', call: ModelCall): Promise<Float32Array> {
+async function infer(run: ChunkRun, stage: 'encoder' | 'heads' | 'encoder+heads', call: ModelCall): Promise<Float32Array> {
   const res = await run.ctx.clock.time(stage, () => run.deps.inference.run(call, run.ctx));
   run.versions[call.model.name] = res.modelVersion;
+  if (call.then && res.thenVersion) run.versions[call.then.name] = res.thenVersion;
   return res.data;
 }

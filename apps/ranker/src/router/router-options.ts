@@ -97,6 +97,8 @@ export interface RouterOptions {
   placementOverrides?: Record<string, 'gpu' | 'cpu'>;
   /** Fallback when the encoder's pool is gone; default "cpu_encoder". */
   gpuFallback?: GpuFallback;
+  /** When the encoder and the heads are placed in one pool, run them as one chained ModelInfer on one worker; default true. */
+  chainModels?: boolean;
   /** Snapshot from another PinnerFormer version: flag it (default) or refuse with FAILED_PRECONDITION. */
   snapshotMismatch?: SnapshotMismatchPolicy;
   /** Unknown candidates: drop and list them (default) or refuse with INVALID_ARGUMENT. */
@@ -163,6 +165,7 @@ export interface ResolvedRouterOptions {
   modelVersions: Record<string, string>;
   placementOverrides: Record<string, 'gpu' | 'cpu'>;
   gpuFallback: GpuFallback;
+  chainModels: boolean;
   snapshotMismatch: SnapshotMismatchPolicy;
   unknownCandidates: UnknownCandidatePolicy;
   maxCandidates: number;
@@ -251,6 +254,7 @@ export function withRouterDefaults(o: RouterOptions): ResolvedRouterOptions {
     modelVersions: { ...(o.modelVersions ?? {}) },
     placementOverrides: { ...(o.placementOverrides ?? {}) },
     gpuFallback: oneOf('gpuFallback', o.gpuFallback ?? 'cpu_encoder', ['cpu_encoder', 'lite', 'none']),
+    chainModels: o.chainModels ?? true,
     snapshotMismatch: oneOf('snapshotMismatch', o.snapshotMismatch ?? 'flag', ['flag', 'refuse']),
     unknownCandidates: oneOf('unknownCandidates', o.unknownCandidates ?? 'drop', ['drop', 'refuse']),
     maxCandidates,

@@ -195,3 +195,34 @@ export async function writeVersion(root: string, config: ModelConfig | Record<st
   await rename(staging, dir);
   return dir;
 }
+
+/** z[N,d] = y[N,d] + bias[N,d]: a second model to chain after {@link affineModel} (its output is `y`). */
+export function sumModel(d: number): Uint8Array {
+  return encode({
+    name: 'sum',
+    node: [{ opType: 'Add', input: ['y', 'bias'], output: ['z'] }],
+    input: [valueInfo('y', FLOAT, ['N', d]), valueInfo('bias', FLOAT, ['N', d])],
+    output: [valueInfo('z', FLOAT, ['N', d])],
+  });
+}
+
+/** A valid config for {@link sumModel}. */
+export function sumConfig(name: string, version: string, d: number): ModelConfig {
+  return parseModelConfig(
+    {
+      name,
+      version,
+      platform: 'onnxruntime_onnx',
+      inputs: [
+        { name: 'y', dtype: 'float32', shape: [-1, d] },
+        { name: 'bias', dtype: 'float32', shape: [-1, d] },
+      ],
+      outputs: [{ name: 'z', dtype: 'float32', shape: [-1, d] }],
+      placement: 'cpu',
+      executionProviders: ['cpu'],
+      batching: { mode: 'concat', maxBatchSize: 64, maxQueueDelayMs: 2, queueLimit: 64, userInputs: [] },
+      warmup: { runs: 1, batchSize: 2 },
+    },
+    `${name}/${version}`,
+  );
+}

@@ -1,7 +1,7 @@
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GRPCInferenceServiceService, ModelInferResponse, type ModelInferRequest } from '@pinrank/proto';
-import { decodeInferInputs, encodeInferOutputs, type HostTensor, type TensorMap } from '@pinrank/inference';
+import { decodeInferInputs, encodeInferOutputs, FIRST_VERSION_PARAM, THEN_MODEL_PARAM, type HostTensor, type TensorMap } from '@pinrank/inference';
 import { defineService, PinrankError, startServer, type CallContext, type ErrorCode, type RunningServer } from '@pinrank/service-kit';
 import { pino } from 'pino';
 
@@ -92,6 +92,8 @@ export function computeReference(modelName: string, m: TensorMap): { name: strin
 /** One call a fake worker received (also those it was told to fail). */
 export interface ServedCall {
   model: string;
+  /** The model chained after `model` in the same call, if any. */
+  then?: string;
   version: string;
   shapes: Record<string, number[]>;
   rawBytes: number;
@@ -144,8 +146,10 @@ export async function startFakeWorker(name: string, options: FakeWorkerBehaviour
     modelInfer: async (req: ModelInferRequest, call: CallContext) => {
       if (req.rawInputContents.length !== req.inputs.length) throw new PinrankError('INVALID_ARGUMENT', 'test worker: raw contents expected for every input');
       const { inputs } = decodeInferInputs(req);
+      const chained = req.parameters[THEN_MODEL_PARAM]?.parameterChoice;
       calls.push({
         model: req.modelName,
+        ...(chained?.$case === 'stringParam' ? { then: chained.value } : {}),
         version: req.modelVersion,
         shapes: Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, [...v.dims]])),
         rawBytes: req.rawInputContents.reduce((a, b) => a + b.length, 0),
@@ -153,8 +157,20 @@ export async function startFakeWorker(name: string, options: FakeWorkerBehaviour
       if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs).unref());
       if (options.serviceMs) await serial.take(options.serviceMs, options.queueLimit ?? 16, call.deadline);
       if (options.failWith && (options.failCount === undefined || options.failCount-- > 0)) throw new PinrankError(options.failWith, `test worker ${name}: told to fail`);
-      const out = computeReference(req.modelName, inputs);
-      return ModelInferResponse.fromPartial({ modelName: req.modelName, modelVersion: req.modelVersion || '1', id: req.id, ...encodeInferOutputs([[out.name, out.tensor]], true) });
+      const first = computeReference(req.modelName, inputs);
+      // A chained call (chained-infer.ts): the second model runs on the first one's output.
+      const then = req.parameters[THEN_MODEL_PARAM]?.parameterChoice;
+      if (then?.$case !== 'stringParam') {
+        return ModelInferResponse.fromPartial({ modelName: req.modelName, modelVersion: req.modelVersion || '1', id: req.id, ...encodeInferOutputs([[first.name, first.tensor]], true) });
+      }
+      const out = computeReference(then.value, { ...inputs, [first.name]: first.tensor });
+      return ModelInferResponse.fromPartial({
+        modelName: then.value,
+        modelVersion: '1',
+        id: req.id,
+        parameters: { [FIRST_VERSION_PARAM]: { parameterChoice: { $case: 'stringParam', value: req.modelVersion || '1' } } },
+        ...encodeInferOutputs([[out.name, out.tensor]], true),
+      });
     },
   });
   const server = await startServer({ name, address: '127.0.0.1:0', services: [reg], signals: [], logger: pino({ level: 'silent' }) });

@@ -98,6 +98,8 @@ export class InProcessUpstreams implements Upstreams {
 /** One model call the in-process inference served. */
 export interface InProcessCall {
   model: string;
+  /** The model chained after `model` in the same call. */
+  then?: string;
   pool: PoolName;
   lastResort: boolean;
   shapes: Record<string, number[]>;
@@ -109,12 +111,20 @@ export class InProcessInference implements Inference {
   readonly down = new Set<PoolName>();
 
   async run(call: ModelCall): Promise<ModelCallResult> {
-    this.calls.push({ model: call.model.name, pool: call.pool, lastResort: call.lastResort, shapes: Object.fromEntries(call.inputs.map(([n, t]) => [n, [...t.dims]])) });
+    this.calls.push({
+      model: call.model.name,
+      ...(call.then ? { then: call.then.name } : {}),
+      pool: call.pool,
+      lastResort: call.lastResort,
+      shapes: Object.fromEntries(call.inputs.map(([n, t]) => [n, [...t.dims]])),
+    });
     if (this.down.has(call.pool)) throw new PoolUnavailableError(call.pool, `${call.pool} pool: no healthy worker for ${call.model.name}`);
-    const out = computeReference(call.model.name, Object.fromEntries(call.inputs) as TensorMap);
+    const inputs = Object.fromEntries(call.inputs) as TensorMap;
+    let out = computeReference(call.model.name, inputs);
+    if (call.then) out = computeReference(call.then.name, { ...inputs, [out.name]: out.tensor });
     const [rows, cols] = out.tensor.dims;
     if (out.name !== call.output.name || rows !== call.output.rows || cols !== call.output.cols) throw new Error(`unexpected output ${out.name} [${rows},${cols}]`);
-    return { data: out.tensor.data as Float32Array, modelVersion: call.model.version };
+    return { data: out.tensor.data as Float32Array, modelVersion: call.model.version, ...(call.then ? { thenVersion: call.then.version } : {}) };
   }
 }
 
