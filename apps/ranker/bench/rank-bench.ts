@@ -5,7 +5,7 @@
 // another checkout's (--baseline <dir>, e.g. the previous release) on the same
 // stack, requests interleaved. Every variant runs the newest model versions of
 // models/ (ModelRepository), as the workers do.
-//   npx tsx apps/ranker/bench/rank-bench.ts [--requests 60] [--sizes 100,500] [--baseline ../pinrank-main] [--cpu-requests 20] [--profile-router] [--router-node-args=--max-semi-space-size=32] [--chunk 128] [--smoke]
+//   npx tsx apps/ranker/bench/rank-bench.ts [--requests 60] [--sizes 100,500] [--baseline ../pinrank-main] [--cpu-requests 20] [--profile-router] [--router-node-args=--max-semi-space-size=32] [--chunk 512] [--compare-chunk 128] [--smoke]
 import { mkdtemp, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ import {
 } from '@pinrank/proto';
 import { callUnary, createClient } from '@pinrank/service-kit';
 import { build } from 'hdr-histogram-js';
+import { DEFAULT_CHUNK_SIZE } from '../src/router/router-options';
 import { sequenceFromProto } from '../src/router/sequence';
 import { InProcessRanker, type RankingInputs } from '../src/router/testing/ort-reference';
 import { formatProfileSummary, summariseProfileFile } from './cpu-profile';
@@ -40,7 +41,8 @@ const { values: args } = parseArgs({
     'cpu-requests': { type: 'string', default: '20' },
     'profile-router': { type: 'boolean', default: false },
     'router-node-args': { type: 'string', default: '' },
-    chunk: { type: 'string', default: '128' },
+    chunk: { type: 'string', default: String(DEFAULT_CHUNK_SIZE) },
+    'compare-chunk': { type: 'string' },
     smoke: { type: 'boolean', default: false },
   },
 });
@@ -54,7 +56,7 @@ const SIZES = String(args.sizes).split(',').map(Number);
 const S = 100;
 const MODELS = join(ROOT, 'models');
 
-type Served = 'served' | 'per_candidate' | 'heads_on_gpu' | 'chained' | 'baseline';
+type Served = 'served' | 'per_candidate' | 'heads_on_gpu' | 'chained' | 'chunk_alt' | 'baseline';
 type Variant = Served | 'in_process';
 
 function stats(samples: number[]): { p50: number; p99: number; mean: number } {
@@ -79,6 +81,7 @@ async function main(): Promise<void> {
   const profileDir = args['profile-router'] ? await mkdtemp(join(tmpdir(), 'rank-bench-profile-')) : undefined;
   const cpuRows: string[] = [];
   const chainedRows: string[] = [];
+  const chunkRows: string[] = [];
   const fp16Rows: string[] = [];
   let measuredFrom = Date.now();
   const cleanup = (): void => {
@@ -138,6 +141,8 @@ async function main(): Promise<void> {
       heads_on_gpu: await router('router-heads-on-gpu', { RANKER_PLACEMENT: 'ranking_heads=gpu', RANKER_CHAIN_MODELS: 'false' }),
       // Both models on the GPU-role worker as one chained ModelInfer (the encoder output stays on the worker).
       chained: await router('router-chained', { RANKER_PLACEMENT: 'ranking_heads=gpu' }),
+      // --compare-chunk: the default split router with another chunk size, on the same requests.
+      ...(args['compare-chunk'] ? { chunk_alt: await router('router-chunk-alt', { RANKER_CHUNK_SIZE: String(args['compare-chunk']) }) } : {}),
       ...(BASELINE ? { baseline: await router('baseline-router', {}, BASELINE) } : {}),
     };
     const variants = Object.keys(clients) as Served[];
@@ -159,7 +164,8 @@ async function main(): Promise<void> {
     measuredFrom = Date.now();
     const results: Record<string, unknown> = {};
     for (const n of SIZES) {
-      const samples: Record<Variant, number[]> = { served: [], per_candidate: [], heads_on_gpu: [], chained: [], baseline: [], in_process: [] };
+      const samples: Record<Variant, number[]> = { served: [], per_candidate: [], heads_on_gpu: [], chained: [], chunk_alt: [], baseline: [], in_process: [] };
+      const chunkRatios: number[] = [];
       // Per request: chained ms ÷ served ms (same inputs, back to back).
       const chainedRatios: number[] = [];
       const byRequest: Partial<Record<Served, number>> = {};
@@ -208,8 +214,10 @@ async function main(): Promise<void> {
           }
         }
         if (r >= WARMUP && byRequest.served !== undefined && byRequest.chained !== undefined) chainedRatios.push(byRequest.chained / byRequest.served);
+        if (r >= WARMUP && byRequest.served !== undefined && byRequest.chunk_alt !== undefined) chunkRatios.push(byRequest.served / byRequest.chunk_alt);
         delete byRequest.served;
         delete byRequest.chained;
+        delete byRequest.chunk_alt;
         // The same inputs, fetched outside the timed region, through the two models in this process.
         const x = await inputsFor(fs, es, userId, candidates, requestTimeMs);
         const t = performance.now();
@@ -243,6 +251,12 @@ async function main(): Promise<void> {
           `${(s.chained.p50 / s.in_process.p50).toFixed(2)}× | ${(s.chained.p99 / s.in_process.p99).toFixed(2)}× | ${(s.chained.p50 / s.served.p50).toFixed(3)}× | ${median(chainedRatios).toFixed(3)}× |`,
       );
       (results[`n${n}`] as Record<string, unknown>)['chainedOverServedMedian'] = median(chainedRatios);
+      if (s.chunk_alt) {
+        chunkRows.push(
+          `| ${n} | ${f(s.served.p50)} / ${f(s.served.p99)} | ${f(s.chunk_alt.p50)} / ${f(s.chunk_alt.p99)} | ${(s.served.p50 / s.in_process.p50).toFixed(2)}× vs ${(s.chunk_alt.p50 / s.in_process.p50).toFixed(2)}× | ` +
+            `${(s.served.p50 / s.chunk_alt.p50).toFixed(3)}× | ${median(chunkRatios).toFixed(3)}× |`,
+        );
+      }
       if (s.baseline) {
         const both = paired.filter((p) => p.served !== undefined && p.baseline !== undefined);
         const ratio = median(both.map((p) => (p.served as number) / (p.baseline as number)));
@@ -267,6 +281,16 @@ async function main(): Promise<void> {
         '|---|---|---|---|---|---|---|---|---|',
         ...rows,
         '',
+        ...(chunkRows.length > 0
+          ? [
+              `Chunks of ${args.chunk} (served) vs ${args['compare-chunk']} candidates per ModelInfer, default placement, same requests:`,
+              '',
+              `| candidates | chunk ${args.chunk} p50 / p99 ms | chunk ${args['compare-chunk']} p50 / p99 ms | overhead over in-process (p50) | p50 ratio | median per-request ratio |`,
+              '|---|---|---|---|---|---|',
+              ...chunkRows,
+              '',
+            ]
+          : []),
         'Encoder and heads as one chained call on the GPU-role worker (RANKER_PLACEMENT=ranking_heads=gpu; the [n,1056] output stays on the worker) vs the default split:',
         '',
         '| candidates | split (default) p50 / p99 ms | chained p50 / p99 ms | in-process models p50 / p99 ms | chained overhead (p50) | chained overhead (p99) | chained ÷ split p50 | median of per-request chained ÷ split |',

@@ -15,6 +15,9 @@ describe('routerOptionsFromEnv', () => {
       RANKER_UNKNOWN_CANDIDATES: 'refuse',
       RANKER_MAX_CANDIDATES: '500',
       RANKER_CHUNK_SIZE: '64',
+      RANKER_CHAIN_MODELS: 'false',
+      RANKER_VECTOR_CACHE_ITEMS: '0',
+      RANKER_VECTOR_CACHE_USERS: '1000',
       RANKER_HEAD_WEIGHTS: 'save=1, click=0.5, hide=-3',
       RANKER_REQUEST_LOG: 'nats://127.0.0.1:4222/pinrank.ranker.requests',
       RANKER_EXPERIMENT: '{"name":"e1","arms":[{"name":"a","share":0.5}]}',
@@ -30,6 +33,9 @@ describe('routerOptionsFromEnv', () => {
       unknownCandidates: 'refuse',
       maxCandidates: 500,
       chunkSize: 64,
+      chainModels: false,
+      vectorCacheItems: 0,
+      vectorCacheUsers: 1000,
       headWeights: { save: 1, click: 0.5, hide: -3 },
       requestLog: { kind: 'nats', servers: 'nats://127.0.0.1:4222', subject: 'pinrank.ranker.requests' },
       experiments: { kind: 'inline', config: { name: 'e1', arms: [{ name: 'a', share: 0.5 }] }, label: 'RANKER_EXPERIMENT' },
@@ -84,7 +90,7 @@ describe('withRouterDefaults', () => {
 
   it('fills defaults and rejects conflicting options', () => {
     const o = withRouterDefaults({ featureServer: 'a:1', embeddingStore: 'b:1', gpuWorkers: ['g:1'], cpuWorkers: [] });
-    expect(o).toMatchObject({ maxCandidates: 1000, chunkSize: 128, sequenceLength: 100, gpuFallback: 'cpu_encoder', headWeights: { save: 1, click: 0.3, hide: -2 } });
+    expect(o).toMatchObject({ maxCandidates: 1000, chunkSize: 512, chainModels: true, vectorCacheItems: 50_000, vectorCacheUsers: 50_000, sequenceLength: 100, gpuFallback: 'cpu_encoder', headWeights: { save: 1, click: 0.3, hide: -2 } });
     expect(() => withRouterDefaults({ featureServer: 'a:1', embeddingStore: 'b:1', gpuWorkers: [], cpuWorkers: ['c:1'], chunkSize: 0 })).toThrow(
       /chunkSize must be an integer in 1\.\.10000, got 0/,
     );
