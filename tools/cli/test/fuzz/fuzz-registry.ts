@@ -78,30 +78,60 @@ const i64 = (n: number, value: () => number): Buffer => Buffer.from(BigInt64Arra
 
 /** A transact_encoder request with random sizes and values: mostly valid, sometimes one thing wrong. */
 function encoderSeed(rng: Rng): Buffer {
+  return Buffer.from(ModelInferRequest.encode(ModelInferRequest.fromPartial(encoderRequest(rng))).finish());
+}
+
+/** A transact_encoder request in its partial form, with the candidate rows it names. */
+function encoderRequest(rng: Rng): Parameters<typeof ModelInferRequest.fromPartial>[0] & { rows: number } {
   const users = pick(rng, [1, 1, 1, 2, 0]);
   const s = pick(rng, [1, 5, 20, 100, 0, 1001]);
   const n = pick(rng, [1, 4, 16, 64, 0, 5000]);
   const typeMax = rng.chance(0.8) ? 8 : 20;
   const idxMax = rng.chance(0.9) ? users : users + 2;
   const seqS = rng.chance(0.9) ? s : s + 1;
+  return {
+    rows: n,
+    modelName: 'transact_encoder',
+    inputs: [
+      { name: 'seq_action_types', datatype: 'INT64', shape: [users, s] },
+      { name: 'seq_item_vectors', datatype: 'FP32', shape: [users, seqS, D] },
+      { name: 'seq_ages_s', datatype: 'FP32', shape: [users, s] },
+      { name: 'cand_vectors', datatype: 'FP32', shape: [n, D] },
+      { name: 'cand_user_idx', datatype: 'INT64', shape: [n] },
+    ],
+    rawInputContents: [
+      i64(users * s, () => rng.int(typeMax) - (rng.chance(0.02) ? 3 : 0)),
+      f32(users * seqS * D, rng),
+      f32(users * s, rng),
+      f32(n * D, rng),
+      i64(n, () => rng.int(Math.max(1, idxMax))),
+    ],
+  };
+}
+
+/** A chained transact_encoder → ranking_heads request (pinrank.then_model): the encoder's inputs and the heads' others, sometimes wrong. */
+function chainedSeed(rng: Rng): Buffer {
+  const { rows, ...req } = encoderRequest(rng);
+  const n = rng.chance(0.85) ? rows : rows + 1;
+  const extra: Array<[string, number]> = [
+    ['user_pf', 64],
+    ['item_pf', 64],
+    ['dense_features', 4],
+    ...(rng.chance(0.1) ? ([['encoded', 1056]] as Array<[string, number]>) : []),
+    ...(rng.chance(0.05) ? ([['stray', 2]] as Array<[string, number]>) : []),
+  ];
+  const then = pick(rng, ['ranking_heads', 'ranking_heads', 'ranking_heads', 'ranking_heads_lite', 'transact_encoder', 'nope', '']);
+  const parameters = {
+    'pinrank.then_model': rng.chance(0.95) ? { parameterChoice: { $case: 'stringParam' as const, value: then } } : { parameterChoice: { $case: 'int64Param' as const, value: 3 } },
+    ...(rng.chance(0.3) ? { 'pinrank.then_model_version': { parameterChoice: { $case: 'stringParam' as const, value: pick(rng, ['', '3', '99', 'bad version']) } } } : {}),
+  };
   return Buffer.from(
     ModelInferRequest.encode(
       ModelInferRequest.fromPartial({
-        modelName: 'transact_encoder',
-        inputs: [
-          { name: 'seq_action_types', datatype: 'INT64', shape: [users, s] },
-          { name: 'seq_item_vectors', datatype: 'FP32', shape: [users, seqS, D] },
-          { name: 'seq_ages_s', datatype: 'FP32', shape: [users, s] },
-          { name: 'cand_vectors', datatype: 'FP32', shape: [n, D] },
-          { name: 'cand_user_idx', datatype: 'INT64', shape: [n] },
-        ],
-        rawInputContents: [
-          i64(users * s, () => rng.int(typeMax) - (rng.chance(0.02) ? 3 : 0)),
-          f32(users * seqS * D, rng),
-          f32(users * s, rng),
-          f32(n * D, rng),
-          i64(n, () => rng.int(Math.max(1, idxMax))),
-        ],
+        ...req,
+        parameters,
+        inputs: [...(req.inputs ?? []), ...extra.map(([name, d]) => ({ name, datatype: 'FP32', shape: [n, d] }))],
+        rawInputContents: [...(req.rawInputContents ?? []), ...extra.map(([, d]) => f32(n * d, rng))],
       }),
     ).finish(),
   );
@@ -136,7 +166,7 @@ const INFERENCE_PLANS: Record<string, MethodPlan> = {
   modelReady: {},
   serverMetadata: {},
   modelMetadata: {},
-  modelInfer: { seed: (rng) => (rng.chance(0.7) ? encoderSeed(rng) : floatModelSeed(rng)) },
+  modelInfer: { seed: (rng) => (rng.chance(0.5) ? encoderSeed(rng) : rng.chance(0.4) ? chainedSeed(rng) : floatModelSeed(rng)) },
   // A bidirectional stream of the same requests: each message is answered (or refused) on its own.
   modelStreamInfer: { seed: (rng) => (rng.chance(0.7) ? encoderSeed(rng) : floatModelSeed(rng)) },
   modelConfig: {},
