@@ -164,6 +164,14 @@ describe('degraded paths', () => {
     expect(stranger.items).toHaveLength(candidates.length);
     await expect(api.rank({ userId: 'u1', candidateItemIds: ['i33', 'i34'] }, 5000)).rejects.toMatchObject({ code: 'UNAVAILABLE', message: expect.stringMatching(/embedding-store/) });
     await expect(off.rank({ userId: 'u1', candidateItemIds: candidates }, 5000)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+
+    // Recommend: retrieval is down too, so the popularity list, ranked from the cached vectors of the items it holds.
+    const rec = await api.recommend({ userId: 'u1', k: 3 }, 5000);
+    expect(rec.degraded).toEqual(
+      expect.arrayContaining([DegradedFlag.DEGRADED_FLAG_POPULARITY_FALLBACK, DegradedFlag.DEGRADED_FLAG_VECTORS_FROM_CACHE, DegradedFlag.DEGRADED_FLAG_UNKNOWN_CANDIDATES_DROPPED]),
+    );
+    expect(rec.items).toHaveLength(3);
+    for (const item of rec.items) expect(candidates).toContain(item.itemId);
   });
 
   it('does not wait for a slow feature-server past its timeout or the request deadline', async () => {
