@@ -65,7 +65,7 @@ export class RouterMetrics {
     }
     this.stages = new Histogram({
       name: 'pinrank_router_stage_duration_seconds',
-      help: 'Time of each stage of a served request (features, content, tower, encoder, heads, retrieve, total), by method.',
+      help: 'Time of each stage of a served request (features, content, tower, encoder, heads or encoder+heads when chained, retrieve, total), by method.',
       labelNames: ['method', 'stage'],
       buckets: STAGE_BUCKETS,
       registers,
