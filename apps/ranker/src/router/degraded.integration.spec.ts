@@ -149,6 +149,9 @@ describe('degraded paths', () => {
     const before = await api.rank({ userId: 'u1', candidateItemIds: candidates }, 5000);
     await off.rank({ userId: 'u1', candidateItemIds: candidates }, 5000);
     expect(before.degraded).toEqual([]);
+    const text = await api.router.server.metrics.registry.metrics();
+    expect(text).toContain(`pinrank_router_vector_cache_rows{kind="content"} ${candidates.length}`);
+    expect(text).toContain('pinrank_router_vector_cache_rows{kind="user"} 1');
     await store.server.shutdown();
 
     // Seen candidates are ranked exactly as before; unseen ones are dropped and listed.

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { type VectorCache } from './vector-cache';
 import { degradedFlagToJSON, type DegradedFlag, type StageTiming } from '@pinrank/proto';
 import { type AdmissionController } from './admission';
 import { type OverloadReason } from './overload-error';
@@ -20,9 +21,25 @@ export class RouterMetrics {
   private readonly degraded: Counter<'method' | 'flag'>;
   private readonly refused: Counter<'method' | 'reason'>;
 
-  /** `admission`: the controller whose limit, in-flight count and expected latency are reported as gauges (none when off). */
-  constructor(registry: Registry, admission?: AdmissionController) {
+  /**
+   * `admission`: the controller whose limit, in-flight count and expected
+   * latency are reported as gauges (none when off); `vectorCache`: the copy
+   * of the embedding-store's answers whose rows are reported (none when off).
+   */
+  constructor(registry: Registry, admission?: AdmissionController, vectorCache?: VectorCache) {
     const registers = [registry];
+    if (vectorCache) {
+      new Gauge({
+        name: 'pinrank_router_vector_cache_rows',
+        help: "Rows held in the router's copy of the embedding-store's answers, by kind (content; tower and user, summed over the snapshots kept).",
+        labelNames: ['kind'],
+        registers,
+        collect() {
+          const rows = vectorCache.rows();
+          for (const kind of ['content', 'tower', 'user'] as const) this.set({ kind }, rows[kind]);
+        },
+      });
+    }
     this.refused = new Counter({
       name: 'pinrank_router_refused_total',
       help: 'Requests refused RESOURCE_EXHAUSTED for load, by method and reason (limit, deadline, pool_busy, fallback_full).',

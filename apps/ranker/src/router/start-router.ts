@@ -90,7 +90,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     });
     const inference = new PoolInference(pools, o.maxInferAttempts);
     const admission = o.admission === false ? undefined : new AdmissionController(o.admission);
-    const routerMetrics = new RouterMetrics(metrics.registry, admission);
+    const routerMetrics = new RouterMetrics(metrics.registry, admission, vectorCache);
     const service = rankerService({ options: o, upstreams, inference, fallback, popularity, vectorCache, requestLog, experiments, routerMetrics, ...(admission ? { admission } : {}) });
     server = await startServer({
       name: 'ranker-router',

@@ -50,6 +50,7 @@ describe('VectorCache', () => {
     expect(got?.snapshot).toBe('s2');
     expect(got?.user).toBeUndefined();
     expect(got?.items.missing).toEqual(['j']);
+    expect(c.rows()).toEqual({ content: 0, tower: 2, user: 2 });
   });
 
   it('has nothing to give before any lookup succeeded', () => {

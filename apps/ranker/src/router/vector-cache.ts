@@ -142,6 +142,17 @@ export class VectorCache {
     return { snapshot, producerModelVersion: rows.producerModelVersion, items: gather(rows.items, q.itemIds), user: userFound ? user : undefined };
   }
 
+  /** Rows held: content vectors, and tower and user vectors summed over the snapshots kept. */
+  rows(): { content: number; tower: number; user: number } {
+    let tower = 0;
+    let user = 0;
+    for (const s of this.snapshots.values()) {
+      tower += s.items.size;
+      user += s.users.size;
+    }
+    return { content: this.content?.size ?? 0, tower, user };
+  }
+
   /** Drops the oldest snapshot that is not the active one. */
   private dropOneSnapshot(): void {
     for (const version of this.snapshots.keys()) {
