@@ -172,8 +172,8 @@ async function main(): Promise<void> {
       const degraded: Record<string, number> = {};
       // Per request, for served vs baseline: end-to-end ms and when the embedding lookups were done (from the routers' stage timings).
       const paired: Array<{ served?: number; baseline?: number; servedLookups?: number; baselineLookups?: number }> = [];
-      // Per stage of the served router: when it started and ended (ms after the request start), to see the critical path.
-      const stages = new Map<string, { start: number[]; end: number[] }>();
+      // Per stage of the served (split) and chained routers: when it started and ended (ms after the request start), to see the critical path.
+      const stagesOf = { served: new Map<string, { start: number[]; end: number[] }>(), chained: new Map<string, { start: number[]; end: number[] }>() };
       const errors: Record<string, number> = {};
       for (let r = 0; r < WARMUP + REQUESTS; r++) {
         const userId = stack.userIds[r % stack.userIds.length] ?? '';
@@ -204,7 +204,8 @@ async function main(): Promise<void> {
             p[v] = ms;
             p[v === 'served' ? 'servedLookups' : 'baselineLookups'] = lookupsDoneMs(res);
           }
-          if (r >= WARMUP && v === 'served') {
+          if (r >= WARMUP && (v === 'served' || v === 'chained')) {
+            const stages = stagesOf[v];
             for (const t of res.timings) {
               const st = stages.get(t.stage) ?? { start: [], end: [] };
               st.start.push(t.startMs);
@@ -238,9 +239,11 @@ async function main(): Promise<void> {
       const copy = tensorBytes(n, Number(args.chunk), 'per_candidate');
       results[`n${n}`] = { ...s, bytes: { dedup, copy }, degraded, errors };
       const f = (x: number): string => x.toFixed(1);
-      (results[`n${n}`] as Record<string, unknown>)['servedStagesP50'] = Object.fromEntries(
-        [...stages.entries()].map(([stage, st]) => [stage, { start: Math.round(median(st.start) * 10) / 10, end: Math.round(median(st.end) * 10) / 10 }]),
-      );
+      for (const [v, stages] of Object.entries(stagesOf)) {
+        (results[`n${n}`] as Record<string, unknown>)[`${v}StagesP50`] = Object.fromEntries(
+          [...stages.entries()].map(([stage, st]) => [stage, { start: Math.round(median(st.start) * 10) / 10, end: Math.round(median(st.end) * 10) / 10 }]),
+        );
+      }
       rows.push(
         `| ${n} | ${f(s.served.p50)} / ${f(s.served.p99)} | ${f(s.in_process.p50)} / ${f(s.in_process.p99)} | ${(s.served.p50 / s.in_process.p50).toFixed(2)}× | ` +
           `${f(s.per_candidate.p50)} / ${f(s.per_candidate.p99)} | ${(dedup.encoderIn / 1024).toFixed(0)} KiB vs ${(copy.encoderIn / 1024).toFixed(0)} KiB | ` +

@@ -4,9 +4,13 @@
 // Workloads: "encoder" (user_rows, 50 candidates, a 32→256→1056 MLP per candidate: compute-bound), "light"
 // (concat, 8 rows through a 64→16 affine layer: per-call overhead-bound) and "transact_encoder" (the release
 // model from --models, when present: 1 user × 100 actions, 50 candidates). For each, the unbatched
-// capacity is measured closed-loop, then batching off and on are offered the same open-loop rate, alternating
-// `reps` times. Last, the model's own capacity without gRPC: 32 callers straight into the model lifecycle for 2 s,
-// batching off vs on (what stacking saves inside the worker, apart from the network and protocol work). Bounded: about (7 + 2 × reps × (seconds + 2)) s per workload. Client and server share the cores: read ratios.
+// capacity is measured closed-loop, then batching off, on, and on but waiting out maxQueueDelayMs when the model
+// is idle (dispatchWhenIdle false, the behaviour before idle dispatch) are offered the same open-loop rate,
+// alternating `reps` times; then 200 sequential calls alternate between an idle-dispatching worker and a waiting one
+// (the latency an unloaded worker adds by waiting for company). Last, the model's own capacity without gRPC:
+// 32 callers straight into the model lifecycle for 2 s, batching off vs on (what stacking saves inside the worker,
+// apart from the network and protocol work). Bounded: about (12 + 3 × reps × (seconds + 2)) s per workload.
+// Client and server share the cores: read ratios.
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +20,7 @@ import { Metadata, credentials, status, type ServiceError } from '@grpc/grpc-js'
 import { build } from 'hdr-histogram-js';
 import pino from 'pino';
 import { GRPCInferenceServiceClient, ModelInferRequest } from '@pinrank/proto';
+import { clientChannelOptions } from '@pinrank/service-kit';
 import { Registry } from 'prom-client';
 import { InferenceMetrics } from '../src/inference-metrics';
 import { startInferenceWorker } from '../src/inference-worker';
@@ -55,6 +60,8 @@ const S = 100;
 const HIDDEN = 256;
 const OUT = 1056;
 const DEADLINE_MS = 1000;
+/** Sequential calls (half to each worker) of the idle-latency comparison. */
+const IDLE_CALLS = 200;
 
 const raw = (a: Float32Array | BigInt64Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
@@ -89,16 +96,24 @@ interface RunResult {
   meanBatchRows: number;
 }
 
-async function withWorker<T>(root: string, batching: boolean, fn: (client: GRPCInferenceServiceClient, meanBatch: () => Promise<number>) => Promise<T>): Promise<T> {
+async function withWorker<T>(
+  root: string,
+  batching: boolean,
+  fn: (client: GRPCInferenceServiceClient, meanBatch: () => Promise<number>) => Promise<T>,
+  dispatchWhenIdle = true,
+): Promise<T> {
   const worker = await startInferenceWorker({
     address: '127.0.0.1:0',
     repositoryRoot: root,
-    models: { batching, intraOpThreads: THREADS, interOpThreads: 1, executionProviders: ['cpu'], ...CAP },
+    models: { batching, dispatchWhenIdle, intraOpThreads: THREADS, interOpThreads: 1, executionProviders: ['cpu'], ...CAP },
     watch: { mode: 'off' },
     server: { signals: [] },
     logger: pino({ level: 'silent' }),
   });
-  const client = new GRPCInferenceServiceClient(`127.0.0.1:${worker.server.port}`, credentials.createInsecure());
+  // The service kit's channel options: above all its HTTP/2 flow-control window. With grpc-js's default
+  // 64 KiB window, the 211 KB encoder answers queue behind WINDOW_UPDATE round trips once calls overlap,
+  // and every call times out well below the worker's capacity.
+  const client = new GRPCInferenceServiceClient(`127.0.0.1:${worker.server.port}`, credentials.createInsecure(), clientChannelOptions());
   const meanBatch = async (): Promise<number> => {
     const metric = (await worker.server.metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'inference_batch_size');
     const vals = (metric?.values ?? []) as Array<{ metricName?: string; value: number }>;
@@ -114,9 +129,15 @@ async function withWorker<T>(root: string, batching: boolean, fn: (client: GRPCI
   }
 }
 
+/** The first message seen per failure code, for the error a failed run throws. */
+const firstDetails = new Map<number, string>();
+
 function call(client: GRPCInferenceServiceClient, req: ModelInferRequest): Promise<number> {
   return new Promise((resolve) =>
-    client.modelInfer(req, new Metadata(), { deadline: Date.now() + DEADLINE_MS }, (err: ServiceError | null) => resolve(err ? err.code : status.OK)),
+    client.modelInfer(req, new Metadata(), { deadline: Date.now() + DEADLINE_MS }, (err: ServiceError | null) => {
+      if (err && !firstDetails.has(err.code)) firstDetails.set(err.code, err.details);
+      resolve(err ? err.code : status.OK);
+    }),
   );
 }
 
@@ -130,6 +151,44 @@ async function capacity(client: GRPCInferenceServiceClient, reqs: ModelInferRequ
     }),
   );
   return done / (ms / 1000);
+}
+
+/**
+ * One caller, one request at a time, sent in turn to a worker whose idle model
+ * dispatches at once and to one that waits out maxQueueDelayMs: the latency an
+ * unloaded worker adds by waiting for company. p50 / p99 ms of each.
+ */
+async function idleLatency(root: string, reqs: ModelInferRequest[], calls: number): Promise<{ atOnce: { p50: number; p99: number }; waits: { p50: number; p99: number } }> {
+  const timed = async (client: GRPCInferenceServiceClient, req: ModelInferRequest, into: number[]): Promise<void> => {
+    const t0 = performance.now();
+    const code = await call(client, req);
+    if (code !== status.OK) throw new Error(`idle latency: a call failed with ${String(status[code])}`);
+    into.push(performance.now() - t0);
+  };
+  const atOnce: number[] = [];
+  const waits: number[] = [];
+  await withWorker(root, true, (a) =>
+    withWorker(
+      root,
+      true,
+      async (b) => {
+        for (let i = 0; i < 4; i++) await Promise.all([call(a, reqs[i]!), call(b, reqs[i]!)]); // warm both connections
+        for (let i = 0; i < calls; i++) {
+          const req = reqs[i % reqs.length]!;
+          if (i % 2 === 0) {
+            await timed(a, req, atOnce);
+            await timed(b, req, waits);
+          } else {
+            await timed(b, req, waits);
+            await timed(a, req, atOnce);
+          }
+        }
+      },
+      false,
+    ),
+  );
+  const pct = (xs: number[], q: number): number => +[...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!.toFixed(2);
+  return { atOnce: { p50: pct(atOnce, 0.5), p99: pct(atOnce, 0.99) }, waits: { p50: pct(waits, 0.5), p99: pct(waits, 0.99) } };
 }
 
 /** In-process, no gRPC: `concurrency` callers straight into the model lifecycle for `ms`. */
@@ -282,14 +341,20 @@ async function runWorkload(w: Workload): Promise<unknown> {
     const rate = Math.max(1, Math.round(cap * LOAD_FACTOR));
     const off: RunResult[] = [];
     const on: RunResult[] = [];
+    const onWaiting: RunResult[] = [];
     for (let rep = 0; rep < REPS; rep++) {
       off.push(await withWorker(root, false, (client, mb) => openLoop('batching off', client, reqs, rate, mb)));
       on.push(await withWorker(root, true, (client, mb) => openLoop('batching on', client, reqs, rate, mb)));
+      onWaiting.push(await withWorker(root, true, (client, mb) => openLoop('batching on, waiting when idle', client, reqs, rate, mb), false));
     }
+    const idle = await idleLatency(root, reqs, SMOKE ? 6 : IDLE_CALLS);
     const direct = { off: await inProcess(root, false, reqs, WINDOW_MS, 32), on: await inProcess(root, true, reqs, WINDOW_MS, 32) };
-    const failures = [...off, ...on].flatMap((r) => Object.entries(r.errors).filter(([code]) => !OVERLOAD.has(code)));
-    if (failures.length > 0) throw new Error(`${w.name}: calls failed: ${JSON.stringify(failures)}`);
-    if ([...off, ...on].some((r) => r.completed === 0 && r.offered * SECONDS >= 2)) throw new Error(`${w.name}: a run completed no call`);
+    const failures = [...off, ...on, ...onWaiting].flatMap((r) => Object.entries(r.errors).filter(([code]) => !OVERLOAD.has(code)));
+    if (failures.length > 0) {
+      const why = [...firstDetails].map(([code, details]) => `${String(status[code])}: ${details}`).join('; ');
+      throw new Error(`${w.name}: calls failed: ${JSON.stringify(failures)} (first of each: ${why})`);
+    }
+    if ([...off, ...on, ...onWaiting].some((r) => r.completed === 0 && r.offered * SECONDS >= 2)) throw new Error(`${w.name}: a run completed no call`);
     const tOff = median(off.map((r) => r.throughput));
     const tOn = median(on.map((r) => r.throughput));
     return {
@@ -297,10 +362,17 @@ async function runWorkload(w: Workload): Promise<unknown> {
       model: w.description,
       unbatchedCapacityPerS: Math.round(cap),
       offeredPerS: rate,
-      runs: [...off, ...on].map(summary),
+      runs: [...off, ...on, ...onWaiting].map(summary),
       medians: {
         off: { throughput: Math.round(tOff), p99: +median(off.map((r) => r.p99)).toFixed(2) },
         on: { throughput: Math.round(tOn), p99: +median(on.map((r) => r.p99)).toFixed(2) },
+        onWaitingWhenIdle: { throughput: Math.round(median(onWaiting.map((r) => r.throughput))), p99: +median(onWaiting.map((r) => r.p99)).toFixed(2) },
+      },
+      idleDispatch: {
+        ...idle,
+        p50WaitsOverAtOnce: +(idle.waits.p50 / idle.atOnce.p50).toFixed(3),
+        throughputAtOnceOverWaiting: +(tOn / median(onWaiting.map((r) => r.throughput))).toFixed(2),
+        p99WaitingOverAtOnce: +(median(onWaiting.map((r) => r.p99)) / median(on.map((r) => r.p99))).toFixed(2),
       },
       ratios: {
         throughputOnOverOff: +(tOn / tOff).toFixed(2),

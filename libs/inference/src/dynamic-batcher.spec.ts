@@ -48,7 +48,7 @@ describe('DynamicBatcher', () => {
 
   it('waits up to maxQueueDelayMs for more requests, then runs them as one batch', async () => {
     const rec = recorder();
-    const b = batcher(rec.compute);
+    const b = batcher(rec.compute, { dispatchWhenIdle: false });
     const p1 = b.enqueue(rows([1]));
     await jest.advanceTimersByTimeAsync(4);
     const p2 = b.enqueue(rows([2, 3]));
@@ -58,6 +58,60 @@ describe('DynamicBatcher', () => {
     expect(rec.batches).toEqual([[1, 2, 3]]);
     expect(values(await p1)).toEqual([2]);
     expect(values(await p2)).toEqual([4, 6]);
+  });
+
+  it('runs at once on an idle model, batching what arrived in the same turn; waits only while a batch computes', async () => {
+    const rec = recorder(true);
+    const b = batcher(rec.compute);
+    const p1 = b.enqueue(rows([1]));
+    const p2 = b.enqueue(rows([2, 3]));
+    // No clock time passes: the idle model runs both at the end of this turn, as one batch.
+    await jest.advanceTimersByTimeAsync(0);
+    expect(rec.batches).toEqual([[1, 2, 3]]);
+    // While that batch computes, new requests queue for company as before.
+    const p3 = b.enqueue(rows([4]));
+    await jest.advanceTimersByTimeAsync(0);
+    const p4 = b.enqueue(rows([5]));
+    await jest.advanceTimersByTimeAsync(5);
+    expect(rec.batches).toHaveLength(1);
+    rec.release();
+    await jest.advanceTimersByTimeAsync(0);
+    expect(values(await p1)).toEqual([2]);
+    expect(values(await p2)).toEqual([4, 6]);
+    // The model is idle again: the two waiting requests run together without waiting out the delay.
+    expect(rec.batches).toEqual([[1, 2, 3], [4, 5]]);
+    rec.release();
+    expect(values(await p3)).toEqual([8]);
+    expect(values(await p4)).toEqual([10]);
+  });
+
+  it('takes the newest requests first while the queue stands, and oldest first once it drains', async () => {
+    const order = async (newestFirstWhenStanding: boolean): Promise<number[][]> => {
+      const rec = recorder(true);
+      const b = batcher(rec.compute, { maxBatchSize: 1, maxQueueDelayMs: 0, newestFirstWhenStanding });
+      const done: Array<Promise<TensorMap>> = [b.enqueue(rows([1]))];
+      await jest.advanceTimersByTimeAsync(10);
+      rec.release(); // one batch of 10 ms: the queue stands once its oldest has waited more than 2 × 10 ms
+      await jest.advanceTimersByTimeAsync(0);
+      done.push(b.enqueue(rows([2])));
+      await jest.advanceTimersByTimeAsync(0);
+      for (const v of [3, 4, 5]) done.push(b.enqueue(rows([v])));
+      await jest.advanceTimersByTimeAsync(30);
+      for (let i = 0; i < 4; i++) {
+        rec.release();
+        await jest.advanceTimersByTimeAsync(0);
+      }
+      // A fresh arrival after the queue drained runs in order again.
+      done.push(b.enqueue(rows([6])), b.enqueue(rows([7])));
+      for (let i = 0; i < 3; i++) {
+        await jest.advanceTimersByTimeAsync(0);
+        rec.release();
+      }
+      await Promise.all(done);
+      return rec.batches;
+    };
+    expect(await order(true)).toEqual([[1], [2], [5], [4], [3], [6], [7]]);
+    expect(await order(false)).toEqual([[1], [2], [3], [4], [5], [6], [7]]);
   });
 
   it('runs at once when maxBatchSize rows are queued, and never overfills a batch', async () => {

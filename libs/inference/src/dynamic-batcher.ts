@@ -65,6 +65,8 @@ export interface BatchInfo {
   inferMs: number;
   outputMs: number;
   ok: boolean;
+  /** The batch was taken from the newest end of a standing queue (see `newestFirstWhenStanding`). */
+  newestFirst: boolean;
 }
 
 /** Hooks for metrics; called synchronously, must not throw. */
@@ -96,8 +98,27 @@ export interface DynamicBatcherOptions {
   layout: StackingLayout;
   /** Most rows (axis 0 of the outputs) in one batch; a bigger single request runs alone. */
   maxBatchSize: number;
-  /** Longest a request waits for others before its batch runs. */
+  /** Longest a request waits for others before its batch runs (while another batch computes; see `dispatchWhenIdle`). */
   maxQueueDelayMs: number;
+  /**
+   * When no batch is computing, run what is queued at the end of the current
+   * event-loop turn instead of waiting `maxQueueDelayMs` for company: an idle
+   * model gains nothing by waiting, and requests that arrive together still
+   * share a batch. Under load a batch is computing, so requests queue and
+   * batch as before. Default true.
+   */
+  dispatchWhenIdle?: boolean;
+  /**
+   * Adaptive LIFO: when a queue stands (its oldest request has waited more than
+   * `maxQueueDelayMs` plus two batches' compute time, i.e. arrivals outpace the
+   * model), the next batch is taken from the newest requests. Under FIFO a
+   * standing queue makes every request wait about as long as the deadline
+   * allows, so most answers come too late and goodput collapses; newest first
+   * keeps answering the requests that still have time while the oldest ones
+   * expire and leave the queue. Once the queue drains, order is FIFO again.
+   * Default true.
+   */
+  newestFirstWhenStanding?: boolean;
   /** Most requests waiting; more are answered RESOURCE_EXHAUSTED at once. */
   queueLimit: number;
   /** Batches computing at the same time; default 1. */
@@ -136,7 +157,14 @@ export type BatcherLimits = Pick<Filled, 'maxBatchSize' | 'maxQueueDelayMs' | 'q
 
 /** Fills defaults and validates options. Thrown by: a limit out of range — as TypeError. */
 function addDefaults(o: DynamicBatcherOptions): Filled {
-  const filled: Filled = { ...o, maxConcurrentBatches: o.maxConcurrentBatches ?? 1, now: o.now ?? Date.now, observer: o.observer ?? {} };
+  const filled: Filled = {
+    ...o,
+    maxConcurrentBatches: o.maxConcurrentBatches ?? 1,
+    dispatchWhenIdle: o.dispatchWhenIdle ?? true,
+    newestFirstWhenStanding: o.newestFirstWhenStanding ?? true,
+    now: o.now ?? Date.now,
+    observer: o.observer ?? {},
+  };
   for (const key of ['maxBatchSize', 'queueLimit', 'maxConcurrentBatches'] as const) {
     if (!Number.isInteger(filled[key]) || filled[key] < 1) throw new TypeError(`DynamicBatcher: ${key} must be an integer >= 1, got ${filled[key]}`);
   }
@@ -169,10 +197,16 @@ export class DynamicBatcher implements Scheduler {
   private running = 0;
   private computing = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** The end-of-turn check that runs the queue on an idle model (dispatchWhenIdle). */
+  private idleCheck: NodeJS.Immediate | undefined;
+  /** True while that check pumps: an idle model may then run a batch that is neither full nor due. */
+  private idleTurn = false;
   private stopped = false;
   private readonly idleWaiters: Array<() => void> = [];
   /** Moving average of compute ms per row of finished batches; undefined until one has run. */
   private msPerRow: number | undefined;
+  /** Moving average of compute ms per finished batch; undefined until one has run. */
+  private msPerBatch: number | undefined;
   /** Batches computing: their rows and when they started (batcher clock). */
   private readonly runningBatches = new Set<{ rows: number; startedAt: number }>();
 
@@ -290,10 +324,23 @@ export class DynamicBatcher implements Scheduler {
     const { now, maxQueueDelayMs, maxConcurrentBatches } = this.o;
     this.dropExpired();
     while (this.queue.length > 0 && this.running < maxConcurrentBatches) {
-      const { count, full } = this.plan();
+      const newest = this.standing();
+      const { count, full } = this.plan(newest);
       const head = this.queue[0]!;
-      if (!full && !this.stopped && now() - head.enqueuedAt < maxQueueDelayMs) break;
-      this.dispatch(this.takeBatch(count));
+      const idle = this.idleTurn && this.running === 0;
+      if (!full && !this.stopped && !idle && now() - head.enqueuedAt < maxQueueDelayMs) break;
+      this.dispatch(this.takeBatch(count, newest), newest);
+    }
+    if (this.o.dispatchWhenIdle && this.queue.length > 0 && this.running === 0 && !this.idleCheck) {
+      this.idleCheck = setImmediate(() => {
+        this.idleCheck = undefined;
+        this.idleTurn = true;
+        try {
+          this.pump();
+        } finally {
+          this.idleTurn = false;
+        }
+      });
     }
     if (this.queue.length > 0) {
       let due = Infinity;
@@ -309,15 +356,30 @@ export class DynamicBatcher implements Scheduler {
     if (this.isIdle()) this.idleWaiters.splice(0).forEach((w) => w());
   }
 
-  /** How many queued requests (counting only those stackable with the head) the next batch takes, and whether it is full. */
-  private plan(): { count: number; full: boolean } {
-    const head = this.queue[0]!;
+  /** Whether the queue stands: its oldest request has waited past the batching delay plus two batches' compute. */
+  private standing(): boolean {
+    if (!this.o.newestFirstWhenStanding || this.queue.length < 2) return false;
+    return this.o.now() - this.queue[0]!.enqueuedAt > this.o.maxQueueDelayMs + 2 * (this.msPerBatch ?? Infinity);
+  }
+
+  /** The queue in the order the next batch is taken from: oldest first, or newest first when the queue stands. */
+  private inOrder(newest: boolean): Pending[] {
+    return newest ? [...this.queue].reverse() : this.queue;
+  }
+
+  /**
+   * How many queued requests (counting only those stackable with the first in
+   * the given order) the next batch takes, and whether it is full.
+   */
+  private plan(newest = false): { count: number; full: boolean } {
     if (this.o.layout.mode === 'none') return { count: 1, full: true };
+    const order = this.inOrder(newest);
+    const head = order[0]!;
     const maxWork = this.o.work?.maxPerBatch ?? Infinity;
     let rows = 0;
     let work = 0;
     let count = 0;
-    for (const p of this.queue) {
+    for (const p of order) {
       if (p.key !== head.key) continue;
       if (count > 0 && (rows + p.rows > this.o.maxBatchSize || work + p.work > maxWork)) return { count, full: true };
       rows += p.rows;
@@ -328,17 +390,18 @@ export class DynamicBatcher implements Scheduler {
     return { count, full: false };
   }
 
-  private takeBatch(count: number): Pending[] {
-    const key = this.queue[0]!.key;
+  private takeBatch(count: number, newest = false): Pending[] {
+    const order = this.inOrder(newest);
+    const key = order[0]!.key;
     const batch: Pending[] = [];
-    for (let i = 0; i < this.queue.length && batch.length < count; ) {
-      const p = this.queue[i]!;
-      if (p.key === key) {
-        this.queue.splice(i, 1);
-        batch.push(p);
-      } else i++;
+    for (const p of order) {
+      if (batch.length >= count) break;
+      if (p.key === key) batch.push(p);
     }
-    return batch;
+    const taken = new Set(batch);
+    for (let i = this.queue.length - 1; i >= 0; i--) if (taken.has(this.queue[i]!)) this.queue.splice(i, 1);
+    // Stacked in arrival order either way.
+    return newest ? batch.reverse() : batch;
   }
 
   private dropExpired(): void {
@@ -358,7 +421,7 @@ export class DynamicBatcher implements Scheduler {
     if (p.signal && p.onAbort) p.signal.removeEventListener('abort', p.onAbort);
   }
 
-  private dispatch(batch: Pending[]): void {
+  private dispatch(batch: Pending[], newestFirst = false): void {
     const { now, observer, compute, layout } = this.o;
     const t = now();
     batch.forEach((p) => this.detach(p));
@@ -379,6 +442,8 @@ export class DynamicBatcher implements Scheduler {
       if (ok && size > 0) {
         const sample = (end - started) / size;
         this.msPerRow = this.msPerRow === undefined ? sample : this.msPerRow + MS_PER_ROW_ALPHA * (sample - this.msPerRow);
+        const took = end - started;
+        this.msPerBatch = this.msPerBatch === undefined ? took : this.msPerBatch + MS_PER_ROW_ALPHA * (took - this.msPerBatch);
       }
       const inferEnd = inferred ?? end;
       observer.onBatch?.({
@@ -390,6 +455,7 @@ export class DynamicBatcher implements Scheduler {
         inferMs: inferEnd - stacked,
         outputMs: end - inferEnd,
         ok,
+        newestFirst,
       });
       this.pump();
     };

@@ -37,6 +37,7 @@ export class InferenceMetrics {
   private readonly inflight: Gauge<'model' | 'version'>;
   private readonly provider: Gauge<'model' | 'version' | 'provider'>;
   private readonly isolated: Counter<'model' | 'version'>;
+  private readonly newestFirst: Counter<'model' | 'version'>;
   private readonly failedRequests: Counter<'model' | 'version' | 'blamed'>;
 
   constructor(registry: Registry, now: () => number = Date.now) {
@@ -57,6 +58,12 @@ export class InferenceMetrics {
     this.batches = new Counter({ name: 'inference_batches_total', help: 'Executed batches by outcome (ok, error).', labelNames: ['model', 'version', 'outcome'], registers });
     this.rejections = new Counter({ name: 'inference_rejections_total', help: 'Requests refused or dropped before compute, by reason (queue_full, cannot_meet_deadline, deadline, cancelled, stopped, invalid).', labelNames: ['model', 'version', 'reason'], registers });
     this.inflight = new Gauge({ name: 'inference_inflight_requests', help: 'Requests queued or computing.', labelNames: ['model', 'version'], registers, collect: () => this.refresh() });
+    this.newestFirst = new Counter({
+      name: 'inference_batches_newest_first_total',
+      help: 'Batches taken from the newest end of a standing queue (arrivals outpaced the model; the oldest requests were left to expire).',
+      labelNames: ['model', 'version'],
+      registers,
+    });
     this.isolated = new Counter({ name: 'inference_batch_splits_total', help: 'Failed batches split and re-run until the failing requests ran alone.', labelNames: ['model', 'version'], registers });
     this.failedRequests = new Counter({
       name: 'inference_request_failures_total',
@@ -75,6 +82,7 @@ export class InferenceMetrics {
         this.compute.observe({ model, version, provider }, info.computeMs / 1000);
         this.batchSize.observe({ model, version }, info.size);
         this.batches.inc({ model, version, outcome: info.ok ? 'ok' : 'error' });
+        if (info.newestFirst) this.newestFirst.inc({ model, version });
         // A failed batch is split and its requests are counted by onIsolated.
         if (info.ok) this.success.inc({ model, version }, info.requests);
         this.statistics.batch(model, version, info);

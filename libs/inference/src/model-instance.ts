@@ -22,6 +22,10 @@ export interface InstanceOptions {
   /** When false, every request runs alone (batching mode "none"). */
   batching: boolean;
   maxConcurrentBatches: number;
+  /** See DynamicBatcherOptions.dispatchWhenIdle. */
+  dispatchWhenIdle: boolean;
+  /** See DynamicBatcherOptions.newestFirstWhenStanding. */
+  newestFirstWhenStanding: boolean;
   /** Upper bound on the config's maxBatchSize (Infinity for none). */
   maxBatchSizeCap: number;
   /** On the cpu provider, user_rows batches run per user row in calls of at most this many candidate rows (0: off). */
@@ -102,6 +106,8 @@ export async function loadInstance(entry: VersionOnDisk, config: ModelConfig, o:
     maxQueueDelayMs: batching.maxQueueDelayMs,
     queueLimit: batching.queueLimit,
     maxConcurrentBatches: o.maxConcurrentBatches,
+    dispatchWhenIdle: o.dispatchWhenIdle,
+    newestFirstWhenStanding: o.newestFirstWhenStanding,
     now: o.now,
     observer: o.observer(session.provider),
     work: { of: (inputs) => limits.workOf(inputs), maxPerBatch: limits.maxWork },

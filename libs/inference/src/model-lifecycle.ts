@@ -48,6 +48,10 @@ export interface ModelLifecycleOptions {
   batching?: boolean;
   /** Batches one version computes at once; default 1. */
   maxConcurrentBatches?: number;
+  /** An idle model runs what is queued at once instead of waiting out maxQueueDelayMs (DynamicBatcherOptions.dispatchWhenIdle); default true. */
+  dispatchWhenIdle?: boolean;
+  /** A standing queue runs its newest requests first (DynamicBatcherOptions.newestFirstWhenStanding); default true. */
+  newestFirstWhenStanding?: boolean;
   /** Caps every config's batching.maxBatchSize (e.g. smaller batches for a GPU model on a CPU worker); default no cap. */
   maxBatchSizeCap?: number;
   /**
@@ -121,6 +125,8 @@ export class ModelLifecycle {
       memoryArena: options.memoryArena ?? true,
       batching: options.batching ?? true,
       maxConcurrentBatches: options.maxConcurrentBatches ?? 1,
+      dispatchWhenIdle: options.dispatchWhenIdle ?? true,
+      newestFirstWhenStanding: options.newestFirstWhenStanding ?? true,
       maxBatchSizeCap: options.maxBatchSizeCap ?? Infinity,
       cpuUserRowChunk: options.cpuUserRowChunk ?? DEFAULT_CPU_USER_ROW_CHUNK,
       warmup: options.warmup ?? true,

@@ -8,6 +8,7 @@ const batch = (o: Partial<Parameters<ModelStatisticsRecorder['batch']>[2]> = {})
   inputMs: 1,
   inferMs: 8,
   outputMs: 1,
+  newestFirst: false,
   ok: true,
   ...o,
 });
