@@ -114,6 +114,26 @@ describe('DynamicBatcher', () => {
     expect(await order(false)).toEqual([[1], [2], [3], [4], [5], [6], [7]]);
   });
 
+  it('with stacking off, runs every request as its own batch and answers each as soon as it is computed', async () => {
+    const rec = recorder(true);
+    const b = batcher(rec.compute, { stacking: false });
+    const answered: number[] = [];
+    const ps = [rows([1]), rows([2, 3]), rows([4])].map((x, i) => b.enqueue(x).then((out) => (answered.push(i), out)));
+    await jest.advanceTimersByTimeAsync(0);
+    expect(rec.batches).toEqual([[1]]);
+    rec.release();
+    await jest.advanceTimersByTimeAsync(0);
+    // The first is answered before the second is computed: nobody waits for the others' rows.
+    expect(answered).toEqual([0]);
+    expect(rec.batches).toEqual([[1], [2, 3]]);
+    rec.release();
+    await jest.advanceTimersByTimeAsync(0);
+    rec.release();
+    const outs = await Promise.all(ps);
+    expect(rec.batches).toEqual([[1], [2, 3], [4]]);
+    expect(outs.map(values)).toEqual([[2], [4, 6], [8]]);
+  });
+
   it('runs at once when maxBatchSize rows are queued, and never overfills a batch', async () => {
     const rec = recorder();
     const b = batcher(rec.compute);

@@ -119,6 +119,14 @@ export interface DynamicBatcherOptions {
    * Default true.
    */
   newestFirstWhenStanding?: boolean;
+  /**
+   * False: every request is its own batch (queue, deadlines and order as
+   * above, no stacking). For a compute that would run a stacked batch as one
+   * call per request anyway (a `user_rows` model on a CPU, `perUserCompute`),
+   * stacking only copies, and it holds every request's answer until the last
+   * one in the batch is computed. Default true.
+   */
+  stacking?: boolean;
   /** Most requests waiting; more are answered RESOURCE_EXHAUSTED at once. */
   queueLimit: number;
   /** Batches computing at the same time; default 1. */
@@ -162,6 +170,7 @@ function addDefaults(o: DynamicBatcherOptions): Filled {
     maxConcurrentBatches: o.maxConcurrentBatches ?? 1,
     dispatchWhenIdle: o.dispatchWhenIdle ?? true,
     newestFirstWhenStanding: o.newestFirstWhenStanding ?? true,
+    stacking: o.stacking ?? true,
     now: o.now ?? Date.now,
     observer: o.observer ?? {},
   };
@@ -372,7 +381,7 @@ export class DynamicBatcher implements Scheduler {
    * the given order) the next batch takes, and whether it is full.
    */
   private plan(newest = false): { count: number; full: boolean } {
-    if (this.o.layout.mode === 'none') return { count: 1, full: true };
+    if (this.o.layout.mode === 'none' || !this.o.stacking) return { count: 1, full: true };
     const order = this.inOrder(newest);
     const head = order[0]!;
     const maxWork = this.o.work?.maxPerBatch ?? Infinity;

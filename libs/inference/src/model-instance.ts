@@ -98,9 +98,13 @@ export async function loadInstance(entry: VersionOnDisk, config: ModelConfig, o:
   const probeInputs = warmupInputs(config, 1);
   const layout = { mode: batching.mode, userInputs: batching.userInputs, indexInput: batching.indexInput };
   const run = (inputs: TensorMap): Promise<TensorMap> => session.run(inputs);
+  // On a CPU a user_rows batch runs per user row anyway (perUserCompute): requests then run one by one, unstacked,
+  // so none waits for the others' rows and nothing is copied twice.
+  const perUser = session.provider === 'cpu' && o.cpuUserRowChunk > 0;
   const scheduler = new DynamicBatcher({
     label,
-    compute: session.provider === 'cpu' && o.cpuUserRowChunk > 0 ? perUserCompute(run, layout, o.cpuUserRowChunk) : run,
+    compute: perUser ? perUserCompute(run, layout, o.cpuUserRowChunk) : run,
+    stacking: !(perUser && layout.mode === 'user_rows'),
     layout,
     maxBatchSize: batching.maxBatchSize,
     maxQueueDelayMs: batching.maxQueueDelayMs,

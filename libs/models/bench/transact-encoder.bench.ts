@@ -160,13 +160,14 @@ async function compareStacking(v: EncoderVersions, threads: number): Promise<voi
   );
   console.log(
     `Stacking ${STACK_USERS} users × ${STACK_CANDIDATES} candidates, mixed lengths (ms wall / ms CPU): one call per user; the batch stacked in one ` +
-      `ONNX Runtime call; stacked through the CPU worker's compute (one call per user row, ≤ ${DEFAULT_CPU_USER_ROW_CHUNK} rows). Ratios: per user ÷ stacked.`,
+      `ONNX Runtime call; stacked, then one call per user row (≤ ${DEFAULT_CPU_USER_ROW_CHUNK} rows; the CPU worker's path until it stopped stacking ` +
+      `user_rows requests: it now runs them one by one, the "per user" column). Ratios: per user ÷ stacked.`,
   );
   models.forEach((m, i) => {
     const [alone, oneCall, perUser] = [t[3 * i]!, t[3 * i + 1]!, t[3 * i + 2]!];
     console.log(
       `  ${m.label.padEnd(14)} per user ${fmt(alone.wall)} / ${fmt(alone.cpu)}; one call ${fmt(oneCall.wall)} / ${fmt(oneCall.cpu)} (${both(alone, oneCall)}); ` +
-        `worker compute ${fmt(perUser.wall)} / ${fmt(perUser.cpu)} (${both(alone, perUser)})`,
+        `stacked per user row ${fmt(perUser.wall)} / ${fmt(perUser.cpu)} (${both(alone, perUser)})`,
     );
   });
   for (const w of worker) await w.release();
