@@ -237,7 +237,7 @@ async function main(): Promise<void> {
     if (!headsEntry) throw new Error(`no ranking_heads version in ${MODELS}`);
     const heads = await repo.readConfig(headsEntry);
     await stack.startUpstreams({ items: SMOKE ? 500 : Number(args.items), users: SMOKE ? 10 : Number(args.users), actionsPerUser: 120, pinnerformerVersion: heads.pinnerformerVersion ?? '1' });
-    const worker = async (role: 'gpu' | 'cpu', models: string): Promise<string> => {
+    const worker = async (role: 'gpu' | 'cpu', models: string, placements?: string): Promise<string> => {
       const address = `127.0.0.1:${await freePort()}`;
       await stack.start(`${role}-worker`, 'apps/ranker/src/main.ts', {
         RANKER_ROLE: role,
@@ -245,13 +245,19 @@ async function main(): Promise<void> {
         RANKER_METRICS_ADDR: `127.0.0.1:${await freePort()}`,
         RANKER_MODEL_REPOSITORY: MODELS,
         RANKER_MODELS: models,
+        ...(placements ? { RANKER_PLACEMENTS: placements } : {}),
         RANKER_INTRA_OP_THREADS: '1',
         RANKER_WATCH: 'off',
         RANKER_WARMUP_BATCH_SIZES: '1,128',
       });
       return address;
     };
-    const [gpu, cpu] = await Promise.all([worker('gpu', 'transact_encoder'), worker('cpu', 'ranking_heads,ranking_heads_lite,transact_encoder')]);
+    // A second router placing the heads on the GPU pool (--also-env RANKER_PLACEMENT=ranking_heads=gpu) needs them loaded there.
+    const headsOnGpu = Object.entries(ALSO_ENV ?? {}).some(([k, v]) => k === 'RANKER_PLACEMENT' && v.includes('ranking_heads=gpu'));
+    const [gpu, cpu] = await Promise.all([
+      headsOnGpu ? worker('gpu', 'transact_encoder,ranking_heads', 'gpu,cpu') : worker('gpu', 'transact_encoder'),
+      worker('cpu', 'ranking_heads,ranking_heads_lite,transact_encoder'),
+    ]);
     const router = async (name: string, env: Record<string, string>): Promise<{ client: RankerClient; load: Load }> => {
       const routerAddress = `127.0.0.1:${await freePort()}`;
       await stack.start(name, 'apps/ranker/bench/router-process.ts', {
