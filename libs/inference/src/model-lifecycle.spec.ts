@@ -1,6 +1,7 @@
 import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type ModelConfig } from '@pinrank/contracts';
 import { PinrankError } from '@pinrank/service-kit';
 import { Registry } from 'prom-client';
 import { type TensorMap } from './host-tensor';
@@ -102,6 +103,31 @@ describe('ModelLifecycle', () => {
     await m.apply('enc', await plan('enc', ['1']));
     expect(m.index()[0]).toMatchObject({ state: 'UNAVAILABLE', reason: 'placement gpu is not served by this worker (serves cpu)' });
     expect(() => m.ready('enc')).toThrow(expect.objectContaining({ code: 'UNAVAILABLE', message: 'model "enc" has no ready version' }));
+  });
+
+  it('runs user_rows requests unstacked on the cpu provider (each its own batch), and stacks them when per-user calls are off', async () => {
+    const batchesFor = async (o: Partial<ModelLifecycleOptions>): Promise<number> => {
+      const registry = new Registry();
+      const m = make({ metrics: new InferenceMetrics(registry), ...o });
+      await m.apply('enc', await plan('enc', ['1']));
+      const request = (seed: number): TensorMap => ({
+        seq: { dtype: 'float32', dims: [1, 3, 4], data: seededFloats(12, seed) },
+        cand: { dtype: 'float32', dims: [2, 4], data: seededFloats(8, seed + 1) },
+        cand_user_idx: { dtype: 'int64', dims: [2], data: new BigInt64Array(2) },
+      });
+      const answers = await Promise.all([1, 2, 3].map((seed) => m.infer('enc', '', request(seed), [])));
+      expect(answers.map((a) => a.outputs[0]![1].dims)).toEqual([
+        [2, 5],
+        [2, 5],
+        [2, 5],
+      ]);
+      const metric = (await registry.getMetricsAsJSON()).find((x) => x.name === 'inference_batches_total');
+      await m.unloadModel('enc', 'next case');
+      return (metric?.values ?? []).reduce((a, v) => a + v.value, 0);
+    };
+    await writeVersion(root, gatherConfig('enc', '1', 4, 5, { batching: { maxQueueDelayMs: 50 } as ModelConfig['batching'] }), gatherModel(4, 5));
+    expect(await batchesFor({})).toBe(3);
+    expect(await batchesFor({ cpuUserRowChunk: 0 })).toBe(1);
   });
 
   it('finds the ready instance, or says why there is none', async () => {
