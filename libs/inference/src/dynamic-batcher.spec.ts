@@ -86,16 +86,17 @@ describe('DynamicBatcher', () => {
   });
 
   it('takes the newest requests first while the queue stands, and oldest first once it drains', async () => {
-    const order = async (newestFirstWhenStanding: boolean): Promise<number[][]> => {
+    const order = async (newestFirstWhenStanding: boolean, withDeadlines = true): Promise<number[][]> => {
       const rec = recorder(true);
       const b = batcher(rec.compute, { maxBatchSize: 1, maxQueueDelayMs: 0, newestFirstWhenStanding });
-      const done: Array<Promise<TensorMap>> = [b.enqueue(rows([1]))];
+      const options = (): { deadline?: number } => (withDeadlines ? { deadline: Date.now() + 10_000 } : {});
+      const done: Array<Promise<TensorMap>> = [b.enqueue(rows([1]), options())];
       await jest.advanceTimersByTimeAsync(10);
       rec.release(); // one batch of 10 ms: the queue stands once its oldest has waited more than 2 × 10 ms
       await jest.advanceTimersByTimeAsync(0);
-      done.push(b.enqueue(rows([2])));
+      done.push(b.enqueue(rows([2]), options()));
       await jest.advanceTimersByTimeAsync(0);
-      for (const v of [3, 4, 5]) done.push(b.enqueue(rows([v])));
+      for (const v of [3, 4, 5]) done.push(b.enqueue(rows([v]), options()));
       await jest.advanceTimersByTimeAsync(30);
       for (let i = 0; i < 4; i++) {
         rec.release();
@@ -112,6 +113,8 @@ describe('DynamicBatcher', () => {
     };
     expect(await order(true)).toEqual([[1], [2], [5], [4], [3], [6], [7]]);
     expect(await order(false)).toEqual([[1], [2], [3], [4], [5], [6], [7]]);
+    // An oldest request without a deadline would never expire: it is served in order, so nothing starves.
+    expect(await order(true, false)).toEqual([[1], [2], [3], [4], [5], [6], [7]]);
   });
 
   it('with stacking off, runs every request as its own batch and answers each as soon as it is computed', async () => {

@@ -115,7 +115,9 @@ export interface DynamicBatcherOptions {
    * standing queue makes every request wait about as long as the deadline
    * allows, so most answers come too late and goodput collapses; newest first
    * keeps answering the requests that still have time while the oldest ones
-   * expire and leave the queue. Once the queue drains, order is FIFO again.
+   * expire and leave the queue. Once the queue drains, order is FIFO again;
+   * an oldest request without a deadline is served in order (it would never
+   * expire).
    * Default true.
    */
   newestFirstWhenStanding?: boolean;
@@ -365,10 +367,17 @@ export class DynamicBatcher implements Scheduler {
     if (this.isIdle()) this.idleWaiters.splice(0).forEach((w) => w());
   }
 
-  /** Whether the queue stands: its oldest request has waited past the batching delay plus two batches' compute. */
+  /**
+   * Whether the queue stands: its oldest request has waited past the batching
+   * delay plus two batches' compute. Only while that request has a deadline:
+   * one without could otherwise wait behind newer arrivals for as long as the
+   * overload lasts, so it is served in order.
+   */
   private standing(): boolean {
     if (!this.o.newestFirstWhenStanding || this.queue.length < 2) return false;
-    return this.o.now() - this.queue[0]!.enqueuedAt > this.o.maxQueueDelayMs + 2 * (this.msPerBatch ?? Infinity);
+    const head = this.queue[0]!;
+    if (head.deadline === undefined) return false;
+    return this.o.now() - head.enqueuedAt > this.o.maxQueueDelayMs + 2 * (this.msPerBatch ?? Infinity);
   }
 
   /** The queue in the order the next batch is taken from: oldest first, or newest first when the queue stands. */
