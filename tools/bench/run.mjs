@@ -16,6 +16,7 @@ export const BENCHES = {
   'embedding-store-ann': ['apps/embedding-store/bench/ann-bench.ts', 'Retrieve QPS and recall@100 vs exact search (50k; --items 1000000 for 1M)'],
   'feature-server': ['apps/feature-server/bench/feature-server-bench.ts', 'ingest actions/s and GetRealtimeSequence p50/p99: LMDB vs Redis vs plain Redis clients'],
   'inference-batching': ['libs/inference/bench/batching.bench.ts', 'worker throughput and p99 with dynamic batching on vs off at the same offered load'],
+  'inference-worker-overhead': ['libs/inference/bench/worker-overhead.bench.ts', 'transact_encoder through a worker over gRPC vs its lifecycle vs the bare session: what scheduling and moving tensors cost'],
   'inference-memory-arena': ['libs/inference/bench/memory-arena.bench.ts', 'transact_encoder time per run and memory kept after a large batch, ONNX Runtime memory arena on vs off'],
   'transact-encoder': ['libs/models/bench/transact-encoder.bench.ts', 'transact_encoder compute: factorised vs plain vs per-candidate copies'],
   overload: ['apps/ranker/bench/overload-bench.ts', 'Rank goodput and p50/p99 vs offered load 0.5x..3x capacity (admission control), recovery after a burst and after kill -9 of a GPU worker, feature-server, embedding-store'],
