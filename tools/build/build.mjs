@@ -3,7 +3,7 @@
 // npm dependencies stay external (native addons such as lmdb, onnxruntime-node
 // and usearch must be loaded from node_modules), @pinrank/* sources are inlined.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -37,4 +37,8 @@ for (const [src, out] of entries) {
     logLevel: 'warning',
   });
 }
+// Files a bundle loads by path at run time, copied next to it: the ONNX Runtime session thread
+// (libs/inference ort-session-thread.ts starts it from its own directory, the bundle's once inlined).
+const RUNTIME_FILES = ['libs/inference/src/ort-session-thread.cjs'];
+if (entries.length > 0) for (const f of RUNTIME_FILES) copyFileSync(join(root, f), join(root, 'dist', projectRoot, f.split('/').pop()));
 console.log(`built ${projectRoot}${entries.length ? ` → dist/${projectRoot}` : ' (type-checked)'}`);

@@ -2,8 +2,10 @@
 // release transact_encoder (1 user × 100 actions, N candidates) called three ways in one process, interleaved
 // call by call: ModelInfer over gRPC to a worker on loopback (the service kit's client options), the worker's
 // own ModelLifecycle.infer (contract checks, request limits, batcher) without gRPC, and the ONNX Runtime
-// session alone. Differences: what the worker's scheduling costs, and what moving the tensors over gRPC
-// costs (the encoder's answer is N × 1056 floats: 42 kB at 10 candidates, 2.1 MB at 500).
+// session alone; and ModelInfer to a second worker whose sessions compute in their own threads
+// (RANKER_SESSION_THREADS). Differences: what the worker's scheduling costs, what moving the tensors over
+// gRPC costs (the encoder's answer is N × 1056 floats: 42 kB at 10 candidates, 2.1 MB at 500), and what
+// the thread hand-off costs or saves.
 //   npm run bench worker-overhead [-- --candidates 10,100,500 --calls 200 --models models --smoke]
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -60,15 +62,18 @@ const median = (xs: readonly number[]): number => {
 async function main(): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'pinrank-worker-overhead-'));
   await cp(join(args.models!, 'transact_encoder'), join(root, 'transact_encoder'), { recursive: true });
-  const worker = await startInferenceWorker({
-    address: '127.0.0.1:0',
-    repositoryRoot: root,
-    models: { intraOpThreads: 1, interOpThreads: 1, executionProviders: ['cpu'] },
-    watch: { mode: 'off' },
-    server: { signals: [] },
-    logger: pino({ level: 'silent' }),
-  });
+  const start = (sessionThreads: boolean) =>
+    startInferenceWorker({
+      address: '127.0.0.1:0',
+      repositoryRoot: root,
+      models: { intraOpThreads: 1, interOpThreads: 1, executionProviders: ['cpu'], sessionThreads },
+      watch: { mode: 'off' },
+      server: { signals: [] },
+      logger: pino({ level: 'silent' }),
+    });
+  const [worker, threadedWorker] = [await start(false), await start(true)];
   const client = new GRPCInferenceServiceClient(`127.0.0.1:${worker.server.port}`, credentials.createInsecure(), clientChannelOptions());
+  const threadedClient = new GRPCInferenceServiceClient(`127.0.0.1:${threadedWorker.server.port}`, credentials.createInsecure(), clientChannelOptions());
   try {
     const { lifecycle } = worker;
     const { version, instance } = lifecycle.ready('transact_encoder');
@@ -77,16 +82,19 @@ async function main(): Promise<void> {
     for (const n of SIZES) {
       const req = encoderRequest(n, 7);
       const inputs = decodeInferInputs(req).inputs;
-      const overGrpc = (): Promise<void> =>
-        new Promise((resolve, reject) =>
-          client.modelInfer(req, new Metadata(), { deadline: Date.now() + 30_000 }, (err: ServiceError | null) => (err ? reject(new Error(`ModelInfer failed: ${err.details}`)) : resolve())),
-        );
+      const overGrpc =
+        (c: GRPCInferenceServiceClient) =>
+        (): Promise<void> =>
+          new Promise((resolve, reject) =>
+            c.modelInfer(req, new Metadata(), { deadline: Date.now() + 30_000 }, (err: ServiceError | null) => (err ? reject(new Error(`ModelInfer failed: ${err.details}`)) : resolve())),
+          );
       const paths: Array<[string, () => Promise<unknown>]> = [
-        ['grpc', overGrpc],
+        ['grpc', overGrpc(client)],
+        ['threaded', overGrpc(threadedClient)],
         ['lifecycle', () => lifecycle.infer('transact_encoder', '', inputs, [])],
         ['session', () => instance.session.run(inputs)],
       ];
-      const times: Record<string, number[]> = { grpc: [], lifecycle: [], session: [] };
+      const times: Record<string, number[]> = { grpc: [], threaded: [], lifecycle: [], session: [] };
       for (let i = 0; i < WARMUP + CALLS; i++) {
         // Rotate which path goes first, so none always follows the same one.
         for (let k = 0; k < paths.length; k++) {
@@ -96,20 +104,20 @@ async function main(): Promise<void> {
           if (i >= WARMUP) times[name]!.push(performance.now() - t);
         }
       }
-      const m = { grpc: median(times.grpc!), lifecycle: median(times.lifecycle!), session: median(times.session!) };
+      const m = { grpc: median(times.grpc!), threaded: median(times.threaded!), lifecycle: median(times.lifecycle!), session: median(times.session!) };
       report[`n${n}`] = m;
       const answerKb = (n * 1056 * 4) / 1000;
       rows.push(
         `| ${n} | ${m.session.toFixed(2)} | ${m.lifecycle.toFixed(2)} (+${(m.lifecycle - m.session).toFixed(2)}) | ${m.grpc.toFixed(2)} (+${(m.grpc - m.lifecycle).toFixed(2)}) | ` +
-          `${(m.grpc / m.session).toFixed(2)}× | ${answerKb.toFixed(0)} kB | ${(((m.grpc - m.lifecycle) / answerKb) * 1000).toFixed(1)} |`,
+          `${(m.grpc / m.session).toFixed(2)}× | ${m.threaded.toFixed(2)} (${(m.threaded / m.grpc).toFixed(3)}×) | ${answerKb.toFixed(0)} kB | ${(((m.grpc - m.lifecycle) / answerKb) * 1000).toFixed(1)} |`,
       );
     }
     process.stdout.write(
       [
         `transact_encoder version ${version} (1 user × ${S} actions), 1 intra-op thread; medians of ${CALLS} calls per path, interleaved; client and worker in one process.`,
         '',
-        '| candidates | session.run ms | lifecycle.infer ms (+ scheduling) | ModelInfer over gRPC ms (+ gRPC) | gRPC ÷ session | answer size | gRPC µs per kB of answer |',
-        '|---|---|---|---|---|---|---|',
+        '| candidates | session.run ms | lifecycle.infer ms (+ scheduling) | ModelInfer over gRPC ms (+ gRPC) | gRPC ÷ session | over gRPC, session in a thread ms (÷ main thread) | answer size | gRPC µs per kB of answer |',
+        '|---|---|---|---|---|---|---|---|',
         ...rows,
         '',
         JSON.stringify(report),
@@ -118,7 +126,9 @@ async function main(): Promise<void> {
     );
   } finally {
     client.close();
+    threadedClient.close();
     await worker.close();
+    await threadedWorker.close();
     await rm(root, { recursive: true, force: true });
   }
 }

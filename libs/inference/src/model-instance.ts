@@ -19,6 +19,8 @@ export interface InstanceOptions {
   interOpThreads: number;
   /** ONNX Runtime's CPU memory arena (see OrtSessionOptions.memoryArena). */
   memoryArena: boolean;
+  /** Each session in its own worker thread (OrtSessionOptions.thread). */
+  sessionThreads: boolean;
   /** When false, every request runs alone (batching mode "none"). */
   batching: boolean;
   maxConcurrentBatches: number;
@@ -67,6 +69,7 @@ export async function loadInstance(entry: VersionOnDisk, config: ModelConfig, o:
     intraOpThreads: o.intraOpThreads,
     interOpThreads: o.interOpThreads,
     memoryArena: o.memoryArena,
+    thread: o.sessionThreads,
     logger: o.logger,
   });
   const maxBatchSize = Math.min(config.batching.maxBatchSize, o.maxBatchSizeCap);

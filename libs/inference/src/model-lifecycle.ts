@@ -50,6 +50,8 @@ export interface ModelLifecycleOptions {
   maxConcurrentBatches?: number;
   /** An idle model runs what is queued at once instead of waiting out maxQueueDelayMs (DynamicBatcherOptions.dispatchWhenIdle); default true. */
   dispatchWhenIdle?: boolean;
+  /** Every session computes in its own worker thread (OrtSessionOptions.thread); default false. */
+  sessionThreads?: boolean;
   /** A standing queue runs its newest requests first (DynamicBatcherOptions.newestFirstWhenStanding); default true. */
   newestFirstWhenStanding?: boolean;
   /** Caps every config's batching.maxBatchSize (e.g. smaller batches for a GPU model on a CPU worker); default no cap. */
@@ -123,6 +125,7 @@ export class ModelLifecycle {
       intraOpThreads: options.intraOpThreads ?? 0,
       interOpThreads: options.interOpThreads ?? 0,
       memoryArena: options.memoryArena ?? true,
+      sessionThreads: options.sessionThreads ?? false,
       batching: options.batching ?? true,
       maxConcurrentBatches: options.maxConcurrentBatches ?? 1,
       dispatchWhenIdle: options.dispatchWhenIdle ?? true,

@@ -1,7 +1,7 @@
 import { DynamicBatcher } from './dynamic-batcher';
 import { type TensorMap } from './host-tensor';
 import { OrtModelSession, cudaUnavailableReason } from './ort-backend';
-import { affineModel, gatherModel, seededFloats } from './testing/tiny-models';
+import { affineModel, gatherMlpModel, gatherModel, seededFloats } from './testing/tiny-models';
 
 const f32 = (dims: number[], seed: number) => ({ dtype: 'float32' as const, dims, data: seededFloats(dims.reduce((a, b) => a * b, 1), seed) });
 const i64 = (values: number[]) => ({ dtype: 'int64' as const, dims: [values.length], data: BigInt64Array.from(values.map(BigInt)) });
@@ -30,6 +30,62 @@ describe('OrtModelSession', () => {
     await expect(
       OrtModelSession.create(affineModel(3, 2), { label: 'affine:1', executionProviders: ['cuda'], intraOpThreads: 1, interOpThreads: 1 }),
     ).rejects.toThrow(/no execution provider could run affine:1: cuda: /);
+  });
+
+  it('in its own thread: the same signature and outputs, errors with the runtime text, and a released thread refuses work', async () => {
+    const options = { label: 'gather:1', executionProviders: ['cpu' as const], intraOpThreads: 1, interOpThreads: 1 };
+    const [plain, threaded] = await Promise.all([OrtModelSession.create(gatherModel(4, 5), options), OrtModelSession.create(gatherModel(4, 5), { ...options, thread: true })]);
+    try {
+      expect([plain.threaded, threaded.threaded]).toEqual([false, true]);
+      expect(threaded.signature()).toEqual(plain.signature());
+      // A view into a larger buffer, as decoded from a gRPC message: the caller's buffer must stay usable.
+      const backing = seededFloats(3 * 4 + 8, 5);
+      const inputs: TensorMap = { seq: { dtype: 'float32', dims: [1, 3, 4], data: backing.subarray(4, 16) }, cand: f32([6, 4], 6), cand_user_idx: i64([0, 0, 0, 0, 0, 0]) };
+      const want = await plain.run(inputs);
+      const got = await Promise.all([threaded.run(inputs), threaded.run(inputs, ['encoded'])]);
+      for (const out of got) {
+        expect(out['encoded']!.dims).toEqual(want['encoded']!.dims);
+        expect(Array.from(out['encoded']!.data as Float32Array)).toEqual(Array.from(want['encoded']!.data as Float32Array));
+      }
+      expect(backing.length).toBe(20);
+      expect(backing[4]).toBe(seededFloats(3 * 4 + 8, 5)[4]);
+      // An index out of range fails in the runtime; the error carries its words and the thread keeps serving.
+      await expect(threaded.run({ ...inputs, cand_user_idx: i64([0, 0, 0, 0, 0, 7]) })).rejects.toThrow(/./);
+      expect(Array.from((await threaded.run(inputs))['encoded']!.data as Float32Array)).toEqual(Array.from(want['encoded']!.data as Float32Array));
+    } finally {
+      await Promise.all([plain.release(), threaded.release()]);
+    }
+    await expect(threaded.run({})).rejects.toThrow(/ONNX Runtime thread exited/);
+  });
+
+  it('in its own thread, the event loop keeps turning while a call computes; on the main thread it does not', async () => {
+    const options = { label: 'mlp:1', executionProviders: ['cpu' as const], intraOpThreads: 1, interOpThreads: 1 };
+    const model = gatherMlpModel(32, 1024, 256);
+    const n = 4000;
+    const inputs: TensorMap = { seq: f32([1, 4, 32], 1), cand: f32([n, 32], 2), cand_user_idx: i64(new Array<number>(n).fill(0)) };
+    const turnsDuring = async (session: OrtModelSession): Promise<number> => {
+      await session.run(inputs); // warm
+      let turns = 0;
+      let running = true;
+      const spin = (): void => {
+        turns++;
+        if (running) setImmediate(spin);
+      };
+      setImmediate(spin);
+      await session.run(inputs);
+      running = false;
+      return turns;
+    };
+    const plain = await OrtModelSession.create(model, options);
+    const threaded = await OrtModelSession.create(model, { ...options, thread: true });
+    try {
+      const [blocked, free] = [await turnsDuring(plain), await turnsDuring(threaded)];
+      // The main-thread run holds the loop for its whole compute (a turn or two at its edges).
+      expect(blocked).toBeLessThanOrEqual(3);
+      expect(free).toBeGreaterThan(20);
+    } finally {
+      await Promise.all([plain.release(), threaded.release()]);
+    }
   });
 
   it('stacked batches give the same outputs as separate calls (concat)', async () => {
