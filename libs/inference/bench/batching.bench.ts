@@ -27,6 +27,7 @@ import { startInferenceWorker } from '../src/inference-worker';
 import { ModelRepositoryManager } from '../src/model-repository-manager';
 import { ModelRepository } from '../src/model-repository';
 import { decodeInferInputs } from '../src/tensor-codec';
+import { transactRequest } from './transact-request';
 import { affineConfig, affineModel, gatherConfig, gatherMlpModel, seededFloats, writeVersion } from '../src/testing/tiny-models';
 
 const { values: args } = parseArgs({
@@ -278,22 +279,6 @@ interface Workload {
   request: (seed: number) => ModelInferRequest;
 }
 
-function transactRequest(seed: number): ModelInferRequest {
-  const types = new BigInt64Array(S).map((_, i) => BigInt(1 + ((seed + i) % 4)));
-  const ages = Float32Array.from({ length: S }, (_, i) => 30 * (i + 1));
-  return ModelInferRequest.fromPartial({
-    modelName: 'transact_encoder',
-    inputs: [
-      { name: 'seq_action_types', datatype: 'INT64', shape: [1, S] },
-      { name: 'seq_item_vectors', datatype: 'FP32', shape: [1, S, D] },
-      { name: 'seq_ages_s', datatype: 'FP32', shape: [1, S] },
-      { name: 'cand_vectors', datatype: 'FP32', shape: [N, D] },
-      { name: 'cand_user_idx', datatype: 'INT64', shape: [N] },
-    ],
-    rawInputContents: [raw(types), raw(seededFloats(S * D, seed)), raw(ages), raw(seededFloats(N * D, seed + 1)), raw(new BigInt64Array(N))],
-  });
-}
-
 const WORKLOADS: Workload[] = [
   {
     name: 'encoder',
@@ -322,7 +307,7 @@ const WORKLOADS: Workload[] = [
     write: async (root) => {
       await cp(join(args.models!, 'transact_encoder'), join(root, 'transact_encoder'), { recursive: true });
     },
-    request: transactRequest,
+    request: (seed) => transactRequest(N, seed),
   },
 ];
 

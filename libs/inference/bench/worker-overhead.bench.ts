@@ -13,11 +13,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import pino from 'pino';
-import { GRPCInferenceServiceClient, ModelInferRequest } from '@pinrank/proto';
+import { GRPCInferenceServiceClient } from '@pinrank/proto';
 import { clientChannelOptions } from '@pinrank/service-kit';
 import { startInferenceWorker } from '../src/inference-worker';
 import { decodeInferInputs } from '../src/tensor-codec';
-import { seededFloats } from '../src/testing/tiny-models';
+import { SEQUENCE_LENGTH, transactRequest } from './transact-request';
 
 const { values: args } = parseArgs({
   options: {
@@ -32,27 +32,6 @@ if (args.smoke) Object.assign(args, { candidates: '2,10', calls: '6' });
 const SIZES = String(args.candidates).split(',').map(Number);
 const CALLS = Number(args.calls);
 const WARMUP = Math.min(20, Math.ceil(CALLS / 5));
-const S = 100;
-const D = 32;
-
-const raw = (a: Float32Array | BigInt64Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-
-/** One user with a full sequence of S actions and `n` candidates, as the router sends them. */
-function encoderRequest(n: number, seed: number): ModelInferRequest {
-  const types = new BigInt64Array(S).map((_, i) => BigInt(1 + ((seed + i) % 4)));
-  const ages = Float32Array.from({ length: S }, (_, i) => 30 * (i + 1));
-  return ModelInferRequest.fromPartial({
-    modelName: 'transact_encoder',
-    inputs: [
-      { name: 'seq_action_types', datatype: 'INT64', shape: [1, S] },
-      { name: 'seq_item_vectors', datatype: 'FP32', shape: [1, S, D] },
-      { name: 'seq_ages_s', datatype: 'FP32', shape: [1, S] },
-      { name: 'cand_vectors', datatype: 'FP32', shape: [n, D] },
-      { name: 'cand_user_idx', datatype: 'INT64', shape: [n] },
-    ],
-    rawInputContents: [raw(types), raw(seededFloats(S * D, seed)), raw(ages), raw(seededFloats(n * D, seed + 1)), raw(new BigInt64Array(n))],
-  });
-}
 
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -80,7 +59,7 @@ async function main(): Promise<void> {
     const rows: string[] = [];
     const report: Record<string, unknown> = {};
     for (const n of SIZES) {
-      const req = encoderRequest(n, 7);
+      const req = transactRequest(n, 7);
       const inputs = decodeInferInputs(req).inputs;
       const overGrpc =
         (c: GRPCInferenceServiceClient) =>
@@ -114,7 +93,7 @@ async function main(): Promise<void> {
     }
     process.stdout.write(
       [
-        `transact_encoder version ${version} (1 user × ${S} actions), 1 intra-op thread; medians of ${CALLS} calls per path, interleaved; client and worker in one process.`,
+        `transact_encoder version ${version} (1 user × ${SEQUENCE_LENGTH} actions), 1 intra-op thread; medians of ${CALLS} calls per path, interleaved; client and worker in one process.`,
         '',
         '| candidates | session.run ms | lifecycle.infer ms (+ scheduling) | ModelInfer over gRPC ms (+ gRPC) | gRPC ÷ session | over gRPC, session in a thread ms (÷ main thread) | answer size | gRPC µs per kB of answer |',
         '|---|---|---|---|---|---|---|---|',
