@@ -15,7 +15,7 @@
 //      turn, restart it after `--down-ms` (as `pinrank start` does): failed and
 //      degraded requests, time from the kill to the first undegraded answer.
 // Figures are ratios against the capacity measured in the same run.
-//   npm run bench overload -- [--seconds 5] [--loads 0.5,1,1.5,2,3] [--also-env RANKER_ADMISSION_TOLERANCE=3,RANKER_ADMISSION_QUEUE_FACTOR=1] [--load-only | --faults gpu-worker,feature-server,embedding-store] [--svg docs/figures/overload-goodput.svg] [--smoke]
+//   npm run bench overload -- [--seconds 5] [--loads 0.5,1,1.5,2,3] [--also-env RANKER_ADMISSION_TOLERANCE=3,RANKER_ADMISSION_QUEUE_FACTOR=1] [--worker-env RANKER_SESSION_THREADS=true] [--load-only | --faults gpu-worker,feature-server,embedding-store] [--svg docs/figures/overload-goodput.svg] [--smoke]
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -39,6 +39,7 @@ const { values: args } = parseArgs({
     'load-only': { type: 'boolean', default: false },
     faults: { type: 'string', default: 'gpu-worker,feature-server,embedding-store' },
     'also-env': { type: 'string' },
+    'worker-env': { type: 'string' },
     smoke: { type: 'boolean', default: false },
     svg: { type: 'string' },
   },
@@ -51,6 +52,18 @@ const CANDIDATES = Number(args.candidates);
 const DEADLINE_MS = Number(args['deadline-ms']);
 const DOWN_MS = Number(args['down-ms']);
 const MODELS = join(ROOT, 'models');
+/** Extra settings of both workers (--worker-env RANKER_K=V,...), e.g. RANKER_SESSION_THREADS=true. */
+const WORKER_ENV: Record<string, string> = Object.fromEntries(
+  String(args['worker-env'] ?? '')
+    .split(',')
+    .filter((kv) => kv.trim() !== '')
+    .map((kv) => {
+      const m = /^(RANKER_[A-Z0-9_]+)=(.*)$/.exec(kv.trim());
+      if (!m) throw new Error(`--worker-env: expected RANKER_NAME=value pairs separated by commas, got "${kv}"`);
+      return [m[1]!, m[2]!];
+    }),
+);
+
 /** The second router's settings (--also-env K=V,...), or none. */
 const ALSO_ENV: Record<string, string> | undefined =
   args['also-env'] === undefined
@@ -249,6 +262,7 @@ async function main(): Promise<void> {
         RANKER_INTRA_OP_THREADS: '1',
         RANKER_WATCH: 'off',
         RANKER_WARMUP_BATCH_SIZES: '1,128',
+        ...WORKER_ENV,
       });
       return address;
     };
