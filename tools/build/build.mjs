@@ -37,8 +37,12 @@ for (const [src, out] of entries) {
     logLevel: 'warning',
   });
 }
-// Files a bundle loads by path at run time, copied next to it: the ONNX Runtime session thread
-// (libs/inference ort-session-thread.ts starts it from its own directory, the bundle's once inlined).
+// Files a bundle loads by path at run time, copied next to the bundles that name them: the ONNX Runtime
+// session thread (libs/inference ort-session-thread.ts starts it from its own directory, the bundle's once inlined).
 const RUNTIME_FILES = ['libs/inference/src/ort-session-thread.cjs'];
-if (entries.length > 0) for (const f of RUNTIME_FILES) copyFileSync(join(root, f), join(root, 'dist', projectRoot, f.split('/').pop()));
+for (const f of RUNTIME_FILES) {
+  const name = f.split('/').pop();
+  const used = entries.some(([, out]) => readFileSync(join(root, 'dist', projectRoot, out), 'utf8').includes(name));
+  if (used) copyFileSync(join(root, f), join(root, 'dist', projectRoot, name));
+}
 console.log(`built ${projectRoot}${entries.length ? ` → dist/${projectRoot}` : ' (type-checked)'}`);

@@ -1,8 +1,8 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { type VectorCache } from './vector-cache';
 import { degradedFlagToJSON, type DegradedFlag, type StageTiming } from '@pinrank/proto';
 import { type AdmissionController } from './admission';
 import { type OverloadReason } from './overload-error';
+import { type VectorCache } from './vector-cache';
 
 /** Seconds buckets for request stages: 0.5 ms .. 5 s. */
 const STAGE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];

@@ -53,7 +53,8 @@ describe('worker under hostile requests (transact_encoder from models/)', () => 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'ranker-hostile-'));
     await cp(join(MODELS, 'transact_encoder'), join(root, 'transact_encoder'), { recursive: true });
-    // Batches wait long enough to stack concurrent calls, as under the router's traffic.
+    // The GPU-role worker on this CPU-only machine: cpu provider, so each request is its own batch
+    // (libs/inference README, "Dynamic batching"); stacked-batch isolation is covered by the batcher's specs.
     const env = { RANKER_MODEL_REPOSITORY: root, RANKER_WATCH: 'off', RANKER_INTRA_OP_THREADS: '1', RANKER_WARMUP: 'false' };
     const config = readWorkerConfig('gpu', env, []);
     worker = await startWorker({ role: 'gpu', config, server: { address: '127.0.0.1:0', signals: [] }, logger: pino({ level: 'silent' }) });
