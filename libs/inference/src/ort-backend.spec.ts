@@ -1,6 +1,7 @@
 import { DynamicBatcher } from './dynamic-batcher';
 import { type TensorMap } from './host-tensor';
 import { OrtModelSession, cudaUnavailableReason } from './ort-backend';
+import { SessionThread } from './ort-session-thread';
 import { affineModel, gatherMlpModel, gatherModel, seededFloats } from './testing/tiny-models';
 
 const f32 = (dims: number[], seed: number) => ({ dtype: 'float32' as const, dims, data: seededFloats(dims.reduce((a, b) => a * b, 1), seed) });
@@ -56,6 +57,25 @@ describe('OrtModelSession', () => {
       await Promise.all([plain.release(), threaded.release()]);
     }
     await expect(threaded.run({})).rejects.toThrow(/ONNX Runtime thread exited/);
+  });
+
+  it('a session thread that dies is started again with the same model, up to 5 times a minute; calls made meanwhile wait for it', async () => {
+    const { thread } = await SessionThread.create('gather:1', gatherModel(4, 5), { executionProviders: ['cpu'], intraOpThreadNum: 1, interOpThreadNum: 1 });
+    const kill = (): Promise<number> => (thread as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    const inputs: TensorMap = { seq: f32([1, 3, 4], 5), cand: f32([6, 4], 6), cand_user_idx: i64([0, 0, 0, 0, 0, 0]) };
+    try {
+      const want = Array.from((await thread.run(inputs))['encoded']!.data as Float32Array);
+      for (let i = 1; i <= 5; i++) {
+        await kill();
+        // Made right after the death, while the thread starts again: it waits and is answered.
+        expect(Array.from((await thread.run(inputs))['encoded']!.data as Float32Array)).toEqual(want);
+        expect(thread.restartCount).toBe(i);
+      }
+      await kill();
+      await expect(thread.run(inputs)).rejects.toThrow(/ONNX Runtime thread exited \(code 1\); not restarted: 5 restarts within 60 s/);
+    } finally {
+      await thread.release();
+    }
   });
 
   it('in its own thread, the event loop keeps turning while a call computes; on the main thread it does not', async () => {

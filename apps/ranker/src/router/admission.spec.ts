@@ -72,7 +72,8 @@ describe('AdmissionController', () => {
   });
 
   it('measures the no-load latency again when no request ran alone for probeIntervalMs', async () => {
-    const h = controller({ initialLimit: 8, probeIntervalMs: 1000 });
+    // minLimit 2: a limit of 1 would itself run requests alone and renew the no-load latency.
+    const h = controller({ initialLimit: 8, minLimit: 2, probeIntervalMs: 1000 });
     await drive(h, 5, () => 10);
     expect(h.c.limit).toBe(8);
     await drive(h, 20, () => 60);
@@ -113,6 +114,26 @@ describe('AdmissionController', () => {
     running.forEach((t) => t.release('ignore'));
   });
 
+  it('without growWhenSlow only shrinks above tolerance: where two requests at once take twice as long, it often runs one at a time', async () => {
+    // A backend that serves one request at a time: n admitted take n × 10 ms.
+    const serial = (n: number): number => 10 * n;
+    const roundsAt = async (growWhenSlow: boolean): Promise<Map<number, number>> => {
+      const h = controller({ initialLimit: 4, minLimit: 1, tolerance: 1.5, growWhenSlow });
+      await drive(h, 50, serial);
+      const seen = new Map<number, number>();
+      for (let r = 0; r < 100; r++) {
+        seen.set(h.c.limit, (seen.get(h.c.limit) ?? 0) + 1);
+        await drive(h, 1, serial);
+      }
+      return seen;
+    };
+    const strict = await roundsAt(false);
+    expect(strict.get(1) ?? 0).toBeGreaterThanOrEqual(30);
+    expect([...strict.keys()].every((l) => l <= 3)).toBe(true);
+    const growing = await roundsAt(true);
+    expect(growing.get(1) ?? 0).toBe(0);
+  });
+
   it('grows the limit while latency stays flat, up to the maximum', async () => {
     const h = controller({ initialLimit: 2, maxLimit: 40 });
     await drive(h, 305, () => 10);
@@ -127,7 +148,7 @@ describe('AdmissionController', () => {
   });
 
   it('shrinks the limit by a tenth when a request is refused or abandoned downstream for load', async () => {
-    const { c } = controller({ initialLimit: 10, probeIntervalMs: 0 });
+    const { c } = controller({ initialLimit: 10, minLimit: 2, probeIntervalMs: 0 });
     (await c.admit(1000)).release('overload');
     expect(c.limit).toBe(9);
     for (let i = 0; i < 50; i++) (await c.admit(1000)).release('overload');

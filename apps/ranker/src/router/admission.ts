@@ -43,6 +43,17 @@ export interface AdmissionOptions {
   probeIntervalMs?: number;
   /** Requests that may wait for a slot, as a multiple of the limit; 0: none wait. */
   queueFactor?: number;
+  /**
+   * Keep adding one request of headroom while latency is above tolerance (the
+   * gradient limit's form; the default). It holds the limit at 2 or more
+   * whatever the latency (gradient >= 0.5), so two requests that slow each
+   * other beyond the tolerance still run together. Off, the limit grows only
+   * within tolerance and only shrinks beyond it (additive increase,
+   * multiplicative decrease): with `minLimit` 1 it then alternates between
+   * one and two requests where two at once exceed the tolerance — lower
+   * latency for the accepted requests, less goodput (docs/benchmarks.md#overload).
+   */
+  growWhenSlow?: boolean;
   /** Clock in ms; default performance.now. */
   now?: () => number;
 }
@@ -56,6 +67,7 @@ export const ADMISSION_DEFAULTS = {
   deadlineFactor: 1,
   probeIntervalMs: 30_000,
   queueFactor: 0,
+  growWhenSlow: true,
 } as const;
 
 /** How an admitted request ended, as the limit reads it. */
@@ -243,7 +255,9 @@ export class AdmissionController {
     // A limit that is not reached says nothing about whether it could be higher.
     if (this.noLoadMs === undefined || inflight < this.estimated / 2) return;
     const gradient = Math.max(0.5, Math.min(1, (this.o.tolerance * this.noLoadMs) / this.shortMs));
-    const next = this.estimated * gradient + HEADROOM;
+    // Without growWhenSlow: additive increase only while latency is within tolerance, multiplicative
+    // decrease beyond it (a headroom added to a shrinking limit keeps it at 2 or more, gradient >= 0.5).
+    const next = this.estimated * gradient + (gradient >= 1 || this.o.growWhenSlow ? HEADROOM : 0);
     this.estimated = Math.max(this.o.minLimit, Math.min(this.o.maxLimit, this.estimated * (1 - SMOOTHING) + next * SMOOTHING));
   }
 }

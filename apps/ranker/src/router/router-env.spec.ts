@@ -79,9 +79,10 @@ describe('withRouterDefaults', () => {
       RANKER_ADMISSION_MAX_LIMIT: '32',
       RANKER_ADMISSION_TOLERANCE: '2.5',
       RANKER_ADMISSION_QUEUE_FACTOR: '0',
+      RANKER_ADMISSION_GROW_WHEN_SLOW: 'false',
       RANKER_FALLBACK_CHUNKS_PER_WORKER: '6',
     });
-    expect(o.admission).toEqual({ minLimit: 3, maxLimit: 32, tolerance: 2.5, queueFactor: 0 });
+    expect(o.admission).toEqual({ minLimit: 3, maxLimit: 32, tolerance: 2.5, queueFactor: 0, growWhenSlow: false });
     expect(o.fallbackChunksPerWorker).toBe(6);
     expect(routerOptionsFromEnv({ ...base, RANKER_ADMISSION: 'false', RANKER_ADMISSION_MAX_LIMIT: '32' }).admission).toBe(false);
     expect(withRouterDefaults(routerOptionsFromEnv(base))).toMatchObject({ admission: {}, fallbackChunksPerWorker: 4 });

@@ -107,6 +107,7 @@ export function routerVars() {
     admissionTolerance: vars.optional(vars.number('RANKER_ADMISSION_TOLERANCE', undefined, { min: 1, max: 100 })),
     admissionDeadlineFactor: vars.optional(vars.number('RANKER_ADMISSION_DEADLINE_FACTOR', undefined, { min: 0, max: 100 })),
     admissionQueueFactor: vars.optional(vars.number('RANKER_ADMISSION_QUEUE_FACTOR', undefined, { min: 0, max: 100 })),
+    admissionGrowWhenSlow: vars.optional(vars.bool('RANKER_ADMISSION_GROW_WHEN_SLOW')),
     fallbackChunksPerWorker: optInt('RANKER_FALLBACK_CHUNKS_PER_WORKER', 1, 1000),
   } satisfies Record<string, ConfigVar<unknown>>;
 }
@@ -140,6 +141,7 @@ export function routerOptionsFromEnv(env: Readonly<Record<string, string | undef
     admissionTolerance,
     admissionDeadlineFactor,
     admissionQueueFactor,
+    admissionGrowWhenSlow,
     ...rest
   } = c;
   const o: RouterOptions = { featureServer: c.featureServer, embeddingStore: c.embeddingStore, gpuWorkers: c.gpuWorkers, cpuWorkers: c.cpuWorkers };
@@ -148,7 +150,7 @@ export function routerOptionsFromEnv(env: Readonly<Record<string, string | undef
   }
   if (admissionEnabled === false) o.admission = false;
   else {
-    const a = { initialLimit: admissionInitialLimit, minLimit: admissionMinLimit, maxLimit: admissionMaxLimit, tolerance: admissionTolerance, deadlineFactor: admissionDeadlineFactor, queueFactor: admissionQueueFactor };
+    const a = { initialLimit: admissionInitialLimit, minLimit: admissionMinLimit, maxLimit: admissionMaxLimit, tolerance: admissionTolerance, deadlineFactor: admissionDeadlineFactor, queueFactor: admissionQueueFactor, growWhenSlow: admissionGrowWhenSlow };
     const set = Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined));
     if (Object.keys(set).length > 0) o.admission = set;
   }

@@ -57,12 +57,14 @@ export type AdmissionSettings =
       minLimit?: number;
       /** Highest limit; default 64. */
       maxLimit?: number;
-      /** Latency over the no-load latency tolerated before the limit shrinks; default 3. */
+      /** Latency over the no-load latency tolerated before the limit shrinks; default 1.5. */
       tolerance?: number;
       /** Refuse a request whose remaining deadline is below this multiple of the expected latency (0: never); default 1. */
       deadlineFactor?: number;
-      /** Requests that may wait for a slot, as a multiple of the limit (0: none wait); default 1. */
+      /** Requests that may wait for a slot, as a multiple of the limit (0: none wait); default 0. */
       queueFactor?: number;
+      /** Keep adding headroom while latency is above tolerance (holds the limit at 2 or more); false: above tolerance it only shrinks; default true. */
+      growWhenSlow?: boolean;
     };
 
 /** Model names the router uses; versions are pinned per name in `modelVersions` (default: the highest version on disk). */
