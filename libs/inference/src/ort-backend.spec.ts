@@ -60,7 +60,7 @@ describe('OrtModelSession', () => {
   });
 
   it('a session thread that dies is started again with the same model, up to 5 times a minute; calls made meanwhile wait for it', async () => {
-    const { thread } = await SessionThread.create('gather:1', gatherModel(4, 5), { executionProviders: ['cpu'], intraOpThreadNum: 1, interOpThreadNum: 1 });
+    const { thread } = await SessionThread.create('gather:1', gatherModel(4, 5), { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1 });
     const kill = (): Promise<number> => (thread as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
     const inputs: TensorMap = { seq: f32([1, 3, 4], 5), cand: f32([6, 4], 6), cand_user_idx: i64([0, 0, 0, 0, 0, 0]) };
     try {
