@@ -6,7 +6,11 @@
 // tracer provider recording every span into a batch processor). Per phase: sequential
 // latency (paths interleaved call by call) and throughput with 16 calls in flight
 // (paths alternate in short blocks), plus CPU time per call. Both sides set a deadline.
-//   npm run bench service-kit [-- --calls 3000 --seconds 1.5 --rounds 4 --smoke]
+// A last phase puts the servers in another process (as every hop of a Rank is) and
+// compares calls made back to back with calls made after the server sat idle for
+// --idle-ms: what waking an idle process costs on the host.
+//   npm run bench service-kit [-- --calls 3000 --seconds 1.5 --rounds 4 --idle-calls 300 --idle-ms 20 --smoke]
+import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +33,9 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '1.5' },
     rounds: { type: 'string', default: '4' },
     inflight: { type: 'string', default: '16' },
+    'idle-calls': { type: 'string', default: '300' },
+    'idle-ms': { type: 'string', default: '20' },
+    serve: { type: 'boolean', default: false },
     smoke: { type: 'boolean', default: false },
   },
 });
@@ -37,6 +44,8 @@ const CALLS = SMOKE ? 50 : Number(args.calls);
 const BLOCK_S = SMOKE ? 0.1 : Number(args.seconds) / 2;
 const ROUNDS = SMOKE ? 1 : Number(args.rounds);
 const INFLIGHT = Number(args.inflight);
+const IDLE_CALLS = SMOKE ? 10 : Number(args['idle-calls']);
+const IDLE_MS = Number(args['idle-ms']);
 const TIMEOUT_MS = 10_000;
 
 type Call = (userId: string) => Promise<void>;
@@ -190,6 +199,69 @@ async function measure(paths: Path[]): Promise<Row[]> {
   }));
 }
 
+/** In the child process (--serve): a bare and a kit server, their ports sent to the parent; runs until disconnected. */
+async function serveForParent(): Promise<void> {
+  const [bare, kit] = [await bareServer(), await kitServer()];
+  process.send?.({ bare: bare.port, kit: kit.port });
+  process.on('disconnect', () => {
+    void Promise.all([bare.close(), kit.close()]).finally(() => process.exit(0));
+  });
+}
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Sequential calls to servers in another process, back to back and after `IDLE_MS` of idleness, paths interleaved call by call. */
+async function crossProcessPhase(out: string[]): Promise<void> {
+  const child = fork(process.argv[1] as string, ['--serve'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  try {
+    const ports = await new Promise<{ bare: number; kit: number }>((resolve, reject) => {
+      child.once('message', (m) => resolve(m as { bare: number; kit: number }));
+      child.once('exit', (code) => reject(new Error(`server process exited (code ${code})`)));
+    });
+    const clients = [
+      { name: 'bare grpc-js (baseline)', ...bareClient(ports.bare) },
+      { name: 'service kit', ...kitClient(ports.kit) },
+    ];
+    try {
+      for (let i = 0; i < Math.max(20, CALLS / 10); i++) for (const c of clients) await c.call(`w${i}`);
+      const run = async (gapMs: number, calls: number): Promise<number[][]> => {
+        const ms = clients.map((): number[] => []);
+        for (let i = 0; i < calls; i++) {
+          const order = i % 2 === 0 ? [0, 1] : [1, 0];
+          for (const k of order) {
+            if (gapMs > 0) await pause(gapMs);
+            const t = performance.now();
+            await clients[k]!.call(`x${i}`);
+            ms[k]!.push(performance.now() - t);
+          }
+        }
+        return ms;
+      };
+      const hot = await run(0, Math.min(CALLS, 1000));
+      const idle = await run(IDLE_MS, IDLE_CALLS);
+      const pct = (xs: number[], q: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? NaN;
+      out.push(
+        `servers in another process: ${Math.min(CALLS, 1000)} calls back to back, then ${IDLE_CALLS} each made after ${IDLE_MS} ms of idleness (paths interleaved):`,
+        '',
+        `| path | back to back p50 / p99 ms | after ${IDLE_MS} ms idle p50 / p99 ms | idle ÷ back to back (p50) | p50 vs bare, back to back / after idle |`,
+        '|---|---|---|---|---|',
+      );
+      clients.forEach((c, k) => {
+        const [h, i] = [hot[k]!, idle[k]!];
+        out.push(
+          `| ${c.name} | ${pct(h, 0.5).toFixed(3)} / ${pct(h, 0.99).toFixed(3)} | ${pct(i, 0.5).toFixed(3)} / ${pct(i, 0.99).toFixed(3)} | ${(pct(i, 0.5) / pct(h, 0.5)).toFixed(2)}× | ${(pct(h, 0.5) / pct(hot[0]!, 0.5)).toFixed(2)}× / ${(pct(i, 0.5) / pct(idle[0]!, 0.5)).toFixed(2)}× |`,
+        );
+      });
+      out.push('');
+    } finally {
+      for (const c of clients) c.close();
+    }
+  } finally {
+    child.disconnect();
+    await new Promise((resolve) => child.once('exit', resolve));
+  }
+}
+
 /** Accepts spans and drops them: what the SDK costs without a collector's network time. */
 class DiscardingExporter implements SpanExporter {
   spans = 0;
@@ -247,13 +319,14 @@ async function main(): Promise<void> {
     } finally {
       await tracing.shutdown();
     }
+    await crossProcessPhase(out);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
-main().catch((err: unknown) => {
+(args.serve ? serveForParent() : main()).catch((err: unknown) => {
   process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });
