@@ -192,6 +192,26 @@ interface LoadRow {
   encoderP50: number;
   /** Why requests were refused, degraded or failed, with counts. */
   why: Record<string, number>;
+  /** The router's concurrency limit as its refusals named it: limit → refusals. */
+  limitsAtRefusal: Record<string, number>;
+  /** Latencies of the accepted requests (ms), for the interval of the p99 ratio; left out of the JSON. */
+  okMs: number[];
+}
+
+/** The nearest-rank percentile of sorted `xs`. */
+const nearestRank = (sorted: ArrayLike<number>, p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+
+/**
+ * A 90 % bootstrap interval of p99(a) / p99(base): both samples resampled with
+ * replacement 1 000 times. With a few hundred answers per phase a p99 is one
+ * of its slowest few, so one run's ratio alone says little.
+ */
+function p99RatioInterval(a: readonly number[], base: readonly number[]): [number, number] {
+  if (a.length === 0 || base.length === 0) return [NaN, NaN];
+  const rand = prng(29);
+  const resampledP99 = (xs: readonly number[]): number => nearestRank(Float64Array.from(xs, () => xs[Math.floor(rand() * xs.length)] ?? 0).sort(), 99);
+  const ratios = Array.from({ length: 1000 }, () => resampledP99(a) / resampledP99(base)).sort((x, y) => x - y);
+  return [nearestRank(ratios, 5), nearestRank(ratios, 95)];
 }
 
 /** A refusal's or failure's kind, from its message (the router's wording). */
@@ -229,6 +249,12 @@ function summarize(load: number, rate: number, seconds: number, outcomes: Outcom
     waitP50: percentile(ok.map((o) => o.waitMs ?? 0), 50),
     encoderP50: percentile(ok.map((o) => o.encoderMs ?? 0), 50),
     why: whyNotClean(outcomes),
+    limitsAtRefusal: refused.reduce<Record<string, number>>((acc, o) => {
+      const limit = /concurrency limit (\d+)/.exec(o.message ?? '')?.[1];
+      if (limit) acc[limit] = (acc[limit] ?? 0) + 1;
+      return acc;
+    }, {}),
+    okMs: ok.map((o) => o.ms),
   };
 }
 
@@ -370,14 +396,17 @@ async function main(): Promise<void> {
     const loadTable = (rs: LoadRow[]): string[] => {
       const base = rs.find((r) => r.load === 0.5) ?? rs[0];
       return [
-        '| offered load | offered /s | goodput /s | goodput / capacity | accepted p50 / p99 ms | p99 / p99 at 0.5× | refused (RESOURCE_EXHAUSTED) | refusal p50 ms | degraded | failed |',
+        '| offered load | offered /s | goodput /s | goodput / capacity | accepted p50 / p99 ms | p99 / p99 at 0.5× (90 % bootstrap interval) | refused (RESOURCE_EXHAUSTED) | refusal p50 ms | degraded | failed |',
         '|---|---|---|---|---|---|---|---|---|---|',
-        ...rs.map(
-          (r) =>
-            `| ${r.load}× | ${f1(r.offered)} | ${f1(r.goodput)} | ${f2(r.goodput / capacity)} | ${f1(r.p50)} / ${f1(r.p99)} | ${f2(r.p99 / (base?.p99 ?? NaN))} | ${r.refused} | ${f1(r.refusalP50)} | ${r.degraded} | ${r.failed} |`,
-        ),
+        ...rs.map((r) => {
+          const [lo, hi] = r === base ? [1, 1] : p99RatioInterval(r.okMs, base?.okMs ?? []);
+          return `| ${r.load}× | ${f1(r.offered)} | ${f1(r.goodput)} | ${f2(r.goodput / capacity)} | ${f1(r.p50)} / ${f1(r.p99)} | ${f2(r.p99 / (base?.p99 ?? NaN))}${r === base ? '' : ` (${f2(lo)}-${f2(hi)})`} | ${r.refused} | ${f1(r.refusalP50)} | ${r.degraded} | ${r.failed} |`;
+        }),
         '',
-        ...rs.map((r) => `${r.load}×: accepted wait p50 ${f1(r.waitP50)} ms, encoder p50 ${f1(r.encoderP50)} ms; ${JSON.stringify(r.why)}`),
+        ...rs.map((r) => {
+          const limits = Object.entries(r.limitsAtRefusal).map(([l, n]) => `${l}: ${Math.round((100 * n) / Math.max(1, r.refused))} %`);
+          return `${r.load}×: accepted wait p50 ${f1(r.waitP50)} ms, encoder p50 ${f1(r.encoderP50)} ms; ${JSON.stringify(r.why)}${limits.length > 0 ? `; concurrency limit at the refusals ${limits.join(', ')}` : ''}`;
+        }),
       ];
     };
     const lines = [
@@ -402,7 +431,7 @@ async function main(): Promise<void> {
           ]
         : []),
       '',
-      JSON.stringify({ capacity, rows, ...(second ? { alsoEnv: ALSO_ENV, secondRows } : {}), burst: { ...burst, recoveryMs }, faults }),
+      JSON.stringify({ capacity, rows, ...(second ? { alsoEnv: ALSO_ENV, secondRows } : {}), burst: { ...burst, recoveryMs }, faults }, (key, value: unknown) => (key === 'okMs' ? undefined : value)),
       '',
     ];
     process.stdout.write(lines.join('\n'));
