@@ -409,12 +409,38 @@ async function main(): Promise<void> {
         }),
       ];
     };
+    // At 0.5× neither router reaches its limit, so both light phases measure the same thing: pooled, the
+    // reference p99 rests on twice the answers, and both routers are read against the same one.
+    const pooledRatioTable = (first: LoadRow[], other: LoadRow[]): string[] => {
+      const pooled = [...(first.find((r) => r.load === 0.5)?.okMs ?? []), ...(other.find((r) => r.load === 0.5)?.okMs ?? [])];
+      if (pooled.length === 0) return [];
+      const ref = nearestRank(Float64Array.from(pooled).sort(), 99);
+      const cell = (r: LoadRow | undefined): string => {
+        if (!r) return '—';
+        const [lo, hi] = p99RatioInterval(r.okMs, pooled);
+        return `${f2(nearestRank(Float64Array.from(r.okMs).sort(), 99) / ref)} (${f2(lo)}-${f2(hi)})`;
+      };
+      return [
+        `p99 over the p99 at 0.5× of both routers pooled (${pooled.length} answers, p99 ${f1(ref)} ms), 90 % bootstrap intervals:`,
+        '',
+        '| offered load | first router | second router |',
+        '|---|---|---|',
+        ...first.filter((r) => r.load !== 0.5).map((r) => `| ${r.load}× | ${cell(r)} | ${cell(other.find((x) => x.load === r.load))} |`),
+      ];
+    };
     const lines = [
       `Rank, ${CANDIDATES} candidates, S=${S}, deadline ${DEADLINE_MS} ms; capacity (closed loop, ${CONCURRENCY} callers, ${SECONDS} s): ${capacity.toFixed(1)} undegraded Rank/s; setup ${setupS.toFixed(0)} s`,
       '',
       ...loadTable(rows),
       ...(second
-        ? ['', `second router (${Object.entries(ALSO_ENV ?? {}).map(([k, v]) => `${k}=${v}`).join(', ')}): same workers, same capacity, each load right after the first router's:`, '', ...loadTable(secondRows)]
+        ? [
+            '',
+            `second router (${Object.entries(ALSO_ENV ?? {}).map(([k, v]) => `${k}=${v}`).join(', ')}): same workers, same capacity, each load right after the first router's:`,
+            '',
+            ...loadTable(secondRows),
+            '',
+            ...pooledRatioTable(rows, secondRows),
+          ]
         : []),
       '',
       `burst: 3× capacity for ${SECONDS} s (goodput ${f2(burst.goodput / capacity)}× capacity, ${burst.refused} refused, ${burst.degraded} degraded, ${burst.failed} failed); first undegraded answer ${f1(recoveryMs)} ms after it ended`,
