@@ -15,7 +15,9 @@
 //      turn, restart it after `--down-ms` (as `pinrank start` does): failed and
 //      degraded requests, time from the kill to the first undegraded answer.
 // Figures are ratios against the capacity measured in the same run.
-//   npm run bench overload -- [--seconds 5] [--loads 0.5,1,1.5,2,3] [--also-env RANKER_ADMISSION_TOLERANCE=3,RANKER_ADMISSION_QUEUE_FACTOR=1] [--worker-env RANKER_SESSION_THREADS=true] [--load-only | --faults gpu-worker,feature-server,embedding-store] [--svg docs/figures/overload-goodput.svg] [--smoke]
+// With `--slowest N`, each load also lists its N slowest accepted answers and
+// its median one with the router's stage timings (where the tail goes).
+//   npm run bench overload -- [--seconds 5] [--slowest 3] [--loads 0.5,1,1.5,2,3] [--also-env RANKER_ADMISSION_TOLERANCE=3,RANKER_ADMISSION_QUEUE_FACTOR=1] [--worker-env RANKER_SESSION_THREADS=true] [--load-only | --faults gpu-worker,feature-server,embedding-store] [--svg docs/figures/overload-goodput.svg] [--smoke]
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -39,6 +41,7 @@ const { values: args } = parseArgs({
     'load-only': { type: 'boolean', default: false },
     faults: { type: 'string', default: 'gpu-worker,feature-server,embedding-store' },
     'also-env': { type: 'string' },
+    slowest: { type: 'string', default: '0' },
     'worker-env': { type: 'string' },
     smoke: { type: 'boolean', default: false },
     svg: { type: 'string' },
@@ -90,6 +93,8 @@ interface Outcome {
   waitMs?: number;
   encoderMs?: number;
   flags?: string[];
+  /** Answered: the router's stage timings, "stage start+ms", for --slowest. */
+  stages?: string;
   message?: string;
 }
 
@@ -130,6 +135,7 @@ class Load {
         waitMs: Math.min(...stages.map((x) => x.startMs)),
         encoderMs: res.timings.find((x) => x.stage === 'encoder')?.ms ?? NaN,
         flags: res.degraded.map((f) => degradedFlagToJSON(f).replace('DEGRADED_FLAG_', '')),
+        stages: res.timings.map((x) => `${x.stage} ${x.startMs.toFixed(1)}+${x.ms.toFixed(1)}`).join(', '),
       };
     } catch (err) {
       const e = PinrankError.from(err);
@@ -196,6 +202,8 @@ interface LoadRow {
   limitsAtRefusal: Record<string, number>;
   /** Latencies of the accepted requests (ms), for the interval of the p99 ratio; left out of the JSON. */
   okMs: number[];
+  /** With --slowest: the median and the slowest accepted answers, "ms: stages" (left out of the JSON). */
+  tail: string[];
 }
 
 /** The nearest-rank percentile of sorted `xs`. */
@@ -255,7 +263,17 @@ function summarize(load: number, rate: number, seconds: number, outcomes: Outcom
       return acc;
     }, {}),
     okMs: ok.map((o) => o.ms),
+    tail: tailOf(ok),
   };
+}
+
+/** The median and the `--slowest` slowest accepted answers with their stage timings. */
+function tailOf(ok: readonly Outcome[]): string[] {
+  const n = Number(args.slowest);
+  if (!(n > 0) || ok.length === 0) return [];
+  const byMs = [...ok].sort((a, b) => a.ms - b.ms);
+  const line = (label: string, o: Outcome): string => `  ${label} ${o.ms.toFixed(1)} ms at ${(o.at / 1000).toFixed(2)} s: ${o.stages ?? ''}`;
+  return [line('median', byMs[Math.floor(byMs.length / 2)] as Outcome), ...byMs.slice(-n).reverse().map((o) => line('slow', o))];
 }
 
 /** Refusals, failures and degraded answers counted by kind. */
@@ -405,7 +423,7 @@ async function main(): Promise<void> {
         '',
         ...rs.map((r) => {
           const limits = Object.entries(r.limitsAtRefusal).map(([l, n]) => `${l}: ${Math.round((100 * n) / Math.max(1, r.refused))} %`);
-          return `${r.load}×: accepted wait p50 ${f1(r.waitP50)} ms, encoder p50 ${f1(r.encoderP50)} ms; ${JSON.stringify(r.why)}${limits.length > 0 ? `; concurrency limit at the refusals ${limits.join(', ')}` : ''}`;
+          return [`${r.load}×: accepted wait p50 ${f1(r.waitP50)} ms, encoder p50 ${f1(r.encoderP50)} ms; ${JSON.stringify(r.why)}${limits.length > 0 ? `; concurrency limit at the refusals ${limits.join(', ')}` : ''}`, ...r.tail].join('\n');
         }),
       ];
     };
@@ -457,7 +475,7 @@ async function main(): Promise<void> {
           ]
         : []),
       '',
-      JSON.stringify({ capacity, rows, ...(second ? { alsoEnv: ALSO_ENV, secondRows } : {}), burst: { ...burst, recoveryMs }, faults }, (key, value: unknown) => (key === 'okMs' ? undefined : value)),
+      JSON.stringify({ capacity, rows, ...(second ? { alsoEnv: ALSO_ENV, secondRows } : {}), burst: { ...burst, recoveryMs }, faults }, (key, value: unknown) => (key === 'okMs' || key === 'tail' ? undefined : value)),
       '',
     ];
     process.stdout.write(lines.join('\n'));
