@@ -102,6 +102,11 @@ export class EndpointPool<C> {
     return [...this.endpoints_.values()].map((e) => ({ address: e.address, status: e.status }));
   }
 
+  /** The client of the endpoint at `address`, whatever its health; undefined when there is none. */
+  clientOf(address: string): C | undefined {
+    return this.endpoints_.get(address)?.client;
+  }
+
   /** Calls `listener` whenever an endpoint is added, removed or changes health; returns an unsubscribe. */
   onChange(listener: () => void): () => void {
     this.changeListeners.add(listener);

@@ -101,6 +101,43 @@ describe('degraded paths', () => {
     }
   });
 
+  it('chains on a GPU pool that computes on a CPU and has the heads loaded (autoChain), and only then', async () => {
+    const onCpu = await startFakeWorker('gpu-pool-on-cpu', { platform: 'onnxruntime_onnx/cpu' });
+    const onGpu = await startFakeWorker('gpu-pool-on-gpu', { platform: 'onnxruntime_onnx/webgpu' });
+    const noHeads = await startFakeWorker('gpu-pool-no-heads', { platform: 'onnxruntime_onnx/cpu', readyModels: ['transact_encoder'] });
+    try {
+      const pairs = (w: Awaited<ReturnType<typeof startFakeWorker>>, from: number): Array<[string, string | undefined]> => w.calls.slice(from).map((c) => [c.model, c.then]);
+      /** Ranks until the workers' answers are in (the first Rank asks them), then once more: the calls of that last Rank. */
+      const settled = async (api: Awaited<ReturnType<typeof h.router>>, w: Awaited<ReturnType<typeof startFakeWorker>>, gpu: boolean) => {
+        for (let i = 0; i < 20 && !(api.router.pools.gpu.computesOnCpuWith({ name: 'transact_encoder', version: '' }, { name: 'ranking_heads', version: '' }) === gpu); i++) {
+          await api.rank({ userId: 'u1', candidateItemIds: candidates });
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        const from = w.calls.length;
+        const res = await api.rank({ userId: 'u1', candidateItemIds: candidates });
+        return { res, calls: pairs(w, from) };
+      };
+      const chained = await settled(await h.router({ gpuWorkers: [onCpu.address] }), onCpu, true);
+      expect(chained.calls).toEqual([['transact_encoder', 'ranking_heads']]);
+      expect(chained.res.degraded).toEqual([]);
+      expect(chained.res.timings.map((t) => t.stage)).toContain('encoder+heads');
+
+      // The same worker with autoChain off, a GPU pool on a GPU, one without the heads: the split (heads on the CPU pool).
+      for (const [w, overrides] of [
+        [onCpu, { autoChain: false }],
+        [onGpu, {}],
+        [noHeads, {}],
+      ] as const) {
+        const api = await h.router({ gpuWorkers: [w.address], ...overrides });
+        const split = await settled(api, w, false);
+        expect(split.calls).toEqual([['transact_encoder', undefined]]);
+        expect(split.res.items.map((i) => [i.itemId, i.score])).toEqual(chained.res.items.map((i) => [i.itemId, i.score]));
+      }
+    } finally {
+      await Promise.all([onCpu.server.shutdown(), onGpu.server.shutdown(), noHeads.server.shutdown()]);
+    }
+  });
+
   it('scores with ranking_heads_lite when the GPU pool is gone and the fallback is lite, flagged', async () => {
     const gone = await startFakeWorker('gone-gpu');
     await gone.server.shutdown();

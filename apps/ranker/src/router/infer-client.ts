@@ -127,7 +127,12 @@ export interface ModelCallResult {
 export interface Inference {
   /** Thrown by: as {@link inferOnPool}, and INTERNAL for an output that does not match the call. */
   run(call: ModelCall, ctx: RequestContext): Promise<ModelCallResult>;
+  /** Whether every worker of `pool` runs `first` on a CPU and has `then` ready (WorkerPool.computesOnCpuWith); absent: never. */
+  computesOnCpuWith?(pool: PoolName, first: RoutedModel, then: RoutedModel): boolean;
 }
+
+/** A routed model as a call names it: its version when pinned, else '' (whichever the worker serves). */
+const asCalled = (m: RoutedModel): { name: string; version: string } => ({ name: m.name, version: m.pinned ? m.version : '' });
 
 /** Model calls over the worker pools. */
 export class PoolInference implements Inference {
@@ -135,6 +140,10 @@ export class PoolInference implements Inference {
     private readonly pools: Readonly<Record<PoolName, WorkerPool>>,
     private readonly maxAttempts: number,
   ) {}
+
+  computesOnCpuWith(pool: PoolName, first: RoutedModel, then: RoutedModel): boolean {
+    return this.pools[pool].computesOnCpuWith(asCalled(first), asCalled(then));
+  }
 
   async run(call: ModelCall, ctx: RequestContext): Promise<ModelCallResult> {
     const { model, output } = call;

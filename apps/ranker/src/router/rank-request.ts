@@ -199,9 +199,17 @@ async function scoreChunk(run: ChunkRun, ids: string[], cand: Float32Array): Pro
   return scoreSplit(run, ids, cand, sequence, route, false);
 }
 
-/** Whether the encoder and the heads of `route` run as one chained call: both placed in its pool and chaining on. */
+/**
+ * Whether the encoder and the heads of `route` run as one chained call (chaining on): both placed in
+ * its pool, or — with autoChain — the encoder's pool is the GPU pool but every worker of it computes on
+ * a CPU and has the heads loaded, so the heads, placed on the CPU pool, lose nothing by running there.
+ */
 function chains(run: ChunkRun, route: ScoringRoute & { scorer: 'full' }): boolean {
-  return run.deps.options.chainModels && run.models.heads.placement === route.encoderPool;
+  const { options, inference } = run.deps;
+  if (!options.chainModels) return false;
+  const { encoder, heads } = run.models;
+  if (heads.placement === route.encoderPool) return true;
+  return options.autoChain && route.encoderPool === 'gpu' && heads.placement === 'cpu' && inference.computesOnCpuWith?.('gpu', encoder, heads) === true;
 }
 
 /** The candidates of a chunk the snapshot has tower vectors for, with their rows in the chunk. */

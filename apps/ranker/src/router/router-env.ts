@@ -75,6 +75,7 @@ export function routerVars() {
     placementOverrides: placementVar,
     gpuFallback: vars.optional(vars.oneOf('RANKER_GPU_FALLBACK', ['cpu_encoder', 'lite', 'none'] as const)),
     chainModels: vars.optional(vars.bool('RANKER_CHAIN_MODELS')),
+    autoChain: vars.optional(vars.bool('RANKER_AUTO_CHAIN')),
     snapshotMismatch: vars.optional(vars.oneOf('RANKER_SNAPSHOT_MISMATCH', ['flag', 'refuse'] as const)),
     unknownCandidates: vars.optional(vars.oneOf('RANKER_UNKNOWN_CANDIDATES', ['drop', 'refuse'] as const)),
     maxCandidates: optInt('RANKER_MAX_CANDIDATES', 1, 10_000),

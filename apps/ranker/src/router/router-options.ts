@@ -101,6 +101,12 @@ export interface RouterOptions {
   gpuFallback?: GpuFallback;
   /** When the encoder and the heads are placed in one pool, run them as one chained ModelInfer on one worker; default true. */
   chainModels?: boolean;
+  /**
+   * Also chain them on the GPU pool when its workers compute on a CPU (no GPU found; ModelMetadata's
+   * platform ends in "/cpu") and have the heads loaded, although the heads are placed on the CPU pool;
+   * default true. A GPU pool without the heads, or on a GPU, keeps the split.
+   */
+  autoChain?: boolean;
   /** Snapshot from another PinnerFormer version: flag it (default) or refuse with FAILED_PRECONDITION. */
   snapshotMismatch?: SnapshotMismatchPolicy;
   /** Unknown candidates: drop and list them (default) or refuse with INVALID_ARGUMENT. */
@@ -168,6 +174,7 @@ export interface ResolvedRouterOptions {
   placementOverrides: Record<string, 'gpu' | 'cpu'>;
   gpuFallback: GpuFallback;
   chainModels: boolean;
+  autoChain: boolean;
   snapshotMismatch: SnapshotMismatchPolicy;
   unknownCandidates: UnknownCandidatePolicy;
   maxCandidates: number;
@@ -266,6 +273,7 @@ export function withRouterDefaults(o: RouterOptions): ResolvedRouterOptions {
     placementOverrides: { ...(o.placementOverrides ?? {}) },
     gpuFallback: oneOf('gpuFallback', o.gpuFallback ?? 'cpu_encoder', ['cpu_encoder', 'lite', 'none']),
     chainModels: o.chainModels ?? true,
+    autoChain: o.autoChain ?? true,
     snapshotMismatch: oneOf('snapshotMismatch', o.snapshotMismatch ?? 'flag', ['flag', 'refuse']),
     unknownCandidates: oneOf('unknownCandidates', o.unknownCandidates ?? 'drop', ['drop', 'refuse']),
     maxCandidates,

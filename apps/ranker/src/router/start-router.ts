@@ -89,6 +89,9 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
       fallbackChunksPerWorker: o.fallbackChunksPerWorker,
     });
     const inference = new PoolInference(pools, o.maxInferAttempts);
+    // Ask the GPU pool's workers now whether they compute on a CPU with the heads loaded (autoChain), so
+    // the first requests need not go split while the answers are on their way.
+    if (o.chainModels && o.autoChain && models.encoder.placement === 'gpu' && models.heads.placement === 'cpu') inference.computesOnCpuWith('gpu', models.encoder, models.heads);
     const admission = o.admission === false ? undefined : new AdmissionController(o.admission);
     const routerMetrics = new RouterMetrics(metrics.registry, admission, vectorCache);
     const service = rankerService({ options: o, upstreams, inference, fallback, popularity, vectorCache, requestLog, experiments, routerMetrics, ...(admission ? { admission } : {}) });

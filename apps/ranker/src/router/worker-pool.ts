@@ -1,5 +1,11 @@
-import { GRPCInferenceServiceRawClient, type GRPCInferenceServiceClient, HealthCheckResponse_ServingStatus as ServingStatus } from '@pinrank/proto';
-import { EndpointPool, type ClientConnectOptions, type EndpointSource } from '@pinrank/service-kit';
+import {
+  GRPCInferenceServiceRawClient,
+  type GRPCInferenceServiceClient,
+  HealthCheckResponse_ServingStatus as ServingStatus,
+  ModelMetadataRequest,
+  ModelReadyRequest,
+} from '@pinrank/proto';
+import { callUnary, EndpointPool, type ClientConnectOptions, type EndpointSource } from '@pinrank/service-kit';
 import { type Logger } from 'pino';
 import { EJECTION, ejectionMs, maxEjected, slowStartWeight, type EjectionKind } from './fallback-policy';
 
@@ -32,8 +38,32 @@ export interface WorkerPool {
   reportSuccess(address: string): void;
   /** Workers SERVING and not ejected now. */
   healthyCount(): number;
+  /**
+   * Whether every SERVING worker runs `first` on a CPU execution provider and
+   * has `then` ready: each worker is asked (ModelMetadata's platform,
+   * ModelReady) once it turns SERVING, and again after a call to it fails or a
+   * "no" is 30 s old. False while any answer is pending, and for an empty pool.
+   */
+  computesOnCpuWith(first: ModelRef, then: ModelRef): boolean;
   /** Closes watches and channels. */
   close(): void;
+}
+
+/** A model as a call names it: its version, or '' for whichever the worker serves. */
+export interface ModelRef {
+  name: string;
+  version: string;
+}
+
+/** How long a worker's "no" to {@link WorkerPool.computesOnCpuWith} stands before it is asked again. */
+const PROBE_NO_MS = 30_000;
+/** Longest wait for a worker's ModelMetadata and ModelReady answers. */
+const PROBE_TIMEOUT_MS = 2000;
+
+/** A worker's answer to one computesOnCpuWith question: pending (undefined), yes or no, and when a "no" may be asked again. */
+interface CpuProbe {
+  yes: boolean | undefined;
+  askAgainAt: number;
 }
 
 /** Options of {@link createWorkerPool}. */
@@ -77,6 +107,10 @@ interface WorkerState {
 /** A pool over the service kit's health-following endpoint pool, with ejection and slow start (fallback-policy.ts, EJECTION). */
 class KitWorkerPool implements WorkerPool {
   private readonly states = new Map<string, WorkerState>();
+  /** Per worker address: computesOnCpuWith answers by question. */
+  private readonly probes = new Map<string, Map<string, CpuProbe>>();
+  /** Every computesOnCpuWith question asked so far: a worker that turns SERVING is asked them at once. */
+  private readonly questions = new Map<string, [ModelRef, ModelRef]>();
   private readonly offChange: () => void;
 
   constructor(
@@ -122,6 +156,8 @@ class KitWorkerPool implements WorkerPool {
   }
 
   reportFailure(address: string, kind: EjectionKind = 'now'): void {
+    // A failed call may mean the worker changed (a model unloaded, a restart): ask it again.
+    this.probes.delete(address);
     const st = this.stateOf(address);
     const now = Date.now();
     if (kind === 'consecutive') {
@@ -158,6 +194,50 @@ class KitWorkerPool implements WorkerPool {
     return this.pool.endpoints().filter((e) => e.status === ServingStatus.SERVING && (this.states.get(e.address)?.ejectedUntil ?? 0) <= now).length;
   }
 
+  computesOnCpuWith(first: ModelRef, then: ModelRef): boolean {
+    if (!this.pool) return false;
+    const question = `${first.name}/${first.version} > ${then.name}/${then.version}`;
+    if (!this.questions.has(question) && this.questions.size < 16) this.questions.set(question, [first, then]);
+    const now = Date.now();
+    let all = true;
+    let serving = 0;
+    for (const e of this.pool.endpoints()) {
+      if (e.status !== ServingStatus.SERVING) continue;
+      serving++;
+      let asked = this.probes.get(e.address);
+      if (!asked) this.probes.set(e.address, (asked = new Map()));
+      const probe = asked.get(question);
+      const client = this.pool.clientOf(e.address);
+      if (client && (!probe || (probe.yes === false && now >= probe.askAgainAt))) {
+        this.ask({ address: e.address, client }, question, first, then, asked);
+        all = false;
+      } else if (probe?.yes !== true) all = false;
+    }
+    return all && serving > 0;
+  }
+
+  /** Asks worker `e` whether it runs `first` on CPU and has `then` ready; the answer lands in `asked`. */
+  private ask(e: WorkerEndpoint, question: string, first: ModelRef, then: ModelRef, asked: Map<string, CpuProbe>): void {
+    const probe: CpuProbe = { yes: undefined, askAgainAt: Infinity };
+    asked.set(question, probe);
+    const opts = { timeoutMs: PROBE_TIMEOUT_MS, retry: false as const };
+    void Promise.all([
+      callUnary(e.client.modelMetadata.bind(e.client), ModelMetadataRequest.fromPartial(first), opts),
+      callUnary(e.client.modelReady.bind(e.client), ModelReadyRequest.fromPartial(then), opts),
+    ]).then(
+      ([meta, ready]) => {
+        probe.yes = meta.platform.endsWith('/cpu') && ready.ready;
+        probe.askAgainAt = Date.now() + PROBE_NO_MS;
+        this.logger?.info({ pool: this.name, address: e.address, platform: meta.platform, [`${then.name}Ready`]: ready.ready, chainsOnCpu: probe.yes }, 'worker compute probed');
+      },
+      (err: unknown) => {
+        probe.yes = false;
+        probe.askAgainAt = Date.now() + PROBE_NO_MS;
+        this.logger?.debug({ pool: this.name, address: e.address, err }, 'worker compute probe failed');
+      },
+    );
+  }
+
   private stateOf(address: string): WorkerState {
     let st = this.states.get(address);
     if (!st) this.states.set(address, (st = { failures: 0, ejections: 0, ejectedUntil: 0, servingSince: undefined, status: ServingStatus.UNKNOWN, seen: false }));
@@ -174,6 +254,14 @@ class KitWorkerPool implements WorkerPool {
     for (const e of this.pool.endpoints()) {
       const st = this.stateOf(e.address);
       if (e.status === ServingStatus.SERVING && st.status !== ServingStatus.SERVING) {
+        // Turned SERVING (first time, or after a restart or a reload): what it computes on may have changed; ask at once.
+        this.probes.delete(e.address);
+        const client = this.questions.size > 0 ? this.pool.clientOf(e.address) : undefined;
+        if (client) {
+          const asked = new Map<string, CpuProbe>();
+          this.probes.set(e.address, asked);
+          for (const [question, [first, then]] of this.questions) this.ask({ address: e.address, client }, question, first, then, asked);
+        }
         st.ejectedUntil = 0;
         st.failures = 0;
         st.servingSince = st.seen ? now : undefined;

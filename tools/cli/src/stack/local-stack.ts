@@ -114,6 +114,9 @@ export function localStackServices(o: LocalStackOptions): { services: ServiceSpe
           RANKER_MODEL_REPOSITORY: join(o.root, 'models'),
           // Ready means ready: warm every model at one row and at the router's chunk size before reporting SERVING.
           RANKER_WARMUP_BATCH_SIZES: '1,128',
+          // The GPU-role worker loads the heads too: where it finds no GPU and computes on the CPU, the
+          // router chains encoder and heads on it (RANKER_AUTO_CHAIN) instead of sending [N,1056] through itself.
+          ...(role === 'gpu' ? { RANKER_PLACEMENTS: 'gpu,cpu' } : {}),
         },
       }),
     ),

@@ -69,6 +69,9 @@ beforeAll(async () => {
   };
   delete env['OTEL_TRACES_EXPORTER'];
   delete env['OTEL_SDK_DISABLED'];
+  // Every hop of a split Rank, as a GPU deployment runs it, also where the GPU-role worker finds no GPU
+  // (there the router would chain both models on it: supervise.integration.spec.ts checks that).
+  env['RANKER_AUTO_CHAIN'] = 'false';
   const args = ['start', '--data', dataDir, '--port', String(base), '--users', '150', '--items', '800', '--days', '10', '--no-replay', '--no-progress'];
   // Its own process group, so a failed test can stop the services it started too.
   const child = spawn(process.execPath, [join(REPO_ROOT, 'tools', 'cli', 'bin', 'pinrank.cjs'), ...args], { cwd: REPO_ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });

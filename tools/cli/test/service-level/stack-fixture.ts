@@ -30,6 +30,8 @@ export interface StackFixtureOptions {
   env?: Record<string, string>;
   /** Extra environment for the two inference workers only. */
   workerEnv?: Record<string, string>;
+  /** Extra environment for the router only, over the suite's RANKER_AUTO_CHAIN=false. */
+  routerEnv?: Record<string, string>;
   /** Forward the services' log lines to stderr (default: only when PINRANK_STACK_LOGS=1). */
   logs?: boolean;
 }
@@ -66,6 +68,10 @@ export async function startServiceStack(o: StackFixtureOptions = {}): Promise<Se
     ],
     ...(o.env ? { env: o.env } : {}),
     ...(o.workerEnv ? { workerEnv: o.workerEnv } : {}),
+    // The suite checks the split a GPU deployment runs (encoder on the GPU-role worker, heads on the CPU
+    // one, each with its spans and metrics), also on hosts without a GPU; the observability suite checks
+    // `pinrank start`'s chaining on a GPU-role worker that computes on the CPU.
+    routerEnv: { RANKER_AUTO_CHAIN: 'false', ...o.routerEnv },
     ...(showLogs ? { onLog: (name: string, line: string) => process.stderr.write(`[${name}] ${line}\n`) } : {}),
   });
   const [a, b] = stack.snapshots;

@@ -78,8 +78,21 @@ function rank(i: number): Promise<RankResponse> {
   return call(ranker.rank.bind(ranker), RankRequest.fromPartial({ userId: userId(i % 150), candidateItemIds: candidates }), { timeoutMs: 10_000 });
 }
 
+/** Whether the GPU-role worker computes on the CPU (no GPU found), from its metrics. */
+async function gpuWorkerOnCpu(): Promise<boolean> {
+  const res = await fetch(`http://127.0.0.1:${base + 11 + 1000}/metrics`);
+  return /inference_model_provider\{model="transact_encoder",version="\d+",provider="cpu"\} 1/.test(await res.text());
+}
+
+/** A Rank ran encoder and heads as one chained call (stage "encoder+heads"). */
+const chained = (res: RankResponse | undefined): boolean => res?.timings.some((t) => t.stage === 'encoder+heads') ?? false;
+
 it('restarts a GPU worker killed with SIGKILL; Rank keeps answering and is un-degraded once it is back', async () => {
-  expect((await rank(0)).degraded).toEqual([]);
+  // Where the GPU-role worker finds no GPU, the router chains encoder and heads on it (RANKER_AUTO_CHAIN).
+  const onCpu = await gpuWorkerOnCpu();
+  const first = await rank(0);
+  expect(first.degraded).toEqual([]);
+  expect(chained(first)).toBe(onCpu);
   // The endpoint table printed at start names each service's pid.
   const row = lines.find((l) => /^gpu-worker\s/.test(l));
   const pid = Number(/\s(\d+)\s*$/.exec(row ?? '')?.[1]);
@@ -97,10 +110,12 @@ it('restarts a GPU worker killed with SIGKILL; Rank keeps answering and is un-de
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     last = await rank(i++);
-    if (last.degraded.length === 0) break;
+    // The restarted worker is asked again what it computes on when it turns SERVING: chained again.
+    if (last.degraded.length === 0 && chained(last) === onCpu) break;
     await new Promise((r) => setTimeout(r, 200));
   }
   expect(last?.degraded).toEqual([]);
+  expect(chained(last)).toBe(onCpu);
   // The rest of the stack was never restarted.
   expect(lines.filter((l) => l.startsWith('[supervisor]') && !l.includes('gpu-worker'))).toEqual([]);
 }, 240_000);

@@ -1,6 +1,6 @@
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GRPCInferenceServiceService, ModelInferResponse, type ModelInferRequest } from '@pinrank/proto';
+import { GRPCInferenceServiceService, ModelInferResponse, type ModelInferRequest, type ModelMetadataRequest, type ModelReadyRequest } from '@pinrank/proto';
 import { decodeInferInputs, encodeInferOutputs, FIRST_VERSION_PARAM, THEN_MODEL_PARAM, type HostTensor, type TensorMap } from '@pinrank/inference';
 import { defineService, PinrankError, startServer, type CallContext, type ErrorCode, type RunningServer } from '@pinrank/service-kit';
 import { pino } from 'pino';
@@ -116,6 +116,10 @@ export interface FakeWorkerBehaviour {
   serviceMs?: number;
   /** Calls that may wait with serviceMs; default 16. */
   queueLimit?: number;
+  /** Answer ModelMetadata with this platform (e.g. "onnxruntime_onnx/cpu") and ModelReady; without it both are UNIMPLEMENTED. */
+  platform?: string;
+  /** With platform: the models ModelReady says are ready; default all three. */
+  readyModels?: string[];
 }
 
 /** One call at a time, each `serviceMs` long, behind a bounded queue that refuses at once what it cannot take. */
@@ -142,7 +146,16 @@ class SerialServer {
 export async function startFakeWorker(name: string, options: FakeWorkerBehaviour = {}): Promise<{ server: RunningServer; calls: ServedCall[]; address: string; behaviour: FakeWorkerBehaviour }> {
   const calls: ServedCall[] = [];
   const serial = new SerialServer(name);
+  const described = (): string => {
+    if (!options.platform) throw new PinrankError('UNIMPLEMENTED', `test worker ${name}: no metadata`);
+    return options.platform;
+  };
   const reg = defineService(GRPCInferenceServiceService, {
+    modelMetadata: async (req: ModelMetadataRequest) => ({ name: req.name, versions: ['1'], platform: described(), inputs: [], outputs: [] }),
+    modelReady: async (req: ModelReadyRequest) => {
+      described();
+      return { ready: (options.readyModels ?? ['transact_encoder', 'ranking_heads', 'ranking_heads_lite']).includes(req.name) };
+    },
     modelInfer: async (req: ModelInferRequest, call: CallContext) => {
       if (req.rawInputContents.length !== req.inputs.length) throw new PinrankError('INVALID_ARGUMENT', 'test worker: raw contents expected for every input');
       const { inputs } = decodeInferInputs(req);
