@@ -15,9 +15,11 @@
 //      turn, restart it after `--down-ms` (as `pinrank start` does): failed and
 //      degraded requests, time from the kill to the first undegraded answer.
 // Figures are ratios against the capacity measured in the same run.
+// `--gpu-worker-heads` loads the heads on the GPU-role worker too, as `pinrank
+// start` does (routers then chain there while it computes on CPU: RANKER_AUTO_CHAIN).
 // With `--slowest N`, each load also lists its N slowest accepted answers and
 // its median one with the router's stage timings (where the tail goes).
-//   npm run bench overload -- [--seconds 5] [--slowest 3] [--loads 0.5,1,1.5,2,3] [--also-env RANKER_ADMISSION_TOLERANCE=3,RANKER_ADMISSION_QUEUE_FACTOR=1] [--worker-env RANKER_SESSION_THREADS=true] [--load-only | --faults gpu-worker,feature-server,embedding-store] [--svg docs/figures/overload-goodput.svg] [--smoke]
+//   npm run bench overload -- [--seconds 5] [--slowest 3] [--gpu-worker-heads] [--loads 0.5,1,1.5,2,3] [--also-env RANKER_ADMISSION_TOLERANCE=3,RANKER_ADMISSION_QUEUE_FACTOR=1] [--worker-env RANKER_SESSION_THREADS=true] [--load-only | --faults gpu-worker,feature-server,embedding-store] [--svg docs/figures/overload-goodput.svg] [--smoke]
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -42,6 +44,7 @@ const { values: args } = parseArgs({
     faults: { type: 'string', default: 'gpu-worker,feature-server,embedding-store' },
     'also-env': { type: 'string' },
     slowest: { type: 'string', default: '0' },
+    'gpu-worker-heads': { type: 'boolean', default: false },
     'worker-env': { type: 'string' },
     smoke: { type: 'boolean', default: false },
     svg: { type: 'string' },
@@ -133,7 +136,7 @@ class Load {
         ms: performance.now() - t,
         degraded: res.degraded.length > 0,
         waitMs: Math.min(...stages.map((x) => x.startMs)),
-        encoderMs: res.timings.find((x) => x.stage === 'encoder')?.ms ?? NaN,
+        encoderMs: res.timings.find((x) => x.stage === 'encoder' || x.stage === 'encoder+heads')?.ms ?? NaN,
         flags: res.degraded.map((f) => degradedFlagToJSON(f).replace('DEGRADED_FLAG_', '')),
         stages: res.timings.map((x) => `${x.stage} ${x.startMs.toFixed(1)}+${x.ms.toFixed(1)}`).join(', '),
       };
@@ -193,7 +196,7 @@ interface LoadRow {
   p50: number;
   p99: number;
   refusalP50: number;
-  /** Accepted: p50 of the admission wait and of the encoder stage (ms). */
+  /** Accepted: p50 of the admission wait and of the encoder stage, or encoder+heads when chained (ms). */
   waitP50: number;
   encoderP50: number;
   /** Why requests were refused, degraded or failed, with counts. */
@@ -310,8 +313,9 @@ async function main(): Promise<void> {
       });
       return address;
     };
-    // A second router placing the heads on the GPU pool (--also-env RANKER_PLACEMENT=ranking_heads=gpu) needs them loaded there.
-    const headsOnGpu = Object.entries(ALSO_ENV ?? {}).some(([k, v]) => k === 'RANKER_PLACEMENT' && v.includes('ranking_heads=gpu'));
+    // A second router placing the heads on the GPU pool (--also-env RANKER_PLACEMENT=ranking_heads=gpu) needs them loaded there;
+    // --gpu-worker-heads loads them there as `pinrank start` does (where that worker computes on CPU, routers then chain: RANKER_AUTO_CHAIN).
+    const headsOnGpu = args['gpu-worker-heads'] === true || Object.entries(ALSO_ENV ?? {}).some(([k, v]) => k === 'RANKER_PLACEMENT' && v.includes('ranking_heads=gpu'));
     const [gpu, cpu] = await Promise.all([
       headsOnGpu ? worker('gpu', 'transact_encoder,ranking_heads', 'gpu,cpu') : worker('gpu', 'transact_encoder'),
       worker('cpu', 'ranking_heads,ranking_heads_lite,transact_encoder'),
@@ -423,7 +427,7 @@ async function main(): Promise<void> {
         '',
         ...rs.map((r) => {
           const limits = Object.entries(r.limitsAtRefusal).map(([l, n]) => `${l}: ${Math.round((100 * n) / Math.max(1, r.refused))} %`);
-          return [`${r.load}×: accepted wait p50 ${f1(r.waitP50)} ms, encoder p50 ${f1(r.encoderP50)} ms; ${JSON.stringify(r.why)}${limits.length > 0 ? `; concurrency limit at the refusals ${limits.join(', ')}` : ''}`, ...r.tail].join('\n');
+          return [`${r.load}×: accepted wait p50 ${f1(r.waitP50)} ms, encoder (or encoder+heads) p50 ${f1(r.encoderP50)} ms; ${JSON.stringify(r.why)}${limits.length > 0 ? `; concurrency limit at the refusals ${limits.join(', ')}` : ''}`, ...r.tail].join('\n');
         }),
       ];
     };
@@ -439,7 +443,7 @@ async function main(): Promise<void> {
         return `${f2(nearestRank(Float64Array.from(r.okMs).sort(), 99) / ref)} (${f2(lo)}-${f2(hi)})`;
       };
       return [
-        `p99 over the p99 at 0.5× of both routers pooled (${pooled.length} answers, p99 ${f1(ref)} ms), 90 % bootstrap intervals:`,
+        `p99 over the p99 at 0.5× of both routers pooled (${pooled.length} answers, p99 ${f1(ref)} ms; for routers that differ in admission settings only), 90 % bootstrap intervals:`,
         '',
         '| offered load | first router | second router |',
         '|---|---|---|',

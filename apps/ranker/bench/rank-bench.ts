@@ -127,6 +127,8 @@ async function main(): Promise<void> {
         // Two shared cores: generous per-call caps, so every variant measures the full path rather than its fallbacks.
         RANKER_SEQUENCE_TIMEOUT_MS: '5000',
         RANKER_EMBEDDINGS_TIMEOUT_MS: '5000',
+        // The GPU-role worker here computes on CPU and has the heads: the split variants stay split (the "chained" one is asked for).
+        RANKER_AUTO_CHAIN: 'false',
         ...extra,
       }, [], root, nodeArgs);
       return createClient(RankerClient, address);
