@@ -16,6 +16,7 @@ describe('routerOptionsFromEnv', () => {
       RANKER_MAX_CANDIDATES: '500',
       RANKER_CHUNK_SIZE: '64',
       RANKER_CHAIN_MODELS: 'false',
+      RANKER_AUTO_CHAIN: 'false',
       RANKER_VECTOR_CACHE_ITEMS: '0',
       RANKER_VECTOR_CACHE_USERS: '1000',
       RANKER_HEAD_WEIGHTS: 'save=1, click=0.5, hide=-3',
@@ -34,6 +35,7 @@ describe('routerOptionsFromEnv', () => {
       maxCandidates: 500,
       chunkSize: 64,
       chainModels: false,
+      autoChain: false,
       vectorCacheItems: 0,
       vectorCacheUsers: 1000,
       headWeights: { save: 1, click: 0.5, hide: -3 },
@@ -91,7 +93,7 @@ describe('withRouterDefaults', () => {
 
   it('fills defaults and rejects conflicting options', () => {
     const o = withRouterDefaults({ featureServer: 'a:1', embeddingStore: 'b:1', gpuWorkers: ['g:1'], cpuWorkers: [] });
-    expect(o).toMatchObject({ maxCandidates: 1000, chunkSize: 512, chainModels: true, vectorCacheItems: 50_000, vectorCacheUsers: 50_000, sequenceLength: 100, gpuFallback: 'cpu_encoder', headWeights: { save: 1, click: 0.3, hide: -2 } });
+    expect(o).toMatchObject({ maxCandidates: 1000, chunkSize: 512, chainModels: true, autoChain: true, vectorCacheItems: 50_000, vectorCacheUsers: 50_000, sequenceLength: 100, gpuFallback: 'cpu_encoder', headWeights: { save: 1, click: 0.3, hide: -2 } });
     expect(() => withRouterDefaults({ featureServer: 'a:1', embeddingStore: 'b:1', gpuWorkers: [], cpuWorkers: ['c:1'], chunkSize: 0 })).toThrow(
       /chunkSize must be an integer in 1\.\.10000, got 0/,
     );
