@@ -1,4 +1,4 @@
-import { DegradedFlag } from '@pinrank/proto';
+import { DegradedFlag, type RankResponse } from '@pinrank/proto';
 import { fakeStoreData, startFakeEmbeddingStore, startFakeFeatureServer } from './testing/fake-upstreams';
 import { startFakeWorker } from './testing/fake-worker';
 import { eventually, indexOf, PF_VERSION, SEQUENCES, startHarness, STORE_USERS, type Harness } from './testing/router-harness';
@@ -135,6 +135,36 @@ describe('degraded paths', () => {
       }
     } finally {
       await Promise.all([onCpu.server.shutdown(), onGpu.server.shutdown(), noHeads.server.shutdown()]);
+    }
+  });
+
+  it('asks a GPU worker on CPU again after a chained call to it failed: one that lost the heads gets the split', async () => {
+    const w = await startFakeWorker('gpu-loses-heads', { platform: 'onnxruntime_onnx/cpu' });
+    try {
+      const api = await h.router({ gpuWorkers: [w.address] });
+      const pairsOf = async (): Promise<{ res: RankResponse; calls: Array<[string, string | undefined]> }> => {
+        const from = w.calls.length;
+        const res = await api.rank({ userId: 'u1', candidateItemIds: candidates });
+        return { res, calls: w.calls.slice(from).map((c) => [c.model, c.then]) };
+      };
+      let first = await pairsOf();
+      for (let i = 0; i < 20 && first.calls[0]?.[1] === undefined; i++) first = await pairsOf();
+      expect(first.calls).toEqual([['transact_encoder', 'ranking_heads']]);
+      // The worker unloads the heads: the next chained call fails NOT_FOUND and moves, chained, to the CPU pool (flagged).
+      Object.assign(w.behaviour, { readyModels: ['transact_encoder'], failWith: 'NOT_FOUND', failCount: 1 });
+      const failed = await pairsOf();
+      expect(failed.res.degraded).toEqual([DegradedFlag.DEGRADED_FLAG_ENCODER_ON_CPU]);
+      // Asked again, the worker says it has no heads: the encoder alone goes to it, the heads to the CPU pool.
+      let after = await pairsOf();
+      for (let i = 0; i < 20 && after.res.degraded.length > 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        after = await pairsOf();
+      }
+      expect(after.res.degraded).toEqual([]);
+      expect(after.calls).toEqual([['transact_encoder', undefined]]);
+      expect(after.res.items.map((i) => [i.itemId, i.score])).toEqual(first.res.items.map((i) => [i.itemId, i.score]));
+    } finally {
+      await w.server.shutdown();
     }
   });
 
