@@ -19,7 +19,7 @@
 // start` does (routers then chain there while it computes on CPU: RANKER_AUTO_CHAIN).
 // With `--slowest N`, each load also lists its N slowest accepted answers and
 // its median one with the router's stage timings (where the tail goes).
-//   npm run bench overload -- [--seconds 5] [--slowest 3] [--gpu-worker-heads] [--loads 0.5,1,1.5,2,3] [--also-env RANKER_ADMISSION_TOLERANCE=3,RANKER_ADMISSION_QUEUE_FACTOR=1] [--worker-env RANKER_SESSION_THREADS=true] [--load-only | --faults gpu-worker,feature-server,embedding-store] [--svg docs/figures/overload-goodput.svg] [--smoke]
+//   npm run bench overload -- [--seconds 5] [--slowest 3] [--gpu-worker-heads] [--loads 0.5,1,1.5,2,3] [--also-env RANKER_ADMISSION_TOLERANCE=3,RANKER_ADMISSION_QUEUE_FACTOR=1] [--worker-env RANKER_SESSION_THREADS=true] [--router-env RANKER_AUTO_CHAIN=false] [--load-only | --faults gpu-worker,feature-server,embedding-store] [--svg docs/figures/overload-goodput.svg] [--smoke]
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -46,6 +46,7 @@ const { values: args } = parseArgs({
     slowest: { type: 'string', default: '0' },
     'gpu-worker-heads': { type: 'boolean', default: false },
     'worker-env': { type: 'string' },
+    'router-env': { type: 'string' },
     smoke: { type: 'boolean', default: false },
     svg: { type: 'string' },
   },
@@ -58,31 +59,27 @@ const CANDIDATES = Number(args.candidates);
 const DEADLINE_MS = Number(args['deadline-ms']);
 const DOWN_MS = Number(args['down-ms']);
 const MODELS = join(ROOT, 'models');
+/** RANKER_K=V pairs separated by commas (a flag's value), or undefined when the flag is absent. */
+function envPairs(flag: string): Record<string, string> | undefined {
+  const raw = args[flag as keyof typeof args];
+  if (raw === undefined) return undefined;
+  return Object.fromEntries(
+    String(raw)
+      .split(',')
+      .filter((kv) => kv.trim() !== '')
+      .map((kv) => {
+        const m = /^(RANKER_[A-Z0-9_]+)=(.*)$/.exec(kv.trim());
+        if (!m) throw new Error(`--${flag}: expected RANKER_NAME=value pairs separated by commas, got "${kv}"`);
+        return [m[1] as string, m[2] as string];
+      }),
+  );
+}
 /** Extra settings of both workers (--worker-env RANKER_K=V,...), e.g. RANKER_SESSION_THREADS=true. */
-const WORKER_ENV: Record<string, string> = Object.fromEntries(
-  String(args['worker-env'] ?? '')
-    .split(',')
-    .filter((kv) => kv.trim() !== '')
-    .map((kv) => {
-      const m = /^(RANKER_[A-Z0-9_]+)=(.*)$/.exec(kv.trim());
-      if (!m) throw new Error(`--worker-env: expected RANKER_NAME=value pairs separated by commas, got "${kv}"`);
-      return [m[1]!, m[2]!];
-    }),
-);
-
+const WORKER_ENV: Record<string, string> = envPairs('worker-env') ?? {};
+/** Extra settings of the first router (--router-env RANKER_K=V,...). */
+const ROUTER_ENV: Record<string, string> = envPairs('router-env') ?? {};
 /** The second router's settings (--also-env K=V,...), or none. */
-const ALSO_ENV: Record<string, string> | undefined =
-  args['also-env'] === undefined
-    ? undefined
-    : Object.fromEntries(
-        String(args['also-env'])
-          .split(',')
-          .map((kv) => {
-            const m = /^(RANKER_[A-Z0-9_]+)=(.*)$/.exec(kv.trim());
-            if (!m) throw new Error(`--also-env: expected RANKER_NAME=value pairs separated by commas, got "${kv}"`);
-            return [m[1] as string, m[2] as string];
-          }),
-      );
+const ALSO_ENV: Record<string, string> | undefined = envPairs('also-env');
 const S = 100;
 
 /** One request's fate. */
@@ -344,7 +341,7 @@ async function main(): Promise<void> {
       }, 180_000);
       return { client, load };
     };
-    const { client, load } = await router('router', {});
+    const { client, load } = await router('router', ROUTER_ENV);
     const second = ALSO_ENV === undefined ? undefined : await router('router-also', ALSO_ENV);
     const setupS = (Date.now() - t0) / 1000;
 
@@ -451,7 +448,7 @@ async function main(): Promise<void> {
       ];
     };
     const lines = [
-      `Rank, ${CANDIDATES} candidates, S=${S}, deadline ${DEADLINE_MS} ms; capacity (closed loop, ${CONCURRENCY} callers, ${SECONDS} s): ${capacity.toFixed(1)} undegraded Rank/s; setup ${setupS.toFixed(0)} s`,
+      `Rank, ${CANDIDATES} candidates, S=${S}, deadline ${DEADLINE_MS} ms; capacity (closed loop, ${CONCURRENCY} callers, ${SECONDS} s): ${capacity.toFixed(1)} undegraded Rank/s; setup ${setupS.toFixed(0)} s${Object.keys(ROUTER_ENV).length > 0 ? `; first router: ${Object.entries(ROUTER_ENV).map(([k, v]) => `${k}=${v}`).join(', ')}` : ''}`,
       '',
       ...loadTable(rows),
       ...(second
