@@ -257,14 +257,19 @@ function summarize(load: number, rate: number, seconds: number, outcomes: Outcom
     waitP50: percentile(ok.map((o) => o.waitMs ?? 0), 50),
     encoderP50: percentile(ok.map((o) => o.encoderMs ?? 0), 50),
     why: whyNotClean(outcomes),
-    limitsAtRefusal: refused.reduce<Record<string, number>>((acc, o) => {
-      const limit = /concurrency limit (\d+)/.exec(o.message ?? '')?.[1];
-      if (limit) acc[limit] = (acc[limit] ?? 0) + 1;
-      return acc;
-    }, {}),
+    limitsAtRefusal: limitsNamed(refused),
     okMs: ok.map((o) => o.ms),
     tail: tailOf(ok),
   };
+}
+
+/** The concurrency limits that refusals named in their messages: limit → refusals. */
+function limitsNamed(outcomes: readonly Outcome[]): Record<string, number> {
+  return outcomes.reduce<Record<string, number>>((acc, o) => {
+    const limit = /concurrency limit (\d+)/.exec(o.message ?? '')?.[1];
+    if (limit) acc[limit] = (acc[limit] ?? 0) + 1;
+    return acc;
+  }, {});
 }
 
 /** The median and the `--slowest` slowest accepted answers with their stage timings. */
@@ -368,7 +373,7 @@ async function main(): Promise<void> {
     const recoveryMs = await load.untilUndegraded(30_000);
 
     // 4. Faults.
-    const faults: Array<{ name: string; total: number; failed: number; refused: number; degraded: number; recoveryMs: number; why: Record<string, number>; failedAtS: number[] }> = [];
+    const faults: Array<{ name: string; total: number; failed: number; refused: number; degraded: number; recoveryMs: number; why: Record<string, number>; failedAtS: number[]; limitsAtRefusal: Record<string, number> }> = [];
     if (!args['load-only'] && !SMOKE) {
       for (const name of String(args.faults).split(',').filter(Boolean)) {
         await new Promise((r) => setTimeout(r, 1000));
@@ -405,6 +410,7 @@ async function main(): Promise<void> {
           recoveryMs: back,
           why: whyNotClean(window),
           failedAtS: window.filter((o) => o.code !== 'OK').map((o) => Math.round((o.at - killedAt) / 100) / 10),
+          limitsAtRefusal: limitsNamed(window.filter((o) => o.code === 'RESOURCE_EXHAUSTED')),
         });
       }
     }
@@ -472,7 +478,10 @@ async function main(): Promise<void> {
             '|---|---|---|---|---|---|---|',
             ...faults.map((x) => `| ${x.name} | ${x.total} | ${x.failed} | ${((100 * x.failed) / Math.max(1, x.total)).toFixed(1)}% | ${x.refused} | ${x.degraded} | ${f1(x.recoveryMs / 1000)} |`),
             '',
-            ...faults.map((x) => `${x.name}: ${JSON.stringify(x.why)}${x.failedAtS.length > 0 ? `; failed at ${x.failedAtS.join(', ')} s after the kill` : ''}`),
+            ...faults.map(
+              (x) =>
+                `${x.name}: ${JSON.stringify(x.why)}${x.failedAtS.length > 0 ? `; failed at ${x.failedAtS.join(', ')} s after the kill; concurrency limit at the refusals ${JSON.stringify(x.limitsAtRefusal)}` : ''}`,
+            ),
           ]
         : []),
       '',

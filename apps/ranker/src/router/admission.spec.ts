@@ -140,6 +140,19 @@ describe('AdmissionController', () => {
     expect(h.c.limit).toBe(40);
   });
 
+  it('brings a limit that a burst shrank back to its start under light load, and no further', async () => {
+    const h = controller({ initialLimit: 8 });
+    await drive(h, 5, () => 10); // the first requests measure the no-load latency
+    // A burst: latency climbs with the load, the limit shrinks.
+    await drive(h, 30, (n) => 10 * n);
+    expect(h.c.limit).toBeLessThanOrEqual(3);
+    // Light load (one request at a time) at the no-load latency: back to 8 within a few dozen answers, not beyond.
+    await drive(h, 40, () => 10, 1);
+    expect(h.c.limit).toBe(8);
+    await drive(h, 100, () => 10, 1);
+    expect(h.c.limit).toBe(8);
+  });
+
   it('does not grow a limit that the load never reaches', async () => {
     const h = controller({ initialLimit: 8 });
     await drive(h, 100, () => 10, 3);

@@ -252,9 +252,15 @@ export class AdmissionController {
       this.lastNoLoadAt = this.now();
       if (this.probeLeft > 0) this.probeLeft--;
     }
-    // A limit that is not reached says nothing about whether it could be higher.
-    if (this.noLoadMs === undefined || inflight < this.estimated / 2) return;
+    if (this.noLoadMs === undefined) return;
     const gradient = Math.max(0.5, Math.min(1, (this.o.tolerance * this.noLoadMs) / this.shortMs));
+    if (inflight < this.estimated / 2) {
+      // A limit that is not reached says nothing about whether it could be higher; but one that a burst
+      // shrank returns towards its start while light load keeps latency within tolerance (else it would
+      // stay at the burst's size, and the next slowdown — a worker lost — would meet it at light load).
+      if (gradient >= 1 && this.estimated < this.o.initialLimit) this.estimated = Math.min(this.o.initialLimit, this.estimated + SMOOTHING * HEADROOM);
+      return;
+    }
     // Without growWhenSlow: additive increase only while latency is within tolerance, multiplicative
     // decrease beyond it (a headroom added to a shrinking limit keeps it at 2 or more, gradient >= 0.5).
     const next = this.estimated * gradient + (gradient >= 1 || this.o.growWhenSlow ? HEADROOM : 0);
