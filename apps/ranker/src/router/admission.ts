@@ -14,7 +14,9 @@ import { SlotQueue } from './slot-queue';
 //     to measure it again (Envoy's minRTT window); a request whose wait for a
 //     slot runs out during such a probe ends it instead of being refused;
 //     a request refused downstream for load (RESOURCE_EXHAUSTED, a deadline
-//     missed) shrinks it by `backoffRatio` at once;
+//     missed) shrinks it by `backoffRatio` at once; a limit the load does not
+//     reach does not grow, except back to `initialLimit` after a burst shrank
+//     it, while answers stay within tolerance;
 //   - at the limit, a request is refused at once by default; with a
 //     `queueFactor` it may wait for a slot in a short queue (that many times
 //     the limit, first come first served) for about one expected latency,
