@@ -265,6 +265,11 @@ async function scoreSplit(run: ChunkRun, ids: string[], cand: Float32Array, sequ
         // Only a gone or failing pool falls back; a busy one (RESOURCE_EXHAUSTED) refuses the request instead.
         if (!(err instanceof PoolUnavailableError)) throw err;
         route = deps.fallback.afterEncoderPoolFailed(models, err.message, ctx);
+        // On a fallback pool that also runs the heads (the CPU pool), both go as one chained call.
+        if (route.scorer === 'full' && chains(run, route)) {
+          const next = route;
+          return deps.fallback.onFallbackPool(next.encoderPool, () => scoreChained(run, ids, cand, sequence, next), { maxWaitMs: ctx.deadline.remainingMs() / 2, signal: ctx.parent?.signal });
+        }
         if (route.scorer === 'full') encoded = await onFallbackPool(route);
       }
     }
