@@ -439,11 +439,11 @@ async function main(): Promise<void> {
     const pooledRatioTable = (first: LoadRow[], other: LoadRow[]): string[] => {
       const pooled = [...(first.find((r) => r.load === 0.5)?.okMs ?? []), ...(other.find((r) => r.load === 0.5)?.okMs ?? [])];
       if (pooled.length === 0) return [];
-      const ref = nearestRank(Float64Array.from(pooled).sort(), 99);
+      const ref = percentile(pooled, 99);
       const cell = (r: LoadRow | undefined): string => {
         if (!r) return '—';
         const [lo, hi] = p99RatioInterval(r.okMs, pooled);
-        return `${f2(nearestRank(Float64Array.from(r.okMs).sort(), 99) / ref)} (${f2(lo)}-${f2(hi)})`;
+        return `${f2(r.p99 / ref)} (${f2(lo)}-${f2(hi)})`;
       };
       return [
         `p99 over the p99 at 0.5× of both routers pooled (${pooled.length} answers, p99 ${f1(ref)} ms; for routers that differ in admission settings only), 90 % bootstrap intervals:`,

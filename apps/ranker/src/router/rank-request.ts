@@ -6,7 +6,7 @@ import { experimentFields, type Treatment } from './experiments/experiment-plan'
 import { type FallbackPolicy, type ScoringRoute } from './fallback-policy';
 import { PoolUnavailableError, type Inference, type ModelCall } from './infer-client';
 import { encoderInputs, gatherRows, headsFeatureInputs, type NamedTensors } from './model-inputs';
-import { type ModelSet } from './model-set';
+import { type ModelSet, type PoolName } from './model-set';
 import { type Popularity } from './popularity';
 import { type RequestContext } from './request-context';
 import { type ResolvedRouterOptions } from './router-options';
@@ -192,24 +192,37 @@ async function scoreChunk(run: ChunkRun, ids: string[], cand: Float32Array): Pro
       const next = run.deps.fallback.afterEncoderPoolFailed(run.models, err.message, run.ctx);
       if (next.scorer !== 'full') return scoreSplit(run, ids, cand, sequence, next, true);
       // The heads went down with the encoder's pool: both move to the fallback pool (its workers serve both placements), still chained.
-      const { ctx } = run;
-      return run.deps.fallback.onFallbackPool(next.encoderPool, () => scoreChained(run, ids, cand, sequence, next), { maxWaitMs: ctx.deadline.remainingMs() / 2, signal: ctx.parent?.signal });
+      return onFallbackPool(run, next.encoderPool, () => scoreChained(run, ids, cand, sequence, next));
     }
   }
   return scoreSplit(run, ids, cand, sequence, route, false);
 }
 
+/** A fallback pool's call, within its cap: it may wait for a slot up to half the time left (fallback-policy.ts). */
+function onFallbackPool<T>(run: ChunkRun, pool: PoolName, call: () => Promise<T>): Promise<T> {
+  return run.deps.fallback.onFallbackPool(pool, call, { maxWaitMs: run.ctx.deadline.remainingMs() / 2, signal: run.ctx.parent?.signal });
+}
+
+/**
+ * Whether these models may be chained on the GPU pool should its workers compute on a CPU with the
+ * heads loaded (autoChain): the encoder placed on the GPU pool, the heads on the CPU pool, so the
+ * heads lose nothing by running on those workers.
+ */
+export function mayChainOnCpuGpuPool(o: Pick<ResolvedRouterOptions, 'chainModels' | 'autoChain'>, models: ModelSet): boolean {
+  return o.chainModels && o.autoChain && models.encoder.placement === 'gpu' && models.heads.placement === 'cpu';
+}
+
 /**
  * Whether the encoder and the heads of `route` run as one chained call (chaining on): both placed in
- * its pool, or — with autoChain — the encoder's pool is the GPU pool but every worker of it computes on
- * a CPU and has the heads loaded, so the heads, placed on the CPU pool, lose nothing by running there.
+ * its pool, or (autoChain) the route is on the GPU pool and every worker of it computes on a CPU and
+ * has the heads loaded.
  */
 function chains(run: ChunkRun, route: ScoringRoute & { scorer: 'full' }): boolean {
   const { options, inference } = run.deps;
-  if (!options.chainModels) return false;
   const { encoder, heads } = run.models;
+  if (!options.chainModels) return false;
   if (heads.placement === route.encoderPool) return true;
-  return options.autoChain && route.encoderPool === 'gpu' && heads.placement === 'cpu' && inference.computesOnCpuWith?.('gpu', encoder, heads) === true;
+  return route.encoderPool === 'gpu' && mayChainOnCpuGpuPool(options, run.models) && inference.computesOnCpuWith?.('gpu', encoder, heads) === true;
 }
 
 /** The candidates of a chunk the snapshot has tower vectors for, with their rows in the chunk. */
@@ -254,10 +267,9 @@ async function scoreSplit(run: ChunkRun, ids: string[], cand: Float32Array, sequ
     const inputs = encoderInputs(sequence, cand, ids.length, deps.options.sequenceMode);
     const encode = (r: ScoringRoute & { scorer: 'full' }): Promise<Float32Array> =>
       infer(run, 'encoder', { model: models.encoder, pool: r.encoderPool, inputs, output: { name: 'encoded', rows: ids.length, cols: models.widths.encoded }, lastResort: r.lastResort });
-    const onFallbackPool = (fallback: ScoringRoute & { scorer: 'full' }): Promise<Float32Array> =>
-      deps.fallback.onFallbackPool(fallback.encoderPool, () => encode(fallback), { maxWaitMs: ctx.deadline.remainingMs() / 2, signal: ctx.parent?.signal });
+    const encodeOnFallback = (fallback: ScoringRoute & { scorer: 'full' }): Promise<Float32Array> => onFallbackPool(run, fallback.encoderPool, () => encode(fallback));
     if (onFallback) {
-      encoded = await onFallbackPool(route);
+      encoded = await encodeOnFallback(route);
     } else {
       try {
         encoded = await encode(route);
@@ -268,9 +280,9 @@ async function scoreSplit(run: ChunkRun, ids: string[], cand: Float32Array, sequ
         // On a fallback pool that also runs the heads (the CPU pool), both go as one chained call.
         if (route.scorer === 'full' && chains(run, route)) {
           const next = route;
-          return deps.fallback.onFallbackPool(next.encoderPool, () => scoreChained(run, ids, cand, sequence, next), { maxWaitMs: ctx.deadline.remainingMs() / 2, signal: ctx.parent?.signal });
+          return onFallbackPool(run, next.encoderPool, () => scoreChained(run, ids, cand, sequence, next));
         }
-        if (route.scorer === 'full') encoded = await onFallbackPool(route);
+        if (route.scorer === 'full') encoded = await encodeOnFallback(route);
       }
     }
   }

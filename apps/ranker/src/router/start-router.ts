@@ -10,6 +10,7 @@ import { openRequestLog, type RequestLog } from './request-log';
 import { AdmissionController } from './admission';
 import { FallbackPolicy } from './fallback-policy';
 import { PoolInference } from './infer-client';
+import { mayChainOnCpuGpuPool } from './rank-request';
 import { rankerService } from './ranker-service';
 import { RouterMetrics } from './router-metrics';
 import { withRouterDefaults, type ResolvedRouterOptions, type RouterOptions } from './router-options';
@@ -91,7 +92,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     const inference = new PoolInference(pools, o.maxInferAttempts);
     // Ask the GPU pool's workers now whether they compute on a CPU with the heads loaded (autoChain), so
     // the first requests need not go split while the answers are on their way.
-    if (o.chainModels && o.autoChain && models.encoder.placement === 'gpu' && models.heads.placement === 'cpu') inference.computesOnCpuWith('gpu', models.encoder, models.heads);
+    if (mayChainOnCpuGpuPool(o, models)) inference.computesOnCpuWith('gpu', models.encoder, models.heads);
     const admission = o.admission === false ? undefined : new AdmissionController(o.admission);
     const routerMetrics = new RouterMetrics(metrics.registry, admission, vectorCache);
     const service = rankerService({ options: o, upstreams, inference, fallback, popularity, vectorCache, requestLog, experiments, routerMetrics, ...(admission ? { admission } : {}) });

@@ -109,7 +109,7 @@ class KitWorkerPool implements WorkerPool {
   private readonly states = new Map<string, WorkerState>();
   /** Per worker address: computesOnCpuWith answers by question. */
   private readonly probes = new Map<string, Map<string, CpuProbe>>();
-  /** Every computesOnCpuWith question asked so far: a worker that turns SERVING is asked them at once. */
+  /** Every computesOnCpuWith question asked so far: a worker that turns SERVING is asked them at once (followHealth). */
   private readonly questions = new Map<string, [ModelRef, ModelRef]>();
   private readonly offChange: () => void;
 
@@ -254,14 +254,8 @@ class KitWorkerPool implements WorkerPool {
     for (const e of this.pool.endpoints()) {
       const st = this.stateOf(e.address);
       if (e.status === ServingStatus.SERVING && st.status !== ServingStatus.SERVING) {
-        // Turned SERVING (first time, or after a restart or a reload): what it computes on may have changed; ask at once.
+        // Turned SERVING (first time, or after a restart or a reload): what it computes on may have changed.
         this.probes.delete(e.address);
-        const client = this.questions.size > 0 ? this.pool.clientOf(e.address) : undefined;
-        if (client) {
-          const asked = new Map<string, CpuProbe>();
-          this.probes.set(e.address, asked);
-          for (const [question, [first, then]] of this.questions) this.ask({ address: e.address, client }, question, first, then, asked);
-        }
         st.ejectedUntil = 0;
         st.failures = 0;
         st.servingSince = st.seen ? now : undefined;
@@ -271,6 +265,8 @@ class KitWorkerPool implements WorkerPool {
       if (e.status !== ServingStatus.UNKNOWN) st.seen = true;
       st.status = e.status;
     }
+    // Ask every question asked so far of the workers that have no answer (those that just turned SERVING).
+    for (const [first, then] of this.questions.values()) this.computesOnCpuWith(first, then);
   }
 
   /** Resolves once some worker is SERVING (or the pool is empty), or after `ms`. */
