@@ -56,6 +56,8 @@ describe('routerOptionsFromEnv', () => {
     [{ RANKER_CHUNK_SIZE: 'abc' }, /RANKER_CHUNK_SIZE="abc": expected an integer in \[1, 10000\]/],
     [{ RANKER_MAX_CANDIDATES: '0' }, /RANKER_MAX_CANDIDATES="0": expected an integer/],
     [{ RANKER_GPU_FALLBACK: 'gpu' }, /RANKER_GPU_FALLBACK="gpu": expected one of cpu_encoder, lite, none/],
+    [{ RANKER_AUTO_CHAIN: 'maybe' }, /RANKER_AUTO_CHAIN="maybe"/],
+    [{ RANKER_ADMISSION_GROW_WHEN_SLOW: '2' }, /RANKER_ADMISSION_GROW_WHEN_SLOW="2"/],
     [{ RANKER_HEAD_WEIGHTS: 'save=x' }, /RANKER_HEAD_WEIGHTS="save=x": weight of "save" must be a number/],
     [{ RANKER_HEAD_WEIGHTS: 'save' }, /RANKER_HEAD_WEIGHTS="save": "save" is not name=value/],
     [{ RANKER_PLACEMENT: 'ranking_heads=tpu' }, /RANKER_PLACEMENT="ranking_heads=tpu": placement of "ranking_heads" must be gpu or cpu/],
