@@ -5,7 +5,7 @@
 // another checkout's (--baseline <dir>, e.g. the previous release) on the same
 // stack, requests interleaved. Every variant runs the newest model versions of
 // models/ (ModelRepository), as the workers do.
-//   npx tsx apps/ranker/bench/rank-bench.ts [--requests 60] [--sizes 100,500] [--baseline ../pinrank-main] [--cpu-requests 20] [--profile-router] [--router-node-args=--max-semi-space-size=32] [--chunk 512] [--compare-chunk 128] [--smoke]
+//   npx tsx apps/ranker/bench/rank-bench.ts [--requests 60] [--sizes 100,500] [--baseline ../pinrank-main] [--cpu-requests 20] [--profile-router [--profile-variant chained]] [--router-node-args=--max-semi-space-size=32] [--chunk 512] [--compare-chunk 128] [--smoke]
 import { mkdtemp, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +40,8 @@ const { values: args } = parseArgs({
     baseline: { type: 'string' },
     'cpu-requests': { type: 'string', default: '20' },
     'profile-router': { type: 'boolean', default: false },
+    // Which router --profile-router profiles: the split one ("served") or the chained one.
+    'profile-variant': { type: 'string', default: 'served' },
     'router-node-args': { type: 'string', default: '' },
     chunk: { type: 'string', default: String(DEFAULT_CHUNK_SIZE) },
     'compare-chunk': { type: 'string' },
@@ -49,6 +51,8 @@ const { values: args } = parseArgs({
 // --smoke: 10 candidates, 2 requests per variant; fails on any error or degraded answer; times nothing.
 if (args.smoke) Object.assign(args, { requests: '2', warmup: '1', sizes: '10', items: '200', users: '3', 'cpu-requests': '2' });
 const CPU_REQUESTS = Number(args['cpu-requests']);
+const PROFILED = args['profile-variant'];
+if (PROFILED !== 'served' && PROFILED !== 'chained') throw new Error(`--profile-variant: "served" or "chained", not "${PROFILED}"`);
 const BASELINE = args.baseline;
 const REQUESTS = Number(args.requests);
 const WARMUP = Number(args.warmup);
@@ -133,16 +137,17 @@ async function main(): Promise<void> {
       }, [], root, nodeArgs);
       return createClient(RankerClient, address);
     };
+    // --router-node-args go to the split router; --profile-router: V8 writes a CPU profile of the --profile-variant router when it exits.
+    const nodeArgsOf = (v: Served): string[] => [
+      ...(v === 'served' ? String(args['router-node-args']).split(' ').filter((a) => a !== '') : []),
+      ...(profileDir && v === PROFILED ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+    ];
     const clients: Partial<Record<Served, RankerClient>> = {
-      // --profile-router: V8 writes a CPU profile of the served router when it exits.
-      served: await router('router', {}, undefined, [
-        ...String(args['router-node-args']).split(' ').filter((a) => a !== ''),
-        ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
-      ]),
+      served: await router('router', {}, undefined, nodeArgsOf('served')),
       per_candidate: await router('router-per-candidate', { RANKER_SEQUENCE_MODE: 'per_candidate' }),
       heads_on_gpu: await router('router-heads-on-gpu', { RANKER_PLACEMENT: 'ranking_heads=gpu', RANKER_CHAIN_MODELS: 'false' }),
       // Both models on the GPU-role worker as one chained ModelInfer (the encoder output stays on the worker).
-      chained: await router('router-chained', { RANKER_PLACEMENT: 'ranking_heads=gpu' }),
+      chained: await router('router-chained', { RANKER_PLACEMENT: 'ranking_heads=gpu' }, undefined, nodeArgsOf('chained')),
       // --compare-chunk: the default split router with another chunk size, on the same requests.
       ...(args['compare-chunk'] ? { chunk_alt: await router('router-chunk-alt', { RANKER_CHUNK_SIZE: String(args['compare-chunk']) }) } : {}),
       ...(BASELINE ? { baseline: await router('baseline-router', {}, BASELINE) } : {}),
@@ -332,7 +337,7 @@ async function main(): Promise<void> {
     const biggest = sized.sort((a, b) => b.bytes - a.bytes)[0];
     if (!biggest) throw new Error(`--profile-router: no profile written under ${profileDir}`);
     process.stdout.write(
-      formatProfileSummary(`CPU profile of the served router, measured requests only (its last ${(lastMs / 1000).toFixed(0)} s; the whole profile, start-up included, is kept in ${biggest.f})`, summariseProfileFile(biggest.f, 30, lastMs)),
+      formatProfileSummary(`CPU profile of the ${PROFILED === 'served' ? 'served (split)' : 'chained'} router, measured requests only (its last ${(lastMs / 1000).toFixed(0)} s; the whole profile, start-up included, is kept in ${biggest.f})`, summariseProfileFile(biggest.f, 30, lastMs)),
     );
   }
 }

@@ -8,9 +8,14 @@
 // (paths alternate in short blocks), plus CPU time per call. Both sides set a deadline.
 // A last phase puts the servers in another process (as every hop of a Rank is) and
 // compares calls made back to back with calls made after the server sat idle for
-// --idle-ms: what waking an idle process costs on the host.
+// --idle-ms: what waking an idle process costs. Beside the two gRPC paths it runs
+// the transports underneath, in the same child: a plain TCP echo and Node's own
+// HTTP/2 (a gRPC-shaped exchange: one framed message, headers, data, trailers),
+// so the cost of waking a process is told apart from the cost of the stack it runs.
 //   npm run bench service-kit [-- --calls 3000 --seconds 1.5 --rounds 4 --idle-calls 300 --idle-ms 20 --smoke]
 import { fork } from 'node:child_process';
+import { connect as http2Connect, createServer as createHttp2Server, type ServerHttp2Stream } from 'node:http2';
+import { connect as tcpConnect, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -199,12 +204,84 @@ async function measure(paths: Path[]): Promise<Row[]> {
   }));
 }
 
-/** In the child process (--serve): a bare and a kit server, their ports sent to the parent; runs until disconnected. */
+/** A TCP server that writes back every chunk it reads: the transport's own floor. */
+async function tcpEchoServer(): Promise<Endpoint> {
+  const server = createTcpServer((socket) => {
+    socket.setNoDelay(true);
+    socket.on('data', (chunk) => socket.write(chunk));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as AddressInfo).port, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/** Node's HTTP/2 without grpc-js, answering a gRPC-shaped request the way a gRPC server does: headers, the message, trailers. */
+async function http2EchoServer(): Promise<Endpoint> {
+  const server = createHttp2Server();
+  server.on('stream', (stream: ServerHttp2Stream) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(Buffer.concat(chunks));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { port: (server.address() as AddressInfo).port, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/** A client of {@link tcpEchoServer}: one write, waits for the same bytes back. */
+async function tcpEchoClient(port: number): Promise<{ call: Call; close(): void }> {
+  const socket: Socket = tcpConnect(port, '127.0.0.1');
+  socket.setNoDelay(true);
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const call: Call = (userId) =>
+    new Promise<void>((resolve, reject) => {
+      const want = Buffer.from(userId);
+      let got = Buffer.alloc(0);
+      const onData = (chunk: Buffer): void => {
+        got = Buffer.concat([got, chunk]);
+        if (got.length < want.length) return;
+        socket.off('data', onData);
+        if (got.equals(want)) resolve();
+        else reject(new Error(`tcp echo: wrong answer "${got.toString()}" for "${userId}"`));
+      };
+      socket.on('data', onData);
+      socket.write(want);
+    });
+  return { call, close: () => socket.destroy() };
+}
+
+/** A client of {@link http2EchoServer}: a gRPC-framed message out, waits for it back and for the trailers. */
+function http2EchoClient(port: number): { call: Call; close(): void } {
+  const session = http2Connect(`http://127.0.0.1:${port}`);
+  const call: Call = (userId) =>
+    new Promise<void>((resolve, reject) => {
+      const body = Buffer.from(userId);
+      const framed = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), body]);
+      framed.writeUInt32BE(body.length, 1);
+      const stream = session.request({ ':method': 'POST', ':path': '/bench.Echo/Echo', 'content-type': 'application/grpc', te: 'trailers' });
+      const chunks: Buffer[] = [];
+      let status: string | undefined;
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('trailers', (t) => (status = String(t['grpc-status'])));
+      stream.on('error', reject);
+      stream.on('close', () => {
+        const got = Buffer.concat(chunks);
+        if (status === '0' && got.equals(framed)) resolve();
+        else reject(new Error(`http2 echo: status ${status}, ${got.length} bytes for ${framed.length}`));
+      });
+      stream.end(framed);
+    });
+  return { call, close: () => session.close() };
+}
+
+/** In the child process (--serve): a bare and a kit server and the two transport echoes, their ports sent to the parent; runs until disconnected. */
 async function serveForParent(): Promise<void> {
-  const [bare, kit] = [await bareServer(), await kitServer()];
-  process.send?.({ bare: bare.port, kit: kit.port });
+  const [bare, kit, tcp, h2] = [await bareServer(), await kitServer(), await tcpEchoServer(), await http2EchoServer()];
+  process.send?.({ bare: bare.port, kit: kit.port, tcp: tcp.port, h2: h2.port });
   process.on('disconnect', () => {
-    void Promise.all([bare.close(), kit.close()]).finally(() => process.exit(0));
+    void Promise.all([bare.close(), kit.close(), tcp.close(), h2.close()]).finally(() => process.exit(0));
   });
 }
 
@@ -214,20 +291,22 @@ const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 async function crossProcessPhase(out: string[]): Promise<void> {
   const child = fork(process.argv[1] as string, ['--serve'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
-    const ports = await new Promise<{ bare: number; kit: number }>((resolve, reject) => {
-      child.once('message', (m) => resolve(m as { bare: number; kit: number }));
+    const ports = await new Promise<{ bare: number; kit: number; tcp: number; h2: number }>((resolve, reject) => {
+      child.once('message', (m) => resolve(m as { bare: number; kit: number; tcp: number; h2: number }));
       child.once('exit', (code) => reject(new Error(`server process exited (code ${code})`)));
     });
     const clients = [
       { name: 'bare grpc-js (baseline)', ...bareClient(ports.bare) },
       { name: 'service kit', ...kitClient(ports.kit) },
+      { name: "Node's HTTP/2 alone (a gRPC-shaped echo, no grpc-js)", ...http2EchoClient(ports.h2) },
+      { name: 'TCP echo (no HTTP/2)', ...(await tcpEchoClient(ports.tcp)) },
     ];
     try {
       for (let i = 0; i < Math.max(20, CALLS / 10); i++) for (const c of clients) await c.call(`w${i}`);
       const run = async (gapMs: number, calls: number): Promise<number[][]> => {
         const ms = clients.map((): number[] => []);
         for (let i = 0; i < calls; i++) {
-          const order = i % 2 === 0 ? [0, 1] : [1, 0];
+          const order = i % 2 === 0 ? clients.map((_, k) => k) : clients.map((_, k) => clients.length - 1 - k);
           for (const k of order) {
             if (gapMs > 0) await pause(gapMs);
             const t = performance.now();
