@@ -21,7 +21,7 @@ export const BENCHES = {
   'transact-encoder': ['libs/models/bench/transact-encoder.bench.ts', 'transact_encoder compute: factorised vs plain vs per-candidate copies'],
   overload: ['apps/ranker/bench/overload-bench.ts', 'Rank goodput and p50/p99 vs offered load 0.5x..3x capacity (admission control), recovery after a burst and after kill -9 of a GPU worker, feature-server, embedding-store'],
   rank: ['apps/ranker/bench/rank-bench.ts', 'end-to-end Rank through the real services vs raw in-process compute; dedup vs per-candidate; heads on CPU vs GPU-role worker'],
-  'service-kit': ['libs/service-kit/bench/service-kit.bench.ts', 'per-call floor: a trivial unary call through the service kit vs bare grpc-js (plaintext, mTLS, tracing on)'],
+  'service-kit': ['libs/service-kit/bench/service-kit.bench.ts', 'per-call floor: a trivial unary call through the service kit vs bare grpc-js (plaintext, mTLS, tracing on; across processes, beside Node HTTP/2 alone and a TCP echo)'],
   'train-step': ['tools/train/bench/train-step.bench.ts', 'one TransAct-sized training step: stock tfjs-wasm vs the fast kernels'],
 };
 
