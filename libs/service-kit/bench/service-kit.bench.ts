@@ -11,7 +11,9 @@
 // --idle-ms: what waking an idle process costs. Beside the two gRPC paths it runs
 // the transports underneath, in the same child: a plain TCP echo and Node's own
 // HTTP/2 (a gRPC-shaped exchange: one framed message, headers, data, trailers),
-// so the cost of waking a process is told apart from the cost of the stack it runs.
+// so the cost of waking a process is told apart from the cost of the stack it runs;
+// and the same answer as a message on a long-lived bidirectional gRPC stream (no
+// new HTTP/2 stream, headers or trailers per request).
 //   npm run bench service-kit [-- --calls 3000 --seconds 1.5 --rounds 4 --idle-calls 300 --idle-ms 20 --smoke]
 import { fork } from 'node:child_process';
 import { connect as http2Connect, createServer as createHttp2Server, type ServerHttp2Stream } from 'node:http2';
@@ -20,7 +22,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { credentials, Metadata, Server, ServerCredentials, type ChannelCredentials, type ServerUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
+import { credentials, makeGenericClientConstructor, Metadata, Server, ServerCredentials, type ChannelCredentials, type ClientDuplexStream, type ServerDuplexStream, type ServerUnaryCall, type ServiceDefinition, type sendUnaryData } from '@grpc/grpc-js';
 import { ExportResultCode } from '@opentelemetry/core';
 import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { FeatureServerClient, FeatureServerService, GetRealtimeSequenceRequest, RealtimeSequence } from '@pinrank/proto';
@@ -76,11 +78,31 @@ interface Endpoint {
   close(): Promise<void>;
 }
 
-/** A bare grpc-js server: the floor. */
+/** The same exchange as a bidirectional stream: each request message answered by one response message, in order. */
+const STREAMED: ServiceDefinition = {
+  answerEach: {
+    path: '/pinrank.bench.Streamed/AnswerEach',
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: (m: GetRealtimeSequenceRequest) => Buffer.from(GetRealtimeSequenceRequest.encode(m).finish()),
+    requestDeserialize: (b: Buffer) => GetRealtimeSequenceRequest.decode(b),
+    responseSerialize: (m: RealtimeSequence) => Buffer.from(RealtimeSequence.encode(m).finish()),
+    responseDeserialize: (b: Buffer) => RealtimeSequence.decode(b),
+  },
+};
+
+/** A bare grpc-js server: the floor (and the streamed form of the same answer). */
 async function bareServer(tls?: Tls): Promise<Endpoint> {
   const server = new Server();
   server.addService(FeatureServerService, {
     getRealtimeSequence: (call: ServerUnaryCall<GetRealtimeSequenceRequest, RealtimeSequence>, cb: sendUnaryData<RealtimeSequence>) => cb(null, answer(call.request)),
+  });
+  server.addService(STREAMED, {
+    answerEach: (call: ServerDuplexStream<GetRealtimeSequenceRequest, RealtimeSequence>) => {
+      call.on('data', (req: GetRealtimeSequenceRequest) => call.write(answer(req)));
+      call.on('end', () => call.end());
+      call.on('error', () => undefined);
+    },
   });
   let creds = ServerCredentials.createInsecure();
   if (tls) {
@@ -230,6 +252,35 @@ async function http2EchoServer(): Promise<Endpoint> {
   return { port: (server.address() as AddressInfo).port, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
+/** One long-lived stream to {@link STREAMED}: a call is one message out and the next message back (calls are sequential). */
+function streamedClient(port: number): { call: Call; close(): void } {
+  const Ctor = makeGenericClientConstructor(STREAMED, 'Streamed');
+  const client = new Ctor(`127.0.0.1:${port}`, credentials.createInsecure());
+  const stream = (client as unknown as { answerEach(): ClientDuplexStream<GetRealtimeSequenceRequest, RealtimeSequence> }).answerEach();
+  const waiting: Array<(res: RealtimeSequence) => void> = [];
+  stream.on('data', (res: RealtimeSequence) => waiting.shift()?.(res));
+  stream.on('error', () => undefined); // the child going away at the end
+  const call: Call = (userId) =>
+    new Promise<void>((resolve, reject) => {
+      waiting.push((res) => {
+        try {
+          check(res, userId);
+          resolve();
+        } catch (err) {
+          reject(err as Error);
+        }
+      });
+      stream.write(GetRealtimeSequenceRequest.fromPartial({ userId, maxLen: 1 }));
+    });
+  return {
+    call,
+    close: () => {
+      stream.end();
+      client.close();
+    },
+  };
+}
+
 /** A client of {@link tcpEchoServer}: one write, waits for the same bytes back. */
 async function tcpEchoClient(port: number): Promise<{ call: Call; close(): void }> {
   const socket: Socket = tcpConnect(port, '127.0.0.1');
@@ -298,6 +349,7 @@ async function crossProcessPhase(out: string[]): Promise<void> {
     const clients = [
       { name: 'bare grpc-js (baseline)', ...bareClient(ports.bare) },
       { name: 'service kit', ...kitClient(ports.kit) },
+      { name: 'bare grpc-js, a message on an open bidirectional stream', ...streamedClient(ports.bare) },
       { name: "Node's HTTP/2 alone (a gRPC-shaped echo, no grpc-js)", ...http2EchoClient(ports.h2) },
       { name: 'TCP echo (no HTTP/2)', ...(await tcpEchoClient(ports.tcp)) },
     ];
