@@ -10,6 +10,7 @@ import { ADMIN_PRINCIPAL, allow, servicePolicy } from '@pinrank/service-kit';
  */
 export const EMBEDDING_STORE_POLICY = servicePolicy(EmbeddingStoreService, {
   getEmbeddings: allow(ID.router, ID.featureServer, ADMIN_PRINCIPAL),
+  streamEmbeddings: allow(ID.router, ADMIN_PRINCIPAL),
   retrieve: allow(ID.router, ADMIN_PRINCIPAL),
   listSnapshots: allow(ID.router, ID.embedJob, ADMIN_PRINCIPAL),
   loadSnapshot: allow(ID.embedJob, ADMIN_PRINCIPAL),

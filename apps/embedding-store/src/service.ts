@@ -9,12 +9,13 @@ import {
   SnapshotState,
   type ActivateSnapshotRequest,
   type DeleteUserEmbeddingsRequest,
+  type EmbeddingsLookupResult,
   type GetEmbeddingsRequest,
   type LoadCatalogRequest,
   type LoadSnapshotRequest,
   type RetrieveRequest,
 } from '@pinrank/proto';
-import { PinrankError, checkId, defineService, type ServiceRegistration } from '@pinrank/service-kit';
+import { PinrankError, checkId, defineService, lookupStream, type ServiceRegistration } from '@pinrank/service-kit';
 import { loadCatalog } from './catalog';
 import { checkSnapshotVersion, type Lookups } from './lookups';
 import { type SnapshotManager } from './snapshots/snapshot-manager';
@@ -71,6 +72,11 @@ export function embeddingStoreService(deps: EmbeddingStoreDeps): ServiceRegistra
     EmbeddingStoreService,
     {
       getEmbeddings: async (req: GetEmbeddingsRequest) => lookups.getEmbeddings(req),
+      streamEmbeddings: lookupStream({
+        unary: EmbeddingStoreService.getEmbeddings,
+        handle: async (req: GetEmbeddingsRequest) => lookups.getEmbeddings(req),
+        result: (requestId, status, response): EmbeddingsLookupResult => ({ requestId, status, response }),
+      }),
       retrieve: async (req: RetrieveRequest) => lookups.retrieve(req),
       listSnapshots: async () => {
         const { records, active } = snapshots.list();

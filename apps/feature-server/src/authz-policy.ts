@@ -11,5 +11,6 @@ export const FEATURE_SERVER_POLICY = servicePolicy(FeatureServerService, {
   ingestActions: allow(ID.producer),
   getRealtimeSequence: allow(ID.router, ADMIN_PRINCIPAL),
   getRealtimeSequences: allow(ID.router, ADMIN_PRINCIPAL),
+  streamRealtimeSequences: allow(ID.router, ADMIN_PRINCIPAL),
   deleteUser: allow(ADMIN_PRINCIPAL),
 });

@@ -7,9 +7,11 @@ import {
   type DeleteUserRequest,
   type GetRealtimeSequenceRequest,
   type GetRealtimeSequencesRequest,
+  type RealtimeSequence,
   type IngestActionsRequest,
+  type SequenceLookupResult,
 } from '@pinrank/proto';
-import { checkId, defineService, MAX_ECHO_BYTES, PinrankError, truncateUtf8, type ServiceRegistration } from '@pinrank/service-kit';
+import { checkId, defineService, lookupStream, MAX_ECHO_BYTES, PinrankError, truncateUtf8, type ServiceRegistration } from '@pinrank/service-kit';
 import { type Ingester } from './ingest/ingester';
 import { InvalidQueryError, type SequenceReader } from './read/sequence-reader';
 import { type ActionStore } from './store/action-store';
@@ -60,6 +62,11 @@ export function featureServerService(deps: FeatureServiceDeps, options: FeatureS
     }
   };
 
+  const readOne = async (req: GetRealtimeSequenceRequest): Promise<RealtimeSequence> => {
+    checkId(req.userId, 'user_id');
+    return reader.read(req.userId, query(req.maxLen, req.asOfMs, req.includeRecords));
+  };
+
   return defineService(
     FeatureServerService,
     {
@@ -98,10 +105,13 @@ export function featureServerService(deps: FeatureServiceDeps, options: FeatureS
         return res;
       },
 
-      getRealtimeSequence: async (req: GetRealtimeSequenceRequest) => {
-        checkId(req.userId, 'user_id');
-        return reader.read(req.userId, query(req.maxLen, req.asOfMs, req.includeRecords));
-      },
+      getRealtimeSequence: readOne,
+
+      streamRealtimeSequences: lookupStream({
+        unary: FeatureServerService.getRealtimeSequence,
+        handle: readOne,
+        result: (requestId, status, sequence): SequenceLookupResult => ({ requestId, status, sequence }),
+      }),
 
       getRealtimeSequences: async (req: GetRealtimeSequencesRequest) => {
         if (req.userIds.length === 0 || req.userIds.length > maxUsers) {

@@ -11,6 +11,7 @@ const policy = servicePolicy(FeatureServerService, {
   ingestActions: allow('action-producer'),
   getRealtimeSequence: allow('ranker-router'),
   getRealtimeSequences: AUTHENTICATED,
+  streamRealtimeSequences: allow('ranker-router'),
   deleteUser: allow('admin'),
 });
 const path = (m: string) => `/pinrank.v1.FeatureServer/${m}`;

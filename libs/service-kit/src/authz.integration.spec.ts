@@ -19,6 +19,7 @@ const policy = servicePolicy(FeatureServerService, {
   ingestActions: allow('action-producer'),
   getRealtimeSequence: allow('ranker-router', 'admin'),
   getRealtimeSequences: AUTHENTICATED,
+  streamRealtimeSequences: allow('ranker-router', 'admin'),
   deleteUser: allow('admin'),
 });
 const OPERATOR = 'spiffe://pinrank.local/ns/pinrank/sa/operator';

@@ -5,7 +5,7 @@ import {
   type StatusObject,
   type UntypedHandleCall,
 } from '@grpc/grpc-js';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context as otelContext, trace, type Tracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context as otelContext, trace, type Span, type Tracer } from '@opentelemetry/api';
 import { type RpcMetrics } from '@pinrank/telemetry';
 import { extractTraceContext, SERVER_FAULT_CODES, traceFields } from '@pinrank/telemetry/internal';
 import { type Logger } from 'pino';
@@ -18,8 +18,8 @@ import { type PeerCertificateLike } from './identity';
 import { decodedOrThrow, decodedStream } from './request-decoding';
 import { type MethodDefinitionLike } from './service';
 
-/** A handler of any shape, as stored in a registration. */
-export type AnyHandler = (input: unknown, ctx: CallContext) => Promise<unknown> | AsyncIterable<unknown>;
+/** A handler of any shape, as stored in a registration (the runtime is for the kit's own handlers, such as lookup streams). */
+export type AnyHandler = (input: unknown, ctx: CallContext, runtime: CallRuntime) => Promise<unknown> | AsyncIterable<unknown>;
 
 /** Shared state every wrapped handler uses. */
 export interface CallRuntime {
@@ -70,6 +70,39 @@ async function writeAll(call: AnyCall, messages: AsyncIterable<unknown>, signal:
       });
     }
   }
+}
+
+/** A failed call's status, as answered: mapped by toGrpcStatus, details capped. */
+export interface FailedStatus {
+  /** The status code's name, e.g. "INVALID_ARGUMENT" (the metrics label). */
+  readonly code: string;
+  readonly status: { code: GrpcStatus; details: string; metadata?: StatusObject['metadata'] };
+}
+
+/**
+ * Maps a handler's failure to the status answered, marks the SERVER span when
+ * the server is at fault, and logs it (unexpected errors and server faults at
+ * error, a client's mistake at debug).
+ */
+export function failureStatus(err: unknown, span: Span, log: () => Logger, runtime: CallRuntime): FailedStatus {
+  const mapped = toGrpcStatus(err, span.spanContext().traceId);
+  const details = capStatusDetails(mapped.status.details);
+  const code = GrpcStatus[mapped.status.code];
+  // A client's mistake (INVALID_ARGUMENT, NOT_FOUND...) is not a server error (OpenTelemetry gRPC conventions).
+  if (SERVER_FAULT_CODES.has(mapped.status.code)) {
+    span.recordException(mapped.error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: `${code}: ${details}` });
+  }
+  if (mapped.unexpected) log().error({ err }, 'unexpected error in handler; answered INTERNAL');
+  else if (['INTERNAL', 'UNKNOWN', 'DATA_LOSS'].includes(code)) log().error({ err: mapped.error }, 'handler failed');
+  else if (runtime.logger.isLevelEnabled('debug')) log().debug({ code, details }, 'call failed');
+  return { code, status: { ...mapped.status, details } };
+}
+
+/** Ends a SERVER span with the call's status code (by name). */
+export function endServerSpan(span: Span, code: string): void {
+  span.setAttribute('rpc.grpc.status_code', GrpcStatus[code as keyof typeof GrpcStatus]);
+  span.end();
 }
 
 /**
@@ -144,7 +177,7 @@ export function wrapHandler(spec: MethodSpec, runtime: CallRuntime): UntypedHand
       const input = requestStream
         ? decodedStream((call as unknown as Readable).iterator({ destroyOnReturn: false }), path)
         : decodedOrThrow(call.request, path);
-      const out = spec.handler(input, ctx);
+      const out = spec.handler(input, ctx, runtime);
       if (responseStream) {
         await writeAll(call, out as AsyncIterable<unknown>, callSignal.signal);
         return undefined;
@@ -160,21 +193,11 @@ export function wrapHandler(spec: MethodSpec, runtime: CallRuntime): UntypedHand
       if (err === undefined) {
         finish(null, value);
       } else {
-        const mapped = toGrpcStatus(err, span.spanContext().traceId);
-        const details = capStatusDetails(mapped.status.details);
-        code = GrpcStatus[mapped.status.code];
-        // A client's mistake (INVALID_ARGUMENT, NOT_FOUND...) is not a server error (OpenTelemetry gRPC conventions).
-        if (SERVER_FAULT_CODES.has(mapped.status.code)) {
-          span.recordException(mapped.error);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: `${code}: ${details}` });
-        }
-        if (mapped.unexpected) log().error({ err }, 'unexpected error in handler; answered INTERNAL');
-        else if (['INTERNAL', 'UNKNOWN', 'DATA_LOSS'].includes(code)) log().error({ err: mapped.error }, 'handler failed');
-        else if (runtime.logger.isLevelEnabled('debug')) log().debug({ code, details }, 'call failed');
-        finish({ ...mapped.status, details });
+        const failed = failureStatus(err, span, log, runtime);
+        code = failed.code;
+        finish(failed.status);
       }
-      span.setAttribute('rpc.grpc.status_code', err === undefined ? GrpcStatus.OK : GrpcStatus[code as keyof typeof GrpcStatus]);
-      span.end();
+      endServerSpan(span, code);
       runtime.metrics.observeServer(service, method, code, Number(process.hrtime.bigint() - started) / 1e9, model);
     };
 

@@ -4,6 +4,15 @@ export { startServer, type RunningServer } from './server';
 export { type ServerOptions, type ServerTlsOptions, type KeepaliveOptions } from './server-options';
 export { defineService, type DefineServiceOptions, type ServiceRegistration, type ServiceHandlers, type HandlerFor } from './service';
 export { type CallContext } from './context';
+export {
+  lookupStream,
+  DEFAULT_LOOKUP_IN_FLIGHT,
+  type LookupStreamSpec,
+  type LookupStreamHandler,
+  type LookupRequestLike,
+  type LookupStatusLike,
+} from './lookup-stream';
+export { LookupStreamClient, LookupStreamUnavailable, type LookupClientOptions, type LookupCallOptions, type LookupResultParts } from './lookup-client';
 export { PinrankError, ERROR_CODES, type ErrorCode, type PinrankErrorOptions } from './errors';
 export { quote, checkId, truncateUtf8, MAX_ECHO_BYTES, MAX_RPC_ID_BYTES, type IdCheckOptions } from './client-input';
 export {

@@ -1,0 +1,225 @@
+// The caller's side of a lookup stream (see lookup-stream.ts): requests of a
+// unary method multiplexed on one long-lived bidirectional stream, each with a
+// request id, its own deadline (sent along and enforced here by a timer), a
+// CLIENT span whose context travels in the message, and its own status.
+import { Metadata, status as GrpcStatus, type CallOptions, type ClientDuplexStream } from '@grpc/grpc-js';
+import { SpanKind, SpanStatusCode, context as otelContext, trace } from '@opentelemetry/api';
+import { type RpcMetrics } from '@pinrank/telemetry';
+import { injectTraceContext } from '@pinrank/telemetry/internal';
+import { type CallContext } from './context';
+import { ERROR_CODES, PinrankError, type ErrorCode } from './errors';
+import { type LookupStatusLike } from './lookup-stream';
+
+/**
+ * A request the stream could not carry (it is down, or this client's cap on
+ * requests in flight is reached): the server never saw it, so the caller may
+ * send it another way (the unary method) at once.
+ */
+export class LookupStreamUnavailable extends PinrankError {}
+
+/** One answer, as the client needs it. */
+export interface LookupResultParts<Res> {
+  requestId: number;
+  status: LookupStatusLike | undefined;
+  response: Res | undefined;
+}
+
+/** Options of {@link LookupStreamClient}. */
+export interface LookupClientOptions<Req, Res, In, Out> {
+  /** The unary method each request stands for (names spans, metrics and errors). */
+  unary: { readonly path: string };
+  /** Opens the stream, e.g. `(md, o) => client.streamRealtimeSequences(md, o)`. */
+  open: (metadata: Metadata, options: Partial<CallOptions>) => ClientDuplexStream<In, Out>;
+  /** The request message of one request. */
+  envelope: (requestId: number, timeoutMs: number, traceparent: string, request: Req) => In;
+  /** The parts of one answer. */
+  parts: (out: Out) => LookupResultParts<Res>;
+  /** Who the upstream is, for error messages, e.g. "feature-server". */
+  upstream: string;
+  /** Most requests in flight; past it a request is refused here ({@link LookupStreamUnavailable}). Default 256. */
+  maxInFlight?: number;
+  /** A stream is replaced by a new one after this long (before the server's connection age cuts it); default 60 000 ms. */
+  maxStreamAgeMs?: number;
+  /** After a stream fails, requests are refused here for this long before one is opened again; default 1000 ms. */
+  reopenAfterMs?: number;
+  /** Metadata sent when a stream opens (e.g. a bearer token). */
+  metadata?: () => Metadata;
+  /** Records `rpc_client_*` metrics per request when given. */
+  metrics?: RpcMetrics;
+}
+
+/** Options of one request. */
+export interface LookupCallOptions {
+  /** Longest wait; the parent's deadline caps it. */
+  timeoutMs: number;
+  /** The incoming call this serves: its deadline caps ours, its cancellation cancels ours, its span is our parent. */
+  parent?: CallContext;
+}
+
+interface Pending<Res> {
+  resolve(res: Res): void;
+  reject(err: Error): void;
+}
+
+interface OpenStream<In, Res> {
+  call: ClientDuplexStream<In, unknown>;
+  pending: Map<number, Pending<Res>>;
+  openedAt: number;
+}
+
+const MAX_ID = 0xffff_ffff;
+
+function statusError(status: LookupStatusLike): PinrankError {
+  const name = GrpcStatus[status.code] as ErrorCode | undefined;
+  return name !== undefined && ERROR_CODES.includes(name)
+    ? new PinrankError(name, status.message)
+    : new PinrankError('INTERNAL', `unknown status code ${status.code}: ${status.message}`);
+}
+
+/**
+ * Sends requests of a unary method over a lookup stream and resolves each
+ * with its own answer. Rejects with the server's status for that request,
+ * DEADLINE_EXCEEDED when no answer came in time, CANCELLED when the parent is
+ * cancelled, and {@link LookupStreamUnavailable} when the stream cannot carry
+ * the request (the caller then uses the unary method).
+ */
+export class LookupStreamClient<Req, Res, In, Out> {
+  private stream: OpenStream<In, Res> | undefined;
+  private nextId = 1;
+  private inFlight = 0;
+  private downUntil = 0;
+  private downReason = '';
+  private closed = false;
+  private readonly maxInFlight: number;
+  private readonly maxStreamAgeMs: number;
+  private readonly reopenAfterMs: number;
+  private readonly service: string;
+  private readonly method: string;
+
+  constructor(private readonly o: LookupClientOptions<Req, Res, In, Out>) {
+    this.maxInFlight = o.maxInFlight ?? 256;
+    this.maxStreamAgeMs = o.maxStreamAgeMs ?? 60_000;
+    this.reopenAfterMs = o.reopenAfterMs ?? 1000;
+    [this.service = '', this.method = ''] = o.unary.path.replace(/^\//, '').split('/');
+  }
+
+  /** Requests sent and not yet answered. */
+  get pending(): number {
+    return this.inFlight;
+  }
+
+  /** One request; see the class comment for how it fails. */
+  call(request: Req, options: LookupCallOptions): Promise<Res> {
+    const parentLeft = options.parent?.deadline ? options.parent.deadline.getTime() - Date.now() : Infinity;
+    const timeoutMs = Math.ceil(Math.min(options.timeoutMs, parentLeft));
+    if (timeoutMs <= 0) return Promise.reject(new PinrankError('DEADLINE_EXCEEDED', 'no time left for the call (the incoming deadline has passed)'));
+    if (options.parent?.signal.aborted) return Promise.reject(new PinrankError('CANCELLED', 'call cancelled before it started'));
+    const stream = this.streamFor();
+    if (typeof stream === 'string') return Promise.reject(new LookupStreamUnavailable('UNAVAILABLE', `${this.o.upstream} lookup stream: ${stream}`));
+
+    const parent = options.parent?.otel ?? otelContext.active();
+    const span = trace.getTracer('pinrank-grpc-client').startSpan(
+      `${this.service}/${this.method}`,
+      { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'grpc', 'rpc.service': this.service, 'rpc.method': this.method, 'pinrank.rpc.stream': true } },
+      parent,
+    );
+    const carrier = new Metadata();
+    injectTraceContext(trace.setSpan(parent, span), carrier);
+    const traceparent = String(carrier.get('traceparent')[0] ?? '');
+    const id = this.allocateId(stream);
+    const started = process.hrtime.bigint();
+    this.inFlight++;
+
+    return new Promise<Res>((resolve, reject) => {
+      const signal = options.parent?.signal;
+      const settle = (code: string, err?: Error): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        stream.pending.delete(id);
+        this.inFlight--;
+        span.setAttribute('rpc.grpc.status_code', GrpcStatus[code as keyof typeof GrpcStatus]);
+        if (err && code !== 'OK') span.setStatus({ code: SpanStatusCode.ERROR, message: `${code}: ${err.message}` });
+        span.end();
+        this.o.metrics?.observeClient(this.service, this.method, code, Number(process.hrtime.bigint() - started) / 1e9);
+      };
+      const fail = (err: PinrankError): void => {
+        settle(err.code, err);
+        reject(err);
+      };
+      const timer = setTimeout(() => fail(new PinrankError('DEADLINE_EXCEEDED', `${this.o.upstream} did not answer within ${timeoutMs} ms`)), timeoutMs);
+      timer.unref();
+      const onAbort = (): void => fail(new PinrankError('CANCELLED', 'cancelled by the caller'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      stream.pending.set(id, {
+        resolve: (res) => {
+          settle('OK');
+          resolve(res);
+        },
+        reject: (err) => fail(PinrankError.from(err)),
+      });
+      stream.call.write(this.o.envelope(id, timeoutMs, traceparent, request));
+    });
+  }
+
+  /** Ends the stream; requests in flight fail with {@link LookupStreamUnavailable}. */
+  close(): void {
+    this.closed = true;
+    if (this.stream) this.retire(this.stream, 'the client was closed', true);
+  }
+
+  /** The stream to send on, opening or replacing it as needed; or why none can be used. */
+  private streamFor(): OpenStream<In, Res> | string {
+    if (this.closed) return 'the client is closed';
+    if (this.inFlight >= this.maxInFlight) return `${this.inFlight} requests in flight, at most ${this.maxInFlight}`;
+    const now = Date.now();
+    if (this.stream && now - this.stream.openedAt > this.maxStreamAgeMs) this.retire(this.stream, 'replaced', false);
+    if (this.stream) return this.stream;
+    if (now < this.downUntil) return `down (${this.downReason}); tried again in ${this.downUntil - now} ms`;
+    const call = this.o.open(this.o.metadata?.() ?? new Metadata(), {});
+    const opened: OpenStream<In, Res> = { call, pending: new Map(), openedAt: now };
+    call.on('data', (out: Out) => {
+      const { requestId, status, response } = this.o.parts(out);
+      const p = opened.pending.get(requestId);
+      if (!p) return; // timed out or cancelled here already
+      if (status && status.code !== GrpcStatus.OK) p.reject(statusError(status));
+      else if (response === undefined) p.reject(new PinrankError('INTERNAL', `${this.o.upstream} answered request ${requestId} OK without a response`));
+      else p.resolve(response);
+    });
+    const ended = (err?: Error & { code?: number; details?: string }): void => {
+      if (this.stream === opened) {
+        this.stream = undefined;
+        if (err) {
+          this.downUntil = Date.now() + this.reopenAfterMs;
+          this.downReason = err.details ?? err.message;
+        }
+      }
+      this.failAll(opened, err ? `the stream failed: ${err.details ?? err.message}` : 'the stream ended');
+    };
+    call.on('error', ended);
+    call.on('end', () => ended());
+    this.stream = opened;
+    return opened;
+  }
+
+  /** Stops sending on `s`; its requests in flight are answered (or failed with `reason` when `now`). */
+  private retire(s: OpenStream<In, Res>, reason: string, now: boolean): void {
+    if (this.stream === s) this.stream = undefined;
+    if (now) {
+      this.failAll(s, reason);
+      s.call.cancel();
+    } else {
+      s.call.end();
+    }
+  }
+
+  private failAll(s: OpenStream<In, Res>, reason: string): void {
+    for (const p of [...s.pending.values()]) p.reject(new LookupStreamUnavailable('UNAVAILABLE', `${this.o.upstream} lookup stream: ${reason}`));
+  }
+
+  private allocateId(s: OpenStream<In, Res>): number {
+    let id = this.nextId;
+    while (s.pending.has(id)) id = id >= MAX_ID ? 1 : id + 1;
+    this.nextId = id >= MAX_ID ? 1 : id + 1;
+    return id;
+  }
+}
