@@ -35,7 +35,7 @@ describe('servicePolicy', () => {
     expect(() => servicePolicy(FeatureServerService, { ...{ ingestActions: PUBLIC, getRealtimeSequence: PUBLIC, getRealtimeSequences: PUBLIC, deleteUser: PUBLIC }, dropAll: PUBLIC } as never)).toThrow(
       /unknown methods dropAll/,
     );
-    expect([...policy.rules.keys()]).toEqual(['IngestActions', 'GetRealtimeSequence', 'GetRealtimeSequences', 'DeleteUser']);
+    expect([...policy.rules.keys()]).toEqual(['IngestActions', 'GetRealtimeSequence', 'GetRealtimeSequences', 'StreamRealtimeSequences', 'DeleteUser']);
   });
 
   it('parses grants and refuses malformed ones', () => {
