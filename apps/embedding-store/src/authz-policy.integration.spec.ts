@@ -13,6 +13,7 @@ describePolicyTables([EMBEDDING_STORE_POLICY], [...Object.values(SERVICE_IDENTIT
 it('is the documented table', () => {
   expect(Object.fromEntries([...EMBEDDING_STORE_POLICY.rules].map(([m, r]) => [m, describeRule(r)]))).toEqual({
     GetEmbeddings: 'ranker-router, feature-server, admin',
+    StreamEmbeddings: 'ranker-router, admin',
     Retrieve: 'ranker-router, admin',
     ListSnapshots: 'ranker-router, pinnerformer-embed, admin',
     LoadSnapshot: 'pinnerformer-embed, admin',

@@ -15,6 +15,7 @@ it('is the documented table', () => {
     IngestActions: 'action-producer',
     GetRealtimeSequence: 'ranker-router, admin',
     GetRealtimeSequences: 'ranker-router, admin',
+    StreamRealtimeSequences: 'ranker-router, admin',
     DeleteUser: 'admin',
   });
 });
