@@ -5,6 +5,7 @@
 import * as proto from '@pinrank/proto';
 import {
   EmbeddingStoreService,
+  EmbeddingsLookup,
   ExperimentsService,
   FeatureServerService,
   GRPCInferenceServiceService,
@@ -18,6 +19,7 @@ import {
   RankerService,
   RecommendRequest,
   RetrieveRequest,
+  SequenceLookup,
 } from '@pinrank/proto';
 import { type Rng } from '@pinrank/sim';
 import { type StackServiceName } from '../../src/stack/ephemeral-stack';
@@ -177,6 +179,26 @@ const INFERENCE_PLANS: Record<string, MethodPlan> = {
   repositoryModelUnload: { admin: 'never' },
 };
 
+/** A GetRealtimeSequence request: mostly known users, lengths and times in and out of range. */
+function sequenceRequest(rng: Rng, ctx: FuzzContext): GetRealtimeSequenceRequest {
+  return GetRealtimeSequenceRequest.fromPartial({ userId: pick(rng, ctx.users), maxLen: rng.int(1100) - 5, asOfMs: rng.chance(0.5) ? 0 : ctx.nowMs - rng.int(1e9), includeRecords: rng.chance(0.3) });
+}
+
+/** A GetEmbeddings request: known items, sometimes duplicated, any kind. */
+function embeddingsRequest(rng: Rng, ctx: FuzzContext): GetEmbeddingsRequest {
+  const ids = Array.from({ length: rng.int(80) }, () => pick(rng, ctx.items));
+  return GetEmbeddingsRequest.fromPartial({ userId: rng.chance(0.7) ? pick(rng, ctx.users) : '', itemIds: rng.chance(0.8) ? [...new Set(ids)] : ids, kind: rng.int(4) });
+}
+
+/** The envelope of a lookup-stream message: ids that repeat, deadlines from none to tiny, trace contexts good and bad. */
+function lookupEnvelope(rng: Rng): { requestId: number; timeoutMs: number; traceparent: string } {
+  return {
+    requestId: pick(rng, [1, 1, 2, 0, 0xffff_ffff, rng.nextU32()]),
+    timeoutMs: pick(rng, [0, 1, 50, 2_000, 0xffff_ffff]),
+    traceparent: pick(rng, ['', '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', 'garbage', 'x'.repeat(5_000)]),
+  };
+}
+
 /** Every service the stack serves publicly, by process. */
 export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   {
@@ -202,13 +224,9 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
             ).finish(),
           ),
       },
-      getRealtimeSequence: {
-        seed: (rng, ctx) =>
-          Buffer.from(
-            GetRealtimeSequenceRequest.encode(
-              GetRealtimeSequenceRequest.fromPartial({ userId: pick(rng, ctx.users), maxLen: rng.int(1100) - 5, asOfMs: rng.chance(0.5) ? 0 : ctx.nowMs - rng.int(1e9), includeRecords: rng.chance(0.3) }),
-            ).finish(),
-          ),
+      getRealtimeSequence: { seed: (rng, ctx) => Buffer.from(GetRealtimeSequenceRequest.encode(sequenceRequest(rng, ctx)).finish()) },
+      streamRealtimeSequences: {
+        seed: (rng, ctx) => Buffer.from(SequenceLookup.encode(SequenceLookup.fromPartial({ ...lookupEnvelope(rng), request: rng.chance(0.9) ? sequenceRequest(rng, ctx) : undefined })).finish()),
       },
       getRealtimeSequences: {
         seed: (rng, ctx) =>
@@ -230,15 +248,9 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
     methods: methodsOf(EmbeddingStoreService),
     processes: ['embedding-store'],
     plans: {
-      getEmbeddings: {
-        seed: (rng, ctx) => {
-          const ids = Array.from({ length: rng.int(80) }, () => pick(rng, ctx.items));
-          return Buffer.from(
-            GetEmbeddingsRequest.encode(
-              GetEmbeddingsRequest.fromPartial({ userId: rng.chance(0.7) ? pick(rng, ctx.users) : '', itemIds: rng.chance(0.8) ? [...new Set(ids)] : ids, kind: rng.int(4) }),
-            ).finish(),
-          );
-        },
+      getEmbeddings: { seed: (rng, ctx) => Buffer.from(GetEmbeddingsRequest.encode(embeddingsRequest(rng, ctx)).finish()) },
+      streamEmbeddings: {
+        seed: (rng, ctx) => Buffer.from(EmbeddingsLookup.encode(EmbeddingsLookup.fromPartial({ ...lookupEnvelope(rng), request: rng.chance(0.9) ? embeddingsRequest(rng, ctx) : undefined })).finish()),
       },
       retrieve: {
         seed: (rng, ctx) =>
