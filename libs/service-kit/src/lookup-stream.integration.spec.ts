@@ -166,6 +166,16 @@ describe('lookup streams', () => {
     expect(results.filter((r) => r.status?.code === status.OK).map((r) => r.requestId).sort()).toEqual([1, 2, 3, 4]);
   });
 
+  it('ignores a trace context that could not be a header value (control or non-ASCII characters, too long) and answers the request', async () => {
+    const { stream, results, ended } = rawStream();
+    const hostile = ['\u0358 ', '\uFFF3\u{1F612}\u033A ', 'line\nbreak', 'x'.repeat(5_000), 'not-a-traceparent'];
+    hostile.forEach((traceparent, k) => stream.write(SequenceLookup.fromPartial({ requestId: k + 1, traceparent, request: req(`t-${k}`) })));
+    await waitFor(() => results.length >= hostile.length);
+    expect(results.map((r) => [r.requestId, r.status?.code]).sort()).toEqual(hostile.map((_, k) => [k + 1, status.OK]));
+    stream.end();
+    expect(await ended).toBe(status.OK);
+  });
+
   it('ends the stream with INVALID_ARGUMENT on a message that is not a lookup, after answering those in flight', async () => {
     const raw = new Client(`127.0.0.1:${server.port}`, credentials.createInsecure());
     try {

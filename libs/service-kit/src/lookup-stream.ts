@@ -78,8 +78,7 @@ export function lookupStream<Req, Res, Out>(spec: LookupStreamSpec<Req, Res, Out
     /** Answers one request; never rejects. */
     const answer = async (msg: LookupRequestLike<Req> & { request: Req }): Promise<Out> => {
       const started = process.hrtime.bigint();
-      // A well-formed traceparent is 55 characters; anything far longer is not parsed.
-      const parent = msg.traceparent && msg.traceparent.length <= 256 ? extractTraceContext(traceMetadata(msg.traceparent), ROOT_CONTEXT) : ROOT_CONTEXT;
+      const parent = parentContext(msg.traceparent);
       const span = rt.tracer.startSpan(spanName, { kind: SpanKind.SERVER, attributes }, parent);
       const otel = trace.setSpan(parent, span);
       const own = msg.timeoutMs > 0 ? Date.now() + msg.timeoutMs : Infinity;
@@ -161,7 +160,13 @@ export function lookupStream<Req, Res, Out>(spec: LookupStreamSpec<Req, Res, Out
             else if (active.has(id)) refuse(id, 'INVALID_ARGUMENT', `request_id ${id} is already in flight on this stream; use an id per request in flight`);
             else if (active.size >= maxInFlight) {
               refuse(id, 'RESOURCE_EXHAUSTED', `request_id ${id}: ${active.size} requests in flight on this stream, at most ${maxInFlight}; wait for answers or open another stream`);
-            } else void answer(msg as LookupRequestLike<Req> & { request: Req }).then(push);
+            } else {
+              // answer() settles every failure of the handler itself; this catches a fault of the kit, so that it fails one request, not the process.
+              void answer(msg as LookupRequestLike<Req> & { request: Req }).then(push, (err: unknown) => {
+                rt.logger.error({ err, rpc: spec.unary.path, stream: stream.method }, 'lookup request failed inside the service kit');
+                push(spec.result(id, { code: GrpcStatus.INTERNAL, message: `request_id ${id}: internal error` }, undefined));
+              });
+            }
           }
         } catch (err) {
           inputError = err;
@@ -197,9 +202,18 @@ export function lookupStream<Req, Res, Out>(spec: LookupStreamSpec<Req, Res, Out
   };
 }
 
-/** Metadata holding one `traceparent` value, for the W3C extractor. */
-function traceMetadata(traceparent: string): Metadata {
+/** What a metadata value may hold (printable ASCII), within a bound: a well-formed traceparent is 55 characters. */
+const TRACEPARENT_SHAPE = /^[\x20-\x7e]{1,256}$/;
+
+/**
+ * The trace context a request carries in its envelope, or none. The value
+ * comes from the caller and is not trusted: one that could not be a header
+ * value (too long, control or non-ASCII characters) is ignored, like a
+ * malformed one, and the request starts a trace of its own.
+ */
+function parentContext(traceparent: string): ReturnType<typeof extractTraceContext> {
+  if (!TRACEPARENT_SHAPE.test(traceparent)) return ROOT_CONTEXT;
   const md = new Metadata();
   md.set('traceparent', traceparent);
-  return md;
+  return extractTraceContext(md, ROOT_CONTEXT);
 }
