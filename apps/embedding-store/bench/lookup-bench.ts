@@ -1,5 +1,6 @@
 // Lookup bench: GetEmbeddings for 1 user + 500 tower vectors over gRPC (service kit
-// client, as the router calls it), with the LMDB and the Redis backend, against the
+// client, as a unary call and as a message on an open StreamEmbeddings stream, the
+// router's way), with the LMDB and the Redis backend, against the
 // plain reads of the same 501 keys (a Redis MGET; the LMDB store's read, no service)
 // and a bare-gRPC floor (a bare grpc-js server answering a prebuilt response of the
 // same size to a bare client: transport and codec only). The service's overhead is
@@ -10,8 +11,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, Metadata, Server, ServerCredentials } from '@grpc/grpc-js';
-import { EmbeddingStoreClient, EmbeddingStoreService, GetEmbeddingsRequest, GetEmbeddingsResponse, VectorKind } from '@pinrank/proto';
-import { callUnary, createClient, startServer } from '@pinrank/service-kit';
+import { EmbeddingStoreClient, EmbeddingStoreService, GetEmbeddingsRequest, GetEmbeddingsResponse, VectorKind, type EmbeddingsLookup, type EmbeddingsLookupResult } from '@pinrank/proto';
+import { callUnary, createClient, LookupStreamClient, startServer } from '@pinrank/service-kit';
 import { Command } from 'commander';
 import * as hdr from 'hdr-histogram-js';
 import Redis from 'ioredis';
@@ -100,7 +101,16 @@ async function serve(name: string, store: VectorStore, files: { userFile: string
   const admin = new EmbeddingStoreRpc(`127.0.0.1:${server.port}`, TOKEN);
   const client = createClient(EmbeddingStoreClient, `127.0.0.1:${server.port}`, window > 0 ? { channelOptions: { 'grpc-node.flow_control_window': window } } : {});
   const lookup = client.getEmbeddings.bind(client);
+  // The router's way: each lookup a message on one open StreamEmbeddings stream.
+  const streamed = new LookupStreamClient<GetEmbeddingsRequest, GetEmbeddingsResponse, EmbeddingsLookup, EmbeddingsLookupResult>({
+    unary: EmbeddingStoreService.getEmbeddings,
+    upstream: 'embedding-store',
+    open: (md, o) => client.streamEmbeddings(md, o),
+    envelope: (requestId, timeoutMs, traceparent, request) => ({ requestId, timeoutMs, traceparent, request }),
+    parts: (out) => ({ requestId: out.requestId, status: out.status, response: out.response }),
+  });
   stops.push(async () => {
+    streamed.close();
     admin.close();
     client.close();
     await server.shutdown();
@@ -117,6 +127,7 @@ async function serve(name: string, store: VectorStore, files: { userFile: string
   };
   return [
     [`gRPC GetEmbeddings, ${name} backend`, async (r) => check(await callUnary(lookup, GetEmbeddingsRequest.fromPartial(req(r)), { timeoutMs: 10_000 }))],
+    [`gRPC GetEmbeddings as a message on an open StreamEmbeddings stream, ${name} backend`, async (r) => check(await streamed.call(GetEmbeddingsRequest.fromPartial(req(r)), { timeoutMs: 10_000 }))],
     // The same lookup without the network hop: what the service itself costs.
     [`in-process lookup (no gRPC), ${name} backend`, async (r) => check(await app.lookups.getEmbeddings(req(r)))],
     [`plain ${name} read of the 501 keys (the store's readRows; no service)`, plainRead],

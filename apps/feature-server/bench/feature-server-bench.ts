@@ -16,7 +16,8 @@ import { Command } from 'commander';
 import Redis from 'ioredis';
 import { connect } from 'nats';
 import { credentials, Metadata, Server, ServerCredentials } from '@grpc/grpc-js';
-import { FeatureServerClient, FeatureServerService, GetRealtimeSequenceRequest, UserAction, type RealtimeSequence } from '@pinrank/proto';
+import { FeatureServerClient, FeatureServerService, GetRealtimeSequenceRequest, UserAction, type RealtimeSequence, type SequenceLookup, type SequenceLookupResult } from '@pinrank/proto';
+import { LookupStreamClient } from '@pinrank/service-kit';
 import { encodeRecord } from '../src/store/stored-record';
 import { catalogVector, startCatalogServer, type CatalogServer } from '../src/testing/catalog-server';
 import { FeatureTestClient } from '../src/testing/feature-client';
@@ -137,6 +138,25 @@ function grpcRead(name: string, client: FeatureTestClient, run: string): ReadPat
       const seq = await client.sequence({ userId: `${run}-u${i % opts.readUsers}`, maxLen: 100, asOfMs: NOW });
       if (seq.length !== 100) throw new Error(`bench: ${name}: ${seq.length} rows`);
     },
+  };
+}
+
+/** Reads as the router sends them: each request a message on one open StreamRealtimeSequences stream. */
+function streamedRead(name: string, client: FeatureTestClient, run: string): ReadPath & { close(): void } {
+  const lookups = new LookupStreamClient<GetRealtimeSequenceRequest, RealtimeSequence, SequenceLookup, SequenceLookupResult>({
+    unary: FeatureServerService.getRealtimeSequence,
+    upstream: 'feature-server',
+    open: (md, o) => client.raw.streamRealtimeSequences(md, o),
+    envelope: (requestId, timeoutMs, traceparent, request) => ({ requestId, timeoutMs, traceparent, request }),
+    parts: (out) => ({ requestId: out.requestId, status: out.status, response: out.sequence }),
+  });
+  return {
+    name,
+    read: async (i) => {
+      const seq = await lookups.call(GetRealtimeSequenceRequest.fromPartial({ userId: `${run}-u${i % opts.readUsers}`, maxLen: 100, asOfMs: NOW }), { timeoutMs: 10_000 });
+      if (seq.length !== 100) throw new Error(`bench: ${name}: ${seq.length} rows`);
+    },
+    close: () => lookups.close(),
   };
 }
 
@@ -265,6 +285,7 @@ async function main(): Promise<void> {
   const f = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   const rows: string[] = [];
   let stopFloor = async (): Promise<void> => undefined;
+  let closeStreamed = (): void => undefined;
   try {
     // Ingest: warm every path (connections, caches, scripts), then measure interleaved.
     const ingestPaths = (run: string): IngestPath[] => [
@@ -289,8 +310,11 @@ async function main(): Promise<void> {
     // The floor answers what the LMDB server answers for the first reader (same bytes, same form).
     const floor = await bareFloor(await lmdb.sequence({ userId: 'rd-u0', maxLen: 100, asOfMs: NOW }));
     stopFloor = floor.stop;
+    const streamed = streamedRead('feature-server, LMDB backend (the same request as a message on an open StreamRealtimeSequences stream)', lmdb, 'rd');
+    closeStreamed = streamed.close;
     const readPaths: ReadPath[] = [
       grpcRead('feature-server, LMDB backend (GetRealtimeSequence → tensors)', lmdb, 'rd'),
+      streamed,
       grpcRead('feature-server, Redis backend (GetRealtimeSequence → tensors)', red, 'rd'),
       {
         name: 'gRPC floor: LMDB server, unknown user, S=1 (transport only)',
@@ -375,6 +399,7 @@ async function main(): Promise<void> {
     console.log(rows.join('\n'));
   } finally {
     await stopFloor();
+    closeStreamed();
     lmdb.close();
     red.close();
     // Every server process this run started, including one left running by a failure.

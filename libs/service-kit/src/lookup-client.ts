@@ -3,9 +3,9 @@
 // request id, its own deadline (sent along and enforced here by a timer), a
 // CLIENT span whose context travels in the message, and its own status.
 import { Metadata, status as GrpcStatus, type CallOptions, type ClientDuplexStream } from '@grpc/grpc-js';
-import { SpanKind, SpanStatusCode, context as otelContext, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context as otelContext, trace } from '@opentelemetry/api';
 import { type RpcMetrics } from '@pinrank/telemetry';
-import { injectTraceContext } from '@pinrank/telemetry/internal';
+import { injectTraceContext, serverAttributes } from '@pinrank/telemetry/internal';
 import { type CallContext } from './context';
 import { ERROR_CODES, PinrankError, type ErrorCode } from './errors';
 import { type LookupStatusLike } from './lookup-stream';
@@ -36,11 +36,13 @@ export interface LookupClientOptions<Req, Res, In, Out> {
   parts: (out: Out) => LookupResultParts<Res>;
   /** Who the upstream is, for error messages, e.g. "feature-server". */
   upstream: string;
+  /** The channel's target (e.g. "127.0.0.1:50051"), recorded on each CLIENT span as `server.address`/`server.port`. */
+  target?: string;
   /** Most requests in flight; past it a request is refused here ({@link LookupStreamUnavailable}). Default 256. */
   maxInFlight?: number;
   /** A stream is replaced by a new one after this long (before the server's connection age cuts it); default 60 000 ms. */
   maxStreamAgeMs?: number;
-  /** After a stream fails, requests are refused here for this long before one is opened again; default 1000 ms. */
+  /** After a stream fails, requests are refused here for this long before one is opened again; default 1000 ms (5 minutes when the server does not implement the stream). */
   reopenAfterMs?: number;
   /** Metadata sent when a stream opens (e.g. a bearer token). */
   metadata?: () => Metadata;
@@ -68,6 +70,8 @@ interface OpenStream<In, Res> {
 }
 
 const MAX_ID = 0xffff_ffff;
+/** How long a client waits before asking again a server that answered UNIMPLEMENTED (it has no stream method). */
+const UNIMPLEMENTED_RETRY_MS = 5 * 60_000;
 
 function statusError(status: LookupStatusLike): PinrankError {
   const name = GrpcStatus[status.code] as ErrorCode | undefined;
@@ -95,12 +99,14 @@ export class LookupStreamClient<Req, Res, In, Out> {
   private readonly reopenAfterMs: number;
   private readonly service: string;
   private readonly method: string;
+  private readonly spanAttributes: Record<string, string | number | boolean>;
 
   constructor(private readonly o: LookupClientOptions<Req, Res, In, Out>) {
     this.maxInFlight = o.maxInFlight ?? 256;
     this.maxStreamAgeMs = o.maxStreamAgeMs ?? 60_000;
     this.reopenAfterMs = o.reopenAfterMs ?? 1000;
     [this.service = '', this.method = ''] = o.unary.path.replace(/^\//, '').split('/');
+    this.spanAttributes = { 'rpc.system': 'grpc', 'rpc.service': this.service, 'rpc.method': this.method, 'pinrank.rpc.stream': true, ...(o.target ? serverAttributes(o.target) : {}) };
   }
 
   /** Requests sent and not yet answered. */
@@ -120,7 +126,7 @@ export class LookupStreamClient<Req, Res, In, Out> {
     const parent = options.parent?.otel ?? otelContext.active();
     const span = trace.getTracer('pinrank-grpc-client').startSpan(
       `${this.service}/${this.method}`,
-      { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'grpc', 'rpc.service': this.service, 'rpc.method': this.method, 'pinrank.rpc.stream': true } },
+      { kind: SpanKind.CLIENT, attributes: this.spanAttributes },
       parent,
     );
     const carrier = new Metadata();
@@ -175,7 +181,8 @@ export class LookupStreamClient<Req, Res, In, Out> {
     if (this.stream && now - this.stream.openedAt > this.maxStreamAgeMs) this.retire(this.stream, 'replaced', false);
     if (this.stream) return this.stream;
     if (now < this.downUntil) return `down (${this.downReason}); tried again in ${this.downUntil - now} ms`;
-    const call = this.o.open(this.o.metadata?.() ?? new Metadata(), {});
+    // Opened outside the request that happens to need it first: the stream outlives that request's trace.
+    const call = otelContext.with(ROOT_CONTEXT, () => this.o.open(this.o.metadata?.() ?? new Metadata(), {}));
     const opened: OpenStream<In, Res> = { call, pending: new Map(), openedAt: now };
     call.on('data', (out: Out) => {
       const { requestId, status, response } = this.o.parts(out);
@@ -189,7 +196,9 @@ export class LookupStreamClient<Req, Res, In, Out> {
       if (this.stream === opened) {
         this.stream = undefined;
         if (err) {
-          this.downUntil = Date.now() + this.reopenAfterMs;
+          // A server without the stream method (an older release) will not grow one soon: ask again rarely.
+          const unimplemented = err.code === GrpcStatus.UNIMPLEMENTED;
+          this.downUntil = Date.now() + (unimplemented ? Math.max(this.reopenAfterMs, UNIMPLEMENTED_RETRY_MS) : this.reopenAfterMs);
           this.downReason = err.details ?? err.message;
         }
       }

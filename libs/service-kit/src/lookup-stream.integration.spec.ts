@@ -239,8 +239,8 @@ describe('lookup streams', () => {
     }
   });
 
-  it('traces each request: a CLIENT span per request, and a SERVER span under it named as the unary method', async () => {
-    const l = lookupClient();
+  it('traces each request: a CLIENT span per request (naming the server), and a SERVER span under it named as the unary method; the stream is no part of the trace', async () => {
+    const l = lookupClient({ target: `127.0.0.1:${server.port}` });
     await trace.getTracer('test').startActiveSpan('root', async (root) => {
       try {
         await Promise.all([l.call(req('t1'), { timeoutMs: 2_000 }), l.call(req('t2'), { timeoutMs: 2_000 })]);
@@ -258,6 +258,12 @@ describe('lookup streams', () => {
       expect(servers.map((s) => s.name)).toEqual(['pinrank.v1.FeatureServer/GetRealtimeSequence']);
       expect(servers[0]!.attributes['pinrank.rpc.stream']).toBe('/pinrank.v1.FeatureServer/StreamRealtimeSequences');
       expect(servers[0]!.spanContext().traceId).toBe(root.spanContext().traceId);
+      expect(c.attributes).toMatchObject({ 'server.address': '127.0.0.1', 'server.port': server.port, 'pinrank.rpc.stream': true });
     }
+    // The stream itself, opened by the first request, ends in a trace of its own.
+    l.close();
+    await waitFor(() => exporter.getFinishedSpans().some((s) => s.name.endsWith('StreamRealtimeSequences')));
+    const streamSpans = exporter.getFinishedSpans().filter((s) => s.name.endsWith('StreamRealtimeSequences'));
+    for (const s of streamSpans) expect(s.spanContext().traceId).not.toBe(root.spanContext().traceId);
   });
 });

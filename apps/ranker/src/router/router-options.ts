@@ -127,6 +127,12 @@ export interface RouterOptions {
   sequenceTimeoutMs?: number;
   /** Longest wait for each embedding lookup; default 200 ms. */
   embeddingsTimeoutMs?: number;
+  /**
+   * Send the sequence and embedding lookups as messages on one open stream per
+   * upstream (StreamRealtimeSequences, StreamEmbeddings) rather than a unary call
+   * each; a lookup the stream cannot carry goes as the unary call. Default true.
+   */
+  lookupStreams?: boolean;
   /** Items whose content and tower vectors the router keeps to answer from while the embedding-store is down (vector-cache.ts); default 50 000, 0 turns the cache off. */
   vectorCacheItems?: number;
   /** Users' vectors kept per snapshot for the same purpose; default 50 000. */
@@ -185,6 +191,7 @@ export interface ResolvedRouterOptions {
   deadlineMarginMs: number;
   sequenceTimeoutMs: number;
   embeddingsTimeoutMs: number;
+  lookupStreams: boolean;
   vectorCacheItems: number;
   vectorCacheUsers: number;
   maxInferAttempts: number;
@@ -284,6 +291,7 @@ export function withRouterDefaults(o: RouterOptions): ResolvedRouterOptions {
     deadlineMarginMs: intIn('deadlineMarginMs', o.deadlineMarginMs ?? 5, 0),
     sequenceTimeoutMs: intIn('sequenceTimeoutMs', o.sequenceTimeoutMs ?? 100, 1),
     embeddingsTimeoutMs: intIn('embeddingsTimeoutMs', o.embeddingsTimeoutMs ?? 200, 1),
+    lookupStreams: o.lookupStreams ?? true,
     vectorCacheItems: intIn('vectorCacheItems', o.vectorCacheItems ?? 50_000, 0, 10_000_000),
     vectorCacheUsers: intIn('vectorCacheUsers', o.vectorCacheUsers ?? 50_000, 0, 10_000_000),
     maxInferAttempts: intIn('maxInferAttempts', o.maxInferAttempts ?? 2, 1, 10),

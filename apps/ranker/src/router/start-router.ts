@@ -61,7 +61,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     createWorkerPool('cpu', o.cpuWorkers, o.startupHealthWaitMs, { ...connect, ...(logger ? { logger } : {}) }),
   ]);
   const pools = { gpu, cpu };
-  const upstreams = new GrpcUpstreams(o.featureServer, o.embeddingStore, connect);
+  const upstreams = new GrpcUpstreams(o.featureServer, o.embeddingStore, connect, { lookupStreams: o.lookupStreams });
   const vectorCache = o.vectorCacheItems > 0 ? new VectorCache({ items: o.vectorCacheItems, users: o.vectorCacheUsers }) : undefined;
   let experiments: ExperimentStore | undefined;
   let requestLog: RequestLog | undefined;

@@ -56,6 +56,39 @@ describe('GrpcUpstreams', () => {
     expect(await up.snapshotVersions(2000)).toEqual(new Set(['snap-7']));
   });
 
+  it('sends the lookups on one stream per upstream, answering as the unary calls do', async () => {
+    const unary = new GrpcUpstreams(features.address, store.address, {}, { lookupStreams: false });
+    try {
+      const [seqBefore, embBefore] = [features.lookups.streamed, store.lookups.streamed];
+      const lookup = { userId: 'u1', itemIds: ['i1', 'i3'], kind: VectorKind.VECTOR_KIND_TOWER };
+      const [streamedSeq, streamedEmb] = await Promise.all([up.sequence(query, ctx()), up.getEmbeddings(lookup, { timeoutMs: 2000 }, ctx())]);
+      expect([features.lookups.streamed - seqBefore, store.lookups.streamed - embBefore]).toEqual([1, 1]);
+      const [unarySeq, unaryEmb] = await Promise.all([unary.sequence(query, ctx()), unary.getEmbeddings(lookup, { timeoutMs: 2000 }, ctx())]);
+      expect([features.lookups.streamed - seqBefore, store.lookups.streamed - embBefore]).toEqual([1, 1]);
+      expect(streamedSeq).toEqual(unarySeq);
+      expect(streamedEmb).toEqual(unaryEmb);
+    } finally {
+      unary.close();
+    }
+  });
+
+  it('uses the unary calls against upstreams without the stream methods (an older release)', async () => {
+    const oldFeatures = await startFakeFeatureServer({ sequences: SEQUENCES, itemIndex: indexOf, lookupStreams: false });
+    const oldStore = await startFakeEmbeddingStore(store.data, { lookupStreams: false });
+    const old = new GrpcUpstreams(oldFeatures.address, oldStore.address);
+    try {
+      for (let k = 0; k < 3; k++) {
+        const r = await old.sequence(query, ctx());
+        expect(r.failure).toBeUndefined();
+        await expect(old.getEmbeddings({ itemIds: ['i1'], kind: VectorKind.VECTOR_KIND_CONTENT }, { timeoutMs: 2000 }, ctx())).resolves.toMatchObject({ itemIds: ['i1'] });
+      }
+      expect([oldFeatures.requests.length, oldStore.embeddingRequests.length]).toEqual([3, 3]);
+    } finally {
+      old.close();
+      await Promise.all([oldFeatures.server.shutdown(), oldStore.server.shutdown()]);
+    }
+  });
+
   it('refuses to start a call when the request has no time left', async () => {
     await expect(up.getEmbeddings({ itemIds: ['i1'], kind: VectorKind.VECTOR_KIND_CONTENT }, { timeoutMs: 2000 }, ctx(1))).rejects.toMatchObject({
       code: 'DEADLINE_EXCEEDED',

@@ -1,15 +1,22 @@
 import {
   EmbeddingStoreClient,
+  EmbeddingStoreService,
   FeatureServerClient,
+  FeatureServerService,
   GetEmbeddingsRequest,
   GetRealtimeSequenceRequest,
   ListSnapshotsRequest,
   RetrieveRequest,
   SnapshotState,
+  type EmbeddingsLookup,
+  type EmbeddingsLookupResult,
   type GetEmbeddingsResponse,
+  type RealtimeSequence,
   type RetrieveResponse,
+  type SequenceLookup,
+  type SequenceLookupResult,
 } from '@pinrank/proto';
-import { callUnary, createClient, PinrankError, type ClientConnectOptions } from '@pinrank/service-kit';
+import { callUnary, createClient, LookupStreamClient, LookupStreamUnavailable, PinrankError, type ClientConnectOptions, type UnaryCallOptions } from '@pinrank/service-kit';
 import { type RequestContext } from './request-context';
 import { emptySequence, sequenceFromProto, type UserSequence } from './sequence';
 
@@ -69,17 +76,51 @@ function describe(err: unknown): string {
 /** Milliseconds from now to a deadline. */
 const until = (deadline: Date): number => deadline.getTime() - Date.now();
 
+/** Options of {@link GrpcUpstreams}. */
+export interface GrpcUpstreamsOptions {
+  /**
+   * Send GetRealtimeSequence and GetEmbeddings as messages on one long-lived
+   * lookup stream per upstream (StreamRealtimeSequences, StreamEmbeddings)
+   * instead of a unary call each; a request the stream cannot carry (down,
+   * full, or a server without the method) goes as the unary call. Default true.
+   */
+  lookupStreams?: boolean;
+}
+
 /** The upstreams over gRPC clients of the feature-server and the embedding-store. */
 export class GrpcUpstreams implements Upstreams {
   private readonly features: FeatureServerClient;
   private readonly embeddings: EmbeddingStoreClient;
+  private readonly sequenceStream: LookupStreamClient<GetRealtimeSequenceRequest, RealtimeSequence, SequenceLookup, SequenceLookupResult> | undefined;
+  private readonly embeddingsStream: LookupStreamClient<GetEmbeddingsRequest, GetEmbeddingsResponse, EmbeddingsLookup, EmbeddingsLookupResult> | undefined;
 
-  constructor(featureServer: string, embeddingStore: string, connect: ClientConnectOptions = {}) {
+  constructor(featureServer: string, embeddingStore: string, connect: ClientConnectOptions = {}, options: GrpcUpstreamsOptions = {}) {
     this.features = createClient(FeatureServerClient, featureServer, connect);
     this.embeddings = createClient(EmbeddingStoreClient, embeddingStore, connect);
     // Connect now, so the first request does not pay for connection set-up inside its deadline.
     this.features.getChannel().getConnectivityState(true);
     this.embeddings.getChannel().getConnectivityState(true);
+    if (options.lookupStreams ?? true) {
+      const metrics = connect.metrics ? { metrics: connect.metrics } : {};
+      this.sequenceStream = new LookupStreamClient<GetRealtimeSequenceRequest, RealtimeSequence, SequenceLookup, SequenceLookupResult>({
+        unary: FeatureServerService.getRealtimeSequence,
+        upstream: 'feature-server',
+        target: featureServer,
+        open: (md, o) => this.features.streamRealtimeSequences(md, o),
+        envelope: (requestId, timeoutMs, traceparent, request) => ({ requestId, timeoutMs, traceparent, request }),
+        parts: (out) => ({ requestId: out.requestId, status: out.status, response: out.sequence }),
+        ...metrics,
+      });
+      this.embeddingsStream = new LookupStreamClient<GetEmbeddingsRequest, GetEmbeddingsResponse, EmbeddingsLookup, EmbeddingsLookupResult>({
+        unary: EmbeddingStoreService.getEmbeddings,
+        upstream: 'embedding-store',
+        target: embeddingStore,
+        open: (md, o) => this.embeddings.streamEmbeddings(md, o),
+        envelope: (requestId, timeoutMs, traceparent, request) => ({ requestId, timeoutMs, traceparent, request }),
+        parts: (out) => ({ requestId: out.requestId, status: out.status, response: out.response }),
+        ...metrics,
+      });
+    }
   }
 
   async sequence(q: SequenceQuery, ctx: RequestContext): Promise<SequenceResult> {
@@ -88,7 +129,7 @@ export class GrpcUpstreams implements Upstreams {
       const deadline = ctx.deadline.forCall('GetRealtimeSequence', Math.min(q.timeoutMs, ctx.deadline.remainingMs() / 2));
       const req = GetRealtimeSequenceRequest.fromPartial({ userId: q.userId, maxLen: q.length, asOfMs: q.asOfMs, includeRecords: q.includeRecords });
       // No retry: a feature-server that is down costs an empty sequence, not the request's time.
-      const res = await callUnary(this.features.getRealtimeSequence.bind(this.features), req, ctx.callOptions(until(deadline), false));
+      const res = await viaStream(this.sequenceStream, req, ctx.callOptions(until(deadline), false), (o) => callUnary(this.features.getRealtimeSequence.bind(this.features), req, o));
       const sequence = sequenceFromProto(res, q.width);
       if (sequence.S !== q.length) throw new Error(`sequence length ${sequence.S}, asked for ${q.length}`);
       return { sequence, failure: undefined };
@@ -100,7 +141,8 @@ export class GrpcUpstreams implements Upstreams {
   async getEmbeddings(req: Partial<GetEmbeddingsRequest>, o: UpstreamCallOptions, ctx: RequestContext): Promise<GetEmbeddingsResponse> {
     const deadline = ctx.deadline.forCall('GetEmbeddings', o.timeoutMs);
     try {
-      return await callUnary(this.embeddings.getEmbeddings.bind(this.embeddings), GetEmbeddingsRequest.fromPartial(req), ctx.callOptions(until(deadline), true));
+      const request = GetEmbeddingsRequest.fromPartial(req);
+      return await viaStream(this.embeddingsStream, request, ctx.callOptions(until(deadline), true), (o) => callUnary(this.embeddings.getEmbeddings.bind(this.embeddings), request, o));
     } catch (err) {
       throw upstreamError('embedding-store GetEmbeddings', err);
     }
@@ -126,8 +168,26 @@ export class GrpcUpstreams implements Upstreams {
   }
 
   close(): void {
+    this.sequenceStream?.close();
+    this.embeddingsStream?.close();
     this.features.close();
     this.embeddings.close();
+  }
+}
+
+/**
+ * One lookup on `stream` when there is one and it can carry the request,
+ * else (or when it could not) the unary call, with the time that is left.
+ */
+async function viaStream<Req, Res>(stream: Pick<LookupStreamClient<Req, Res, never, never>, 'call'> | undefined, request: Req, o: UnaryCallOptions, unary: (o: UnaryCallOptions) => Promise<Res>): Promise<Res> {
+  if (!stream) return unary(o);
+  const started = Date.now();
+  const timeoutMs = o.timeoutMs ?? Infinity;
+  try {
+    return await stream.call(request, o.parent ? { timeoutMs, parent: o.parent } : { timeoutMs });
+  } catch (err) {
+    if (!(err instanceof LookupStreamUnavailable)) throw err;
+    return unary({ ...o, timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)) });
   }
 }
 

@@ -12,12 +12,14 @@ import {
   Tensor,
   UserAction,
   VectorKind,
+  type EmbeddingsLookupResult,
   type GetEmbeddingsRequest,
   type GetRealtimeSequenceRequest,
   type RetrieveRequest,
+  type SequenceLookupResult,
 } from '@pinrank/proto';
 import { encodeTensorMessage } from '@pinrank/inference';
-import { defineService, PinrankError, startServer, type RunningServer } from '@pinrank/service-kit';
+import { defineService, lookupStream, PinrankError, startServer, type RunningServer } from '@pinrank/service-kit';
 import { pino } from 'pino';
 
 /** Deterministic test vectors: value j of item/user `seed`. */
@@ -45,6 +47,13 @@ export interface FakeFeatureServerData {
   itemIndex: (itemId: string) => number;
   /** Delay before answering (to test timeouts). */
   delayMs?: number;
+  /** Serve StreamRealtimeSequences too (default true); false answers it UNIMPLEMENTED, as an older feature-server would. */
+  lookupStreams?: boolean;
+}
+
+/** How many lookups a fake answered on its lookup stream. */
+export interface StreamedCount {
+  streamed: number;
 }
 
 const silent = pino({ level: 'silent' });
@@ -75,17 +84,30 @@ export function fakeSequence(data: FakeFeatureServerData, req: GetRealtimeSequen
 }
 
 /** Starts a real gRPC FeatureServer over in-memory sequences; records every request. */
-export async function startFakeFeatureServer(data: FakeFeatureServerData): Promise<{ server: RunningServer; requests: GetRealtimeSequenceRequest[]; address: string }> {
+export async function startFakeFeatureServer(
+  data: FakeFeatureServerData,
+): Promise<{ server: RunningServer; requests: GetRealtimeSequenceRequest[]; address: string; lookups: StreamedCount }> {
   const requests: GetRealtimeSequenceRequest[] = [];
+  const lookups: StreamedCount = { streamed: 0 };
+  const answer = async (req: GetRealtimeSequenceRequest): Promise<RealtimeSequence> => {
+    requests.push(req);
+    if (data.delayMs) await new Promise((r) => setTimeout(r, data.delayMs).unref());
+    return fakeSequence(data, req);
+  };
   const reg = defineService(FeatureServerService, {
-    getRealtimeSequence: async (req: GetRealtimeSequenceRequest) => {
-      requests.push(req);
-      if (data.delayMs) await new Promise((r) => setTimeout(r, data.delayMs).unref());
-      return fakeSequence(data, req);
-    },
+    getRealtimeSequence: answer,
+    ...(data.lookupStreams ?? true
+      ? {
+          streamRealtimeSequences: lookupStream({
+            unary: FeatureServerService.getRealtimeSequence,
+            handle: (req: GetRealtimeSequenceRequest) => (lookups.streamed++, answer(req)),
+            result: (requestId, status, sequence): SequenceLookupResult => ({ requestId, status, sequence }),
+          }),
+        }
+      : {}),
   });
   const server = await startServer({ name: 'fake-feature-server', address: '127.0.0.1:0', services: [reg], signals: [], logger: silent });
-  return { server, requests, address: `127.0.0.1:${server.port}` };
+  return { server, requests, address: `127.0.0.1:${server.port}`, lookups };
 }
 
 /** The data of the fake embedding-store: a catalog (content vectors) and one snapshot; tests may change it between calls. */
@@ -183,14 +205,26 @@ export function fakeRetrieve(data: FakeStoreData, req: RetrieveRequest): Retriev
  */
 export async function startFakeEmbeddingStore(
   data: FakeStoreData,
-): Promise<{ server: RunningServer; embeddingRequests: GetEmbeddingsRequest[]; retrieveRequests: RetrieveRequest[]; address: string; data: FakeStoreData }> {
+  o: { /** Serve StreamEmbeddings too (default true); false answers it UNIMPLEMENTED. */ lookupStreams?: boolean } = {},
+): Promise<{ server: RunningServer; embeddingRequests: GetEmbeddingsRequest[]; retrieveRequests: RetrieveRequest[]; address: string; data: FakeStoreData; lookups: StreamedCount }> {
   const embeddingRequests: GetEmbeddingsRequest[] = [];
   const retrieveRequests: RetrieveRequest[] = [];
+  const lookups: StreamedCount = { streamed: 0 };
+  const answer = async (req: GetEmbeddingsRequest): Promise<GetEmbeddingsResponse> => {
+    embeddingRequests.push(req);
+    return fakeGetEmbeddings(data, req);
+  };
   const reg = defineService(EmbeddingStoreService, {
-    getEmbeddings: async (req: GetEmbeddingsRequest) => {
-      embeddingRequests.push(req);
-      return fakeGetEmbeddings(data, req);
-    },
+    getEmbeddings: answer,
+    ...(o.lookupStreams ?? true
+      ? {
+          streamEmbeddings: lookupStream({
+            unary: EmbeddingStoreService.getEmbeddings,
+            handle: (req: GetEmbeddingsRequest) => (lookups.streamed++, answer(req)),
+            result: (requestId, status, response): EmbeddingsLookupResult => ({ requestId, status, response }),
+          }),
+        }
+      : {}),
     listSnapshots: async () =>
       ListSnapshotsResponse.fromPartial({
         activeVersion: data.snapshotVersion,
@@ -202,7 +236,7 @@ export async function startFakeEmbeddingStore(
     },
   });
   const server = await startServer({ name: 'fake-embedding-store', address: '127.0.0.1:0', services: [reg], signals: [], logger: silent });
-  return { server, embeddingRequests, retrieveRequests, address: `127.0.0.1:${server.port}`, data };
+  return { server, embeddingRequests, retrieveRequests, address: `127.0.0.1:${server.port}`, data, lookups };
 }
 
 /** Dot product. */
