@@ -15,8 +15,8 @@ import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import Redis from 'ioredis';
 import { connect } from 'nats';
-import { credentials, Metadata, Server, ServerCredentials } from '@grpc/grpc-js';
-import { FeatureServerClient, FeatureServerService, GetRealtimeSequenceRequest, UserAction, type RealtimeSequence, type SequenceLookup, type SequenceLookupResult } from '@pinrank/proto';
+import { credentials, Metadata, Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
+import { FeatureServerClient, FeatureServerService, GetRealtimeSequenceRequest, SequenceLookup, UserAction, type RealtimeSequence, type SequenceLookupResult } from '@pinrank/proto';
 import { LookupStreamClient } from '@pinrank/service-kit';
 import { encodeRecord } from '../src/store/stored-record';
 import { catalogVector, startCatalogServer, type CatalogServer } from '../src/testing/catalog-server';
@@ -170,17 +170,40 @@ interface ServerProcess {
 const serverProcesses: ServerProcess[] = [];
 
 /**
- * The bare-gRPC floor of a sequence read: a bare grpc-js server (in the bench
- * process) answering every GetRealtimeSequence with one prebuilt 100-action
- * answer, and a bare generated client. Transport and codec of the same bytes,
- * no read and no service kit.
+ * The bare-gRPC floors of a sequence read: a bare grpc-js server (in the bench
+ * process) answering every GetRealtimeSequence, and every message of a
+ * StreamRealtimeSequences stream, with one prebuilt 100-action answer, and a
+ * bare generated client. Transport and codec of the same bytes, no read and no
+ * service kit.
  */
-async function bareFloor(answer: RealtimeSequence): Promise<{ read: () => Promise<void>; stop(): Promise<void> }> {
+async function bareFloor(answer: RealtimeSequence): Promise<{ read: () => Promise<void>; streamRead: () => Promise<void>; stop(): Promise<void> }> {
   const server = new Server();
-  server.addService(FeatureServerService, { getRealtimeSequence: (_call: unknown, cb: (err: null, res: RealtimeSequence) => void) => cb(null, answer) });
+  server.addService(FeatureServerService, {
+    getRealtimeSequence: (_call: unknown, cb: (err: null, res: RealtimeSequence) => void) => cb(null, answer),
+    streamRealtimeSequences: (call: ServerDuplexStream<SequenceLookup, SequenceLookupResult>) => {
+      call.on('data', (m: SequenceLookup) => call.write({ requestId: m.requestId, status: { code: 0, message: '' }, sequence: answer }));
+      call.on('end', () => call.end());
+      call.on('error', () => undefined);
+    },
+  });
   const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
   const client = new FeatureServerClient(`127.0.0.1:${port}`, credentials.createInsecure());
+  const stream = client.streamRealtimeSequences();
+  const waiting = new Map<number, (r: SequenceLookupResult) => void>();
+  stream.on('data', (r: SequenceLookupResult) => waiting.get(r.requestId)?.(r));
+  stream.on('error', () => undefined);
+  let nextId = 1;
   return {
+    streamRead: () =>
+      new Promise<void>((res, rej) => {
+        const id = nextId++;
+        waiting.set(id, (r) => {
+          waiting.delete(id);
+          if (r.sequence?.length === 100) res();
+          else rej(new Error('bench: stream floor answered short'));
+        });
+        stream.write(SequenceLookup.fromPartial({ requestId: id, timeoutMs: 10_000, request: { userId: answer.userId, maxLen: 100, asOfMs: NOW } }));
+      }),
     read: () =>
       new Promise<void>((res, rej) =>
         client.getRealtimeSequence(GetRealtimeSequenceRequest.fromPartial({ userId: answer.userId, maxLen: 100, asOfMs: NOW }), new Metadata(), { deadline: Date.now() + 10_000 }, (err, r) =>
@@ -188,6 +211,7 @@ async function bareFloor(answer: RealtimeSequence): Promise<{ read: () => Promis
         ),
       ),
     stop: async () => {
+      stream.end();
       client.close();
       server.forceShutdown();
     },
@@ -323,6 +347,7 @@ async function main(): Promise<void> {
         },
       },
       { name: 'bare gRPC floor: bare grpc-js server and client, a prebuilt 100-action answer (same bytes)', read: floor.read },
+      { name: 'bare gRPC stream floor: the same answer to a message on an open bare grpc-js stream', read: floor.streamRead },
       {
         name: 'plain Redis LRANGE 0 99 (raw bytes, no tensors)',
         read: async (i) => {
@@ -333,7 +358,8 @@ async function main(): Promise<void> {
     await measureReads(readPaths, Math.min(200, opts.reads));
     const readSamples = await measureReads(readPaths, opts.reads);
     const lr = summary(readSamples[readPaths.length - 1] ?? []);
-    const floorRead = summary(readSamples[readPaths.length - 2] ?? []);
+    const floorRead = summary(readSamples[readPaths.length - 3] ?? []);
+    const streamFloorRead = summary(readSamples[readPaths.length - 2] ?? []);
     log('reads measured');
 
     // Freshness through JetStream: publish one action, poll the same replica until it is readable.
@@ -376,12 +402,13 @@ async function main(): Promise<void> {
       '',
       `Reads: ${f(opts.reads)} sequential calls per path, interleaved; S=100 over ${f(opts.readUsers)} users holding 100 sequence actions each.`,
       '',
-      '| read path | p50 ms | p99 ms | p50 vs LRANGE | p50 vs bare floor + LRANGE |',
+      '| read path | p50 ms | p99 ms | p50 vs LRANGE | p50 vs bare floor (unary or stream, as the path) + LRANGE |',
       '|---|---:|---:|---:|---:|',
     );
     readPaths.forEach((p, i) => {
       const s = summary(readSamples[i] ?? []);
-      const vsFloor = p.name.startsWith('feature-server') ? `${f(s.p50 / (floorRead.p50 + lr.p50), 2)}×` : '';
+      const floorOfPath = p === streamed ? streamFloorRead : floorRead;
+      const vsFloor = p.name.startsWith('feature-server') ? `${f(s.p50 / (floorOfPath.p50 + lr.p50), 2)}×` : '';
       rows.push(`| ${p.name} | ${f(s.p50, 3)} | ${f(s.p99, 3)} | ${f(s.p50 / lr.p50, 2)}× | ${vsFloor} |`);
     });
     const fr = summary(freshMs);

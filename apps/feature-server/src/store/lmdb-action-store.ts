@@ -1,6 +1,6 @@
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { type ActionStore, type AppendOutcome, type RetentionPolicy, retentionClass, validateRetention } from './action-store';
-import { decodeRecord, encodeRecord, type StoredRecord } from './stored-record';
+import { decodeRecord, encodeRecord, READ_VECTORS, type StoredRecord } from './stored-record';
 
 /** Options of the embedded LMDB action store. */
 export interface LmdbActionStoreOptions {
@@ -15,6 +15,17 @@ export interface LmdbActionStoreOptions {
 type RecordKey = [string, number, number, string];
 
 /**
+ * The records database's value codec. `decode` is handed LMDB's shared read
+ * buffer and the value's size (lmdb-js does so when the decoder copies: it
+ * does not ask for a stable buffer).
+ */
+const RECORD_CODEC = {
+  encode: (record: StoredRecord): Buffer => encodeRecord(record),
+  decode: (bytes: Buffer, size?: unknown): StoredRecord => decodeRecord(bytes, typeof size === 'number' ? size : bytes.length, READ_VECTORS),
+  needsStableBuffer: false,
+};
+
+/**
  * The default backend: one LMDB environment with two databases.
  * `records`: key [userId, class, timestampMs, actionId] → encoded record, so a user's
  * actions of one class are one contiguous range ordered by time (out-of-order arrivals
@@ -24,7 +35,7 @@ type RecordKey = [string, number, number, string];
  */
 export class LmdbActionStore implements ActionStore {
   private readonly root: RootDatabase;
-  private readonly records: Database<Buffer, RecordKey>;
+  private readonly records: Database<StoredRecord, RecordKey>;
   private readonly ids: Database<number, [string, string]>;
   private readonly counts: Database<number, [string, number]>;
   private readonly retention: RetentionPolicy;
@@ -32,7 +43,10 @@ export class LmdbActionStore implements ActionStore {
   private constructor(root: RootDatabase, retention: RetentionPolicy) {
     this.root = root;
     this.retention = retention;
-    this.records = root.openDB<Buffer, RecordKey>({ name: 'records', encoding: 'binary' });
+    // Values are encodeRecord's bytes, decoded by decodeRecord straight from the read buffer
+    // LMDB reuses (it copies what it returns): no intermediate copy of each value per read.
+    // (lmdb-js takes `encoder` on any database; its typings list it on the root's options only.)
+    this.records = root.openDB<StoredRecord, RecordKey>({ name: 'records', encoding: 'binary', encoder: RECORD_CODEC } as { name: string });
     this.ids = root.openDB<number, [string, string]>({ name: 'ids', encoding: 'ordered-binary' });
     this.counts = root.openDB<number, [string, number]>({ name: 'counts', encoding: 'ordered-binary' });
   }
@@ -64,7 +78,7 @@ export class LmdbActionStore implements ActionStore {
         entry.count++;
         touched.set(t, entry);
         void this.ids.put(idKey, r.timestampMs);
-        void this.records.put([r.userId, cls, r.timestampMs, r.actionId], encodeRecord(r));
+        void this.records.put([r.userId, cls, r.timestampMs, r.actionId], r);
         inserted.set(`${r.userId}\u0000${r.actionId}`, out.length);
         out.push('accepted');
       }
@@ -113,9 +127,7 @@ export class LmdbActionStore implements ActionStore {
 
   private readSync(userId: string): StoredRecord[] {
     const out: StoredRecord[] = [];
-    for (const { value } of this.records.getRange({ start: [userId, 1], end: [userId, 2] } as never)) {
-      out.push(decodeRecord(value));
-    }
+    for (const { value } of this.records.getRange({ start: [userId, 1], end: [userId, 2] } as never)) out.push(value);
     return out;
   }
 

@@ -1,6 +1,6 @@
 import Redis, { type RedisOptions } from 'ioredis';
 import { type ActionStore, type AppendOutcome, type RetentionPolicy, retentionClass, validateRetention } from './action-store';
-import { decodeRecord, encodeRecord, type StoredRecord } from './stored-record';
+import { decodeRecord, encodeRecord, READ_VECTORS, type StoredRecord } from './stored-record';
 
 /** Options of the Redis action store. */
 export interface RedisActionStoreOptions {
@@ -176,6 +176,6 @@ function decodeAll(values: Array<Buffer | null>): StoredRecord[] {
   const out: StoredRecord[] = [];
   // A null is a record trimmed between ZRANGE and HMGET of another script: impossible
   // within one script, kept as a guard.
-  for (const v of values) if (v) out.push(decodeRecord(v));
+  for (const v of values) if (v) out.push(decodeRecord(v, v.length, READ_VECTORS));
   return out;
 }

@@ -26,6 +26,16 @@ describe('stored record codec', () => {
     expect(decodeRecord(padded.subarray(3)).actionId).toBe('a-ü-1');
   });
 
+  it('decodes the first `size` bytes of a reused buffer and keeps nothing of it', () => {
+    const bytes = encodeRecord(sample);
+    const shared = Buffer.alloc(bytes.length + 100, 0xab);
+    bytes.copy(shared);
+    const back = decodeRecord(shared, bytes.length);
+    shared.fill(0);
+    expect({ ...back, vector: Array.from(back.vector) }).toEqual({ ...sample, vector: Array.from(sample.vector) });
+    expect(() => decodeRecord(shared, bytes.length - 1)).toThrow(RangeError);
+  });
+
   it('refuses truncated values and unknown versions', () => {
     const bytes = encodeRecord(sample);
     expect(() => decodeRecord(bytes.subarray(0, bytes.length - 1))).toThrow(/expected/);

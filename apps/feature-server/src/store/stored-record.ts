@@ -55,10 +55,44 @@ export function encodeRecord(r: StoredRecord): Buffer {
   return out;
 }
 
-/** Decodes bytes written by `encodeRecord`; throws RangeError on a truncated or unknown-format value. */
-export function decodeRecord(buf: Uint8Array): StoredRecord {
+/**
+ * Hands out the vectors of decoded records as views of shared slabs, so a
+ * read of many records allocates a few backing stores, not one per record
+ * (each small ArrayBuffer costs an allocation and a finalizer for the GC).
+ * A slab lives as long as any of its views: use it for records that are read,
+ * copied into a response and dropped, not for records kept.
+ */
+export class VectorSlab {
+  private slab = new Float32Array(0);
+  private used = 0;
+
+  constructor(private readonly floats = 16_384) {}
+
+  /** A view of `dim` floats of the current slab (zeros: the caller overwrites every one). */
+  take(dim: number): Float32Array {
+    if (dim > this.floats) return new Float32Array(dim);
+    if (this.used + dim > this.slab.length) {
+      this.slab = new Float32Array(this.floats);
+      this.used = 0;
+    }
+    const v = this.slab.subarray(this.used, this.used + dim);
+    this.used += dim;
+    return v;
+  }
+}
+
+/** The slab the action stores decode their reads into (read, copied into a response, dropped). */
+export const READ_VECTORS = new VectorSlab();
+
+/**
+ * Decodes bytes written by `encodeRecord`: the first `size` bytes of `buf`
+ * (default all of it). Copies everything it returns, so `buf` may be a
+ * buffer the caller reuses; the vector goes into `slab` when given. Throws
+ * RangeError on a truncated or unknown-format value.
+ */
+export function decodeRecord(buf: Uint8Array, size = buf.length, slab?: VectorSlab): StoredRecord {
   const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (b.length < HEADER_BYTES) throw new RangeError(`stored record: ${b.length} bytes is shorter than the header`);
+  if (size < HEADER_BYTES) throw new RangeError(`stored record: ${size} bytes is shorter than the header`);
   const version = b.readUInt8(0);
   if (version !== FORMAT_VERSION) throw new RangeError(`stored record: unknown format version ${version}`);
   const flags = b.readUInt8(1);
@@ -71,14 +105,14 @@ export function decodeRecord(buf: Uint8Array): StoredRecord {
   const uLen = b.readUInt16LE(24);
   const iLen = b.readUInt16LE(26);
   const expected = HEADER_BYTES + aLen + uLen + iLen + dim * 4;
-  if (b.length !== expected) throw new RangeError(`stored record: ${b.length} bytes, expected ${expected}`);
+  if (size !== expected) throw new RangeError(`stored record: ${size} bytes, expected ${expected}`);
   let o = HEADER_BYTES;
   const actionId = b.toString('utf8', o, (o += aLen));
   const userId = b.toString('utf8', o, (o += uLen));
   const itemId = b.toString('utf8', o, (o += iLen));
-  const vector = new Float32Array(dim);
+  const vector = slab ? slab.take(dim) : new Float32Array(dim);
   // A copy, not a view: LMDB hands out buffers that are reused after the read.
-  if (LITTLE_ENDIAN) b.copy(Buffer.from(vector.buffer), 0, o, o + dim * 4);
+  if (LITTLE_ENDIAN) b.copy(new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength), 0, o, o + dim * 4);
   else for (let i = 0; i < dim; i++, o += 4) vector[i] = b.readFloatLE(o);
   return { actionId, userId, itemId, actionType, timestampMs, surface, durationMs, itemKnown: (flags & FLAG_ITEM_KNOWN) !== 0, vector };
 }
