@@ -5,7 +5,7 @@
 // another checkout's (--baseline <dir>, e.g. the previous release) on the same
 // stack, requests interleaved. Every variant runs the newest model versions of
 // models/ (ModelRepository), as the workers do.
-//   npx tsx apps/ranker/bench/rank-bench.ts [--requests 60] [--sizes 100,500] [--baseline ../pinrank-main] [--cpu-requests 20] [--profile-router [--profile-variant chained]] [--router-node-args=--max-semi-space-size=32] [--chunk 512] [--compare-chunk 128] [--smoke]
+//   npx tsx apps/ranker/bench/rank-bench.ts [--requests 60] [--sizes 100,500] [--baseline ../pinrank-main] [--cpu-requests 20] [--profile-router [--profile-variant chained]] [--router-node-args=--max-semi-space-size=32] [--chunk 512] [--compare-chunk 128] [--compare-unary-lookups] [--smoke]
 import { mkdtemp, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +45,8 @@ const { values: args } = parseArgs({
     'router-node-args': { type: 'string', default: '' },
     chunk: { type: 'string', default: String(DEFAULT_CHUNK_SIZE) },
     'compare-chunk': { type: 'string' },
+    // A chained router that sends its lookups as unary calls (RANKER_LOOKUP_STREAMS=false) beside the chained one (lookup streams), same requests.
+    'compare-unary-lookups': { type: 'boolean', default: false },
     smoke: { type: 'boolean', default: false },
   },
 });
@@ -60,7 +62,7 @@ const SIZES = String(args.sizes).split(',').map(Number);
 const S = 100;
 const MODELS = join(ROOT, 'models');
 
-type Served = 'served' | 'per_candidate' | 'heads_on_gpu' | 'chained' | 'chunk_alt' | 'baseline';
+type Served = 'served' | 'per_candidate' | 'heads_on_gpu' | 'chained' | 'chunk_alt' | 'chained_unary' | 'baseline';
 type Variant = Served | 'in_process';
 
 function stats(samples: number[]): { p50: number; p99: number; mean: number } {
@@ -86,6 +88,7 @@ async function main(): Promise<void> {
   const cpuRows: string[] = [];
   const chainedRows: string[] = [];
   const chunkRows: string[] = [];
+  const streamRows: string[] = [];
   const fp16Rows: string[] = [];
   let measuredFrom = Date.now();
   const cleanup = (): void => {
@@ -150,6 +153,7 @@ async function main(): Promise<void> {
       chained: await router('router-chained', { RANKER_PLACEMENT: 'ranking_heads=gpu' }, undefined, nodeArgsOf('chained')),
       // --compare-chunk: the default split router with another chunk size, on the same requests.
       ...(args['compare-chunk'] ? { chunk_alt: await router('router-chunk-alt', { RANKER_CHUNK_SIZE: String(args['compare-chunk']) }) } : {}),
+      ...(args['compare-unary-lookups'] ? { chained_unary: await router('router-chained-unary', { RANKER_PLACEMENT: 'ranking_heads=gpu', RANKER_LOOKUP_STREAMS: 'false' }) } : {}),
       ...(BASELINE ? { baseline: await router('baseline-router', {}, BASELINE) } : {}),
     };
     const variants = Object.keys(clients) as Served[];
@@ -171,7 +175,10 @@ async function main(): Promise<void> {
     measuredFrom = Date.now();
     const results: Record<string, unknown> = {};
     for (const n of SIZES) {
-      const samples: Record<Variant, number[]> = { served: [], per_candidate: [], heads_on_gpu: [], chained: [], chunk_alt: [], baseline: [], in_process: [] };
+      const samples: Record<Variant, number[]> = { served: [], per_candidate: [], heads_on_gpu: [], chained: [], chunk_alt: [], chained_unary: [], baseline: [], in_process: [] };
+      // Per request: chained (lookup streams) ms ÷ chained with unary lookups ms; and when each had its embeddings.
+      const streamRatios: number[] = [];
+      const lookupsDone: { chained: number[]; chained_unary: number[] } = { chained: [], chained_unary: [] };
       const chunkRatios: number[] = [];
       // Per request: chained ms ÷ served ms (same inputs, back to back).
       const chainedRatios: number[] = [];
@@ -211,6 +218,10 @@ async function main(): Promise<void> {
             p[v] = ms;
             p[v === 'served' ? 'servedLookups' : 'baselineLookups'] = lookupsDoneMs(res);
           }
+          if (r >= WARMUP && (v === 'chained' || v === 'chained_unary')) {
+            const done = lookupsDoneMs(res);
+            if (done !== undefined) lookupsDone[v].push(done);
+          }
           if (r >= WARMUP && (v === 'served' || v === 'chained')) {
             const stages = stagesOf[v];
             for (const t of res.timings) {
@@ -222,10 +233,12 @@ async function main(): Promise<void> {
           }
         }
         if (r >= WARMUP && byRequest.served !== undefined && byRequest.chained !== undefined) chainedRatios.push(byRequest.chained / byRequest.served);
+        if (r >= WARMUP && byRequest.chained !== undefined && byRequest.chained_unary !== undefined) streamRatios.push(byRequest.chained / byRequest.chained_unary);
         if (r >= WARMUP && byRequest.served !== undefined && byRequest.chunk_alt !== undefined) chunkRatios.push(byRequest.served / byRequest.chunk_alt);
         delete byRequest.served;
         delete byRequest.chained;
         delete byRequest.chunk_alt;
+        delete byRequest.chained_unary;
         // The same inputs, fetched outside the timed region, through the two models in this process.
         const x = await inputsFor(fs, es, userId, candidates, requestTimeMs);
         const t = performance.now();
@@ -267,6 +280,14 @@ async function main(): Promise<void> {
             `${(s.served.p50 / s.chunk_alt.p50).toFixed(3)}× | ${median(chunkRatios).toFixed(3)}× |`,
         );
       }
+      if (s.chained_unary) {
+        const [ls, lu] = [median(lookupsDone.chained), median(lookupsDone.chained_unary)];
+        streamRows.push(
+          `| ${n} | ${f(s.chained.p50)} / ${f(s.chained.p99)} | ${f(s.chained_unary.p50)} / ${f(s.chained_unary.p99)} | ${(s.chained.p50 / s.chained_unary.p50).toFixed(3)}× | ${median(streamRatios).toFixed(3)}× | ` +
+            `${f(ls)} vs ${f(lu)} (${(ls / lu).toFixed(3)}×) |`,
+        );
+        (results[`n${n}`] as Record<string, unknown>)['lookupStreamsOverUnaryMedian'] = median(streamRatios);
+      }
       if (s.baseline) {
         const both = paired.filter((p) => p.served !== undefined && p.baseline !== undefined);
         const ratio = median(both.map((p) => (p.served as number) / (p.baseline as number)));
@@ -298,6 +319,16 @@ async function main(): Promise<void> {
               `| candidates | chunk ${args.chunk} p50 / p99 ms | chunk ${args['compare-chunk']} p50 / p99 ms | overhead over in-process (p50) | p50 ratio | median per-request ratio |`,
               '|---|---|---|---|---|---|',
               ...chunkRows,
+              '',
+            ]
+          : []),
+        ...(streamRows.length > 0
+          ? [
+              'Chained routers, lookups as messages on open streams (RANKER_LOOKUP_STREAMS, default) vs as unary calls (=false), same requests:',
+              '',
+              '| candidates | streams p50 / p99 ms | unary p50 / p99 ms | p50 ratio | median per-request ratio | embedding lookups done by, p50 ms (streams vs unary) |',
+              '|---|---|---|---|---|---|',
+              ...streamRows,
               '',
             ]
           : []),
