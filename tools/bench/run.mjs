@@ -19,6 +19,7 @@ export const BENCHES = {
   'inference-worker-overhead': ['libs/inference/bench/worker-overhead.bench.ts', 'transact_encoder through a worker over gRPC vs its lifecycle vs the bare session: what scheduling and moving tensors cost'],
   'inference-memory-arena': ['libs/inference/bench/memory-arena.bench.ts', 'transact_encoder time per run and memory kept after a large batch, ONNX Runtime memory arena on vs off'],
   'transact-encoder': ['libs/models/bench/transact-encoder.bench.ts', 'transact_encoder compute: factorised vs plain vs per-candidate copies'],
+  lookups: ['apps/ranker/bench/lookups-bench.ts', "the router's three lookups of one Rank (sequence, content, tower) over lookup streams vs unary calls, back to back vs after the upstreams sat idle"],
   overload: ['apps/ranker/bench/overload-bench.ts', 'Rank goodput and p50/p99 vs offered load 0.5x..3x capacity (admission control), recovery after a burst and after kill -9 of a GPU worker, feature-server, embedding-store'],
   rank: ['apps/ranker/bench/rank-bench.ts', 'end-to-end Rank through the real services vs raw in-process compute; dedup vs per-candidate; heads on CPU vs GPU-role worker'],
   'service-kit': ['libs/service-kit/bench/service-kit.bench.ts', 'per-call floor: a trivial unary call through the service kit vs bare grpc-js (plaintext, mTLS, tracing on; across processes, beside Node HTTP/2 alone and a TCP echo)'],
