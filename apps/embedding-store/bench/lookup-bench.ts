@@ -106,7 +106,6 @@ async function serve(name: string, store: VectorStore, files: { userFile: string
     unary: EmbeddingStoreService.getEmbeddings,
     upstream: 'embedding-store',
     open: (md, o) => client.streamEmbeddings(md, o),
-    envelope: (requestId, timeoutMs, traceparent, request) => ({ requestId, timeoutMs, traceparent, request }),
     parts: (out) => ({ requestId: out.requestId, status: out.status, response: out.response }),
   });
   stops.push(async () => {

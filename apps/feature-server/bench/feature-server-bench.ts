@@ -147,7 +147,6 @@ function streamedRead(name: string, client: FeatureTestClient, run: string): Rea
     unary: FeatureServerService.getRealtimeSequence,
     upstream: 'feature-server',
     open: (md, o) => client.raw.streamRealtimeSequences(md, o),
-    envelope: (requestId, timeoutMs, traceparent, request) => ({ requestId, timeoutMs, traceparent, request }),
     parts: (out) => ({ requestId: out.requestId, status: out.status, response: out.sequence }),
   });
   return {

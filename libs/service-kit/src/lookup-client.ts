@@ -8,7 +8,7 @@ import { type RpcMetrics } from '@pinrank/telemetry';
 import { injectTraceContext, serverAttributes } from '@pinrank/telemetry/internal';
 import { type CallContext } from './context';
 import { ERROR_CODES, PinrankError, type ErrorCode } from './errors';
-import { type LookupStatusLike } from './lookup-stream';
+import { type LookupRequestLike, type LookupStatusLike } from './lookup-stream';
 
 /**
  * A request the stream could not carry (it is down, or this client's cap on
@@ -30,8 +30,8 @@ export interface LookupClientOptions<Req, Res, In, Out> {
   unary: { readonly path: string };
   /** Opens the stream, e.g. `(md, o) => client.streamRealtimeSequences(md, o)`. */
   open: (metadata: Metadata, options: Partial<CallOptions>) => ClientDuplexStream<In, Out>;
-  /** The request message of one request. */
-  envelope: (requestId: number, timeoutMs: number, traceparent: string, request: Req) => In;
+  /** The request message of one request; default `{ requestId, timeoutMs, traceparent, request }` (the shape of the generated envelopes). */
+  envelope?: (requestId: number, timeoutMs: number, traceparent: string, request: Req) => In;
   /** The parts of one answer. */
   parts: (out: Out) => LookupResultParts<Res>;
   /** Who the upstream is, for error messages, e.g. "feature-server". */
@@ -163,7 +163,7 @@ export class LookupStreamClient<Req, Res, In, Out> {
         },
         reject: (err) => fail(PinrankError.from(err)),
       });
-      stream.call.write(this.o.envelope(id, timeoutMs, traceparent, request));
+      stream.call.write(this.o.envelope ? this.o.envelope(id, timeoutMs, traceparent, request) : ({ requestId: id, timeoutMs, traceparent, request } as LookupRequestLike<Req> as In));
     });
   }
 

@@ -86,7 +86,6 @@ function lookupClient(extra: Partial<LookupClientOptions<GetRealtimeSequenceRequ
     unary: FeatureServerService.getRealtimeSequence,
     upstream: 'test feature-server',
     open: (md, o) => to.streamRealtimeSequences(md, o),
-    envelope: (requestId, timeoutMs, traceparent, request) => ({ requestId, timeoutMs, traceparent, request }),
     parts: (out) => ({ requestId: out.requestId, status: out.status, response: out.sequence }),
     ...extra,
   });

@@ -107,7 +107,6 @@ export class GrpcUpstreams implements Upstreams {
         upstream: 'feature-server',
         target: featureServer,
         open: (md, o) => this.features.streamRealtimeSequences(md, o),
-        envelope: (requestId, timeoutMs, traceparent, request) => ({ requestId, timeoutMs, traceparent, request }),
         parts: (out) => ({ requestId: out.requestId, status: out.status, response: out.sequence }),
         ...metrics,
       });
@@ -116,7 +115,6 @@ export class GrpcUpstreams implements Upstreams {
         upstream: 'embedding-store',
         target: embeddingStore,
         open: (md, o) => this.embeddings.streamEmbeddings(md, o),
-        envelope: (requestId, timeoutMs, traceparent, request) => ({ requestId, timeoutMs, traceparent, request }),
         parts: (out) => ({ requestId: out.requestId, status: out.status, response: out.response }),
         ...metrics,
       });
