@@ -11,7 +11,12 @@ export interface CallOutcome {
   details: string;
   /** The call ran into its own deadline (a hang, as far as the fuzzer is concerned). */
   timedOut: boolean;
+  /** The first messages a bidirectional call answered with (at most {@link MAX_REPLIES}). */
+  replies: Buffer[];
 }
+
+/** Replies of one bidirectional call kept for the checks. */
+export const MAX_REPLIES = 32;
 
 const identity = (b: Buffer): Buffer => b;
 
@@ -33,10 +38,11 @@ export class RawClient {
     const deadline = new Date(Date.now() + o.deadlineMs);
     return new Promise((resolve) => {
       let settled = false;
+      const replies: Buffer[] = [];
       const finish = (code: status, details: string): void => {
         if (settled) return;
         settled = true;
-        resolve({ code, details, timedOut: code === status.DEADLINE_EXCEEDED && Date.now() >= deadline.getTime() - 5 });
+        resolve({ code, details, timedOut: code === status.DEADLINE_EXCEEDED && Date.now() >= deadline.getTime() - 5, replies });
       };
       const onError = (err: ServiceError): void => finish(err.code, err.details);
       const first = messages[0] ?? Buffer.alloc(0);
@@ -60,7 +66,9 @@ export class RawClient {
         }
         case 'bidi': {
           const call = this.client.makeBidiStreamRequest(path, identity, identity, md, { deadline });
-          call.on('data', () => undefined);
+          call.on('data', (b: Buffer) => {
+            if (replies.length < MAX_REPLIES) replies.push(b);
+          });
           call.on('error', onError);
           call.on('status', (s: StatusObject) => finish(s.code, s.details));
           for (const m of messages) call.write(m);

@@ -6,6 +6,7 @@ import * as proto from '@pinrank/proto';
 import {
   EmbeddingStoreService,
   EmbeddingsLookup,
+  EmbeddingsLookupResult,
   ExperimentsService,
   FeatureServerService,
   GRPCInferenceServiceService,
@@ -20,6 +21,7 @@ import {
   RecommendRequest,
   RetrieveRequest,
   SequenceLookup,
+  SequenceLookupResult,
 } from '@pinrank/proto';
 import { type Rng } from '@pinrank/sim';
 import { type StackServiceName } from '../../src/stack/ephemeral-stack';
@@ -40,6 +42,8 @@ export interface MethodPlan {
   admin?: AdminPolicy;
   /** Mostly valid requests (randomised), so cases reach deeper than the first check. */
   seed?: (rng: Rng, ctx: FuzzContext) => Buffer;
+  /** For a stream answering each request with a status of its own (lookup streams): that status, read from one reply. */
+  replyStatus?: (reply: Buffer) => { code: number; message: string } | undefined;
 }
 
 /** One service on some processes. */
@@ -227,6 +231,7 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
       getRealtimeSequence: { seed: (rng, ctx) => Buffer.from(GetRealtimeSequenceRequest.encode(sequenceRequest(rng, ctx)).finish()) },
       streamRealtimeSequences: {
         seed: (rng, ctx) => Buffer.from(SequenceLookup.encode(SequenceLookup.fromPartial({ ...lookupEnvelope(rng), request: rng.chance(0.9) ? sequenceRequest(rng, ctx) : undefined })).finish()),
+        replyStatus: (reply) => SequenceLookupResult.decode(reply).status,
       },
       getRealtimeSequences: {
         seed: (rng, ctx) =>
@@ -251,6 +256,7 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
       getEmbeddings: { seed: (rng, ctx) => Buffer.from(GetEmbeddingsRequest.encode(embeddingsRequest(rng, ctx)).finish()) },
       streamEmbeddings: {
         seed: (rng, ctx) => Buffer.from(EmbeddingsLookup.encode(EmbeddingsLookup.fromPartial({ ...lookupEnvelope(rng), request: rng.chance(0.9) ? embeddingsRequest(rng, ctx) : undefined })).finish()),
+        replyStatus: (reply) => EmbeddingsLookupResult.decode(reply).status,
       },
       retrieve: {
         seed: (rng, ctx) =>

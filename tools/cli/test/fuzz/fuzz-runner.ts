@@ -19,6 +19,8 @@ export interface FuzzCase {
   kind: string;
   messages: Buffer[];
   token: string | undefined;
+  /** The per-request status inside a reply, for methods that have one. */
+  replyStatus?: MethodPlan['replyStatus'];
 }
 
 /** What a fuzz run saw. */
@@ -71,7 +73,16 @@ export function generateCases(src: CaseSource): FuzzCase[] {
       return bytes;
     });
     const withToken = plan.admin === 'sometimes' ? rng.chance(0.5) : false;
-    cases.push({ index, process, path: method.path, shape: method.shape, kind: kinds.join('+'), messages, token: withToken ? src.adminToken : undefined });
+    cases.push({
+      index,
+      process,
+      path: method.path,
+      shape: method.shape,
+      kind: kinds.join('+'),
+      messages,
+      token: withToken ? src.adminToken : undefined,
+      ...(plan.replyStatus ? { replyStatus: plan.replyStatus } : {}),
+    });
   }
   return cases;
 }
@@ -122,6 +133,14 @@ export async function runCases(
         r[name] = (r[name] ?? 0) + 1;
       }
       if (outcome.code === status.INTERNAL || outcome.code === status.UNKNOWN) report.serverErrors.push({ case: label, code: name, details: outcome.details.slice(0, 300) });
+      // A stream that answers each request with its own status: those statuses count as answers too.
+      for (const reply of c.replyStatus ? outcome.replies : []) {
+        const s = c.replyStatus?.(reply);
+        if (!s) continue;
+        const inner = `${status[s.code] ?? String(s.code)} (in stream)`;
+        report.statuses[inner] = (report.statuses[inner] ?? 0) + 1;
+        if (s.code === status.INTERNAL || s.code === status.UNKNOWN) report.serverErrors.push({ case: label, code: inner, details: s.message.slice(0, 300) });
+      }
       spans.push({ process: c.process, label: `${label} → ${name} in ${Math.round(ms)} ms`, from: started, to: started + ms });
       if (outcome.timedOut) report.hangs.push({ case: label, alongside: [] });
       report.slowest.push({ case: `${label} → ${name}`, ms: Math.round(ms) });
