@@ -29,11 +29,12 @@ const opts = new Command()
   .option('--streams <n>', 'concurrent ingest streams per path', (v) => Number(v), 4)
   .option('--rounds <n>', 'interleaved ingest rounds', (v) => Number(v), 5)
   .option('--reads <n>', 'reads per path', (v) => Number(v), 2_000)
-  .option('--read-users <n>', 'users preloaded with 100 sequence actions', (v) => Number(v), 200)
+  .option('--read-users <n>', 'users preloaded with sequence actions for the reads', (v) => Number(v), 200)
+  .option('--read-actions <n>', 'sequence actions each read user holds (reads ask for the newest 100; the retention default keeps 256)', (v) => Number(v), 100)
   .option('--fresh <n>', 'JetStream freshness samples', (v) => Number(v), 200)
   .option('--smoke', 'tiny sizes: checks that every path runs and answers in full; times nothing', false)
   .parse()
-  .opts<{ actions: number; users: number; batch: number; streams: number; rounds: number; reads: number; readUsers: number; fresh: number; smoke: boolean }>();
+  .opts<{ actions: number; users: number; batch: number; streams: number; rounds: number; reads: number; readUsers: number; readActions: number; fresh: number; smoke: boolean }>();
 if (opts.smoke) Object.assign(opts, { actions: 400, users: 20, batch: 100, streams: 2, rounds: 1, reads: 10, readUsers: 5, fresh: 3 });
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -322,9 +323,10 @@ async function main(): Promise<void> {
     const base = rates[2] ?? NaN;
     log('ingest measured');
 
-    // Reads: the same 100-action users in every store (the LRANGE lists hold the same record bytes).
+    // Reads: the same users in every store (the LRANGE lists hold the same record bytes, newest at the head).
+    if (opts.readActions < 100) throw new Error('--read-actions: at least 100 (every read asks for 100 rows)');
     for (let u = 0; u < opts.readUsers; u++) {
-      const slice = Array.from({ length: 100 }, (_, j) => action('rd', u + j * opts.readUsers, opts.readUsers));
+      const slice = Array.from({ length: opts.readActions }, (_, j) => action('rd', u + j * opts.readUsers, opts.readUsers));
       await Promise.all([lmdb.ingest([slice]), red.ingest([slice])]);
       const p = redis.pipeline();
       for (const a of slice) p.lpush(`${prefix}lr:${a.userId}`, encodeRecord({ ...a, itemKnown: true, vector: catalogVector(a.itemId) }));
@@ -399,7 +401,7 @@ async function main(): Promise<void> {
     ingestPathsRun.forEach((p, i) => rows.push(`| ${p.name} | ${f(rates[i] ?? NaN)} | ${f((rates[i] ?? NaN) / base, 2)}× |`));
     rows.push(
       '',
-      `Reads: ${f(opts.reads)} sequential calls per path, interleaved; S=100 over ${f(opts.readUsers)} users holding 100 sequence actions each.`,
+      `Reads: ${f(opts.reads)} sequential calls per path, interleaved; S=100 over ${f(opts.readUsers)} users holding ${f(opts.readActions)} sequence actions each.`,
       '',
       '| read path | p50 ms | p99 ms | p50 vs LRANGE | p50 vs bare floor (unary or stream, as the path) + LRANGE |',
       '|---|---:|---:|---:|---:|',

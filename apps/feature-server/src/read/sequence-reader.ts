@@ -56,13 +56,13 @@ export class SequenceReader {
 
   /** One user's sequence; an unknown user gets an empty, fully padded sequence. */
   async read(userId: string, q: SequenceQuery): Promise<RealtimeSequence> {
-    return this.build(userId, await this.store.readSequence(userId), q);
+    return this.build(userId, await this.store.readSequence(userId, { asOfMs: q.asOfMs, limit: q.maxLen }), q);
   }
 
   /** Many users' sequences in request order (duplicates allowed). */
   async readMany(userIds: readonly string[], q: SequenceQuery): Promise<RealtimeSequence[]> {
     const distinct = [...new Set(userIds)];
-    const lists = await this.store.readSequences(distinct);
+    const lists = await this.store.readSequences(distinct, { asOfMs: q.asOfMs, limit: q.maxLen });
     const byUser = new Map(distinct.map((u, i) => [u, this.build(u, lists[i] ?? [], q)]));
     return userIds.map((u) => byUser.get(u) as RealtimeSequence);
   }

@@ -86,6 +86,18 @@ export function describeActionStoreContract(
       expect((await store.readSequences(['u10', 'u1\u0000x', 'u'])).map((r) => r.length)).toEqual([1, 1, 1]);
     });
 
+    it('reads a window: the newest `limit` sequence actions at or before as-of, also for many users', async () => {
+      await store.append([1, 2, 3, 4, 5].map((t) => rec('u1', `w${t}`, t * 1000)));
+      await store.append([rec('u1', 'imp', 3500, 1), rec('u2', 'v1', 1000)]);
+      expect(ids(await store.readSequence('u1', { asOfMs: 4000, limit: 2 }))).toEqual(['w3@3000', 'w4@4000']);
+      expect(ids(await store.readSequence('u1', { asOfMs: 3999, limit: 2 }))).toEqual(['w2@2000', 'w3@3000']);
+      expect(ids(await store.readSequence('u1', { asOfMs: 10_000, limit: 10 }))).toEqual(['w1@1000', 'w2@2000', 'w3@3000', 'w4@4000', 'w5@5000']);
+      expect(await store.readSequence('u1', { asOfMs: 999, limit: 3 })).toEqual([]);
+      expect((await store.readSequences(['u2', 'nobody', 'u1'], { asOfMs: 5000, limit: 1 })).map(ids)).toEqual([['v1@1000'], [], ['w5@5000']]);
+      // Only sequence types: the impression at 3500 never comes back.
+      expect(ids(await store.readSequence('u1', { asOfMs: 3600, limit: 5 }))).toEqual(['w1@1000', 'w2@2000', 'w3@3000']);
+    });
+
     it('reads many users in request order', async () => {
       await store.append([rec('u1', 'a', 1000), rec('u2', 'b', 2000), rec('u2', 'c', 3000)]);
       const got = await store.readSequences(['u2', 'zz', 'u1']);

@@ -21,6 +21,12 @@ export interface RetentionPolicy {
  */
 export type AppendOutcome = 'accepted' | 'duplicate' | 'expired';
 
+/** The part of a user's sequence actions one read needs: the newest `limit` at or before `asOfMs`. */
+export interface SequenceWindow {
+  asOfMs: number;
+  limit: number;
+}
+
 /** A per-user store of recent enriched actions. Every implementation is safe to share between replicas of its backend. */
 export interface ActionStore {
   /**
@@ -28,10 +34,14 @@ export interface ActionStore {
    * stored is a duplicate. Resolves only once the accepted records are durable and visible.
    */
   append(records: readonly StoredRecord[]): Promise<AppendOutcome[]>;
-  /** The user's stored sequence actions (any order); empty for an unknown user. */
-  readSequence(userId: string): Promise<StoredRecord[]>;
+  /**
+   * The user's stored sequence actions (any order); empty for an unknown user.
+   * With a window, only the newest `window.limit` of those at or before
+   * `window.asOfMs` (any order): what a sequence of that length needs.
+   */
+  readSequence(userId: string, window?: SequenceWindow): Promise<StoredRecord[]>;
   /** `readSequence` for many users, in request order. */
-  readSequences(userIds: readonly string[]): Promise<StoredRecord[][]>;
+  readSequences(userIds: readonly string[], window?: SequenceWindow): Promise<StoredRecord[][]>;
   /** Removes every stored action of the user; resolves to how many were removed. */
   deleteUser(userId: string): Promise<number>;
   /** Releases the backend's resources. */

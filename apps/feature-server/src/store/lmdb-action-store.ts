@@ -1,5 +1,5 @@
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { type ActionStore, type AppendOutcome, type RetentionPolicy, retentionClass, validateRetention } from './action-store';
+import { type ActionStore, type AppendOutcome, type RetentionPolicy, type SequenceWindow, retentionClass, validateRetention } from './action-store';
 import { decodeRecord, encodeRecord, READ_VECTORS, type StoredRecord } from './stored-record';
 
 /** Options of the embedded LMDB action store. */
@@ -117,17 +117,20 @@ export class LmdbActionStore implements ActionStore {
     return oldest.map((k) => k[3]);
   }
 
-  readSequence(userId: string): Promise<StoredRecord[]> {
-    return Promise.resolve(this.readSync(userId));
+  readSequence(userId: string, window?: SequenceWindow): Promise<StoredRecord[]> {
+    return Promise.resolve(this.readSync(userId, window));
   }
 
-  readSequences(userIds: readonly string[]): Promise<StoredRecord[][]> {
-    return Promise.resolve(userIds.map((u) => this.readSync(u)));
+  readSequences(userIds: readonly string[], window?: SequenceWindow): Promise<StoredRecord[][]> {
+    return Promise.resolve(userIds.map((u) => this.readSync(u, window)));
   }
 
-  private readSync(userId: string): StoredRecord[] {
+  private readSync(userId: string, window: SequenceWindow | undefined): StoredRecord[] {
     const out: StoredRecord[] = [];
-    for (const { value } of this.records.getRange({ start: [userId, 1], end: [userId, 2] } as never)) out.push(value);
+    // With a window: newest first from as-of, as many as asked. Keys [user, 1, ts, id] with ts ≤ as-of
+    // sort below [user, 1, as-of + 1] (timestamps are integer ms), and [user, 1] below all of them.
+    const range = window ? { start: [userId, 1, Math.floor(window.asOfMs) + 1], end: [userId, 1], reverse: true, limit: window.limit } : { start: [userId, 1], end: [userId, 2] };
+    for (const { value } of this.records.getRange(range as never)) out.push(value);
     return out;
   }
 

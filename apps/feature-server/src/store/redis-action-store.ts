@@ -1,5 +1,5 @@
 import Redis, { type RedisOptions } from 'ioredis';
-import { type ActionStore, type AppendOutcome, type RetentionPolicy, retentionClass, validateRetention } from './action-store';
+import { type ActionStore, type AppendOutcome, type RetentionPolicy, type SequenceWindow, retentionClass, validateRetention } from './action-store';
 import { decodeRecord, encodeRecord, READ_VECTORS, type StoredRecord } from './stored-record';
 
 /** Options of the Redis action store. */
@@ -50,9 +50,15 @@ end
 return out
 `;
 
-// KEYS: sequence zset, record hash. Returns the sequence records (oldest first).
+// KEYS: sequence zset, record hash; ARGV (optional): as-of, limit. Returns the sequence records
+// (oldest first), or with ARGV the newest `limit` scored at or before as-of (newest first).
 const READ_LUA = `
-local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+local ids
+if ARGV[1] then
+  ids = redis.call('ZREVRANGEBYSCORE', KEYS[1], ARGV[1], '-inf', 'LIMIT', 0, ARGV[2])
+else
+  ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+end
 local out = {}
 for j = 1, #ids, 1000 do
   local part = redis.call('HMGET', KEYS[2], unpack(ids, j, math.min(j + 999, #ids)))
@@ -73,7 +79,7 @@ const FLAG_OUTCOMES: readonly AppendOutcome[] = ['duplicate', 'accepted', 'expir
 
 type Commands = Redis & {
   fsAppend(k1: string, k2: string, k3: string, ...argv: Array<string | Buffer | number>): Promise<number[]>;
-  fsReadBuffer(k1: string, k2: string): Promise<Array<Buffer | null>>;
+  fsReadBuffer(k1: string, k2: string, ...window: number[]): Promise<Array<Buffer | null>>;
   fsDelete(k1: string, k2: string, k3: string): Promise<number>;
 };
 
@@ -143,18 +149,18 @@ export class RedisActionStore implements ActionStore {
     return outcomes;
   }
 
-  async readSequence(userId: string): Promise<StoredRecord[]> {
+  async readSequence(userId: string, window?: SequenceWindow): Promise<StoredRecord[]> {
     const [seq, , rec] = this.keys(userId);
-    const values = await this.redis.fsReadBuffer(seq, rec);
+    const values = await this.redis.fsReadBuffer(seq, rec, ...windowArgs(window));
     return decodeAll(values);
   }
 
-  async readSequences(userIds: readonly string[]): Promise<StoredRecord[][]> {
+  async readSequences(userIds: readonly string[], window?: SequenceWindow): Promise<StoredRecord[][]> {
     if (userIds.length === 0) return [];
     const pipeline = this.redis.pipeline() as unknown as Commands;
     for (const u of userIds) {
       const [seq, , rec] = this.keys(u);
-      void pipeline.fsReadBuffer(seq, rec);
+      void pipeline.fsReadBuffer(seq, rec, ...windowArgs(window));
     }
     const results = (await (pipeline as unknown as ReturnType<Redis['pipeline']>).exec()) ?? [];
     return results.map(([err, values]) => {
@@ -170,6 +176,11 @@ export class RedisActionStore implements ActionStore {
   async close(): Promise<void> {
     await this.redis.quit();
   }
+}
+
+/** The read script's arguments for a window: the newest `limit` with a score (timestamp) at or below as-of. */
+function windowArgs(window: SequenceWindow | undefined): number[] {
+  return window ? [window.asOfMs, window.limit] : [];
 }
 
 function decodeAll(values: Array<Buffer | null>): StoredRecord[] {
