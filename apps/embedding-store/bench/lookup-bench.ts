@@ -1,17 +1,20 @@
 // Lookup bench: GetEmbeddings for 1 user + 500 tower vectors over gRPC (service kit
 // client, as a unary call and as a message on an open StreamEmbeddings stream, the
-// router's way), with the LMDB and the Redis backend, against the
+// router's way), with the LMDB and the Redis backend in the bench process and
+// with LMDB in a server process of its own (as deployed), against the
 // plain reads of the same 501 keys (a Redis MGET; the LMDB store's read, no service)
 // and a bare-gRPC floor (a bare grpc-js server answering a prebuilt response of the
 // same size to a bare client: transport and codec only). The service's overhead is
 // what it costs beyond "floor + plain read". Latency p50/p99, sequential calls, paths
 // interleaved request by request so machine noise hits every path alike; one process.
 // Usage: npx tsx apps/embedding-store/bench/lookup-bench.ts [--requests 1000] [--users 10000] [--items 50000] [--smoke]
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { credentials, Metadata, Server, ServerCredentials } from '@grpc/grpc-js';
-import { EmbeddingStoreClient, EmbeddingStoreService, GetEmbeddingsRequest, GetEmbeddingsResponse, VectorKind, type EmbeddingsLookup, type EmbeddingsLookupResult } from '@pinrank/proto';
+import { EmbeddingStoreClient, EmbeddingStoreService, GetEmbeddingsRequest, GetEmbeddingsResponse, SnapshotState, VectorKind, type EmbeddingsLookup, type EmbeddingsLookupResult } from '@pinrank/proto';
 import { callUnary, createClient, LookupStreamClient, startServer } from '@pinrank/service-kit';
 import { Command } from 'commander';
 import * as hdr from 'hdr-histogram-js';
@@ -133,6 +136,71 @@ async function serve(name: string, store: VectorStore, files: { userFile: string
   ];
 }
 
+/** A free loopback port. */
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => done(port));
+    });
+  });
+}
+
+/**
+ * The embedding-store in its own process (the real entry point, LMDB, as it
+ * is deployed), the bench snapshot loaded: its unary and streamed lookups.
+ * The client and the server then run on separate cores, as the Redis server
+ * behind the MGET baseline does.
+ */
+async function serveProcess(dir: string, files: { userFile: string; itemFile: string }, stops: Array<() => Promise<void>>): Promise<Array<[string, Call]>> {
+  const address = `127.0.0.1:${await freePort()}`;
+  const child = spawn(process.execPath, ['--import', 'tsx', resolve(__dirname, '../src/main.ts')], {
+    env: {
+      ...process.env,
+      EMBEDDING_STORE_ADDR: address,
+      EMBEDDING_STORE_METRICS_ADDR: `127.0.0.1:${await freePort()}`,
+      EMBEDDING_STORE_LMDB_PATH: join(dir, 'lmdb-process'),
+      PINRANK_ADMIN_TOKENS: TOKEN,
+      OTEL_TRACES_EXPORTER: 'none',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const admin = new EmbeddingStoreRpc(address, TOKEN);
+  const client = createClient(EmbeddingStoreClient, address);
+  const streamed = new LookupStreamClient<GetEmbeddingsRequest, GetEmbeddingsResponse, EmbeddingsLookup, EmbeddingsLookupResult>({
+    unary: EmbeddingStoreService.getEmbeddings,
+    upstream: 'embedding-store',
+    open: (md, o) => client.streamEmbeddings(md, o),
+    parts: (out) => ({ requestId: out.requestId, status: out.status, response: out.response }),
+  });
+  stops.push(async () => {
+    streamed.close();
+    client.close();
+    admin.close();
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  });
+  const until = async (what: string, ok: () => Promise<boolean>): Promise<void> => {
+    for (const t0 = Date.now(); !(await ok().catch(() => false)); await new Promise((r) => setTimeout(r, 200))) {
+      if (child.exitCode !== null) throw new Error(`the embedding-store process exited (${child.exitCode}) before ${what}`);
+      if (Date.now() - t0 > 300_000) throw new Error(`the embedding-store process: no ${what} after 300 s`);
+    }
+  };
+  await until('answering', async () => (await admin.listSnapshots(), true));
+  // It builds the ANN index of the snapshot before it is READY (the in-process servers skip it).
+  await admin.loadSnapshot({ ...files, activate: true });
+  await until(`snapshot ${VERSION} active`, async () => (await admin.listSnapshots()).snapshots.some((s) => s.version === VERSION && s.state === SnapshotState.SNAPSHOT_STATE_ACTIVE));
+  const req = (r: { userId: string; itemIds: string[] }) => GetEmbeddingsRequest.fromPartial({ userId: r.userId, itemIds: r.itemIds, kind: VectorKind.VECTOR_KIND_TOWER });
+  return [
+    ['gRPC GetEmbeddings, server in its own process, LMDB backend', async (r) => check(await callUnary(client.getEmbeddings.bind(client), req(r), { timeoutMs: 10_000 }))],
+    ['gRPC GetEmbeddings as a message on an open StreamEmbeddings stream, server in its own process, LMDB backend', async (r) => check(await streamed.call(req(r), { timeoutMs: 10_000 }))],
+  ];
+}
+
 /** A bare grpc-js server answering every GetEmbeddings with one prebuilt response of the bench's size, and a bare client. */
 async function bareFloor(stops: Array<() => Promise<void>>): Promise<Call> {
   const itemIds = Array.from({ length: BATCH }, (_, i) => `i${i}`);
@@ -176,7 +244,7 @@ async function main(): Promise<void> {
   let rows: Row[];
   try {
     const files = await writeSnapshot(dir, { version: VERSION, users: markedVectors('u', USERS, 64, 1), items: markedVectors('i', ITEMS, 64, 1, 1e6) });
-    const paths = [...(await serve('LMDB', lmdb, files, stops)), ...(await serve('Redis', redisStore, files, stops))];
+    const paths = [...(await serveProcess(dir, files, stops)), ...(await serve('LMDB', lmdb, files, stops)), ...(await serve('Redis', redisStore, files, stops))];
     paths.push([`bare gRPC floor (bare grpc-js server and client, a prebuilt answer of the same size)`, await bareFloor(stops)]);
     // Baseline: what a caller gets from Redis directly, one MGET of the same 501 keys (decoded to floats).
     paths.push([

@@ -40,7 +40,11 @@ export interface LookupClientOptions<Req, Res, In, Out> {
   target?: string;
   /** Most requests in flight; past it a request is refused here ({@link LookupStreamUnavailable}). Default 256. */
   maxInFlight?: number;
-  /** A stream is replaced by a new one after this long (before the server's connection age cuts it); default 60 000 ms. */
+  /**
+   * A stream is replaced by a new one after this long; default 20 000 ms. Keep it under the
+   * server's connection-age grace (the service kit's `maxConnectionAgeGraceMs`, 30 s by default): a
+   * stream on a connection the server drains then ends on its own, before the grace cuts it.
+   */
   maxStreamAgeMs?: number;
   /** After a stream fails, requests are refused here for this long before one is opened again; default 1000 ms (5 minutes when the server does not implement the stream). */
   reopenAfterMs?: number;
@@ -103,7 +107,7 @@ export class LookupStreamClient<Req, Res, In, Out> {
 
   constructor(private readonly o: LookupClientOptions<Req, Res, In, Out>) {
     this.maxInFlight = o.maxInFlight ?? 256;
-    this.maxStreamAgeMs = o.maxStreamAgeMs ?? 60_000;
+    this.maxStreamAgeMs = o.maxStreamAgeMs ?? 20_000;
     this.reopenAfterMs = o.reopenAfterMs ?? 1000;
     [this.service = '', this.method = ''] = o.unary.path.replace(/^\//, '').split('/');
     this.spanAttributes = { 'rpc.system': 'grpc', 'rpc.service': this.service, 'rpc.method': this.method, 'pinrank.rpc.stream': true, ...(o.target ? serverAttributes(o.target) : {}) };
