@@ -88,6 +88,16 @@ function check(res: { itemIds: string[]; userFound: boolean }): void {
   if (res.itemIds.length !== BATCH || !res.userFound) throw new Error('bench data missing from the response');
 }
 
+/** The router's way of looking up: each lookup a message on one open StreamEmbeddings stream of `client`. */
+function streamedLookups(client: EmbeddingStoreClient): LookupStreamClient<GetEmbeddingsRequest, GetEmbeddingsResponse, EmbeddingsLookup, EmbeddingsLookupResult> {
+  return new LookupStreamClient({
+    unary: EmbeddingStoreService.getEmbeddings,
+    upstream: 'embedding-store',
+    open: (md, o) => client.streamEmbeddings(md, o),
+    parts: (out: EmbeddingsLookupResult) => ({ requestId: out.requestId, status: out.status, response: out.response }),
+  });
+}
+
 /** Starts a server over `store`, loads the bench snapshot, and returns its gRPC and in-process paths. */
 async function serve(name: string, store: VectorStore, files: { userFile: string; itemFile: string }, stops: Array<() => Promise<void>>): Promise<Array<[string, Call]>> {
   const app = await createEmbeddingStore({ store, itemTower: noItemTower, snapshots: { buildIndexOnLoad: false } });
@@ -104,13 +114,7 @@ async function serve(name: string, store: VectorStore, files: { userFile: string
   const admin = new EmbeddingStoreRpc(`127.0.0.1:${server.port}`, TOKEN);
   const client = createClient(EmbeddingStoreClient, `127.0.0.1:${server.port}`, window > 0 ? { channelOptions: { 'grpc-node.flow_control_window': window } } : {});
   const lookup = client.getEmbeddings.bind(client);
-  // The router's way: each lookup a message on one open StreamEmbeddings stream.
-  const streamed = new LookupStreamClient<GetEmbeddingsRequest, GetEmbeddingsResponse, EmbeddingsLookup, EmbeddingsLookupResult>({
-    unary: EmbeddingStoreService.getEmbeddings,
-    upstream: 'embedding-store',
-    open: (md, o) => client.streamEmbeddings(md, o),
-    parts: (out) => ({ requestId: out.requestId, status: out.status, response: out.response }),
-  });
+  const streamed = streamedLookups(client);
   stops.push(async () => {
     streamed.close();
     admin.close();
@@ -171,12 +175,7 @@ async function serveProcess(dir: string, files: { userFile: string; itemFile: st
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   const admin = new EmbeddingStoreRpc(address, TOKEN);
   const client = createClient(EmbeddingStoreClient, address);
-  const streamed = new LookupStreamClient<GetEmbeddingsRequest, GetEmbeddingsResponse, EmbeddingsLookup, EmbeddingsLookupResult>({
-    unary: EmbeddingStoreService.getEmbeddings,
-    upstream: 'embedding-store',
-    open: (md, o) => client.streamEmbeddings(md, o),
-    parts: (out) => ({ requestId: out.requestId, status: out.status, response: out.response }),
-  });
+  const streamed = streamedLookups(client);
   stops.push(async () => {
     streamed.close();
     client.close();
