@@ -5,7 +5,7 @@
 // another checkout's (--baseline <dir>, e.g. the previous release) on the same
 // stack, requests interleaved. Every variant runs the newest model versions of
 // models/ (ModelRepository), as the workers do.
-//   npx tsx apps/ranker/bench/rank-bench.ts [--requests 60] [--sizes 100,500] [--baseline ../pinrank-main] [--cpu-requests 20] [--profile-router [--profile-variant chained]] [--router-node-args=--max-semi-space-size=32] [--chunk 512] [--compare-chunk 128] [--compare-unary-lookups] [--smoke]
+//   npx tsx apps/ranker/bench/rank-bench.ts [--requests 60] [--sizes 100,500] [--baseline ../pinrank-main] [--cpu-requests 20] [--profile-router [--profile-variant chained]] [--router-node-args=--max-semi-space-size=32] [--chunk 512] [--compare-chunk 128] [--compare-unary-lookups] [--only-chained] [--profile-worker] [--smoke]
 import { mkdtemp, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,6 +47,11 @@ const { values: args } = parseArgs({
     'compare-chunk': { type: 'string' },
     // A chained router that sends its lookups as unary calls (RANKER_LOOKUP_STREAMS=false) beside the chained one (lookup streams), same requests.
     'compare-unary-lookups': { type: 'boolean', default: false },
+    // Only the chained router (and its unary-lookups twin with --compare-unary-lookups): with one router, every
+    // process of the stack waits only for the in-process run between its requests, not for five other routers.
+    'only-chained': { type: 'boolean', default: false },
+    // V8 writes a CPU profile of the GPU-role worker (the chained variants' worker) when it exits; summarised like the router's.
+    'profile-worker': { type: 'boolean', default: false },
     smoke: { type: 'boolean', default: false },
   },
 });
@@ -85,10 +90,12 @@ function tensorBytes(n: number, chunk: number, mode: 'dedup' | 'per_candidate'):
 async function main(): Promise<void> {
   const stack = new Stack();
   const profileDir = args['profile-router'] ? await mkdtemp(join(tmpdir(), 'rank-bench-profile-')) : undefined;
+  const workerProfileDir = args['profile-worker'] ? await mkdtemp(join(tmpdir(), 'rank-bench-worker-profile-')) : undefined;
   const cpuRows: string[] = [];
   const chainedRows: string[] = [];
   const chunkRows: string[] = [];
   const streamRows: string[] = [];
+  const aloneRows: string[] = [];
   const fp16Rows: string[] = [];
   let measuredFrom = Date.now();
   const cleanup = (): void => {
@@ -113,7 +120,7 @@ async function main(): Promise<void> {
         RANKER_PLACEMENTS: placements,
         RANKER_INTRA_OP_THREADS: '1',
         RANKER_WATCH: 'off',
-      });
+      }, [], undefined, role === 'gpu' && workerProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${workerProfileDir}`] : []);
       return address;
     };
     // The GPU-role worker also loads the heads, for the "both models on the GPU worker" variant.
@@ -145,16 +152,21 @@ async function main(): Promise<void> {
       ...(v === 'served' ? String(args['router-node-args']).split(' ').filter((a) => a !== '') : []),
       ...(profileDir && v === PROFILED ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
     ];
+    const ONLY_CHAINED = Boolean(args['only-chained']);
     const clients: Partial<Record<Served, RankerClient>> = {
-      served: await router('router', {}, undefined, nodeArgsOf('served')),
-      per_candidate: await router('router-per-candidate', { RANKER_SEQUENCE_MODE: 'per_candidate' }),
-      heads_on_gpu: await router('router-heads-on-gpu', { RANKER_PLACEMENT: 'ranking_heads=gpu', RANKER_CHAIN_MODELS: 'false' }),
+      ...(ONLY_CHAINED
+        ? {}
+        : {
+            served: await router('router', {}, undefined, nodeArgsOf('served')),
+            per_candidate: await router('router-per-candidate', { RANKER_SEQUENCE_MODE: 'per_candidate' }),
+            heads_on_gpu: await router('router-heads-on-gpu', { RANKER_PLACEMENT: 'ranking_heads=gpu', RANKER_CHAIN_MODELS: 'false' }),
+          }),
       // Both models on the GPU-role worker as one chained ModelInfer (the encoder output stays on the worker).
       chained: await router('router-chained', { RANKER_PLACEMENT: 'ranking_heads=gpu' }, undefined, nodeArgsOf('chained')),
       // --compare-chunk: the default split router with another chunk size, on the same requests.
-      ...(args['compare-chunk'] ? { chunk_alt: await router('router-chunk-alt', { RANKER_CHUNK_SIZE: String(args['compare-chunk']) }) } : {}),
+      ...(args['compare-chunk'] && !ONLY_CHAINED ? { chunk_alt: await router('router-chunk-alt', { RANKER_CHUNK_SIZE: String(args['compare-chunk']) }) } : {}),
       ...(args['compare-unary-lookups'] ? { chained_unary: await router('router-chained-unary', { RANKER_PLACEMENT: 'ranking_heads=gpu', RANKER_LOOKUP_STREAMS: 'false' }) } : {}),
-      ...(BASELINE ? { baseline: await router('baseline-router', {}, BASELINE) } : {}),
+      ...(BASELINE && !ONLY_CHAINED ? { baseline: await router('baseline-router', {}, BASELINE) } : {}),
     };
     const variants = Object.keys(clients) as Served[];
     const rank = (c: RankerClient, req: RankRequest): Promise<RankResponse> => callUnary(c.rank.bind(c), req, { timeoutMs: 30_000, retry: false });
@@ -246,11 +258,11 @@ async function main(): Promise<void> {
         if (r >= WARMUP) samples.in_process.push(performance.now() - t);
       }
       // CPU per request by tier: served requests alone (nothing else running), then the same inputs in process.
-      const cpu = await cpuPerRequest(stack, clients.served as RankerClient, 'router', n, rand, local, fs, es, rank);
-      cpuRows.push(cpuRow(n, cpu));
+      const cpu = clients.served ? await cpuPerRequest(stack, clients.served, 'router', n, rand, local, fs, es, rank) : undefined;
+      if (cpu) cpuRows.push(cpuRow(n, cpu));
       const cpuChained = await cpuPerRequest(stack, clients.chained as RankerClient, 'router-chained', n, rand, local, fs, es, rank);
       cpuRows.push(cpuRow(n, cpuChained, ' (chained)'));
-      fp16Rows.push(fp16Row(n, cpu.fp16));
+      fp16Rows.push(fp16Row(n, (cpu ?? cpuChained).fp16));
       if (args.smoke && (Object.keys(degraded).length > 0 || Object.keys(errors).length > 0)) {
         throw new Error(`smoke: ${n} candidates: degraded ${JSON.stringify(degraded)}, failed ${JSON.stringify(errors)}`);
       }
@@ -264,12 +276,16 @@ async function main(): Promise<void> {
           [...stages.entries()].map(([stage, st]) => [stage, { start: Math.round(median(st.start) * 10) / 10, end: Math.round(median(st.end) * 10) / 10 }]),
         );
       }
-      rows.push(
+      if (!s.served) {
+        aloneRows.push(
+          `| ${n} | ${f(s.chained.p50)} / ${f(s.chained.p99)} | ${f(s.in_process.p50)} / ${f(s.in_process.p99)} | ${(s.chained.p50 / s.in_process.p50).toFixed(2)}× | ${(s.chained.p99 / s.in_process.p99).toFixed(2)}× | ${Object.values(degraded).reduce((a, b) => a + b, 0)} / ${Object.values(errors).reduce((a, b) => a + b, 0)} |`,
+        );
+      } else rows.push(
         `| ${n} | ${f(s.served.p50)} / ${f(s.served.p99)} | ${f(s.in_process.p50)} / ${f(s.in_process.p99)} | ${(s.served.p50 / s.in_process.p50).toFixed(2)}× | ` +
           `${f(s.per_candidate.p50)} / ${f(s.per_candidate.p99)} | ${(dedup.encoderIn / 1024).toFixed(0)} KiB vs ${(copy.encoderIn / 1024).toFixed(0)} KiB | ` +
           `${f(s.heads_on_gpu.p50)} / ${f(s.heads_on_gpu.p99)} | ${(dedup.headsHop / 1024).toFixed(0)} KiB | ${Object.values(degraded).reduce((a, b) => a + b, 0)} / ${Object.values(errors).reduce((a, b) => a + b, 0)} |`,
       );
-      chainedRows.push(
+      if (s.served) chainedRows.push(
         `| ${n} | ${f(s.served.p50)} / ${f(s.served.p99)} | ${f(s.chained.p50)} / ${f(s.chained.p99)} | ${f(s.in_process.p50)} / ${f(s.in_process.p99)} | ` +
           `${(s.chained.p50 / s.in_process.p50).toFixed(2)}× | ${(s.chained.p99 / s.in_process.p99).toFixed(2)}× | ${(s.chained.p50 / s.served.p50).toFixed(3)}× | ${median(chainedRatios).toFixed(3)}× |`,
       );
@@ -308,10 +324,24 @@ async function main(): Promise<void> {
       [
         `requests per size: ${REQUESTS} (+${WARMUP} warm-up), sequential; S=${S}; chunk ${args.chunk}; ${args.items} items, ${args.users} users; setup ${setupS.toFixed(0)} s`,
         '',
-        '| candidates | served Rank p50 / p99 ms | in-process models p50 / p99 ms | overhead (p50) | per-candidate sequence p50 / p99 ms | encoder input bytes dedup vs copy | both models on GPU worker p50 / p99 ms | heads hop bytes | degraded / failed responses |',
-        '|---|---|---|---|---|---|---|---|---|',
-        ...rows,
-        '',
+        ...(rows.length > 0
+          ? [
+              '| candidates | served Rank p50 / p99 ms | in-process models p50 / p99 ms | overhead (p50) | per-candidate sequence p50 / p99 ms | encoder input bytes dedup vs copy | both models on GPU worker p50 / p99 ms | heads hop bytes | degraded / failed responses |',
+              '|---|---|---|---|---|---|---|---|---|',
+              ...rows,
+              '',
+            ]
+          : []),
+        ...(aloneRows.length > 0
+          ? [
+              'The chained router alone (--only-chained; encoder and heads as one call on the GPU-role worker), against the two models in this process:',
+              '',
+              '| candidates | chained Rank p50 / p99 ms | in-process models p50 / p99 ms | overhead (p50) | overhead (p99) | degraded / failed responses |',
+              '|---|---|---|---|---|---|',
+              ...aloneRows,
+              '',
+            ]
+          : []),
         ...(chunkRows.length > 0
           ? [
               `Chunks of ${args.chunk} (served) vs ${args['compare-chunk']} candidates per ModelInfer, default placement, same requests:`,
@@ -332,12 +362,16 @@ async function main(): Promise<void> {
               '',
             ]
           : []),
-        'Encoder and heads as one chained call on the GPU-role worker (RANKER_PLACEMENT=ranking_heads=gpu; the [n,1056] output stays on the worker) vs the default split:',
-        '',
-        '| candidates | split (default) p50 / p99 ms | chained p50 / p99 ms | in-process models p50 / p99 ms | chained overhead (p50) | chained overhead (p99) | chained ÷ split p50 | median of per-request chained ÷ split |',
-        '|---|---|---|---|---|---|---|---|',
-        ...chainedRows,
-        '',
+        ...(chainedRows.length > 0
+          ? [
+              'Encoder and heads as one chained call on the GPU-role worker (RANKER_PLACEMENT=ranking_heads=gpu; the [n,1056] output stays on the worker) vs the default split:',
+              '',
+              '| candidates | split (default) p50 / p99 ms | chained p50 / p99 ms | in-process models p50 / p99 ms | chained overhead (p50) | chained overhead (p99) | chained ÷ split p50 | median of per-request chained ÷ split |',
+              '|---|---|---|---|---|---|---|---|',
+              ...chainedRows,
+              '',
+            ]
+          : []),
         `CPU time per request by tier: ${CPU_REQUESTS} served requests alone, sequential (process CPU from /proc, each with its children), vs the same inputs through the two models in this process:`,
         '',
         `| candidates | ${CPU_TIERS.join(' | ')} | all served tiers | in-process models | served ÷ in-process CPU |`,
@@ -360,17 +394,26 @@ async function main(): Promise<void> {
   } finally {
     await stack.stop();
   }
+  const lastMs = Date.now() - measuredFrom;
   if (profileDir) {
-    const lastMs = Date.now() - measuredFrom;
-    // The router process and its tsx parent each write a profile: the larger holds the router's work.
-    const files = (await readdir(profileDir)).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(profileDir, f));
-    const sized = await Promise.all(files.map(async (f) => ({ f, bytes: (await stat(f)).size })));
-    const biggest = sized.sort((a, b) => b.bytes - a.bytes)[0];
-    if (!biggest) throw new Error(`--profile-router: no profile written under ${profileDir}`);
-    process.stdout.write(
-      formatProfileSummary(`CPU profile of the ${PROFILED === 'served' ? 'served (split)' : 'chained'} router, measured requests only (its last ${(lastMs / 1000).toFixed(0)} s; the whole profile, start-up included, is kept in ${biggest.f})`, summariseProfileFile(biggest.f, 30, lastMs)),
-    );
+    const f = await biggestProfile(profileDir, '--profile-router');
+    const title = `CPU profile of the ${PROFILED === 'served' ? 'served (split)' : 'chained'} router, measured requests only (its last ${(lastMs / 1000).toFixed(0)} s; the whole profile, start-up included, is kept in ${f})`;
+    process.stdout.write(formatProfileSummary(title, summariseProfileFile(f, 30, lastMs)));
   }
+  if (workerProfileDir) {
+    const f = await biggestProfile(workerProfileDir, '--profile-worker');
+    const title = `CPU profile of the GPU-role worker, measured requests only (its last ${(lastMs / 1000).toFixed(0)} s; the whole profile is kept in ${f})`;
+    process.stdout.write(formatProfileSummary(title, summariseProfileFile(f, 30, lastMs)));
+  }
+}
+
+/** The largest profile V8 wrote under `dir`: a service and its tsx parent each write one, and the service's holds the work. */
+async function biggestProfile(dir: string, option: string): Promise<string> {
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f));
+  const sized = await Promise.all(files.map(async (f) => ({ f, bytes: (await stat(f)).size })));
+  const biggest = sized.sort((a, b) => b.bytes - a.bytes)[0];
+  if (!biggest) throw new Error(`${option}: no profile written under ${dir}`);
+  return biggest.f;
 }
 
 /** The processes whose CPU the bench reports, as the stack names them. */
