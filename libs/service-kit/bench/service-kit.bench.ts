@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import { credentials, makeGenericClientConstructor, Metadata, Server, ServerCredentials, type ChannelCredentials, type ClientDuplexStream, type ServerDuplexStream, type ServerUnaryCall, type ServiceDefinition, type sendUnaryData } from '@grpc/grpc-js';
 import { ExportResultCode } from '@opentelemetry/core';
 import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { FeatureServerClient, FeatureServerService, GetRealtimeSequenceRequest, RealtimeSequence } from '@pinrank/proto';
+import { FeatureServerClient, FeatureServerService, GetRealtimeSequenceRequest, RealtimeSequence, type SequenceLookup, type SequenceLookupResult } from '@pinrank/proto';
 import { RpcMetrics, startTracing } from '@pinrank/telemetry';
 import { build } from 'hdr-histogram-js';
 import pino from 'pino';
@@ -33,6 +33,8 @@ import { callUnary, createClient } from '../src/client';
 import { ensureLocalPki, type LocalPki } from '../src/pki/local-pki';
 import { startServer } from '../src/server';
 import { defineService } from '../src/service';
+import { LookupStreamClient } from '../src/lookup-client';
+import { lookupStream } from '../src/lookup-stream';
 
 const { values: args } = parseArgs({
   options: {
@@ -121,7 +123,17 @@ async function kitServer(tls?: Tls): Promise<Endpoint> {
     signals: [],
     logger: pino({ level: 'info' }, pino.destination('/dev/null')),
     metrics,
-    services: [defineService(FeatureServerService, { getRealtimeSequence: async (req) => answer(req) })],
+    services: [
+      defineService(FeatureServerService, {
+        getRealtimeSequence: async (req) => answer(req),
+        // The kit's streamed form of the same answer: each request its own span, deadline, metrics and status.
+        streamRealtimeSequences: lookupStream({
+          unary: FeatureServerService.getRealtimeSequence,
+          handle: async (req: GetRealtimeSequenceRequest) => answer(req),
+          result: (requestId, status, sequence): SequenceLookupResult => ({ requestId, status, sequence }),
+        }),
+      }),
+    ],
     ...(tls ? { tls: { ...tls.pki.files('bench-server'), clientCaFile: tls.pki.caFile } } : {}),
   });
   return { port: server.port, close: () => server.shutdown() };
@@ -155,6 +167,26 @@ function kitClient(port: number, tls?: Tls): { call: Call; close(): void } {
   const method = client.getRealtimeSequence.bind(client);
   const call: Call = async (userId) => check(await callUnary(method, GetRealtimeSequenceRequest.fromPartial({ userId, maxLen: 1 }), { timeoutMs: TIMEOUT_MS }), userId);
   return { call, close: () => client.close() };
+}
+
+/** The kit's lookup stream (LookupStreamClient over the kit's client) to {@link kitServer}. */
+function kitStreamedClient(port: number): { call: Call; close(): void } {
+  const client = createClient(FeatureServerClient, `127.0.0.1:${port}`, { metrics });
+  const lookups = new LookupStreamClient<GetRealtimeSequenceRequest, RealtimeSequence, SequenceLookup, SequenceLookupResult>({
+    unary: FeatureServerService.getRealtimeSequence,
+    upstream: 'bench server',
+    open: (md, o) => client.streamRealtimeSequences(md, o),
+    parts: (out) => ({ requestId: out.requestId, status: out.status, response: out.sequence }),
+    metrics,
+  });
+  const call: Call = async (userId) => check(await lookups.call(GetRealtimeSequenceRequest.fromPartial({ userId, maxLen: 1 }), { timeoutMs: TIMEOUT_MS }), userId);
+  return {
+    call,
+    close: () => {
+      lookups.close();
+      client.close();
+    },
+  };
 }
 
 async function path(name: string, server: (tls?: Tls) => Promise<Endpoint>, client: typeof bareClient, tls?: Tls): Promise<Path> {
@@ -350,6 +382,7 @@ async function crossProcessPhase(out: string[]): Promise<void> {
       { name: 'bare grpc-js (baseline)', ...bareClient(ports.bare) },
       { name: 'service kit', ...kitClient(ports.kit) },
       { name: 'bare grpc-js, a message on an open bidirectional stream', ...streamedClient(ports.bare) },
+      { name: 'service kit, a lookup stream (lookupStream + LookupStreamClient)', ...kitStreamedClient(ports.kit) },
       { name: "Node's HTTP/2 alone (a gRPC-shaped echo, no grpc-js)", ...http2EchoClient(ports.h2) },
       { name: 'TCP echo (no HTTP/2)', ...(await tcpEchoClient(ports.tcp)) },
     ];
@@ -383,7 +416,12 @@ async function crossProcessPhase(out: string[]): Promise<void> {
           `| ${c.name} | ${pct(h, 0.5).toFixed(3)} / ${pct(h, 0.99).toFixed(3)} | ${pct(i, 0.5).toFixed(3)} / ${pct(i, 0.99).toFixed(3)} | ${(pct(i, 0.5) / pct(h, 0.5)).toFixed(2)}× | ${(pct(h, 0.5) / pct(hot[0]!, 0.5)).toFixed(2)}× / ${(pct(i, 0.5) / pct(idle[0]!, 0.5)).toFixed(2)}× |`,
         );
       });
-      out.push('');
+      const [bareStream, kitStream] = [clients.findIndex((c) => c.name.startsWith('bare grpc-js, a message')), clients.findIndex((c) => c.name.startsWith('service kit, a lookup'))];
+      out.push(
+        '',
+        `Service kit lookup stream ÷ bare stream (p50): ${(pct(hot[kitStream]!, 0.5) / pct(hot[bareStream]!, 0.5)).toFixed(2)}× back to back, ${(pct(idle[kitStream]!, 0.5) / pct(idle[bareStream]!, 0.5)).toFixed(2)}× after idleness.`,
+        '',
+      );
     } finally {
       for (const c of clients) c.close();
     }

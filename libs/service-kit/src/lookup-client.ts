@@ -3,7 +3,7 @@
 // request id, its own deadline (sent along and enforced here by a timer), a
 // CLIENT span whose context travels in the message, and its own status.
 import { Metadata, status as GrpcStatus, type CallOptions, type ClientDuplexStream } from '@grpc/grpc-js';
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context as otelContext, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context as otelContext, trace, type Span } from '@opentelemetry/api';
 import { type RpcMetrics } from '@pinrank/telemetry';
 import { injectTraceContext, serverAttributes } from '@pinrank/telemetry/internal';
 import { type CallContext } from './context';
@@ -62,14 +62,74 @@ export interface LookupCallOptions {
   parent?: CallContext;
 }
 
-interface Pending<Res> {
-  resolve(res: Res): void;
-  reject(err: Error): void;
+/** What a request in flight reports to its client. */
+interface PendingOwner {
+  readonly upstreamName: string;
+  settled(code: string, startedNs: bigint): void;
+}
+
+/**
+ * One request in flight: its timer, its parent's cancellation and its span.
+ * A class rather than closures per request: a lookup client sends many small
+ * requests, and each closure is an allocation (and, under tsx, a `__name` call).
+ */
+class PendingLookup<Res> {
+  private readonly timer: NodeJS.Timeout;
+  private readonly startedNs = process.hrtime.bigint();
+  private done = false;
+
+  constructor(
+    private readonly owner: PendingOwner,
+    private readonly table: Map<number, PendingLookup<Res>>,
+    private readonly id: number,
+    private readonly span: Span,
+    private readonly onResolve: (res: Res) => void,
+    private readonly onReject: (err: Error) => void,
+    private readonly timeoutMs: number,
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    this.timer = setTimeout(PendingLookup.timedOut, timeoutMs, this as unknown as PendingLookup<unknown>);
+    this.timer.unref();
+    signal?.addEventListener('abort', this, { once: true });
+  }
+
+  private static timedOut(this: void, p: PendingLookup<unknown>): void {
+    p.reject(new PinrankError('DEADLINE_EXCEEDED', `${p.owner.upstreamName} did not answer within ${p.timeoutMs} ms`));
+  }
+
+  /** The parent's abort (an EventListener object: no closure per request). */
+  handleEvent(): void {
+    this.reject(new PinrankError('CANCELLED', 'cancelled by the caller'));
+  }
+
+  resolve(res: Res): void {
+    if (!this.settle('OK')) return;
+    this.onResolve(res);
+  }
+
+  reject(err: Error): void {
+    const e = PinrankError.from(err);
+    if (!this.settle(e.code, e)) return;
+    this.onReject(e);
+  }
+
+  private settle(code: string, err?: PinrankError): boolean {
+    if (this.done) return false;
+    this.done = true;
+    clearTimeout(this.timer);
+    this.signal?.removeEventListener('abort', this);
+    this.table.delete(this.id);
+    this.span.setAttribute('rpc.grpc.status_code', GrpcStatus[code as keyof typeof GrpcStatus]);
+    if (err) this.span.setStatus({ code: SpanStatusCode.ERROR, message: `${code}: ${err.message}` });
+    this.span.end();
+    this.owner.settled(code, this.startedNs);
+    return true;
+  }
 }
 
 interface OpenStream<In, Res> {
   call: ClientDuplexStream<In, unknown>;
-  pending: Map<number, Pending<Res>>;
+  pending: Map<number, PendingLookup<Res>>;
   openedAt: number;
 }
 
@@ -104,12 +164,21 @@ export class LookupStreamClient<Req, Res, In, Out> {
   private readonly service: string;
   private readonly method: string;
   private readonly spanAttributes: Record<string, string | number | boolean>;
+  /** What each request reports when it is settled: one object per client, not a closure per request. */
+  private readonly owner: PendingOwner;
 
   constructor(private readonly o: LookupClientOptions<Req, Res, In, Out>) {
     this.maxInFlight = o.maxInFlight ?? 256;
     this.maxStreamAgeMs = o.maxStreamAgeMs ?? 20_000;
     this.reopenAfterMs = o.reopenAfterMs ?? 1000;
     [this.service = '', this.method = ''] = o.unary.path.replace(/^\//, '').split('/');
+    this.owner = {
+      upstreamName: o.upstream,
+      settled: (code, startedNs) => {
+        this.inFlight--;
+        this.o.metrics?.observeClient(this.service, this.method, code, Number(process.hrtime.bigint() - startedNs) / 1e9);
+      },
+    };
     this.spanAttributes = { 'rpc.system': 'grpc', 'rpc.service': this.service, 'rpc.method': this.method, 'pinrank.rpc.stream': true, ...(o.target ? serverAttributes(o.target) : {}) };
   }
 
@@ -137,36 +206,10 @@ export class LookupStreamClient<Req, Res, In, Out> {
     injectTraceContext(trace.setSpan(parent, span), carrier);
     const traceparent = String(carrier.get('traceparent')[0] ?? '');
     const id = this.allocateId(stream);
-    const started = process.hrtime.bigint();
     this.inFlight++;
-
     return new Promise<Res>((resolve, reject) => {
-      const signal = options.parent?.signal;
-      const settle = (code: string, err?: Error): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        stream.pending.delete(id);
-        this.inFlight--;
-        span.setAttribute('rpc.grpc.status_code', GrpcStatus[code as keyof typeof GrpcStatus]);
-        if (err && code !== 'OK') span.setStatus({ code: SpanStatusCode.ERROR, message: `${code}: ${err.message}` });
-        span.end();
-        this.o.metrics?.observeClient(this.service, this.method, code, Number(process.hrtime.bigint() - started) / 1e9);
-      };
-      const fail = (err: PinrankError): void => {
-        settle(err.code, err);
-        reject(err);
-      };
-      const timer = setTimeout(() => fail(new PinrankError('DEADLINE_EXCEEDED', `${this.o.upstream} did not answer within ${timeoutMs} ms`)), timeoutMs);
-      timer.unref();
-      const onAbort = (): void => fail(new PinrankError('CANCELLED', 'cancelled by the caller'));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      stream.pending.set(id, {
-        resolve: (res) => {
-          settle('OK');
-          resolve(res);
-        },
-        reject: (err) => fail(PinrankError.from(err)),
-      });
+      const pending = new PendingLookup<Res>(this.owner, stream.pending, id, span, resolve, reject, timeoutMs, options.parent?.signal);
+      stream.pending.set(id, pending);
       stream.call.write(this.o.envelope ? this.o.envelope(id, timeoutMs, traceparent, request) : ({ requestId: id, timeoutMs, traceparent, request } as LookupRequestLike<Req> as In));
     });
   }
