@@ -56,7 +56,7 @@ export interface LookupClientOptions<Req, Res, In, Out> {
 
 /** Options of one request. */
 export interface LookupCallOptions {
-  /** Longest wait; the parent's deadline caps it. */
+  /** Longest wait (Infinity: none of its own, up to about 24.8 days); the parent's deadline caps it. */
   timeoutMs: number;
   /** The incoming call this serves: its deadline caps ours, its cancellation cancels ours, its span is our parent. */
   parent?: CallContext;
@@ -134,6 +134,8 @@ interface OpenStream<In, Res> {
 }
 
 const MAX_ID = 0xffff_ffff;
+/** The longest timeout a Node timer keeps (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 /** How long a client waits before asking again a server that answered UNIMPLEMENTED (it has no stream method). */
 const UNIMPLEMENTED_RETRY_MS = 5 * 60_000;
 
@@ -190,7 +192,8 @@ export class LookupStreamClient<Req, Res, In, Out> {
   /** One request; see the class comment for how it fails. */
   call(request: Req, options: LookupCallOptions): Promise<Res> {
     const parentLeft = options.parent?.deadline ? options.parent.deadline.getTime() - Date.now() : Infinity;
-    const timeoutMs = Math.ceil(Math.min(options.timeoutMs, parentLeft));
+    // Capped where Node's timers stop (a longer or infinite timeout would fire at once) and the envelope's uint32 fits.
+    const timeoutMs = Math.ceil(Math.min(options.timeoutMs, parentLeft, MAX_TIMEOUT_MS));
     if (timeoutMs <= 0) return Promise.reject(new PinrankError('DEADLINE_EXCEEDED', 'no time left for the call (the incoming deadline has passed)'));
     if (options.parent?.signal.aborted) return Promise.reject(new PinrankError('CANCELLED', 'call cancelled before it started'));
     const stream = this.streamFor();

@@ -137,6 +137,11 @@ describe('lookup streams', () => {
     await expect(l.call(req('quick'), { timeoutMs: 2_000 })).resolves.toMatchObject({ userId: 'quick' });
   });
 
+  it('takes a request without a timeout of its own (Infinity) as one with the longest a timer holds, not as one that ends at once', async () => {
+    const l = lookupClient();
+    await expect(l.call(req('slow-80', 3), { timeoutMs: Infinity })).resolves.toMatchObject({ userId: 'slow-80', length: 3 });
+  });
+
   it('takes the deadline and cancellation of the incoming call it serves', async () => {
     const l = lookupClient();
     const controller = new AbortController();

@@ -59,6 +59,7 @@ describe('routerOptionsFromEnv', () => {
     [{ RANKER_MAX_CANDIDATES: '0' }, /RANKER_MAX_CANDIDATES="0": expected an integer/],
     [{ RANKER_GPU_FALLBACK: 'gpu' }, /RANKER_GPU_FALLBACK="gpu": expected one of cpu_encoder, lite, none/],
     [{ RANKER_AUTO_CHAIN: 'maybe' }, /RANKER_AUTO_CHAIN="maybe"/],
+    [{ RANKER_LOOKUP_STREAMS: 'sometimes' }, /RANKER_LOOKUP_STREAMS="sometimes"/],
     [{ RANKER_ADMISSION_GROW_WHEN_SLOW: '2' }, /RANKER_ADMISSION_GROW_WHEN_SLOW="2"/],
     [{ RANKER_HEAD_WEIGHTS: 'save=x' }, /RANKER_HEAD_WEIGHTS="save=x": weight of "save" must be a number/],
     [{ RANKER_HEAD_WEIGHTS: 'save' }, /RANKER_HEAD_WEIGHTS="save": "save" is not name=value/],

@@ -185,7 +185,7 @@ async function viaStream<Req, Res>(stream: Pick<LookupStreamClient<Req, Res, nev
     return await stream.call(request, o.parent ? { timeoutMs, parent: o.parent } : { timeoutMs });
   } catch (err) {
     if (!(err instanceof LookupStreamUnavailable)) throw err;
-    return unary({ ...o, timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)) });
+    return unary(o.timeoutMs === undefined ? o : { ...o, timeoutMs: Math.max(1, o.timeoutMs - (Date.now() - started)) });
   }
 }
 
