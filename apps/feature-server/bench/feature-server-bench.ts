@@ -6,7 +6,7 @@
 // rotating order), so load from anything else on the machine hits them alike: read the
 // ratios, not the absolutes.
 //
-//   npx tsx apps/feature-server/bench/feature-server-bench.ts [--actions 20000] [--reads 2000] [--fresh 200] [--read-actions 100] [--built] [--smoke]
+//   npx tsx apps/feature-server/bench/feature-server-bench.ts [--actions 20000] [--reads 2000] [--fresh 200] [--read-actions 100] [--built] [--profile-dir DIR] [--smoke]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -33,9 +33,10 @@ const opts = new Command()
   .option('--read-actions <n>', 'sequence actions each read user holds (reads ask for the newest 100; the retention default keeps 256)', (v) => Number(v), 100)
   .option('--fresh <n>', 'JetStream freshness samples', (v) => Number(v), 200)
   .option('--built', 'run the servers from the esbuild bundle as deployed (dist/apps/feature-server/main.js; `npx nx run feature-server:build` first) instead of the sources through tsx', false)
+  .option('--profile-dir <dir>', 'each feature-server process writes a V8 CPU profile there when it stops (summarise with apps/ranker/bench/cpu-profile.ts)')
   .option('--smoke', 'tiny sizes: checks that every path runs and answers in full; times nothing', false)
   .parse()
-  .opts<{ actions: number; users: number; batch: number; streams: number; rounds: number; reads: number; readUsers: number; readActions: number; fresh: number; built: boolean; smoke: boolean }>();
+  .opts<{ actions: number; users: number; batch: number; streams: number; rounds: number; reads: number; readUsers: number; readActions: number; fresh: number; built: boolean; profileDir?: string; smoke: boolean }>();
 if (opts.smoke) Object.assign(opts, { actions: 400, users: 20, batch: 100, streams: 2, rounds: 1, reads: 10, readUsers: 5, fresh: 3 });
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -223,7 +224,7 @@ async function bareFloor(answer: RealtimeSequence): Promise<{ read: () => Promis
 
 /** Starts `src/main.ts` with the given variables on free ports; resolves when it logs ready. */
 function startServerProcess(catalog: CatalogServer, env: Record<string, string>): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, opts.built ? [BUNDLE] : ['--import', 'tsx', MAIN], {
+  const child: ChildProcess = spawn(process.execPath, [...(opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(opts.profileDir)}`] : []), ...(opts.built ? [BUNDLE] : ['--import', 'tsx', MAIN])], {
     env: {
       ...process.env,
       FEATURE_SERVER_ADDR: '127.0.0.1:0',

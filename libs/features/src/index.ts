@@ -11,6 +11,7 @@ export {
   type SequenceOptions,
 } from './sequence-types';
 export { buildSequence } from './sequence-builder';
+export { SequenceWriter, type SequenceShape } from './sequence-writer';
 export { SequenceTimeline } from './sequence-timeline';
 export { stackSequences, type StackedSequences } from './stack-sequences';
 export {

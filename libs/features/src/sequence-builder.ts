@@ -3,11 +3,11 @@ import {
   DEFAULT_SEQUENCE_LENGTH,
   DEFAULT_SEQUENCE_TYPES,
   MAX_SEQUENCE_LENGTH,
-  PADDING_AGE_S,
   type BuiltSequence,
   type SequenceAction,
   type SequenceOptions,
 } from './sequence-types';
+import { SequenceWriter } from './sequence-writer';
 
 /** Resolved options with every default filled in (one place). */
 export interface ResolvedSequenceOptions {
@@ -56,16 +56,7 @@ export function buildSequence(actions: Iterable<SequenceAction>, opts: SequenceO
 
 /** Writes already ordered rows (newest first, at most S) into padded tensors. */
 export function fillSequence(rows: SequenceAction[], o: ResolvedSequenceOptions): BuiltSequence {
-  const { maxLen, dimension, asOfMs } = o;
-  const actionTypes = new BigInt64Array(maxLen);
-  const itemVectors = new Float32Array(maxLen * dimension);
-  const agesS = new Float32Array(maxLen).fill(PADDING_AGE_S);
-  rows.forEach((a, i) => {
-    if (a.vector.length !== dimension)
-      throw new RangeError(`action ${a.actionId}: content vector has ${a.vector.length} values, expected ${dimension}`);
-    actionTypes[i] = BigInt(a.actionType);
-    itemVectors.set(a.vector, i * dimension);
-    agesS[i] = (asOfMs - a.timestampMs) / 1000;
-  });
-  return { length: rows.length, maxLen, dimension, rows, actionTypes, itemVectors, agesS };
+  const writer = new SequenceWriter(o);
+  for (const a of rows) writer.push(a.actionId, a.actionType, a.timestampMs, a.vector);
+  return writer.built(rows);
 }

@@ -1,4 +1,4 @@
-import { buildSequence, DEFAULT_SEQUENCE_LENGTH, MAX_SEQUENCE_LENGTH } from '@pinrank/features';
+import { buildSequence, DEFAULT_SEQUENCE_LENGTH, MAX_SEQUENCE_LENGTH, SequenceWriter, type BuiltSequence } from '@pinrank/features';
 import { DataType, RealtimeSequence, StoredAction, Tensor, UserAction } from '@pinrank/proto';
 import { type ActionStore } from '../store/action-store';
 import { type StoredRecord } from '../store/stored-record';
@@ -11,6 +11,13 @@ export interface SequenceReaderOptions {
   dimension?: number;
   /** Server clock, used when a request has no as_of. Default Date.now. */
   now?: () => number;
+  /**
+   * Use the store's fast path (`ActionStore.readSequenceInto`) where it has one
+   * and the request wants no records. Default true; false reads every sequence
+   * through decoded records and buildSequence (the reference the fast path is
+   * tested against).
+   */
+  storeFastPath?: boolean;
 }
 
 /** One read request, as parsed from the proto (max_len 0 and as_of 0 mean defaults). */
@@ -34,6 +41,7 @@ export class SequenceReader {
   private readonly includeTypes: ReadonlySet<number>;
   private readonly dimension: number;
   private readonly now: () => number;
+  private readonly fastPath: boolean;
 
   constructor(
     private readonly store: ActionStore,
@@ -42,6 +50,7 @@ export class SequenceReader {
     this.includeTypes = options.includeTypes;
     this.dimension = options.dimension ?? 32;
     this.now = options.now ?? Date.now;
+    this.fastPath = options.storeFastPath ?? true;
   }
 
   /** Resolves defaults; throws InvalidQueryError naming the bad field. */
@@ -56,19 +65,39 @@ export class SequenceReader {
 
   /** One user's sequence; an unknown user gets an empty, fully padded sequence. */
   async read(userId: string, q: SequenceQuery): Promise<RealtimeSequence> {
-    return this.build(userId, await this.store.readSequence(userId, { asOfMs: q.asOfMs, limit: q.maxLen }), q);
+    return this.response(userId, this.direct(userId, q) ?? this.build(await this.store.readSequence(userId, this.window(q)), q), q);
   }
 
   /** Many users' sequences in request order (duplicates allowed). */
   async readMany(userIds: readonly string[], q: SequenceQuery): Promise<RealtimeSequence[]> {
-    const distinct = [...new Set(userIds)];
-    const lists = await this.store.readSequences(distinct, { asOfMs: q.asOfMs, limit: q.maxLen });
-    const byUser = new Map(distinct.map((u, i) => [u, this.build(u, lists[i] ?? [], q)]));
-    return userIds.map((u) => byUser.get(u) as RealtimeSequence);
+    const byUser = new Map<string, BuiltSequence>();
+    const slow: string[] = [];
+    for (const u of new Set(userIds)) {
+      const built = this.direct(u, q);
+      if (built) byUser.set(u, built);
+      else slow.push(u);
+    }
+    const lists = slow.length > 0 ? await this.store.readSequences(slow, this.window(q)) : [];
+    slow.forEach((u, i) => byUser.set(u, this.build(lists[i] ?? [], q)));
+    return userIds.map((u) => this.response(u, byUser.get(u) as BuiltSequence, q));
   }
 
-  private build(userId: string, records: StoredRecord[], q: SequenceQuery): RealtimeSequence {
-    const seq = buildSequence(records, { asOfMs: q.asOfMs, maxLen: q.maxLen, dimension: this.dimension, includeTypes: this.includeTypes });
+  private window(q: SequenceQuery): { asOfMs: number; limit: number } {
+    return { asOfMs: q.asOfMs, limit: q.maxLen };
+  }
+
+  /** The sequence through the store's fast path; undefined when there is none, the request wants records, or the store declines. */
+  private direct(userId: string, q: SequenceQuery): BuiltSequence | undefined {
+    if (!this.fastPath || q.includeRecords || !this.store.readSequenceInto) return undefined;
+    const writer = new SequenceWriter({ asOfMs: q.asOfMs, maxLen: q.maxLen, dimension: this.dimension });
+    return this.store.readSequenceInto(userId, this.window(q), writer, this.includeTypes) ? writer.built() : undefined;
+  }
+
+  private build(records: StoredRecord[], q: SequenceQuery): BuiltSequence {
+    return buildSequence(records, { asOfMs: q.asOfMs, maxLen: q.maxLen, dimension: this.dimension, includeTypes: this.includeTypes });
+  }
+
+  private response(userId: string, seq: BuiltSequence, q: SequenceQuery): RealtimeSequence {
     const S = q.maxLen;
     return RealtimeSequence.fromPartial({
       userId,

@@ -1,3 +1,4 @@
+import { type SequenceWriter } from '@pinrank/features';
 import { type StoredRecord } from './stored-record';
 
 /**
@@ -40,6 +41,15 @@ export interface ActionStore {
    * `window.asOfMs` (any order): what a sequence of that length needs.
    */
   readSequence(userId: string, window?: SequenceWindow): Promise<StoredRecord[]>;
+  /**
+   * Optional fast path of a windowed `readSequence` for a store that reads
+   * synchronously: writes the window's rows, newest first, straight into
+   * `into` (no decoded records). Returns false, with `into` spoiled, when the
+   * rows might differ from what buildSequence makes of the records
+   * `readSequence` returns (e.g. an action type outside `includeTypes`); the
+   * caller then reads the ordinary way.
+   */
+  readSequenceInto?(userId: string, window: SequenceWindow, into: SequenceWriter, includeTypes: ReadonlySet<number>): boolean;
   /** `readSequence` for many users, in request order. */
   readSequences(userIds: readonly string[], window?: SequenceWindow): Promise<StoredRecord[][]>;
   /** Removes every stored action of the user; resolves to how many were removed. */

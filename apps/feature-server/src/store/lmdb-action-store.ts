@@ -1,5 +1,7 @@
+import { type SequenceWriter } from '@pinrank/features';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { type ActionStore, type AppendOutcome, type RetentionPolicy, type SequenceWindow, retentionClass, validateRetention } from './action-store';
+import { RowCodec, UNREAD_KEYS } from './lmdb-sequence-rows';
 import { decodeRecord, encodeRecord, READ_VECTORS, type StoredRecord } from './stored-record';
 
 /** Options of the embedded LMDB action store. */
@@ -36,6 +38,9 @@ const RECORD_CODEC = {
 export class LmdbActionStore implements ActionStore {
   private readonly root: RootDatabase;
   private readonly records: Database<StoredRecord, RecordKey>;
+  /** The records database again, read straight into sequence tensors (lmdb-sequence-rows.ts). */
+  private readonly recordRows: Database<true, RecordKey>;
+  private readonly rowCodec = new RowCodec();
   private readonly ids: Database<number, [string, string]>;
   private readonly counts: Database<number, [string, number]>;
   private readonly retention: RetentionPolicy;
@@ -47,6 +52,7 @@ export class LmdbActionStore implements ActionStore {
     // LMDB reuses (it copies what it returns): no intermediate copy of each value per read.
     // (lmdb-js takes `encoder` on any database; its typings list it on the root's options only.)
     this.records = root.openDB<StoredRecord, RecordKey>({ name: 'records', encoding: 'binary', encoder: RECORD_CODEC } as { name: string });
+    this.recordRows = root.openDB<true, RecordKey>({ name: 'records', encoding: 'binary', encoder: this.rowCodec, keyEncoder: UNREAD_KEYS } as { name: string });
     this.ids = root.openDB<number, [string, string]>({ name: 'ids', encoding: 'ordered-binary' });
     this.counts = root.openDB<number, [string, number]>({ name: 'counts', encoding: 'ordered-binary' });
   }
@@ -121,15 +127,20 @@ export class LmdbActionStore implements ActionStore {
     return Promise.resolve(this.readSync(userId, window));
   }
 
+  readSequenceInto(userId: string, window: SequenceWindow, into: SequenceWriter, includeTypes: ReadonlySet<number>): boolean {
+    return this.rowCodec.read(into, includeTypes, () => {
+      // Consumed for the codec's side effect: each value is written into `into` as it is read.
+      for (const entry of this.recordRows.getRange(windowRange(userId, window) as never)) void entry;
+    });
+  }
+
   readSequences(userIds: readonly string[], window?: SequenceWindow): Promise<StoredRecord[][]> {
     return Promise.resolve(userIds.map((u) => this.readSync(u, window)));
   }
 
   private readSync(userId: string, window: SequenceWindow | undefined): StoredRecord[] {
     const out: StoredRecord[] = [];
-    // With a window: newest first from as-of, as many as asked. Keys [user, 1, ts, id] with ts ≤ as-of
-    // sort below [user, 1, as-of + 1] (timestamps are integer ms), and [user, 1] below all of them.
-    const range = window ? { start: [userId, 1, Math.floor(window.asOfMs) + 1], end: [userId, 1], reverse: true, limit: window.limit } : { start: [userId, 1], end: [userId, 2] };
+    const range = window ? windowRange(userId, window) : { start: [userId, 1], end: [userId, 2] };
     for (const { value } of this.records.getRange(range as never)) out.push(value);
     return out;
   }
@@ -155,4 +166,13 @@ export class LmdbActionStore implements ActionStore {
   async close(): Promise<void> {
     await this.root.close();
   }
+}
+
+/**
+ * The range of a windowed read: newest first from as-of, as many as asked. Keys
+ * [user, 1, ts, id] with ts ≤ as-of sort below [user, 1, as-of + 1] (timestamps
+ * are integer ms), and [user, 1] below all of them.
+ */
+function windowRange(userId: string, window: SequenceWindow): { start: unknown[]; end: unknown[]; reverse: true; limit: number } {
+  return { start: [userId, 1, Math.floor(window.asOfMs) + 1], end: [userId, 1], reverse: true, limit: window.limit };
 }

@@ -116,3 +116,39 @@ export function decodeRecord(buf: Uint8Array, size = buf.length, slab?: VectorSl
   else for (let i = 0; i < dim; i++, o += 4) vector[i] = b.readFloatLE(o);
   return { actionId, userId, itemId, actionType, timestampMs, surface, durationMs, itemKnown: (flags & FLAG_ITEM_KNOWN) !== 0, vector };
 }
+
+/** The fields of an encoded record that a sequence row needs, located in place by {@link viewRecordRow}. */
+export interface RecordRowView {
+  actionType: number;
+  timestampMs: number;
+  /** Floats in the content vector. */
+  dimension: number;
+  /** Byte offset of the content vector (float32 little-endian). */
+  vectorOffset: number;
+  /** Byte offset and length of the action id (UTF-8). */
+  actionIdOffset: number;
+  actionIdLength: number;
+}
+
+/**
+ * Reads the header of the record in the first `size` bytes of `buf` into
+ * `out` (reused across calls): no copy, no strings. Thrown by: what
+ * `decodeRecord` throws for the same bytes (RangeError).
+ */
+export function viewRecordRow(buf: Buffer, size: number, out: RecordRowView): RecordRowView {
+  if (size < HEADER_BYTES) throw new RangeError(`stored record: ${size} bytes is shorter than the header`);
+  const version = buf[0];
+  if (version !== FORMAT_VERSION) throw new RangeError(`stored record: unknown format version ${version}`);
+  const dim = buf.readUInt16LE(20);
+  const aLen = buf.readUInt16LE(22);
+  const idsLen = aLen + buf.readUInt16LE(24) + buf.readUInt16LE(26);
+  const expected = HEADER_BYTES + idsLen + dim * 4;
+  if (size !== expected) throw new RangeError(`stored record: ${size} bytes, expected ${expected}`);
+  out.actionType = buf[2] as number;
+  out.timestampMs = buf.readDoubleLE(4);
+  out.dimension = dim;
+  out.actionIdOffset = HEADER_BYTES;
+  out.actionIdLength = aLen;
+  out.vectorOffset = HEADER_BYTES + idsLen;
+  return out;
+}
