@@ -16,8 +16,11 @@ import { Command } from 'commander';
 import Redis from 'ioredis';
 import { connect } from 'nats';
 import { credentials, Metadata, Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
-import { FeatureServerClient, FeatureServerService, GetRealtimeSequenceRequest, SequenceLookup, UserAction, type RealtimeSequence, type SequenceLookupResult } from '@pinrank/proto';
+import { FeatureServerClient, FeatureServerService, GetRealtimeSequenceRequest, RealtimeSequence, SequenceLookup, UserAction, type SequenceLookupResult } from '@pinrank/proto';
 import { LookupStreamClient } from '@pinrank/service-kit';
+import { DEFAULT_RETENTION } from '../src/app';
+import { SequenceReader } from '../src/read/sequence-reader';
+import { LmdbActionStore } from '../src/store/lmdb-action-store';
 import { encodeRecord } from '../src/store/stored-record';
 import { catalogVector, startCatalogServer, type CatalogServer } from '../src/testing/catalog-server';
 import { FeatureTestClient } from '../src/testing/feature-client';
@@ -283,6 +286,38 @@ async function measureIngest(paths: IngestPath[]): Promise<number[]> {
   return spent.map((ms) => opts.actions / (ms / 1000));
 }
 
+/**
+ * The LMDB server's own work per read, in this process: the reader's fast
+ * path (rows written straight from the stored bytes) against the reference
+ * (decoded records + buildSequence), each encoded to the response bytes; the
+ * same users and records as the served reads, interleaved.
+ */
+async function inProcessReads(dir: string, reads: number): Promise<{ name: string; samples: number[] }[]> {
+  const store = LmdbActionStore.open({ path: join(dir, 'in-process'), retention: DEFAULT_RETENTION });
+  try {
+    for (let u = 0; u < opts.readUsers; u++) {
+      const slice = Array.from({ length: opts.readActions }, (_, j) => action('rd', u + j * opts.readUsers, opts.readUsers));
+      await store.append(slice.map((a) => ({ ...a, itemKnown: true, vector: catalogVector(a.itemId) })));
+    }
+    const variants = [
+      { name: 'fast path: rows written from the stored bytes', reader: new SequenceReader(store, { includeTypes: DEFAULT_RETENTION.sequenceTypes }) },
+      { name: 'reference: decoded records + buildSequence', reader: new SequenceReader(store, { includeTypes: DEFAULT_RETENTION.sequenceTypes, storeFastPath: false }) },
+    ];
+    const paths: ReadPath[] = variants.map(({ name, reader }) => ({
+      name,
+      read: async (i) => {
+        const seq = await reader.read(`rd-u${i % opts.readUsers}`, reader.resolve(100, NOW));
+        if (seq.length !== 100 || RealtimeSequence.encode(seq).finish().length === 0) throw new Error(`bench: ${name}: ${seq.length} rows`);
+      },
+    }));
+    await measureReads(paths, Math.min(500, reads));
+    const samples = await measureReads(paths, reads);
+    return variants.map((v, i) => ({ name: v.name, samples: samples[i] ?? [] }));
+  } finally {
+    await store.close();
+  }
+}
+
 /** Times `reads` calls of each path, round-robin with rotating order; returns latency samples (ms) per path. */
 async function measureReads(paths: ReadPath[], reads: number): Promise<number[][]> {
   const samples = paths.map((): number[] => []);
@@ -303,17 +338,20 @@ async function main(): Promise<void> {
   const redis = new Redis(REDIS_URL);
   const catalog = await startCatalogServer(CATALOG);
   const nats = { servers: NATS_URL, stream: `FS_BENCH_${tag}`, subject: `fs.bench.${tag}`, durable: `fs-bench-${tag}` };
-  const [lmdbApp, redisApp] = await Promise.all([
+  const [lmdbApp, redisApp, lmdbRefApp] = await Promise.all([
     startServerProcess(catalog, { FEATURE_SERVER_BACKEND: 'lmdb', FEATURE_SERVER_LMDB_PATH: join(dir, 'lmdb') }),
     startServerProcess(catalog, { FEATURE_SERVER_BACKEND: 'redis', FEATURE_SERVER_REDIS_URL: REDIS_URL, FEATURE_SERVER_REDIS_PREFIX: `${prefix}fs:` }),
+    // The LMDB server again with its sequence reads through decoded records (the reference path), reads only.
+    startServerProcess(catalog, { FEATURE_SERVER_BACKEND: 'lmdb', FEATURE_SERVER_LMDB_PATH: join(dir, 'lmdb-ref'), FEATURE_SERVER_READ_FAST_PATH: 'false' }),
   ]);
   const lmdb = new FeatureTestClient(`127.0.0.1:${lmdbApp.port}`);
   const red = new FeatureTestClient(`127.0.0.1:${redisApp.port}`);
+  const lmdbRef = new FeatureTestClient(`127.0.0.1:${lmdbRefApp.port}`);
   const load0 = loadavg()[0] ?? NaN;
   const f = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   const rows: string[] = [];
   let stopFloor = async (): Promise<void> => undefined;
-  let closeStreamed = (): void => undefined;
+  const closeStreams: (() => void)[] = [];
   try {
     // Ingest: warm every path (connections, caches, scripts), then measure interleaved.
     const ingestPaths = (run: string): IngestPath[] => [
@@ -331,7 +369,7 @@ async function main(): Promise<void> {
     if (opts.readActions < 100) throw new Error('--read-actions: at least 100 (every read asks for 100 rows)');
     for (let u = 0; u < opts.readUsers; u++) {
       const slice = Array.from({ length: opts.readActions }, (_, j) => action('rd', u + j * opts.readUsers, opts.readUsers));
-      await Promise.all([lmdb.ingest([slice]), red.ingest([slice])]);
+      await Promise.all([lmdb.ingest([slice]), red.ingest([slice]), lmdbRef.ingest([slice])]);
       const p = redis.pipeline();
       for (const a of slice) p.lpush(`${prefix}lr:${a.userId}`, encodeRecord({ ...a, itemKnown: true, vector: catalogVector(a.itemId) }));
       await p.exec();
@@ -340,10 +378,12 @@ async function main(): Promise<void> {
     const floor = await bareFloor(await lmdb.sequence({ userId: 'rd-u0', maxLen: 100, asOfMs: NOW }));
     stopFloor = floor.stop;
     const streamed = streamedRead('feature-server, LMDB backend (the same request as a message on an open StreamRealtimeSequences stream)', lmdb, 'rd');
-    closeStreamed = streamed.close;
+    const streamedRef = streamedRead('feature-server, LMDB backend, reads through decoded records (FEATURE_SERVER_READ_FAST_PATH=false), on an open stream', lmdbRef, 'rd');
+    closeStreams.push(streamed.close, streamedRef.close);
     const readPaths: ReadPath[] = [
       grpcRead('feature-server, LMDB backend (GetRealtimeSequence → tensors)', lmdb, 'rd'),
       streamed,
+      streamedRef,
       grpcRead('feature-server, Redis backend (GetRealtimeSequence → tensors)', red, 'rd'),
       {
         name: 'gRPC floor: LMDB server, unknown user, S=1 (transport only)',
@@ -366,6 +406,8 @@ async function main(): Promise<void> {
     const floorRead = summary(readSamples[readPaths.length - 3] ?? []);
     const streamFloorRead = summary(readSamples[readPaths.length - 2] ?? []);
     log('reads measured');
+    const local = await inProcessReads(dir, opts.reads * 2);
+    log('in-process reads measured');
 
     // Freshness through JetStream: publish one action, poll the same replica until it is readable.
     const freshApp = await startServerProcess(catalog, {
@@ -412,10 +454,22 @@ async function main(): Promise<void> {
     );
     readPaths.forEach((p, i) => {
       const s = summary(readSamples[i] ?? []);
-      const floorOfPath = p === streamed ? streamFloorRead : floorRead;
+      const floorOfPath = p === streamed || p === streamedRef ? streamFloorRead : floorRead;
       const vsFloor = p.name.startsWith('feature-server') ? `${f(s.p50 / (floorOfPath.p50 + lr.p50), 2)}×` : '';
       rows.push(`| ${p.name} | ${f(s.p50, 3)} | ${f(s.p99, 3)} | ${f(s.p50 / lr.p50, 2)}× | ${vsFloor} |`);
     });
+    const localBase = summary(local[1]?.samples ?? []);
+    rows.push(
+      '',
+      `The LMDB server's own work per read, in the bench process (no gRPC): SequenceReader.read + encoding the answer, S=100, the same users; ${f(opts.reads * 2)} reads per variant, interleaved.`,
+      '',
+      '| read in process | p50 µs | p99 µs | p50 vs reference |',
+      '|---|---:|---:|---:|',
+      ...local.map(({ name, samples }) => {
+        const s = summary(samples);
+        return `| ${name} | ${f(s.p50 * 1000)} | ${f(s.p99 * 1000)} | ${f(s.p50 / localBase.p50, 2)}× |`;
+      }),
+    );
     const fr = summary(freshMs);
     rows.push(
       '',
@@ -431,9 +485,10 @@ async function main(): Promise<void> {
     console.log(rows.join('\n'));
   } finally {
     await stopFloor();
-    closeStreamed();
+    for (const close of closeStreams) close();
     lmdb.close();
     red.close();
+    lmdbRef.close();
     // Every server process this run started, including one left running by a failure.
     await Promise.all(serverProcesses.map((p) => p.stop()));
     const nc = await connect({ servers: NATS_URL });

@@ -24,6 +24,8 @@ export interface FeatureServerAppOptions {
   content: Pick<GrpcContentSourceOptions, 'address' | 'deadlineMs' | 'connect'> | { source: ContentVectorSource };
   /** Content cache capacity (items). Default 100000. */
   cacheCapacity?: number;
+  /** Sequence reads through the store's fast path where it has one (LMDB): SequenceReaderOptions.storeFastPath. Default true. */
+  readFastPath?: boolean;
   /** Sequence action types kept up to `maxSequenceActions`; other types up to `maxOtherActions`. Defaults: clicks, saves, close-ups, hides; 256; 64. */
   retention?: Partial<RetentionPolicy>;
   /** Record limits. Default DEFAULT_VALIDATION_LIMITS. */
@@ -61,7 +63,7 @@ export async function startFeatureServer(options: FeatureServerAppOptions): Prom
   const cache = new CachedContentSource(remote, { capacity: options.cacheCapacity ?? 100_000 });
   metrics.cacheStats = () => cache.stats;
   const ingester = new Ingester(store, cache, { limits, metrics });
-  const reader = new SequenceReader(store, { includeTypes: retention.sequenceTypes });
+  const reader = new SequenceReader(store, { includeTypes: retention.sequenceTypes, storeFastPath: options.readFastPath ?? true });
 
   let consumer: NatsActionConsumer | undefined;
   let server: RunningServer;

@@ -11,6 +11,7 @@ export const featureServerVars = {
   embeddingStoreAddress: vars.hostPort('FEATURE_SERVER_EMBEDDING_STORE_ADDR', '127.0.0.1:50052'),
   embeddingDeadlineMs: vars.int('FEATURE_SERVER_EMBEDDING_DEADLINE_MS', 2000, { min: 1, max: 60_000 }),
   contentCacheSize: vars.int('FEATURE_SERVER_CONTENT_CACHE_SIZE', 100_000, { min: 1, max: 100_000_000 }),
+  readFastPath: vars.bool('FEATURE_SERVER_READ_FAST_PATH', true),
   maxSequenceActions: vars.int('FEATURE_SERVER_MAX_SEQUENCE_ACTIONS', 256, { min: 1, max: 100_000 }),
   maxOtherActions: vars.int('FEATURE_SERVER_MAX_OTHER_ACTIONS', 64, { min: 1, max: 100_000 }),
   maxFutureSkewMs: vars.int('FEATURE_SERVER_MAX_FUTURE_SKEW_MS', 300_000, { min: 0, max: 86_400_000 }),

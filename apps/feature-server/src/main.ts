@@ -32,6 +32,7 @@ async function main(): Promise<void> {
         : { kind: 'redis', url: config.redisUrl, keyPrefix: config.redisKeyPrefix },
     content: { address: config.embeddingStoreAddress, deadlineMs: config.embeddingDeadlineMs, ...(tls ? { connect: { tls } } : {}) },
     cacheCapacity: config.contentCacheSize,
+    readFastPath: config.readFastPath,
     retention: { maxSequenceActions: config.maxSequenceActions, maxOtherActions: config.maxOtherActions },
     limits: { maxFutureSkewMs: config.maxFutureSkewMs },
     nats: config.natsUrl
