@@ -1,10 +1,12 @@
 // Lookup bench: GetEmbeddings for 1 user + 500 tower vectors over gRPC (service kit
 // client, as a unary call and as a message on an open StreamEmbeddings stream, the
 // router's way), with the LMDB and the Redis backend in the bench process and
-// with LMDB in a server process of its own (as deployed), against the
+// with LMDB in a server process of its own (as deployed; and again with its vector
+// cache off, EMBEDDING_STORE_VECTOR_CACHE_ROWS=0, streamed only), against the
 // plain reads of the same 501 keys (a Redis MGET; the LMDB store's read, no service)
 // and a bare-gRPC floor (a bare grpc-js server answering a prebuilt response of the
-// same size to a bare client: transport and codec only). The service's overhead is
+// same size to a bare client: transport and codec only). The in-process LMDB server
+// reads through the vector cache as the real one does; its plain read is LMDB's own. The service's overhead is
 // what it costs beyond "floor + plain read". Latency p50/p99, sequential calls, paths
 // interleaved request by request so machine noise hits every path alike; one process.
 // Usage: npx tsx apps/embedding-store/bench/lookup-bench.ts [--requests 1000] [--users 10000] [--items 50000] [--smoke]
@@ -24,6 +26,7 @@ import { createEmbeddingStore } from '../src/app';
 import { EmbeddingStoreRpc } from '../src/client';
 import { noItemTower } from '../src/item-tower';
 import { towerKey, userKey } from '../src/store/keys';
+import { CachedVectorStore } from '../src/store/cached-store';
 import { LmdbVectorStore } from '../src/store/lmdb-store';
 import { RedisVectorStore } from '../src/store/redis-store';
 import { type VectorStore } from '../src/store/vector-store';
@@ -98,8 +101,17 @@ function streamedLookups(client: EmbeddingStoreClient): LookupStreamClient<GetEm
   });
 }
 
-/** Starts a server over `store`, loads the bench snapshot, and returns its gRPC and in-process paths. */
-async function serve(name: string, store: VectorStore, files: { userFile: string; itemFile: string }, stops: Array<() => Promise<void>>): Promise<Array<[string, Call]>> {
+/**
+ * Starts a server over `store`, loads the bench snapshot, and returns its gRPC and in-process paths;
+ * the plain read is of `plain` (default `store`): the backend without what the server puts in front of it.
+ */
+async function serve(
+  name: string,
+  store: VectorStore,
+  files: { userFile: string; itemFile: string },
+  stops: Array<() => Promise<void>>,
+  plain: VectorStore = store,
+): Promise<Array<[string, Call]>> {
   const app = await createEmbeddingStore({ store, itemTower: noItemTower, snapshots: { buildIndexOnLoad: false } });
   const server = await startServer({
     name: 'embedding-store-bench',
@@ -128,7 +140,7 @@ async function serve(name: string, store: VectorStore, files: { userFile: string
   const req = (r: { userId: string; itemIds: string[] }) => ({ userId: r.userId, itemIds: r.itemIds, kind: VectorKind.VECTOR_KIND_TOWER, snapshotVersion: '' });
   const plainRead = async (r: { userId: string; itemIds: string[] }): Promise<void> => {
     const out = new Float32Array((r.itemIds.length + 1) * 64);
-    const found = await store.readRows([userKey(VERSION, r.userId), ...r.itemIds.map((id) => towerKey(VERSION, id))], 64, out);
+    const found = await plain.readRows([userKey(VERSION, r.userId), ...r.itemIds.map((id) => towerKey(VERSION, id))], 64, out);
     if (found.some((f) => !f)) throw new Error('bench data missing from the store');
   };
   return [
@@ -158,14 +170,20 @@ function freePort(): Promise<number> {
  * The client and the server then run on separate cores, as the Redis server
  * behind the MGET baseline does.
  */
-async function serveProcess(dir: string, files: { userFile: string; itemFile: string }, stops: Array<() => Promise<void>>): Promise<Array<[string, Call]>> {
+async function serveProcess(
+  dir: string,
+  files: { userFile: string; itemFile: string },
+  stops: Array<() => Promise<void>>,
+  cacheOff = false,
+): Promise<Array<[string, Call]>> {
   const address = `127.0.0.1:${await freePort()}`;
   const child = spawn(process.execPath, ['--import', 'tsx', resolve(__dirname, '../src/main.ts')], {
     env: {
       ...process.env,
       EMBEDDING_STORE_ADDR: address,
       EMBEDDING_STORE_METRICS_ADDR: `127.0.0.1:${await freePort()}`,
-      EMBEDDING_STORE_LMDB_PATH: join(dir, 'lmdb-process'),
+      EMBEDDING_STORE_LMDB_PATH: join(dir, cacheOff ? 'lmdb-process-uncached' : 'lmdb-process'),
+      ...(cacheOff ? { EMBEDDING_STORE_VECTOR_CACHE_ROWS: '0' } : {}),
       PINRANK_ADMIN_TOKENS: TOKEN,
       OTEL_TRACES_EXPORTER: 'none',
       LOG_LEVEL: 'warn',
@@ -194,6 +212,15 @@ async function serveProcess(dir: string, files: { userFile: string; itemFile: st
   await admin.loadSnapshot({ ...files, activate: true });
   await until(`snapshot ${VERSION} active`, async () => (await admin.listSnapshots()).snapshots.some((s) => s.version === VERSION && s.state === SnapshotState.SNAPSHOT_STATE_ACTIVE));
   const req = (r: { userId: string; itemIds: string[] }) => GetEmbeddingsRequest.fromPartial({ userId: r.userId, itemIds: r.itemIds, kind: VectorKind.VECTOR_KIND_TOWER });
+  if (cacheOff) {
+    // The same server reading every vector from LMDB (no in-memory copy): streamed only, as the router calls.
+    return [
+      [
+        'gRPC GetEmbeddings as a message on an open StreamEmbeddings stream, server in its own process, EMBEDDING_STORE_VECTOR_CACHE_ROWS=0, LMDB backend',
+        async (r) => check(await streamed.call(req(r), { timeoutMs: 10_000 })),
+      ],
+    ];
+  }
   return [
     ['gRPC GetEmbeddings, server in its own process, LMDB backend', async (r) => check(await callUnary(client.getEmbeddings.bind(client), req(r), { timeoutMs: 10_000 }))],
     ['gRPC GetEmbeddings as a message on an open StreamEmbeddings stream, server in its own process, LMDB backend', async (r) => check(await streamed.call(req(r), { timeoutMs: 10_000 }))],
@@ -243,7 +270,13 @@ async function main(): Promise<void> {
   let rows: Row[];
   try {
     const files = await writeSnapshot(dir, { version: VERSION, users: markedVectors('u', USERS, 64, 1), items: markedVectors('i', ITEMS, 64, 1, 1e6) });
-    const paths = [...(await serveProcess(dir, files, stops)), ...(await serve('LMDB', lmdb, files, stops)), ...(await serve('Redis', redisStore, files, stops))];
+    const paths = [
+      ...(await serveProcess(dir, files, stops)),
+      ...(await serveProcess(dir, files, stops, true)),
+      // In process as the server runs it: LMDB behind its vector cache (EMBEDDING_STORE_VECTOR_CACHE_ROWS, default 50 000 per width).
+      ...(await serve('LMDB', new CachedVectorStore(lmdb, 50_000), files, stops, lmdb)),
+      ...(await serve('Redis', redisStore, files, stops)),
+    ];
     paths.push([`bare gRPC floor (bare grpc-js server and client, a prebuilt answer of the same size)`, await bareFloor(stops)]);
     // Baseline: what a caller gets from Redis directly, one MGET of the same 501 keys (decoded to floats).
     paths.push([

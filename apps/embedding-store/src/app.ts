@@ -6,6 +6,7 @@ import { Lookups, type LookupsOptions } from './lookups';
 import { EmbeddingStoreMetrics } from './metrics';
 import { embeddingStoreService } from './service';
 import { SnapshotManager, type SnapshotManagerOptions } from './snapshots/snapshot-manager';
+import { CachedVectorStore, type VectorCacheStats } from './store/cached-store';
 import { type VectorStore } from './store/vector-store';
 
 /** Options of {@link createEmbeddingStore}. */
@@ -44,7 +45,8 @@ export async function createEmbeddingStore(options: EmbeddingStoreOptions): Prom
   if (!Number.isInteger(refreshIntervalMs) || refreshIntervalMs < 0) throw new TypeError('refreshIntervalMs must be an integer >= 0');
   const { store, logger } = options;
   const snapshots = await SnapshotManager.open({ ...options.snapshots, store, ...(logger ? { logger } : {}) });
-  const metrics = options.registry ? new EmbeddingStoreMetrics(options.registry, () => snapshots.activeRecord()) : undefined;
+  const cacheStats = store instanceof CachedVectorStore ? (): VectorCacheStats => store.stats : undefined;
+  const metrics = options.registry ? new EmbeddingStoreMetrics(options.registry, () => snapshots.activeRecord(), Date.now, cacheStats) : undefined;
   const lookups = new Lookups({
     ...options.lookups,
     store,

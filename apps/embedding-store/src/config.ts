@@ -6,6 +6,7 @@ export const embeddingStoreVars = {
   ...serverVars('EMBEDDING_STORE', { address: '127.0.0.1:50052', metricsAddress: '127.0.0.1:51052' }),
   backend: vars.oneOf('EMBEDDING_STORE_BACKEND', ['lmdb', 'redis'], 'lmdb'),
   lmdbPath: vars.string('EMBEDDING_STORE_LMDB_PATH', 'data/embedding-store'),
+  vectorCacheRows: vars.int('EMBEDDING_STORE_VECTOR_CACHE_ROWS', 50_000, { min: 0, max: 10_000_000 }),
   redisUrl: vars.string('EMBEDDING_STORE_REDIS_URL', 'redis://127.0.0.1:6379'),
   redisReadUrls: vars.list('EMBEDDING_STORE_REDIS_READ_URLS', []),
   redisPrefix: vars.string('EMBEDDING_STORE_REDIS_PREFIX', 'pinrank:es:'),

@@ -7,6 +7,7 @@ import { EMBEDDING_STORE_POLICY } from './authz-policy';
 import { loadCatalog } from './catalog';
 import { readEmbeddingStoreConfig, type EmbeddingStoreConfig } from './config';
 import { onnxItemTowerProvider } from './onnx-item-tower';
+import { CachedVectorStore } from './store/cached-store';
 import { LmdbVectorStore } from './store/lmdb-store';
 import { RedisVectorStore } from './store/redis-store';
 import { type VectorStore } from './store/vector-store';
@@ -15,9 +16,10 @@ import { version } from '../package.json';
 const NAME = 'embedding-store';
 
 function openStore(config: EmbeddingStoreConfig): VectorStore {
-  return config.backend === 'redis'
-    ? new RedisVectorStore({ url: config.redisUrl, readUrls: config.redisReadUrls, keyPrefix: config.redisPrefix })
-    : new LmdbVectorStore({ path: config.lmdbPath });
+  if (config.backend === 'redis') return new RedisVectorStore({ url: config.redisUrl, readUrls: config.redisReadUrls, keyPrefix: config.redisPrefix });
+  const lmdb = new LmdbVectorStore({ path: config.lmdbPath });
+  // Only this process writes its LMDB environment, so a copy in memory sees every change (not so for a Redis shared by replicas).
+  return config.vectorCacheRows > 0 ? new CachedVectorStore(lmdb, config.vectorCacheRows) : lmdb;
 }
 
 async function main(): Promise<void> {

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { type SnapshotRecord } from './snapshots/snapshot-record';
+import { type VectorCacheStats } from './store/cached-store';
 
 /** Latency buckets (seconds) for store lookups: 50 µs .. 1 s. */
 const LOOKUP_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
@@ -10,8 +11,8 @@ export class EmbeddingStoreMetrics {
   private readonly unknown: Counter<'kind'>;
   private readonly computed: Counter;
 
-  /** Registers the metrics in `registry`; `active` is read at scrape time. */
-  constructor(registry: Registry, active: () => SnapshotRecord | undefined, now: () => number = Date.now) {
+  /** Registers the metrics in `registry`; `active` and `vectorCache` (when the store has a cache) are read at scrape time. */
+  constructor(registry: Registry, active: () => SnapshotRecord | undefined, now: () => number = Date.now, vectorCache?: () => VectorCacheStats) {
     this.lookup = new Histogram({
       name: 'embedding_store_lookup_duration_seconds',
       help: 'Time to answer a lookup from the store, by method and backend.',
@@ -30,6 +31,27 @@ export class EmbeddingStoreMetrics {
       help: 'Item-tower vectors computed on the fly for catalog items not yet in a snapshot.',
       registers: [registry],
     });
+    if (vectorCache) {
+      new Gauge({
+        name: 'embedding_store_vector_cache_reads_total',
+        help: 'Vector reads since start by result: hit (answered from the in-memory copy) or miss (read from the store).',
+        labelNames: ['result'],
+        registers: [registry],
+        collect() {
+          const s = vectorCache();
+          this.set({ result: 'hit' }, s.hits);
+          this.set({ result: 'miss' }, s.misses);
+        },
+      });
+      new Gauge({
+        name: 'embedding_store_vector_cache_rows',
+        help: 'Vectors held in the in-memory copy (EMBEDDING_STORE_VECTOR_CACHE_ROWS per vector width).',
+        registers: [registry],
+        collect() {
+          this.set(vectorCache().rows);
+        },
+      });
+    }
     new Gauge({
       name: 'embedding_store_active_snapshot_age_seconds',
       help: 'Seconds since the active snapshot was created (from its header); 0 when none is active.',

@@ -1,6 +1,7 @@
 // The shared formats as validated schemas: model config, vector files, experiments. Low-level
 // format plumbing other libraries build readers from is on `@pinrank/contracts/internal`.
 export { ContractError } from './contract-error';
+export { RowCache } from './row-cache';
 export {
   EXECUTION_PROVIDERS,
   TENSOR_DTYPES,

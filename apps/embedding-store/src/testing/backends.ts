@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CachedVectorStore } from '../store/cached-store';
 import { LmdbVectorStore } from '../store/lmdb-store';
 import { RedisVectorStore } from '../store/redis-store';
 import { type VectorStore } from '../store/vector-store';
@@ -15,24 +16,30 @@ export interface TestStore {
   cleanup: () => Promise<void>;
 }
 
-/** The two real backends, for `describe.each`; `chunk` sets the batch sizes (small values exercise batching). */
-export const TEST_BACKENDS: Array<{ name: 'lmdb' | 'redis'; make: (chunk?: number) => Promise<TestStore> }> = [
-  {
-    name: 'lmdb',
-    make: async (chunk = 1000) => {
-      const dir = await mkdtemp(join(tmpdir(), 'es-lmdb-'));
-      const store = new LmdbVectorStore({ path: dir, writeChunk: chunk });
-      return {
-        store,
-        // LMDB allows one environment handle per process; a restart reuses it.
-        reopen: () => store,
-        cleanup: async () => {
-          await store.close();
-          await rm(dir, { recursive: true, force: true });
-        },
-      };
+/** LMDB in a temporary folder; with `cacheRows`, behind the in-memory vector copy the server puts in front of it. */
+async function lmdbStore(chunk: number, cacheRows?: number): Promise<TestStore> {
+  const dir = await mkdtemp(join(tmpdir(), 'es-lmdb-'));
+  const lmdb = new LmdbVectorStore({ path: dir, writeChunk: chunk });
+  const store = cacheRows ? new CachedVectorStore(lmdb, cacheRows) : lmdb;
+  return {
+    store,
+    // LMDB allows one environment handle per process; a restart reuses it.
+    reopen: () => store,
+    cleanup: async () => {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
     },
-  },
+  };
+}
+
+/**
+ * The two real backends, and LMDB behind the server's vector cache (its default), for
+ * `describe.each`; `chunk` sets the batch sizes (small values exercise batching).
+ */
+export const TEST_BACKENDS: Array<{ name: 'lmdb' | 'lmdb+cache' | 'redis'; make: (chunk?: number) => Promise<TestStore> }> = [
+  { name: 'lmdb', make: (chunk = 1000) => lmdbStore(chunk) },
+  // A small cache, so that reads also overflow and evict.
+  { name: 'lmdb+cache', make: (chunk = 1000) => lmdbStore(chunk, 64) },
   {
     name: 'redis',
     make: async (chunk = 1000) => {

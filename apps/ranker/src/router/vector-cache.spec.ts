@@ -1,25 +1,6 @@
-import { RowCache, VectorCache } from './vector-cache';
+import { VectorCache } from './vector-cache';
 
 const row = (v: number, width = 2): Float32Array => new Float32Array(width).fill(v);
-
-describe('RowCache', () => {
-  it('returns what was put, refreshes a row in place and overwrites the oldest row when full', () => {
-    const c = new RowCache(2, 2);
-    c.put('a', row(1), 0);
-    c.put('b', new Float32Array([9, 9, 2, 3]), 2);
-    const out = new Float32Array(4);
-    expect(c.copyTo('b', out, 2)).toBe(true);
-    expect([...out]).toEqual([0, 0, 2, 3]);
-    c.put('a', row(5), 0); // refresh: no new slot
-    expect(c.size).toBe(2);
-    c.put('c', row(7), 0); // full: overwrites the oldest slot (a's)
-    expect(c.copyTo('a', out, 0)).toBe(false);
-    expect(c.copyTo('b', out, 0)).toBe(true);
-    expect(c.copyTo('c', out, 0)).toBe(true);
-    expect([...out.subarray(0, 2)]).toEqual([7, 7]);
-    expect(c.size).toBe(2);
-  });
-});
 
 describe('VectorCache', () => {
   it('gives cached content vectors in the order asked and lists the rest as missing', () => {

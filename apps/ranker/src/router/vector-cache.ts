@@ -6,49 +6,7 @@
 // store answers, so a changed catalog or a newly activated snapshot is never
 // hidden by it. Memory is fixed at start: rows live in preallocated
 // Float32Arrays (items, users), and a full cache overwrites its oldest row.
-
-/** Equal-width float rows by id in one preallocated buffer; a full cache overwrites the oldest row it wrote (FIFO ring). */
-export class RowCache {
-  private readonly data: Float32Array;
-  private readonly slotOf = new Map<string, number>();
-  private readonly owners: (string | undefined)[];
-  private next = 0;
-
-  constructor(
-    readonly width: number,
-    readonly capacity: number,
-  ) {
-    this.data = new Float32Array(width * capacity);
-    this.owners = new Array<string | undefined>(capacity);
-  }
-
-  /** Rows held. */
-  get size(): number {
-    return this.slotOf.size;
-  }
-
-  /** Stores (or refreshes) `id`'s row: `width` values of `src` from `offset`. */
-  put(id: string, src: Float32Array, offset: number): void {
-    let slot = this.slotOf.get(id);
-    if (slot === undefined) {
-      slot = this.next;
-      this.next = (this.next + 1) % this.capacity;
-      const evicted = this.owners[slot];
-      if (evicted !== undefined) this.slotOf.delete(evicted);
-      this.owners[slot] = id;
-      this.slotOf.set(id, slot);
-    }
-    this.data.set(src.subarray(offset, offset + this.width), slot * this.width);
-  }
-
-  /** Copies `id`'s row into `dst` at `offset`; false when it is not held. */
-  copyTo(id: string, dst: Float32Array, offset: number): boolean {
-    const slot = this.slotOf.get(id);
-    if (slot === undefined) return false;
-    dst.set(this.data.subarray(slot * this.width, (slot + 1) * this.width), offset);
-    return true;
-  }
-}
+import { RowCache } from '@pinrank/contracts';
 
 /** One snapshot's tower vectors as last served. */
 interface SnapshotRows {
