@@ -32,15 +32,17 @@ export class EmbeddingStoreMetrics {
       registers: [registry],
     });
     if (vectorCache) {
-      new Gauge({
+      new Counter({
         name: 'embedding_store_vector_cache_reads_total',
         help: 'Vector reads since start by result: hit (answered from the in-memory copy) or miss (read from the store).',
         labelNames: ['result'],
         registers: [registry],
+        // The cache counts; a scrape copies its totals.
         collect() {
           const s = vectorCache();
-          this.set({ result: 'hit' }, s.hits);
-          this.set({ result: 'miss' }, s.misses);
+          this.reset();
+          this.inc({ result: 'hit' }, s.hits);
+          this.inc({ result: 'miss' }, s.misses);
         },
       });
       new Gauge({
