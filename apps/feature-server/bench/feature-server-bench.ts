@@ -20,7 +20,9 @@ import { FeatureServerClient, FeatureServerService, GetRealtimeSequenceRequest, 
 import { LookupStreamClient } from '@pinrank/service-kit';
 import { DEFAULT_RETENTION } from '../src/app';
 import { SequenceReader } from '../src/read/sequence-reader';
+import { type ActionStore } from '../src/store/action-store';
 import { LmdbActionStore } from '../src/store/lmdb-action-store';
+import { RedisActionStore } from '../src/store/redis-action-store';
 import { encodeRecord } from '../src/store/stored-record';
 import { catalogVector, startCatalogServer, type CatalogServer } from '../src/testing/catalog-server';
 import { FeatureTestClient } from '../src/testing/feature-client';
@@ -287,34 +289,39 @@ async function measureIngest(paths: IngestPath[]): Promise<number[]> {
 }
 
 /**
- * The LMDB server's own work per read, in this process: the reader's fast
+ * A feature-server's own work per read, in this process: the reader's fast
  * path (rows written straight from the stored bytes) against the reference
- * (decoded records + buildSequence), each encoded to the response bytes; the
- * same users and records as the served reads, interleaved.
+ * (decoded records + buildSequence), each encoded to the response bytes, on
+ * LMDB and on Redis (its read includes the round trip to Redis); the same
+ * users and records as the served reads, interleaved. Returns rows of
+ * [backend, variant, samples]; each backend's reference comes second.
  */
-async function inProcessReads(dir: string, reads: number): Promise<{ name: string; samples: number[] }[]> {
-  const store = LmdbActionStore.open({ path: join(dir, 'in-process'), retention: DEFAULT_RETENTION });
+async function inProcessReads(dir: string, prefix: string, reads: number): Promise<{ backend: string; name: string; samples: number[] }[]> {
+  const stores: [string, ActionStore][] = [
+    ['LMDB', LmdbActionStore.open({ path: join(dir, 'in-process'), retention: DEFAULT_RETENTION })],
+    ['Redis', await RedisActionStore.open({ url: REDIS_URL, keyPrefix: `${prefix}in-process:`, retention: DEFAULT_RETENTION })],
+  ];
   try {
     for (let u = 0; u < opts.readUsers; u++) {
       const slice = Array.from({ length: opts.readActions }, (_, j) => action('rd', u + j * opts.readUsers, opts.readUsers));
-      await store.append(slice.map((a) => ({ ...a, itemKnown: true, vector: catalogVector(a.itemId) })));
+      for (const [, store] of stores) await store.append(slice.map((a) => ({ ...a, itemKnown: true, vector: catalogVector(a.itemId) })));
     }
-    const variants = [
-      { name: 'fast path: rows written from the stored bytes', reader: new SequenceReader(store, { includeTypes: DEFAULT_RETENTION.sequenceTypes }) },
-      { name: 'reference: decoded records + buildSequence', reader: new SequenceReader(store, { includeTypes: DEFAULT_RETENTION.sequenceTypes, storeFastPath: false }) },
-    ];
-    const paths: ReadPath[] = variants.map(({ name, reader }) => ({
+    const variants = stores.flatMap(([backend, store]) => [
+      { backend, name: 'fast path: rows written from the stored bytes', reader: new SequenceReader(store, { includeTypes: DEFAULT_RETENTION.sequenceTypes }) },
+      { backend, name: 'reference: decoded records + buildSequence', reader: new SequenceReader(store, { includeTypes: DEFAULT_RETENTION.sequenceTypes, storeFastPath: false }) },
+    ]);
+    const paths: ReadPath[] = variants.map(({ backend, name, reader }) => ({
       name,
       read: async (i) => {
         const seq = await reader.read(`rd-u${i % opts.readUsers}`, reader.resolve(100, NOW));
-        if (seq.length !== 100 || RealtimeSequence.encode(seq).finish().length === 0) throw new Error(`bench: ${name}: ${seq.length} rows`);
+        if (seq.length !== 100 || RealtimeSequence.encode(seq).finish().length === 0) throw new Error(`bench: ${backend} ${name}: ${seq.length} rows`);
       },
     }));
     await measureReads(paths, Math.min(500, reads));
     const samples = await measureReads(paths, reads);
-    return variants.map((v, i) => ({ name: v.name, samples: samples[i] ?? [] }));
+    return variants.map((v, i) => ({ backend: v.backend, name: v.name, samples: samples[i] ?? [] }));
   } finally {
-    await store.close();
+    await Promise.all(stores.map(([, store]) => store.close()));
   }
 }
 
@@ -406,7 +413,7 @@ async function main(): Promise<void> {
     const floorRead = summary(readSamples[readPaths.length - 3] ?? []);
     const streamFloorRead = summary(readSamples[readPaths.length - 2] ?? []);
     log('reads measured');
-    const local = await inProcessReads(dir, opts.reads * 2);
+    const local = await inProcessReads(dir, prefix, opts.reads * 2);
     log('in-process reads measured');
 
     // Freshness through JetStream: publish one action, poll the same replica until it is readable.
@@ -458,16 +465,16 @@ async function main(): Promise<void> {
       const vsFloor = p.name.startsWith('feature-server') ? `${f(s.p50 / (floorOfPath.p50 + lr.p50), 2)}×` : '';
       rows.push(`| ${p.name} | ${f(s.p50, 3)} | ${f(s.p99, 3)} | ${f(s.p50 / lr.p50, 2)}× | ${vsFloor} |`);
     });
-    const localBase = summary(local[1]?.samples ?? []);
     rows.push(
       '',
-      `The LMDB server's own work per read, in the bench process (no gRPC): SequenceReader.read + encoding the answer, S=100, the same users; ${f(opts.reads * 2)} reads per variant, interleaved.`,
+      `A feature-server's own work per read, in the bench process (no gRPC): SequenceReader.read + encoding the answer, S=100, the same users; ${f(opts.reads * 2)} reads per variant, interleaved (Redis: the read script's round trip included).`,
       '',
-      '| read in process | p50 µs | p99 µs | p50 vs reference |',
-      '|---|---:|---:|---:|',
-      ...local.map(({ name, samples }) => {
+      '| backend | read in process | p50 µs | p99 µs | p50 vs the reference on its backend |',
+      '|---|---|---:|---:|---:|',
+      ...local.map(({ backend, name, samples }) => {
         const s = summary(samples);
-        return `| ${name} | ${f(s.p50 * 1000)} | ${f(s.p99 * 1000)} | ${f(s.p50 / localBase.p50, 2)}× |`;
+        const ref = summary(local.find((l) => l.backend === backend && l.name.startsWith('reference'))?.samples ?? []);
+        return `| ${backend} | ${name} | ${f(s.p50 * 1000)} | ${f(s.p99 * 1000)} | ${f(s.p50 / ref.p50, 2)}× |`;
       }),
     );
     const fr = summary(freshMs);

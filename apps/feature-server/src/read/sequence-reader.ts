@@ -65,18 +65,21 @@ export class SequenceReader {
 
   /** One user's sequence; an unknown user gets an empty, fully padded sequence. */
   async read(userId: string, q: SequenceQuery): Promise<RealtimeSequence> {
-    return this.response(userId, this.direct(userId, q) ?? this.build(await this.store.readSequence(userId, this.window(q)), q), q);
+    return this.response(userId, (await this.direct(userId, q)) ?? this.build(await this.store.readSequence(userId, this.window(q)), q), q);
   }
 
   /** Many users' sequences in request order (duplicates allowed). */
   async readMany(userIds: readonly string[], q: SequenceQuery): Promise<RealtimeSequence[]> {
+    const distinct = [...new Set(userIds)];
+    // The fast reads go out together (a Redis backend gets them back to back on its connection).
+    const direct = await Promise.all(distinct.map((u) => this.direct(u, q)));
     const byUser = new Map<string, BuiltSequence>();
     const slow: string[] = [];
-    for (const u of new Set(userIds)) {
-      const built = this.direct(u, q);
+    distinct.forEach((u, i) => {
+      const built = direct[i];
       if (built) byUser.set(u, built);
       else slow.push(u);
-    }
+    });
     const lists = slow.length > 0 ? await this.store.readSequences(slow, this.window(q)) : [];
     slow.forEach((u, i) => byUser.set(u, this.build(lists[i] ?? [], q)));
     return userIds.map((u) => this.response(u, byUser.get(u) as BuiltSequence, q));
@@ -87,10 +90,10 @@ export class SequenceReader {
   }
 
   /** The sequence through the store's fast path; undefined when there is none, the request wants records, or the store declines. */
-  private direct(userId: string, q: SequenceQuery): BuiltSequence | undefined {
+  private async direct(userId: string, q: SequenceQuery): Promise<BuiltSequence | undefined> {
     if (!this.fastPath || q.includeRecords || !this.store.readSequenceInto) return undefined;
     const writer = new SequenceWriter({ asOfMs: q.asOfMs, maxLen: q.maxLen, dimension: this.dimension });
-    return this.store.readSequenceInto(userId, this.window(q), writer, this.includeTypes) ? writer.built() : undefined;
+    return (await this.store.readSequenceInto(userId, this.window(q), writer, this.includeTypes)) ? writer.built() : undefined;
   }
 
   private build(records: StoredRecord[], q: SequenceQuery): BuiltSequence {

@@ -42,14 +42,15 @@ export interface ActionStore {
    */
   readSequence(userId: string, window?: SequenceWindow): Promise<StoredRecord[]>;
   /**
-   * Optional fast path of a windowed `readSequence` for a store that reads
-   * synchronously: writes the window's rows, newest first, straight into
-   * `into` (no decoded records). Returns false, with `into` spoiled, when the
-   * rows might differ from what buildSequence makes of the records
+   * Optional fast path of a windowed `readSequence`: writes the window's rows,
+   * newest first, straight into `into` (no decoded records; see
+   * sequence-rows.ts). Returns (or resolves to) false, with `into` spoiled,
+   * when the rows might differ from what buildSequence makes of the records
    * `readSequence` returns (e.g. an action type outside `includeTypes`); the
-   * caller then reads the ordinary way.
+   * caller then reads the ordinary way. A store that reads synchronously
+   * (LMDB) answers at once.
    */
-  readSequenceInto?(userId: string, window: SequenceWindow, into: SequenceWriter, includeTypes: ReadonlySet<number>): boolean;
+  readSequenceInto?(userId: string, window: SequenceWindow, into: SequenceWriter, includeTypes: ReadonlySet<number>): boolean | Promise<boolean>;
   /** `readSequence` for many users, in request order. */
   readSequences(userIds: readonly string[], window?: SequenceWindow): Promise<StoredRecord[][]>;
   /** Removes every stored action of the user; resolves to how many were removed. */

@@ -1,5 +1,7 @@
+import { type SequenceWriter } from '@pinrank/features';
 import Redis, { type RedisOptions } from 'ioredis';
 import { type ActionStore, type AppendOutcome, type RetentionPolicy, type SequenceWindow, retentionClass, validateRetention } from './action-store';
+import { SequenceRows } from './sequence-rows';
 import { decodeRecord, encodeRecord, READ_VECTORS, type StoredRecord } from './stored-record';
 
 /** Options of the Redis action store. */
@@ -153,6 +155,15 @@ export class RedisActionStore implements ActionStore {
     const [seq, , rec] = this.keys(userId);
     const values = await this.redis.fsReadBuffer(seq, rec, ...windowArgs(window));
     return decodeAll(values);
+  }
+
+  async readSequenceInto(userId: string, window: SequenceWindow, into: SequenceWriter, includeTypes: ReadonlySet<number>): Promise<boolean> {
+    const [seq, , rec] = this.keys(userId);
+    // ZREVRANGEBYSCORE orders equal timestamps by member (the action id) bytes, descending: SequenceRows' order.
+    const values = await this.redis.fsReadBuffer(seq, rec, ...windowArgs(window));
+    const rows = new SequenceRows(into, includeTypes);
+    for (const v of values) if (v) rows.accept(v, v.length);
+    return rows.exact;
   }
 
   async readSequences(userIds: readonly string[], window?: SequenceWindow): Promise<StoredRecord[][]> {

@@ -3,20 +3,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_SEQUENCE_TYPES } from '@pinrank/features';
 import { RealtimeSequence } from '@pinrank/proto';
-import { type RetentionPolicy } from '../store/action-store';
+import Redis from 'ioredis';
+import { type ActionStore, type RetentionPolicy } from '../store/action-store';
 import { LmdbActionStore } from '../store/lmdb-action-store';
+import { RedisActionStore } from '../store/redis-action-store';
 import { type StoredRecord } from '../store/stored-record';
 import { SequenceReader } from './sequence-reader';
 
-// The LMDB store's fast path (rows written straight from the stored bytes) must
+// Each store's fast path (rows written straight from the stored bytes) must
 // answer byte for byte what the reference answers: decoded records through
 // buildSequence. Where it cannot be sure (equal timestamps whose ids sort
 // differently as UTF-8 bytes and as JavaScript strings), it must decline.
 
 const RETENTION: RetentionPolicy = { sequenceTypes: DEFAULT_SEQUENCE_TYPES, maxSequenceActions: 256, maxOtherActions: 64 };
 const T0 = 1_700_000_000_000;
-let dir: string;
-let store: LmdbActionStore;
+const REDIS_URL = 'redis://127.0.0.1:6379';
+const REDIS_PREFIX = `fs-reader-test:${process.pid}:${Date.now()}:`;
 
 const record = (userId: string, actionId: string, actionType: number, timestampMs: number, seed: number): StoredRecord => ({
   actionId,
@@ -44,23 +46,56 @@ function usersData(): StoredRecord[] {
   return out;
 }
 
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'fs-reader-'));
-  store = LmdbActionStore.open({ path: dir, retention: RETENTION });
-  await store.append(usersData());
-});
-
-afterAll(async () => {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-const reader = (storeFastPath: boolean, dimension = 32): SequenceReader =>
-  new SequenceReader(store, { includeTypes: RETENTION.sequenceTypes, dimension, storeFastPath });
-
 const bytes = (s: RealtimeSequence): Buffer => Buffer.from(RealtimeSequence.encode(s).finish());
 
-describe('SequenceReader on LMDB: the fast path against decoded records + buildSequence', () => {
+/** A store of each backend holding usersData(), and how to remove it. */
+const BACKENDS: Array<{ name: string; open: () => Promise<{ store: ActionStore; cleanup: () => Promise<void> }> }> = [
+  {
+    name: 'LMDB',
+    open: async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'fs-reader-'));
+      const store = LmdbActionStore.open({ path: dir, retention: RETENTION });
+      return {
+        store,
+        cleanup: async () => {
+          await store.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+  {
+    name: 'Redis',
+    open: async () => {
+      const store = await RedisActionStore.open({ url: REDIS_URL, keyPrefix: REDIS_PREFIX, retention: RETENTION });
+      return {
+        store,
+        cleanup: async () => {
+          await store.close();
+          const redis = new Redis(REDIS_URL);
+          const keys = await redis.keys(`${REDIS_PREFIX}*`);
+          if (keys.length > 0) await redis.del(...keys);
+          await redis.quit();
+        },
+      };
+    },
+  },
+];
+
+describe.each(BACKENDS)('SequenceReader on $name: the fast path against decoded records + buildSequence', ({ open }) => {
+  let store: ActionStore;
+  let cleanup: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ store, cleanup } = await open());
+    await store.append(usersData());
+  });
+
+  afterAll(() => cleanup());
+
+  const reader = (storeFastPath: boolean, dimension = 32): SequenceReader =>
+    new SequenceReader(store, { includeTypes: RETENTION.sequenceTypes, dimension, storeFastPath });
+
   const queries: [string, number, number][] = [];
   for (const user of ['plain', 'ties', 'future', 'nobody'])
     for (const maxLen of [1, 7, 100, 300]) for (const asOf of [T0 + 10_000_000, T0 + 150_500, T0 + 4 * 60_000]) queries.push([user, maxLen, asOf]);
