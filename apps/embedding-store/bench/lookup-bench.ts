@@ -12,12 +12,11 @@
 // Usage: npx tsx apps/embedding-store/bench/lookup-bench.ts [--requests 1000] [--users 10000] [--items 50000] [--smoke]
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { credentials, Metadata, Server, ServerCredentials } from '@grpc/grpc-js';
 import { EmbeddingStoreClient, EmbeddingStoreService, GetEmbeddingsRequest, GetEmbeddingsResponse, SnapshotState, VectorKind, type EmbeddingsLookup, type EmbeddingsLookupResult } from '@pinrank/proto';
-import { callUnary, createClient, LookupStreamClient, startServer } from '@pinrank/service-kit';
+import { callUnary, createClient, freePort, LookupStreamClient, startServer } from '@pinrank/service-kit';
 import { Command } from 'commander';
 import * as hdr from 'hdr-histogram-js';
 import Redis from 'ioredis';
@@ -152,17 +151,6 @@ async function serve(
   ];
 }
 
-/** A free loopback port. */
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => done(port));
-    });
-  });
-}
 
 /**
  * The embedding-store in its own process (the real entry point, LMDB, as it

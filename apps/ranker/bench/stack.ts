@@ -3,7 +3,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Metadata } from '@grpc/grpc-js';
@@ -18,7 +17,7 @@ import {
   UserAction,
   type IngestActionsResponse,
 } from '@pinrank/proto';
-import { callUnary, createClient } from '@pinrank/service-kit';
+import { callUnary, createClient, freePort as kitFreePort } from '@pinrank/service-kit';
 
 /** The repository root (this file is apps/ranker/bench/stack.ts). */
 export const ROOT = resolve(__dirname, '../../..');
@@ -50,18 +49,13 @@ function unitVector(rand: () => number, dim: number): Float32Array {
 
 const handedOut = new Set<number>();
 
-/** A free loopback port (bound and released; never the same one twice in this process). */
+/**
+ * A free loopback port (the service kit's choice, outside the kernel's
+ * ephemeral range; never the same one twice in this process).
+ */
 export async function freePort(): Promise<number> {
   for (;;) {
-    const port = await new Promise<number>((resolvePort, reject) => {
-      const s = createServer();
-      s.listen(0, '127.0.0.1', () => {
-        const addr = s.address();
-        const p = typeof addr === 'object' && addr ? addr.port : 0;
-        s.close(() => resolvePort(p));
-      });
-      s.on('error', reject);
-    });
+    const port = await kitFreePort();
     if (!handedOut.has(port)) {
       handedOut.add(port);
       return port;

@@ -71,3 +71,5 @@ export { issueCertificate, type CertificateSubject, type IssuedCertificate, type
 // For other projects' tests: probe a server's authorization table.
 export { admittedCode, policyCases, probeMethod, type PolicyCase, type ProbeCredentials } from './testing/policy-probe';
 export { checkPolicyCase, describePolicyTables, startPolicyServer, type PolicyServer } from './testing/policy-server';
+// Free loopback ports for the services a test stack or a benchmark starts.
+export { freePort, freePorts } from './free-ports';

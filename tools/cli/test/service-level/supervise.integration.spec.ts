@@ -10,7 +10,7 @@ import { SERVICE_IDENTITIES } from '@pinrank/contracts';
 import { RankerClient, RankRequest, type RankResponse } from '@pinrank/proto';
 import { channelCredentials } from '@pinrank/service-kit';
 import { itemId, userId } from '@pinrank/sim';
-import { freePorts } from '../../src/stack/ephemeral-ports';
+import { freePorts } from '@pinrank/service-kit';
 import { ensureStackPki, stackClientTls } from '../../src/stack/stack-pki';
 import { call } from './grpc-call';
 import { until } from './load-loop';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { freePorts } from './ephemeral-ports';
+import { freePorts } from './free-ports';
 
 const ephemeralStart = ((): number | undefined => {
   try {
