@@ -261,7 +261,7 @@ async function main(): Promise<void> {
     const paths = [
       ...(await serveProcess(dir, files, stops)),
       ...(await serveProcess(dir, files, stops, true)),
-      // In process as the server runs it: LMDB behind its vector cache (EMBEDDING_STORE_VECTOR_CACHE_ROWS, default 50 000 per width).
+      // In process as the server runs it: LMDB behind its vector cache (EMBEDDING_STORE_VECTOR_CACHE_ROWS, default 50 000 per key space).
       ...(await serve('LMDB', new CachedVectorStore(lmdb, 50_000), files, stops, lmdb)),
       ...(await serve('Redis', redisStore, files, stops)),
     ];

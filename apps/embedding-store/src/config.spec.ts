@@ -14,7 +14,7 @@ describe('embedding-store configuration', () => {
     expect(() => readEmbeddingStoreConfig({ EMBEDDING_STORE_ANN_EXPANSION_SEARCH: '0' }, [])).toThrow(/EMBEDDING_STORE_ANN_EXPANSION_SEARCH/);
   });
 
-  it('keeps 50 000 vectors per width in memory by default, none with 0, and names a bad value', () => {
+  it('keeps 50 000 vectors per key space in memory by default, none with 0, and names a bad value', () => {
     expect(readEmbeddingStoreConfig({}, []).vectorCacheRows).toBe(50_000);
     expect(readEmbeddingStoreConfig({ EMBEDDING_STORE_VECTOR_CACHE_ROWS: '0' }, []).vectorCacheRows).toBe(0);
     for (const bad of ['-1', 'many', '1.5', '20000000']) {

@@ -15,8 +15,8 @@ import { type EmbeddingStoreMetrics } from './metrics';
 import { type SnapshotLease } from './snapshots/reader-leases';
 import { type SnapshotManager } from './snapshots/snapshot-manager';
 import { type SnapshotRecord } from './snapshots/snapshot-record';
-import { contentKey, towerKey, userKey } from './store/keys';
-import { type VectorStore } from './store/vector-store';
+import { CONTENT_PREFIX, towerPrefix, userKey } from './store/keys';
+import { readRowsUnder, type VectorStore } from './store/vector-store';
 
 /** Options of {@link Lookups}. */
 export interface LookupsOptions {
@@ -182,7 +182,7 @@ export class Lookups {
   private async readContent(itemIds: string[], response: GetEmbeddingsResponse): Promise<void> {
     const d = this.o.contentDimension;
     const rows = new Float32Array(itemIds.length * d);
-    const found = await this.o.store.readRows(itemIds.map(contentKey), d, rows);
+    const found = await readRowsUnder(this.o.store, CONTENT_PREFIX, itemIds, d, rows);
     this.fillItems(response, itemIds, found, compactRows(rows, found, d), d);
     this.o.metrics?.countUnknown('content', response.unknownItemIds.length);
   }
@@ -190,7 +190,7 @@ export class Lookups {
   private async readTower(lease: SnapshotLease, itemIds: string[], response: GetEmbeddingsResponse): Promise<void> {
     const { version, dimension: d } = lease.record;
     const rows = new Float32Array(itemIds.length * d);
-    const found = await this.o.store.readRows(itemIds.map((id) => towerKey(version, id)), d, rows);
+    const found = await readRowsUnder(this.o.store, towerPrefix(version), itemIds, d, rows);
     const missing = itemIds.map((_, i) => i).filter((i) => !found[i]);
     if (missing.length > 0) {
       const computed = await this.computeTower(lease.record, missing.map((i) => itemIds[i] as string));
@@ -214,7 +214,7 @@ export class Lookups {
     if (!tower) return out;
     const cd = this.o.contentDimension;
     const content = new Float32Array(ids.length * cd);
-    const found = await this.o.store.readRows(ids.map(contentKey), cd, content);
+    const found = await readRowsUnder(this.o.store, CONTENT_PREFIX, ids, cd, content);
     const rows = found.map((f, i) => (f ? i : -1)).filter((i) => i >= 0);
     if (rows.length === 0) return out;
     try {

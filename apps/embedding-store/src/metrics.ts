@@ -47,7 +47,7 @@ export class EmbeddingStoreMetrics {
       });
       new Gauge({
         name: 'embedding_store_vector_cache_rows',
-        help: 'Vectors held in the in-memory copy (EMBEDDING_STORE_VECTOR_CACHE_ROWS per vector width).',
+        help: 'Vectors held in the in-memory copy (EMBEDDING_STORE_VECTOR_CACHE_ROWS per key space, at most 4 spaces).',
         registers: [registry],
         collect() {
           this.set(vectorCache().rows);

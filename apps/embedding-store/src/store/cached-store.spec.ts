@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CachedVectorStore } from './cached-store';
 import { LmdbVectorStore } from './lmdb-store';
-import { type VectorStore } from './vector-store';
+import { readRowsUnder, type VectorStore } from './vector-store';
 
 const vec = (v: number, d = 4): Float32Array => new Float32Array(d).fill(v);
 let dir: string;
@@ -19,26 +19,31 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function read(store: VectorStore, keys: string[], d = 4): Promise<{ found: boolean[]; rows: number[] }> {
-  const out = new Float32Array(keys.length * d).fill(-1);
-  const found = await store.readRows(keys, d, out);
+/** The rows of `prefix + ids[i]` as the lookups read them; -1 where nothing was found. */
+async function read(store: VectorStore, prefix: string, ids: string[], d = 4): Promise<{ found: boolean[]; rows: number[] }> {
+  const out = new Float32Array(ids.length * d).fill(-1);
+  const found = await readRowsUnder(store, prefix, ids, d, out);
   return { found, rows: Array.from(out) };
 }
 
 describe('CachedVectorStore', () => {
   it('answers repeated reads from memory, the same as the store, and never caches a missing key', async () => {
     await lmdb.writeVectors([
-      ['a', vec(1)],
-      ['b', vec(2)],
+      ['p:a', vec(1)],
+      ['p:b', vec(2)],
     ]);
     const cached = new CachedVectorStore(lmdb, 10);
-    const first = await read(cached, ['a', 'x', 'b']);
-    expect(first).toEqual(await read(lmdb, ['a', 'x', 'b']));
+    const first = await read(cached, 'p:', ['a', 'x', 'b']);
+    expect(first).toEqual(await read(lmdb, 'p:', ['a', 'x', 'b']));
     expect(first.found).toEqual([true, false, true]);
     expect(first.rows.slice(4, 8)).toEqual([-1, -1, -1, -1]);
-    const again = await read(cached, ['b', 'a', 'x']);
+    const again = await read(cached, 'p:', ['b', 'a', 'x']);
     expect(again.rows).toEqual([2, 2, 2, 2, 1, 1, 1, 1, -1, -1, -1, -1]);
     expect(cached.stats).toEqual({ hits: 2, misses: 4, rows: 2 });
+    // Single-key reads go to the store, uncached.
+    const one = new Float32Array(4);
+    expect(await cached.readRows(['p:a'], 4, one)).toEqual([true]);
+    expect(cached.stats.hits).toBe(2);
   });
 
   it('forgets what a write, a removal or a prefix removal touched', async () => {
@@ -48,18 +53,19 @@ describe('CachedVectorStore', () => {
       ['p:b', vec(2)],
       ['q:c', vec(3)],
     ]);
-    await read(cached, ['p:a', 'p:b', 'q:c']);
+    await read(cached, 'p:', ['a', 'b']);
+    await read(cached, 'q:', ['c']);
     await cached.writeVectors([['p:a', vec(5)]]);
-    expect((await read(cached, ['p:a'])).rows).toEqual([5, 5, 5, 5]);
+    expect((await read(cached, 'p:', ['a'])).rows).toEqual([5, 5, 5, 5]);
     await cached.remove(['p:b']);
-    expect((await read(cached, ['p:b'])).found).toEqual([false]);
+    expect((await read(cached, 'p:', ['b'])).found).toEqual([false]);
     await cached.removePrefix('q:');
-    expect((await read(cached, ['q:c'])).found).toEqual([false]);
-    expect((await read(cached, ['p:a'])).rows).toEqual([5, 5, 5, 5]);
+    expect((await read(cached, 'q:', ['c'])).found).toEqual([false]);
+    expect((await read(cached, 'p:', ['a'])).rows).toEqual([5, 5, 5, 5]);
   });
 
   it('keeps nothing a read fetched while a write was finishing', async () => {
-    await lmdb.writeVectors([['k', vec(1)]]);
+    await lmdb.writeVectors([['p:k', vec(1)]]);
     // The store reads at once but answers late, as a slow backend would; a write lands in between.
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => (release = r));
@@ -71,36 +77,38 @@ describe('CachedVectorStore', () => {
       },
     });
     const cached = new CachedVectorStore(slow, 10);
-    const stale = read(cached, ['k']);
-    await cached.writeVectors([['k', vec(9)]]);
+    const stale = read(cached, 'p:', ['k']);
+    await cached.writeVectors([['p:k', vec(9)]]);
     release();
     expect((await stale).rows).toEqual([1, 1, 1, 1]); // it began before the write
     expect(cached.stats.rows).toBe(0);
-    const fresh = read(cached, ['k']);
-    release();
-    expect((await fresh).rows).toEqual([9, 9, 9, 9]);
+    expect((await read(cached, 'p:', ['k'])).rows).toEqual([9, 9, 9, 9]);
   });
 
-  it('keeps one ring per width, evicting the oldest rows, and reads further widths straight through', async () => {
+  it('keeps a ring per key space, evicting the oldest rows, and the least recently read space when full', async () => {
     const cached = new CachedVectorStore(lmdb, 2);
-    for (const d of [1, 2, 3, 4, 5]) await lmdb.writeVectors([[`w${d}`, vec(d, d)]]);
+    for (const s of ['s1', 's2', 's3', 's4', 's5']) await lmdb.writeVectors([[`${s}:x`, vec(1)]]);
     await lmdb.writeVectors([
-      ['x', vec(7)],
-      ['y', vec(8)],
-      ['z', vec(9)],
+      ['s1:y', vec(2)],
+      ['s1:z', vec(3)],
     ]);
-    await read(cached, ['x', 'y', 'z']);
+    await read(cached, 's1:', ['x', 'y', 'z']);
     expect(cached.stats.rows).toBe(2);
-    for (const d of [1, 2, 3, 5]) expect((await read(cached, [`w${d}`], d)).rows).toEqual(Array.from(vec(d, d)));
-    // Widths 4, 1, 2 and 3 have rings; width 5 is read through, uncached.
+    for (const s of ['s2', 's3', 's4']) await read(cached, `${s}:`, ['x']);
     expect(cached.stats.rows).toBe(5);
-    expect(() => new CachedVectorStore(lmdb, 0)).toThrow(/rowsPerWidth/);
+    // A fifth space: s1, read least recently, makes room.
+    await read(cached, 's5:', ['x']);
+    expect(cached.stats.rows).toBe(4);
+    const hits = cached.stats.hits;
+    await read(cached, 's1:', ['z']);
+    expect(cached.stats.hits).toBe(hits);
+    expect(() => new CachedVectorStore(lmdb, 0)).toThrow(/rowsPerSpace/);
   });
 
-  it('refuses a stored value of another width, as the store does', async () => {
-    await lmdb.writeVectors([['k', vec(1, 4)]]);
+  it('reads another width than a space holds straight from the store, and refuses a stored value of another width as it does', async () => {
+    await lmdb.writeVectors([['p:k', vec(1, 4)]]);
     const cached = new CachedVectorStore(lmdb, 10);
-    await read(cached, ['k'], 4);
-    await expect(read(cached, ['k'], 2)).rejects.toThrow(/stored vector k has 16 bytes, expected 8/);
+    await read(cached, 'p:', ['k'], 4);
+    await expect(read(cached, 'p:', ['k'], 2)).rejects.toThrow(/stored vector p:k has 16 bytes, expected 8/);
   });
 });

@@ -8,9 +8,12 @@ export function towerKey(version: string, itemId: string): string {
   return `v:${version}:t:${itemId}`;
 }
 
+/** Prefix of every content vector's key. */
+export const CONTENT_PREFIX = 'c:';
+
 /** Key of an item's content vector (catalog, not versioned). */
 export function contentKey(itemId: string): string {
-  return `c:${itemId}`;
+  return `${CONTENT_PREFIX}${itemId}`;
 }
 
 /** Prefix of every key of a snapshot version. */

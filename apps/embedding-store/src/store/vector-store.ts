@@ -16,6 +16,12 @@ export interface VectorStore {
    * left untouched. Thrown by: a stored value whose size is not `dimension` floats.
    */
   readRows(keys: readonly string[], dimension: number, out: Float32Array): Promise<boolean[]>;
+  /**
+   * `readRows` of the keys `prefix + ids[i]`, for a store that can do better
+   * than building each key (a cache keyed by id within the prefix); callers go
+   * through {@link readRowsUnder}, which builds the keys for a store without it.
+   */
+  readRowsUnder?(prefix: string, ids: readonly string[], dimension: number, out: Float32Array): Promise<boolean[]>;
   /** Writes vectors (raw float32 bytes) under their keys, in one batch. */
   writeVectors(entries: ReadonlyArray<readonly [key: string, vector: Float32Array]>): Promise<void>;
   /** Removes keys; resolves to how many existed. */
@@ -34,6 +40,17 @@ export interface VectorStore {
   listMeta(prefix: string): Promise<Array<[name: string, value: string]>>;
   /** Releases connections and file handles. */
   close(): Promise<void>;
+}
+
+/** Reads the rows of the keys `prefix + ids[i]` (see VectorStore.readRows). */
+export function readRowsUnder(store: VectorStore, prefix: string, ids: readonly string[], dimension: number, out: Float32Array): Promise<boolean[]> {
+  return store.readRowsUnder
+    ? store.readRowsUnder(prefix, ids, dimension, out)
+    : store.readRows(
+        ids.map((id) => prefix + id),
+        dimension,
+        out,
+      );
 }
 
 /** Bytes of a float32 vector, viewed without copying. */
