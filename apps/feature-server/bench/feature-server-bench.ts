@@ -8,15 +8,14 @@
 //
 //   npx tsx apps/feature-server/bench/feature-server-bench.ts [--actions 20000] [--reads 2000] [--fresh 200] [--read-actions 100] [--built] [--profile-dir DIR] [--smoke]
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import Redis from 'ioredis';
 import { connect } from 'nats';
-import { credentials, Metadata, Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
-import { FeatureServerClient, FeatureServerService, GetRealtimeSequenceRequest, RealtimeSequence, SequenceLookup, UserAction, type SequenceLookupResult } from '@pinrank/proto';
+import { FeatureServerService, GetRealtimeSequenceRequest, RealtimeSequence, UserAction, type SequenceLookup, type SequenceLookupResult } from '@pinrank/proto';
 import { LookupStreamClient } from '@pinrank/service-kit';
 import { DEFAULT_RETENTION } from '../src/app';
 import { SequenceReader } from '../src/read/sequence-reader';
@@ -26,6 +25,7 @@ import { RedisActionStore } from '../src/store/redis-action-store';
 import { encodeRecord } from '../src/store/stored-record';
 import { catalogVector, startCatalogServer, type CatalogServer } from '../src/testing/catalog-server';
 import { FeatureTestClient } from '../src/testing/feature-client';
+import { bareClient, startBareServer } from './bare-floor';
 
 const opts = new Command()
   .option('--actions <n>', 'actions ingested per path', (v) => Number(v), 20_000)
@@ -179,50 +179,39 @@ interface ServerProcess {
 const serverProcesses: ServerProcess[] = [];
 
 /**
- * The bare-gRPC floors of a sequence read: a bare grpc-js server (in the bench
- * process) answering every GetRealtimeSequence, and every message of a
- * StreamRealtimeSequences stream, with one prebuilt 100-action answer, and a
- * bare generated client. Transport and codec of the same bytes, no read and no
- * service kit.
+ * The bare-gRPC floors of a sequence read (bare-floor.ts): the bare server in the
+ * bench process (unary and stream), and again in a process of its own (stream), as
+ * the feature-server runs: the same wake-ups across processes, no read, no kit.
  */
-async function bareFloor(answer: RealtimeSequence): Promise<{ read: () => Promise<void>; streamRead: () => Promise<void>; stop(): Promise<void> }> {
-  const server = new Server();
-  server.addService(FeatureServerService, {
-    getRealtimeSequence: (_call: unknown, cb: (err: null, res: RealtimeSequence) => void) => cb(null, answer),
-    streamRealtimeSequences: (call: ServerDuplexStream<SequenceLookup, SequenceLookupResult>) => {
-      call.on('data', (m: SequenceLookup) => call.write({ requestId: m.requestId, status: { code: 0, message: '' }, sequence: answer }));
-      call.on('end', () => call.end());
-      call.on('error', () => undefined);
-    },
+async function bareFloor(
+  answer: RealtimeSequence,
+  dir: string,
+): Promise<{ read: () => Promise<void>; streamRead: () => Promise<void>; remoteStreamRead: () => Promise<void>; stop(): Promise<void> }> {
+  const local = await startBareServer(answer);
+  const localClient = bareClient(`127.0.0.1:${local.port}`, answer.userId, NOW);
+  const answerFile = join(dir, 'bare-answer.bin');
+  writeFileSync(answerFile, RealtimeSequence.encode(answer).finish());
+  const child = spawn(process.execPath, ['--import', 'tsx', resolve(__dirname, 'bare-floor-process.ts'), answerFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const port = await new Promise<number>((res, rej) => {
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    lines.on('line', (line) => {
+      const m = /^port=(\d+)$/.exec(line);
+      if (m) res(Number(m[1]));
+    });
+    child.once('exit', (code) => rej(new Error(`bench: the bare floor process exited (${code}) before listening`)));
   });
-  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
-  const client = new FeatureServerClient(`127.0.0.1:${port}`, credentials.createInsecure());
-  const stream = client.streamRealtimeSequences();
-  const waiting = new Map<number, (r: SequenceLookupResult) => void>();
-  stream.on('data', (r: SequenceLookupResult) => waiting.get(r.requestId)?.(r));
-  stream.on('error', () => undefined);
-  let nextId = 1;
+  const remoteClient = bareClient(`127.0.0.1:${port}`, answer.userId, NOW);
   return {
-    streamRead: () =>
-      new Promise<void>((res, rej) => {
-        const id = nextId++;
-        waiting.set(id, (r) => {
-          waiting.delete(id);
-          if (r.sequence?.length === 100) res();
-          else rej(new Error('bench: stream floor answered short'));
-        });
-        stream.write(SequenceLookup.fromPartial({ requestId: id, timeoutMs: 10_000, request: { userId: answer.userId, maxLen: 100, asOfMs: NOW } }));
-      }),
-    read: () =>
-      new Promise<void>((res, rej) =>
-        client.getRealtimeSequence(GetRealtimeSequenceRequest.fromPartial({ userId: answer.userId, maxLen: 100, asOfMs: NOW }), new Metadata(), { deadline: Date.now() + 10_000 }, (err, r) =>
-          err ? rej(err) : r.length === 100 ? res() : rej(new Error('bench: floor answered short')),
-        ),
-      ),
+    read: localClient.read,
+    streamRead: localClient.streamRead,
+    remoteStreamRead: remoteClient.streamRead,
     stop: async () => {
-      stream.end();
-      client.close();
-      server.forceShutdown();
+      localClient.close();
+      remoteClient.close();
+      local.stop();
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
     },
   };
 }
@@ -382,7 +371,7 @@ async function main(): Promise<void> {
       await p.exec();
     }
     // The floor answers what the LMDB server answers for the first reader (same bytes, same form).
-    const floor = await bareFloor(await lmdb.sequence({ userId: 'rd-u0', maxLen: 100, asOfMs: NOW }));
+    const floor = await bareFloor(await lmdb.sequence({ userId: 'rd-u0', maxLen: 100, asOfMs: NOW }), dir);
     stopFloor = floor.stop;
     const streamed = streamedRead('feature-server, LMDB backend (the same request as a message on an open StreamRealtimeSequences stream)', lmdb, 'rd');
     const streamedRef = streamedRead('feature-server, LMDB backend, reads through decoded records (FEATURE_SERVER_READ_FAST_PATH=false), on an open stream', lmdbRef, 'rd');
@@ -399,6 +388,7 @@ async function main(): Promise<void> {
         },
       },
       { name: 'bare gRPC floor: bare grpc-js server and client, a prebuilt 100-action answer (same bytes)', read: floor.read },
+      { name: 'bare gRPC stream floor, server in its own process (as the feature-server is): the same answer on an open bare grpc-js stream', read: floor.remoteStreamRead },
       { name: 'bare gRPC stream floor: the same answer to a message on an open bare grpc-js stream', read: floor.streamRead },
       {
         name: 'plain Redis LRANGE 0 99 (raw bytes, no tensors)',
@@ -410,8 +400,9 @@ async function main(): Promise<void> {
     await measureReads(readPaths, Math.min(200, opts.reads));
     const readSamples = await measureReads(readPaths, opts.reads);
     const lr = summary(readSamples[readPaths.length - 1] ?? []);
-    const floorRead = summary(readSamples[readPaths.length - 3] ?? []);
-    const streamFloorRead = summary(readSamples[readPaths.length - 2] ?? []);
+    const floorRead = summary(readSamples[readPaths.length - 4] ?? []);
+    // Streamed paths are set against the bare stream to a server in its own process, as theirs is.
+    const streamFloorRead = summary(readSamples[readPaths.length - 3] ?? []);
     log('reads measured');
     const local = await inProcessReads(dir, prefix, opts.reads * 2);
     log('in-process reads measured');
@@ -456,7 +447,7 @@ async function main(): Promise<void> {
       '',
       `Reads: ${f(opts.reads)} sequential calls per path, interleaved; S=100 over ${f(opts.readUsers)} users holding ${f(opts.readActions)} sequence actions each.`,
       '',
-      '| read path | p50 ms | p99 ms | p50 vs LRANGE | p50 vs bare floor (unary or stream, as the path) + LRANGE |',
+      '| read path | p50 ms | p99 ms | p50 vs LRANGE | p50 vs bare floor (unary; stream: its own process) + LRANGE |',
       '|---|---:|---:|---:|---:|',
     );
     readPaths.forEach((p, i) => {
