@@ -153,9 +153,9 @@ export class CachedVectorStore implements VectorStore {
     if (!space) {
       if (!Number.isInteger(dimension) || dimension < 1) return undefined;
       if (this.spaces.size >= MAX_SPACES) {
-        let oldest: string | undefined;
-        for (const [p, s] of this.spaces) if (oldest === undefined || s.lastRead < (this.spaces.get(oldest) as KeySpace).lastRead) oldest = p;
-        this.spaces.delete(oldest as string);
+        let oldest: [string, KeySpace] | undefined;
+        for (const entry of this.spaces) if (!oldest || entry[1].lastRead < oldest[1].lastRead) oldest = entry;
+        if (oldest) this.spaces.delete(oldest[0]);
       }
       space = { rows: new RowCache(dimension, this.rowsPerSpace), lastRead: 0 };
       this.spaces.set(prefix, space);

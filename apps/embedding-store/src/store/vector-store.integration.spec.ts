@@ -1,5 +1,5 @@
 import { TEST_BACKENDS } from '../testing/backends';
-import { type VectorStore } from './vector-store';
+import { readRowsUnder, type VectorStore } from './vector-store';
 
 describe.each(TEST_BACKENDS)('$name vector store', ({ make }) => {
   let store: VectorStore;
@@ -17,6 +17,29 @@ describe.each(TEST_BACKENDS)('$name vector store', ({ make }) => {
     expect(Array.from(out.subarray(0, 4))).toEqual(Array.from(vec(3)));
     expect(Array.from(out.subarray(4, 8))).toEqual([-1, -1, -1, -1]);
     expect(Array.from(out.subarray(8, 12))).toEqual(Array.from(vec(19)));
+  });
+
+  it('reads under a prefix what readRows reads for the joined keys, again after writes and removals', async () => {
+    await store.writeVectors(Array.from({ length: 20 }, (_, i) => [`v:a:t:item${i}`, vec(i)] as const));
+    const ids = ['item3', 'nope', 'item19', 'item4'];
+    const under = async (): Promise<{ found: boolean[]; rows: number[] }> => {
+      const out = new Float32Array(ids.length * 4).fill(-1);
+      return { found: await readRowsUnder(store, 'v:a:t:', ids, 4, out), rows: Array.from(out) };
+    };
+    const joined = async (): Promise<{ found: boolean[]; rows: number[] }> => {
+      const out = new Float32Array(ids.length * 4).fill(-1);
+      return { found: await store.readRows(ids.map((id) => `v:a:t:${id}`), 4, out), rows: Array.from(out) };
+    };
+    expect((await under()).found).toEqual([true, false, true, true]);
+    expect(await under()).toEqual(await joined());
+    await store.writeVectors([['v:a:t:item3', vec(30)], ['v:a:t:nope', vec(40)]]);
+    await store.remove(['v:a:t:item19']);
+    const after = await under();
+    expect(after.found).toEqual([true, true, false, true]);
+    expect(after.rows.slice(0, 8)).toEqual([...Array.from(vec(30)), ...Array.from(vec(40))]);
+    expect(after).toEqual(await joined());
+    await store.removePrefix('v:a:');
+    expect((await under()).found).toEqual([false, false, false, false]);
   });
 
   it('refuses a stored value of the wrong dimension', async () => {

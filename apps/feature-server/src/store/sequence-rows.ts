@@ -30,7 +30,7 @@ function orderSafe(bytes: Uint8Array, from: number, to: number): boolean {
 export class SequenceRows {
   /** False once a row shows this read may differ from buildSequence's; the caller then reads the ordinary way. */
   exact = true;
-  private readonly view: RecordRowView = { actionType: 0, timestampMs: 0, dimension: 0, vectorOffset: 0, actionIdOffset: 0, actionIdLength: 0 };
+  private readonly view: RecordRowView = { actionType: 0, timestampMs: 0, dimension: 0, vectorOffset: 0, actionIdOffset: 0, actionIdLength: 0, userIdLength: 0, itemIdLength: 0 };
   private previousTimestamp = NaN;
   private previousOrderSafe = true;
 
@@ -44,7 +44,7 @@ export class SequenceRows {
     if (!this.exact) return;
     const v = viewRecordRow(bytes, size, this.view);
     const safe = orderSafe(bytes, v.actionIdOffset, v.actionIdOffset + v.actionIdLength);
-    // Equal timestamps are ordered by action id: LMDB's order is buildSequence's only for order-safe ids.
+    // Equal timestamps are ordered by action id: the store's order is buildSequence's only for order-safe ids.
     const tieOrderUnknown = v.timestampMs === this.previousTimestamp && !(safe && this.previousOrderSafe);
     if (tieOrderUnknown || !this.includeTypes.has(v.actionType) || v.timestampMs > this.writer.shape.asOfMs || this.writer.full) {
       this.exact = false;

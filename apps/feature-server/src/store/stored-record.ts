@@ -92,32 +92,20 @@ export const READ_VECTORS = new VectorSlab();
  */
 export function decodeRecord(buf: Uint8Array, size = buf.length, slab?: VectorSlab): StoredRecord {
   const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (size < HEADER_BYTES) throw new RangeError(`stored record: ${size} bytes is shorter than the header`);
-  const version = b.readUInt8(0);
-  if (version !== FORMAT_VERSION) throw new RangeError(`stored record: unknown format version ${version}`);
-  const flags = b.readUInt8(1);
-  const actionType = b.readUInt8(2);
-  const surface = b.readUInt8(3);
-  const timestampMs = b.readDoubleLE(4);
-  const durationMs = b.readDoubleLE(12);
-  const dim = b.readUInt16LE(20);
-  const aLen = b.readUInt16LE(22);
-  const uLen = b.readUInt16LE(24);
-  const iLen = b.readUInt16LE(26);
-  const expected = HEADER_BYTES + aLen + uLen + iLen + dim * 4;
-  if (size !== expected) throw new RangeError(`stored record: ${size} bytes, expected ${expected}`);
-  let o = HEADER_BYTES;
-  const actionId = b.toString('utf8', o, (o += aLen));
-  const userId = b.toString('utf8', o, (o += uLen));
-  const itemId = b.toString('utf8', o, (o += iLen));
+  const { actionType, timestampMs, dimension: dim, actionIdOffset, actionIdLength, userIdLength, itemIdLength, vectorOffset } = viewRecordRow(b, size, DECODE_VIEW);
+  let o = actionIdOffset;
+  const actionId = b.toString('utf8', o, (o += actionIdLength));
+  const userId = b.toString('utf8', o, (o += userIdLength));
+  const itemId = b.toString('utf8', o, (o += itemIdLength));
   const vector = slab ? slab.take(dim) : new Float32Array(dim);
   // A copy, not a view: LMDB hands out buffers that are reused after the read.
-  if (LITTLE_ENDIAN) b.copy(new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength), 0, o, o + dim * 4);
-  else for (let i = 0; i < dim; i++, o += 4) vector[i] = b.readFloatLE(o);
-  return { actionId, userId, itemId, actionType, timestampMs, surface, durationMs, itemKnown: (flags & FLAG_ITEM_KNOWN) !== 0, vector };
+  if (LITTLE_ENDIAN) b.copy(new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength), 0, vectorOffset, vectorOffset + dim * 4);
+  else for (let i = 0, p = vectorOffset; i < dim; i++, p += 4) vector[i] = b.readFloatLE(p);
+  const flags = b[1] as number;
+  return { actionId, userId, itemId, actionType, timestampMs, surface: b[3] as number, durationMs: b.readDoubleLE(12), itemKnown: (flags & FLAG_ITEM_KNOWN) !== 0, vector };
 }
 
-/** The fields of an encoded record that a sequence row needs, located in place by {@link viewRecordRow}. */
+/** The header fields of an encoded record and where its parts start, read in place by {@link viewRecordRow}. */
 export interface RecordRowView {
   actionType: number;
   timestampMs: number;
@@ -125,15 +113,21 @@ export interface RecordRowView {
   dimension: number;
   /** Byte offset of the content vector (float32 little-endian). */
   vectorOffset: number;
-  /** Byte offset and length of the action id (UTF-8). */
+  /** Byte offset and length of the action id (UTF-8); the user id and the item id follow it. */
   actionIdOffset: number;
   actionIdLength: number;
+  userIdLength: number;
+  itemIdLength: number;
 }
 
+/** decodeRecord's scratch view (it reads every field out before returning). */
+const DECODE_VIEW: RecordRowView = { actionType: 0, timestampMs: 0, dimension: 0, vectorOffset: 0, actionIdOffset: 0, actionIdLength: 0, userIdLength: 0, itemIdLength: 0 };
+
 /**
- * Reads the header of the record in the first `size` bytes of `buf` into
- * `out` (reused across calls): no copy, no strings. Thrown by: what
- * `decodeRecord` throws for the same bytes (RangeError).
+ * Reads and checks the header of the record in the first `size` bytes of
+ * `buf` into `out` (reused across calls): no copy, no strings. The one reader
+ * of the header: decodeRecord and the fast sequence read build on it.
+ * Thrown by: a truncated or unknown-format value (RangeError).
  */
 export function viewRecordRow(buf: Buffer, size: number, out: RecordRowView): RecordRowView {
   if (size < HEADER_BYTES) throw new RangeError(`stored record: ${size} bytes is shorter than the header`);
@@ -141,14 +135,17 @@ export function viewRecordRow(buf: Buffer, size: number, out: RecordRowView): Re
   if (version !== FORMAT_VERSION) throw new RangeError(`stored record: unknown format version ${version}`);
   const dim = buf.readUInt16LE(20);
   const aLen = buf.readUInt16LE(22);
-  const idsLen = aLen + buf.readUInt16LE(24) + buf.readUInt16LE(26);
-  const expected = HEADER_BYTES + idsLen + dim * 4;
+  const uLen = buf.readUInt16LE(24);
+  const iLen = buf.readUInt16LE(26);
+  const expected = HEADER_BYTES + aLen + uLen + iLen + dim * 4;
   if (size !== expected) throw new RangeError(`stored record: ${size} bytes, expected ${expected}`);
   out.actionType = buf[2] as number;
   out.timestampMs = buf.readDoubleLE(4);
   out.dimension = dim;
   out.actionIdOffset = HEADER_BYTES;
   out.actionIdLength = aLen;
-  out.vectorOffset = HEADER_BYTES + idsLen;
+  out.userIdLength = uLen;
+  out.itemIdLength = iLen;
+  out.vectorOffset = HEADER_BYTES + aLen + uLen + iLen;
   return out;
 }
