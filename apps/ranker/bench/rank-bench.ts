@@ -5,7 +5,7 @@
 // another checkout's (--baseline <dir>, e.g. the previous release) on the same
 // stack, requests interleaved. Every variant runs the newest model versions of
 // models/ (ModelRepository), as the workers do.
-//   npx tsx apps/ranker/bench/rank-bench.ts [--requests 60] [--sizes 100,500] [--baseline ../pinrank-main] [--cpu-requests 20] [--profile-router [--profile-variant chained]] [--router-node-args=--max-semi-space-size=32] [--chunk 512] [--compare-chunk 128] [--compare-unary-lookups] [--only-chained] [--profile-worker] [--smoke]
+//   npx tsx apps/ranker/bench/rank-bench.ts [--requests 60] [--sizes 100,500] [--baseline ../pinrank-main] [--cpu-requests 20] [--profile-router [--profile-variant chained]] [--router-node-args=--max-semi-space-size=32] [--chunk 512] [--compare-chunk 128] [--compare-unary-lookups] [--compare-unary-infer] [--only-chained] [--profile-worker] [--smoke]
 import { mkdtemp, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,7 +47,10 @@ const { values: args } = parseArgs({
     'compare-chunk': { type: 'string' },
     // A chained router that sends its lookups as unary calls (RANKER_LOOKUP_STREAMS=false) beside the chained one (lookup streams), same requests.
     'compare-unary-lookups': { type: 'boolean', default: false },
-    // Only the chained router (and its unary-lookups twin with --compare-unary-lookups): with one router, every
+    // The same twin with its worker calls as unary ModelInfer (RANKER_INFER_STREAMS=false) instead of messages of ModelStreamInfer;
+    // with both flags the twin sends both its lookups and its worker calls as unary calls.
+    'compare-unary-infer': { type: 'boolean', default: false },
+    // Only the chained router (and its unary twin with --compare-unary-lookups / --compare-unary-infer): with one router, every
     // process of the stack waits only for the in-process run between its requests, not for five other routers.
     'only-chained': { type: 'boolean', default: false },
     // V8 writes a CPU profile of the GPU-role worker (the chained variants' worker) when it exits; summarised like the router's.
@@ -65,6 +68,8 @@ const REQUESTS = Number(args.requests);
 const WARMUP = Number(args.warmup);
 const SIZES = String(args.sizes).split(',').map(Number);
 const S = 100;
+/** What the chained router's unary twin turns off (--compare-unary-lookups, --compare-unary-infer). */
+const UNARY_TWIN = [...(args['compare-unary-lookups'] ? ['RANKER_LOOKUP_STREAMS'] : []), ...(args['compare-unary-infer'] ? ['RANKER_INFER_STREAMS'] : [])];
 const MODELS = join(ROOT, 'models');
 
 type Served = 'served' | 'per_candidate' | 'heads_on_gpu' | 'chained' | 'chunk_alt' | 'chained_unary' | 'baseline';
@@ -165,7 +170,9 @@ async function main(): Promise<void> {
       chained: await router('router-chained', { RANKER_PLACEMENT: 'ranking_heads=gpu' }, undefined, nodeArgsOf('chained')),
       // --compare-chunk: the default split router with another chunk size, on the same requests.
       ...(args['compare-chunk'] && !ONLY_CHAINED ? { chunk_alt: await router('router-chunk-alt', { RANKER_CHUNK_SIZE: String(args['compare-chunk']) }) } : {}),
-      ...(args['compare-unary-lookups'] ? { chained_unary: await router('router-chained-unary', { RANKER_PLACEMENT: 'ranking_heads=gpu', RANKER_LOOKUP_STREAMS: 'false' }) } : {}),
+      ...(UNARY_TWIN.length > 0
+        ? { chained_unary: await router('router-chained-unary', { RANKER_PLACEMENT: 'ranking_heads=gpu', ...Object.fromEntries(UNARY_TWIN.map((v) => [v, 'false'])) }) }
+        : {}),
       ...(BASELINE && !ONLY_CHAINED ? { baseline: await router('baseline-router', {}, BASELINE) } : {}),
     };
     const variants = Object.keys(clients) as Served[];
@@ -302,7 +309,7 @@ async function main(): Promise<void> {
           `| ${n} | ${f(s.chained.p50)} / ${f(s.chained.p99)} | ${f(s.chained_unary.p50)} / ${f(s.chained_unary.p99)} | ${(s.chained.p50 / s.chained_unary.p50).toFixed(3)}× | ${median(streamRatios).toFixed(3)}× | ` +
             `${f(ls)} vs ${f(lu)} (${(ls / lu).toFixed(3)}×) |`,
         );
-        (results[`n${n}`] as Record<string, unknown>)['lookupStreamsOverUnaryMedian'] = median(streamRatios);
+        (results[`n${n}`] as Record<string, unknown>)['streamsOverUnaryMedian'] = median(streamRatios);
       }
       if (s.baseline) {
         const both = paired.filter((p) => p.served !== undefined && p.baseline !== undefined);
@@ -354,7 +361,7 @@ async function main(): Promise<void> {
           : []),
         ...(streamRows.length > 0
           ? [
-              'Chained routers, lookups as messages on open streams (RANKER_LOOKUP_STREAMS, default) vs as unary calls (=false), same requests:',
+              `Chained routers, calls as messages on open streams (the default) vs a twin with ${UNARY_TWIN.map((v) => `${v}=false`).join(' and ')} (unary calls), same requests:`,
               '',
               '| candidates | streams p50 / p99 ms | unary p50 / p99 ms | p50 ratio | median per-request ratio | embedding lookups done by, p50 ms (streams vs unary) |',
               '|---|---|---|---|---|---|',

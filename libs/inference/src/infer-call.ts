@@ -9,6 +9,7 @@ import { checkInferEnvelope } from './infer-request-edge';
 import { type ModelLifecycle } from './model-lifecycle';
 import { REJECTION_CODES, type RejectionLog } from './rejection-log';
 import { checkModelName, checkVersion } from './request-checks';
+import { requestDeadline, requestTimeoutMs } from './request-params';
 import { decodeInferInputs, encodeInferOutputs } from './tensor-codec';
 
 /** What one inference runs under: the call's deadline, cancellation, span and logger. */
@@ -57,7 +58,7 @@ export async function inferCall(deps: InferDeps, req: ModelInferRequest, scope: 
       throw err;
     }
     const then = chainTarget(req);
-    const schedule = { deadline: scope.deadline?.getTime(), signal: scope.signal };
+    const schedule = { deadline: requestDeadline(scope.deadline, requestTimeoutMs(req))?.getTime(), signal: scope.signal };
     const requested = req.outputs.map((o) => o.name);
     let served: { name: string; version: string; outputs: Array<[string, HostTensor]>; firstVersion?: string };
     if (then) {

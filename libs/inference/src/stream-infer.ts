@@ -1,9 +1,14 @@
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { ModelInferResponse, ModelStreamInferResponse, type ModelInferRequest } from '@pinrank/proto';
+import { GRPCInferenceServiceService, ModelInferResponse, ModelStreamInferResponse, type ModelInferRequest } from '@pinrank/proto';
 import { PinrankError, type CallContext } from '@pinrank/service-kit';
-import { SERVER_FAULT_CODES } from '@pinrank/telemetry/internal';
+import { traceContextFrom } from '@pinrank/service-kit/internal';
+import { loggerForSpan, SERVER_FAULT_CODES } from '@pinrank/telemetry/internal';
 import { inferCall, type InferDeps } from './infer-call';
 import { isModelName } from './request-checks';
+import { requestTraceparent } from './request-params';
+
+/** Each message is served, traced and logged as the unary ModelInfer it stands for. */
+const MESSAGE_SPAN = GRPCInferenceServiceService.modelInfer.path.replace(/^\//, '');
 
 /** Requests of one stream running at once; the stream reads no further until one finishes. */
 export const STREAM_MAX_INFLIGHT = 16;
@@ -25,8 +30,11 @@ function errorResponse(req: ModelInferRequest, err: unknown): ModelStreamInferRe
  * ModelStreamInfer: runs each message of the stream like one ModelInfer (up
  * to {@link STREAM_MAX_INFLIGHT} at once) and answers each, in completion
  * order, with its response or with `error_message` (the stream goes on after
- * a bad message). Each message gets its own span under the stream's. The
- * stream's RPC metrics carry the model when it served exactly one.
+ * a bad message). Each message gets a SERVER span named for ModelInfer: under
+ * the trace its `traceparent` parameter names, else under the stream's; and
+ * runs until the earlier of the stream's deadline and its own `timeout`
+ * parameter (request-params.ts). The stream's RPC metrics carry the model
+ * when it served exactly one.
  */
 export async function* streamInfer(deps: InferDeps, requests: AsyncIterable<ModelInferRequest>, ctx: CallContext): AsyncIterable<ModelStreamInferResponse> {
   const tracer = trace.getTracer('pinrank-inference');
@@ -43,16 +51,23 @@ export async function* streamInfer(deps: InferDeps, requests: AsyncIterable<Mode
   };
 
   const one = async (req: ModelInferRequest, index: number): Promise<ModelStreamInferResponse> => {
-    const span = tracer.startSpan('ModelStreamInfer request', { kind: SpanKind.INTERNAL, attributes: { 'pinrank.stream.index': index } }, ctx.otel);
+    const span = tracer.startSpan(
+      MESSAGE_SPAN,
+      { kind: SpanKind.SERVER, attributes: { 'rpc.system': 'grpc', 'rpc.service': 'inference.GRPCInferenceService', 'rpc.method': 'ModelInfer', 'pinrank.rpc.stream': 'ModelStreamInfer', 'pinrank.stream.index': index } },
+      traceContextFrom(requestTraceparent(req), ctx.otel),
+    );
+    // Logged under this message's trace, which may be another than the stream's.
+    const logger = loggerForSpan(ctx.logger, span);
     try {
-      const { response, model } = await inferCall(deps, req, { deadline: ctx.deadline, signal: ctx.signal, span, logger: ctx.logger });
+      const { response, model } = await inferCall(deps, req, { deadline: ctx.deadline, signal: ctx.signal, span, logger });
       served.add(model);
+      span.setAttribute('rpc.grpc.status_code', 0);
       return ModelStreamInferResponse.fromPartial({ errorMessage: '', inferResponse: response });
     } catch (err) {
       const e = PinrankError.from(err);
       span.setAttribute('rpc.grpc.status_code', e.grpcCode);
       if (SERVER_FAULT_CODES.has(e.grpcCode)) span.setStatus({ code: SpanStatusCode.ERROR, message: `${e.code}: ${e.message}` });
-      if (!(err instanceof PinrankError)) ctx.logger.error({ err }, 'unexpected error in a ModelStreamInfer request');
+      if (!(err instanceof PinrankError)) logger.error({ err }, 'unexpected error in a ModelStreamInfer request');
       return errorResponse(req, err);
     } finally {
       span.end();

@@ -262,4 +262,23 @@ describe('a client generated from Triton’s published protos', () => {
     const rejected = logLines.filter((l) => l['msg'] === 'inference request rejected');
     expect(rejected[0]).toMatchObject({ model: 'aff', version: '1', code: 'INVALID_ARGUMENT', trace_id: expect.stringMatching(/^[0-9a-f]{32}$/) });
   });
+
+  it('ModelStreamInfer: a message’s timeout and traceparent parameters are its own (Triton’s names and units)', async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const traceparent = `00-${traceId}-00f067aa0ba902b7-01`;
+    // Rejections are logged at most once a second per model and status: let the last test's pass.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const answers = await streamAll(triton, [
+      { model_name: 'aff', id: 'timed', parameters: { timeout: { int64_param: 5_000_000 }, traceparent: { string_param: traceparent } }, inputs: [fp32Input([1, 2, 3], 1)] },
+      { model_name: 'aff', id: 'bad-timeout', parameters: { timeout: { string_param: 'soon' }, traceparent: { string_param: traceparent } }, inputs: [fp32Input([1, 2, 3], 1)] },
+      { model_name: 'aff', id: 'negative', parameters: { timeout: { int64_param: -5 } }, inputs: [fp32Input([1, 2, 3], 1)] },
+    ]);
+    const byId = new Map(answers.map((a) => [a.infer_response.id as string, a]));
+    expect(byId.get('timed')?.error_message).toBe('');
+    expect(byId.get('bad-timeout')?.error_message).toMatch(/^INVALID_ARGUMENT: parameters\["timeout"\] must be an int64 number of microseconds/);
+    expect(byId.get('negative')?.error_message).toMatch(/^INVALID_ARGUMENT: parameters\["timeout"\]/);
+    // The refusal is logged under the trace the message named, not the stream's.
+    const logged = logLines.filter((l) => l['msg'] === 'inference request rejected' && String(l['reason']).includes('timeout'));
+    expect(logged.map((l) => l['trace_id'])).toContain(traceId);
+  });
 });

@@ -1,4 +1,12 @@
-import { GRPCInferenceServiceRaw, ModelInferRequest, ModelInferResponse, serializeModelInferRequest, serializeModelInferResponse } from './index';
+import {
+  GRPCInferenceServiceRaw,
+  ModelInferRequest,
+  ModelInferResponse,
+  ModelStreamInferResponse,
+  serializeModelInferRequest,
+  serializeModelInferResponse,
+  serializeModelStreamInferResponse,
+} from './index';
 
 const bytes = (n: number, seed: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff));
 
@@ -25,6 +33,16 @@ describe('single-copy ModelInfer serializers', () => {
       rawOutputContents: sizes.map((n, i) => bytes(n, 7 + i)),
     });
     expect(serializeModelInferResponse(response).equals(Buffer.from(ModelInferResponse.encode(response).finish()))).toBe(true);
+
+    for (const streamed of [
+      ModelStreamInferResponse.fromPartial({ inferResponse: response }),
+      ModelStreamInferResponse.fromPartial({ errorMessage: 'RESOURCE_EXHAUSTED: busy', inferResponse: { ...response, id: '7' } }),
+      ModelStreamInferResponse.fromPartial({ errorMessage: 'INVALID_ARGUMENT: bad', inferResponse: { id: '8' } }),
+    ]) {
+      const raw = serializeModelStreamInferResponse(streamed);
+      expect(raw.equals(Buffer.from(ModelStreamInferResponse.encode(streamed).finish()))).toBe(true);
+      expect(ModelStreamInferResponse.decode(raw)).toEqual(streamed);
+    }
   });
 
   it('leave messages without raw contents to the generated encoder, and are what the service registers', () => {
@@ -33,5 +51,7 @@ describe('single-copy ModelInfer serializers', () => {
     expect(GRPCInferenceServiceRaw.modelInfer.requestSerialize).toBe(serializeModelInferRequest);
     expect(GRPCInferenceServiceRaw.modelInfer.responseSerialize).toBe(serializeModelInferResponse);
     expect(GRPCInferenceServiceRaw.modelInfer.path).toBe('/inference.GRPCInferenceService/ModelInfer');
+    expect(GRPCInferenceServiceRaw.modelStreamInfer.requestSerialize).toBe(serializeModelInferRequest);
+    expect(GRPCInferenceServiceRaw.modelStreamInfer.responseSerialize).toBe(serializeModelStreamInferResponse);
   });
 });

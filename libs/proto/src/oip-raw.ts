@@ -7,11 +7,13 @@
 // on the wire are what the generated encoder writes: protobuf lets a message's
 // fields follow in any order, and the raw contents are simply written last.
 import { makeGenericClientConstructor } from '@grpc/grpc-js';
-import { type GRPCInferenceServiceClient, GRPCInferenceServiceService, ModelInferRequest, ModelInferResponse } from './gen/index';
+import { type GRPCInferenceServiceClient, GRPCInferenceServiceService, ModelInferRequest, ModelInferResponse, ModelStreamInferResponse } from './gen/index';
 
 /** Tag bytes of `raw_input_contents` (field 7) and `raw_output_contents` (field 6), length-delimited. */
 const RAW_INPUT_TAG = (7 << 3) | 2;
 const RAW_OUTPUT_TAG = (6 << 3) | 2;
+/** Tag byte of ModelStreamInferResponse's `infer_response` (field 2), length-delimited. */
+const STREAM_RESPONSE_TAG = (2 << 3) | 2;
 
 function varintSize(n: number): number {
   let size = 1;
@@ -57,10 +59,18 @@ export function serializeModelInferResponse(value: ModelInferResponse): Buffer {
   return appendRawField(ModelInferResponse.encode({ ...value, rawOutputContents: [] }).finish(), RAW_OUTPUT_TAG, value.rawOutputContents);
 }
 
-/** GRPCInferenceServiceService with the single-copy ModelInfer serializers (servers register this one). */
+/** ModelStreamInferResponse as bytes: the error message, then the response with its raw outputs (copied twice, not four times). */
+export function serializeModelStreamInferResponse(value: ModelStreamInferResponse): Buffer {
+  if (value.inferResponse === undefined || value.inferResponse.rawOutputContents.length === 0) return view(ModelStreamInferResponse.encode(value).finish());
+  const head = ModelStreamInferResponse.encode({ errorMessage: value.errorMessage, inferResponse: undefined }).finish();
+  return appendRawField(head, STREAM_RESPONSE_TAG, [serializeModelInferResponse(value.inferResponse)]);
+}
+
+/** GRPCInferenceServiceService with the single-copy ModelInfer and ModelStreamInfer serializers (servers register this one). */
 export const GRPCInferenceServiceRaw: typeof GRPCInferenceServiceService = {
   ...GRPCInferenceServiceService,
   modelInfer: { ...GRPCInferenceServiceService.modelInfer, requestSerialize: serializeModelInferRequest, responseSerialize: serializeModelInferResponse },
+  modelStreamInfer: { ...GRPCInferenceServiceService.modelStreamInfer, requestSerialize: serializeModelInferRequest, responseSerialize: serializeModelStreamInferResponse },
 };
 
 /** GRPCInferenceServiceClient with the single-copy ModelInfer request serializer (callers use this one). */

@@ -12,7 +12,7 @@ export {
   type LookupRequestLike,
   type LookupStatusLike,
 } from './lookup-stream';
-export { LookupStreamClient, LookupStreamUnavailable, type LookupClientOptions, type LookupCallOptions, type LookupResultParts } from './lookup-client';
+export { callViaStream, LookupStreamClient, LookupStreamUnavailable, type LookupClientOptions, type LookupCallOptions, type LookupResultParts } from './lookup-client';
 export { PinrankError, ERROR_CODES, type ErrorCode, type PinrankErrorOptions } from './errors';
 export { quote, checkId, truncateUtf8, MAX_ECHO_BYTES, MAX_RPC_ID_BYTES, type IdCheckOptions } from './client-input';
 export {

@@ -10,3 +10,4 @@ export { certificateIdentities } from './identity';
 export { splitFileDescriptorSet } from './reflection';
 export { clientInterceptors } from './client';
 export { withRetryDefaults, backoffMs, type ResolvedRetryPolicy, type RetryEnvironment } from './retry';
+export { traceContextFrom } from './lookup-stream';

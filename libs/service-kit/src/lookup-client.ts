@@ -6,6 +6,7 @@ import { Metadata, status as GrpcStatus, type CallOptions, type ClientDuplexStre
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context as otelContext, trace, type Span } from '@opentelemetry/api';
 import { type RpcMetrics } from '@pinrank/telemetry';
 import { injectTraceContext, serverAttributes } from '@pinrank/telemetry/internal';
+import { type UnaryCallOptions } from './client';
 import { type CallContext } from './context';
 import { ERROR_CODES, PinrankError, type ErrorCode } from './errors';
 import { type LookupRequestLike, type LookupStatusLike } from './lookup-stream';
@@ -280,5 +281,28 @@ export class LookupStreamClient<Req, Res, In, Out> {
     while (s.pending.has(id)) id = id >= MAX_ID ? 1 : id + 1;
     this.nextId = id >= MAX_ID ? 1 : id + 1;
     return id;
+  }
+}
+
+/**
+ * One request on `stream` when there is one and it can carry the request,
+ * else (or when it could not: {@link LookupStreamUnavailable}) the unary
+ * call `unary`, with the time that is left. Every other failure is the
+ * request's own and is thrown as it came.
+ */
+export async function callViaStream<Req, Res>(
+  stream: Pick<LookupStreamClient<Req, Res, never, never>, 'call'> | undefined,
+  request: Req,
+  o: UnaryCallOptions,
+  unary: (o: UnaryCallOptions) => Promise<Res>,
+): Promise<Res> {
+  if (!stream) return unary(o);
+  const started = Date.now();
+  const timeoutMs = o.timeoutMs ?? Infinity;
+  try {
+    return await stream.call(request, o.parent ? { timeoutMs, parent: o.parent } : { timeoutMs });
+  } catch (err) {
+    if (!(err instanceof LookupStreamUnavailable)) throw err;
+    return unary(o.timeoutMs === undefined ? o : { ...o, timeoutMs: Math.max(1, o.timeoutMs - (Date.now() - started)) });
   }
 }

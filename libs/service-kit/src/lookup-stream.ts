@@ -7,7 +7,7 @@
 // trace context it carries), metrics under the unary method's name, a logger
 // with its trace ids and a status of its own.
 import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
-import { ROOT_CONTEXT, SpanKind, context as otelContext, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, context as otelContext, trace, type Context } from '@opentelemetry/api';
 import { extractTraceContext, traceFields } from '@pinrank/telemetry/internal';
 import { type Logger } from 'pino';
 import { endServerSpan, failureStatus, type CallRuntime } from './call-handler';
@@ -78,7 +78,7 @@ export function lookupStream<Req, Res, Out>(spec: LookupStreamSpec<Req, Res, Out
     /** Answers one request; never rejects. */
     const answer = async (msg: LookupRequestLike<Req> & { request: Req }): Promise<Out> => {
       const started = process.hrtime.bigint();
-      const parent = parentContext(msg.traceparent);
+      const parent = traceContextFrom(msg.traceparent);
       const span = rt.tracer.startSpan(spanName, { kind: SpanKind.SERVER, attributes }, parent);
       const otel = trace.setSpan(parent, span);
       const own = msg.timeoutMs > 0 ? Date.now() + msg.timeoutMs : Infinity;
@@ -206,14 +206,15 @@ export function lookupStream<Req, Res, Out>(spec: LookupStreamSpec<Req, Res, Out
 const TRACEPARENT_SHAPE = /^[\x20-\x7e]{1,256}$/;
 
 /**
- * The trace context a request carries in its envelope, or none. The value
- * comes from the caller and is not trusted: one that could not be a header
- * value (too long, control or non-ASCII characters) is ignored, like a
- * malformed one, and the request starts a trace of its own.
+ * The trace context a request carries in its message (a lookup envelope, a
+ * streamed ModelInfer's parameters), or `base` when it carries none. The
+ * value comes from the caller and is not trusted: one that could not be a
+ * header value (too long, control or non-ASCII characters) is ignored, like a
+ * malformed one.
  */
-function parentContext(traceparent: string): ReturnType<typeof extractTraceContext> {
-  if (!TRACEPARENT_SHAPE.test(traceparent)) return ROOT_CONTEXT;
+export function traceContextFrom(traceparent: string, base: Context = ROOT_CONTEXT): Context {
+  if (!TRACEPARENT_SHAPE.test(traceparent)) return base;
   const md = new Metadata();
   md.set('traceparent', traceparent);
-  return extractTraceContext(md, ROOT_CONTEXT);
+  return extractTraceContext(md, base);
 }

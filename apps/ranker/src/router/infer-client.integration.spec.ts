@@ -24,14 +24,14 @@ const ctx = (): RequestContext => new RequestContext({ deadline: RequestDeadline
 const pools: WorkerPool[] = [];
 const servers: Array<{ shutdown(): Promise<void> }> = [];
 
-async function pool(name: string, addresses: string[]): Promise<WorkerPool> {
+async function pool(name: string, addresses: string[], o: { inferStreams?: boolean } = {}): Promise<WorkerPool> {
   // A short ejection, so a skipped worker comes back within the test.
-  const p = await createWorkerPool(name, addresses, 2000, { logger: pino({ level: 'silent' }), ejectMs: 400 });
+  const p = await createWorkerPool(name, addresses, 2000, { logger: pino({ level: 'silent' }), ejectMs: 400, ...o });
   pools.push(p);
   return p;
 }
-async function worker(name: string) {
-  const w = await startFakeWorker(name);
+async function worker(name: string, o: { streams?: boolean } = {}) {
+  const w = await startFakeWorker(name, o);
   servers.push(w.server);
   return w;
 }
@@ -140,6 +140,68 @@ describe('inferOnPool', () => {
     await expect(inferOnPool(p, heads, inputs, { maxAttempts: 2, lastResort: false }, ctx())).rejects.toThrow('cpu pool: no healthy worker for ranking_heads_lite');
     const res = await inferOnPool(p, heads, inputs, { maxAttempts: 2, lastResort: true }, ctx());
     expect(res.outputs[0]?.shape).toEqual([1, HEADS.length]);
+  });
+});
+
+describe('inferOnPool over the workers’ ModelStreamInfer', () => {
+  it('sends each call as a message of one open stream per worker, with its own timeout', async () => {
+    const w = await worker('streaming');
+    const p = await pool('cpu', [w.address]);
+    await eventually(() => p.pick() !== undefined);
+    const stream = p.pick()?.stream;
+    expect(stream).toBeDefined();
+    const results = await Promise.all(Array.from({ length: 5 }, () => inferOnPool(p, heads, inputs, { maxAttempts: 2, lastResort: true }, ctx())));
+    expect(results.every((r) => r.outputs[0]?.name === 'probs')).toBe(true);
+    expect(w.calls.map((c) => c.via)).toEqual(Array(5).fill('stream'));
+    // Each message carries the time left for it: at most the request's 5 s less the router's margin.
+    for (const c of w.calls) expect(c.timeoutMs).toBeGreaterThan(4000);
+    for (const c of w.calls) expect(c.timeoutMs).toBeLessThanOrEqual(5000);
+    // One stream, reused.
+    expect(p.pick()?.stream).toBe(stream);
+    expect(stream?.pending).toBe(0);
+  });
+
+  it('sends unary calls to a worker without the stream, and when the pool is told to', async () => {
+    const old = await worker('no-stream', { streams: false });
+    const p = await pool('cpu', [old.address]);
+    await eventually(() => p.pick() !== undefined);
+    for (let i = 0; i < 3; i++) await inferOnPool(p, heads, inputs, { maxAttempts: 2, lastResort: true }, ctx());
+    expect(old.calls.map((c) => c.via)).toEqual(['unary', 'unary', 'unary']);
+
+    const w = await worker('streams-off');
+    const unaryOnly = await pool('cpu', [w.address], { inferStreams: false });
+    await eventually(() => unaryOnly.pick() !== undefined);
+    expect(unaryOnly.pick()?.stream).toBeUndefined();
+    await inferOnPool(unaryOnly, heads, inputs, { maxAttempts: 2, lastResort: true }, ctx());
+    expect(w.calls.map((c) => c.via)).toEqual(['unary']);
+  });
+
+  it('keeps a streamed call’s status: busy moves on, a refusal is INTERNAL, a hung worker is the deadline', async () => {
+    const busy = await worker('stream-busy');
+    const ok = await worker('stream-ok');
+    const p = await pool('cpu', [busy.address, ok.address]);
+    await eventually(() => p.pick(new Set([busy.address])) !== undefined && p.pick(new Set([ok.address])) !== undefined);
+    busy.behaviour.failWith = 'RESOURCE_EXHAUSTED';
+    for (let i = 0; i < 4; i++) await inferOnPool(p, heads, inputs, { maxAttempts: 2, lastResort: false }, ctx());
+    expect(busy.calls.length).toBeGreaterThanOrEqual(2);
+    expect(p.healthyCount()).toBe(2);
+    busy.behaviour.failWith = 'INVALID_ARGUMENT';
+    ok.behaviour.failWith = 'INVALID_ARGUMENT';
+    await expect(inferOnPool(p, heads, inputs, { maxAttempts: 2, lastResort: false }, ctx())).rejects.toMatchObject({
+      code: 'INTERNAL',
+      message: expect.stringMatching(/^ranking_heads_lite\/1 on cpu worker 127\.0\.0\.1:\d+ failed: INVALID_ARGUMENT: test worker stream-(busy|ok): told to fail$/),
+    });
+    busy.behaviour.failWith = undefined;
+    ok.behaviour.failWith = undefined;
+    busy.behaviour.delayMs = 2000;
+    ok.behaviour.delayMs = 2000;
+    const short = new RequestContext({ deadline: RequestDeadline.fromCall(undefined, 150, 5), requestId: 'short' });
+    const started = Date.now();
+    await expect(inferOnPool(p, heads, inputs, { maxAttempts: 2, lastResort: true }, short)).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(busy.calls.concat(ok.calls).every((c) => c.via === 'stream')).toBe(true);
+    busy.behaviour.delayMs = undefined;
+    ok.behaviour.delayMs = undefined;
   });
 });
 

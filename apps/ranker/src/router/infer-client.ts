@@ -1,6 +1,6 @@
 import { decodeInferOutput, encodeInferInputs, FIRST_VERSION_PARAM, THEN_MODEL_PARAM, THEN_VERSION_PARAM, type EncodedInputs } from '@pinrank/inference';
 import { ModelInferRequest, type ModelInferResponse } from '@pinrank/proto';
-import { callUnary, PinrankError } from '@pinrank/service-kit';
+import { callUnary, callViaStream, PinrankError } from '@pinrank/service-kit';
 import { ATTEMPT_RULES, attemptTimeoutMs, classifyAttemptFailure, mayRetrySameWorker, mayUseSkippedWorker, type AttemptFailure } from './fallback-policy';
 import { type NamedTensors } from './model-inputs';
 import { type PoolName, type RoutedModel } from './model-set';
@@ -33,7 +33,9 @@ export interface InferOnPoolOptions {
 
 /**
  * Runs one ModelInfer (raw little-endian inputs) of the model on a worker of
- * `pool`, moving to another worker as fallback-policy.ts's ATTEMPT_RULES say.
+ * `pool` (on the worker's open ModelStreamInfer call when the pool has one,
+ * else or when it cannot carry it as the unary call), moving to another
+ * worker as fallback-policy.ts's ATTEMPT_RULES say.
  * Thrown by: no usable worker, or every worker tried failed the call —
  * PoolUnavailableError (a fallback may follow); every worker tried that
  * answered was busy — RESOURCE_EXHAUSTED (OverloadError 'pool_busy', no
@@ -73,7 +75,8 @@ export async function inferOnPool(pool: WorkerPool, model: RoutedModel, tensors:
     try {
       const somethingFollows = !o.lastResort || (attempt + 1 < o.maxAttempts && pool.healthyCount() > tried.size);
       const timeoutMs = attemptTimeoutMs(deadline.getTime() - Date.now(), somethingFollows);
-      const res = await callUnary(endpoint.client.modelInfer.bind(endpoint.client), request, ctx.callOptions(timeoutMs, false));
+      const { client, stream } = endpoint;
+      const res = await callViaStream(stream, request, ctx.callOptions(timeoutMs, false), (o) => callUnary(client.modelInfer.bind(client), request, o));
       pool.reportSuccess(endpoint.address);
       return res;
     } catch (err) {

@@ -87,6 +87,7 @@ export function routerVars() {
     sequenceTimeoutMs: optInt('RANKER_SEQUENCE_TIMEOUT_MS', 1),
     embeddingsTimeoutMs: optInt('RANKER_EMBEDDINGS_TIMEOUT_MS', 1),
     lookupStreams: vars.optional(vars.bool('RANKER_LOOKUP_STREAMS')),
+    inferStreams: vars.optional(vars.bool('RANKER_INFER_STREAMS')),
     vectorCacheItems: optInt('RANKER_VECTOR_CACHE_ITEMS', 0, 10_000_000),
     vectorCacheUsers: optInt('RANKER_VECTOR_CACHE_USERS', 0, 10_000_000),
     maxInferAttempts: optInt('RANKER_MAX_INFER_ATTEMPTS', 1, 10),

@@ -133,6 +133,12 @@ export interface RouterOptions {
    * each; a lookup the stream cannot carry goes as the unary call. Default true.
    */
   lookupStreams?: boolean;
+  /**
+   * Send each ModelInfer as a message on one open ModelStreamInfer call per
+   * worker rather than a unary call; a call the stream cannot carry (down, or
+   * 16 in flight on it) goes as the unary call. Default true.
+   */
+  inferStreams?: boolean;
   /** Items whose content and tower vectors the router keeps to answer from while the embedding-store is down (vector-cache.ts); default 50 000, 0 turns the cache off. */
   vectorCacheItems?: number;
   /** Users' vectors kept per snapshot for the same purpose; default 50 000. */
@@ -192,6 +198,7 @@ export interface ResolvedRouterOptions {
   sequenceTimeoutMs: number;
   embeddingsTimeoutMs: number;
   lookupStreams: boolean;
+  inferStreams: boolean;
   vectorCacheItems: number;
   vectorCacheUsers: number;
   maxInferAttempts: number;
@@ -292,6 +299,7 @@ export function withRouterDefaults(o: RouterOptions): ResolvedRouterOptions {
     sequenceTimeoutMs: intIn('sequenceTimeoutMs', o.sequenceTimeoutMs ?? 100, 1),
     embeddingsTimeoutMs: intIn('embeddingsTimeoutMs', o.embeddingsTimeoutMs ?? 200, 1),
     lookupStreams: o.lookupStreams ?? true,
+    inferStreams: o.inferStreams ?? true,
     vectorCacheItems: intIn('vectorCacheItems', o.vectorCacheItems ?? 50_000, 0, 10_000_000),
     vectorCacheUsers: intIn('vectorCacheUsers', o.vectorCacheUsers ?? 50_000, 0, 10_000_000),
     maxInferAttempts: intIn('maxInferAttempts', o.maxInferAttempts ?? 2, 1, 10),

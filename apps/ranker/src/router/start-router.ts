@@ -57,8 +57,8 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
   const metrics = new RpcMetrics();
   const connect = { ...o.clients, metrics };
   const [gpu, cpu] = await Promise.all([
-    createWorkerPool('gpu', o.gpuWorkers, o.startupHealthWaitMs, { ...connect, ...(logger ? { logger } : {}) }),
-    createWorkerPool('cpu', o.cpuWorkers, o.startupHealthWaitMs, { ...connect, ...(logger ? { logger } : {}) }),
+    createWorkerPool('gpu', o.gpuWorkers, o.startupHealthWaitMs, { ...connect, inferStreams: o.inferStreams, ...(logger ? { logger } : {}) }),
+    createWorkerPool('cpu', o.cpuWorkers, o.startupHealthWaitMs, { ...connect, inferStreams: o.inferStreams, ...(logger ? { logger } : {}) }),
   ]);
   const pools = { gpu, cpu };
   const upstreams = new GrpcUpstreams(o.featureServer, o.embeddingStore, connect, { lookupStreams: o.lookupStreams });

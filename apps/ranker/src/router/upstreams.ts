@@ -16,7 +16,7 @@ import {
   type SequenceLookup,
   type SequenceLookupResult,
 } from '@pinrank/proto';
-import { callUnary, createClient, LookupStreamClient, LookupStreamUnavailable, PinrankError, type ClientConnectOptions, type UnaryCallOptions } from '@pinrank/service-kit';
+import { callUnary, callViaStream, createClient, LookupStreamClient, PinrankError, type ClientConnectOptions } from '@pinrank/service-kit';
 import { type RequestContext } from './request-context';
 import { emptySequence, sequenceFromProto, type UserSequence } from './sequence';
 
@@ -127,7 +127,7 @@ export class GrpcUpstreams implements Upstreams {
       const deadline = ctx.deadline.forCall('GetRealtimeSequence', Math.min(q.timeoutMs, ctx.deadline.remainingMs() / 2));
       const req = GetRealtimeSequenceRequest.fromPartial({ userId: q.userId, maxLen: q.length, asOfMs: q.asOfMs, includeRecords: q.includeRecords });
       // No retry: a feature-server that is down costs an empty sequence, not the request's time.
-      const res = await viaStream(this.sequenceStream, req, ctx.callOptions(until(deadline), false), (o) => callUnary(this.features.getRealtimeSequence.bind(this.features), req, o));
+      const res = await callViaStream(this.sequenceStream, req, ctx.callOptions(until(deadline), false), (o) => callUnary(this.features.getRealtimeSequence.bind(this.features), req, o));
       const sequence = sequenceFromProto(res, q.width);
       if (sequence.S !== q.length) throw new Error(`sequence length ${sequence.S}, asked for ${q.length}`);
       return { sequence, failure: undefined };
@@ -140,7 +140,7 @@ export class GrpcUpstreams implements Upstreams {
     const deadline = ctx.deadline.forCall('GetEmbeddings', o.timeoutMs);
     try {
       const request = GetEmbeddingsRequest.fromPartial(req);
-      return await viaStream(this.embeddingsStream, request, ctx.callOptions(until(deadline), true), (o) => callUnary(this.embeddings.getEmbeddings.bind(this.embeddings), request, o));
+      return await callViaStream(this.embeddingsStream, request, ctx.callOptions(until(deadline), true), (o) => callUnary(this.embeddings.getEmbeddings.bind(this.embeddings), request, o));
     } catch (err) {
       throw upstreamError('embedding-store GetEmbeddings', err);
     }
@@ -170,22 +170,6 @@ export class GrpcUpstreams implements Upstreams {
     this.embeddingsStream?.close();
     this.features.close();
     this.embeddings.close();
-  }
-}
-
-/**
- * One lookup on `stream` when there is one and it can carry the request,
- * else (or when it could not) the unary call, with the time that is left.
- */
-async function viaStream<Req, Res>(stream: Pick<LookupStreamClient<Req, Res, never, never>, 'call'> | undefined, request: Req, o: UnaryCallOptions, unary: (o: UnaryCallOptions) => Promise<Res>): Promise<Res> {
-  if (!stream) return unary(o);
-  const started = Date.now();
-  const timeoutMs = o.timeoutMs ?? Infinity;
-  try {
-    return await stream.call(request, o.parent ? { timeoutMs, parent: o.parent } : { timeoutMs });
-  } catch (err) {
-    if (!(err instanceof LookupStreamUnavailable)) throw err;
-    return unary(o.timeoutMs === undefined ? o : { ...o, timeoutMs: Math.max(1, o.timeoutMs - (Date.now() - started)) });
   }
 }
 

@@ -5,7 +5,9 @@ import {
   ModelMetadataRequest,
   ModelReadyRequest,
 } from '@pinrank/proto';
+import { inferStreamClient, type InferStream } from '@pinrank/inference';
 import { callUnary, EndpointPool, type ClientConnectOptions, type EndpointSource } from '@pinrank/service-kit';
+import { type RpcMetrics } from '@pinrank/telemetry';
 import { type Logger } from 'pino';
 import { EJECTION, ejectionMs, maxEjected, slowStartWeight, type EjectionKind } from './fallback-policy';
 
@@ -14,6 +16,8 @@ export interface WorkerEndpoint {
   /** The worker's address. */
   readonly address: string;
   readonly client: GRPCInferenceServiceClient;
+  /** ModelInfer as messages of one open ModelStreamInfer call to this worker; absent when the pool sends unary calls only. */
+  readonly stream?: InferStream;
 }
 
 /** The little the router needs of a pool: a healthy worker, and a way to report one that failed. */
@@ -70,6 +74,12 @@ interface CpuProbe {
 export interface WorkerPoolOptions extends ClientConnectOptions {
   /** How long a worker reported as failed is first skipped; default EJECTION.baseMs (1000 ms). */
   ejectMs?: number;
+  /**
+   * Send ModelInfer as messages of one open ModelStreamInfer call per worker
+   * (no call set-up per request); a request the stream cannot carry (down, or
+   * 16 in flight) goes as the unary call. Default true.
+   */
+  inferStreams?: boolean;
   logger?: Logger;
 }
 
@@ -111,6 +121,8 @@ class KitWorkerPool implements WorkerPool {
   private readonly probes = new Map<string, Map<string, CpuProbe>>();
   /** Every computesOnCpuWith question asked so far: a worker that turns SERVING is asked them at once (followHealth). */
   private readonly questions = new Map<string, [ModelRef, ModelRef]>();
+  /** Per worker address: its ModelStreamInfer client, opened on first use (inferStreams). */
+  private readonly streams = new Map<string, InferStream>();
   private readonly offChange: () => void;
 
   constructor(
@@ -118,6 +130,7 @@ class KitWorkerPool implements WorkerPool {
     private readonly pool: EndpointPool<GRPCInferenceServiceClient> | undefined,
     private readonly ejectMs: number,
     private readonly logger: Logger | undefined,
+    private readonly streamOptions: { metrics?: RpcMetrics } | undefined,
   ) {
     this.offChange = pool?.onChange(() => this.followHealth()) ?? (() => undefined);
     this.followHealth();
@@ -149,10 +162,18 @@ class KitWorkerPool implements WorkerPool {
         ramping ??= picked;
         continue;
       }
-      return picked;
+      return this.withStream(picked);
     }
-    if (ramping) return ramping;
-    return options.includeSkipped ? skipped?.endpoint : undefined;
+    if (ramping) return this.withStream(ramping);
+    return options.includeSkipped && skipped ? this.withStream(skipped.endpoint) : undefined;
+  }
+
+  /** The endpoint with its stream client (opened here on first use) when the pool streams. */
+  private withStream(e: WorkerEndpoint): WorkerEndpoint {
+    if (!this.streamOptions) return e;
+    let stream = this.streams.get(e.address);
+    if (!stream) this.streams.set(e.address, (stream = inferStreamClient(e.client, { target: e.address, ...this.streamOptions })));
+    return { address: e.address, client: e.client, stream };
   }
 
   reportFailure(address: string, kind: EjectionKind = 'now'): void {
@@ -251,7 +272,15 @@ class KitWorkerPool implements WorkerPool {
   private followHealth(): void {
     if (!this.pool) return;
     const now = Date.now();
-    for (const e of this.pool.endpoints()) {
+    const endpoints = this.pool.endpoints();
+    // A worker that left the pool (a DNS answer without it): its stream goes with its channel.
+    for (const [address, stream] of this.streams) {
+      if (!endpoints.some((e) => e.address === address)) {
+        stream.close();
+        this.streams.delete(address);
+      }
+    }
+    for (const e of endpoints) {
       const st = this.stateOf(e.address);
       if (e.status === ServingStatus.SERVING && st.status !== ServingStatus.SERVING) {
         // Turned SERVING (first time, or after a restart or a reload): what it computes on may have changed.
@@ -290,6 +319,8 @@ class KitWorkerPool implements WorkerPool {
 
   close(): void {
     this.offChange();
+    for (const stream of this.streams.values()) stream.close();
+    this.streams.clear();
     this.pool?.close();
   }
 }
@@ -300,7 +331,7 @@ class KitWorkerPool implements WorkerPool {
  * `startupWaitMs` for a first SERVING worker so early requests are not degraded.
  */
 export async function createWorkerPool(name: string, targets: readonly string[], startupWaitMs: number, options: WorkerPoolOptions = {}): Promise<WorkerPool> {
-  const { ejectMs, logger, ...connect } = options;
+  const { ejectMs, logger, inferStreams, ...connect } = options;
   const pool =
     targets.length === 0
       ? undefined
@@ -311,7 +342,8 @@ export async function createWorkerPool(name: string, targets: readonly string[],
           source: poolSource(targets),
           ...(logger ? { logger: logger.child({ pool: name }) } : {}),
         });
-  const p = new KitWorkerPool(name, pool, ejectMs ?? EJECTION.baseMs, logger);
+  const streams = (inferStreams ?? true) ? (connect.metrics ? { metrics: connect.metrics } : {}) : undefined;
+  const p = new KitWorkerPool(name, pool, ejectMs ?? EJECTION.baseMs, logger, streams);
   await p.waitForServing(startupWaitMs);
   return p;
 }

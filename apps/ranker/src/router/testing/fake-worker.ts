@@ -1,7 +1,16 @@
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GRPCInferenceServiceService, ModelInferResponse, type ModelInferRequest, type ModelMetadataRequest, type ModelReadyRequest } from '@pinrank/proto';
-import { decodeInferInputs, encodeInferOutputs, FIRST_VERSION_PARAM, THEN_MODEL_PARAM, type HostTensor, type TensorMap } from '@pinrank/inference';
+import { GRPCInferenceServiceService, ModelInferResponse, ModelStreamInferResponse, type ModelInferRequest, type ModelMetadataRequest, type ModelReadyRequest } from '@pinrank/proto';
+import {
+  decodeInferInputs,
+  encodeInferOutputs,
+  FIRST_VERSION_PARAM,
+  requestDeadline,
+  requestTimeoutMs,
+  THEN_MODEL_PARAM,
+  type HostTensor,
+  type TensorMap,
+} from '@pinrank/inference';
 import { defineService, PinrankError, startServer, type CallContext, type ErrorCode, type RunningServer } from '@pinrank/service-kit';
 import { pino } from 'pino';
 
@@ -97,6 +106,10 @@ export interface ServedCall {
   version: string;
   shapes: Record<string, number[]>;
   rawBytes: number;
+  /** How it came: a unary ModelInfer, or a message of ModelStreamInfer. */
+  via: 'unary' | 'stream';
+  /** Its own `timeout` parameter, in ms (streamed messages carry one). */
+  timeoutMs: number | undefined;
 }
 
 /** How a fake worker behaves; tests may change it while the worker runs. */
@@ -120,6 +133,48 @@ export interface FakeWorkerBehaviour {
   platform?: string;
   /** With platform: the models ModelReady says are ready; default all three. */
   readyModels?: string[];
+  /** Serve ModelStreamInfer (default true); false answers it UNIMPLEMENTED, as a worker without the stream would. */
+  streams?: boolean;
+}
+
+/**
+ * Reads every message of a stream, runs `answer` on each at once and yields
+ * the answers in the order they finish (as the real worker's stream does).
+ */
+async function* answerEach<Req, Res>(requests: AsyncIterable<Req>, answer: (req: Req) => Promise<Res>): AsyncIterable<Res> {
+  const done: Res[] = [];
+  let running = 0;
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const notify = (): void => {
+    wake?.();
+    wake = undefined;
+  };
+  const reader = (async () => {
+    try {
+      for await (const req of requests) {
+        running++;
+        void answer(req).then((res) => {
+          done.push(res);
+          running--;
+          notify();
+        });
+      }
+    } finally {
+      ended = true;
+      notify();
+    }
+  })();
+  for (;;) {
+    const next = done.shift();
+    if (next !== undefined) {
+      yield next;
+      continue;
+    }
+    if (ended && running === 0) break;
+    await new Promise<void>((resolve) => (wake = resolve));
+  }
+  await reader;
 }
 
 /** One call at a time, each `serviceMs` long, behind a bounded queue that refuses at once what it cannot take. */
@@ -156,36 +211,52 @@ export async function startFakeWorker(name: string, options: FakeWorkerBehaviour
       described();
       return { ready: (options.readyModels ?? ['transact_encoder', 'ranking_heads', 'ranking_heads_lite']).includes(req.name) };
     },
-    modelInfer: async (req: ModelInferRequest, call: CallContext) => {
-      if (req.rawInputContents.length !== req.inputs.length) throw new PinrankError('INVALID_ARGUMENT', 'test worker: raw contents expected for every input');
-      const { inputs } = decodeInferInputs(req);
-      const chained = req.parameters[THEN_MODEL_PARAM]?.parameterChoice;
-      calls.push({
-        model: req.modelName,
-        ...(chained?.$case === 'stringParam' ? { then: chained.value } : {}),
-        version: req.modelVersion,
-        shapes: Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, [...v.dims]])),
-        rawBytes: req.rawInputContents.reduce((a, b) => a + b.length, 0),
-      });
-      if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs).unref());
-      if (options.serviceMs) await serial.take(options.serviceMs, options.queueLimit ?? 16, call.deadline);
-      if (options.failWith && (options.failCount === undefined || options.failCount-- > 0)) throw new PinrankError(options.failWith, `test worker ${name}: told to fail`);
-      const first = computeReference(req.modelName, inputs);
-      // A chained call (chained-infer.ts): the second model runs on the first one's output.
-      const then = req.parameters[THEN_MODEL_PARAM]?.parameterChoice;
-      if (then?.$case !== 'stringParam') {
-        return ModelInferResponse.fromPartial({ modelName: req.modelName, modelVersion: req.modelVersion || '1', id: req.id, ...encodeInferOutputs([[first.name, first.tensor]], true) });
-      }
-      const out = computeReference(then.value, { ...inputs, [first.name]: first.tensor });
-      return ModelInferResponse.fromPartial({
-        modelName: then.value,
-        modelVersion: '1',
-        id: req.id,
-        parameters: { [FIRST_VERSION_PARAM]: { parameterChoice: { $case: 'stringParam', value: req.modelVersion || '1' } } },
-        ...encodeInferOutputs([[out.name, out.tensor]], true),
-      });
+    modelInfer: (req: ModelInferRequest, call: CallContext) => serve(req, call.deadline, 'unary'),
+    modelStreamInfer: (requests: AsyncIterable<ModelInferRequest>, call: CallContext) => {
+      if (options.streams === false) throw new PinrankError('UNIMPLEMENTED', `test worker ${name}: no ModelStreamInfer`);
+      return answerEach(requests, (req) =>
+        serve(req, requestDeadline(call.deadline, requestTimeoutMs(req)), 'stream').then(
+          (res) => ModelStreamInferResponse.fromPartial({ inferResponse: res }),
+          (err: unknown) => {
+            const e = PinrankError.from(err);
+            return ModelStreamInferResponse.fromPartial({ errorMessage: `${e.code}: ${e.message}`, inferResponse: { id: req.id } });
+          },
+        ),
+      );
     },
   });
+  /** One ModelInfer, unary or streamed, until `deadline`. */
+  async function serve(req: ModelInferRequest, deadline: Date | undefined, via: ServedCall['via']): Promise<ModelInferResponse> {
+    if (req.rawInputContents.length !== req.inputs.length) throw new PinrankError('INVALID_ARGUMENT', 'test worker: raw contents expected for every input');
+    const { inputs } = decodeInferInputs(req);
+    const chained = req.parameters[THEN_MODEL_PARAM]?.parameterChoice;
+    calls.push({
+      model: req.modelName,
+      ...(chained?.$case === 'stringParam' ? { then: chained.value } : {}),
+      version: req.modelVersion,
+      shapes: Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, [...v.dims]])),
+      rawBytes: req.rawInputContents.reduce((a, b) => a + b.length, 0),
+      via,
+      timeoutMs: requestTimeoutMs(req),
+    });
+    if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs).unref());
+    if (options.serviceMs) await serial.take(options.serviceMs, options.queueLimit ?? 16, deadline);
+    if (options.failWith && (options.failCount === undefined || options.failCount-- > 0)) throw new PinrankError(options.failWith, `test worker ${name}: told to fail`);
+    const first = computeReference(req.modelName, inputs);
+    // A chained call (chained-infer.ts): the second model runs on the first one's output.
+    const then = req.parameters[THEN_MODEL_PARAM]?.parameterChoice;
+    if (then?.$case !== 'stringParam') {
+      return ModelInferResponse.fromPartial({ modelName: req.modelName, modelVersion: req.modelVersion || '1', id: req.id, ...encodeInferOutputs([[first.name, first.tensor]], true) });
+    }
+    const out = computeReference(then.value, { ...inputs, [first.name]: first.tensor });
+    return ModelInferResponse.fromPartial({
+      modelName: then.value,
+      modelVersion: '1',
+      id: req.id,
+      parameters: { [FIRST_VERSION_PARAM]: { parameterChoice: { $case: 'stringParam', value: req.modelVersion || '1' } } },
+      ...encodeInferOutputs([[out.name, out.tensor]], true),
+    });
+  }
   const server = await startServer({ name, address: '127.0.0.1:0', services: [reg], signals: [], logger: pino({ level: 'silent' }) });
   return { server, calls, address: `127.0.0.1:${server.port}`, behaviour: options };
 }
