@@ -1,6 +1,7 @@
 // Where a worker call's time goes beyond the model (docs/benchmarks.md, "inference workers"): the newest
-// release transact_encoder (1 user × 100 actions, N candidates) called three ways in one process, interleaved
-// call by call: ModelInfer over gRPC to a worker on loopback (the service kit's client options), the worker's
+// release transact_encoder (1 user × 100 actions, N candidates) called four ways in one process, interleaved
+// call by call: ModelInfer over gRPC to a worker on loopback (the service kit's client options), the same
+// request as a message of one open ModelStreamInfer call (what the router sends by default), the worker's
 // own ModelLifecycle.infer (contract checks, request limits, batcher) without gRPC, and the ONNX Runtime
 // session alone; and ModelInfer to a second worker whose sessions compute in their own threads
 // (RANKER_SESSION_THREADS). Differences: what the worker's scheduling costs, what moving the tensors over
@@ -13,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import pino from 'pino';
-import { GRPCInferenceServiceClient } from '@pinrank/proto';
+import { GRPCInferenceServiceClient, type ModelStreamInferResponse } from '@pinrank/proto';
 import { clientChannelOptions } from '@pinrank/service-kit';
 import { startInferenceWorker } from '../src/inference-worker';
 import { decodeInferInputs } from '../src/tensor-codec';
@@ -67,13 +68,24 @@ async function main(): Promise<void> {
           new Promise((resolve, reject) =>
             c.modelInfer(req, new Metadata(), { deadline: Date.now() + 30_000 }, (err: ServiceError | null) => (err ? reject(new Error(`ModelInfer failed: ${err.details}`)) : resolve())),
           );
+      // One open stream; each call writes its request and waits for its answer (one in flight at a time).
+      const stream = client.modelStreamInfer(new Metadata());
+      let answered: ((m: ModelStreamInferResponse) => void) | undefined;
+      stream.on('data', (m: ModelStreamInferResponse) => answered?.(m));
+      stream.on('error', () => undefined); // cancelled when the bench closes the client
+      const overStream = (): Promise<void> =>
+        new Promise((resolve, reject) => {
+          answered = (m) => (m.errorMessage ? reject(new Error(`ModelStreamInfer message failed: ${m.errorMessage}`)) : resolve());
+          stream.write(req);
+        });
       const paths: Array<[string, () => Promise<unknown>]> = [
         ['grpc', overGrpc(client)],
+        ['stream', overStream],
         ['threaded', overGrpc(threadedClient)],
         ['lifecycle', () => lifecycle.infer('transact_encoder', '', inputs, [])],
         ['session', () => instance.session.run(inputs)],
       ];
-      const times: Record<string, number[]> = { grpc: [], threaded: [], lifecycle: [], session: [] };
+      const times: Record<string, number[]> = { grpc: [], stream: [], threaded: [], lifecycle: [], session: [] };
       for (let i = 0; i < WARMUP + CALLS; i++) {
         // Rotate which path goes first, so none always follows the same one.
         for (let k = 0; k < paths.length; k++) {
@@ -83,20 +95,21 @@ async function main(): Promise<void> {
           if (i >= WARMUP) times[name]!.push(performance.now() - t);
         }
       }
-      const m = { grpc: median(times.grpc!), threaded: median(times.threaded!), lifecycle: median(times.lifecycle!), session: median(times.session!) };
+      stream.end();
+      const m = { grpc: median(times.grpc!), stream: median(times.stream!), threaded: median(times.threaded!), lifecycle: median(times.lifecycle!), session: median(times.session!) };
       report[`n${n}`] = m;
       const answerKb = (n * 1056 * 4) / 1000;
       rows.push(
         `| ${n} | ${m.session.toFixed(2)} | ${m.lifecycle.toFixed(2)} (+${(m.lifecycle - m.session).toFixed(2)}) | ${m.grpc.toFixed(2)} (+${(m.grpc - m.lifecycle).toFixed(2)}) | ` +
-          `${(m.grpc / m.session).toFixed(2)}× | ${m.threaded.toFixed(2)} (${(m.threaded / m.grpc).toFixed(3)}×) | ${answerKb.toFixed(0)} kB | ${(((m.grpc - m.lifecycle) / answerKb) * 1000).toFixed(1)} |`,
+          `${(m.grpc / m.session).toFixed(2)}× | ${m.stream.toFixed(2)} (+${(m.stream - m.lifecycle).toFixed(2)}; ${(m.stream / m.grpc).toFixed(3)}× unary) | ${m.threaded.toFixed(2)} (${(m.threaded / m.grpc).toFixed(3)}×) | ${answerKb.toFixed(0)} kB | ${(((m.grpc - m.lifecycle) / answerKb) * 1000).toFixed(1)} |`,
       );
     }
     process.stdout.write(
       [
         `transact_encoder version ${version} (1 user × ${SEQUENCE_LENGTH} actions), 1 intra-op thread; medians of ${CALLS} calls per path, interleaved; client and worker in one process.`,
         '',
-        '| candidates | session.run ms | lifecycle.infer ms (+ scheduling) | ModelInfer over gRPC ms (+ gRPC) | gRPC ÷ session | over gRPC, session in a thread ms (÷ main thread) | answer size | gRPC µs per kB of answer |',
-        '|---|---|---|---|---|---|---|---|',
+        '| candidates | session.run ms | lifecycle.infer ms (+ scheduling) | ModelInfer over gRPC ms (+ gRPC) | gRPC ÷ session | a ModelStreamInfer message ms (+ gRPC; ÷ unary) | over gRPC, session in a thread ms (÷ main thread) | answer size | gRPC µs per kB of answer |',
+        '|---|---|---|---|---|---|---|---|---|',
         ...rows,
         '',
         JSON.stringify(report),

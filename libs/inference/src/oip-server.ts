@@ -3,6 +3,7 @@ import {
   type ModelMetadataResponse_TensorMetadata,
 } from '@pinrank/proto';
 import { PinrankError, defineService, type ServiceRegistration } from '@pinrank/service-kit';
+import { type CallRuntime } from '@pinrank/service-kit/internal';
 import { type TensorSpec } from '@pinrank/contracts';
 import { OIP_DATATYPES } from './host-tensor';
 import { inferCall, type InferDeps } from './infer-call';
@@ -92,7 +93,7 @@ export function inferenceService(options: InferenceServiceOptions): ServiceRegis
         ctx.labelModel(model);
         return response;
       },
-      modelStreamInfer: (requests, ctx) => streamInfer(deps, requests, ctx),
+      modelStreamInfer: (requests, ctx, runtime?: CallRuntime) => streamInfer(deps, requests, ctx, runtime?.metrics),
       modelConfig: async (req, ctx) => {
         const name = checkModelName(req.name, 'name');
         const { instance } = lifecycle.ready(name, checkVersion(req.version, 'version'));

@@ -2,6 +2,7 @@ import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { GRPCInferenceServiceService, ModelInferResponse, ModelStreamInferResponse, type ModelInferRequest } from '@pinrank/proto';
 import { PinrankError, type CallContext } from '@pinrank/service-kit';
 import { traceContextFrom } from '@pinrank/service-kit/internal';
+import { type RpcMetrics } from '@pinrank/telemetry';
 import { loggerForSpan, SERVER_FAULT_CODES } from '@pinrank/telemetry/internal';
 import { inferCall, type InferDeps } from './infer-call';
 import { isModelName } from './request-checks';
@@ -9,6 +10,7 @@ import { requestTraceparent } from './request-params';
 
 /** Each message is served, traced and logged as the unary ModelInfer it stands for. */
 const MESSAGE_SPAN = GRPCInferenceServiceService.modelInfer.path.replace(/^\//, '');
+const MESSAGE_SERVICE = 'inference.GRPCInferenceService';
 
 /** Requests of one stream running at once; the stream reads no further until one finishes. */
 export const STREAM_MAX_INFLIGHT = 16;
@@ -36,11 +38,11 @@ function errorResponse(req: ModelInferRequest, err: unknown): ModelStreamInferRe
  * parameter (request-params.ts). The stream's RPC metrics carry the model
  * when it served exactly one.
  */
-export async function* streamInfer(deps: InferDeps, requests: AsyncIterable<ModelInferRequest>, ctx: CallContext): AsyncIterable<ModelStreamInferResponse> {
+export async function* streamInfer(deps: InferDeps, requests: AsyncIterable<ModelInferRequest>, ctx: CallContext, rpcMetrics?: RpcMetrics): AsyncIterable<ModelStreamInferResponse> {
   const tracer = trace.getTracer('pinrank-inference');
   const done: ModelStreamInferResponse[] = [];
   const slotWaiters: Array<() => void> = [];
-  const served = new Set<string>();
+  const servedModels = new Set<string>();
   let wake: (() => void) | undefined;
   let inflight = 0;
   let ended = false;
@@ -51,26 +53,34 @@ export async function* streamInfer(deps: InferDeps, requests: AsyncIterable<Mode
   };
 
   const one = async (req: ModelInferRequest, index: number): Promise<ModelStreamInferResponse> => {
+    const started = process.hrtime.bigint();
+    let code = 'OK';
+    let served: string | undefined;
     const span = tracer.startSpan(
       MESSAGE_SPAN,
-      { kind: SpanKind.SERVER, attributes: { 'rpc.system': 'grpc', 'rpc.service': 'inference.GRPCInferenceService', 'rpc.method': 'ModelInfer', 'pinrank.rpc.stream': 'ModelStreamInfer', 'pinrank.stream.index': index } },
+      { kind: SpanKind.SERVER, attributes: { 'rpc.system': 'grpc', 'rpc.service': MESSAGE_SERVICE, 'rpc.method': 'ModelInfer', 'pinrank.rpc.stream': 'ModelStreamInfer', 'pinrank.stream.index': index } },
       traceContextFrom(requestTraceparent(req), ctx.otel),
     );
     // Logged under this message's trace, which may be another than the stream's.
     const logger = loggerForSpan(ctx.logger, span);
     try {
       const { response, model } = await inferCall(deps, req, { deadline: ctx.deadline, signal: ctx.signal, span, logger });
-      served.add(model);
+      servedModels.add(model);
+      served = model;
       span.setAttribute('rpc.grpc.status_code', 0);
       return ModelStreamInferResponse.fromPartial({ errorMessage: '', inferResponse: response });
     } catch (err) {
       const e = PinrankError.from(err);
+      code = e.code;
       span.setAttribute('rpc.grpc.status_code', e.grpcCode);
       if (SERVER_FAULT_CODES.has(e.grpcCode)) span.setStatus({ code: SpanStatusCode.ERROR, message: `${e.code}: ${e.message}` });
       if (!(err instanceof PinrankError)) logger.error({ err }, 'unexpected error in a ModelStreamInfer request');
       return errorResponse(req, err);
     } finally {
       span.end();
+      // Counted as the ModelInfer it stands for (as the lookup streams count theirs), so rates and error ratios
+      // per method see streamed requests too; the model label only once the worker resolved it.
+      rpcMetrics?.observeServer(MESSAGE_SERVICE, 'ModelInfer', code, Number(process.hrtime.bigint() - started) / 1e9, served);
     }
   };
 
@@ -105,6 +115,6 @@ export async function* streamInfer(deps: InferDeps, requests: AsyncIterable<Mode
     await new Promise<void>((resolve) => (wake = resolve));
   }
   await reader;
-  if (served.size === 1) ctx.labelModel([...served][0] as string);
+  if (servedModels.size === 1) ctx.labelModel([...servedModels][0] as string);
   if (inputError !== undefined && !ctx.signal.aborted) throw PinrankError.from(inputError, 'the request stream failed');
 }

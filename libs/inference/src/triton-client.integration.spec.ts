@@ -255,7 +255,10 @@ describe('a client generated from Triton’s published protos', () => {
     expect(text).toContain('pinrank_model_state{model="aff",version="1",state="READY"} 1');
     expect(text).toContain('pinrank_model_state{model="aff",version="1",state="LOADING"} 0');
     expect(text).toContain('rpc_server_requests_total{service="inference.GRPCInferenceService",method="ModelConfig",code="OK",model="aff"} 1');
-    expect(text).toMatch(/rpc_server_requests_total\{service="inference.GRPCInferenceService",method="ModelInfer",code="OK",model="aff"\} 1/);
+    // Streamed messages count as the ModelInfer they stand for: 1 unary + 3 + 48 streamed; the refused ones under their status.
+    expect(text).toContain(`rpc_server_requests_total{service="inference.GRPCInferenceService",method="ModelInfer",code="OK",model="aff"} ${1 + 3 + STREAM_MAX_INFLIGHT * 3}`);
+    expect(text).toContain('rpc_server_requests_total{service="inference.GRPCInferenceService",method="ModelInfer",code="INVALID_ARGUMENT"} 2');
+    expect(text).toContain('rpc_server_requests_total{service="inference.GRPCInferenceService",method="ModelInfer",code="NOT_FOUND"} 1');
     // A stream that served one model carries it; calls about no served model carry none.
     expect(text).toContain('rpc_server_requests_total{service="inference.GRPCInferenceService",method="ModelStreamInfer",code="OK",model="aff"} 2');
     expect(text).toContain('rpc_server_requests_total{service="inference.GRPCInferenceService",method="ModelConfig",code="NOT_FOUND"} 2');

@@ -115,6 +115,22 @@ function encoderRequest(rng: Rng): Parameters<typeof ModelInferRequest.fromParti
   };
 }
 
+/** Triton's per-request `timeout` (µs) and a streamed message's `traceparent`, often wrong: other types, negative, huge, garbage. */
+function scheduleParams(rng: Rng): Record<string, { parameterChoice: { $case: 'int64Param'; value: number } | { $case: 'stringParam'; value: string } | { $case: 'doubleParam'; value: number } }> {
+  const timeout = pick(rng, [
+    { $case: 'int64Param' as const, value: rng.int(2_000_000) },
+    { $case: 'int64Param' as const, value: -rng.int(1000) - 1 },
+    { $case: 'int64Param' as const, value: 2 ** 53 - 1 },
+    { $case: 'doubleParam' as const, value: 0.5 },
+    { $case: 'stringParam' as const, value: '100ms' },
+  ]);
+  const traceparent = pick(rng, ['00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', 'garbage', '\u0000\u00ff', 'x'.repeat(300), '']);
+  return {
+    ...(rng.chance(0.7) ? { timeout: { parameterChoice: timeout } } : {}),
+    ...(rng.chance(0.5) ? { traceparent: { parameterChoice: { $case: 'stringParam' as const, value: traceparent } } } : {}),
+  };
+}
+
 /** A chained transact_encoder → ranking_heads request (pinrank.then_model): the encoder's inputs and the heads' others, sometimes wrong. */
 function chainedSeed(rng: Rng): Buffer {
   const { rows, ...req } = encoderRequest(rng);
@@ -130,6 +146,7 @@ function chainedSeed(rng: Rng): Buffer {
   const parameters = {
     'pinrank.then_model': rng.chance(0.95) ? { parameterChoice: { $case: 'stringParam' as const, value: then } } : { parameterChoice: { $case: 'int64Param' as const, value: 3 } },
     ...(rng.chance(0.3) ? { 'pinrank.then_model_version': { parameterChoice: { $case: 'stringParam' as const, value: pick(rng, ['', '3', '99', 'bad version']) } } } : {}),
+    ...(rng.chance(0.4) ? scheduleParams(rng) : {}),
   };
   return Buffer.from(
     ModelInferRequest.encode(
@@ -159,6 +176,7 @@ function floatModelSeed(rng: Rng): Buffer {
     ModelInferRequest.encode(
       ModelInferRequest.fromPartial({
         modelName: heads ? pick(rng, ['ranking_heads', 'ranking_heads_lite']) : 'pinnerformer_item',
+        parameters: rng.chance(0.3) ? scheduleParams(rng) : {},
         inputs: inputs.map(([name, d]) => ({ name: name as string, datatype: 'FP32', shape: [n, d as number] })),
         rawInputContents: inputs.map(([, d]) => f32(n * (d as number), rng)),
       }),
@@ -173,8 +191,8 @@ const INFERENCE_PLANS: Record<string, MethodPlan> = {
   serverMetadata: {},
   modelMetadata: {},
   modelInfer: { seed: (rng) => (rng.chance(0.5) ? encoderSeed(rng) : rng.chance(0.4) ? chainedSeed(rng) : floatModelSeed(rng)) },
-  // A bidirectional stream of the same requests: each message is answered (or refused) on its own.
-  modelStreamInfer: { seed: (rng) => (rng.chance(0.7) ? encoderSeed(rng) : floatModelSeed(rng)) },
+  // A bidirectional stream of the same requests (chained ones as the router sends them): each message is answered (or refused) on its own.
+  modelStreamInfer: { seed: (rng) => (rng.chance(0.4) ? encoderSeed(rng) : rng.chance(0.5) ? chainedSeed(rng) : floatModelSeed(rng)) },
   modelConfig: {},
   modelStatistics: {},
   repositoryIndex: {},
