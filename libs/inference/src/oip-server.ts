@@ -93,7 +93,7 @@ export function inferenceService(options: InferenceServiceOptions): ServiceRegis
         ctx.labelModel(model);
         return response;
       },
-      modelStreamInfer: (requests, ctx, runtime?: CallRuntime) => streamInfer(deps, requests, ctx, runtime?.metrics),
+      modelStreamInfer: (requests, ctx, runtime?: CallRuntime) => streamInfer(deps, requests, ctx, runtime),
       modelConfig: async (req, ctx) => {
         const name = checkModelName(req.name, 'name');
         const { instance } = lifecycle.ready(name, checkVersion(req.version, 'version'));

@@ -1,8 +1,7 @@
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { GRPCInferenceServiceService, ModelInferResponse, ModelStreamInferResponse, type ModelInferRequest } from '@pinrank/proto';
 import { PinrankError, type CallContext } from '@pinrank/service-kit';
-import { traceContextFrom } from '@pinrank/service-kit/internal';
-import { type RpcMetrics } from '@pinrank/telemetry';
+import { traceContextFrom, untilDraining, type CallRuntime } from '@pinrank/service-kit/internal';
 import { loggerForSpan, SERVER_FAULT_CODES } from '@pinrank/telemetry/internal';
 import { inferCall, type InferDeps } from './infer-call';
 import { isModelName } from './request-checks';
@@ -36,9 +35,17 @@ function errorResponse(req: ModelInferRequest, err: unknown): ModelStreamInferRe
  * the trace its `traceparent` parameter names, else under the stream's; and
  * runs until the earlier of the stream's deadline and its own `timeout`
  * parameter (request-params.ts). The stream's RPC metrics carry the model
- * when it served exactly one.
+ * when it served exactly one. When the worker starts a graceful shutdown the
+ * stream reads no further, answers what it took and ends, so that an idle
+ * stream does not hold the shutdown open.
  */
-export async function* streamInfer(deps: InferDeps, requests: AsyncIterable<ModelInferRequest>, ctx: CallContext, rpcMetrics?: RpcMetrics): AsyncIterable<ModelStreamInferResponse> {
+export async function* streamInfer(
+  deps: InferDeps,
+  requests: AsyncIterable<ModelInferRequest>,
+  ctx: CallContext,
+  runtime?: Pick<CallRuntime, 'metrics' | 'draining'>,
+): AsyncIterable<ModelStreamInferResponse> {
+  const rpcMetrics = runtime?.metrics;
   const tracer = trace.getTracer('pinrank-inference');
   const done: ModelStreamInferResponse[] = [];
   const slotWaiters: Array<() => void> = [];
@@ -87,7 +94,7 @@ export async function* streamInfer(deps: InferDeps, requests: AsyncIterable<Mode
   const reader = (async (): Promise<void> => {
     let index = 0;
     try {
-      for await (const req of requests) {
+      for await (const req of untilDraining(requests, runtime?.draining)) {
         while (inflight >= STREAM_MAX_INFLIGHT) await new Promise<void>((resolve) => slotWaiters.push(resolve));
         inflight++;
         void one(req, index++).then((res) => {

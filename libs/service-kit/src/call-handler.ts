@@ -30,6 +30,12 @@ export interface CallRuntime {
   readonly authorizer: Authorizer;
   /** Calls in flight; aborted on force shutdown. */
   readonly inflight: Set<CallSignal>;
+  /**
+   * Aborted when a graceful shutdown stops taking calls: long-lived streams
+   * (lookup streams, ModelStreamInfer) stop reading, answer what they hold and
+   * end, so they do not hold the shutdown open until its timeout.
+   */
+  readonly draining: AbortSignal;
 }
 
 /** How one method is served. */

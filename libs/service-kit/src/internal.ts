@@ -12,3 +12,4 @@ export { clientInterceptors } from './client';
 export { withRetryDefaults, backoffMs, type ResolvedRetryPolicy, type RetryEnvironment } from './retry';
 export { traceContextFrom } from './lookup-stream';
 export { type CallRuntime } from './call-handler';
+export { untilDraining } from './stream-drain';

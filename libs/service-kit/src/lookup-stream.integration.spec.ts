@@ -216,6 +216,36 @@ describe('lookup streams', () => {
     await expect(Promise.all([onOld, onNew])).resolves.toHaveLength(2);
   });
 
+  it('ends its streams when the server drains: the request in flight is answered and the shutdown does not wait out its timeout', async () => {
+    const draining = await startServer({
+      name: 'draining',
+      address: '127.0.0.1:0',
+      signals: [],
+      logger: captureLogger().logger,
+      shutdownTimeoutMs: 15_000,
+      services: [
+        defineService(FeatureServerService, {
+          streamRealtimeSequences: lookupStream({ unary: FeatureServerService.getRealtimeSequence, handle: answer, result: (requestId, s, sequence): SequenceLookupResult => ({ requestId, status: s, sequence }) }),
+        }),
+      ],
+    });
+    const c = createClient(FeatureServerClient, `127.0.0.1:${draining.port}`);
+    const l = lookupClient({}, c);
+    try {
+      await expect(l.call(req('quick'), { timeoutMs: 2_000 })).resolves.toMatchObject({ userId: 'quick' });
+      const inFlight = l.call(req('slow-300'), { timeoutMs: 5_000 });
+      await sleep(20);
+      const started = Date.now();
+      await draining.shutdown();
+      // Without the drain, the open stream held the shutdown for its whole 15 s timeout, then was cancelled.
+      expect(Date.now() - started).toBeLessThan(3_000);
+      await expect(inFlight).resolves.toMatchObject({ userId: 'slow-300' });
+      expect(aborted).not.toContain('slow-300');
+    } finally {
+      c.close();
+    }
+  });
+
   it('fails requests in flight as unavailable when the stream dies, and refuses for a while before reopening', async () => {
     const other = await startServer({
       name: 'doomed',

@@ -14,6 +14,7 @@ import { endServerSpan, failureStatus, type CallRuntime } from './call-handler';
 import { CallSignal } from './call-signal';
 import { type CallContext } from './context';
 import { PinrankError } from './errors';
+import { untilDraining } from './stream-drain';
 
 /** The outcome of one request on a lookup stream: a gRPC status code (0 = OK) and its message. */
 export interface LookupStatusLike {
@@ -152,7 +153,7 @@ export function lookupStream<Req, Res, Out>(spec: LookupStreamSpec<Req, Res, Out
 
       void (async () => {
         try {
-          for await (const msg of requests) {
+          for await (const msg of untilDraining(requests, rt.draining)) {
             while (held >= 2 * maxInFlight) await new Promise<void>((r) => (resume = r));
             held++;
             const id = msg.requestId;

@@ -106,6 +106,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const o = withServerDefaults(options);
   const logger = options.logger ?? createLogger({ name: o.name });
   const metrics = options.metrics ?? new RpcMetrics();
+  const drain = new AbortController();
   const runtime: CallRuntime = {
     logger,
     tracer: options.tracer ?? trace.getTracer(o.name),
@@ -118,6 +119,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       registry: metrics.registry,
     }),
     inflight: new Set(),
+    draining: drain.signal,
   };
   const server = new Server(channelOptions(o));
   for (const reg of o.services) {
@@ -172,6 +174,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await sleep(0);
     health.endWatches();
     if (o.drainDelayMs > 0) await sleep(o.drainDelayMs);
+    // Open streams finish what they hold and end: tryShutdown waits for every call.
+    drain.abort();
     let timer: NodeJS.Timeout | undefined;
     const graceful = new Promise<boolean>((resolve) => server.tryShutdown(() => resolve(true)));
     const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), o.shutdownTimeoutMs)));
