@@ -16,7 +16,6 @@ export async function* untilDraining<T>(requests: AsyncIterable<T>, draining: Ab
     yield* requests;
     return;
   }
-  if (draining.aborted) return;
   const it = requests[Symbol.asyncIterator]();
   let onAbort: () => void = () => undefined;
   const drained = new Promise<typeof DRAINED>((resolve) => {
@@ -25,6 +24,8 @@ export async function* untilDraining<T>(requests: AsyncIterable<T>, draining: Ab
   });
   try {
     for (;;) {
+      // Checked before each read too: a message already buffered would otherwise win the race below.
+      if (draining.aborted) return;
       const next = await Promise.race([it.next(), drained]);
       if (next === DRAINED || next.done) return;
       yield next.value;
