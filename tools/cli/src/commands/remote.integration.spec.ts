@@ -15,6 +15,7 @@ import {
 import { main } from '../cli';
 import { type CliIo } from '../io';
 import { parseHeadWeights } from './rank';
+import { withoutLocalStackTls } from '../remote/no-local-stack-tls';
 
 /** A Ranker that scores candidates by their position, and a FeatureServer that collects ingested actions. */
 async function startStack(): Promise<{ port: number; server: Server; ingested: UserAction[]; lastRank: () => RankRequest | undefined }> {
@@ -47,6 +48,7 @@ async function startStack(): Promise<{ port: number; server: Server; ingested: U
 }
 
 describe('pinrank remote commands', () => {
+  withoutLocalStackTls();
   let out = '';
   let err = '';
   const io: CliIo = { out: (t) => void (out += t), err: (t) => void (err += t), errIsTty: false };

@@ -7,6 +7,7 @@ import { writeWorld } from '@pinrank/sim';
 import { main } from '../cli';
 import { type CliIo } from '../io';
 import { type LoadReport } from './report';
+import { withoutLocalStackTls } from '../remote/no-local-stack-tls';
 
 /** A Ranker whose every 4th call fails with RESOURCE_EXHAUSTED (shedding), recording what it was asked. */
 async function startRanker(): Promise<{ port: number; server: Server; ranks: RankRequest[]; recommends: RecommendRequest[]; shed: () => number }> {
@@ -38,6 +39,7 @@ async function startRanker(): Promise<{ port: number; server: Server; ranks: Ran
 }
 
 describe('pinrank loadgen against a gRPC Ranker', () => {
+  withoutLocalStackTls();
   let out = '';
   let err = '';
   const io: CliIo = { out: (t) => void (out += t), err: (t) => void (err += t), errIsTty: false };
