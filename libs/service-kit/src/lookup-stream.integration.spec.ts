@@ -95,6 +95,21 @@ function lookupClient(extra: Partial<LookupClientOptions<GetRealtimeSequenceRequ
 
 const req = (userId: string, maxLen = 5) => GetRealtimeSequenceRequest.fromPartial({ userId, maxLen });
 
+/** A server of its own with only the lookup stream, for tests that shut it down. */
+const streamOnlyServer = (name: string, shutdownTimeoutMs: number): Promise<RunningServer> =>
+  startServer({
+    name,
+    address: '127.0.0.1:0',
+    signals: [],
+    logger: captureLogger().logger,
+    shutdownTimeoutMs,
+    services: [
+      defineService(FeatureServerService, {
+        streamRealtimeSequences: lookupStream({ unary: FeatureServerService.getRealtimeSequence, handle: answer, result: (requestId, s, sequence): SequenceLookupResult => ({ requestId, status: s, sequence }) }),
+      }),
+    ],
+  });
+
 /** A raw stream: what a careless client can send. */
 function rawStream(): { stream: ClientDuplexStream<SequenceLookup, SequenceLookupResult>; results: SequenceLookupResult[]; ended: Promise<number> } {
   const stream = client.streamRealtimeSequences({ deadline: Date.now() + 5_000 });
@@ -217,18 +232,7 @@ describe('lookup streams', () => {
   });
 
   it('ends its streams when the server drains: the request in flight is answered and the shutdown does not wait out its timeout', async () => {
-    const draining = await startServer({
-      name: 'draining',
-      address: '127.0.0.1:0',
-      signals: [],
-      logger: captureLogger().logger,
-      shutdownTimeoutMs: 15_000,
-      services: [
-        defineService(FeatureServerService, {
-          streamRealtimeSequences: lookupStream({ unary: FeatureServerService.getRealtimeSequence, handle: answer, result: (requestId, s, sequence): SequenceLookupResult => ({ requestId, status: s, sequence }) }),
-        }),
-      ],
-    });
+    const draining = await streamOnlyServer('draining', 15_000);
     const c = createClient(FeatureServerClient, `127.0.0.1:${draining.port}`);
     const l = lookupClient({}, c);
     try {
@@ -247,18 +251,7 @@ describe('lookup streams', () => {
   });
 
   it('fails requests in flight as unavailable when the stream dies, and refuses for a while before reopening', async () => {
-    const other = await startServer({
-      name: 'doomed',
-      address: '127.0.0.1:0',
-      signals: [],
-      logger: captureLogger().logger,
-      shutdownTimeoutMs: 50,
-      services: [
-        defineService(FeatureServerService, {
-          streamRealtimeSequences: lookupStream({ unary: FeatureServerService.getRealtimeSequence, handle: answer, result: (requestId, s, sequence): SequenceLookupResult => ({ requestId, status: s, sequence }) }),
-        }),
-      ],
-    });
+    const other = await streamOnlyServer('doomed', 50);
     const c = createClient(FeatureServerClient, `127.0.0.1:${other.port}`);
     const l = lookupClient({ reopenAfterMs: 60_000 }, c);
     try {
