@@ -2,8 +2,7 @@ import {
   GRPCInferenceServiceRaw,
   type ModelMetadataResponse_TensorMetadata,
 } from '@pinrank/proto';
-import { PinrankError, defineService, type ServiceRegistration } from '@pinrank/service-kit';
-import { type CallRuntime } from '@pinrank/service-kit/internal';
+import { PinrankError, defineService, type CallRuntime, type ServiceRegistration } from '@pinrank/service-kit';
 import { type TensorSpec } from '@pinrank/contracts';
 import { OIP_DATATYPES } from './host-tensor';
 import { inferCall, type InferDeps } from './infer-call';

@@ -1,7 +1,7 @@
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { GRPCInferenceServiceService, ModelInferResponse, ModelStreamInferResponse, type ModelInferRequest } from '@pinrank/proto';
-import { PinrankError, type CallContext } from '@pinrank/service-kit';
-import { traceContextFrom, untilDraining, type CallRuntime } from '@pinrank/service-kit/internal';
+import { PinrankError, untilDraining, type CallContext, type CallRuntime } from '@pinrank/service-kit';
+import { traceContextFrom } from '@pinrank/service-kit/internal';
 import { loggerForSpan, SERVER_FAULT_CODES } from '@pinrank/telemetry/internal';
 import { inferCall, type InferDeps } from './infer-call';
 import { isModelName } from './request-checks';

@@ -4,6 +4,8 @@ export { startServer, type RunningServer } from './server';
 export { type ServerOptions, type ServerTlsOptions, type KeepaliveOptions } from './server-options';
 export { defineService, type DefineServiceOptions, type ServiceRegistration, type ServiceHandlers, type HandlerFor } from './service';
 export { type CallContext } from './context';
+export { type CallRuntime } from './call-handler';
+export { untilDraining } from './stream-drain';
 export {
   lookupStream,
   DEFAULT_LOOKUP_IN_FLIGHT,

@@ -11,5 +11,3 @@ export { splitFileDescriptorSet } from './reflection';
 export { clientInterceptors } from './client';
 export { withRetryDefaults, backoffMs, type ResolvedRetryPolicy, type RetryEnvironment } from './retry';
 export { traceContextFrom } from './lookup-stream';
-export { type CallRuntime } from './call-handler';
-export { untilDraining } from './stream-drain';

@@ -176,6 +176,39 @@ describe('inferOnPool over the workers’ ModelStreamInfer', () => {
     expect(w.calls.map((c) => c.via)).toEqual(['unary']);
   });
 
+  it('loses no call when a worker shuts down gracefully under a steady flow of streamed calls', async () => {
+    const leaving = await worker('leaving');
+    const staying = await worker('staying');
+    // Some work per call, so calls are in flight on the leaving worker's stream when it drains.
+    leaving.behaviour.delayMs = 15;
+    staying.behaviour.delayMs = 15;
+    const p = await pool('cpu', [leaving.address, staying.address]);
+    await eventually(() => p.healthyCount() === 2);
+    let stop = false;
+    const outcomes: string[] = [];
+    const callers = Array.from({ length: 4 }, async () => {
+      while (!stop) {
+        try {
+          await inferOnPool(p, heads, inputs, { maxAttempts: 2, lastResort: true }, ctx());
+          outcomes.push('ok');
+        } catch (err) {
+          outcomes.push(`failed: ${(err as Error).message}`);
+        }
+      }
+    });
+    await eventually(() => leaving.calls.length >= 5 && staying.calls.length >= 5);
+    const started = Date.now();
+    await leaving.server.shutdown();
+    // The open stream does not hold the shutdown for its timeout (the kit's default, 15 s).
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const after = outcomes.length;
+    await eventually(() => outcomes.length >= after + 20);
+    stop = true;
+    await Promise.all(callers);
+    expect(outcomes.filter((o) => o !== 'ok')).toEqual([]);
+    expect(leaving.calls.some((c) => c.via === 'stream')).toBe(true);
+  });
+
   it('keeps a streamed call’s status: busy moves on, a refusal is INTERNAL, a hung worker is the deadline', async () => {
     const busy = await worker('stream-busy');
     const ok = await worker('stream-ok');

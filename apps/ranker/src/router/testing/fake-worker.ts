@@ -11,7 +11,7 @@ import {
   type HostTensor,
   type TensorMap,
 } from '@pinrank/inference';
-import { defineService, PinrankError, startServer, type CallContext, type ErrorCode, type RunningServer } from '@pinrank/service-kit';
+import { defineService, PinrankError, startServer, untilDraining, type CallContext, type CallRuntime, type ErrorCode, type RunningServer } from '@pinrank/service-kit';
 import { pino } from 'pino';
 
 /** Width of `encoded` in the test models (the contract's 1056). */
@@ -212,9 +212,10 @@ export async function startFakeWorker(name: string, options: FakeWorkerBehaviour
       return { ready: (options.readyModels ?? ['transact_encoder', 'ranking_heads', 'ranking_heads_lite']).includes(req.name) };
     },
     modelInfer: (req: ModelInferRequest, call: CallContext) => serve(req, call.deadline, 'unary'),
-    modelStreamInfer: (requests: AsyncIterable<ModelInferRequest>, call: CallContext) => {
+    modelStreamInfer: (requests: AsyncIterable<ModelInferRequest>, call: CallContext, runtime?: CallRuntime) => {
       if (options.streams === false) throw new PinrankError('UNIMPLEMENTED', `test worker ${name}: no ModelStreamInfer`);
-      return answerEach(requests, (req) =>
+      // Ends when the worker drains, as the real one does.
+      return answerEach(untilDraining(requests, runtime?.draining), (req) =>
         serve(req, requestDeadline(call.deadline, requestTimeoutMs(req)), 'stream').then(
           (res) => ModelStreamInferResponse.fromPartial({ inferResponse: res }),
           (err: unknown) => {
