@@ -19,7 +19,9 @@
 // start` does (routers then chain there while it computes on CPU: RANKER_AUTO_CHAIN).
 // With `--slowest N`, each load also lists its N slowest accepted answers and
 // its median one with the router's stage timings (where the tail goes).
-//   npm run bench overload -- [--seconds 5] [--slowest 3] [--gpu-worker-heads] [--loads 0.5,1,1.5,2,3] [--also-env RANKER_ADMISSION_TOLERANCE=3,RANKER_ADMISSION_QUEUE_FACTOR=1] [--worker-env RANKER_SESSION_THREADS=true] [--router-env RANKER_AUTO_CHAIN=false] [--load-only | --faults gpu-worker,feature-server,embedding-store] [--svg docs/figures/overload-goodput.svg] [--smoke]
+//   With `--fault-signal term` the fault is a graceful stop (SIGTERM, drain, exit) instead, and the table also
+//   says how long each process took to exit.
+//   npm run bench overload -- [--seconds 5] [--slowest 3] [--gpu-worker-heads] [--loads 0.5,1,1.5,2,3] [--also-env RANKER_ADMISSION_TOLERANCE=3,RANKER_ADMISSION_QUEUE_FACTOR=1] [--worker-env RANKER_SESSION_THREADS=true] [--router-env RANKER_AUTO_CHAIN=false] [--load-only | --faults gpu-worker,feature-server,embedding-store] [--fault-signal kill|term] [--svg docs/figures/overload-goodput.svg] [--smoke]
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -38,6 +40,9 @@ const { values: args } = parseArgs({
     candidates: { type: 'string', default: '100' },
     'deadline-ms': { type: 'string', default: '1000' },
     'down-ms': { type: 'string', default: '1000' },
+    // How a fault stops the process: kill (SIGKILL to its process group, a crash) or term (SIGTERM, a graceful
+    // stop as in a rolling restart: the table then also says how long the process took to exit).
+    'fault-signal': { type: 'string', default: 'kill' },
     items: { type: 'string', default: '2000' },
     users: { type: 'string', default: '20' },
     'load-only': { type: 'boolean', default: false },
@@ -58,6 +63,8 @@ const CONCURRENCY = Number(args.concurrency);
 const CANDIDATES = Number(args.candidates);
 const DEADLINE_MS = Number(args['deadline-ms']);
 const DOWN_MS = Number(args['down-ms']);
+const FAULT_SIGNAL = String(args['fault-signal']);
+if (FAULT_SIGNAL !== 'kill' && FAULT_SIGNAL !== 'term') throw new Error(`--fault-signal: kill or term, not "${FAULT_SIGNAL}"`);
 const MODELS = join(ROOT, 'models');
 /** RANKER_K=V pairs separated by commas (a flag's value), or undefined when the flag is absent. */
 function envPairs(flag: string): Record<string, string> | undefined {
@@ -373,7 +380,18 @@ async function main(): Promise<void> {
     const recoveryMs = await load.untilUndegraded(30_000);
 
     // 4. Faults.
-    const faults: Array<{ name: string; total: number; failed: number; refused: number; degraded: number; recoveryMs: number; why: Record<string, number>; failedAtS: number[]; limitsAtRefusal: Record<string, number> }> = [];
+    const faults: Array<{
+      name: string;
+      total: number;
+      failed: number;
+      refused: number;
+      degraded: number;
+      recoveryMs: number;
+      exitMs: number | undefined;
+      why: Record<string, number>;
+      failedAtS: number[];
+      limitsAtRefusal: Record<string, number>;
+    }> = [];
     if (!args['load-only'] && !SMOKE) {
       for (const name of String(args.faults).split(',').filter(Boolean)) {
         await new Promise((r) => setTimeout(r, 1000));
@@ -382,14 +400,20 @@ async function main(): Promise<void> {
         const started = performance.now();
         let killedAt = Infinity;
         let restarted = false;
+        let exitMs: number | undefined;
         for (let round = 0; round < 90; round++) {
+          let stopped: Promise<unknown> = Promise.resolve();
           if (round === 2) {
             killedAt = performance.now() - started;
-            await stack.kill9(name);
-            setTimeout(() => {
-              stack.restart(name);
-              restarted = true;
-            }, DOWN_MS);
+            if (FAULT_SIGNAL === 'kill') await stack.kill9(name);
+            // A graceful stop drains while the load goes on; the restart follows its exit.
+            else stopped = stack.terminate(name).then((ms) => (exitMs = ms));
+            void stopped.then(() =>
+              setTimeout(() => {
+                stack.restart(name);
+                restarted = true;
+              }, DOWN_MS),
+            );
           }
           const offset = performance.now() - started;
           const chunk = await load.open(0.5 * capacity, 1000);
@@ -408,6 +432,7 @@ async function main(): Promise<void> {
           refused: window.filter((o) => o.code === 'RESOURCE_EXHAUSTED').length,
           degraded: window.filter((o) => o.code === 'OK' && o.degraded).length,
           recoveryMs: back,
+          exitMs,
           why: whyNotClean(window),
           failedAtS: window.filter((o) => o.code !== 'OK').map((o) => Math.round((o.at - killedAt) / 100) / 10),
           limitsAtRefusal: limitsNamed(window.filter((o) => o.code === 'RESOURCE_EXHAUSTED')),
@@ -472,11 +497,16 @@ async function main(): Promise<void> {
       ...(faults.length > 0
         ? [
             '',
-            `faults: kill -9 (process group) at 0.5× capacity, restarted ${DOWN_MS} ms later:`,
+            FAULT_SIGNAL === 'kill'
+              ? `faults: kill -9 (process group) at 0.5× capacity, restarted ${DOWN_MS} ms later:`
+              : `faults: SIGTERM (a graceful stop) at 0.5× capacity, restarted ${DOWN_MS} ms after the process exited:`,
             '',
-            '| killed | requests from the kill on | failed | failed share | of them refused (RESOURCE_EXHAUSTED) | degraded | kill → first undegraded answer, s |',
-            '|---|---|---|---|---|---|---|',
-            ...faults.map((x) => `| ${x.name} | ${x.total} | ${x.failed} | ${((100 * x.failed) / Math.max(1, x.total)).toFixed(1)}% | ${x.refused} | ${x.degraded} | ${f1(x.recoveryMs / 1000)} |`),
+            `| ${FAULT_SIGNAL === 'kill' ? 'killed' : 'stopped'} | requests from the signal on | failed | failed share | of them refused (RESOURCE_EXHAUSTED) | degraded | signal → first undegraded answer, s | signal → exit, s |`,
+            '|---|---|---|---|---|---|---|---|',
+            ...faults.map(
+              (x) =>
+                `| ${x.name} | ${x.total} | ${x.failed} | ${((100 * x.failed) / Math.max(1, x.total)).toFixed(1)}% | ${x.refused} | ${x.degraded} | ${f1(x.recoveryMs / 1000)} | ${x.exitMs === undefined ? '—' : f2(x.exitMs / 1000)} |`,
+            ),
             '',
             ...faults.map(
               (x) =>

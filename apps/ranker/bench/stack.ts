@@ -149,6 +149,27 @@ export class Stack {
     await exited;
   }
 
+  /**
+   * Stops a process started as `name` with SIGTERM (its whole process group with `processGroups`), as a
+   * rolling restart or `kubectl delete pod` does, and waits for it to exit (SIGKILL after `killAfterMs`).
+   * Resolves with the milliseconds it took to exit.
+   */
+  async terminate(name: string, killAfterMs = 60_000): Promise<number> {
+    const p = this.byName.get(name);
+    if (!p || p.child.exitCode !== null || p.child.signalCode !== null) return 0;
+    const started = performance.now();
+    const exited = new Promise<void>((done) => p.child.once('exit', () => done()));
+    const signal = (sig: NodeJS.Signals): void => {
+      if (this.o.processGroups && p.child.pid !== undefined) process.kill(-p.child.pid, sig);
+      else p.child.kill(sig);
+    };
+    signal('SIGTERM');
+    const timer = setTimeout(() => signal('SIGKILL'), killAfterMs);
+    await exited;
+    clearTimeout(timer);
+    return performance.now() - started;
+  }
+
   /** Starts `name` again as it was first started (same ports, data and variables). */
   restart(name: string): void {
     const p = this.byName.get(name);
