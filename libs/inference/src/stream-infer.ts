@@ -1,6 +1,7 @@
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { GRPCInferenceServiceService, ModelInferResponse, ModelStreamInferResponse, type ModelInferRequest } from '@pinrank/proto';
-import { PinrankError, untilDraining, type CallContext, type CallRuntime } from '@pinrank/service-kit';
+import { answerConcurrently, PinrankError, untilDraining, type CallContext, type CallRuntime } from '@pinrank/service-kit';
+import { type Logger } from 'pino';
 import { traceContextFrom } from '@pinrank/service-kit/internal';
 import { loggerForSpan, SERVER_FAULT_CODES } from '@pinrank/telemetry/internal';
 import { inferCall, type InferDeps } from './infer-call';
@@ -47,17 +48,7 @@ export async function* streamInfer(
 ): AsyncIterable<ModelStreamInferResponse> {
   const rpcMetrics = runtime?.metrics;
   const tracer = trace.getTracer('pinrank-inference');
-  const done: ModelStreamInferResponse[] = [];
-  const slotWaiters: Array<() => void> = [];
   const servedModels = new Set<string>();
-  let wake: (() => void) | undefined;
-  let inflight = 0;
-  let ended = false;
-  let inputError: unknown;
-  const notify = (): void => {
-    wake?.();
-    wake = undefined;
-  };
 
   const one = async (req: ModelInferRequest, index: number): Promise<ModelStreamInferResponse> => {
     const started = process.hrtime.bigint();
@@ -68,10 +59,18 @@ export async function* streamInfer(
       { kind: SpanKind.SERVER, attributes: { 'rpc.system': 'grpc', 'rpc.service': MESSAGE_SERVICE, 'rpc.method': 'ModelInfer', 'pinrank.rpc.stream': 'ModelStreamInfer', 'pinrank.stream.index': index } },
       traceContextFrom(requestTraceparent(req), ctx.otel),
     );
-    // Logged under this message's trace, which may be another than the stream's.
-    const logger = loggerForSpan(ctx.logger, span);
+    // Logged under this message's trace, which may be another than the stream's; made only when something is logged.
+    let logger: Logger | undefined;
+    const log = (): Logger => (logger ??= loggerForSpan(ctx.logger, span));
     try {
-      const { response, model } = await inferCall(deps, req, { deadline: ctx.deadline, signal: ctx.signal, span, logger });
+      const { response, model } = await inferCall(deps, req, {
+        deadline: ctx.deadline,
+        signal: ctx.signal,
+        span,
+        get logger() {
+          return log();
+        },
+      });
       servedModels.add(model);
       served = model;
       span.setAttribute('rpc.grpc.status_code', 0);
@@ -81,7 +80,7 @@ export async function* streamInfer(
       code = e.code;
       span.setAttribute('rpc.grpc.status_code', e.grpcCode);
       if (SERVER_FAULT_CODES.has(e.grpcCode)) span.setStatus({ code: SpanStatusCode.ERROR, message: `${e.code}: ${e.message}` });
-      if (!(err instanceof PinrankError)) logger.error({ err }, 'unexpected error in a ModelStreamInfer request');
+      if (!(err instanceof PinrankError)) log().error({ err }, 'unexpected error in a ModelStreamInfer request');
       return errorResponse(req, err);
     } finally {
       span.end();
@@ -91,37 +90,12 @@ export async function* streamInfer(
     }
   };
 
-  const reader = (async (): Promise<void> => {
-    let index = 0;
-    try {
-      for await (const req of untilDraining(requests, runtime?.draining)) {
-        while (inflight >= STREAM_MAX_INFLIGHT) await new Promise<void>((resolve) => slotWaiters.push(resolve));
-        inflight++;
-        void one(req, index++).then((res) => {
-          done.push(res);
-          inflight--;
-          slotWaiters.shift()?.();
-          notify();
-        });
-      }
-    } catch (err) {
-      inputError = err;
-    } finally {
-      ended = true;
-      notify();
-    }
-  })();
-
-  for (;;) {
-    const next = done.shift();
-    if (next) {
-      yield next;
-      continue;
-    }
-    if (ended && inflight === 0) break;
-    await new Promise<void>((resolve) => (wake = resolve));
+  let inputError: unknown;
+  try {
+    yield* answerConcurrently(untilDraining(requests, runtime?.draining), one, STREAM_MAX_INFLIGHT);
+  } catch (err) {
+    inputError = err;
   }
-  await reader;
   if (servedModels.size === 1) ctx.labelModel([...servedModels][0] as string);
   if (inputError !== undefined && !ctx.signal.aborted) throw PinrankError.from(inputError, 'the request stream failed');
 }

@@ -6,6 +6,7 @@ export { defineService, type DefineServiceOptions, type ServiceRegistration, typ
 export { type CallContext } from './context';
 export { type CallRuntime } from './call-handler';
 export { untilDraining } from './stream-drain';
+export { answerConcurrently } from './stream-answers';
 export {
   lookupStream,
   DEFAULT_LOOKUP_IN_FLIGHT,

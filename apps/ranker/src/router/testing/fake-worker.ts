@@ -11,7 +11,7 @@ import {
   type HostTensor,
   type TensorMap,
 } from '@pinrank/inference';
-import { defineService, PinrankError, startServer, untilDraining, type CallContext, type CallRuntime, type ErrorCode, type RunningServer } from '@pinrank/service-kit';
+import { answerConcurrently, defineService, PinrankError, startServer, untilDraining, type CallContext, type CallRuntime, type ErrorCode, type RunningServer } from '@pinrank/service-kit';
 import { pino } from 'pino';
 
 /** Width of `encoded` in the test models (the contract's 1056). */
@@ -137,46 +137,6 @@ export interface FakeWorkerBehaviour {
   streams?: boolean;
 }
 
-/**
- * Reads every message of a stream, runs `answer` on each at once and yields
- * the answers in the order they finish (as the real worker's stream does).
- */
-async function* answerEach<Req, Res>(requests: AsyncIterable<Req>, answer: (req: Req) => Promise<Res>): AsyncIterable<Res> {
-  const done: Res[] = [];
-  let running = 0;
-  let ended = false;
-  let wake: (() => void) | undefined;
-  const notify = (): void => {
-    wake?.();
-    wake = undefined;
-  };
-  const reader = (async () => {
-    try {
-      for await (const req of requests) {
-        running++;
-        void answer(req).then((res) => {
-          done.push(res);
-          running--;
-          notify();
-        });
-      }
-    } finally {
-      ended = true;
-      notify();
-    }
-  })();
-  for (;;) {
-    const next = done.shift();
-    if (next !== undefined) {
-      yield next;
-      continue;
-    }
-    if (ended && running === 0) break;
-    await new Promise<void>((resolve) => (wake = resolve));
-  }
-  await reader;
-}
-
 /** One call at a time, each `serviceMs` long, behind a bounded queue that refuses at once what it cannot take. */
 class SerialServer {
   private busyUntil = 0;
@@ -215,15 +175,16 @@ export async function startFakeWorker(name: string, options: FakeWorkerBehaviour
     modelStreamInfer: (requests: AsyncIterable<ModelInferRequest>, call: CallContext, runtime?: CallRuntime) => {
       if (options.streams === false) throw new PinrankError('UNIMPLEMENTED', `test worker ${name}: no ModelStreamInfer`);
       // Ends when the worker drains, as the real one does.
-      return answerEach(untilDraining(requests, runtime?.draining), (req) =>
+      const answer = (req: ModelInferRequest): Promise<ModelStreamInferResponse> =>
         serve(req, requestDeadline(call.deadline, requestTimeoutMs(req)), 'stream').then(
           (res) => ModelStreamInferResponse.fromPartial({ inferResponse: res }),
           (err: unknown) => {
             const e = PinrankError.from(err);
             return ModelStreamInferResponse.fromPartial({ errorMessage: `${e.code}: ${e.message}`, inferResponse: { id: req.id } });
           },
-        ),
-      );
+        );
+      // As many at once as the real worker reads (16), answered in completion order.
+      return answerConcurrently(untilDraining(requests, runtime?.draining), answer, 16);
     },
   });
   /** One ModelInfer, unary or streamed, until `deadline`. */
