@@ -53,6 +53,7 @@ export { perUserCompute } from './user-row-chunks';
 export { RepositoryWatcher, type RepositoryWatcherOptions, type WatchMode } from './repository-watcher';
 export { inferenceService, platformWithProvider, type InferenceServiceOptions } from './oip-server';
 export { FIRST_VERSION_PARAM, THEN_MODEL_PARAM, THEN_VERSION_PARAM } from './chained-infer';
-export { MAX_TIMEOUT_US, requestDeadline, requestTimeoutMs, TIMEOUT_PARAM, TRACEPARENT_PARAM } from './request-params';
+export { CANCEL_PARAM, isCancelMessage, MAX_TIMEOUT_US, requestDeadline, requestTimeoutMs, TIMEOUT_PARAM, TRACEPARENT_PARAM } from './request-params';
+export { StreamCancels, type TrackedRequest } from './stream-cancels';
 export { inferStreamClient, type InferStream, type InferStreamOptions } from './stream-infer-client';
 export { startInferenceWorker, type InferenceWorker, type InferenceWorkerOptions } from './inference-worker';

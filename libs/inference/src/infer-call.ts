@@ -9,7 +9,7 @@ import { checkInferEnvelope } from './infer-request-edge';
 import { type ModelLifecycle } from './model-lifecycle';
 import { REJECTION_CODES, type RejectionLog } from './rejection-log';
 import { checkModelName, checkVersion } from './request-checks';
-import { requestDeadline, requestTimeoutMs } from './request-params';
+import { checkNoCancelParam, requestDeadline, requestTimeoutMs } from './request-params';
 import { decodeInferInputs, encodeInferOutputs } from './tensor-codec';
 
 /** What one inference runs under: the call's deadline, cancellation, span and logger. */
@@ -46,6 +46,7 @@ function servedProvider(lifecycle: ModelLifecycle, name: string, version: string
  */
 export async function inferCall(deps: InferDeps, req: ModelInferRequest, scope: InferScope): Promise<{ response: ModelInferResponse; model: string }> {
   checkInferEnvelope(req);
+  checkNoCancelParam(req);
   const name = checkModelName(req.modelName, 'model_name');
   const wanted = checkVersion(req.modelVersion, 'model_version');
   const label = deps.lifecycle.ready(name, wanted).version;

@@ -9,11 +9,17 @@ import { PinrankError } from '@pinrank/service-kit';
 //                the call's own deadline only. The earlier of the two wins.
 //   traceparent  string, a W3C trace context: on a stream, where one gRPC
 //                call carries many requests, the parent of this request's span.
+// and one of our own, for streams only:
+//   cancel       bool true: this message is no request but a cancellation of
+//                the stream's request in flight with the same id
+//                (stream-cancels.ts). Anywhere else it is INVALID_ARGUMENT.
 
 /** Request parameter: the request's own timeout in microseconds (Triton's name and unit). */
 export const TIMEOUT_PARAM = 'timeout';
 /** Request parameter: the W3C trace context a streamed request's span continues. */
 export const TRACEPARENT_PARAM = 'traceparent';
+/** Stream-message parameter: `true` cancels the stream's request in flight with the message's id. */
+export const CANCEL_PARAM = 'cancel';
 /** Longest `timeout` a request may ask for: one hour, in microseconds. */
 export const MAX_TIMEOUT_US = 3_600_000_000;
 
@@ -46,4 +52,23 @@ export function requestDeadline(callDeadline: Date | undefined, timeoutMs: numbe
 export function requestTraceparent(req: Pick<ModelInferRequest, 'parameters'>): string {
   const choice = req.parameters[TRACEPARENT_PARAM]?.parameterChoice;
   return choice?.$case === 'stringParam' ? choice.value : '';
+}
+
+/** Whether a stream message is a cancellation (its `cancel` parameter is bool true) rather than a request. */
+export function isCancelMessage(req: Pick<ModelInferRequest, 'parameters'>): boolean {
+  const choice = req.parameters[CANCEL_PARAM]?.parameterChoice;
+  return choice?.$case === 'boolParam' && choice.value;
+}
+
+/**
+ * Checks that a request to run carries no `cancel` parameter (a stream takes
+ * cancellations out before they are run). Thrown by: one that does —
+ * INVALID_ARGUMENT.
+ */
+export function checkNoCancelParam(req: Pick<ModelInferRequest, 'parameters'>): void {
+  const p = req.parameters[CANCEL_PARAM];
+  if (p === undefined) return;
+  throw invalid(
+    `parameters["${CANCEL_PARAM}"] is only for ModelStreamInfer messages, as bool true (it cancels the stream's request in flight with the same id); got ${JSON.stringify(p.parameterChoice ?? null)}`,
+  );
 }

@@ -1,8 +1,8 @@
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { GRPCInferenceServiceService, type GRPCInferenceServiceClient, type ModelInferRequest, type ModelInferResponse, type ModelStreamInferResponse } from '@pinrank/proto';
+import { GRPCInferenceServiceService, ModelInferRequest, type GRPCInferenceServiceClient, type ModelInferResponse, type ModelStreamInferResponse } from '@pinrank/proto';
 import { LookupStreamClient, type LookupResultParts } from '@pinrank/service-kit';
 import { type RpcMetrics } from '@pinrank/telemetry';
-import { MAX_TIMEOUT_US, TIMEOUT_PARAM, TRACEPARENT_PARAM } from './request-params';
+import { CANCEL_PARAM, MAX_TIMEOUT_US, TIMEOUT_PARAM, TRACEPARENT_PARAM } from './request-params';
 import { STREAM_MAX_INFLIGHT } from './stream-infer';
 
 /** ModelInfer requests sent as messages of one open ModelStreamInfer call. */
@@ -37,7 +37,10 @@ function answerParts(out: ModelStreamInferResponse): LookupResultParts<ModelInfe
  * id (the stream's own, matched in the answer), its `timeout` in
  * microseconds and its `traceparent` in the request parameters
  * (request-params.ts); each has a CLIENT span and metrics named for
- * ModelInfer, its own deadline and its own status. At most
+ * ModelInfer, its own deadline and its own status. A request whose caller
+ * cancels it fails CANCELLED at once, and a message with its id and
+ * `cancel` = true tells the worker to drop it (stream-cancels.ts); a Triton
+ * server answers that message with an error, which is dropped here. At most
  * {@link STREAM_MAX_INFLIGHT} are in flight (what the worker reads at once):
  * past that, or while the stream is down, `call` refuses with
  * LookupStreamUnavailable and the caller sends the unary ModelInfer.
@@ -59,6 +62,7 @@ export function inferStreamClient(client: GRPCInferenceServiceClient, o: InferSt
       },
     }),
     parts: answerParts,
+    cancelMessage: (requestId) => ModelInferRequest.fromPartial({ id: String(requestId), parameters: { [CANCEL_PARAM]: { parameterChoice: { $case: 'boolParam', value: true } } } }),
     ...(o.metrics ? { metrics: o.metrics } : {}),
   });
 }

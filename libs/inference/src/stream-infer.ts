@@ -7,6 +7,7 @@ import { loggerForSpan, SERVER_FAULT_CODES } from '@pinrank/telemetry/internal';
 import { inferCall, type InferDeps } from './infer-call';
 import { isModelName } from './request-checks';
 import { requestTraceparent } from './request-params';
+import { StreamCancels } from './stream-cancels';
 
 /** Each message is served, traced and logged as the unary ModelInfer it stands for. */
 const MESSAGE_SPAN = GRPCInferenceServiceService.modelInfer.path.replace(/^\//, '');
@@ -35,7 +36,10 @@ function errorResponse(req: ModelInferRequest, err: unknown): ModelStreamInferRe
  * a bad message). Each message gets a SERVER span named for ModelInfer: under
  * the trace its `traceparent` parameter names, else under the stream's; and
  * runs until the earlier of the stream's deadline and its own `timeout`
- * parameter (request-params.ts). The stream's RPC metrics carry the model
+ * parameter (request-params.ts). A message with the same id and the
+ * parameter `cancel` = true cancels a request in flight (stream-cancels.ts):
+ * it is not answered itself; the request it names is answered CANCELLED
+ * unless its answer was already on its way. The stream's RPC metrics carry the model
  * when it served exactly one. When the worker starts a graceful shutdown the
  * stream reads no further, answers what it took and ends, so that an idle
  * stream does not hold the shutdown open.
@@ -49,6 +53,7 @@ export async function* streamInfer(
   const rpcMetrics = runtime?.metrics;
   const tracer = trace.getTracer('pinrank-inference');
   const servedModels = new Set<string>();
+  const cancels = new StreamCancels(ctx.signal);
 
   const one = async (req: ModelInferRequest, index: number): Promise<ModelStreamInferResponse> => {
     const started = process.hrtime.bigint();
@@ -62,10 +67,11 @@ export async function* streamInfer(
     // Logged under this message's trace, which may be another than the stream's; made only when something is logged.
     let logger: Logger | undefined;
     const log = (): Logger => (logger ??= loggerForSpan(ctx.logger, span));
+    const own = cancels.track(req);
     try {
       const { response, model } = await inferCall(deps, req, {
         deadline: ctx.deadline,
-        signal: ctx.signal,
+        signal: own.signal,
         span,
         get logger() {
           return log();
@@ -83,6 +89,7 @@ export async function* streamInfer(
       if (!(err instanceof PinrankError)) log().error({ err }, 'unexpected error in a ModelStreamInfer request');
       return errorResponse(req, err);
     } finally {
+      own.release();
       span.end();
       // Counted as the ModelInfer it stands for (as the lookup streams count theirs), so rates and error ratios
       // per method see streamed requests too; the model label only once the worker resolved it.
@@ -92,7 +99,7 @@ export async function* streamInfer(
 
   let inputError: unknown;
   try {
-    yield* answerConcurrently(untilDraining(requests, runtime?.draining), one, STREAM_MAX_INFLIGHT);
+    yield* answerConcurrently(cancels.requests(untilDraining(requests, runtime?.draining)), one, STREAM_MAX_INFLIGHT);
   } catch (err) {
     inputError = err;
   }

@@ -35,6 +35,13 @@ export interface LookupClientOptions<Req, Res, In, Out> {
   envelope?: (requestId: number, timeoutMs: number, traceparent: string, request: Req) => In;
   /** The parts of one answer. */
   parts: (out: Out) => LookupResultParts<Res>;
+  /**
+   * The message that tells the server to stop working on request `requestId`,
+   * sent on its stream when the request's parent is cancelled (the request
+   * itself fails CANCELLED here at once). Without it the server only stops at
+   * the request's own timeout.
+   */
+  cancelMessage?: (requestId: number) => In;
   /** Who the upstream is, for error messages, e.g. "feature-server". */
   upstream: string;
   /** The channel's target (e.g. "127.0.0.1:50051"), recorded on each CLIENT span as `server.address`/`server.port`. */
@@ -64,9 +71,11 @@ export interface LookupCallOptions {
 }
 
 /** What a request in flight reports to its client. */
-interface PendingOwner {
+interface PendingOwner<In, Res> {
   readonly upstreamName: string;
   settled(code: string, startedNs: bigint): void;
+  /** The caller cancelled request `id` of `stream`: tell the server, when it can be told. */
+  cancelled(stream: OpenStream<In, Res>, id: number): void;
 }
 
 /**
@@ -74,14 +83,14 @@ interface PendingOwner {
  * A class rather than closures per request: a lookup client sends many small
  * requests, and each closure is an allocation (and, under tsx, a `__name` call).
  */
-class PendingLookup<Res> {
+class PendingLookup<In, Res> {
   private readonly timer: NodeJS.Timeout;
   private readonly startedNs = process.hrtime.bigint();
   private done = false;
 
   constructor(
-    private readonly owner: PendingOwner,
-    private readonly table: Map<number, PendingLookup<Res>>,
+    private readonly owner: PendingOwner<In, Res>,
+    private readonly stream: OpenStream<In, Res>,
     private readonly id: number,
     private readonly span: Span,
     private readonly onResolve: (res: Res) => void,
@@ -89,18 +98,20 @@ class PendingLookup<Res> {
     private readonly timeoutMs: number,
     private readonly signal: AbortSignal | undefined,
   ) {
-    this.timer = setTimeout(PendingLookup.timedOut, timeoutMs, this as unknown as PendingLookup<unknown>);
+    this.timer = setTimeout(PendingLookup.timedOut, timeoutMs, this as unknown as PendingLookup<unknown, unknown>);
     this.timer.unref();
     signal?.addEventListener('abort', this, { once: true });
   }
 
-  private static timedOut(this: void, p: PendingLookup<unknown>): void {
+  private static timedOut(this: void, p: PendingLookup<unknown, unknown>): void {
     p.reject(new PinrankError('DEADLINE_EXCEEDED', `${p.owner.upstreamName} did not answer within ${p.timeoutMs} ms`));
   }
 
   /** The parent's abort (an EventListener object: no closure per request). */
   handleEvent(): void {
+    if (this.done) return;
     this.reject(new PinrankError('CANCELLED', 'cancelled by the caller'));
+    this.owner.cancelled(this.stream, this.id);
   }
 
   resolve(res: Res): void {
@@ -119,7 +130,7 @@ class PendingLookup<Res> {
     this.done = true;
     clearTimeout(this.timer);
     this.signal?.removeEventListener('abort', this);
-    this.table.delete(this.id);
+    this.stream.pending.delete(this.id);
     this.span.setAttribute('rpc.grpc.status_code', GrpcStatus[code as keyof typeof GrpcStatus]);
     if (err) this.span.setStatus({ code: SpanStatusCode.ERROR, message: `${code}: ${err.message}` });
     this.span.end();
@@ -130,7 +141,7 @@ class PendingLookup<Res> {
 
 interface OpenStream<In, Res> {
   call: ClientDuplexStream<In, unknown>;
-  pending: Map<number, PendingLookup<Res>>;
+  pending: Map<number, PendingLookup<In, Res>>;
   openedAt: number;
 }
 
@@ -168,7 +179,7 @@ export class LookupStreamClient<Req, Res, In, Out> {
   private readonly method: string;
   private readonly spanAttributes: Record<string, string | number | boolean>;
   /** What each request reports when it is settled: one object per client, not a closure per request. */
-  private readonly owner: PendingOwner;
+  private readonly owner: PendingOwner<In, Res>;
 
   constructor(private readonly o: LookupClientOptions<Req, Res, In, Out>) {
     this.maxInFlight = o.maxInFlight ?? 256;
@@ -180,6 +191,10 @@ export class LookupStreamClient<Req, Res, In, Out> {
       settled: (code, startedNs) => {
         this.inFlight--;
         this.o.metrics?.observeClient(this.service, this.method, code, Number(process.hrtime.bigint() - startedNs) / 1e9);
+      },
+      cancelled: (stream, id) => {
+        // Only on a stream still open for writing: one retired or ended takes no more messages.
+        if (this.o.cancelMessage && this.stream === stream) stream.call.write(this.o.cancelMessage(id));
       },
     };
     this.spanAttributes = { 'rpc.system': 'grpc', 'rpc.service': this.service, 'rpc.method': this.method, 'pinrank.rpc.stream': true, ...(o.target ? serverAttributes(o.target) : {}) };
@@ -212,7 +227,7 @@ export class LookupStreamClient<Req, Res, In, Out> {
     const id = this.allocateId(stream);
     this.inFlight++;
     return new Promise<Res>((resolve, reject) => {
-      const pending = new PendingLookup<Res>(this.owner, stream.pending, id, span, resolve, reject, timeoutMs, options.parent?.signal);
+      const pending = new PendingLookup<In, Res>(this.owner, stream, id, span, resolve, reject, timeoutMs, options.parent?.signal);
       stream.pending.set(id, pending);
       stream.call.write(this.o.envelope ? this.o.envelope(id, timeoutMs, traceparent, request) : ({ requestId: id, timeoutMs, traceparent, request } as LookupRequestLike<Req> as In));
     });

@@ -1,6 +1,8 @@
+import { Metadata } from '@grpc/grpc-js';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { type ModelConfig } from '@pinrank/contracts';
 import { GRPCInferenceServiceService, ModelInferResponse } from '@pinrank/proto';
-import { defineService, startServer } from '@pinrank/service-kit';
+import { defineService, startServer, type CallContext } from '@pinrank/service-kit';
 import { pino } from 'pino';
 import { RequestDeadline } from './deadline';
 import { inferOnPool, PoolInference, PoolUnavailableError, type ModelCall } from './infer-client';
@@ -235,6 +237,26 @@ describe('inferOnPool over the workers’ ModelStreamInfer', () => {
     expect(busy.calls.concat(ok.calls).every((c) => c.via === 'stream')).toBe(true);
     busy.behaviour.delayMs = undefined;
     ok.behaviour.delayMs = undefined;
+  });
+
+  it('tells the worker when the caller cancels a streamed call, so it stops working on it', async () => {
+    const w = await worker('stream-cancel');
+    const p = await pool('cpu', [w.address]);
+    await eventually(() => p.pick() !== undefined);
+    w.behaviour.delayMs = 5_000;
+    const caller = new AbortController();
+    const parent = { signal: caller.signal, deadline: undefined, otel: ROOT_CONTEXT, metadata: new Metadata() } as unknown as CallContext;
+    const cancelled = new RequestContext({ deadline: RequestDeadline.fromCall(undefined, 10_000, 5), requestId: 'gone', parent });
+    const started = Date.now();
+    const call = inferOnPool(p, heads, inputs, { maxAttempts: 2, lastResort: true }, cancelled);
+    await eventually(() => w.calls.length === 1);
+    caller.abort();
+    await expect(call).rejects.toMatchObject({ code: 'CANCELLED' });
+    // The worker's wait ended at the cancel message, not at its 5 s delay or the call's 10 s timeout.
+    await eventually(() => w.cancelled.length === 1);
+    expect(Date.now() - started).toBeLessThan(4_000);
+    expect(w.calls.map((c) => c.via)).toEqual(['stream']);
+    w.behaviour.delayMs = undefined;
   });
 });
 

@@ -115,8 +115,14 @@ function encoderRequest(rng: Rng): Parameters<typeof ModelInferRequest.fromParti
   };
 }
 
-/** Triton's per-request `timeout` (µs) and a streamed message's `traceparent`, often wrong: other types, negative, huge, garbage. */
-function scheduleParams(rng: Rng): Record<string, { parameterChoice: { $case: 'int64Param'; value: number } | { $case: 'stringParam'; value: string } | { $case: 'doubleParam'; value: number } }> {
+/**
+ * Triton's per-request `timeout` (µs), a streamed message's `traceparent`, and
+ * now and then our `cancel` (a cancellation on a stream, refused anywhere
+ * else), often wrong: other types, negative, huge, garbage.
+ */
+function scheduleParams(
+  rng: Rng,
+): Record<string, { parameterChoice: { $case: 'int64Param'; value: number } | { $case: 'stringParam'; value: string } | { $case: 'doubleParam'; value: number } | { $case: 'boolParam'; value: boolean } }> {
   const timeout = pick(rng, [
     { $case: 'int64Param' as const, value: rng.int(2_000_000) },
     { $case: 'int64Param' as const, value: -rng.int(1000) - 1 },
@@ -128,6 +134,7 @@ function scheduleParams(rng: Rng): Record<string, { parameterChoice: { $case: 'i
   return {
     ...(rng.chance(0.7) ? { timeout: { parameterChoice: timeout } } : {}),
     ...(rng.chance(0.5) ? { traceparent: { parameterChoice: { $case: 'stringParam' as const, value: traceparent } } } : {}),
+    ...(rng.chance(0.1) ? { cancel: { parameterChoice: pick(rng, [{ $case: 'boolParam' as const, value: true }, { $case: 'boolParam' as const, value: false }, { $case: 'stringParam' as const, value: 'yes' }]) } } : {}),
   };
 }
 

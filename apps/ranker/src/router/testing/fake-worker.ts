@@ -7,6 +7,7 @@ import {
   FIRST_VERSION_PARAM,
   requestDeadline,
   requestTimeoutMs,
+  StreamCancels,
   THEN_MODEL_PARAM,
   type HostTensor,
   type TensorMap,
@@ -157,9 +158,36 @@ class SerialServer {
   }
 }
 
+/** A wait of `ms` that ends early, CANCELLED, when `signal` aborts. */
+function cancellableDelay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const cancelled = (): void => {
+      clearTimeout(timer);
+      reject(new PinrankError('CANCELLED', 'test worker: request cancelled'));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', cancelled);
+      resolve();
+    }, ms).unref();
+    if (signal?.aborted) cancelled();
+    else signal?.addEventListener('abort', cancelled, { once: true });
+  });
+}
+
+/** A running fake worker: its server, the calls it received and the ids of the streamed requests it was told to cancel while they ran. */
+export interface FakeWorker {
+  server: RunningServer;
+  calls: ServedCall[];
+  /** Ids of streamed requests that a cancel message stopped (stream-cancels.ts). */
+  cancelled: string[];
+  address: string;
+  behaviour: FakeWorkerBehaviour;
+}
+
 /** Starts a real OIP gRPC server that computes {@link reference} and records the calls it served. */
-export async function startFakeWorker(name: string, options: FakeWorkerBehaviour = {}): Promise<{ server: RunningServer; calls: ServedCall[]; address: string; behaviour: FakeWorkerBehaviour }> {
+export async function startFakeWorker(name: string, options: FakeWorkerBehaviour = {}): Promise<FakeWorker> {
   const calls: ServedCall[] = [];
+  const cancelled: string[] = [];
   const serial = new SerialServer(name);
   const described = (): string => {
     if (!options.platform) throw new PinrankError('UNIMPLEMENTED', `test worker ${name}: no metadata`);
@@ -171,24 +199,28 @@ export async function startFakeWorker(name: string, options: FakeWorkerBehaviour
       described();
       return { ready: (options.readyModels ?? ['transact_encoder', 'ranking_heads', 'ranking_heads_lite']).includes(req.name) };
     },
-    modelInfer: (req: ModelInferRequest, call: CallContext) => serve(req, call.deadline, 'unary'),
+    modelInfer: (req: ModelInferRequest, call: CallContext) => serve(req, call.deadline, 'unary', call.signal),
     modelStreamInfer: (requests: AsyncIterable<ModelInferRequest>, call: CallContext, runtime?: CallRuntime) => {
       if (options.streams === false) throw new PinrankError('UNIMPLEMENTED', `test worker ${name}: no ModelStreamInfer`);
-      // Ends when the worker drains, as the real one does.
-      const answer = (req: ModelInferRequest): Promise<ModelStreamInferResponse> =>
-        serve(req, requestDeadline(call.deadline, requestTimeoutMs(req)), 'stream').then(
+      // Ends when the worker drains, and takes cancel messages out, as the real one does.
+      const cancels = new StreamCancels(call.signal);
+      const answer = (req: ModelInferRequest): Promise<ModelStreamInferResponse> => {
+        const own = cancels.track(req);
+        return serve(req, requestDeadline(call.deadline, requestTimeoutMs(req)), 'stream', own.signal).then(
           (res) => ModelStreamInferResponse.fromPartial({ inferResponse: res }),
           (err: unknown) => {
             const e = PinrankError.from(err);
+            if (e.code === 'CANCELLED' && own.signal.aborted && !call.signal.aborted) cancelled.push(req.id);
             return ModelStreamInferResponse.fromPartial({ errorMessage: `${e.code}: ${e.message}`, inferResponse: { id: req.id } });
           },
-        );
+        ).finally(() => own.release());
+      };
       // As many at once as the real worker reads (16), answered in completion order.
-      return answerConcurrently(untilDraining(requests, runtime?.draining), answer, 16);
+      return answerConcurrently(cancels.requests(untilDraining(requests, runtime?.draining)), answer, 16);
     },
   });
-  /** One ModelInfer, unary or streamed, until `deadline`. */
-  async function serve(req: ModelInferRequest, deadline: Date | undefined, via: ServedCall['via']): Promise<ModelInferResponse> {
+  /** One ModelInfer, unary or streamed, until `deadline`; a delay ends early when `signal` aborts. */
+  async function serve(req: ModelInferRequest, deadline: Date | undefined, via: ServedCall['via'], signal?: AbortSignal): Promise<ModelInferResponse> {
     if (req.rawInputContents.length !== req.inputs.length) throw new PinrankError('INVALID_ARGUMENT', 'test worker: raw contents expected for every input');
     const { inputs } = decodeInferInputs(req);
     const chained = req.parameters[THEN_MODEL_PARAM]?.parameterChoice;
@@ -201,7 +233,7 @@ export async function startFakeWorker(name: string, options: FakeWorkerBehaviour
       via,
       timeoutMs: requestTimeoutMs(req),
     });
-    if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs).unref());
+    if (options.delayMs) await cancellableDelay(options.delayMs, signal);
     if (options.serviceMs) await serial.take(options.serviceMs, options.queueLimit ?? 16, deadline);
     if (options.failWith && (options.failCount === undefined || options.failCount-- > 0)) throw new PinrankError(options.failWith, `test worker ${name}: told to fail`);
     const first = computeReference(req.modelName, inputs);
@@ -220,7 +252,7 @@ export async function startFakeWorker(name: string, options: FakeWorkerBehaviour
     });
   }
   const server = await startServer({ name, address: '127.0.0.1:0', services: [reg], signals: [], logger: pino({ level: 'silent' }) });
-  return { server, calls, address: `127.0.0.1:${server.port}`, behaviour: options };
+  return { server, calls, cancelled, address: `127.0.0.1:${server.port}`, behaviour: options };
 }
 
 /** Writes `config.json` of the three test models (version 1) under `repo`; the heads name PinnerFormer `pinnerformerVersion`. */
