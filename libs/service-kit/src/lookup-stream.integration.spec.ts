@@ -223,6 +223,32 @@ describe('lookup streams', () => {
     await Promise.all(first);
   });
 
+  it('sends a cancel message for a request its caller cancels, on that request’s stream while it is open, and none on a stream it has retired', async () => {
+    const sent: number[] = [];
+    const l = lookupClient({
+      maxStreamAgeMs: 1,
+      cancelMessage: (requestId) => {
+        sent.push(requestId);
+        return SequenceLookup.fromPartial({ requestId });
+      },
+    });
+    const caller = (c: AbortController): CallContext => ({ deadline: undefined, signal: c.signal, otel: undefined }) as unknown as CallContext;
+    const onOld = new AbortController();
+    const onNew = new AbortController();
+    const old = l.call(req('slow-2000-old'), { timeoutMs: 5_000, parent: caller(onOld) });
+    await sleep(5);
+    // Older than maxStreamAgeMs: this request opens a new stream and the old one is ended (it takes no more messages).
+    const current = l.call(req('slow-2000-new'), { timeoutMs: 5_000, parent: caller(onNew) });
+    onOld.abort();
+    onNew.abort();
+    await expect(old).rejects.toMatchObject({ code: 'CANCELLED' });
+    await expect(current).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(sent).toEqual([2]);
+    // A request that times out sends none: the server's own timeout ends it there.
+    await expect(l.call(req('slow-2000-late'), { timeoutMs: 30 })).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    expect(sent).toEqual([2]);
+  });
+
   it('replaces an old stream without failing the requests on it', async () => {
     const l = lookupClient({ maxStreamAgeMs: 1 });
     const onOld = l.call(req('slow-80'), { timeoutMs: 2_000 });
