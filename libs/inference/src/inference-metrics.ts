@@ -39,6 +39,7 @@ export class InferenceMetrics {
   private readonly isolated: Counter<'model' | 'version'>;
   private readonly newestFirst: Counter<'model' | 'version'>;
   private readonly failedRequests: Counter<'model' | 'version' | 'blamed'>;
+  private readonly streamCancels: Counter<'outcome'>;
 
   constructor(registry: Registry, now: () => number = Date.now) {
     const registers = [registry];
@@ -69,6 +70,12 @@ export class InferenceMetrics {
       name: 'inference_request_failures_total',
       help: 'Requests that failed in the model, by what was blamed: request (its inputs; answered INVALID_ARGUMENT) or model (answered INTERNAL).',
       labelNames: ['model', 'version', 'blamed'],
+      registers,
+    });
+    this.streamCancels = new Counter({
+      name: 'inference_stream_cancels_total',
+      help: 'Cancel messages on ModelStreamInfer streams, by outcome: cancelled (a request with that id was in flight) or not_in_flight (it had been answered, or never came).',
+      labelNames: ['outcome'],
       registers,
     });
     this.provider = new Gauge({ name: 'inference_model_provider', help: '1 for the execution provider each loaded model version runs on.', labelNames: ['model', 'version', 'provider'], registers });
@@ -103,6 +110,11 @@ export class InferenceMetrics {
     this.rejections.inc({ model, version, reason });
     this.failure.inc({ model, version, reason });
     this.statistics.rejected(model, version, reason);
+  }
+
+  /** Counts a cancel message of a stream: whether it found its request in flight. */
+  streamCancel(found: boolean): void {
+    this.streamCancels.inc({ outcome: found ? 'cancelled' : 'not_in_flight' });
   }
 
   /** Reports `pinrank_model_state` from `index` (read at scrape time). */

@@ -29,8 +29,14 @@ export class StreamCancels {
   private readonly live = new Map<string, AbortController>();
   private cancelledCount = 0;
 
-  /** @param stream the stream call's signal: its end cancels every request in flight. */
-  constructor(private readonly stream: AbortSignal) {
+  /**
+   * @param stream the stream call's signal: its end cancels every request in flight.
+   * @param counted told of each cancel message, and whether it found its request in flight (for metrics).
+   */
+  constructor(
+    private readonly stream: AbortSignal,
+    private readonly counted?: (found: boolean) => void,
+  ) {
     stream.addEventListener('abort', () => {
       for (const c of this.live.values()) c.abort();
     }, { once: true });
@@ -49,10 +55,12 @@ export class StreamCancels {
         continue;
       }
       const c = this.live.get(m.id);
-      if (c && !c.signal.aborted) {
+      const found = c !== undefined && !c.signal.aborted;
+      if (found) {
         this.cancelledCount++;
         c.abort();
       }
+      this.counted?.(found);
     }
   }
 

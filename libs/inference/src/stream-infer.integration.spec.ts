@@ -116,6 +116,10 @@ describe('ModelStreamInfer cancellations', () => {
     expect(byId['bad']).toMatch(/^INVALID_ARGUMENT: parameters\["cancel"\] is only for ModelStreamInfer messages, as bool true/);
     // The cancel message with a string value was not a cancellation: it is answered under its id ('b') as a bad request.
     expect(answers.filter((a) => a.inferResponse?.id === 'b').map((a) => a.errorMessage.split(':')[0]).sort()).toEqual(['CANCELLED', 'INVALID_ARGUMENT']);
+    // Counted: two cancels found their request, one ('never-sent') did not.
+    const text = await worker.server.metrics.registry.metrics();
+    expect(text).toContain('inference_stream_cancels_total{outcome="cancelled"} 2');
+    expect(text).toContain('inference_stream_cancels_total{outcome="not_in_flight"} 1');
   });
 
   it('a unary ModelInfer with the cancel parameter is INVALID_ARGUMENT', async () => {
