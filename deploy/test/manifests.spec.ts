@@ -39,9 +39,9 @@ interface Container {
   readinessProbe?: { grpc?: { port: number; service?: string } };
   livenessProbe?: { grpc?: { port: number } };
   lifecycle?: { preStop?: unknown };
-  resources?: { limits?: Record<string, unknown> };
+  resources?: { limits?: Record<string, unknown>; requests?: Record<string, unknown> };
   envFrom?: { configMapRef?: { name: string } }[];
-  env?: { name: string; valueFrom?: { secretKeyRef?: { name: string } } }[];
+  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string }; resourceFieldRef?: { containerName?: string; resource: string; divisor?: string } } }[];
 }
 interface PodSpec {
   containers: Container[];
@@ -106,6 +106,14 @@ describe.each(overlays)('overlay %s', (overlay) => {
         }
       }
     }
+  });
+
+  it('sizes the CPU worker’s ONNX Runtime threads to the CPUs its pod requests, not the node’s cores', () => {
+    const worker = deployments.find((d) => d.metadata.name === 'ranker-cpu');
+    const c = podSpec(worker as K8sObject).containers[0] as Container;
+    const threads = c.env?.find((e) => e.name === 'RANKER_INTRA_OP_THREADS');
+    expect(threads?.valueFrom?.resourceFieldRef).toMatchObject({ containerName: c.name, resource: 'requests.cpu', divisor: '1' });
+    expect(Number(c.resources?.requests?.['cpu'])).toBeGreaterThanOrEqual(1);
   });
 
   it('places GPU workers on the GPU pool in production only', () => {

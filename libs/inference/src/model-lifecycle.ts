@@ -4,6 +4,7 @@ import { type ExecutionProvider, type ModelConfig } from '@pinrank/contracts';
 import { checkInputsAgainstConfig, resolveRequestedOutputs } from './contract-check';
 import { type ScheduleOptions } from './dynamic-batcher';
 import { type HostTensor, type TensorMap } from './host-tensor';
+import { resolveIntraOpThreads } from './cpu-budget';
 import { type InferenceMetrics } from './inference-metrics';
 import { loadInstance, unloadInstance, type InstanceOptions, type ModelInstance } from './model-instance';
 import { compareVersions, type VersionOnDisk } from './model-repository';
@@ -38,7 +39,11 @@ export interface ModelLifecycleOptions {
   placements?: ReadonlyArray<ModelConfig['placement']>;
   /** Replaces every config's executionProviders list (e.g. ['cpu']); default use the config's. */
   executionProviders?: readonly ExecutionProvider[];
-  /** ONNX Runtime intra-op threads per session; default 0 (runtime default). */
+  /**
+   * ONNX Runtime intra-op threads per session; default 0: the process's cgroup
+   * CPU limit (a container's CPU limit) when it is below the CPUs it may run
+   * on, else ONNX Runtime's default (one per physical core). See cpu-budget.ts.
+   */
   intraOpThreads?: number;
   /** ONNX Runtime inter-op threads per session; default 0 (runtime default). */
   interOpThreads?: number;
@@ -120,9 +125,11 @@ export class ModelLifecycle {
     if (options.cpuUserRowChunk !== undefined && !(Number.isInteger(options.cpuUserRowChunk) && options.cpuUserRowChunk >= 0)) {
       throw new TypeError(`ModelLifecycle: cpuUserRowChunk must be an integer >= 0, got ${options.cpuUserRowChunk}`);
     }
+    const intraOp = resolveIntraOpThreads(options.intraOpThreads ?? 0);
+    if (intraOp.source === 'cgroup cpu limit') this.logger?.info({ intraOpThreads: intraOp.threads }, 'ONNX Runtime intra-op threads per session: the cgroup CPU limit');
     this.instanceOptions = {
       executionProviders: options.executionProviders,
-      intraOpThreads: options.intraOpThreads ?? 0,
+      intraOpThreads: intraOp.threads,
       interOpThreads: options.interOpThreads ?? 0,
       memoryArena: options.memoryArena ?? true,
       sessionThreads: options.sessionThreads ?? false,
