@@ -3,4 +3,4 @@
 // Runtime session), off the front page (src/index.ts) that apps and tools use.
 export { concatAxis0, requestRows, splitOutputs, stackInputs, stackKey, type StackingLayout, type StackingMode } from './batch-stacking';
 export { DynamicBatcher, type BatchCompute, type DynamicBatcherOptions } from './dynamic-batcher';
-export { OrtModelSession, type OrtSessionOptions } from './ort-backend';
+export { OrtModelSession, ortSessionOptions, type OrtSessionOptions } from './ort-backend';

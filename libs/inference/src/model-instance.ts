@@ -17,6 +17,8 @@ export interface InstanceOptions {
   executionProviders: readonly ExecutionProvider[] | undefined;
   intraOpThreads: number;
   interOpThreads: number;
+  /** Pool threads spin-wait between parallel sections (OrtSessionOptions.spinning). */
+  spinning: boolean;
   /** ONNX Runtime's CPU memory arena (see OrtSessionOptions.memoryArena). */
   memoryArena: boolean;
   /** Each session in its own worker thread (OrtSessionOptions.thread). */
@@ -68,6 +70,7 @@ export async function loadInstance(entry: VersionOnDisk, config: ModelConfig, o:
     executionProviders: o.executionProviders ?? config.executionProviders,
     intraOpThreads: o.intraOpThreads,
     interOpThreads: o.interOpThreads,
+    spinning: o.spinning,
     memoryArena: o.memoryArena,
     thread: o.sessionThreads,
     logger: o.logger,

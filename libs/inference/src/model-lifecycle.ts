@@ -47,6 +47,8 @@ export interface ModelLifecycleOptions {
   intraOpThreads?: number;
   /** ONNX Runtime inter-op threads per session; default 0 (runtime default). */
   interOpThreads?: number;
+  /** Let the sessions' pool threads spin-wait for work (ONNX Runtime's default); default false (OrtSessionOptions.spinning). */
+  spinning?: boolean;
   /** Keep ONNX Runtime's CPU memory arena (faster; the largest batch's memory stays); default true. */
   memoryArena?: boolean;
   /** Dynamic batching as the configs say; false runs every request alone; default true. */
@@ -131,6 +133,7 @@ export class ModelLifecycle {
       executionProviders: options.executionProviders,
       intraOpThreads: intraOp.threads,
       interOpThreads: options.interOpThreads ?? 0,
+      spinning: options.spinning ?? false,
       memoryArena: options.memoryArena ?? true,
       sessionThreads: options.sessionThreads ?? false,
       batching: options.batching ?? true,

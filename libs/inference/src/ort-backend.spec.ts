@@ -1,6 +1,6 @@
 import { DynamicBatcher } from './dynamic-batcher';
 import { type TensorMap } from './host-tensor';
-import { OrtModelSession, cudaUnavailableReason } from './ort-backend';
+import { OrtModelSession, cudaUnavailableReason, ortSessionOptions } from './ort-backend';
 import { SessionThread } from './ort-session-thread';
 import { affineModel, gatherMlpModel, gatherModel, seededFloats } from './testing/tiny-models';
 
@@ -22,6 +22,24 @@ describe('OrtModelSession', () => {
       expect(session.fallbacks[1]!.reason).toBe(cudaUnavailableReason());
       for (const f of session.fallbacks) expect(f.reason.length).toBeGreaterThan(5);
       expect(session.signature().inputs).toEqual([{ name: 'x', type: 'float32', shape: ['N', 3] }]);
+    } finally {
+      await session.release();
+    }
+  });
+
+  it('turns the pool threads’ spin-waiting off unless asked for, and leaves 0 threads to ONNX Runtime', async () => {
+    const quiet = ortSessionOptions('cpu', { intraOpThreads: 2, interOpThreads: 0 });
+    expect(quiet).toMatchObject({ executionProviders: ['cpu'], intraOpNumThreads: 2, enableCpuMemArena: true, extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } });
+    expect(quiet).not.toHaveProperty('interOpNumThreads');
+    const spinning = ortSessionOptions('cpu', { intraOpThreads: 0, interOpThreads: 1, spinning: true, memoryArena: false });
+    expect(spinning).not.toHaveProperty('extra');
+    expect(spinning).not.toHaveProperty('intraOpNumThreads');
+    expect(spinning).toMatchObject({ interOpNumThreads: 1, enableCpuMemArena: false });
+    // ONNX Runtime takes the entries: a session with them computes as one without.
+    const session = await OrtModelSession.create(affineModel(3, 2), { label: 'affine:quiet', executionProviders: ['cpu'], intraOpThreads: 2, interOpThreads: 1 });
+    try {
+      const out = await session.run({ x: f32([2, 3], 1) }, ['y']);
+      expect(out['y']?.dims).toEqual([2, 2]);
     } finally {
       await session.release();
     }

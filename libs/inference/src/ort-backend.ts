@@ -19,6 +19,16 @@ export interface OrtSessionOptions {
   /** Inter-op threads (0 = ONNX Runtime's default). */
   interOpThreads: number;
   /**
+   * Let the session's pool threads spin-wait for work between parallel
+   * sections (ONNX Runtime's default) instead of sleeping. Default false:
+   * spinning threads take the CPU that other threads need whenever threads
+   * outnumber free cores (several sessions in one worker, a pool larger than
+   * the container's CPUs): 8 threads on 2 cores made a `transact_encoder`
+   * call 5× slower spinning and no slower than 2 threads without
+   * (docs/benchmarks.md, "More threads than CPUs").
+   */
+  spinning?: boolean | undefined;
+  /**
    * Keep ONNX Runtime's CPU memory arena (default true): faster, but the
    * memory of the largest batch stays with the process. Off, memory goes back
    * after every run, at about half the speed (docs/benchmarks.md).
@@ -33,6 +43,20 @@ export interface OrtSessionOptions {
    */
   thread?: boolean | undefined;
   logger?: Logger | undefined;
+}
+
+/** ONNX Runtime's session options for `provider` under `o`. */
+export function ortSessionOptions(provider: ExecutionProvider, o: Pick<OrtSessionOptions, 'intraOpThreads' | 'interOpThreads' | 'memoryArena' | 'spinning'>): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [provider],
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+    enableCpuMemArena: o.memoryArena ?? true,
+    ...(o.intraOpThreads > 0 ? { intraOpNumThreads: o.intraOpThreads } : {}),
+    ...(o.interOpThreads > 0 ? { interOpNumThreads: o.interOpThreads } : {}),
+    // Session config entries (onnxruntime_session_options_config_keys.h): "session.intra_op.allow_spinning" and its inter-op twin.
+    ...(o.spinning ? {} : { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } }),
+  };
 }
 
 /** One provider that was tried and passed over, and why. */
@@ -88,14 +112,7 @@ export class OrtModelSession {
           continue;
         }
       }
-      const sessionOptions: ort.InferenceSession.SessionOptions = {
-        executionProviders: [provider],
-        graphOptimizationLevel: 'all',
-        logSeverityLevel: 3,
-        enableCpuMemArena: options.memoryArena ?? true,
-        ...(options.intraOpThreads > 0 ? { intraOpNumThreads: options.intraOpThreads } : {}),
-        ...(options.interOpThreads > 0 ? { interOpNumThreads: options.interOpThreads } : {}),
-      };
+      const sessionOptions = ortSessionOptions(provider, options);
       try {
         let runner: SessionRunner;
         if (options.thread) runner = await SessionThread.create(options.label, model, sessionOptions);

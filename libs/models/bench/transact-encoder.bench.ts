@@ -2,7 +2,7 @@
 // plain per-pair export of the same architecture and weights (plain-export.ts),
 // and stacking users in one batch against one call per user.
 //
-//   npm run bench transact-encoder [-- --threads 1,2 --batches 100,500 --rounds 9 --stack-users 16 --stack-candidates 50 --int8]
+//   npm run bench transact-encoder [-- --threads 1,2 --batches 100,500 --rounds 9 --stack-users 16 --stack-candidates 50 --int8 --spinning]
 //   npm run bench transact-encoder -- --smoke      # tiny sizes, one round: checks that it runs and the graphs agree; times nothing
 //
 // The served model is the newest models/transact_encoder/<v> (or --version);
@@ -19,12 +19,16 @@
 // C, …) so background load hits each alike; medians per call, wall-clock and
 // process CPU time. Ratios are a baseline's time over the served graph's
 // (above 1: the served graph is faster). Compare ratios, not milliseconds.
+// Every session runs as the workers run theirs: pool threads that sleep
+// between parallel sections rather than spin (--spinning: ONNX Runtime's
+// default; with several sessions taking turns, one's spinning threads slow
+// the next one down, and the more so the shorter its call).
 import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { type InferenceSession } from 'onnxruntime-node';
 import { DEFAULT_CPU_USER_ROW_CHUNK, perUserCompute, type TensorMap } from '@pinrank/inference';
-import { OrtModelSession, splitOutputs, stackInputs, type BatchCompute } from '@pinrank/inference/internal';
+import { OrtModelSession, ortSessionOptions, splitOutputs, stackInputs, type BatchCompute } from '@pinrank/inference/internal';
 import { type Feeds, SeededRandom, createCpuSession, quantizeDynamic, runOnnx, transactEncoder } from '../src/index';
 import { int64Feed } from '../src/internal';
 import { maxAbsDiff } from '../src/testing/parity';
@@ -43,6 +47,8 @@ const { values: args } = parseArgs({
     version: { type: 'string' },
     previous: { type: 'string' },
     int8: { type: 'boolean', default: false },
+    // Pool threads spin-wait between parallel sections, as ONNX Runtime does by default; off, as the workers run them.
+    spinning: { type: 'boolean', default: false },
     'int8-out': { type: 'string' },
   },
 });
@@ -136,7 +142,7 @@ async function compareStacking(v: EncoderVersions, threads: number): Promise<voi
   const reqs = requests(STACK_USERS, STACK_CANDIDATES);
   const models = [{ label: `served (v${v.served.version})`, bytes: v.served.bytes }, ...(v.previous ? [{ label: `v${v.previous.version}`, bytes: v.previous.bytes }] : [])];
   const worker = await Promise.all(
-    models.map((m) => OrtModelSession.create(m.bytes, { label: m.label, executionProviders: ['cpu'], intraOpThreads: threads, interOpThreads: 1 })),
+    models.map((m) => OrtModelSession.create(m.bytes, { label: m.label, executionProviders: ['cpu'], intraOpThreads: threads, interOpThreads: 1, spinning: args.spinning })),
   );
   const computes = worker.map((w) => {
     const one: BatchCompute = (inputs) => w.run(inputs);
@@ -179,11 +185,11 @@ async function main(): Promise<void> {
   if (int8 && args['int8-out']) await writeFile(args['int8-out'], int8);
   console.log(
     `transact_encoder ${v.served.version} (served) vs a plain per-pair export of its weights${v.previous ? `; version ${v.previous.version} alongside` : ''}. ` +
-      `ONNX Runtime CPU, S=${SEQ_LEN}, ${ROUNDS} interleaved round(s), medians. Load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}.`,
+      `ONNX Runtime CPU, S=${SEQ_LEN}, ${ROUNDS} interleaved round(s), medians, pool threads ${args.spinning ? 'spinning' : 'not spinning'}. Load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}.`,
   );
   for (const threads of THREADS) {
     const open = (model: Uint8Array): Promise<InferenceSession> =>
-      createCpuSession(model, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+      createCpuSession(model, ortSessionOptions('cpu', { intraOpThreads: threads, interOpThreads: 1, spinning: args.spinning }));
     const sessions: Record<string, InferenceSession> = { served: await open(v.served.bytes) };
     for (const p of v.plain) sessions[`plain ${p.layout}, ${p.norm} norm`] = await open(p.bytes);
     if (v.previous) sessions['previous'] = await open(v.previous.bytes);
