@@ -116,7 +116,9 @@ interface Provider {
 
 async function open(label: string, model: string, options: ort.InferenceSession.SessionOptions): Promise<Provider> {
   try {
-    return { label, session: await ort.InferenceSession.create(model, { graphOptimizationLevel: 'all', logSeverityLevel: 3, ...options }) };
+    // Pool threads sleep between parallel sections, as the workers run them (libs/inference ortSessionOptions).
+    const quiet = { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } };
+    return { label, session: await ort.InferenceSession.create(model, { graphOptimizationLevel: 'all', logSeverityLevel: 3, ...quiet, ...options }) };
   } catch (err) {
     return { label, session: undefined, missing: (err as Error).message.split('\n')[0] };
   }
