@@ -7,8 +7,10 @@ describe('worker configuration', () => {
     expect(gpu).toMatchObject({ placements: ['gpu'], intraOpThreads: 2, interOpThreads: 1, versionPolicy: { latest: 1 }, batching: true, watch: 'poll' });
     expect(gpu.executionProviders).toBeUndefined();
     const cpu = readWorkerConfig('cpu', {}, []);
-    expect(cpu).toMatchObject({ placements: ['cpu', 'gpu'], intraOpThreads: 0 });
+    expect(cpu).toMatchObject({ placements: ['cpu', 'gpu'], intraOpThreads: 0, spinning: false });
     const mapped = workerModelOptions(cpu, '/srv');
+    expect(mapped.models).toMatchObject({ intraOpThreads: 0, spinning: false });
+    expect(workerModelOptions(readWorkerConfig('cpu', { RANKER_INTRA_OP_SPINNING: 'true' }, []), '/srv').models).toMatchObject({ spinning: true });
     expect(mapped.repositoryRoot).toBe('/srv/models');
     expect(mapped.models).not.toHaveProperty('models');
     expect(mapped.watch).toEqual({ mode: 'poll', pollIntervalMs: 2000, debounceMs: 500 });
