@@ -141,12 +141,7 @@ export class Stack {
 
   /** Kills a process started as `name` with SIGKILL (its whole process group with `processGroups`) and waits for its exit. */
   async kill9(name: string): Promise<void> {
-    const p = this.byName.get(name);
-    if (!p || p.child.exitCode !== null || p.child.signalCode !== null) return;
-    const exited = new Promise<void>((done) => p.child.once('exit', () => done()));
-    if (this.o.processGroups && p.child.pid !== undefined) process.kill(-p.child.pid, 'SIGKILL');
-    else p.child.kill('SIGKILL');
-    await exited;
+    await this.signalAndWait(name, 'SIGKILL');
   }
 
   /**
@@ -154,17 +149,22 @@ export class Stack {
    * rolling restart or `kubectl delete pod` does, and waits for it to exit (SIGKILL after `killAfterMs`).
    * Resolves with the milliseconds it took to exit.
    */
-  async terminate(name: string, killAfterMs = 60_000): Promise<number> {
+  terminate(name: string, killAfterMs = 60_000): Promise<number> {
+    return this.signalAndWait(name, 'SIGTERM', killAfterMs);
+  }
+
+  /** Sends `sig` to `name` (its process group with `processGroups`), SIGKILL after `killAfterMs`; ms until it exited (0 if it was not running). */
+  private async signalAndWait(name: string, sig: NodeJS.Signals, killAfterMs = Infinity): Promise<number> {
     const p = this.byName.get(name);
     if (!p || p.child.exitCode !== null || p.child.signalCode !== null) return 0;
     const started = performance.now();
     const exited = new Promise<void>((done) => p.child.once('exit', () => done()));
-    const signal = (sig: NodeJS.Signals): void => {
-      if (this.o.processGroups && p.child.pid !== undefined) process.kill(-p.child.pid, sig);
-      else p.child.kill(sig);
+    const signal = (s: NodeJS.Signals): void => {
+      if (this.o.processGroups && p.child.pid !== undefined) process.kill(-p.child.pid, s);
+      else p.child.kill(s);
     };
-    signal('SIGTERM');
-    const timer = setTimeout(() => signal('SIGKILL'), killAfterMs);
+    signal(sig);
+    const timer = Number.isFinite(killAfterMs) ? setTimeout(() => signal('SIGKILL'), killAfterMs) : undefined;
     await exited;
     clearTimeout(timer);
     return performance.now() - started;

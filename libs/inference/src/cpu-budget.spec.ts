@@ -34,9 +34,10 @@ describe('cgroup CPU limit', () => {
 
 describe('resolveIntraOpThreads', () => {
   it('keeps a configured count, takes a cgroup limit below the cores for 0, and else leaves 0 to ONNX Runtime', () => {
-    expect(resolveIntraOpThreads(3, 2, 64)).toEqual({ threads: 3, source: 'configured' });
-    expect(resolveIntraOpThreads(0, 2, 64)).toEqual({ threads: 2, source: 'cgroup cpu limit' });
-    expect(resolveIntraOpThreads(0, 64, 64)).toEqual({ threads: 0, source: 'onnxruntime default' });
-    expect(resolveIntraOpThreads(0, undefined, 64)).toEqual({ threads: 0, source: 'onnxruntime default' });
+    const budget = (limit: number | undefined, cores: number) => () => ({ limit, cores });
+    expect(resolveIntraOpThreads(3, budget(2, 64))).toEqual({ threads: 3, source: 'configured' });
+    expect(resolveIntraOpThreads(0, budget(2, 64))).toEqual({ threads: 2, source: 'cgroup cpu limit' });
+    expect(resolveIntraOpThreads(0, budget(64, 64))).toEqual({ threads: 0, source: 'onnxruntime default' });
+    expect(resolveIntraOpThreads(0, budget(undefined, 64))).toEqual({ threads: 0, source: 'onnxruntime default' });
   });
 });

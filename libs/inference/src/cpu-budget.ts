@@ -67,14 +67,24 @@ export interface IntraOpThreads {
   source: 'configured' | 'cgroup cpu limit' | 'onnxruntime default';
 }
 
+/** The CPUs a process may use: its cgroup CPU limit (undefined for none) and the cores it may run on. */
+export interface CpuBudget {
+  limit: number | undefined;
+  cores: number;
+}
+
+/** This process's {@link CpuBudget}, read now. */
+export const currentCpuBudget = (): CpuBudget => ({ limit: cgroupCpuLimit(), cores: availableParallelism() });
+
 /**
  * The intra-op thread count to give ONNX Runtime for a `requested` count:
  * itself when > 0; for 0, the cgroup's CPU limit when it is below the CPUs
  * the process may run on, else 0 (ONNX Runtime's default: one per physical
- * core).
+ * core). `budget` is read only for 0.
  */
-export function resolveIntraOpThreads(requested: number, limit: number | undefined = cgroupCpuLimit(), cores: number = availableParallelism()): IntraOpThreads {
+export function resolveIntraOpThreads(requested: number, budget: () => CpuBudget = currentCpuBudget): IntraOpThreads {
   if (requested > 0) return { threads: requested, source: 'configured' };
+  const { limit, cores } = budget();
   if (limit !== undefined && limit < cores) return { threads: limit, source: 'cgroup cpu limit' };
   return { threads: 0, source: 'onnxruntime default' };
 }

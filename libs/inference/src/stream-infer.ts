@@ -53,7 +53,7 @@ export async function* streamInfer(
   const rpcMetrics = runtime?.metrics;
   const tracer = trace.getTracer('pinrank-inference');
   const servedModels = new Set<string>();
-  const cancels = new StreamCancels(ctx.signal, deps.metrics ? (found) => deps.metrics?.streamCancel(found) : undefined);
+  const cancels = new StreamCancels(ctx.signal, (found) => deps.metrics?.streamCancel(found));
 
   const one = async (req: ModelInferRequest, index: number): Promise<ModelStreamInferResponse> => {
     const started = process.hrtime.bigint();
