@@ -2,11 +2,14 @@
 // Every benchmark prints its figures as ratios against a baseline measured in
 // the same run (these machines are shared and noisy). `npm run bench` lists them.
 // Every benchmark takes `--smoke` (tiny sizes, checks only that it runs clean);
-// `npm run bench:smoke` (smoke.mjs) runs them all.
+// `npm run bench:smoke` (smoke.mjs) runs them all. `--built` runs the bench,
+// and every service it starts, as esbuild bundles (tools/build/bundle.mjs),
+// the form they are deployed in, instead of the sources through tsx.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchBundlePath, bundleEntry } from '../build/bundle.mjs';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -26,12 +29,20 @@ export const BENCHES = {
   'train-step': ['tools/train/bench/train-step.bench.ts', 'one TransAct-sized training step: stock tfjs-wasm vs the fast kernels'],
 };
 
-/** The command line that runs benchmark file `file` with `args`. */
-export function benchCommand(file, args) {
-  return [join(root, 'node_modules', '.bin', 'tsx'), ['--tsconfig', join(root, 'tsconfig.base.json'), join(root, file), ...args]];
+/** Set for a bench run with `--built` (and so for the processes it starts); libs/service-kit built-entry.ts reads it. */
+export const BUILT_ENV = 'PINRANK_BENCH_BUILT';
+
+/**
+ * The command line, and the environment to add, that run benchmark file `file`
+ * with `args`; a `--built` among them is taken out and bundles the bench first.
+ */
+export async function benchCommand(file, args) {
+  if (!args.includes('--built')) return [join(root, 'node_modules', '.bin', 'tsx'), ['--tsconfig', join(root, 'tsconfig.base.json'), join(root, file), ...args], {}];
+  const bundle = await bundleEntry(file, benchBundlePath(file));
+  return [process.execPath, [bundle, ...args.filter((a) => a !== '--built')], { [BUILT_ENV]: '1' }];
 }
 
-function main() {
+async function main() {
   const [name, ...rest] = process.argv.slice(2);
   const entry = name ? BENCHES[name] : undefined;
   if (!entry) {
@@ -40,9 +51,9 @@ function main() {
     for (const [n, [file, what]] of Object.entries(BENCHES)) console.error(`  ${n.padEnd(24)} ${what}${existsSync(join(root, file)) ? '' : ' (missing)'}`);
     process.exit(name ? 2 : 0);
   }
-  const [cmd, args] = benchCommand(entry[0], rest);
-  const res = spawnSync(cmd, args, { stdio: 'inherit', cwd: root });
+  const [cmd, args, env] = await benchCommand(entry[0], rest);
+  const res = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, env: { ...process.env, ...env } });
   process.exit(res.status ?? 1);
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main();
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();

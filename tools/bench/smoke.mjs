@@ -1,27 +1,28 @@
 // `npm run bench:smoke`: runs every benchmark of run.mjs with `--smoke` (tiny
 // sizes), two at a time, and fails when one exits non-zero. A benchmark's smoke
 // run checks that it completes with no error and no degraded answer; it asserts
-// no timing. Part of `npm test` (the `bench` Nx project's test target).
-//   node tools/bench/smoke.mjs [name ...] [--parallel 2] [--timeout-s 150]
+// no timing. Part of `npm test` (the `bench` Nx project's test target), which
+// also smokes a few with `--built` (bundled as deployed; run.mjs).
+//   node tools/bench/smoke.mjs [name ...] [--built] [--parallel 2] [--timeout-s 150]
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { BENCHES, benchCommand, root } from './run.mjs';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { parallel: { type: 'string', default: '2' }, 'timeout-s': { type: 'string', default: '150' } },
+  options: { parallel: { type: 'string', default: '2' }, 'timeout-s': { type: 'string', default: '150' }, built: { type: 'boolean', default: false } },
 });
 const names = positionals.length > 0 ? positionals : Object.keys(BENCHES);
 for (const n of names) if (!BENCHES[n]) throw new Error(`unknown benchmark "${n}"; known: ${Object.keys(BENCHES).join(', ')}`);
 const PARALLEL = Number(values.parallel);
 const TIMEOUT_MS = Number(values['timeout-s']) * 1000;
 
-/** Runs one benchmark's smoke; resolves with its outcome (never rejects). */
-function smoke(name) {
-  const [cmd, args] = benchCommand(BENCHES[name][0], ['--smoke']);
+/** Runs one benchmark's smoke; resolves with its outcome (rejects only when its bundle fails to build). */
+async function smoke(name) {
+  const [cmd, args, env] = await benchCommand(BENCHES[name][0], ['--smoke', ...(values.built ? ['--built'] : [])]);
   const started = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' }, detached: true });
+    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...env }, detached: true });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -57,7 +58,7 @@ await Promise.all(
     for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
       const r = await smoke(name);
       results.push(r);
-      process.stdout.write(`${r.ok ? 'ok  ' : 'FAIL'} ${name.padEnd(24)} ${r.seconds.toFixed(1)} s${r.ok ? '' : ` (${r.code})`}\n`);
+      process.stdout.write(`${r.ok ? 'ok  ' : 'FAIL'} ${(values.built ? `${name} (built)` : name).padEnd(24)} ${r.seconds.toFixed(1)} s${r.ok ? '' : ` (${r.code})`}\n`);
       if (!r.ok) process.stdout.write(`---- ${name} output (last 4000 characters) ----\n${r.output.slice(-4000)}\n----\n`);
     }
   }),

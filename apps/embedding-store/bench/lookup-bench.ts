@@ -13,10 +13,10 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { credentials, Metadata, Server, ServerCredentials } from '@grpc/grpc-js';
 import { EmbeddingStoreClient, EmbeddingStoreService, GetEmbeddingsRequest, GetEmbeddingsResponse, SnapshotState, VectorKind, type EmbeddingsLookup, type EmbeddingsLookupResult } from '@pinrank/proto';
-import { callUnary, createClient, freePort, LookupStreamClient, startServer } from '@pinrank/service-kit';
+import { callUnary, createClient, entryArgs, freePort, LookupStreamClient, startServer } from '@pinrank/service-kit';
 import { Command } from 'commander';
 import * as hdr from 'hdr-histogram-js';
 import Redis from 'ioredis';
@@ -167,7 +167,7 @@ async function serveProcess(
   cacheOff = false,
 ): Promise<Array<[string, Call]>> {
   const address = `127.0.0.1:${await freePort()}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(__dirname, '../src/main.ts')], {
+  const child = spawn(process.execPath, entryArgs('apps/embedding-store/src/main.ts'), {
     env: {
       ...process.env,
       EMBEDDING_STORE_ADDR: address,

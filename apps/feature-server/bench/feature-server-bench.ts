@@ -8,7 +8,7 @@
 //
 //   npx tsx apps/feature-server/bench/feature-server-bench.ts [--actions 20000] [--reads 2000] [--fresh 200] [--read-actions 100] [--built] [--profile-dir DIR] [--smoke]
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -16,7 +16,7 @@ import { Command } from 'commander';
 import Redis from 'ioredis';
 import { connect } from 'nats';
 import { FeatureServerService, GetRealtimeSequenceRequest, RealtimeSequence, UserAction, type SequenceLookup, type SequenceLookupResult } from '@pinrank/proto';
-import { LookupStreamClient } from '@pinrank/service-kit';
+import { BENCH_BUILT_ENV, entryArgs, LookupStreamClient } from '@pinrank/service-kit';
 import { DEFAULT_RETENTION } from '../src/app';
 import { SequenceReader } from '../src/read/sequence-reader';
 import { type ActionStore } from '../src/store/action-store';
@@ -37,7 +37,7 @@ const opts = new Command()
   .option('--read-users <n>', 'users preloaded with sequence actions for the reads', (v) => Number(v), 200)
   .option('--read-actions <n>', 'sequence actions each read user holds (reads ask for the newest 100; the retention default keeps 256)', (v) => Number(v), 100)
   .option('--fresh <n>', 'JetStream freshness samples', (v) => Number(v), 200)
-  .option('--built', 'run the servers from the esbuild bundle as deployed (dist/apps/feature-server/main.js; `npx nx run feature-server:build` first) instead of the sources through tsx', false)
+  .option('--built', 'run the servers (and the bare floor) as esbuild bundles, as deployed, instead of the sources through tsx (what `npm run bench feature-server -- --built` does for the bench too)', false)
   .option('--profile-dir <dir>', 'each feature-server process writes a V8 CPU profile there when it stops (summarise with apps/ranker/bench/cpu-profile.ts)')
   .option('--smoke', 'tiny sizes: checks that every path runs and answers in full; times nothing', false)
   .parse()
@@ -49,9 +49,8 @@ const NATS_URL = '127.0.0.1:4222';
 const tag = `${process.pid}_${Date.now()}`;
 const NOW = Date.now();
 const CATALOG = 5_000;
-const MAIN = resolve(__dirname, '../src/main.ts');
-const BUNDLE = resolve(__dirname, '../../../dist/apps/feature-server/main.js');
-if (opts.built && !existsSync(BUNDLE)) throw new Error(`--built: ${BUNDLE} is missing; run \`npx nx run feature-server:build\` first`);
+if (opts.built) process.env[BENCH_BUILT_ENV] = '1';
+const SERVER_ARGS = entryArgs('apps/feature-server/src/main.ts');
 const started = performance.now();
 
 function log(line: string): void {
@@ -191,7 +190,7 @@ async function bareFloor(
   const localClient = bareClient(`127.0.0.1:${local.port}`, answer.userId, NOW);
   const answerFile = join(dir, 'bare-answer.bin');
   writeFileSync(answerFile, RealtimeSequence.encode(answer).finish());
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(__dirname, 'bare-floor-process.ts'), answerFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...entryArgs('apps/feature-server/bench/bare-floor-process.ts'), answerFile], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   const port = await new Promise<number>((res, rej) => {
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
@@ -218,7 +217,7 @@ async function bareFloor(
 
 /** Starts `src/main.ts` with the given variables on free ports; resolves when it logs ready. */
 function startServerProcess(catalog: CatalogServer, env: Record<string, string>): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, [...(opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(opts.profileDir)}`] : []), ...(opts.built ? [BUNDLE] : ['--import', 'tsx', MAIN])], {
+  const child: ChildProcess = spawn(process.execPath, [...(opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(opts.profileDir)}`] : []), ...SERVER_ARGS], {
     env: {
       ...process.env,
       FEATURE_SERVER_ADDR: '127.0.0.1:0',

@@ -121,7 +121,9 @@ export function formatProfileSummary(title: string, s: ProfileSummary): string {
   ].join('\n');
 }
 
-if (require.main === module) {
+// Run as a command only when this file is the entry: inlined into a bench's bundle
+// (`--built`), `require.main === module` would hold for every module of it.
+if (/cpu-profile\.[cm]?[jt]s$/.test(process.argv[1] ?? '')) {
   const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' }, 'last-ms': { type: 'string' } } });
   const file = positionals[0];
   if (!file) {

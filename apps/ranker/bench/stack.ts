@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Metadata } from '@grpc/grpc-js';
 import { VectorFileWriter } from '@pinrank/contracts';
 import {
@@ -17,10 +17,10 @@ import {
   UserAction,
   type IngestActionsResponse,
 } from '@pinrank/proto';
-import { callUnary, createClient, freePort as kitFreePort } from '@pinrank/service-kit';
+import { builtEntry, callUnary, createClient, freePort as kitFreePort, repoRoot } from '@pinrank/service-kit';
 
 /** The repository root (this file is apps/ranker/bench/stack.ts). */
-export const ROOT = resolve(__dirname, '../../..');
+export const ROOT = repoRoot();
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
 const ADMIN_TOKEN = 'bench-admin';
 
@@ -78,6 +78,8 @@ interface ProcessSpec {
   args: string[];
   root: string;
   nodeArgs: string[];
+  /** The entry's bundle in `--built` mode ('' when the sources run with tsx); set on the first start. */
+  bundle?: string;
 }
 
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on Linux). */
@@ -131,7 +133,7 @@ export class Stack {
 
   /**
    * Starts `entry` (a .ts file under `root`, default this checkout) with tsx
-   * and `env`. Another root runs that checkout's code (e.g. the previous
+   * (in `--built` mode: its bundle with node) and `env`. Another root runs that checkout's code (e.g. the previous
    * release's router, for an A/B in one run); it needs its own node_modules.
    * `nodeArgs` go to node (e.g. `--cpu-prof`, which NODE_OPTIONS may not carry).
    */
@@ -178,7 +180,10 @@ export class Stack {
   }
 
   private spawn(name: string, spec: ProcessSpec): void {
-    const child = spawn(TSX, [...spec.nodeArgs, join(spec.root, spec.entry), ...spec.args], {
+    // `--built`: the entry's bundle, as deployed (bundled once per entry and root), run by node itself.
+    const bundle = (spec.bundle ??= builtEntry(spec.root, spec.entry, ROOT) ?? '');
+    const [command, args] = bundle ? [process.execPath, [...spec.nodeArgs, bundle, ...spec.args]] : [TSX, [...spec.nodeArgs, join(spec.root, spec.entry), ...spec.args]];
+    const child = spawn(command, args, {
       cwd: spec.root,
       env: { ...process.env, LOG_LEVEL: 'warn', OTEL_TRACES_EXPORTER: 'none', ...spec.env },
       stdio: ['ignore', 'ignore', 'inherit'],

@@ -76,3 +76,5 @@ export { admittedCode, policyCases, probeMethod, type PolicyCase, type ProbeCred
 export { checkPolicyCase, describePolicyTables, startPolicyServer, type PolicyServer } from './testing/policy-server';
 // Free loopback ports for the services a test stack or a benchmark starts.
 export { freePort, freePorts } from './free-ports';
+// The benchmarks' `--built` mode: their processes run as the deployed bundles.
+export { BENCH_BUILT_ENV, benchBuilt, builtEntry, entryArgs, repoRoot } from './testing/built-entry';

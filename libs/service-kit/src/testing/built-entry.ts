@@ -1,0 +1,41 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+// The benchmarks' `--built` mode (`npm run bench <name> -- --built`): the bench
+// and every process it starts run as esbuild bundles, as they are deployed,
+// instead of the TypeScript sources through tsx (whose per-closure name keeping
+// and re-export getters cost a few microseconds a call on hot paths).
+
+/** The variable `npm run bench <name> -- --built` sets for the bench and its children. */
+export const BENCH_BUILT_ENV = 'PINRANK_BENCH_BUILT';
+
+/** Whether this bench runs in `--built` mode. */
+export function benchBuilt(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env[BENCH_BUILT_ENV] === '1';
+}
+
+/**
+ * In `--built` mode, bundles `entry` (a path under the checkout `root`) as the
+ * apps are bundled (tools/build/bundle.mjs) and returns the bundle's path, for
+ * `node <bundle>`; otherwise undefined (run the sources with tsx). `bundler` is
+ * the checkout whose bundle.mjs does it (default `root`).
+ */
+export function builtEntry(root: string, entry: string, bundler = root): string | undefined {
+  if (!benchBuilt()) return undefined;
+  return execFileSync(process.execPath, [join(bundler, 'tools', 'build', 'bundle.mjs'), entry, '--root', root], { cwd: root, encoding: 'utf8' }).trim();
+}
+
+/** The checkout this code runs from (the folder above it that holds nx.json), from the sources or from a bundle. */
+export function repoRoot(from: string = __dirname): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'nx.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no nx.json above ${from}: not run from a pinrank checkout`);
+  }
+}
+
+/** Node's arguments that run `entry` (a path under the checkout `root`): its bundle in `--built` mode, else the sources with tsx. */
+export function entryArgs(entry: string, root: string = repoRoot()): string[] {
+  const bundle = builtEntry(root, entry);
+  return bundle ? [bundle] : ['--import', 'tsx', join(root, entry)];
+}
