@@ -19,7 +19,7 @@ import {
 } from '@pinrank/proto';
 import { builtEntry, callUnary, createClient, freePort as kitFreePort, repoRoot } from '@pinrank/service-kit';
 
-/** The repository root (this file is apps/ranker/bench/stack.ts). */
+/** The repository root, found from this file's folder (in the sources or in a bench's bundle). */
 export const ROOT = repoRoot();
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
 const ADMIN_TOKEN = 'bench-admin';
@@ -133,8 +133,9 @@ export class Stack {
 
   /**
    * Starts `entry` (a .ts file under `root`, default this checkout) with tsx
-   * (in `--built` mode: its bundle with node) and `env`. Another root runs that checkout's code (e.g. the previous
-   * release's router, for an A/B in one run); it needs its own node_modules.
+   * (in `--built` mode: its bundle with node) and `env`. Another root runs
+   * that checkout's code (e.g. the previous release's router, for an A/B in
+   * one run); it needs its own node_modules.
    * `nodeArgs` go to node (e.g. `--cpu-prof`, which NODE_OPTIONS may not carry).
    */
   async start(name: string, entry: string, env: Record<string, string>, args: string[] = [], root = ROOT, nodeArgs: string[] = []): Promise<void> {
