@@ -8,13 +8,13 @@
 // (paths alternate in short blocks), plus CPU time per call. Both sides set a deadline.
 // A last phase puts the servers in another process (as every hop of a Rank is) and
 // compares calls made back to back with calls made after the server sat idle for
-// --idle-ms: what waking an idle process costs. Beside the two gRPC paths it runs
-// the transports underneath, in the same child: a plain TCP echo and Node's own
+// --idle-ms: what waking an idle process costs. Beside the two gRPC paths (and the
+// kit on one side only, which side costs what) it runs the transports underneath, in the same child: a plain TCP echo and Node's own
 // HTTP/2 (a gRPC-shaped exchange: one framed message, headers, data, trailers),
 // so the cost of waking a process is told apart from the cost of the stack it runs;
 // and the same answer as a message on a long-lived bidirectional gRPC stream (no
 // new HTTP/2 stream, headers or trailers per request).
-//   npm run bench service-kit [-- --calls 3000 --seconds 1.5 --rounds 4 --idle-calls 300 --idle-ms 20 --smoke]
+//   npm run bench service-kit [-- --calls 3000 --seconds 1.5 --rounds 4 --idle-calls 300 --idle-ms 20 --smoke --built]
 import { fork } from 'node:child_process';
 import { connect as http2Connect, createServer as createHttp2Server, type ServerHttp2Stream } from 'node:http2';
 import { connect as tcpConnect, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
@@ -381,6 +381,8 @@ async function crossProcessPhase(out: string[]): Promise<void> {
     const clients = [
       { name: 'bare grpc-js (baseline)', ...bareClient(ports.bare) },
       { name: 'service kit', ...kitClient(ports.kit) },
+      { name: 'kit server, bare client', ...bareClient(ports.kit) },
+      { name: 'bare server, kit client', ...kitClient(ports.bare) },
       { name: 'bare grpc-js, a message on an open bidirectional stream', ...streamedClient(ports.bare) },
       { name: 'service kit, a lookup stream (lookupStream + LookupStreamClient)', ...kitStreamedClient(ports.kit) },
       { name: "Node's HTTP/2 alone (a gRPC-shaped echo, no grpc-js)", ...http2EchoClient(ports.h2) },
