@@ -77,4 +77,6 @@ export { checkPolicyCase, describePolicyTables, startPolicyServer, type PolicySe
 // Free loopback ports for the services a test stack or a benchmark starts.
 export { freePort, freePorts } from './free-ports';
 // The benchmarks' `--built` mode: their processes run as the deployed bundles.
-export { BENCH_BUILT_ENV, benchBuilt, builtEntry, entryArgs, repoRoot } from './testing/built-entry';
+export { BENCH_BUILT_ENV, benchBuilt, builtEntry, entryArgs } from './testing/built-entry';
+// The checkout the code runs from, from the sources or a bundle.
+export { repoRoot } from './repo-root';

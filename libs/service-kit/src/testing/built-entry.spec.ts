@@ -1,19 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BENCH_BUILT_ENV, benchBuilt, entryArgs, repoRoot } from './built-entry';
+import { repoRoot } from '../repo-root';
+import { BENCH_BUILT_ENV, benchBuilt, entryArgs } from './built-entry';
 
 describe('the benchmarks\' --built mode', () => {
   const saved = process.env[BENCH_BUILT_ENV];
   afterEach(() => {
     if (saved === undefined) delete process.env[BENCH_BUILT_ENV];
     else process.env[BENCH_BUILT_ENV] = saved;
-  });
-
-  it('finds the checkout from any folder below it', () => {
-    const root = repoRoot();
-    expect(existsSync(join(root, 'nx.json'))).toBe(true);
-    expect(repoRoot(join(root, 'apps', 'ranker', 'bench'))).toBe(root);
-    expect(() => repoRoot('/')).toThrow(/no nx.json above/);
   });
 
   it('runs the sources with tsx unless the mode is on', () => {

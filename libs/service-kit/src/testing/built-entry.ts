@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { repoRoot } from '../repo-root';
 
 // The benchmarks' `--built` mode (`npm run bench <name> -- --built`): the bench
 // and every process it starts run as esbuild bundles, as they are deployed,
@@ -24,14 +24,6 @@ export function benchBuilt(env: NodeJS.ProcessEnv = process.env): boolean {
 export function builtEntry(root: string, entry: string, bundler = root): string | undefined {
   if (!benchBuilt()) return undefined;
   return execFileSync(process.execPath, [join(bundler, 'tools', 'build', 'bundle.mjs'), entry, '--root', root], { cwd: root, encoding: 'utf8' }).trim();
-}
-
-/** The checkout this code runs from (the folder above it that holds nx.json), from the sources or from a bundle. */
-export function repoRoot(from: string = __dirname): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'nx.json'))) return dir;
-    if (dirname(dir) === dir) throw new Error(`no nx.json above ${from}: not run from a pinrank checkout`);
-  }
 }
 
 /** Node's arguments that run `entry` (a path under the checkout `root`): its bundle in `--built` mode, else the sources with tsx. */

@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import { SERVICE_IDENTITIES } from '@pinrank/contracts';
+import { repoRoot } from '@pinrank/service-kit';
 import { type Command } from 'commander';
 import { loadWorld, MANIFEST_FILE, writeWorld } from '@pinrank/sim';
 import { summarizeArms } from '../experiment/arm-summary';
@@ -99,7 +100,7 @@ export function registerExperimentRun(program: Command, io: CliIo): void {
     .option('--no-progress', 'do not draw progress bars')
     .option('--logs', "forward the stack's log lines to stderr")
     .action(async (flags: ExperimentRunFlags) => {
-      const root = resolve(__dirname, '..', '..', '..', '..');
+      const root = repoRoot();
       const configPath = resolve(flags.config);
       const config = await readExperimentConfig(configPath);
       const choice = chooseStack(flags);

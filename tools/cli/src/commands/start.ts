@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { type Command } from 'commander';
 import { SERVICE_IDENTITIES } from '@pinrank/contracts';
+import { repoRoot } from '@pinrank/service-kit';
 import { EmbeddingStoreClient, ListSnapshotsRequest, LoadSnapshotRequest, SnapshotState } from '@pinrank/proto';
 import { type CliIo } from '../io';
 import { openClient, unary } from '../remote/call';
@@ -74,7 +75,7 @@ export function registerStart(program: Command, io: CliIo): void {
     .option('--restart-window <s>', 'window (seconds) over which --max-restarts counts exits', intOption(1, 86_400), 60)
     .option('--insecure', 'plaintext and no authorization policy (debugging); admin RPCs still need the admin token')
     .action(async (flags: StartFlags) => {
-      const root = resolve(__dirname, '..', '..', '..', '..');
+      const root = repoRoot();
       const dataDir = resolve(flags.data);
       const progress = new PhaseProgress(flags.progress && io.errIsTty);
       const data = await prepareStackData({
