@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './repo-root';
 
@@ -12,7 +13,20 @@ describe('repoRoot', () => {
     expect(repoRoot(join(root, 'tools', 'cli', 'src', 'commands'))).toBe(root);
   });
 
+  it('takes only pinrank\'s own package.json as the root (a package of its own below it is not)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'repo-root-'));
+    try {
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'pinrank' }));
+      mkdirSync(join(dir, 'libs', 'other'), { recursive: true });
+      writeFileSync(join(dir, 'libs', 'other', 'package.json'), JSON.stringify({ name: '@pinrank/other' }));
+      expect(repoRoot(join(dir, 'libs', 'other', 'src'))).toBe(dir);
+      expect(repoRoot(join(dir, 'dist', 'apps', 'ranker'))).toBe(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('says so outside a checkout', () => {
-    expect(() => repoRoot('/')).toThrow(/no nx.json above \/: not run from a pinrank checkout/);
+    expect(() => repoRoot('/')).toThrow(/no package.json named "pinrank" above \/: not run from a pinrank checkout/);
   });
 });
