@@ -55,5 +55,7 @@ export { inferenceService, platformWithProvider, type InferenceServiceOptions } 
 export { FIRST_VERSION_PARAM, THEN_MODEL_PARAM, THEN_VERSION_PARAM } from './chained-infer';
 export { CANCEL_PARAM, isCancelMessage, MAX_TIMEOUT_US, requestDeadline, requestTimeoutMs, TIMEOUT_PARAM, TRACEPARENT_PARAM } from './request-params';
 export { StreamCancels, type TrackedRequest } from './stream-cancels';
+export { RunSlots } from './run-slots';
+export { STREAM_MAX_INFLIGHT, STREAM_READ_AHEAD } from './stream-infer';
 export { inferStreamClient, type InferStream, type InferStreamOptions } from './stream-infer-client';
 export { startInferenceWorker, type InferenceWorker, type InferenceWorkerOptions } from './inference-worker';

@@ -23,7 +23,10 @@ const NOT_TRACKED: Pick<TrackedRequest, 'release'> = { release() {} };
  * cancelled, and while two requests in flight share an id the first one holds
  * it. One for no request in flight (already answered, never sent) is ignored:
  * the two messages cross on the wire. Cancellations are read in order with
- * the requests, as the stream reads its next message.
+ * the requests, as the stream reads its next message; the stream reads
+ * further ahead than it runs (stream-infer.ts), so a cancel message is read
+ * while the requests before it wait for a slot, and one of those can be
+ * cancelled before it starts.
  */
 export class StreamCancels {
   private readonly live = new Map<string, AbortController>();

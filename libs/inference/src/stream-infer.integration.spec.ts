@@ -8,6 +8,7 @@ import { type CallContext } from '@pinrank/service-kit';
 import pino from 'pino';
 import { startInferenceWorker, type InferenceWorker } from './inference-worker';
 import { CANCEL_PARAM } from './request-params';
+import { STREAM_MAX_INFLIGHT } from './stream-infer';
 import { inferStreamClient } from './stream-infer-client';
 import { affineConfig, affineModel, writeVersion } from './testing/tiny-models';
 
@@ -143,5 +144,27 @@ describe('ModelStreamInfer cancellations', () => {
     } finally {
       streamClient.close();
     }
+  });
+
+  it('a cancel message is acted on at once even while the stream runs as many requests as it may: the requests waiting behind them are answered CANCELLED first', async () => {
+    const stream = client.modelStreamInfer(new Metadata());
+    const order: string[] = [];
+    const ended = new Promise<void>((resolve, reject) => {
+      stream.on('end', resolve);
+      stream.on('error', reject);
+    });
+    stream.on('data', (m: ModelStreamInferResponse) => order.push(`${m.inferResponse?.id ?? ''}:${m.errorMessage.split(':')[0] || 'OK'}`));
+    // STREAM_MAX_INFLIGHT requests fill the stream's slots for the batcher's 1 s; two more wait behind them.
+    for (let i = 0; i < STREAM_MAX_INFLIGHT; i++) stream.write(slow(`r${i}`));
+    stream.write(slow('late-1'));
+    stream.write(slow('late-2'));
+    stream.write(cancel('late-2'));
+    stream.write(cancel('late-1'));
+    stream.end();
+    await ended;
+    // Read in turn, the cancels would wait for a slot: the late requests would run after the others, OK.
+    expect(order.slice(0, 2).sort()).toEqual(['late-1:CANCELLED', 'late-2:CANCELLED']);
+    expect(order.slice(2).every((a) => a.endsWith(':OK'))).toBe(true);
+    expect(order).toHaveLength(STREAM_MAX_INFLIGHT + 2);
   });
 });

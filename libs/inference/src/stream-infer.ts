@@ -7,14 +7,22 @@ import { loggerForSpan, SERVER_FAULT_CODES } from '@pinrank/telemetry/internal';
 import { inferCall, type InferDeps } from './infer-call';
 import { isModelName } from './request-checks';
 import { requestTraceparent } from './request-params';
+import { RunSlots } from './run-slots';
 import { StreamCancels } from './stream-cancels';
 
 /** Each message is served, traced and logged as the unary ModelInfer it stands for. */
 const MESSAGE_SPAN = GRPCInferenceServiceService.modelInfer.path.replace(/^\//, '');
 const MESSAGE_SERVICE = 'inference.GRPCInferenceService';
 
-/** Requests of one stream running at once; the stream reads no further until one finishes. */
+/** Requests of one stream running at once. */
 export const STREAM_MAX_INFLIGHT = 16;
+
+/**
+ * Requests of one stream read beyond those running, waiting for a slot; the
+ * stream reads no further until one of them starts. Reading ahead is what
+ * lets a cancel message reach a request while the stream is full.
+ */
+export const STREAM_READ_AHEAD = 16;
 
 /** The error answer to one stream message: the status and message, and the request's id and model so the client can match it. */
 function errorResponse(req: ModelInferRequest, err: unknown): ModelStreamInferResponse {
@@ -31,14 +39,15 @@ function errorResponse(req: ModelInferRequest, err: unknown): ModelStreamInferRe
 
 /**
  * ModelStreamInfer: runs each message of the stream like one ModelInfer (up
- * to {@link STREAM_MAX_INFLIGHT} at once) and answers each, in completion
+ * to {@link STREAM_MAX_INFLIGHT} at once, with up to
+ * {@link STREAM_READ_AHEAD} more read and waiting) and answers each, in completion
  * order, with its response or with `error_message` (the stream goes on after
  * a bad message). Each message gets a SERVER span named for ModelInfer: under
  * the trace its `traceparent` parameter names, else under the stream's; and
  * runs until the earlier of the stream's deadline and its own `timeout`
  * parameter (request-params.ts). A message with the same id and the
- * parameter `cancel` = true cancels a request in flight (stream-cancels.ts):
- * it is not answered itself; the request it names is answered CANCELLED
+ * parameter `cancel` = true cancels a request running or waiting for a slot
+ * (stream-cancels.ts): it is not answered itself; the request it names is answered CANCELLED
  * unless its answer was already on its way. The stream's RPC metrics carry the model
  * when it served exactly one. When the worker starts a graceful shutdown the
  * stream reads no further, answers what it took and ends, so that an idle
@@ -54,6 +63,7 @@ export async function* streamInfer(
   const tracer = trace.getTracer('pinrank-inference');
   const servedModels = new Set<string>();
   const cancels = new StreamCancels(ctx.signal, (found) => deps.metrics?.streamCancel(found));
+  const slots = new RunSlots(STREAM_MAX_INFLIGHT);
 
   const one = async (req: ModelInferRequest, index: number): Promise<ModelStreamInferResponse> => {
     const started = process.hrtime.bigint();
@@ -68,7 +78,9 @@ export async function* streamInfer(
     let logger: Logger | undefined;
     const log = (): Logger => (logger ??= loggerForSpan(ctx.logger, span));
     const own = cancels.track(req);
+    let release: (() => void) | undefined;
     try {
+      release = await slots.acquire(own.signal);
       const { response, model } = await inferCall(deps, req, {
         deadline: ctx.deadline,
         signal: own.signal,
@@ -89,6 +101,7 @@ export async function* streamInfer(
       if (!(err instanceof PinrankError)) log().error({ err }, 'unexpected error in a ModelStreamInfer request');
       return errorResponse(req, err);
     } finally {
+      release?.();
       own.release();
       span.end();
       // Counted as the ModelInfer it stands for (as the lookup streams count theirs), so rates and error ratios
@@ -99,7 +112,7 @@ export async function* streamInfer(
 
   let inputError: unknown;
   try {
-    yield* answerConcurrently(cancels.requests(untilDraining(requests, runtime?.draining)), one, STREAM_MAX_INFLIGHT);
+    yield* answerConcurrently(cancels.requests(untilDraining(requests, runtime?.draining)), one, STREAM_MAX_INFLIGHT + STREAM_READ_AHEAD);
   } catch (err) {
     inputError = err;
   }

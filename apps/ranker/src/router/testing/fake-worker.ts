@@ -7,6 +7,9 @@ import {
   FIRST_VERSION_PARAM,
   requestDeadline,
   requestTimeoutMs,
+  RunSlots,
+  STREAM_MAX_INFLIGHT,
+  STREAM_READ_AHEAD,
   StreamCancels,
   THEN_MODEL_PARAM,
   type HostTensor,
@@ -204,19 +207,24 @@ export async function startFakeWorker(name: string, options: FakeWorkerBehaviour
       if (options.streams === false) throw new PinrankError('UNIMPLEMENTED', `test worker ${name}: no ModelStreamInfer`);
       // Ends when the worker drains, and takes cancel messages out, as the real one does.
       const cancels = new StreamCancels(call.signal);
-      const answer = (req: ModelInferRequest): Promise<ModelStreamInferResponse> => {
+      const slots = new RunSlots(STREAM_MAX_INFLIGHT);
+      const answer = async (req: ModelInferRequest): Promise<ModelStreamInferResponse> => {
         const own = cancels.track(req);
-        return serve(req, requestDeadline(call.deadline, requestTimeoutMs(req)), 'stream', own.signal).then(
-          (res) => ModelStreamInferResponse.fromPartial({ inferResponse: res }),
-          (err: unknown) => {
-            const e = PinrankError.from(err);
-            if (e.code === 'CANCELLED' && own.signal.aborted && !call.signal.aborted) cancelled.push(req.id);
-            return ModelStreamInferResponse.fromPartial({ errorMessage: `${e.code}: ${e.message}`, inferResponse: { id: req.id } });
-          },
-        ).finally(() => own.release());
+        let release: (() => void) | undefined;
+        try {
+          release = await slots.acquire(own.signal);
+          return ModelStreamInferResponse.fromPartial({ inferResponse: await serve(req, requestDeadline(call.deadline, requestTimeoutMs(req)), 'stream', own.signal) });
+        } catch (err) {
+          const e = PinrankError.from(err);
+          if (e.code === 'CANCELLED' && own.signal.aborted && !call.signal.aborted) cancelled.push(req.id);
+          return ModelStreamInferResponse.fromPartial({ errorMessage: `${e.code}: ${e.message}`, inferResponse: { id: req.id } });
+        } finally {
+          release?.();
+          own.release();
+        }
       };
-      // As many at once as the real worker reads (16), answered in completion order.
-      return answerConcurrently(cancels.requests(untilDraining(requests, runtime?.draining)), answer, 16);
+      // As many at once as the real worker runs, with as many read ahead, answered in completion order.
+      return answerConcurrently(cancels.requests(untilDraining(requests, runtime?.draining)), answer, STREAM_MAX_INFLIGHT + STREAM_READ_AHEAD);
     },
   });
   /** One ModelInfer, unary or streamed, until `deadline`; a delay ends early when `signal` aborts. */
