@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentials, Metadata, status } from '@grpc/grpc-js';
+import { credentials, Metadata, status, type ClientDuplexStream } from '@grpc/grpc-js';
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { GRPCInferenceServiceClient, ModelInferRequest, type ModelStreamInferResponse } from '@pinrank/proto';
 import { type CallContext } from '@pinrank/service-kit';
@@ -70,6 +70,17 @@ describe('ModelStreamInfer cancellations', () => {
     ModelInferRequest.fromPartial({ ...request(id), modelName: 'slow', parameters: params });
   const cancel = (id: string, value: boolean | string = true): ModelInferRequest =>
     ModelInferRequest.fromPartial({ id, parameters: { [CANCEL_PARAM]: { parameterChoice: typeof value === 'boolean' ? { $case: 'boolParam', value } : { $case: 'stringParam', value } } } });
+  /** A ModelStreamInfer call whose answers are collected in arrival order; `ended` resolves when the worker ends it. */
+  const openStream = (): { stream: ClientDuplexStream<ModelInferRequest, ModelStreamInferResponse>; answers: ModelStreamInferResponse[]; ended: Promise<void> } => {
+    const stream = client.modelStreamInfer(new Metadata());
+    const answers: ModelStreamInferResponse[] = [];
+    const ended = new Promise<void>((resolve, reject) => {
+      stream.on('end', resolve);
+      stream.on('error', reject);
+    });
+    stream.on('data', (m: ModelStreamInferResponse) => answers.push(m));
+    return { stream, answers, ended };
+  };
   const cancelledCount = async (): Promise<number> => {
     const m = /rpc_server_requests_total\{service="inference\.GRPCInferenceService",method="ModelInfer",code="CANCELLED"(?:,model="slow")?\} (\d+)/.exec(await worker.server.metrics.registry.metrics());
     return Number(m?.[1] ?? 0);
@@ -95,13 +106,7 @@ describe('ModelStreamInfer cancellations', () => {
   });
 
   it('a cancel message stops the queued request with its id (answered CANCELLED, not run) and is not answered itself; a malformed one is refused', async () => {
-    const stream = client.modelStreamInfer(new Metadata());
-    const answers: ModelStreamInferResponse[] = [];
-    const ended = new Promise<void>((resolve, reject) => {
-      stream.on('end', resolve);
-      stream.on('error', reject);
-    });
-    stream.on('data', (m: ModelStreamInferResponse) => answers.push(m));
+    const { stream, answers, ended } = openStream();
     stream.write(slow('a', { timeout: { parameterChoice: { $case: 'int64Param', value: 30_000_000 } } }));
     stream.write(slow('b'));
     stream.write(cancel('a'));
@@ -147,13 +152,7 @@ describe('ModelStreamInfer cancellations', () => {
   });
 
   it('a cancel message is acted on at once even while the stream runs as many requests as it may: the requests waiting behind them are answered CANCELLED first', async () => {
-    const stream = client.modelStreamInfer(new Metadata());
-    const order: string[] = [];
-    const ended = new Promise<void>((resolve, reject) => {
-      stream.on('end', resolve);
-      stream.on('error', reject);
-    });
-    stream.on('data', (m: ModelStreamInferResponse) => order.push(`${m.inferResponse?.id ?? ''}:${m.errorMessage.split(':')[0] || 'OK'}`));
+    const { stream, answers, ended } = openStream();
     // STREAM_MAX_INFLIGHT requests fill the stream's slots for the batcher's 1 s; two more wait behind them.
     for (let i = 0; i < STREAM_MAX_INFLIGHT; i++) stream.write(slow(`r${i}`));
     stream.write(slow('late-1'));
@@ -162,6 +161,7 @@ describe('ModelStreamInfer cancellations', () => {
     stream.write(cancel('late-1'));
     stream.end();
     await ended;
+    const order = answers.map((m) => `${m.inferResponse?.id ?? ''}:${m.errorMessage.split(':')[0] || 'OK'}`);
     // Read in turn, the cancels would wait for a slot: the late requests would run after the others, OK.
     expect(order.slice(0, 2).sort()).toEqual(['late-1:CANCELLED', 'late-2:CANCELLED']);
     expect(order.slice(2).every((a) => a.endsWith(':OK'))).toBe(true);
