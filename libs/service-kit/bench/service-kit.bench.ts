@@ -13,7 +13,8 @@
 // HTTP/2 (a gRPC-shaped exchange: one framed message, headers, data, trailers),
 // so the cost of waking a process is told apart from the cost of the stack it runs;
 // and the same answer as a message on a long-lived bidirectional gRPC stream (no
-// new HTTP/2 stream, headers or trailers per request).
+// new HTTP/2 stream, headers or trailers per request), beside the same on a bare
+// HTTP/2 stream (what that costs without grpc-js).
 //   npm run bench service-kit [-- --calls 3000 --seconds 1.5 --rounds 4 --idle-calls 300 --idle-ms 20 --smoke --built]
 import { fork } from 'node:child_process';
 import { connect as http2Connect, createServer as createHttp2Server, type ServerHttp2Stream } from 'node:http2';
@@ -79,6 +80,9 @@ interface Endpoint {
   port: number;
   close(): Promise<void>;
 }
+
+/** The path of the HTTP/2 echo's long-lived stream (every other path is the unary-shaped echo). */
+const STREAM_ECHO_PATH = '/bench.Echo/Stream';
 
 /** The same exchange as a bidirectional stream: each request message answered by one response message, in order. */
 const STREAMED: ServiceDefinition = {
@@ -271,7 +275,15 @@ async function tcpEchoServer(): Promise<Endpoint> {
 /** Node's HTTP/2 without grpc-js, answering a gRPC-shaped request the way a gRPC server does: headers, the message, trailers. */
 async function http2EchoServer(): Promise<Endpoint> {
   const server = createHttp2Server();
-  server.on('stream', (stream: ServerHttp2Stream) => {
+  server.on('stream', (stream: ServerHttp2Stream, headers) => {
+    if (headers[':path'] === STREAM_ECHO_PATH) {
+      // One long-lived stream: every chunk is written straight back (the client sends one framed message at a time).
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
+      stream.on('data', (c: Buffer) => stream.write(c));
+      stream.on('end', () => stream.end());
+      stream.on('error', () => undefined);
+      return;
+    }
     const chunks: Buffer[] = [];
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('end', () => {
@@ -359,6 +371,38 @@ function http2EchoClient(port: number): { call: Call; close(): void } {
   return { call, close: () => session.close() };
 }
 
+/** A client of {@link http2EchoServer}'s stream echo: one long-lived HTTP/2 stream, a gRPC-framed message out and the same bytes back per call. */
+function http2StreamEchoClient(port: number): { call: Call; close(): void } {
+  const session = http2Connect(`http://127.0.0.1:${port}`);
+  const stream = session.request({ ':method': 'POST', ':path': STREAM_ECHO_PATH, 'content-type': 'application/grpc', te: 'trailers' });
+  stream.on('error', () => undefined); // the child going away at the end
+  let pending: { want: Buffer; got: Buffer; resolve(): void; reject(err: Error): void } | undefined;
+  stream.on('data', (c: Buffer) => {
+    if (!pending) return;
+    pending.got = Buffer.concat([pending.got, c]);
+    if (pending.got.length < pending.want.length) return;
+    const p = pending;
+    pending = undefined;
+    if (p.got.equals(p.want)) p.resolve();
+    else p.reject(new Error(`http2 stream echo: ${p.got.length} bytes back for ${p.want.length}`));
+  });
+  const call: Call = (userId) =>
+    new Promise<void>((resolve, reject) => {
+      const body = Buffer.from(userId);
+      const framed = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), body]);
+      framed.writeUInt32BE(body.length, 1);
+      pending = { want: framed, got: Buffer.alloc(0), resolve, reject };
+      stream.write(framed);
+    });
+  return {
+    call,
+    close: () => {
+      stream.end();
+      session.close();
+    },
+  };
+}
+
 /** In the child process (--serve): a bare and a kit server and the two transport echoes, their ports sent to the parent; runs until disconnected. */
 async function serveForParent(): Promise<void> {
   const [bare, kit, tcp, h2] = [await bareServer(), await kitServer(), await tcpEchoServer(), await http2EchoServer()];
@@ -386,6 +430,7 @@ async function crossProcessPhase(out: string[]): Promise<void> {
       { name: 'bare grpc-js, a message on an open bidirectional stream', ...streamedClient(ports.bare) },
       { name: 'service kit, a lookup stream (lookupStream + LookupStreamClient)', ...kitStreamedClient(ports.kit) },
       { name: "Node's HTTP/2 alone (a gRPC-shaped echo, no grpc-js)", ...http2EchoClient(ports.h2) },
+      { name: "Node's HTTP/2 alone, a framed message on an open stream (what grpc-js's stream runs on)", ...http2StreamEchoClient(ports.h2) },
       { name: 'TCP echo (no HTTP/2)', ...(await tcpEchoClient(ports.tcp)) },
     ];
     try {
