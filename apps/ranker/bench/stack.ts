@@ -78,8 +78,6 @@ interface ProcessSpec {
   args: string[];
   root: string;
   nodeArgs: string[];
-  /** The entry's bundle in `--built` mode ('' when the sources run with tsx); set on the first start. */
-  bundle?: string;
 }
 
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on Linux). */
@@ -182,7 +180,7 @@ export class Stack {
 
   private spawn(name: string, spec: ProcessSpec): void {
     // `--built`: the entry's bundle, as deployed (bundled once per entry and root), run by node itself.
-    const bundle = (spec.bundle ??= builtEntry(spec.root, spec.entry, ROOT) ?? '');
+    const bundle = builtEntry(spec.root, spec.entry, ROOT);
     const [command, args] = bundle ? [process.execPath, [...spec.nodeArgs, bundle, ...spec.args]] : [TSX, [...spec.nodeArgs, join(spec.root, spec.entry), ...spec.args]];
     const child = spawn(command, args, {
       cwd: spec.root,

@@ -41,7 +41,7 @@ function answerParts(out: ModelStreamInferResponse): LookupResultParts<ModelInfe
  * cancels it fails CANCELLED at once, and a message with its id and
  * `cancel` = true tells the worker to drop it (stream-cancels.ts); a Triton
  * server answers that message with an error, which is dropped here. At most
- * {@link STREAM_MAX_INFLIGHT} are in flight (what the worker reads at once):
+ * {@link STREAM_MAX_INFLIGHT} are in flight (what the worker runs at once):
  * past that, or while the stream is down, `call` refuses with
  * LookupStreamUnavailable and the caller sends the unary ModelInfer.
  */

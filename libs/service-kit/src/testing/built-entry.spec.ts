@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../repo-root';
 import { BENCH_BUILT_ENV, benchBuilt, entryArgs } from './built-entry';
@@ -26,5 +26,9 @@ describe('the benchmarks\' --built mode', () => {
     expect(text).toContain('routerOptionsFromEnv');
     expect(text).toMatch(/require\("@grpc\/grpc-js"\)/);
     expect(text).not.toContain('__name(');
+    // A second start of the same entry reuses the bundle: the file is not written again.
+    const written = statSync(bundle as string).mtimeMs;
+    expect(entryArgs('apps/ranker/bench/router-process.ts')).toEqual([bundle]);
+    expect(statSync(bundle as string).mtimeMs).toBe(written);
   }, 60_000);
 });

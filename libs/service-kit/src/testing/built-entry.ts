@@ -15,15 +15,24 @@ export function benchBuilt(env: NodeJS.ProcessEnv = process.env): boolean {
   return env[BENCH_BUILT_ENV] === '1';
 }
 
+/** Bundles made by this process, by checkout and entry: a bench that starts one entry several times bundles it once. */
+const bundled = new Map<string, string>();
+
 /**
  * In `--built` mode, bundles `entry` (a path under the checkout `root`) as the
- * apps are bundled (tools/build/bundle.mjs) and returns the bundle's path, for
- * `node <bundle>`; otherwise undefined (run the sources with tsx). `bundler` is
- * the checkout whose bundle.mjs does it (default `root`).
+ * apps are bundled (tools/build/bundle.mjs), once per process, and returns the
+ * bundle's path, for `node <bundle>`; otherwise undefined (run the sources
+ * with tsx). `bundler` is the checkout whose bundle.mjs does it (default `root`).
  */
 export function builtEntry(root: string, entry: string, bundler = root): string | undefined {
   if (!benchBuilt()) return undefined;
-  return execFileSync(process.execPath, [join(bundler, 'tools', 'build', 'bundle.mjs'), entry, '--root', root], { cwd: root, encoding: 'utf8' }).trim();
+  const key = join(root, entry);
+  let bundle = bundled.get(key);
+  if (bundle === undefined) {
+    bundle = execFileSync(process.execPath, [join(bundler, 'tools', 'build', 'bundle.mjs'), entry, '--root', root], { cwd: root, encoding: 'utf8' }).trim();
+    bundled.set(key, bundle);
+  }
+  return bundle;
 }
 
 /** Node's arguments that run `entry` (a path under the checkout `root`): its bundle in `--built` mode, else the sources with tsx. */
