@@ -47,6 +47,8 @@ const { values: args } = parseArgs({
     'idle-ms': { type: 'string', default: '20' },
     serve: { type: 'boolean', default: false },
     smoke: { type: 'boolean', default: false },
+    // Only the phase with the servers in another process (what the lookup streams are measured by).
+    'cross-only': { type: 'boolean', default: false },
   },
 });
 const SMOKE = args.smoke === true;
@@ -102,6 +104,12 @@ async function bareServer(tls?: Tls): Promise<Endpoint> {
   const server = new Server();
   server.addService(FeatureServerService, {
     getRealtimeSequence: (call: ServerUnaryCall<GetRealtimeSequenceRequest, RealtimeSequence>, cb: sendUnaryData<RealtimeSequence>) => cb(null, answer(call.request)),
+    // The kit's lookup envelope answered bare: what LookupStreamClient costs on its own.
+    streamRealtimeSequences: (call: ServerDuplexStream<SequenceLookup, SequenceLookupResult>) => {
+      call.on('data', (m: SequenceLookup) => call.write({ requestId: m.requestId, status: { code: 0, message: '' }, sequence: answer(m.request as GetRealtimeSequenceRequest) }));
+      call.on('end', () => call.end());
+      call.on('error', () => undefined);
+    },
   });
   server.addService(STREAMED, {
     answerEach: (call: ServerDuplexStream<GetRealtimeSequenceRequest, RealtimeSequence>) => {
@@ -325,6 +333,36 @@ function streamedClient(port: number): { call: Call; close(): void } {
   };
 }
 
+/** A bare grpc-js stream of lookup envelopes to a lookup stream (the kit's server, or the bare one): one request in flight at a time. */
+function bareLookupStreamClient(port: number): { call: Call; close(): void } {
+  const client = new FeatureServerClient(`127.0.0.1:${port}`, credentials.createInsecure());
+  const stream = client.streamRealtimeSequences();
+  const waiting: Array<(res: SequenceLookupResult) => void> = [];
+  stream.on('data', (res: SequenceLookupResult) => waiting.shift()?.(res));
+  stream.on('error', () => undefined); // the child going away at the end
+  let id = 0;
+  const call: Call = (userId) =>
+    new Promise<void>((resolve, reject) => {
+      waiting.push((res) => {
+        try {
+          if (res.status?.code !== 0 || !res.sequence) throw new Error(`lookup ${res.requestId} failed: ${res.status?.message}`);
+          check(res.sequence, userId);
+          resolve();
+        } catch (err) {
+          reject(err as Error);
+        }
+      });
+      stream.write({ requestId: ++id, timeoutMs: TIMEOUT_MS, traceparent: '', request: GetRealtimeSequenceRequest.fromPartial({ userId, maxLen: 1 }) });
+    });
+  return {
+    call,
+    close: () => {
+      stream.end();
+      client.close();
+    },
+  };
+}
+
 /** A client of {@link tcpEchoServer}: one write, waits for the same bytes back. */
 async function tcpEchoClient(port: number): Promise<{ call: Call; close(): void }> {
   const socket: Socket = tcpConnect(port, '127.0.0.1');
@@ -429,6 +467,8 @@ async function crossProcessPhase(out: string[]): Promise<void> {
       { name: 'bare server, kit client', ...kitClient(ports.bare) },
       { name: 'bare grpc-js, a message on an open bidirectional stream', ...streamedClient(ports.bare) },
       { name: 'service kit, a lookup stream (lookupStream + LookupStreamClient)', ...kitStreamedClient(ports.kit) },
+      { name: 'lookupStream server, bare stream client', ...bareLookupStreamClient(ports.kit) },
+      { name: 'bare stream server, LookupStreamClient', ...kitStreamedClient(ports.bare) },
       { name: "Node's HTTP/2 alone (a gRPC-shaped echo, no grpc-js)", ...http2EchoClient(ports.h2) },
       { name: "Node's HTTP/2 alone, a framed message on an open stream (what grpc-js's stream runs on)", ...http2StreamEchoClient(ports.h2) },
       { name: 'TCP echo (no HTTP/2)', ...(await tcpEchoClient(ports.tcp)) },
@@ -512,34 +552,39 @@ async function main(): Promise<void> {
     '',
   ];
   try {
-    const pki = ensureLocalPki({ dir, identities: [{ name: 'bench-server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }, { name: 'bench-client' }] });
-    await phase(
-      'plaintext (and which side costs what: the kit on one side only)',
-      async () => [
-        await path('bare grpc-js (baseline)', bareServer, bareClient),
-        await path('service kit', kitServer, kitClient),
-        await path('kit server, bare client', kitServer, bareClient),
-        await path('bare server, kit client', bareServer, kitClient),
-      ],
-      out,
-    );
-    await phase('mutual TLS', async () => [await path('bare grpc-js, mTLS (baseline)', bareServer, bareClient, { pki }), await path('service kit, mTLS', kitServer, kitClient, { pki })], out);
-    // Tracing on: a registered provider (context manager, propagator) recording every span.
-    const exporter = new DiscardingExporter();
-    const tracing = startTracing({ serviceName: 'service-kit-bench', exporter: 'none', spanProcessors: [new BatchSpanProcessor(exporter)] });
-    try {
-      await phase('tracing on (every span recorded and exported)', async () => [await path('bare grpc-js (baseline)', bareServer, bareClient), await path('service kit, tracing on', kitServer, kitClient)], out);
-      await tracing.forceFlush();
-      if (exporter.spans === 0) throw new Error('tracing phase recorded no spans');
-      out.push(`spans exported in the tracing phase: ${exporter.spans}`, '');
-    } finally {
-      await tracing.shutdown();
-    }
+    if (!args['cross-only']) await inProcessPhases(dir, out);
     await crossProcessPhase(out);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   process.stdout.write(`${out.join('\n')}\n`);
+}
+
+/** The three phases with client and servers in this process. */
+async function inProcessPhases(dir: string, out: string[]): Promise<void> {
+  const pki = ensureLocalPki({ dir, identities: [{ name: 'bench-server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }, { name: 'bench-client' }] });
+  await phase(
+    'plaintext (and which side costs what: the kit on one side only)',
+    async () => [
+      await path('bare grpc-js (baseline)', bareServer, bareClient),
+      await path('service kit', kitServer, kitClient),
+      await path('kit server, bare client', kitServer, bareClient),
+      await path('bare server, kit client', bareServer, kitClient),
+    ],
+    out,
+  );
+  await phase('mutual TLS', async () => [await path('bare grpc-js, mTLS (baseline)', bareServer, bareClient, { pki }), await path('service kit, mTLS', kitServer, kitClient, { pki })], out);
+  // Tracing on: a registered provider (context manager, propagator) recording every span.
+  const exporter = new DiscardingExporter();
+  const tracing = startTracing({ serviceName: 'service-kit-bench', exporter: 'none', spanProcessors: [new BatchSpanProcessor(exporter)] });
+  try {
+    await phase('tracing on (every span recorded and exported)', async () => [await path('bare grpc-js (baseline)', bareServer, bareClient), await path('service kit, tracing on', kitServer, kitClient)], out);
+    await tracing.forceFlush();
+    if (exporter.spans === 0) throw new Error('tracing phase recorded no spans');
+    out.push(`spans exported in the tracing phase: ${exporter.spans}`, '');
+  } finally {
+    await tracing.shutdown();
+  }
 }
 
 (args.serve ? serveForParent() : main()).catch((err: unknown) => {

@@ -1,5 +1,6 @@
 import { type Readable } from 'node:stream';
 import {
+  type Metadata,
   type ServerUnaryCall,
   status as GrpcStatus,
   type StatusObject,
@@ -7,15 +8,17 @@ import {
 } from '@grpc/grpc-js';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context as otelContext, trace, type Span, type Tracer } from '@opentelemetry/api';
 import { type RpcMetrics } from '@pinrank/telemetry';
-import { extractTraceContext, SERVER_FAULT_CODES, traceFields } from '@pinrank/telemetry/internal';
+import { extractTraceContext, SERVER_FAULT_CODES } from '@pinrank/telemetry/internal';
 import { type Logger } from 'pino';
-import { type Authorizer } from './authorizer';
+import { type Authorizer, type CallCredentials } from './authorizer';
 import { CallSignal } from './call-signal';
 import { type CallContext } from './context';
 import { capStatusDetails } from './client-input';
 import { PinrankError, toGrpcStatus } from './errors';
 import { type PeerCertificateLike } from './identity';
-import { decodedOrThrow, decodedStream } from './request-decoding';
+import { decodedOrThrow } from './request-decoding';
+import { RequestStream } from './request-stream';
+import { ServedContext } from './served-context';
 import { type MethodDefinitionLike } from './service';
 
 /** A handler of any shape, as stored in a registration (the runtime is for the kit's own handlers, such as lookup streams). */
@@ -61,9 +64,30 @@ function deadlineOf(call: SurfaceCall): Date | undefined {
   return Number.isFinite(ms) ? new Date(ms) : undefined;
 }
 
-function peerCertificate(call: SurfaceCall): PeerCertificateLike | undefined {
-  const auth = call.getAuthContext();
-  return auth.sslPeerCertificate && Object.keys(auth.sslPeerCertificate).length > 0 ? auth.sslPeerCertificate : undefined;
+/** What the authorizer reads of a call (CallCredentials); a class, as ServedContext is, and its parts made on first use. */
+class ServedCredentials implements CallCredentials {
+  constructor(
+    private readonly ctx: ServedContext,
+    private readonly call: SurfaceCall,
+  ) {}
+
+  get metadata(): Metadata {
+    return this.ctx.metadata;
+  }
+
+  /** The TLS peer's certificate (parsed from the socket), or undefined without one. */
+  get certificate(): PeerCertificateLike | undefined {
+    const auth = this.call.getAuthContext();
+    return auth.sslPeerCertificate && Object.keys(auth.sslPeerCertificate).length > 0 ? auth.sslPeerCertificate : undefined;
+  }
+
+  get peer(): string {
+    return this.ctx.peer;
+  }
+
+  get logger(): Logger {
+    return this.ctx.logger;
+  }
 }
 
 async function writeAll(call: AnyCall, messages: AsyncIterable<unknown>, signal: AbortSignal): Promise<void> {
@@ -125,64 +149,28 @@ export function wrapHandler(spec: MethodSpec, runtime: CallRuntime): UntypedHand
   const spanName = `${service}/${method}`;
   const spanAttributes = { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method };
 
+  const logFields = { rpc: path };
+
   const run = (call: AnyCall, finish: (err: Partial<StatusObject> | null, value?: unknown) => void): void => {
     const started = process.hrtime.bigint();
     // Most internal calls carry no trace context: skip the propagator's parsing then.
     const parent = call.metadata.get(TRACEPARENT).length > 0 ? extractTraceContext(call.metadata, ROOT_CONTEXT) : ROOT_CONTEXT;
     const span = runtime.tracer.startSpan(spanName, { kind: SpanKind.SERVER, attributes: spanAttributes }, parent);
     const otel = trace.setSpan(parent, span);
-    // What most calls never read is made on first use: the per-call logger (a pino
-    // child), the peer address and the peer certificate (parsed from the TLS socket).
-    let logger: Logger | undefined;
-    const log = (): Logger => (logger ??= runtime.logger.child({ ...traceFields(span), rpc: path }));
-    let peer: string | undefined;
-    const peerOf = (): string => (peer ??= call.getPeer());
     const deadline = deadlineOf(call);
     const callSignal = new CallSignal(deadline);
+    // What most calls never read is made on first use: the per-call logger (a pino
+    // child), the peer address and the peer certificate (parsed from the TLS socket).
+    const ctx = new ServedContext(path, deadline, span, otel, call.metadata, callSignal, runtime.logger, logFields, call);
     runtime.inflight.add(callSignal);
     const onCancel = (): void => callSignal.abort(new PinrankError('CANCELLED', 'cancelled by the client'));
     call.on('cancelled', onCancel);
-    let model: string | undefined;
     const body = async (): Promise<unknown> => {
-      const caller = runtime.authorizer.authorize(path, {
-        metadata: call.metadata,
-        get certificate() {
-          return peerCertificate(call);
-        },
-        get peer() {
-          return peerOf();
-        },
-        get logger() {
-          return log();
-        },
-      });
-      const ctx: CallContext = {
-        method: path,
-        deadline,
-        get signal() {
-          return callSignal.signal;
-        },
-        get logger() {
-          return log();
-        },
-        span,
-        otel,
-        metadata: call.metadata,
-        get peer() {
-          return peerOf();
-        },
-        caller,
-        remainingMs: () => (deadline ? Math.max(0, deadline.getTime() - Date.now()) : Infinity),
-        labelModel: (name) => {
-          model = name;
-        },
-      };
+      ctx.caller = runtime.authorizer.authorize(path, new ServedCredentials(ctx, call));
       if (!spec.handler) throw new PinrankError('UNIMPLEMENTED', spec.unimplementedMessage);
-      // Iterate without destroying the call at the end of input: for bidi
+      // Read without destroying the call at the end of input: for bidi
       // calls the response side must stay open after the requests end.
-      const input = requestStream
-        ? decodedStream((call as unknown as Readable).iterator({ destroyOnReturn: false }), path)
-        : decodedOrThrow(call.request, path);
+      const input = requestStream ? new RequestStream(call as unknown as Readable, path) : decodedOrThrow(call.request, path);
       const out = spec.handler(input, ctx, runtime);
       if (responseStream) {
         await writeAll(call, out as AsyncIterable<unknown>, callSignal.signal);
@@ -199,12 +187,12 @@ export function wrapHandler(spec: MethodSpec, runtime: CallRuntime): UntypedHand
       if (err === undefined) {
         finish(null, value);
       } else {
-        const failed = failureStatus(err, span, log, runtime);
+        const failed = failureStatus(err, span, () => ctx.logger, runtime);
         code = failed.code;
         finish(failed.status);
       }
       endServerSpan(span, code);
-      runtime.metrics.observeServer(service, method, code, Number(process.hrtime.bigint() - started) / 1e9, model);
+      runtime.metrics.observeServer(service, method, code, Number(process.hrtime.bigint() - started) / 1e9, ctx.model);
     };
 
     otelContext.with(otel, body).then(

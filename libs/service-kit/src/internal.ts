@@ -5,7 +5,7 @@ export { withServerDefaults, parseHostPort, type ResolvedServerOptions } from '.
 export { type ServiceDefinitionLike, type MethodDefinitionLike } from './service';
 export { toGrpcStatus, isServiceError, type MappedStatus, type ServiceErrorLike } from './errors';
 export { capStatusDetails, MAX_STATUS_DETAILS_BYTES } from './client-input';
-export { tolerantDefinition, tolerantServer, decodedOrThrow, decodedStream } from './request-decoding';
+export { tolerantDefinition, tolerantServer, decodedOrThrow } from './request-decoding';
 export { certificateIdentities } from './identity';
 export { splitFileDescriptorSet } from './reflection';
 export { clientInterceptors } from './client';

@@ -8,12 +8,12 @@
 // with its trace ids and a status of its own.
 import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
 import { ROOT_CONTEXT, SpanKind, context as otelContext, trace, type Context } from '@opentelemetry/api';
-import { extractTraceContext, traceFields } from '@pinrank/telemetry/internal';
-import { type Logger } from 'pino';
+import { extractTraceContext } from '@pinrank/telemetry/internal';
 import { endServerSpan, failureStatus, type CallRuntime } from './call-handler';
 import { CallSignal } from './call-signal';
 import { type CallContext } from './context';
 import { PinrankError } from './errors';
+import { ServedContext } from './served-context';
 import { untilDraining } from './stream-drain';
 
 /** The outcome of one request on a lookup stream: a gRPC status code (0 = OK) and its message. */
@@ -75,6 +75,8 @@ export function lookupStream<Req, Res, Out>(spec: LookupStreamSpec<Req, Res, Out
     const rt = runtime;
     const attributes = { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': method, 'pinrank.rpc.stream': stream.method };
     const active = new Map<number, CallSignal>();
+    const logFields = { rpc: spec.unary.path, stream: stream.method };
+    const peerSource = { getPeer: () => stream.peer };
 
     /** Answers one request; never rejects. */
     const answer = async (msg: LookupRequestLike<Req> & { request: Req }): Promise<Out> => {
@@ -86,39 +88,17 @@ export function lookupStream<Req, Res, Out>(spec: LookupStreamSpec<Req, Res, Out
       const ms = Math.min(own, stream.deadline?.getTime() ?? Infinity);
       const deadline = Number.isFinite(ms) ? new Date(ms) : undefined;
       const signal = new CallSignal(deadline);
+      const ctx = new ServedContext(spec.unary.path, deadline, span, otel, stream.metadata, signal, rt.logger, logFields, peerSource);
+      ctx.caller = stream.caller;
       active.set(msg.requestId, signal);
       rt.inflight.add(signal);
-      let logger: Logger | undefined;
-      const log = (): Logger => (logger ??= rt.logger.child({ ...traceFields(span), rpc: spec.unary.path, stream: stream.method }));
-      let model: string | undefined;
-      const ctx: CallContext = {
-        method: spec.unary.path,
-        deadline,
-        get signal() {
-          return signal.signal;
-        },
-        get logger() {
-          return log();
-        },
-        span,
-        otel,
-        metadata: stream.metadata,
-        get peer() {
-          return stream.peer;
-        },
-        caller: stream.caller,
-        remainingMs: () => (deadline ? Math.max(0, deadline.getTime() - Date.now()) : Infinity),
-        labelModel: (name) => {
-          model = name;
-        },
-      };
       let code = 'OK';
       let out: Out;
       try {
-        const res = await otelContext.with(otel, () => spec.handle(msg.request, ctx));
+        const res = await otelContext.with(otel, spec.handle, undefined, msg.request, ctx);
         out = spec.result(msg.requestId, OK, res);
       } catch (err) {
-        const failed = failureStatus(err, span, log, rt);
+        const failed = failureStatus(err, span, () => ctx.logger, rt);
         code = failed.code;
         out = spec.result(msg.requestId, { code: failed.status.code, message: failed.status.details }, undefined);
       } finally {
@@ -127,7 +107,7 @@ export function lookupStream<Req, Res, Out>(spec: LookupStreamSpec<Req, Res, Out
         active.delete(msg.requestId);
       }
       endServerSpan(span, code);
-      rt.metrics.observeServer(service, method, code, Number(process.hrtime.bigint() - started) / 1e9, model);
+      rt.metrics.observeServer(service, method, code, Number(process.hrtime.bigint() - started) / 1e9, ctx.model);
       return out;
     };
 
@@ -164,7 +144,7 @@ export function lookupStream<Req, Res, Out>(spec: LookupStreamSpec<Req, Res, Out
             } else {
               // answer() settles every failure of the handler itself; this catches a fault of the kit, so that it fails one request, not the process.
               void answer(msg as LookupRequestLike<Req> & { request: Req }).then(push, (err: unknown) => {
-                rt.logger.error({ err, rpc: spec.unary.path, stream: stream.method }, 'lookup request failed inside the service kit');
+                rt.logger.error({ err, ...logFields }, 'lookup request failed inside the service kit');
                 push(spec.result(id, { code: GrpcStatus.INTERNAL, message: `request_id ${id}: internal error` }, undefined));
               });
             }

@@ -59,11 +59,6 @@ export function decodedOrThrow<T>(value: T, methodPath: string): T {
   return value;
 }
 
-/** A request stream whose undecodable messages throw INVALID_ARGUMENT when reached. */
-export async function* decodedStream<T>(messages: AsyncIterable<T>, methodPath: string): AsyncGenerator<T> {
-  for await (const m of messages) yield decodedOrThrow(m, methodPath);
-}
-
 function refusal(value: Undecodable, methodPath: string): { code: GrpcStatus; details: string } {
   return { code: GrpcStatus.INVALID_ARGUMENT, details: `the request to ${methodPath.replace(/^\//, '')} could not be decoded: ${value[UNDECODABLE]}` };
 }

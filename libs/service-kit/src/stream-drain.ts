@@ -1,4 +1,6 @@
-/** What the race below resolves with when the server starts draining. */
+import { RequestStream } from './request-stream';
+
+/** What a read resolves with when the server starts draining. */
 const DRAINED = Symbol('drained');
 
 /**
@@ -11,22 +13,28 @@ const DRAINED = Symbol('drained');
  * underlying iterator is left as it is (the kit iterates a call without
  * destroying it), so the answers can still be written.
  */
-export async function* untilDraining<T>(requests: AsyncIterable<T>, draining: AbortSignal | undefined): AsyncGenerator<T> {
-  if (!draining) {
-    yield* requests;
-    return;
-  }
+export function untilDraining<T>(requests: AsyncIterable<T>, draining: AbortSignal | undefined): AsyncIterable<T> {
+  if (!draining) return requests;
+  // The kit's own request streams end themselves: no wrapper, nothing per message.
+  if (requests instanceof RequestStream) return requests.endWhen(draining) as AsyncIterable<T>;
+  return wrapped(requests, draining);
+}
+
+/** Any other iterable: each read races the drain (one promise per read; nothing is left on the drain's listeners). */
+async function* wrapped<T>(requests: AsyncIterable<T>, draining: AbortSignal): AsyncGenerator<T> {
   const it = requests[Symbol.asyncIterator]();
-  let onAbort: () => void = () => undefined;
-  const drained = new Promise<typeof DRAINED>((resolve) => {
-    onAbort = () => resolve(DRAINED);
-    draining.addEventListener('abort', onAbort, { once: true });
-  });
+  let drained: ((r: typeof DRAINED) => void) | undefined;
+  const onAbort = (): void => drained?.(DRAINED);
+  draining.addEventListener('abort', onAbort, { once: true });
   try {
     for (;;) {
       // Checked before each read too: a message already buffered would otherwise win the race below.
       if (draining.aborted) return;
-      const next = await Promise.race([it.next(), drained]);
+      const next = await new Promise<IteratorResult<T> | typeof DRAINED>((resolve, reject) => {
+        drained = resolve;
+        it.next().then(resolve, reject);
+      });
+      drained = undefined;
       if (next === DRAINED || next.done) return;
       yield next.value;
     }
