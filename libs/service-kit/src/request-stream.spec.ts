@@ -17,7 +17,7 @@ function undecodable(): unknown {
       requestStream: true,
       responseStream: true,
       requestSerialize: (m: unknown) => Buffer.from(String(m)),
-      requestDeserialize: () => {
+      requestDeserialize: (_bytes: Buffer): unknown => {
         throw new Error('index out of range');
       },
       responseSerialize: (m: unknown) => Buffer.from(String(m)),

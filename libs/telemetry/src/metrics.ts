@@ -1,7 +1,8 @@
 import { InterceptingCall, type Interceptor, status as GrpcStatus } from '@grpc/grpc-js';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { RpcSeries } from './rpc-series';
 
 /** Latency buckets (seconds) for RPC histograms: 0.5 ms .. 10 s. */
 export const RPC_LATENCY_BUCKETS: readonly number[] = [
@@ -28,20 +29,21 @@ export interface RpcMetricsOptions {
   processMetrics?: boolean;
 }
 
-type ServerLabel = 'service' | 'method' | 'code' | 'model';
+/** Joins label values into a series key (no label value holds it). */
+const SEP = '\u0000';
 
 /**
  * RPC counters and latency histograms by service, method and status code,
  * for servers (`rpc_server_*`, with a `model` label on calls that served a
- * model) and clients (`rpc_client_*`).
+ * model) and clients (`rpc_client_*`). Recorded by {@link RpcSeries}: the
+ * same exposition as prom-client's Counter and Histogram, without their
+ * per-call label checks and hashing.
  */
 export class RpcMetrics {
   /** The registry holding these metrics (serve it with {@link startMetricsServer}). */
   readonly registry: Registry;
-  private readonly serverCalls: Counter<ServerLabel>;
-  private readonly serverLatency: Histogram<ServerLabel>;
-  private readonly clientCalls: Counter<'service' | 'method' | 'code'>;
-  private readonly clientLatency: Histogram<'service' | 'method' | 'code'>;
+  private readonly server: RpcSeries;
+  private readonly client: RpcSeries;
 
   constructor(options: RpcMetricsOptions = {}) {
     this.registry = options.registry ?? new Registry();
@@ -49,34 +51,26 @@ export class RpcMetrics {
       collectDefaultMetrics({ register: this.registry });
       for (const name of OMITTED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
     }
-    const serverLabels = ['service', 'method', 'code', 'model'] as const;
-    const labelNames = ['service', 'method', 'code'] as const;
-    this.serverCalls = new Counter({
-      name: 'rpc_server_requests_total',
-      help: 'RPCs handled, by service, method, gRPC status code name and (when one was served) model.',
-      labelNames: serverLabels,
-      registers: [this.registry],
-    });
-    this.serverLatency = new Histogram({
-      name: 'rpc_server_duration_seconds',
-      help: 'Time from call start to status, by service, method, gRPC status code name and (when one was served) model.',
-      labelNames: serverLabels,
-      buckets: [...RPC_LATENCY_BUCKETS],
-      registers: [this.registry],
-    });
-    this.clientCalls = new Counter({
-      name: 'rpc_client_requests_total',
-      help: 'Outgoing RPCs, by service, method and gRPC status code name.',
-      labelNames,
-      registers: [this.registry],
-    });
-    this.clientLatency = new Histogram({
-      name: 'rpc_client_duration_seconds',
-      help: 'Outgoing RPC latency, by service, method and gRPC status code name.',
-      labelNames,
-      buckets: [...RPC_LATENCY_BUCKETS],
-      registers: [this.registry],
-    });
+    this.server = new RpcSeries(
+      this.registry,
+      {
+        counter: 'rpc_server_requests_total',
+        counterHelp: 'RPCs handled, by service, method, gRPC status code name and (when one was served) model.',
+        histogram: 'rpc_server_duration_seconds',
+        histogramHelp: 'Time from call start to status, by service, method, gRPC status code name and (when one was served) model.',
+      },
+      RPC_LATENCY_BUCKETS,
+    );
+    this.client = new RpcSeries(
+      this.registry,
+      {
+        counter: 'rpc_client_requests_total',
+        counterHelp: 'Outgoing RPCs, by service, method and gRPC status code name.',
+        histogram: 'rpc_client_duration_seconds',
+        histogramHelp: 'Outgoing RPC latency, by service, method and gRPC status code name.',
+      },
+      RPC_LATENCY_BUCKETS,
+    );
   }
 
   /**
@@ -85,15 +79,13 @@ export class RpcMetrics {
    * knows (never a client-chosen string: each value is a new series).
    */
   observeServer(service: string, method: string, code: string, seconds: number, model?: string): void {
-    const labels = model ? { service, method, code, model } : { service, method, code };
-    this.serverCalls.inc(labels);
-    this.serverLatency.observe(labels, seconds);
+    if (model) this.server.observe(service + SEP + method + SEP + code + SEP + model, () => ({ service, method, code, model }), seconds);
+    else this.server.observe(service + SEP + method + SEP + code, () => ({ service, method, code }), seconds);
   }
 
   /** Records one outgoing call. */
   observeClient(service: string, method: string, code: string, seconds: number): void {
-    this.clientCalls.inc({ service, method, code });
-    this.clientLatency.observe({ service, method, code }, seconds);
+    this.client.observe(service + SEP + method + SEP + code, () => ({ service, method, code }), seconds);
   }
 }
 
