@@ -14,8 +14,9 @@
 // so the cost of waking a process is told apart from the cost of the stack it runs;
 // and the same answer as a message on a long-lived bidirectional gRPC stream (no
 // new HTTP/2 stream, headers or trailers per request), beside the same on a bare
-// HTTP/2 stream (what that costs without grpc-js).
-//   npm run bench service-kit [-- --calls 3000 --seconds 1.5 --rounds 4 --idle-calls 300 --idle-ms 20 --smoke --built]
+// HTTP/2 stream (what that costs without grpc-js); the kit's lookup stream also
+// runs with the kit on one side only. --cross-only runs only that phase.
+//   npm run bench service-kit [-- --calls 3000 --seconds 1.5 --rounds 4 --idle-calls 300 --idle-ms 20 --cross-only --smoke --built]
 import { fork } from 'node:child_process';
 import { connect as http2Connect, createServer as createHttp2Server, type ServerHttp2Stream } from 'node:http2';
 import { connect as tcpConnect, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
