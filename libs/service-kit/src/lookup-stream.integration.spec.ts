@@ -214,6 +214,20 @@ describe('lookup streams', () => {
     }
   });
 
+  it('a client that cancels its stream: the requests in flight are aborted at once, and the server logs no error for it', async () => {
+    const { stream } = rawStream();
+    stream.write(SequenceLookup.fromPartial({ requestId: 1, timeoutMs: 10_000, request: req('slow-8000-gone') }));
+    await sleep(50); // the request is running
+    const before = lines().length;
+    stream.cancel();
+    await waitFor(() => aborted.includes('slow-8000-gone'));
+    await sleep(50);
+    const errors = lines()
+      .slice(before)
+      .filter((l) => (l.level as number) >= 50);
+    expect(errors).toEqual([]);
+  });
+
   it('refuses here, as unavailable, past its own cap, so the caller can use the unary call', async () => {
     const l = lookupClient({ maxInFlight: 2 });
     const first = [l.call(req('slow-50'), { timeoutMs: 2_000 }), l.call(req('slow-51'), { timeoutMs: 2_000 })];
