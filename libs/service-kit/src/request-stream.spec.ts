@@ -61,6 +61,19 @@ describe('RequestStream', () => {
     expect(got).toEqual(Array.from({ length: 5 * REQUEST_READ_AHEAD }, (_, i) => i));
   });
 
+  it('holds only what is unread when the reader never quite empties the queue', async () => {
+    const call = callStream();
+    const input = new RequestStream<number>(call, PATH);
+    call.write(0);
+    await tick();
+    for (let i = 1; i <= 1000; i++) {
+      call.write(i); // one more arrives before each read: the queue is never empty
+      await tick();
+      await expect(input.next()).resolves.toEqual({ value: i - 1, done: false });
+    }
+    expect((input as unknown as { queue: unknown[] }).queue.length).toBeLessThanOrEqual(65);
+  });
+
   it('throws INVALID_ARGUMENT at an undecodable message, after the messages before it, and then is done', async () => {
     const call = callStream();
     const input = new RequestStream<number>(call, PATH);

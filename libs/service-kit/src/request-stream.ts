@@ -15,6 +15,9 @@ import { decodedOrThrow } from './request-decoding';
  */
 export const REQUEST_READ_AHEAD = 16;
 
+/** Read slots at the queue's front dropped at once, when the queue never empties. */
+const COMPACT_AFTER = 64;
+
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 
 /**
@@ -74,6 +77,10 @@ export class RequestStream<T> implements AsyncIterableIterator<T> {
       this.queue[this.head++] = undefined;
       if (this.head === this.queue.length) {
         this.queue.length = 0;
+        this.head = 0;
+      } else if (this.head >= COMPACT_AFTER) {
+        // A reader that never quite catches up never empties the queue: drop the slots it has read.
+        this.queue.splice(0, this.head);
         this.head = 0;
       }
       if (this.paused && this.queue.length - this.head <= this.readAhead >> 1) {
