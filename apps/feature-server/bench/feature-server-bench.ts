@@ -15,7 +15,7 @@ import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import Redis from 'ioredis';
 import { connect } from 'nats';
-import { FeatureServerService, GetRealtimeSequenceRequest, RealtimeSequence, UserAction, type SequenceLookup, type SequenceLookupResult } from '@pinrank/proto';
+import { FeatureServerService, GetRealtimeSequenceRequest, RealtimeSequence, serializeRealtimeSequence, UserAction, type SequenceLookup, type SequenceLookupResult } from '@pinrank/proto';
 import { BENCH_BUILT_ENV, entryArgs, LookupStreamClient } from '@pinrank/service-kit';
 import { DEFAULT_RETENTION } from '../src/app';
 import { SequenceReader } from '../src/read/sequence-reader';
@@ -294,15 +294,18 @@ async function inProcessReads(dir: string, prefix: string, reads: number): Promi
       const slice = Array.from({ length: opts.readActions }, (_, j) => action('rd', u + j * opts.readUsers, opts.readUsers));
       for (const [, store] of stores) await store.append(slice.map((a) => ({ ...a, itemKnown: true, vector: catalogVector(a.itemId) })));
     }
+    const generated = (seq: RealtimeSequence): Uint8Array => RealtimeSequence.encode(seq).finish();
     const variants = stores.flatMap(([backend, store]) => [
-      { backend, name: 'fast path: rows written from the stored bytes', reader: new SequenceReader(store, { includeTypes: DEFAULT_RETENTION.sequenceTypes }) },
-      { backend, name: 'reference: decoded records + buildSequence', reader: new SequenceReader(store, { includeTypes: DEFAULT_RETENTION.sequenceTypes, storeFastPath: false }) },
+      { backend, name: 'fast path: rows written from the stored bytes', reader: new SequenceReader(store, { includeTypes: DEFAULT_RETENTION.sequenceTypes }), encode: generated },
+      { backend, name: 'reference: decoded records + buildSequence', reader: new SequenceReader(store, { includeTypes: DEFAULT_RETENTION.sequenceTypes, storeFastPath: false }), encode: generated },
+      // What the server sends now: the answer written by the single-copy serializer (libs/proto sequence-raw.ts).
+      { backend, name: 'fast path, answer by the single-copy serializer (as served)', reader: new SequenceReader(store, { includeTypes: DEFAULT_RETENTION.sequenceTypes }), encode: serializeRealtimeSequence },
     ]);
-    const paths: ReadPath[] = variants.map(({ backend, name, reader }) => ({
+    const paths: ReadPath[] = variants.map(({ backend, name, reader, encode }) => ({
       name,
       read: async (i) => {
         const seq = await reader.read(`rd-u${i % opts.readUsers}`, reader.resolve(100, NOW));
-        if (seq.length !== 100 || RealtimeSequence.encode(seq).finish().length === 0) throw new Error(`bench: ${backend} ${name}: ${seq.length} rows`);
+        if (seq.length !== 100 || encode(seq).length === 0) throw new Error(`bench: ${backend} ${name}: ${seq.length} rows`);
       },
     }));
     await measureReads(paths, Math.min(500, reads));
@@ -457,7 +460,7 @@ async function main(): Promise<void> {
     });
     rows.push(
       '',
-      `A feature-server's own work per read, in the bench process (no gRPC): SequenceReader.read + encoding the answer, S=100, the same users; ${f(opts.reads * 2)} reads per variant, interleaved (Redis: the read script's round trip included).`,
+      `A feature-server's own work per read, in the bench process (no gRPC): SequenceReader.read + encoding the answer (the generated encoder, or the single-copy serializer the server uses), S=100, the same users; ${f(opts.reads * 2)} reads per variant, interleaved (Redis: the read script's round trip included).`,
       '',
       '| backend | read in process | p50 µs | p99 µs | p50 vs the reference on its backend |',
       '|---|---|---:|---:|---:|',

@@ -1,6 +1,7 @@
 import {
   DeleteUserResponse,
   FeatureServerService,
+  FeatureServerServiceRaw,
   GetRealtimeSequencesResponse,
   IngestActionsResponse,
   IngestRejection,
@@ -67,8 +68,9 @@ export function featureServerService(deps: FeatureServiceDeps, options: FeatureS
     return reader.read(req.userId, query(req.maxLen, req.asOfMs, req.includeRecords));
   };
 
+  // The sequence answers are written by the single-copy serializers (same bytes' meaning, each tensor copied once).
   return defineService(
-    FeatureServerService,
+    FeatureServerServiceRaw,
     {
       ingestActions: async (requests: AsyncIterable<IngestActionsRequest>) => {
         const res = IngestActionsResponse.fromPartial({});
