@@ -15,7 +15,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, Metadata, Server, ServerCredentials } from '@grpc/grpc-js';
-import { EmbeddingStoreClient, EmbeddingStoreService, GetEmbeddingsRequest, GetEmbeddingsResponse, SnapshotState, VectorKind, type EmbeddingsLookup, type EmbeddingsLookupResult } from '@pinrank/proto';
+import { EmbeddingStoreClient, EmbeddingStoreService, GetEmbeddingsRequest, GetEmbeddingsResponse, serializeGetEmbeddingsResponse, SnapshotState, VectorKind, type EmbeddingsLookup, type EmbeddingsLookupResult } from '@pinrank/proto';
 import { callUnary, createClient, entryArgs, freePort, LookupStreamClient, startServer } from '@pinrank/service-kit';
 import { Command } from 'commander';
 import * as hdr from 'hdr-histogram-js';
@@ -92,6 +92,17 @@ function check(res: { itemIds: string[]; userFound: boolean }): void {
   if (res.itemIds.length !== BATCH || !res.userFound) throw new Error('bench data missing from the response');
 }
 
+/** `res`, after {@link check}. */
+function checked<T extends { itemIds: string[]; userFound: boolean }>(res: T): T {
+  check(res);
+  return res;
+}
+
+/** An encoded answer (checked not to be empty). */
+function encoded(bytes: Buffer): void {
+  if (bytes.length === 0) throw new Error('bench: an empty encoded answer');
+}
+
 /** The router's way of looking up: each lookup a message on one open StreamEmbeddings stream of `client`. */
 function streamedLookups(client: EmbeddingStoreClient): LookupStreamClient<GetEmbeddingsRequest, GetEmbeddingsResponse, EmbeddingsLookup, EmbeddingsLookupResult> {
   return new LookupStreamClient({
@@ -149,6 +160,9 @@ async function serve(
     [`gRPC GetEmbeddings as a message on an open StreamEmbeddings stream, ${name} backend`, async (r) => check(await streamed.call(GetEmbeddingsRequest.fromPartial(req(r)), { timeoutMs: 10_000 }))],
     // The same lookup without the network hop: what the service itself costs.
     [`in-process lookup (no gRPC), ${name} backend`, async (r) => check(await app.lookups.getEmbeddings(req(r)))],
+    // The same with the answer encoded: by the generated encoder, and by the single-copy serializer the server registers.
+    [`in-process lookup + the answer by the generated encoder, ${name} backend`, async (r) => encoded(EmbeddingStoreService.getEmbeddings.responseSerialize(checked(await app.lookups.getEmbeddings(req(r)))))],
+    [`in-process lookup + the answer by the single-copy serializer (as served), ${name} backend`, async (r) => encoded(serializeGetEmbeddingsResponse(checked(await app.lookups.getEmbeddings(req(r)))))],
     [`plain ${name} read of the 501 keys (the store's readRows; no service)`, plainRead],
   ];
 }

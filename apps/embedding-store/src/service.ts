@@ -2,6 +2,7 @@ import {
   ActivateSnapshotResponse,
   DeleteUserEmbeddingsResponse,
   EmbeddingStoreService,
+  EmbeddingStoreServiceRaw,
   ListSnapshotsResponse,
   LoadCatalogResponse,
   LoadSnapshotResponse,
@@ -68,8 +69,9 @@ export function snapshotInfo(record: SnapshotRecord, active: string | null): Sna
 export function embeddingStoreService(deps: EmbeddingStoreDeps): ServiceRegistration {
   const { snapshots, lookups } = deps;
   // Request types are spelled out: they document each handler and keep it typed whatever the kit infers.
+  // GetEmbeddings and StreamEmbeddings answers are written by the single-copy serializers (item vectors copied once).
   return defineService(
-    EmbeddingStoreService,
+    EmbeddingStoreServiceRaw,
     {
       getEmbeddings: async (req: GetEmbeddingsRequest) => lookups.getEmbeddings(req),
       streamEmbeddings: lookupStream({

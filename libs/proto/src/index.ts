@@ -3,3 +3,4 @@
 export * from './gen/index';
 export { appendRawField, GRPCInferenceServiceRaw, GRPCInferenceServiceRawClient, serializeModelInferRequest, serializeModelInferResponse, serializeModelStreamInferResponse } from './oip-raw';
 export { FeatureServerServiceRaw, serializeGetRealtimeSequencesResponse, serializeRealtimeSequence, serializeSequenceLookupResult } from './sequence-raw';
+export { EmbeddingStoreServiceRaw, serializeEmbeddingsLookupResult, serializeGetEmbeddingsResponse } from './embeddings-raw';

@@ -7,6 +7,7 @@
 // on the wire are what the generated encoder writes: protobuf lets a message's
 // fields follow in any order, and the raw contents are simply written last.
 import { makeGenericClientConstructor } from '@grpc/grpc-js';
+import { varintSize } from './raw-frames';
 import { type GRPCInferenceServiceClient, GRPCInferenceServiceService, ModelInferRequest, ModelInferResponse, ModelStreamInferResponse } from './gen/index';
 
 /** Tag bytes of `raw_input_contents` (field 7) and `raw_output_contents` (field 6), length-delimited. */
@@ -14,15 +15,6 @@ const RAW_INPUT_TAG = (7 << 3) | 2;
 const RAW_OUTPUT_TAG = (6 << 3) | 2;
 /** Tag byte of ModelStreamInferResponse's `infer_response` (field 2), length-delimited. */
 const STREAM_RESPONSE_TAG = (2 << 3) | 2;
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
 
 /** `head` (an encoded message without the raw field) followed by one `tag`-field per raw buffer, in one allocation. */
 export function appendRawField(head: Uint8Array, tag: number, raws: readonly Uint8Array[]): Buffer {

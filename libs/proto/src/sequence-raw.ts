@@ -5,21 +5,9 @@
 // the nested messages' chunks. Same fields on the wire, the raw bytes simply
 // written after a tensor's other fields (protobuf lets fields come in any
 // order), so every decoder reads the same message.
-import {
-  FeatureServerService,
-  type GetRealtimeSequencesResponse,
-  RealtimeSequence,
-  SequenceLookupResult,
-  Tensor,
-} from './gen/index';
+import { FeatureServerService, type GetRealtimeSequencesResponse, RealtimeSequence, SequenceLookupResult } from './gen/index';
+import { bytesOf, delimited, EMPTY, type Frame, frame, tensorFrame } from './raw-frames';
 
-/** Tag byte of a length-delimited field (field numbers below 16 only: one byte). */
-const delimited = (field: number): number => {
-  if (field < 1 || field > 15) throw new RangeError(`field ${field}: only fields 1-15 have a one-byte tag`);
-  return (field << 3) | 2;
-};
-
-const TENSOR_RAW = delimited(7);
 const SEQUENCE_TENSORS = [
   ['actionTypes', delimited(4)],
   ['itemVectors', delimited(5)],
@@ -27,65 +15,6 @@ const SEQUENCE_TENSORS = [
 ] as const;
 const LOOKUP_SEQUENCE = delimited(3);
 const RESPONSE_SEQUENCES = delimited(1);
-const EMPTY = new Uint8Array(0);
-const NO_RAW = Buffer.alloc(0);
-
-/** A message still to be written: its encoded head, then length-delimited fields holding raw bytes or other such messages. */
-interface Frame {
-  readonly head: Uint8Array;
-  readonly fields: ReadonlyArray<{ readonly tag: number; readonly body: Uint8Array | Frame; readonly bodySize: number }>;
-  readonly size: number;
-}
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-function frame(head: Uint8Array, bodies: ReadonlyArray<readonly [number, Uint8Array | Frame]>): Frame {
-  let size = head.byteLength;
-  const fields = bodies.map(([tag, body]) => {
-    const bodySize = body instanceof Uint8Array ? body.byteLength : body.size;
-    size += 1 + varintSize(bodySize) + bodySize;
-    return { tag, body, bodySize };
-  });
-  return { head, fields, size };
-}
-
-function write(f: Frame, out: Buffer, at: number): number {
-  out.set(f.head, at);
-  at += f.head.byteLength;
-  for (const { tag, body, bodySize } of f.fields) {
-    out[at++] = tag;
-    let n = bodySize;
-    while (n >= 0x80) {
-      out[at++] = (n & 0x7f) | 0x80;
-      n = Math.floor(n / 128);
-    }
-    out[at++] = n;
-    if (body instanceof Uint8Array) {
-      out.set(body, at);
-      at += bodySize;
-    } else at = write(body, out, at);
-  }
-  return at;
-}
-
-function bytesOf(f: Frame): Buffer {
-  const out = Buffer.allocUnsafe(f.size);
-  const end = write(f, out, 0);
-  if (end !== f.size) throw new Error(`sequence serializer: wrote ${end} bytes of ${f.size}`);
-  return out;
-}
-
-function tensorFrame(t: Tensor): Frame {
-  if (t.raw.byteLength === 0) return frame(Tensor.encode(t).finish(), []);
-  return frame(Tensor.encode({ ...t, raw: NO_RAW }).finish(), [[TENSOR_RAW, t.raw]]);
-}
 
 function sequenceFrame(s: RealtimeSequence): Frame {
   const head = RealtimeSequence.encode({ ...s, actionTypes: undefined, itemVectors: undefined, agesS: undefined }).finish();

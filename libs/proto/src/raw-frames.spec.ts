@@ -1,10 +1,16 @@
 import {
   DataType,
+  EmbeddingsLookupResult,
+  EmbeddingStoreService,
+  EmbeddingStoreServiceRaw,
   FeatureServerService,
   FeatureServerServiceRaw,
+  GetEmbeddingsResponse,
   GetRealtimeSequencesResponse,
   RealtimeSequence,
   SequenceLookupResult,
+  serializeEmbeddingsLookupResult,
+  serializeGetEmbeddingsResponse,
   serializeGetRealtimeSequencesResponse,
   serializeRealtimeSequence,
   serializeSequenceLookupResult,
@@ -80,5 +86,35 @@ describe('single-copy sequence serializers', () => {
     expect(FeatureServerServiceRaw.streamRealtimeSequences.responseSerialize).toBe(serializeSequenceLookupResult);
     expect(FeatureServerServiceRaw.ingestActions).toBe(FeatureServerService.ingestActions);
     expect(FeatureServerServiceRaw.getRealtimeSequence.requestDeserialize).toBe(FeatureServerService.getRealtimeSequence.requestDeserialize);
+  });
+});
+
+describe('single-copy embedding serializers', () => {
+  const answer = (n: number, D: number, raw = true): GetEmbeddingsResponse =>
+    GetEmbeddingsResponse.fromPartial({
+      snapshotVersion: 'v3',
+      producerModelVersion: 'pinnerformer-2',
+      userFound: true,
+      userVector: [0.25, -0.5, 1],
+      itemIds: Array.from({ length: n }, (_, i) => `item-${i}`),
+      itemVectors: raw ? { dtype: DataType.DATA_TYPE_FLOAT32, shape: [n, D], raw: bytes(n * D * 4, n) } : { dtype: DataType.DATA_TYPE_FLOAT32, shape: [n, D], floatValues: Array.from({ length: n * D }, (_, i) => i / 8) },
+      unknownItemIds: ['gone'],
+      computedItemIds: n > 0 ? ['item-0'] : [],
+    });
+
+  it('write GetEmbeddings answers and lookup results the generated decoder reads as the generated encoder wrote them', () => {
+    for (const r of [answer(0, 32), answer(1, 32), answer(500, 32), answer(500, 64), answer(3, 32, false), GetEmbeddingsResponse.fromPartial({})]) {
+      expectSameMessage(serializeGetEmbeddingsResponse(r), GetEmbeddingsResponse.encode(r).finish(), (b) => GetEmbeddingsResponse.decode(b));
+      const ok = EmbeddingsLookupResult.fromPartial({ requestId: 9, status: { code: 0, message: '' }, response: r });
+      expectSameMessage(serializeEmbeddingsLookupResult(ok), EmbeddingsLookupResult.encode(ok).finish(), (b) => EmbeddingsLookupResult.decode(b));
+    }
+    const failed = EmbeddingsLookupResult.fromPartial({ requestId: 10, status: { code: 5, message: 'no such snapshot' } });
+    expectSameMessage(serializeEmbeddingsLookupResult(failed), EmbeddingsLookupResult.encode(failed).finish(), (b) => EmbeddingsLookupResult.decode(b));
+  });
+
+  it('are the server definition’s serializers for GetEmbeddings and StreamEmbeddings; everything else is the generated definition', () => {
+    expect(EmbeddingStoreServiceRaw.getEmbeddings.responseSerialize).toBe(serializeGetEmbeddingsResponse);
+    expect(EmbeddingStoreServiceRaw.streamEmbeddings.responseSerialize).toBe(serializeEmbeddingsLookupResult);
+    expect(EmbeddingStoreServiceRaw.retrieve).toBe(EmbeddingStoreService.retrieve);
   });
 });
