@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { experimental, Server, ServerCredentials, type ChannelOptions, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { trace } from '@opentelemetry/api';
 import { HealthCheckResponse_ServingStatus as ServingStatus, HealthService } from '@pinrank/proto';
@@ -107,6 +108,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const logger = options.logger ?? createLogger({ name: o.name });
   const metrics = options.metrics ?? new RpcMetrics();
   const drain = new AbortController();
+  // Every open long-lived stream listens for the drain: one listener per stream is expected, not a leak.
+  setMaxListeners(0, drain.signal);
   const runtime: CallRuntime = {
     logger,
     tracer: options.tracer ?? trace.getTracer(o.name),
