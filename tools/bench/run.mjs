@@ -21,6 +21,7 @@ export const BENCHES = {
   'inference-batching': ['libs/inference/bench/batching.bench.ts', 'worker throughput and p99 with dynamic batching on vs off at the same offered load'],
   'inference-worker-overhead': ['libs/inference/bench/worker-overhead.bench.ts', 'transact_encoder through a worker over gRPC vs its lifecycle vs the bare session: what scheduling and moving tensors cost'],
   'inference-memory-arena': ['libs/inference/bench/memory-arena.bench.ts', 'transact_encoder time per run and memory kept after a large batch, ONNX Runtime memory arena on vs off'],
+  'proto-serializers': ['libs/proto/bench/serializers.bench.ts', 'the single-copy serializers of the large answers (worker encoder output, sequence, embeddings) vs the generated encoders, CPU per message'],
   'transact-encoder': ['libs/models/bench/transact-encoder.bench.ts', 'transact_encoder compute: factorised vs plain vs per-candidate copies'],
   lookups: ['apps/ranker/bench/lookups-bench.ts', "the router's three lookups of one Rank (sequence, content, tower) over lookup streams vs unary calls, back to back vs after the upstreams sat idle"],
   overload: ['apps/ranker/bench/overload-bench.ts', 'Rank goodput and p50/p99 vs offered load 0.5x..3x capacity (admission control), recovery after a burst and after kill -9 of a GPU worker, feature-server, embedding-store'],

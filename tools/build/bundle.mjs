@@ -38,7 +38,7 @@ export async function bundleEntry(entry, outfile, repo = root) {
     logLevel: 'warning',
   });
   const text = readFileSync(out, 'utf8');
-  for (const f of RUNTIME_FILES) if (text.includes(basename(f))) copyFileSync(join(root, f), join(dirname(out), basename(f)));
+  for (const f of RUNTIME_FILES) if (text.includes(basename(f))) copyFileSync(join(repo, f), join(dirname(out), basename(f)));
   return out;
 }
 

@@ -7,55 +7,43 @@
 // on the wire are what the generated encoder writes: protobuf lets a message's
 // fields follow in any order, and the raw contents are simply written last.
 import { makeGenericClientConstructor } from '@grpc/grpc-js';
-import { varintSize } from './raw-frames';
 import { type GRPCInferenceServiceClient, GRPCInferenceServiceService, ModelInferRequest, ModelInferResponse, ModelStreamInferResponse } from './gen/index';
+import { bytesOf, delimited, type Frame, frame } from './raw-frames';
 
-/** Tag bytes of `raw_input_contents` (field 7) and `raw_output_contents` (field 6), length-delimited. */
-const RAW_INPUT_TAG = (7 << 3) | 2;
-const RAW_OUTPUT_TAG = (6 << 3) | 2;
-/** Tag byte of ModelStreamInferResponse's `infer_response` (field 2), length-delimited. */
-const STREAM_RESPONSE_TAG = (2 << 3) | 2;
+/** Tags of `raw_input_contents` (field 7) and `raw_output_contents` (field 6), and of ModelStreamInferResponse's `infer_response` (field 2). */
+const RAW_INPUT_TAG = delimited(7);
+const RAW_OUTPUT_TAG = delimited(6);
+const STREAM_RESPONSE_TAG = delimited(2);
 
 /** `head` (an encoded message without the raw field) followed by one `tag`-field per raw buffer, in one allocation. */
 export function appendRawField(head: Uint8Array, tag: number, raws: readonly Uint8Array[]): Buffer {
-  let size = head.byteLength;
-  for (const r of raws) size += 1 + varintSize(r.byteLength) + r.byteLength;
-  const out = Buffer.allocUnsafe(size);
-  out.set(head, 0);
-  let at = head.byteLength;
-  for (const r of raws) {
-    out[at++] = tag;
-    let n = r.byteLength;
-    while (n >= 0x80) {
-      out[at++] = (n & 0x7f) | 0x80;
-      n = Math.floor(n / 128);
-    }
-    out[at++] = n;
-    out.set(r, at);
-    at += r.byteLength;
-  }
-  return out;
+  return bytesOf(frame(head, raws.map((r) => [tag, r] as const)));
 }
-
-const view = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
 /** ModelInferRequest as bytes, the raw inputs copied once. */
 export function serializeModelInferRequest(value: ModelInferRequest): Buffer {
-  if (value.rawInputContents.length === 0) return view(ModelInferRequest.encode(value).finish());
+  if (value.rawInputContents.length === 0) return bytesOf(frame(ModelInferRequest.encode(value).finish(), []));
   return appendRawField(ModelInferRequest.encode({ ...value, rawInputContents: [] }).finish(), RAW_INPUT_TAG, value.rawInputContents);
+}
+
+function inferResponseFrame(value: ModelInferResponse): Frame {
+  if (value.rawOutputContents.length === 0) return frame(ModelInferResponse.encode(value).finish(), []);
+  return frame(
+    ModelInferResponse.encode({ ...value, rawOutputContents: [] }).finish(),
+    value.rawOutputContents.map((r) => [RAW_OUTPUT_TAG, r] as const),
+  );
 }
 
 /** ModelInferResponse as bytes, the raw outputs copied once. */
 export function serializeModelInferResponse(value: ModelInferResponse): Buffer {
-  if (value.rawOutputContents.length === 0) return view(ModelInferResponse.encode(value).finish());
-  return appendRawField(ModelInferResponse.encode({ ...value, rawOutputContents: [] }).finish(), RAW_OUTPUT_TAG, value.rawOutputContents);
+  return bytesOf(inferResponseFrame(value));
 }
 
-/** ModelStreamInferResponse as bytes: the error message, then the response with its raw outputs (copied twice, not four times). */
+/** ModelStreamInferResponse as bytes: the error message, then the response with its raw outputs copied once. */
 export function serializeModelStreamInferResponse(value: ModelStreamInferResponse): Buffer {
-  if (value.inferResponse === undefined || value.inferResponse.rawOutputContents.length === 0) return view(ModelStreamInferResponse.encode(value).finish());
+  if (value.inferResponse === undefined) return bytesOf(frame(ModelStreamInferResponse.encode(value).finish(), []));
   const head = ModelStreamInferResponse.encode({ errorMessage: value.errorMessage, inferResponse: undefined }).finish();
-  return appendRawField(head, STREAM_RESPONSE_TAG, [serializeModelInferResponse(value.inferResponse)]);
+  return bytesOf(frame(head, [[STREAM_RESPONSE_TAG, inferResponseFrame(value.inferResponse)]]));
 }
 
 /** GRPCInferenceServiceService with the single-copy ModelInfer and ModelStreamInfer serializers (servers register this one). */

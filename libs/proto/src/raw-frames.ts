@@ -26,7 +26,7 @@ export interface Frame {
   readonly size: number;
 }
 
-export function varintSize(n: number): number {
+function varintSize(n: number): number {
   let size = 1;
   while (n >= 0x80) {
     n = Math.floor(n / 128);
@@ -66,8 +66,9 @@ function write(f: Frame, out: Buffer, at: number): number {
   return at;
 }
 
-/** `f` as bytes, in one allocation of its exact size. */
+/** `f` as bytes, in one allocation of its exact size (a frame of a head alone is a view of the head: no copy). */
 export function bytesOf(f: Frame): Buffer {
+  if (f.fields.length === 0) return Buffer.from(f.head.buffer, f.head.byteOffset, f.head.byteLength);
   const out = Buffer.allocUnsafe(f.size);
   const end = write(f, out, 0);
   if (end !== f.size) throw new Error(`raw frame: wrote ${end} bytes of ${f.size}`);
