@@ -68,6 +68,10 @@ export function clientChannelOptions(options: ClientConnectOptions = {}): Channe
     // HTTP/2 flow control: the default 64 KiB window makes a multi-megabyte response
     // (embeddings, encoder outputs) wait for a WINDOW_UPDATE round trip every 64 KiB.
     'grpc-node.flow_control_window': CLIENT_FLOW_CONTROL_WINDOW_BYTES,
+    // Each client owns its connections. grpc-js otherwise shares subchannels process-wide by
+    // address: a new client to an address another channel is backing off from (its server gone,
+    // the port or pod IP since reused) would fail its first calls at once with UNAVAILABLE.
+    'grpc.use_local_subchannel_pool': 1,
     ...(options.tls?.serverNameOverride ? { 'grpc.ssl_target_name_override': options.tls.serverNameOverride } : {}),
     ...options.channelOptions,
   };
