@@ -1,4 +1,4 @@
-import { connectivityState, type Channel } from '@grpc/grpc-js';
+import { connectivityState, type Client } from '@grpc/grpc-js';
 import { FeatureServerClient, FeatureServerService, GetRealtimeSequenceRequest, RealtimeSequence } from '@pinrank/proto';
 import pino from 'pino';
 import { callUnary, clientChannelOptions, createClient } from './client';
@@ -34,7 +34,7 @@ function client(port: number): FeatureServerClient {
 const lookup = (c: FeatureServerClient) => callUnary(c.getRealtimeSequence.bind(c), GetRealtimeSequenceRequest.fromPartial({ userId: 'u1' }), { timeoutMs: 2_000, retry: false });
 
 /** Resolves when `channel` reaches `state`, asking it to connect while it waits. */
-async function reach(channel: Channel, state: connectivityState, ms = 5_000): Promise<void> {
+async function reach(channel: ReturnType<Client['getChannel']>, state: connectivityState, ms = 5_000): Promise<void> {
   const end = Date.now() + ms;
   for (;;) {
     const now = channel.getConnectivityState(true);
