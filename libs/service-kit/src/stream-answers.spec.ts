@@ -1,29 +1,48 @@
 import { answerConcurrently } from './stream-answers';
+import { deferred, waitFor } from './test-helpers';
 
 async function* from<T>(items: T[], failAfter?: Error): AsyncGenerator<T> {
   for (const x of items) yield x;
   if (failAfter) throw failAfter;
 }
 
-const after = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 describe('answerConcurrently', () => {
   it('yields the answers in the order they finish, running at most maxInFlight at once', async () => {
+    // The test decides when each answer finishes (no timers: a loaded machine cannot reorder them).
+    const gates = new Map<string, ReturnType<typeof deferred>>();
+    const started: string[] = [];
     let running = 0;
     let most = 0;
-    const answer = async (ms: number, i: number): Promise<string> => {
+    const answer = async (id: string, i: number): Promise<string> => {
       running++;
       most = Math.max(most, running);
-      await after(ms);
+      started.push(id);
+      const gate = deferred();
+      gates.set(id, gate);
+      await gate.promise;
       running--;
-      return `${i}:${ms}`;
+      return `${i}:${id}`;
     };
     const got: string[] = [];
-    for await (const a of answerConcurrently(from([40, 5, 20, 1, 1]), answer, 2)) got.push(a);
+    const done = (async () => {
+      for await (const a of answerConcurrently(from(['a', 'b', 'c', 'd', 'e']), answer, 2)) got.push(a);
+    })();
+    const finish = async (id: string, thenStarted: string[], thenGot: string[]): Promise<void> => {
+      gates.get(id)?.resolve();
+      await waitFor(() => got.length === thenGot.length && started.length === thenStarted.length);
+      expect(got).toEqual(thenGot);
+      expect(started).toEqual(thenStarted);
+    };
+    await waitFor(() => started.length === 2);
+    expect(started).toEqual(['a', 'b']);
+    // b finishes before a, which was read first; c takes its place.
+    await finish('b', ['a', 'b', 'c'], ['1:b']);
+    await finish('c', ['a', 'b', 'c', 'd'], ['1:b', '2:c']);
+    await finish('a', ['a', 'b', 'c', 'd', 'e'], ['1:b', '2:c', '0:a']);
+    await finish('e', ['a', 'b', 'c', 'd', 'e'], ['1:b', '2:c', '0:a', '4:e']);
+    await finish('d', ['a', 'b', 'c', 'd', 'e'], ['1:b', '2:c', '0:a', '4:e', '3:d']);
+    await done;
     expect(most).toBe(2);
-    expect(got).toHaveLength(5);
-    expect(got[0]).toBe('1:5'); // finished before the 40 ms one that was read first
-    expect(got.indexOf('0:40')).toBeGreaterThan(got.indexOf('2:20'));
   });
 
   it('answers what it took before throwing the input’s error', async () => {
