@@ -9,7 +9,7 @@ async function* from<T>(items: T[], failAfter?: Error): AsyncGenerator<T> {
 describe('answerConcurrently', () => {
   it('yields the answers in the order they finish, running at most maxInFlight at once', async () => {
     // The test decides when each answer finishes (no timers: a loaded machine cannot reorder them).
-    const gates = new Map<string, ReturnType<typeof deferred>>();
+    const gates = new Map<string, { resolve: () => void }>();
     const started: string[] = [];
     let running = 0;
     let most = 0;
