@@ -1,15 +1,17 @@
 // The bare-gRPC floors of a sequence read (feature-server-bench.ts): a bare grpc-js
 // server answering every GetRealtimeSequence, and every message of a
 // StreamRealtimeSequences stream, with one prebuilt answer, and a bare generated
-// client. Transport and codec of the same bytes, no read and no service kit. The
-// server runs in the bench process or, through bare-floor-process.ts, in its own.
+// client. Transport and codec of the same bytes, no read and no service kit; the
+// server writes its answers with the single-copy serializers the feature-server
+// uses (FeatureServerServiceRaw), so the floor and the served read encode alike.
+// The server runs in the bench process or, through bare-floor-process.ts, in its own.
 import { credentials, Metadata, Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
-import { FeatureServerClient, FeatureServerService, GetRealtimeSequenceRequest, SequenceLookup, type RealtimeSequence, type SequenceLookupResult } from '@pinrank/proto';
+import { FeatureServerClient, FeatureServerServiceRaw, GetRealtimeSequenceRequest, SequenceLookup, type RealtimeSequence, type SequenceLookupResult } from '@pinrank/proto';
 
 /** A bare server answering `answer` to everything, on a loopback port of the system's choice. */
 export async function startBareServer(answer: RealtimeSequence): Promise<{ port: number; stop(): void }> {
   const server = new Server();
-  server.addService(FeatureServerService, {
+  server.addService(FeatureServerServiceRaw, {
     getRealtimeSequence: (_call: unknown, cb: (err: null, res: RealtimeSequence) => void) => cb(null, answer),
     streamRealtimeSequences: (call: ServerDuplexStream<SequenceLookup, SequenceLookupResult>) => {
       call.on('data', (m: SequenceLookup) => call.write({ requestId: m.requestId, status: { code: 0, message: '' }, sequence: answer }));

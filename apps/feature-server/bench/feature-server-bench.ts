@@ -26,6 +26,7 @@ import { encodeRecord } from '../src/store/stored-record';
 import { catalogVector, startCatalogServer, type CatalogServer } from '../src/testing/catalog-server';
 import { FeatureTestClient } from '../src/testing/feature-client';
 import { bareClient, startBareServer } from './bare-floor';
+import { commandTimes, SCRIPT_COMMANDS, spentOn, type CommandTimes } from './redis-command-time';
 
 const opts = new Command()
   .option('--actions <n>', 'actions ingested per path', (v) => Number(v), 20_000)
@@ -316,6 +317,32 @@ async function inProcessReads(dir: string, prefix: string, reads: number): Promi
   }
 }
 
+/**
+ * Redis's own command time (INFO commandstats) per action ingested and per
+ * read: the Redis backend's scripts against the plain client's commands, in
+ * the same measured phases. Counts every client of the server: run on a Redis
+ * nothing else uses.
+ */
+function redisTimeRows(ingest: [CommandTimes, CommandTimes], reads: [CommandTimes, CommandTimes], actions: number, readCount: number): string[] {
+  const f = (n: number, d = 1): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  const append = spentOn(ingest[0], ingest[1], SCRIPT_COMMANDS);
+  const lpush = spentOn(ingest[0], ingest[1], ['lpush', 'ltrim']);
+  const read = spentOn(reads[0], reads[1], SCRIPT_COMMANDS);
+  const lrange = spentOn(reads[0], reads[1], ['lrange']);
+  const perAction = (x: { usec: number }): number => x.usec / actions;
+  const perRead = (x: { usec: number }): number => x.usec / readCount;
+  return [
+    `Redis's own time (INFO commandstats: executing the commands, socket I/O not included) over the measured ingest (${f(actions, 0)} actions per path) and reads (${f(readCount, 0)} per path).`,
+    '',
+    '| Redis work | calls | µs per call | µs per action or read | vs the plain commands |',
+    '|---|---:|---:|---:|---:|',
+    `| Redis backend: append scripts (one per user of an IngestActions message) | ${f(append.calls, 0)} | ${f(append.usec / append.calls)} | ${f(perAction(append))} per action | ${f(perAction(append) / perAction(lpush), 2)}× |`,
+    `| plain client: LPUSH + LTRIM | ${f(lpush.calls, 0)} | ${f(lpush.usec / lpush.calls)} | ${f(perAction(lpush))} per action | 1.00× |`,
+    `| Redis backend: read script (GetRealtimeSequence, S=100) | ${f(read.calls, 0)} | ${f(read.usec / read.calls)} | ${f(perRead(read))} per read | ${f(perRead(read) / perRead(lrange), 2)}× |`,
+    `| plain client: LRANGE 0 99 | ${f(lrange.calls, 0)} | ${f(lrange.usec / lrange.calls)} | ${f(perRead(lrange))} per read | 1.00× |`,
+  ];
+}
+
 /** Times `reads` calls of each path, round-robin with rotating order; returns latency samples (ms) per path. */
 async function measureReads(paths: ReadPath[], reads: number): Promise<number[][]> {
   const samples = paths.map((): number[] => []);
@@ -359,7 +386,10 @@ async function main(): Promise<void> {
     ];
     for (const p of ingestPaths('warm')) await p.ingest(0, CATALOG);
     const ingestPathsRun = ingestPaths('ing');
+    // Redis's own time over the measured ingest: the backend's append scripts, and the plain client's LPUSH+LTRIM.
+    const ingestRedis0 = await commandTimes(redis);
     const rates = await measureIngest(ingestPathsRun);
+    const ingestRedis1 = await commandTimes(redis);
     const base = rates[2] ?? NaN;
     log('ingest measured');
 
@@ -400,7 +430,9 @@ async function main(): Promise<void> {
       },
     ];
     await measureReads(readPaths, Math.min(200, opts.reads));
+    const readRedis0 = await commandTimes(redis);
     const readSamples = await measureReads(readPaths, opts.reads);
+    const readRedis1 = await commandTimes(redis);
     const lr = summary(readSamples[readPaths.length - 1] ?? []);
     const floorRead = summary(readSamples[readPaths.length - 4] ?? []);
     // Streamed paths are set against the bare stream to a server in its own process, as theirs is.
@@ -458,6 +490,7 @@ async function main(): Promise<void> {
       const vsFloor = p.name.startsWith('feature-server') ? `${f(s.p50 / (floorOfPath.p50 + lr.p50), 2)}×` : '';
       rows.push(`| ${p.name} | ${f(s.p50, 3)} | ${f(s.p99, 3)} | ${f(s.p50 / lr.p50, 2)}× | ${vsFloor} |`);
     });
+    rows.push('', ...redisTimeRows([ingestRedis0, ingestRedis1], [readRedis0, readRedis1], opts.actions, opts.reads));
     rows.push(
       '',
       `A feature-server's own work per read, in the bench process (no gRPC): SequenceReader.read + encoding the answer (the generated encoder, or the single-copy serializer the server uses), S=100, the same users; ${f(opts.reads * 2)} reads per variant, interleaved (Redis: the read script's round trip included).`,

@@ -1,0 +1,35 @@
+// Redis's own time per command, from INFO commandstats: what a shard spends
+// executing the commands (socket reads and writes not included), so the
+// feature-server bench can set the Redis backend's scripts against the plain
+// commands they are compared with, as Redis CPU per action and per read.
+import type Redis from 'ioredis';
+
+/** Calls and microseconds per command name ("evalsha", "lrange", …) since the server started or its last CONFIG RESETSTAT. */
+export type CommandTimes = Map<string, { calls: number; usec: number }>;
+
+/** The server's command stats now; empty where the server does not let this client read them (the table then shows no figures). */
+export async function commandTimes(redis: Redis): Promise<CommandTimes> {
+  const out: CommandTimes = new Map();
+  const info = await redis.info('commandstats').catch(() => '');
+  for (const line of info.split('\n')) {
+    const m = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line.trim());
+    if (m) out.set(m[1] as string, { calls: Number(m[2]), usec: Number(m[3]) });
+  }
+  return out;
+}
+
+/** What `commands` cost between two snapshots, summed (a script's own time includes the commands it calls). */
+export function spentOn(before: CommandTimes, after: CommandTimes, commands: readonly string[]): { calls: number; usec: number } {
+  let calls = 0;
+  let usec = 0;
+  for (const c of commands) {
+    const a = after.get(c);
+    const b = before.get(c);
+    calls += (a?.calls ?? 0) - (b?.calls ?? 0);
+    usec += (a?.usec ?? 0) - (b?.usec ?? 0);
+  }
+  return { calls, usec };
+}
+
+/** Scripts as ioredis sends them (EVALSHA, EVAL after a NOSCRIPT). */
+export const SCRIPT_COMMANDS = ['evalsha', 'eval'] as const;
