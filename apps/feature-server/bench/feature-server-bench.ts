@@ -285,10 +285,19 @@ async function measureIngest(paths: IngestPath[]): Promise<number[]> {
  * users and records as the served reads, interleaved. Returns rows of
  * [backend, variant, samples]; each backend's reference comes second.
  */
-async function inProcessReads(dir: string, prefix: string, reads: number): Promise<{ backend: string; name: string; samples: number[] }[]> {
+async function inProcessReads(
+  dir: string,
+  prefix: string,
+  reads: number,
+  redis: Redis,
+): Promise<{ rows: { backend: string; name: string; samples: number[] }[]; redisTime: string[] }> {
   const stores: [string, ActionStore][] = [
     ['LMDB', LmdbActionStore.open({ path: join(dir, 'in-process'), retention: DEFAULT_RETENTION })],
     ['Redis', await RedisActionStore.open({ url: REDIS_URL, keyPrefix: `${prefix}in-process:`, retention: DEFAULT_RETENTION })],
+    [
+      'Redis, records layout',
+      await RedisActionStore.open({ url: REDIS_URL, keyPrefix: `${prefix}in-process-rows:`, retention: DEFAULT_RETENTION, layout: 'records' }),
+    ],
   ];
   try {
     for (let u = 0; u < opts.readUsers; u++) {
@@ -311,7 +320,8 @@ async function inProcessReads(dir: string, prefix: string, reads: number): Promi
     }));
     await measureReads(paths, Math.min(500, reads));
     const samples = await measureReads(paths, reads);
-    return variants.map((v, i) => ({ backend: v.backend, name: v.name, samples: samples[i] ?? [] }));
+    const rows = variants.map((v, i) => ({ backend: v.backend, name: v.name, samples: samples[i] ?? [] }));
+    return { rows, redisTime: await redisTimeByLayout(stores, redis, `${prefix}lr:`, Math.min(1000, reads)) };
   } finally {
     await Promise.all(stores.map(([, store]) => store.close()));
   }
@@ -343,6 +353,37 @@ function redisTimeRows(ingest: [CommandTimes, CommandTimes], reads: [CommandTime
   ];
 }
 
+/**
+ * Redis's own time per sequence read in each Redis layout, against an LRANGE of
+ * the same 100 records: `reads` reads of one kind at a time from this process,
+ * each kind bracketed by INFO commandstats (nothing else reads meanwhile).
+ */
+async function redisTimeByLayout(stores: [string, ActionStore][], redis: Redis, lrangePrefix: string, reads: number): Promise<string[]> {
+  const f = (n: number, d = 1): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  const user = (i: number): string => `rd-u${i % opts.readUsers}`;
+  const window = { asOfMs: NOW, limit: 100 };
+  const timed = async (commands: readonly string[], read: (i: number) => Promise<unknown>): Promise<number> => {
+    const before = await commandTimes(redis);
+    for (let i = 0; i < reads; i++) await read(i);
+    return spentOn(before, await commandTimes(redis), commands).usec / reads;
+  };
+  const lrange = await timed(['lrange'], (i) => redis.lrangeBuffer(`${lrangePrefix}${user(i)}`, 0, 99));
+  const kinds: Array<[string, number]> = [];
+  for (const [backend, store] of stores) {
+    if (!(store instanceof RedisActionStore)) continue;
+    const commands = backend.includes('records') ? ['zrevrangebyscore'] : SCRIPT_COMMANDS;
+    kinds.push([`${backend}: ${backend.includes('records') ? 'ZREVRANGEBYSCORE of the stored rows' : 'the read script (ZREVRANGEBYSCORE + HMGET in Lua)'}`, await timed(commands, (i) => store.readSequence(user(i), window))]);
+  }
+  return [
+    `Redis's own time per sequence read by layout (INFO commandstats), ${f(reads, 0)} reads of each kind in turn from the bench process, S=100.`,
+    '',
+    '| Redis read | µs per read | vs LRANGE |',
+    '|---|---:|---:|',
+    ...kinds.map(([name, usec]) => `| ${name} | ${f(usec)} | ${f(usec / lrange, 2)}× |`),
+    `| plain LRANGE 0 99 of the same record bytes | ${f(lrange)} | 1.00× |`,
+  ];
+}
+
 /** Times `reads` calls of each path, round-robin with rotating order; returns latency samples (ms) per path. */
 async function measureReads(paths: ReadPath[], reads: number): Promise<number[][]> {
   const samples = paths.map((): number[] => []);
@@ -363,15 +404,23 @@ async function main(): Promise<void> {
   const redis = new Redis(REDIS_URL);
   const catalog = await startCatalogServer(CATALOG);
   const nats = { servers: NATS_URL, stream: `FS_BENCH_${tag}`, subject: `fs.bench.${tag}`, durable: `fs-bench-${tag}` };
-  const [lmdbApp, redisApp, lmdbRefApp] = await Promise.all([
+  const [lmdbApp, redisApp, lmdbRefApp, redisRowsApp] = await Promise.all([
     startServerProcess(catalog, { FEATURE_SERVER_BACKEND: 'lmdb', FEATURE_SERVER_LMDB_PATH: join(dir, 'lmdb') }),
     startServerProcess(catalog, { FEATURE_SERVER_BACKEND: 'redis', FEATURE_SERVER_REDIS_URL: REDIS_URL, FEATURE_SERVER_REDIS_PREFIX: `${prefix}fs:` }),
     // The LMDB server again with its sequence reads through decoded records (the reference path), reads only.
     startServerProcess(catalog, { FEATURE_SERVER_BACKEND: 'lmdb', FEATURE_SERVER_LMDB_PATH: join(dir, 'lmdb-ref'), FEATURE_SERVER_READ_FAST_PATH: 'false' }),
+    // The Redis backend again in the records layout (a read is one ZREVRANGEBYSCORE), reads only.
+    startServerProcess(catalog, {
+      FEATURE_SERVER_BACKEND: 'redis',
+      FEATURE_SERVER_REDIS_URL: REDIS_URL,
+      FEATURE_SERVER_REDIS_PREFIX: `${prefix}fs-rows:`,
+      FEATURE_SERVER_REDIS_LAYOUT: 'records',
+    }),
   ]);
   const lmdb = new FeatureTestClient(`127.0.0.1:${lmdbApp.port}`);
   const red = new FeatureTestClient(`127.0.0.1:${redisApp.port}`);
   const lmdbRef = new FeatureTestClient(`127.0.0.1:${lmdbRefApp.port}`);
+  const redRows = new FeatureTestClient(`127.0.0.1:${redisRowsApp.port}`);
   const load0 = loadavg()[0] ?? NaN;
   const f = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   const rows: string[] = [];
@@ -397,7 +446,7 @@ async function main(): Promise<void> {
     if (opts.readActions < 100) throw new Error('--read-actions: at least 100 (every read asks for 100 rows)');
     for (let u = 0; u < opts.readUsers; u++) {
       const slice = Array.from({ length: opts.readActions }, (_, j) => action('rd', u + j * opts.readUsers, opts.readUsers));
-      await Promise.all([lmdb.ingest([slice]), red.ingest([slice]), lmdbRef.ingest([slice])]);
+      await Promise.all([lmdb.ingest([slice]), red.ingest([slice]), lmdbRef.ingest([slice]), redRows.ingest([slice])]);
       const p = redis.pipeline();
       for (const a of slice) p.lpush(`${prefix}lr:${a.userId}`, encodeRecord({ ...a, itemKnown: true, vector: catalogVector(a.itemId) }));
       await p.exec();
@@ -413,6 +462,7 @@ async function main(): Promise<void> {
       streamed,
       streamedRef,
       grpcRead('feature-server, Redis backend (GetRealtimeSequence → tensors)', red, 'rd'),
+      grpcRead('feature-server, Redis backend, records layout (FEATURE_SERVER_REDIS_LAYOUT=records; GetRealtimeSequence → tensors)', redRows, 'rd'),
       {
         name: 'gRPC floor: LMDB server, unknown user, S=1 (transport only)',
         read: async () => {
@@ -438,7 +488,7 @@ async function main(): Promise<void> {
     // Streamed paths are set against the bare stream to a server in its own process, as theirs is.
     const streamFloorRead = summary(readSamples[readPaths.length - 3] ?? []);
     log('reads measured');
-    const local = await inProcessReads(dir, prefix, opts.reads * 2);
+    const { rows: local, redisTime: redisByLayout } = await inProcessReads(dir, prefix, opts.reads * 2, redis);
     log('in-process reads measured');
 
     // Freshness through JetStream: publish one action, poll the same replica until it is readable.
@@ -503,6 +553,7 @@ async function main(): Promise<void> {
         return `| ${backend} | ${name} | ${f(s.p50 * 1000)} | ${f(s.p99 * 1000)} | ${f(s.p50 / ref.p50, 2)}× |`;
       }),
     );
+    rows.push('', ...redisByLayout);
     const fr = summary(freshMs);
     rows.push(
       '',
@@ -522,6 +573,7 @@ async function main(): Promise<void> {
     lmdb.close();
     red.close();
     lmdbRef.close();
+    redRows.close();
     // Every server process this run started, including one left running by a failure.
     await Promise.all(serverProcesses.map((p) => p.stop()));
     const nc = await connect({ servers: NATS_URL });

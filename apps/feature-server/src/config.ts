@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { readConfig, serverVars, vars, type ConfigOf } from '@pinrank/service-kit';
+import { REDIS_LAYOUTS } from './store/redis-action-store';
 
 /** The feature-server's configuration variables (each also a --kebab-case flag). */
 export const featureServerVars = {
@@ -8,6 +9,7 @@ export const featureServerVars = {
   lmdbPath: vars.string('FEATURE_SERVER_LMDB_PATH', 'data/feature-server/lmdb'),
   redisUrl: vars.string('FEATURE_SERVER_REDIS_URL', 'redis://127.0.0.1:6379'),
   redisKeyPrefix: vars.string('FEATURE_SERVER_REDIS_PREFIX', 'pinrank:fs:'),
+  redisLayout: vars.oneOf('FEATURE_SERVER_REDIS_LAYOUT', REDIS_LAYOUTS, 'ids'),
   embeddingStoreAddress: vars.hostPort('FEATURE_SERVER_EMBEDDING_STORE_ADDR', '127.0.0.1:50052'),
   embeddingDeadlineMs: vars.int('FEATURE_SERVER_EMBEDDING_DEADLINE_MS', 2000, { min: 1, max: 60_000 }),
   contentCacheSize: vars.int('FEATURE_SERVER_CONTENT_CACHE_SIZE', 100_000, { min: 1, max: 100_000_000 }),

@@ -64,22 +64,23 @@ const BACKENDS: Array<{ name: string; open: () => Promise<{ store: ActionStore; 
       };
     },
   },
-  {
-    name: 'Redis',
+  ...(['ids', 'records'] as const).map((layout) => ({
+    name: `Redis (${layout} layout)`,
     open: async () => {
-      const store = await RedisActionStore.open({ url: REDIS_URL, keyPrefix: REDIS_PREFIX, retention: RETENTION });
+      const prefix = `${REDIS_PREFIX}${layout}:`;
+      const store = await RedisActionStore.open({ url: REDIS_URL, keyPrefix: prefix, retention: RETENTION, layout });
       return {
         store,
         cleanup: async () => {
           await store.close();
           const redis = new Redis(REDIS_URL);
-          const keys = await redis.keys(`${REDIS_PREFIX}*`);
+          const keys = await redis.keys(`${prefix}*`);
           if (keys.length > 0) await redis.del(...keys);
           await redis.quit();
         },
       };
     },
-  },
+  })),
 ];
 
 describe.each(BACKENDS)('SequenceReader on $name: the fast path against decoded records + buildSequence', ({ open }) => {

@@ -14,7 +14,24 @@ export interface RedisActionStoreOptions {
   retention: RetentionPolicy;
   /** Extra ioredis options (timeouts, TLS). */
   redis?: RedisOptions;
+  /**
+   * How a user's sequence actions are kept (see REDIS_LAYOUTS). Default `ids`.
+   * Fixed per key prefix: the store refuses to open a prefix written in the other layout.
+   */
+  layout?: RedisLayout;
 }
+
+/**
+ * The Redis layouts of a user's sequence actions. `ids`: a sorted set of action ids
+ * (score timestamp) and the records in the user's hash; a read is one Lua script
+ * (range, then HMGET). `records`: a sorted set whose members are the records
+ * themselves (the action id, the record, the id's length as u16 LE; score timestamp),
+ * the hash keeping only an empty entry per id for de-duplication; a read is one
+ * ZREVRANGEBYSCORE, no Lua, about a tenth of Redis's time per read (docs/benchmarks.md).
+ * Other actions are kept the same way in both.
+ */
+export const REDIS_LAYOUTS = ['ids', 'records'] as const;
+export type RedisLayout = (typeof REDIS_LAYOUTS)[number];
 
 // KEYS: sequence zset, other zset, record hash. ARGV: cap1, cap0, then (actionId, class, ts, record) quads.
 // Returns one flag per record: 1 stored, 0 duplicate, 2 expired (trimmed at once: older than the
@@ -41,6 +58,57 @@ for cls, _ in pairs(touched) do
   if extra > 0 then
     local old = redis.call('ZRANGE', key, 0, extra - 1)
     redis.call('ZREMRANGEBYRANK', key, 0, extra - 1)
+    for j = 1, #old, 1000 do
+      redis.call('HDEL', KEYS[3], unpack(old, j, math.min(j + 999, #old)))
+    end
+    for _, id in ipairs(old) do
+      if inserted[id] then out[inserted[id]] = 2 end
+    end
+  end
+end
+return out
+`;
+
+// The records layout's append. KEYS: sequence rows zset, other zset, record hash; ARGV as
+// APPEND_LUA's. A sequence action is stored as the member id .. record .. u16 LE id length
+// (equal timestamps then order by id bytes, as in the ids layout and LMDB), and an empty
+// hash entry under its id keeps de-duplication; trimmed rows give their ids back by that
+// trailer. Returns APPEND_LUA's flags.
+const APPEND_RECORDS_LUA = `
+local caps = { [0] = tonumber(ARGV[2]), [1] = tonumber(ARGV[1]) }
+local out = {}
+local touched = {}
+local inserted = {}
+for i = 3, #ARGV, 4 do
+  local id, cls = ARGV[i], tonumber(ARGV[i + 1])
+  local stored
+  if cls == 1 then
+    stored = redis.call('HSETNX', KEYS[3], id, '') == 1
+    if stored then redis.call('ZADD', KEYS[1], ARGV[i + 2], id .. ARGV[i + 3] .. string.char(#id % 256, math.floor(#id / 256))) end
+  else
+    stored = redis.call('HSETNX', KEYS[3], id, ARGV[i + 3]) == 1
+    if stored then redis.call('ZADD', KEYS[2], ARGV[i + 2], id) end
+  end
+  if stored then
+    touched[cls] = true
+    out[#out + 1] = 1
+    inserted[id] = #out
+  else
+    out[#out + 1] = 0
+  end
+end
+for cls, _ in pairs(touched) do
+  local key = KEYS[2 - cls]
+  local extra = redis.call('ZCARD', key) - caps[cls]
+  if extra > 0 then
+    local old = redis.call('ZRANGE', key, 0, extra - 1)
+    redis.call('ZREMRANGEBYRANK', key, 0, extra - 1)
+    if cls == 1 then
+      for j, m in ipairs(old) do
+        local n = string.byte(m, -2) + 256 * string.byte(m, -1)
+        old[j] = string.sub(m, 1, n)
+      end
+    end
     for j = 1, #old, 1000 do
       redis.call('HDEL', KEYS[3], unpack(old, j, math.min(j + 999, #old)))
     end
@@ -81,6 +149,7 @@ const FLAG_OUTCOMES: readonly AppendOutcome[] = ['duplicate', 'accepted', 'expir
 
 type Commands = Redis & {
   fsAppend(k1: string, k2: string, k3: string, ...argv: Array<string | Buffer | number>): Promise<number[]>;
+  fsAppendRecords(k1: string, k2: string, k3: string, ...argv: Array<string | Buffer | number>): Promise<number[]>;
   fsReadBuffer(k1: string, k2: string, ...window: number[]): Promise<Array<Buffer | null>>;
   fsDelete(k1: string, k2: string, k3: string): Promise<number>;
 };
@@ -96,28 +165,43 @@ export class RedisActionStore implements ActionStore {
   private readonly redis: Commands;
   private readonly prefix: string;
   private readonly retention: RetentionPolicy;
+  private readonly rowsLayout: boolean;
 
-  private constructor(redis: Commands, prefix: string, retention: RetentionPolicy) {
+  private constructor(redis: Commands, prefix: string, retention: RetentionPolicy, layout: RedisLayout) {
     this.redis = redis;
     this.prefix = prefix;
     this.retention = retention;
+    this.rowsLayout = layout === 'records';
   }
 
-  /** Connects and registers the scripts. Throws TypeError on invalid options. */
+  /**
+   * Connects, registers the scripts and checks the prefix's layout. Throws
+   * TypeError on invalid options, and an Error when the prefix holds the other layout.
+   */
   static async open(options: RedisActionStoreOptions): Promise<RedisActionStore> {
     if (!options.url) throw new TypeError('redis.url: must be a redis:// URL');
+    const layout = options.layout ?? 'ids';
+    if (!REDIS_LAYOUTS.includes(layout)) throw new TypeError(`redis.layout: must be one of ${REDIS_LAYOUTS.join(', ')}, got ${String(layout)}`);
     const retention = validateRetention(options.retention);
+    const prefix = options.keyPrefix ?? 'pinrank:fs:';
     const redis = new Redis(options.url, { lazyConnect: true, maxRetriesPerRequest: 2, ...options.redis }) as Commands;
     redis.defineCommand('fsAppend', { numberOfKeys: 3, lua: APPEND_LUA });
+    redis.defineCommand('fsAppendRecords', { numberOfKeys: 3, lua: APPEND_RECORDS_LUA });
     redis.defineCommand('fsRead', { numberOfKeys: 2, lua: READ_LUA });
     redis.defineCommand('fsDelete', { numberOfKeys: 3, lua: DELETE_LUA });
     await redis.connect();
-    return new RedisActionStore(redis, options.keyPrefix ?? 'pinrank:fs:', retention);
+    try {
+      await claimLayout(redis, prefix, layout);
+    } catch (err) {
+      redis.disconnect();
+      throw err;
+    }
+    return new RedisActionStore(redis, prefix, retention, layout);
   }
 
   private keys(userId: string): [string, string, string] {
     const base = `${this.prefix}{${userId}}`;
-    return [`${base}:seq`, `${base}:other`, `${base}:rec`];
+    return [this.rowsLayout ? `${base}:rows` : `${base}:seq`, `${base}:other`, `${base}:rec`];
   }
 
   async append(records: readonly StoredRecord[]): Promise<AppendOutcome[]> {
@@ -139,7 +223,8 @@ export class RedisActionStore implements ActionStore {
         const r = records[i] as StoredRecord;
         argv.push(r.actionId, retentionClass(this.retention, r.actionType), r.timestampMs, encodeRecord(r));
       }
-      void pipeline.fsAppend(...this.keys(userId), ...argv);
+      if (this.rowsLayout) void pipeline.fsAppendRecords(...this.keys(userId), ...argv);
+      else void pipeline.fsAppend(...this.keys(userId), ...argv);
     }
     const results = (await (pipeline as unknown as ReturnType<Redis['pipeline']>).exec()) ?? [];
     const outcomes: AppendOutcome[] = new Array<AppendOutcome>(records.length);
@@ -152,15 +237,13 @@ export class RedisActionStore implements ActionStore {
   }
 
   async readSequence(userId: string, window?: SequenceWindow): Promise<StoredRecord[]> {
-    const [seq, , rec] = this.keys(userId);
-    const values = await this.redis.fsReadBuffer(seq, rec, ...windowArgs(window));
-    return decodeAll(values);
+    return decodeAll(this.records(await this.read(this.redis, userId, window)));
   }
 
   async readSequenceInto(userId: string, window: SequenceWindow, into: SequenceWriter, includeTypes: ReadonlySet<number>): Promise<boolean> {
-    const [seq, , rec] = this.keys(userId);
-    // ZREVRANGEBYSCORE orders equal timestamps by member (the action id) bytes, descending: SequenceRows' order.
-    const values = await this.redis.fsReadBuffer(seq, rec, ...windowArgs(window));
+    // ZREVRANGEBYSCORE orders equal timestamps by member bytes, descending: the action id's in the
+    // ids layout, and in the records layout too (each member starts with its id): SequenceRows' order.
+    const values = this.records(await this.read(this.redis, userId, window));
     const rows = new SequenceRows(into, includeTypes);
     for (const v of values) if (v) rows.accept(v, v.length);
     return rows.exact;
@@ -169,15 +252,25 @@ export class RedisActionStore implements ActionStore {
   async readSequences(userIds: readonly string[], window?: SequenceWindow): Promise<StoredRecord[][]> {
     if (userIds.length === 0) return [];
     const pipeline = this.redis.pipeline() as unknown as Commands;
-    for (const u of userIds) {
-      const [seq, , rec] = this.keys(u);
-      void pipeline.fsReadBuffer(seq, rec, ...windowArgs(window));
-    }
+    for (const u of userIds) void this.read(pipeline, u, window);
     const results = (await (pipeline as unknown as ReturnType<Redis['pipeline']>).exec()) ?? [];
     return results.map(([err, values]) => {
       if (err) throw err;
-      return decodeAll(values as Array<Buffer | null>);
+      return decodeAll(this.records(values as Array<Buffer | null>));
     });
+  }
+
+  /** The user's sequence values as Redis answers them (the window's, newest first; without one, all, oldest first). */
+  private read(on: Commands, userId: string, window: SequenceWindow | undefined): Promise<Array<Buffer | null>> {
+    const [seq, , rec] = this.keys(userId);
+    if (!this.rowsLayout) return on.fsReadBuffer(seq, rec, ...windowArgs(window));
+    return window ? on.zrevrangebyscoreBuffer(seq, window.asOfMs, '-inf', 'LIMIT', 0, window.limit) : on.zrangeBuffer(seq, 0, -1);
+  }
+
+  /** The encoded records in what `read` answered: the values themselves, or views of the records layout's members. */
+  private records(values: Array<Buffer | null>): Array<Buffer | null> {
+    if (!this.rowsLayout) return values;
+    return values.map((m) => (m ? recordOfMember(m) : null));
   }
 
   async deleteUser(userId: string): Promise<number> {
@@ -186,6 +279,43 @@ export class RedisActionStore implements ActionStore {
 
   async close(): Promise<void> {
     await this.redis.quit();
+  }
+}
+
+/** The record inside a member of the records layout (id, record, u16 LE id length): a view, no copy. */
+function recordOfMember(member: Buffer): Buffer {
+  if (member.length < 2) throw new RangeError(`redis: a sequence member of ${member.length} bytes`);
+  const idBytes = member.readUInt16LE(member.length - 2);
+  if (idBytes + 2 > member.length) throw new RangeError(`redis: a sequence member names a ${idBytes}-byte id in ${member.length} bytes`);
+  return member.subarray(idBytes, member.length - 2);
+}
+
+/** How much of the keyspace `claimLayout` scans for sequences of the ids layout under an unmarked prefix. */
+const UNMARKED_SCAN = { count: 1000, rounds: 100 };
+
+/**
+ * Records the prefix's layout the first time a store opens it (`<prefix>layout`), and
+ * refuses a prefix written in the other one: its sequences would read as empty. A prefix
+ * with no mark may hold sequences written before layouts were marked (the ids layout):
+ * the records layout looks for them (a bounded SCAN) and refuses such a prefix too.
+ */
+async function claimLayout(redis: Redis, prefix: string, layout: RedisLayout): Promise<void> {
+  const key = `${prefix}layout`;
+  if (layout === 'records' && (await redis.exists(key)) === 0) {
+    let cursor = '0';
+    for (let round = 0; round < UNMARKED_SCAN.rounds; round++) {
+      const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}{*}:seq`, 'COUNT', UNMARKED_SCAN.count);
+      if (found.length > 0) {
+        throw new Error(`redis: the keys under prefix "${prefix}" hold sequences of the "ids" layout (e.g. ${found[0]}) and carry no layout mark; open it with the "ids" layout (FEATURE_SERVER_REDIS_LAYOUT), or use another prefix for "records"`);
+      }
+      cursor = next;
+      if (cursor === '0') break;
+    }
+  }
+  await redis.set(key, layout, 'NX');
+  const held = await redis.get(key);
+  if (held !== layout) {
+    throw new Error(`redis: the keys under prefix "${prefix}" use the "${held}" layout, not "${layout}"; a prefix keeps the layout it was first written in (FEATURE_SERVER_REDIS_LAYOUT); use another prefix to change it`);
   }
 }
 
