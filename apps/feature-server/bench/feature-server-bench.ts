@@ -92,11 +92,14 @@ async function overStreams(from: number, to: number, work: (slice: UserAction[])
 interface IngestPath {
   name: string;
   ingest(from: number, to: number): Promise<void>;
+  /** The Redis commands whose time is this path's Redis work (INFO commandstats); none for a path that uses no Redis. */
+  redisCommands?: readonly string[];
 }
 
-function grpcIngest(name: string, client: FeatureTestClient, run: string): IngestPath {
+function grpcIngest(name: string, client: FeatureTestClient, run: string, redisCommands?: readonly string[]): IngestPath {
   return {
     name,
+    ...(redisCommands ? { redisCommands } : {}),
     // One IngestActions stream per worker slice, as a client flushing batches would do.
     ingest: (from, to) =>
       overStreams(
@@ -116,6 +119,7 @@ function lpushIngest(redis: Redis, prefix: string, run: string): IngestPath {
   const vectors = new Map<string, Float32Array>();
   return {
     name: 'plain Redis LPUSH+LTRIM client (pipelined)',
+    redisCommands: ['lpush', 'ltrim'],
     ingest: (from, to) =>
       overStreams(
         from,
@@ -262,19 +266,30 @@ async function scrapeFreshness(metricsPort: number): Promise<{ sum: number; coun
   return { sum: value('feature_server_jetstream_ingest_to_visible_seconds_sum'), count: value('feature_server_jetstream_ingest_to_visible_seconds_count') };
 }
 
-/** Runs each ingest path over the same action count in interleaved rounds; returns actions/s per path. */
-async function measureIngest(paths: IngestPath[]): Promise<number[]> {
+/**
+ * Runs each ingest path over the same action count in interleaved rounds; returns
+ * actions/s per path, and Redis's own time per action of each path that names its
+ * Redis commands (INFO commandstats around each of its turns; NaN for the others).
+ */
+async function measureIngest(paths: IngestPath[], redis: Redis): Promise<{ rates: number[]; redisUsecPerAction: number[] }> {
   const spent = paths.map(() => 0);
+  const redisUsec = paths.map(() => 0);
   const chunk = Math.ceil(opts.actions / opts.rounds);
   for (let r = 0; r < opts.rounds; r++) {
     for (let k = 0; k < paths.length; k++) {
       const p = (r + k) % paths.length;
+      const path = paths[p] as IngestPath;
+      const before = path.redisCommands ? await commandTimes(redis) : undefined;
       const t0 = performance.now();
-      await (paths[p] as IngestPath).ingest(r * chunk, Math.min(opts.actions, (r + 1) * chunk));
+      await path.ingest(r * chunk, Math.min(opts.actions, (r + 1) * chunk));
       spent[p] = (spent[p] ?? 0) + performance.now() - t0;
+      if (before && path.redisCommands) redisUsec[p] = (redisUsec[p] ?? 0) + spentOn(before, await commandTimes(redis), path.redisCommands).usec;
     }
   }
-  return spent.map((ms) => opts.actions / (ms / 1000));
+  return {
+    rates: spent.map((ms) => opts.actions / (ms / 1000)),
+    redisUsecPerAction: paths.map((path, p) => (path.redisCommands ? (redisUsec[p] ?? 0) / opts.actions : NaN)),
+  };
 }
 
 /**
@@ -333,23 +348,23 @@ async function inProcessReads(
  * the same measured phases. Counts every client of the server: run on a Redis
  * nothing else uses.
  */
-function redisTimeRows(ingest: [CommandTimes, CommandTimes], reads: [CommandTimes, CommandTimes], actions: number, readCount: number): string[] {
+function redisTimeRows(ingest: { paths: IngestPath[]; usecPerAction: number[] }, reads: [CommandTimes, CommandTimes], actions: number, readCount: number): string[] {
   const f = (n: number, d = 1): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-  const append = spentOn(ingest[0], ingest[1], SCRIPT_COMMANDS);
-  const lpush = spentOn(ingest[0], ingest[1], ['lpush', 'ltrim']);
+  const plainAppend = ingest.usecPerAction[ingest.usecPerAction.length - 1] ?? NaN;
   const read = spentOn(reads[0], reads[1], SCRIPT_COMMANDS);
   const lrange = spentOn(reads[0], reads[1], ['lrange']);
-  const perAction = (x: { usec: number }): number => x.usec / actions;
   const perRead = (x: { usec: number }): number => x.usec / readCount;
   return [
-    `Redis's own time (INFO commandstats: executing the commands, socket I/O not included) over the measured ingest (${f(actions, 0)} actions per path) and reads (${f(readCount, 0)} per path).`,
+    `Redis's own time (INFO commandstats: executing the commands, socket I/O not included) over the measured ingest (${f(actions, 0)} actions per path; the backends' append scripts run once per user of an IngestActions message) and reads (${f(readCount, 0)} per path).`,
     '',
-    '| Redis work | calls | µs per call | µs per action or read | vs the plain commands |',
-    '|---|---:|---:|---:|---:|',
-    `| Redis backend: append scripts (one per user of an IngestActions message) | ${f(append.calls, 0)} | ${f(append.usec / append.calls)} | ${f(perAction(append))} per action | ${f(perAction(append) / perAction(lpush), 2)}× |`,
-    `| plain client: LPUSH + LTRIM | ${f(lpush.calls, 0)} | ${f(lpush.usec / lpush.calls)} | ${f(perAction(lpush))} per action | 1.00× |`,
-    `| Redis backend: read script (GetRealtimeSequence, S=100) | ${f(read.calls, 0)} | ${f(read.usec / read.calls)} | ${f(perRead(read))} per read | ${f(perRead(read) / perRead(lrange), 2)}× |`,
-    `| plain client: LRANGE 0 99 | ${f(lrange.calls, 0)} | ${f(lrange.usec / lrange.calls)} | ${f(perRead(lrange))} per read | 1.00× |`,
+    '| Redis work | µs per action or read | vs the plain commands |',
+    '|---|---:|---:|',
+    ...ingest.paths.flatMap((p, i) => {
+      const usec = ingest.usecPerAction[i] ?? NaN;
+      return p.redisCommands ? [`| ingest: ${p.name} | ${f(usec)} per action | ${f(usec / plainAppend, 2)}× |`] : [];
+    }),
+    `| read: Redis backend, ids layout: the read script (GetRealtimeSequence, S=100; ${f(read.calls, 0)} calls) | ${f(perRead(read))} per read | ${f(perRead(read) / perRead(lrange), 2)}× |`,
+    `| read: plain client, LRANGE 0 99 | ${f(perRead(lrange))} per read | 1.00× |`,
   ];
 }
 
@@ -428,18 +443,18 @@ async function main(): Promise<void> {
   const closeStreams: (() => void)[] = [];
   try {
     // Ingest: warm every path (connections, caches, scripts), then measure interleaved.
+    // The plain client comes last: the ratios are against it.
     const ingestPaths = (run: string): IngestPath[] => [
       grpcIngest('feature-server, LMDB backend (gRPC IngestActions)', lmdb, run),
-      grpcIngest('feature-server, Redis backend (gRPC IngestActions)', red, run),
+      grpcIngest('feature-server, Redis backend (gRPC IngestActions)', red, run, SCRIPT_COMMANDS),
+      grpcIngest('feature-server, Redis backend, records layout (gRPC IngestActions)', redRows, run, SCRIPT_COMMANDS),
       lpushIngest(redis, `${prefix}list:${run}:`, run),
     ];
     for (const p of ingestPaths('warm')) await p.ingest(0, CATALOG);
     const ingestPathsRun = ingestPaths('ing');
-    // Redis's own time over the measured ingest: the backend's append scripts, and the plain client's LPUSH+LTRIM.
-    const ingestRedis0 = await commandTimes(redis);
-    const rates = await measureIngest(ingestPathsRun);
-    const ingestRedis1 = await commandTimes(redis);
-    const base = rates[2] ?? NaN;
+    // With each path's Redis time: the backends' append scripts, the plain client's LPUSH+LTRIM.
+    const { rates, redisUsecPerAction } = await measureIngest(ingestPathsRun, redis);
+    const base = rates[rates.length - 1] ?? NaN;
     log('ingest measured');
 
     // Reads: the same users in every store (the LRANGE lists hold the same record bytes, newest at the head).
@@ -540,7 +555,7 @@ async function main(): Promise<void> {
       const vsFloor = p.name.startsWith('feature-server') ? `${f(s.p50 / (floorOfPath.p50 + lr.p50), 2)}×` : '';
       rows.push(`| ${p.name} | ${f(s.p50, 3)} | ${f(s.p99, 3)} | ${f(s.p50 / lr.p50, 2)}× | ${vsFloor} |`);
     });
-    rows.push('', ...redisTimeRows([ingestRedis0, ingestRedis1], [readRedis0, readRedis1], opts.actions, opts.reads));
+    rows.push('', ...redisTimeRows({ paths: ingestPathsRun, usecPerAction: redisUsecPerAction }, [readRedis0, readRedis1], opts.actions, opts.reads));
     rows.push(
       '',
       `A feature-server's own work per read, in the bench process (no gRPC): SequenceReader.read + encoding the answer (the generated encoder, or the single-copy serializer the server uses), S=100, the same users; ${f(opts.reads * 2)} reads per variant, interleaved (Redis: the read script's round trip included).`,
