@@ -27,7 +27,7 @@ export interface RedisActionStoreOptions {
  * (range, then HMGET). `records`: a sorted set whose members are the records
  * themselves (the action id, the record, the id's length as u16 LE; score timestamp),
  * the hash keeping only an empty entry per id for de-duplication; a read is one
- * ZREVRANGEBYSCORE, no Lua, about a tenth of Redis's time per read (docs/benchmarks.md).
+ * ZREVRANGEBYSCORE, no Lua: a fifth to a quarter of Redis's time per read (docs/benchmarks.md).
  * Other actions are kept the same way in both.
  */
 export const REDIS_LAYOUTS = ['ids', 'records'] as const;
