@@ -33,62 +33,24 @@ export interface RedisActionStoreOptions {
 export const REDIS_LAYOUTS = ['ids', 'records'] as const;
 export type RedisLayout = (typeof REDIS_LAYOUTS)[number];
 
-// KEYS: sequence zset, other zset, record hash. ARGV: cap1, cap0, then (actionId, class, ts, record) quads.
-// Returns one flag per record: 1 stored, 0 duplicate, 2 expired (trimmed at once: older than the
-// full window). Trimmed ids leave the hash, so ids stay bounded by the retention caps.
-const APPEND_LUA = `
+/**
+ * An append script. KEYS: sequence zset, other zset, record hash. ARGV: cap1, cap0, then
+ * (actionId, class, ts, record) quads. Returns one flag per record: 1 stored, 0 duplicate,
+ * 2 expired (trimmed at once: older than the full window). Trimmed ids leave the hash, so
+ * ids stay bounded by the retention caps. `store` (Lua) stores one record (locals id, cls,
+ * ts, record) and sets `stored` when it was new; `trimmedIds` (Lua) turns `old`, the
+ * sequence zset's trimmed members, into their action ids.
+ */
+function appendScript(store: string, trimmedIds: string): string {
+  return `
 local caps = { [0] = tonumber(ARGV[2]), [1] = tonumber(ARGV[1]) }
 local out = {}
 local touched = {}
 local inserted = {}
 for i = 3, #ARGV, 4 do
-  local id, cls = ARGV[i], tonumber(ARGV[i + 1])
-  if redis.call('HSETNX', KEYS[3], id, ARGV[i + 3]) == 1 then
-    redis.call('ZADD', KEYS[2 - cls], ARGV[i + 2], id)
-    touched[cls] = true
-    out[#out + 1] = 1
-    inserted[id] = #out
-  else
-    out[#out + 1] = 0
-  end
-end
-for cls, _ in pairs(touched) do
-  local key = KEYS[2 - cls]
-  local extra = redis.call('ZCARD', key) - caps[cls]
-  if extra > 0 then
-    local old = redis.call('ZRANGE', key, 0, extra - 1)
-    redis.call('ZREMRANGEBYRANK', key, 0, extra - 1)
-    for j = 1, #old, 1000 do
-      redis.call('HDEL', KEYS[3], unpack(old, j, math.min(j + 999, #old)))
-    end
-    for _, id in ipairs(old) do
-      if inserted[id] then out[inserted[id]] = 2 end
-    end
-  end
-end
-return out
-`;
-
-// The records layout's append. KEYS: sequence rows zset, other zset, record hash; ARGV as
-// APPEND_LUA's. A sequence action is stored as the member id .. record .. u16 LE id length
-// (equal timestamps then order by id bytes, as in the ids layout and LMDB), and an empty
-// hash entry under its id keeps de-duplication; trimmed rows give their ids back by that
-// trailer. Returns APPEND_LUA's flags.
-const APPEND_RECORDS_LUA = `
-local caps = { [0] = tonumber(ARGV[2]), [1] = tonumber(ARGV[1]) }
-local out = {}
-local touched = {}
-local inserted = {}
-for i = 3, #ARGV, 4 do
-  local id, cls = ARGV[i], tonumber(ARGV[i + 1])
-  local stored
-  if cls == 1 then
-    stored = redis.call('HSETNX', KEYS[3], id, '') == 1
-    if stored then redis.call('ZADD', KEYS[1], ARGV[i + 2], id .. ARGV[i + 3] .. string.char(#id % 256, math.floor(#id / 256))) end
-  else
-    stored = redis.call('HSETNX', KEYS[3], id, ARGV[i + 3]) == 1
-    if stored then redis.call('ZADD', KEYS[2], ARGV[i + 2], id) end
-  end
+  local id, cls, ts, record = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3]
+  local stored = false
+${store}
   if stored then
     touched[cls] = true
     out[#out + 1] = 1
@@ -104,10 +66,7 @@ for cls, _ in pairs(touched) do
     local old = redis.call('ZRANGE', key, 0, extra - 1)
     redis.call('ZREMRANGEBYRANK', key, 0, extra - 1)
     if cls == 1 then
-      for j, m in ipairs(old) do
-        local n = string.byte(m, -2) + 256 * string.byte(m, -1)
-        old[j] = string.sub(m, 1, n)
-      end
+${trimmedIds}
     end
     for j = 1, #old, 1000 do
       redis.call('HDEL', KEYS[3], unpack(old, j, math.min(j + 999, #old)))
@@ -119,6 +78,35 @@ for cls, _ in pairs(touched) do
 end
 return out
 `;
+}
+
+// The ids layout: both zsets hold action ids, the hash the records.
+const APPEND_LUA = appendScript(
+  `  if redis.call('HSETNX', KEYS[3], id, record) == 1 then
+    redis.call('ZADD', KEYS[2 - cls], ts, id)
+    stored = true
+  end`,
+  '',
+);
+
+// The records layout: a sequence action is stored as the member id .. record .. u16 LE id
+// length (equal timestamps then order by id bytes, as in the ids layout and LMDB), and an
+// empty hash entry under its id keeps de-duplication; trimmed rows give their ids back by
+// that trailer. Other actions as in the ids layout.
+const APPEND_RECORDS_LUA = appendScript(
+  `  if cls == 1 then
+    if redis.call('HSETNX', KEYS[3], id, '') == 1 then
+      redis.call('ZADD', KEYS[1], ts, id .. record .. string.char(#id % 256, math.floor(#id / 256)))
+      stored = true
+    end
+  elseif redis.call('HSETNX', KEYS[3], id, record) == 1 then
+    redis.call('ZADD', KEYS[2], ts, id)
+    stored = true
+  end`,
+  `      for j, m in ipairs(old) do
+        old[j] = string.sub(m, 1, string.byte(m, -2) + 256 * string.byte(m, -1))
+      end`,
+);
 
 // KEYS: sequence zset, record hash; ARGV (optional): as-of, limit. Returns the sequence records
 // (oldest first), or with ARGV the newest `limit` scored at or before as-of (newest first).
