@@ -42,33 +42,72 @@ describeActionStoreContract(
 );
 
 describe('RedisActionStore layouts', () => {
-  it('keeps a prefix in the layout it was first written in, and refuses to open it in the other', async () => {
+  const seqIds = (rs: { actionId: string }[]): string[] => rs.map((r) => r.actionId);
+
+  it('keeps a prefix in the ids layout until the records layout takes it over; the ids layout then refuses it', async () => {
     const prefix = `${runPrefix}layout:`;
     const first = await openWith(prefix, 'ids');
     await first.append([rec('u1', 'a1', 1000)]);
     await first.close();
-    await expect(openWith(prefix, 'records')).rejects.toThrow(/use the "ids" layout, not "records".*use another prefix/);
     const again = await openWith(prefix, 'ids');
+    await again.close();
+    const taken = await openWith(prefix, 'records');
     try {
-      expect((await again.readSequence('u1')).map((r) => r.actionId)).toEqual(['a1']);
+      expect(seqIds(await taken.readSequence('u1'))).toEqual(['a1']);
+      await expect(openWith(prefix, 'ids')).rejects.toThrow(/have moved to the "records" layout, which the "ids" layout cannot read/);
     } finally {
-      await again.close();
+      await taken.close();
     }
   });
 
-  it('refuses the records layout on an unmarked prefix that holds sequences of the ids layout (written before layouts were marked)', async () => {
-    const prefix = `${runPrefix}unmarked:`;
-    const first = await openWith(prefix, 'ids');
-    await first.append([rec('u1', 'a1', 1000)]);
-    await first.close();
+  it('records layout over ids-layout data: reads it as it is, moves a user into the rows at their next append, keeps the caps', async () => {
+    const prefix = `${runPrefix}migrate:`;
     const redis = new Redis(REDIS_URL);
+    const old = await openWith(prefix, 'ids');
+    // Written before layouts were marked: the mark is gone, as it would be on a prefix from an older version.
+    await old.append([rec('u1', 'a1', 1000), rec('u1', 'a2', 2000), rec('u1', 'a3', 3000), rec('u1', 'imp', 1500, 1), rec('u2', 'b1', 1000)]);
+    await old.close();
+    await redis.del(`${prefix}layout`);
+    const store = await openWith(prefix, 'records');
     try {
-      await redis.del(`${prefix}layout`);
-      await expect(openWith(prefix, 'records')).rejects.toThrow(/hold sequences of the "ids" layout .*carry no layout mark/);
-      // An unmarked prefix with no sequences opens in either layout.
-      await expect(openWith(`${runPrefix}fresh:`, 'records').then((s) => s.close())).resolves.toBeUndefined();
+      expect(seqIds(await store.readSequence('u1', { asOfMs: 2500, limit: 5 }))).toEqual(['a2', 'a1']);
+      expect(seqIds(await store.readSequence('u1'))).toEqual(['a1', 'a2', 'a3']);
+      expect(await redis.exists(`${prefix}{u1}:seq`)).toBe(1);
+      // A redelivered old action is still a duplicate; a new one moves the user into the rows (cap 5: a1 goes).
+      expect(await store.append([rec('u1', 'a2', 2000), rec('u1', 'n1', 4000), rec('u1', 'n2', 5000), rec('u1', 'n3', 6000)])).toEqual([
+        'duplicate',
+        'accepted',
+        'accepted',
+        'accepted',
+      ]);
+      expect(await redis.exists(`${prefix}{u1}:seq`)).toBe(0);
+      expect(await redis.zcard(`${prefix}{u1}:rows`)).toBe(5);
+      expect(seqIds(await store.readSequence('u1'))).toEqual(['a2', 'a3', 'n1', 'n2', 'n3']);
+      expect(await store.append([rec('u1', 'a1', 1000)])).toEqual(['expired']);
+      // u2 was never appended to since: still read from the ids layout, and deleted from both.
+      expect(seqIds((await store.readSequences(['u2', 'u1'], { asOfMs: 9000, limit: 2 }))[0] ?? [])).toEqual(['b1']);
+      expect(await store.deleteUser('u2')).toBe(1);
+      expect(await redis.exists(`${prefix}{u2}:seq`, `${prefix}{u2}:rec`)).toBe(0);
+      expect(await store.deleteUser('u1')).toBe(6);
     } finally {
+      await store.close();
       await redis.quit();
+    }
+  });
+
+  it('records layout beside a replica still on the ids layout: merges what that replica writes, newest first, and moves it at the next append', async () => {
+    const prefix = `${runPrefix}mixed:`;
+    const stale = await openWith(prefix, 'ids');
+    const store = await openWith(prefix, 'records');
+    try {
+      await store.append([rec('u1', 'r1', 1000), rec('u1', 'r3', 3000)]);
+      await stale.append([rec('u1', 's2', 2000), rec('u1', 's4', 4000), rec('u1', 'r1', 1000)]);
+      expect(seqIds(await store.readSequence('u1', { asOfMs: 9000, limit: 3 }))).toEqual(['s4', 'r3', 's2']);
+      expect(seqIds(await store.readSequence('u1'))).toEqual(['r1', 's2', 'r3', 's4']);
+      await store.append([rec('u1', 'r5', 5000)]);
+      expect(seqIds(await store.readSequence('u1', { asOfMs: 9000, limit: 5 }))).toEqual(['r5', 's4', 'r3', 's2', 'r1']);
+    } finally {
+      await Promise.all([stale.close(), store.close()]);
     }
   });
 

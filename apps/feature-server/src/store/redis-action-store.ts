@@ -2,7 +2,7 @@ import { type SequenceWriter } from '@pinrank/features';
 import Redis, { type RedisOptions } from 'ioredis';
 import { type ActionStore, type AppendOutcome, type RetentionPolicy, type SequenceWindow, retentionClass, validateRetention } from './action-store';
 import { SequenceRows } from './sequence-rows';
-import { decodeRecord, encodeRecord, READ_VECTORS, type StoredRecord } from './stored-record';
+import { decodeRecord, encodeRecord, READ_VECTORS, viewRecordRow, type StoredRecord } from './stored-record';
 
 /** Options of the Redis action store. */
 export interface RedisActionStoreOptions {
@@ -16,7 +16,8 @@ export interface RedisActionStoreOptions {
   redis?: RedisOptions;
   /**
    * How a user's sequence actions are kept (see REDIS_LAYOUTS). Default `ids`.
-   * Fixed per key prefix: the store refuses to open a prefix written in the other layout.
+   * The records layout takes over a prefix of the ids layout (each user moves at their next
+   * append; reads merge both meanwhile); the ids layout refuses a prefix of the records layout.
    */
   layout?: RedisLayout;
 }
@@ -39,14 +40,15 @@ export type RedisLayout = (typeof REDIS_LAYOUTS)[number];
  * 2 expired (trimmed at once: older than the full window). Trimmed ids leave the hash, so
  * ids stay bounded by the retention caps. `store` (Lua) stores one record (locals id, cls,
  * ts, record) and sets `stored` when it was new; `trimmedIds` (Lua) turns `old`, the
- * sequence zset's trimmed members, into their action ids.
+ * sequence zset's trimmed members, into their action ids; `prelude` (Lua) runs first.
  */
-function appendScript(store: string, trimmedIds: string): string {
+function appendScript(store: string, trimmedIds: string, prelude = ''): string {
   return `
 local caps = { [0] = tonumber(ARGV[2]), [1] = tonumber(ARGV[1]) }
 local out = {}
 local touched = {}
 local inserted = {}
+${prelude}
 for i = 3, #ARGV, 4 do
   local id, cls, ts, record = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3]
   local stored = false
@@ -89,10 +91,12 @@ const APPEND_LUA = appendScript(
   '',
 );
 
-// The records layout: a sequence action is stored as the member id .. record .. u16 LE id
-// length (equal timestamps then order by id bytes, as in the ids layout and LMDB), and an
-// empty hash entry under its id keeps de-duplication; trimmed rows give their ids back by
-// that trailer. Other actions as in the ids layout.
+// The records layout (KEYS[4]: the ids layout's sequence zset of the same user): a sequence
+// action is stored as the member id .. record .. u16 LE id length (equal timestamps then order
+// by id bytes, as in the ids layout and LMDB), and an empty hash entry under its id keeps
+// de-duplication; trimmed rows give their ids back by that trailer. Other actions as in the
+// ids layout. First, the user's sequence actions still in the ids layout (written before
+// the prefix moved to this layout, or since by a replica still on it) move into the rows.
 const APPEND_RECORDS_LUA = appendScript(
   `  if cls == 1 then
     if redis.call('HSETNX', KEYS[3], id, '') == 1 then
@@ -106,6 +110,19 @@ const APPEND_RECORDS_LUA = appendScript(
   `      for j, m in ipairs(old) do
         old[j] = string.sub(m, 1, string.byte(m, -2) + 256 * string.byte(m, -1))
       end`,
+  `if redis.call('EXISTS', KEYS[4]) == 1 then
+  local legacy = redis.call('ZRANGE', KEYS[4], 0, -1, 'WITHSCORES')
+  for j = 1, #legacy, 2 do
+    local id = legacy[j]
+    local record = redis.call('HGET', KEYS[3], id)
+    if record and record ~= '' then
+      redis.call('ZADD', KEYS[1], legacy[j + 1], id .. record .. string.char(#id % 256, math.floor(#id / 256)))
+      redis.call('HSET', KEYS[3], id, '')
+    end
+  end
+  redis.call('DEL', KEYS[4])
+  touched[1] = true
+end`,
 );
 
 // KEYS: sequence zset, record hash; ARGV (optional): as-of, limit. Returns the sequence records
@@ -125,10 +142,11 @@ end
 return out
 `;
 
-// KEYS: sequence zset, other zset, record hash. Returns the number of records removed.
+// KEYS: sequence zset, other zset, record hash (records layout: and the ids layout's
+// sequence zset). Returns the number of records removed.
 const DELETE_LUA = `
 local n = redis.call('HLEN', KEYS[3])
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('DEL', unpack(KEYS))
 return n
 `;
 
@@ -137,9 +155,10 @@ const FLAG_OUTCOMES: readonly AppendOutcome[] = ['duplicate', 'accepted', 'expir
 
 type Commands = Redis & {
   fsAppend(k1: string, k2: string, k3: string, ...argv: Array<string | Buffer | number>): Promise<number[]>;
-  fsAppendRecords(k1: string, k2: string, k3: string, ...argv: Array<string | Buffer | number>): Promise<number[]>;
+  fsAppendRecords(k1: string, k2: string, k3: string, k4: string, ...argv: Array<string | Buffer | number>): Promise<number[]>;
   fsReadBuffer(k1: string, k2: string, ...window: number[]): Promise<Array<Buffer | null>>;
   fsDelete(k1: string, k2: string, k3: string): Promise<number>;
+  fsDeleteRecords(k1: string, k2: string, k3: string, k4: string): Promise<number>;
 };
 
 /**
@@ -174,9 +193,10 @@ export class RedisActionStore implements ActionStore {
     const prefix = options.keyPrefix ?? 'pinrank:fs:';
     const redis = new Redis(options.url, { lazyConnect: true, maxRetriesPerRequest: 2, ...options.redis }) as Commands;
     redis.defineCommand('fsAppend', { numberOfKeys: 3, lua: APPEND_LUA });
-    redis.defineCommand('fsAppendRecords', { numberOfKeys: 3, lua: APPEND_RECORDS_LUA });
+    redis.defineCommand('fsAppendRecords', { numberOfKeys: 4, lua: APPEND_RECORDS_LUA });
     redis.defineCommand('fsRead', { numberOfKeys: 2, lua: READ_LUA });
     redis.defineCommand('fsDelete', { numberOfKeys: 3, lua: DELETE_LUA });
+    redis.defineCommand('fsDeleteRecords', { numberOfKeys: 4, lua: DELETE_LUA });
     await redis.connect();
     try {
       await claimLayout(redis, prefix, layout);
@@ -190,6 +210,11 @@ export class RedisActionStore implements ActionStore {
   private keys(userId: string): [string, string, string] {
     const base = `${this.prefix}{${userId}}`;
     return [this.rowsLayout ? `${base}:rows` : `${base}:seq`, `${base}:other`, `${base}:rec`];
+  }
+
+  /** The ids layout's sequence zset of the user: what the records layout still reads, then moves into its rows. */
+  private legacyKey(userId: string): string {
+    return `${this.prefix}{${userId}}:seq`;
   }
 
   async append(records: readonly StoredRecord[]): Promise<AppendOutcome[]> {
@@ -211,7 +236,7 @@ export class RedisActionStore implements ActionStore {
         const r = records[i] as StoredRecord;
         argv.push(r.actionId, retentionClass(this.retention, r.actionType), r.timestampMs, encodeRecord(r));
       }
-      if (this.rowsLayout) void pipeline.fsAppendRecords(...this.keys(userId), ...argv);
+      if (this.rowsLayout) void pipeline.fsAppendRecords(...this.keys(userId), this.legacyKey(userId), ...argv);
       else void pipeline.fsAppend(...this.keys(userId), ...argv);
     }
     const results = (await (pipeline as unknown as ReturnType<Redis['pipeline']>).exec()) ?? [];
@@ -225,13 +250,13 @@ export class RedisActionStore implements ActionStore {
   }
 
   async readSequence(userId: string, window?: SequenceWindow): Promise<StoredRecord[]> {
-    return decodeAll(this.records(await this.read(this.redis, userId, window)));
+    return decodeAll(await this.read(userId, window));
   }
 
   async readSequenceInto(userId: string, window: SequenceWindow, into: SequenceWriter, includeTypes: ReadonlySet<number>): Promise<boolean> {
     // ZREVRANGEBYSCORE orders equal timestamps by member bytes, descending: the action id's in the
     // ids layout, and in the records layout too (each member starts with its id): SequenceRows' order.
-    const values = this.records(await this.read(this.redis, userId, window));
+    const values = await this.read(userId, window);
     const rows = new SequenceRows(into, includeTypes);
     for (const v of values) if (v) rows.accept(v, v.length);
     return rows.exact;
@@ -239,29 +264,40 @@ export class RedisActionStore implements ActionStore {
 
   async readSequences(userIds: readonly string[], window?: SequenceWindow): Promise<StoredRecord[][]> {
     if (userIds.length === 0) return [];
+    // Commands issued together go out together on the one connection.
+    if (this.rowsLayout) return Promise.all(userIds.map(async (u) => decodeAll(await this.read(u, window))));
     const pipeline = this.redis.pipeline() as unknown as Commands;
-    for (const u of userIds) void this.read(pipeline, u, window);
+    for (const u of userIds) {
+      const [seq, , rec] = this.keys(u);
+      void pipeline.fsReadBuffer(seq, rec, ...windowArgs(window));
+    }
     const results = (await (pipeline as unknown as ReturnType<Redis['pipeline']>).exec()) ?? [];
     return results.map(([err, values]) => {
       if (err) throw err;
-      return decodeAll(this.records(values as Array<Buffer | null>));
+      return decodeAll(values as Array<Buffer | null>);
     });
   }
 
-  /** The user's sequence values as Redis answers them (the window's, newest first; without one, all, oldest first). */
-  private read(on: Commands, userId: string, window: SequenceWindow | undefined): Promise<Array<Buffer | null>> {
+  /**
+   * The user's encoded sequence records: the window's, newest first, or without one all of
+   * them, oldest first. The records layout reads its rows with one ZREVRANGEBYSCORE and, in
+   * the same round trip, whether any of the user's actions are still in the ids layout; only
+   * then does it read those too (the ids layout's script) and merge the two.
+   */
+  private async read(userId: string, window: SequenceWindow | undefined): Promise<Array<Buffer | null>> {
     const [seq, , rec] = this.keys(userId);
-    if (!this.rowsLayout) return on.fsReadBuffer(seq, rec, ...windowArgs(window));
-    return window ? on.zrevrangebyscoreBuffer(seq, window.asOfMs, '-inf', 'LIMIT', 0, window.limit) : on.zrangeBuffer(seq, 0, -1);
-  }
-
-  /** The encoded records in what `read` answered: the values themselves, or views of the records layout's members. */
-  private records(values: Array<Buffer | null>): Array<Buffer | null> {
-    if (!this.rowsLayout) return values;
-    return values.map((m) => (m ? recordOfMember(m) : null));
+    if (!this.rowsLayout) return this.redis.fsReadBuffer(seq, rec, ...windowArgs(window));
+    const legacy = this.legacyKey(userId);
+    const rowsRead = window ? this.redis.zrevrangebyscoreBuffer(seq, window.asOfMs, '-inf', 'LIMIT', 0, window.limit) : this.redis.zrangeBuffer(seq, 0, -1);
+    const [members, hasLegacy] = await Promise.all([rowsRead, this.redis.exists(legacy)]);
+    const rows = members.map(recordOfMember);
+    if (hasLegacy === 0) return rows;
+    const older = (await this.redis.fsReadBuffer(legacy, rec, ...windowArgs(window))).filter((v): v is Buffer => v !== null);
+    return mergeRecords(rows, older, window);
   }
 
   async deleteUser(userId: string): Promise<number> {
+    if (this.rowsLayout) return this.redis.fsDeleteRecords(...this.keys(userId), this.legacyKey(userId));
     return this.redis.fsDelete(...this.keys(userId));
   }
 
@@ -278,32 +314,40 @@ function recordOfMember(member: Buffer): Buffer {
   return member.subarray(idBytes, member.length - 2);
 }
 
-/** How much of the keyspace `claimLayout` scans for sequences of the ids layout under an unmarked prefix. */
-const UNMARKED_SCAN = { count: 1000, rounds: 100 };
+/**
+ * Two users' worth of encoded sequence records as one read answers them: with a window,
+ * the newest `limit`, newest first (equal timestamps by action id bytes, descending, as the
+ * stores order them); without one, all, oldest first.
+ */
+function mergeRecords(a: Buffer[], b: Buffer[], window: SequenceWindow | undefined): Buffer[] {
+  const view = { actionType: 0, timestampMs: 0, dimension: 0, vectorOffset: 0, actionIdOffset: 0, actionIdLength: 0, userIdLength: 0, itemIdLength: 0 };
+  const key = (r: Buffer): { ts: number; id: Buffer } => {
+    const v = viewRecordRow(r, r.length, view);
+    return { ts: v.timestampMs, id: r.subarray(v.actionIdOffset, v.actionIdOffset + v.actionIdLength) };
+  };
+  const keyed = [...a, ...b].map((r) => ({ r, ...key(r) }));
+  // Oldest first: timestamp, then id bytes, ascending.
+  keyed.sort((x, y) => x.ts - y.ts || Buffer.compare(x.id, y.id));
+  const records = keyed.map((k) => k.r);
+  return window ? records.reverse().slice(0, window.limit) : records;
+}
 
 /**
- * Records the prefix's layout the first time a store opens it (`<prefix>layout`), and
- * refuses a prefix written in the other one: its sequences would read as empty. A prefix
- * with no mark may hold sequences written before layouts were marked (the ids layout):
- * the records layout looks for them (a bounded SCAN) and refuses such a prefix too.
+ * Records the prefix's layout (`<prefix>layout`). The ids layout claims an unmarked prefix
+ * and refuses one marked for the records layout (it cannot read the rows). The records
+ * layout claims any prefix: a user's sequence actions still in the ids layout are read from
+ * there and move into the rows at the user's next append.
  */
 async function claimLayout(redis: Redis, prefix: string, layout: RedisLayout): Promise<void> {
   const key = `${prefix}layout`;
-  if (layout === 'records' && (await redis.exists(key)) === 0) {
-    let cursor = '0';
-    for (let round = 0; round < UNMARKED_SCAN.rounds; round++) {
-      const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}{*}:seq`, 'COUNT', UNMARKED_SCAN.count);
-      if (found.length > 0) {
-        throw new Error(`redis: the keys under prefix "${prefix}" hold sequences of the "ids" layout (e.g. ${found[0]}) and carry no layout mark; open it with the "ids" layout (FEATURE_SERVER_REDIS_LAYOUT), or use another prefix for "records"`);
-      }
-      cursor = next;
-      if (cursor === '0') break;
-    }
+  if (layout === 'records') {
+    await redis.set(key, layout);
+    return;
   }
   await redis.set(key, layout, 'NX');
   const held = await redis.get(key);
   if (held !== layout) {
-    throw new Error(`redis: the keys under prefix "${prefix}" use the "${held}" layout, not "${layout}"; a prefix keeps the layout it was first written in (FEATURE_SERVER_REDIS_LAYOUT); use another prefix to change it`);
+    throw new Error(`redis: the keys under prefix "${prefix}" have moved to the "${held}" layout, which the "${layout}" layout cannot read (FEATURE_SERVER_REDIS_LAYOUT); keep "${held}" for this prefix`);
   }
 }
 
