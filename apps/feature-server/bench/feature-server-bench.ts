@@ -386,8 +386,9 @@ async function redisTimeByLayout(stores: [string, ActionStore][], redis: Redis, 
   const kinds: Array<[string, number]> = [];
   for (const [backend, store] of stores) {
     if (!(store instanceof RedisActionStore)) continue;
-    const commands = backend.includes('records') ? ['zrevrangebyscore'] : SCRIPT_COMMANDS;
-    kinds.push([`${backend}: ${backend.includes('records') ? 'ZREVRANGEBYSCORE of the stored rows' : 'the read script (ZREVRANGEBYSCORE + HMGET in Lua)'}`, await timed(commands, (i) => store.readSequence(user(i), window))]);
+    const commands = backend.includes('records') ? ['zrevrangebyscore', 'exists'] : SCRIPT_COMMANDS;
+    const what = backend.includes('records') ? 'ZREVRANGEBYSCORE of the stored rows, and EXISTS of the ids layout\'s set' : 'the read script (ZREVRANGEBYSCORE + HMGET in Lua)';
+    kinds.push([`${backend}: ${what}`, await timed(commands, (i) => store.readSequence(user(i), window))]);
   }
   return [
     `Redis's own time per sequence read by layout (INFO commandstats), ${f(reads, 0)} reads of each kind in turn from the bench process, S=100.`,
