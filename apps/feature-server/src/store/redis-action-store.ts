@@ -173,12 +173,15 @@ export class RedisActionStore implements ActionStore {
   private readonly prefix: string;
   private readonly retention: RetentionPolicy;
   private readonly rowsLayout: boolean;
+  /** Records layout on a prefix that may still hold users in the ids layout: reads look there too. */
+  private readonly legacyReads: boolean;
 
-  private constructor(redis: Commands, prefix: string, retention: RetentionPolicy, layout: RedisLayout) {
+  private constructor(redis: Commands, prefix: string, retention: RetentionPolicy, layout: RedisLayout, legacyReads: boolean) {
     this.redis = redis;
     this.prefix = prefix;
     this.retention = retention;
     this.rowsLayout = layout === 'records';
+    this.legacyReads = legacyReads;
   }
 
   /**
@@ -198,13 +201,14 @@ export class RedisActionStore implements ActionStore {
     redis.defineCommand('fsDelete', { numberOfKeys: 3, lua: DELETE_LUA });
     redis.defineCommand('fsDeleteRecords', { numberOfKeys: 4, lua: DELETE_LUA });
     await redis.connect();
+    let mark: LayoutMark;
     try {
-      await claimLayout(redis, prefix, layout);
+      mark = await claimLayout(redis, prefix, layout);
     } catch (err) {
       redis.disconnect();
       throw err;
     }
-    return new RedisActionStore(redis, prefix, retention, layout);
+    return new RedisActionStore(redis, prefix, retention, layout, mark === TAKEN_OVER);
   }
 
   private keys(userId: string): [string, string, string] {
@@ -289,7 +293,7 @@ export class RedisActionStore implements ActionStore {
     if (!this.rowsLayout) return this.redis.fsReadBuffer(seq, rec, ...windowArgs(window));
     const legacy = this.legacyKey(userId);
     const rowsRead = window ? this.redis.zrevrangebyscoreBuffer(seq, window.asOfMs, '-inf', 'LIMIT', 0, window.limit) : this.redis.zrangeBuffer(seq, 0, -1);
-    const [members, hasLegacy] = await Promise.all([rowsRead, this.redis.exists(legacy)]);
+    const [members, hasLegacy] = await Promise.all([rowsRead, this.legacyReads ? this.redis.exists(legacy) : 0]);
     const rows = members.map(recordOfMember);
     if (hasLegacy === 0) return rows;
     const older = (await this.redis.fsReadBuffer(legacy, rec, ...windowArgs(window))).filter((v): v is Buffer => v !== null);
@@ -332,23 +336,47 @@ function mergeRecords(a: Buffer[], b: Buffer[], window: SequenceWindow | undefin
   return window ? records.reverse().slice(0, window.limit) : records;
 }
 
+/** What `<prefix>layout` holds: a layout, or the records layout taken over from the ids layout. */
+type LayoutMark = RedisLayout | typeof TAKEN_OVER;
+const TAKEN_OVER = 'records+ids';
+
+/** How much of the keyspace the records layout scans for ids-layout sequences under an unmarked prefix. */
+const UNMARKED_SCAN = { count: 1000, rounds: 100 };
+
 /**
- * Records the prefix's layout (`<prefix>layout`). The ids layout claims an unmarked prefix
- * and refuses one marked for the records layout (it cannot read the rows). The records
- * layout claims any prefix: a user's sequence actions still in the ids layout are read from
- * there and move into the rows at the user's next append.
+ * Records the prefix's layout in `<prefix>layout` and returns the mark. The ids layout
+ * claims an unmarked prefix and refuses one the records layout holds (it cannot read the
+ * rows). The records layout claims any prefix: one of the ids layout, or an unmarked one
+ * where a bounded SCAN finds ids-layout sequences or cannot rule them out, is marked
+ * `records+ids`, and its reads also look for a user's actions still in the ids layout.
  */
-async function claimLayout(redis: Redis, prefix: string, layout: RedisLayout): Promise<void> {
+async function claimLayout(redis: Redis, prefix: string, layout: RedisLayout): Promise<LayoutMark> {
   const key = `${prefix}layout`;
-  if (layout === 'records') {
-    await redis.set(key, layout);
-    return;
+  const held = (await redis.get(key)) as LayoutMark | null;
+  if (layout === 'ids') {
+    if (held === null) await redis.set(key, 'ids', 'NX');
+    const now = held ?? ((await redis.get(key)) as LayoutMark | null);
+    if (now !== 'ids') {
+      throw new Error(`redis: the keys under prefix "${prefix}" have moved to the records layout ("${now}"), which the "ids" layout cannot read (FEATURE_SERVER_REDIS_LAYOUT); keep "records" for this prefix`);
+    }
+    return 'ids';
   }
-  await redis.set(key, layout, 'NX');
-  const held = await redis.get(key);
-  if (held !== layout) {
-    throw new Error(`redis: the keys under prefix "${prefix}" have moved to the "${held}" layout, which the "${layout}" layout cannot read (FEATURE_SERVER_REDIS_LAYOUT); keep "${held}" for this prefix`);
+  if (held === 'records' || held === TAKEN_OVER) return held;
+  const mark: LayoutMark = held === 'ids' || !(await provablyNoIdsSequences(redis, prefix)) ? TAKEN_OVER : 'records';
+  await redis.set(key, mark);
+  return mark;
+}
+
+/** Whether a whole SCAN (within UNMARKED_SCAN) finds no ids-layout sequence under the prefix. */
+async function provablyNoIdsSequences(redis: Redis, prefix: string): Promise<boolean> {
+  let cursor = '0';
+  for (let round = 0; round < UNMARKED_SCAN.rounds; round++) {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}{*}:seq`, 'COUNT', UNMARKED_SCAN.count);
+    if (found.length > 0) return false;
+    cursor = next;
+    if (cursor === '0') return true;
   }
+  return false;
 }
 
 /** The read script's arguments for a window: the newest `limit` with a score (timestamp) at or below as-of. */
