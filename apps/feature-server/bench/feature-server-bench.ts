@@ -387,7 +387,7 @@ async function redisTimeByLayout(stores: [string, ActionStore][], redis: Redis, 
   for (const [backend, store] of stores) {
     if (!(store instanceof RedisActionStore)) continue;
     const commands = backend.includes('records') ? ['zrevrangebyscore', 'exists'] : SCRIPT_COMMANDS;
-    const what = backend.includes('records') ? 'ZREVRANGEBYSCORE of the stored rows, and EXISTS of the ids layout\'s set' : 'the read script (ZREVRANGEBYSCORE + HMGET in Lua)';
+    const what = backend.includes('records') ? 'ZREVRANGEBYSCORE of the stored rows (a new prefix: no EXISTS for ids-layout actions)' : 'the read script (ZREVRANGEBYSCORE + HMGET in Lua)';
     kinds.push([`${backend}: ${what}`, await timed(commands, (i) => store.readSequence(user(i), window))]);
   }
   return [
