@@ -105,6 +105,10 @@ describe('RedisActionStore layouts', () => {
     try {
       await store.append([rec('u1', 'r1', 1000), rec('u1', 'r3', 3000)]);
       await stale.append([rec('u1', 's2', 2000), rec('u1', 's4', 4000), rec('u1', 'r1', 1000)]);
+      // The merged read runs the ids layout's script inside a transaction: it must also work when Redis has no script cached.
+      const redis = new Redis(REDIS_URL);
+      await redis.script('FLUSH');
+      await redis.quit();
       expect(seqIds(await store.readSequence('u1', { asOfMs: 9000, limit: 3 }))).toEqual(['s4', 'r3', 's2']);
       expect(seqIds(await store.readSequence('u1'))).toEqual(['r1', 's2', 'r3', 's4']);
       await store.append([rec('u1', 'r5', 5000)]);

@@ -294,10 +294,17 @@ export class RedisActionStore implements ActionStore {
     const legacy = this.legacyKey(userId);
     const rowsRead = window ? this.redis.zrevrangebyscoreBuffer(seq, window.asOfMs, '-inf', 'LIMIT', 0, window.limit) : this.redis.zrangeBuffer(seq, 0, -1);
     const [members, hasLegacy] = await Promise.all([rowsRead, this.legacyReads ? this.redis.exists(legacy) : 0]);
-    const rows = members.map(recordOfMember);
-    if (hasLegacy === 0) return rows;
-    const older = (await this.redis.fsReadBuffer(legacy, rec, ...windowArgs(window))).filter((v): v is Buffer => v !== null);
-    return mergeRecords(rows, older, window);
+    if (hasLegacy === 0) return members.map(recordOfMember);
+    // Both again, in one transaction: an append moving this user between two separate reads would hide what it moved.
+    const tx = this.redis.multi() as unknown as Commands;
+    void (window ? tx.zrevrangebyscoreBuffer(seq, window.asOfMs, '-inf', 'LIMIT', 0, window.limit) : tx.zrangeBuffer(seq, 0, -1));
+    void tx.fsReadBuffer(legacy, rec, ...windowArgs(window));
+    const [rowsAgain, older] = ((await (tx as unknown as ReturnType<Redis['multi']>).exec()) ?? []).map(([err, value]) => {
+      if (err) throw err;
+      return value as Array<Buffer | null>;
+    });
+    const rows = (rowsAgain ?? []).map((m) => recordOfMember(m as Buffer));
+    return mergeRecords(rows, (older ?? []).filter((v): v is Buffer => v !== null), window);
   }
 
   async deleteUser(userId: string): Promise<number> {
