@@ -69,6 +69,9 @@ const action = (run: string, i: number, users: number): UserAction =>
     durationMs: 500,
   });
 
+/** A number for the tables, with `d` decimals. */
+const f = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
 function summary(samplesMs: number[]): { p50: number; p99: number; mean: number } {
   const s = [...samplesMs].sort((a, b) => a - b);
   const at = (p: number): number => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
@@ -349,7 +352,6 @@ async function inProcessReads(
  * nothing else uses.
  */
 function redisTimeRows(ingest: { paths: IngestPath[]; usecPerAction: number[] }, reads: [CommandTimes, CommandTimes], actions: number, readCount: number): string[] {
-  const f = (n: number, d = 1): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   const plainAppend = ingest.usecPerAction[ingest.usecPerAction.length - 1] ?? NaN;
   const read = spentOn(reads[0], reads[1], SCRIPT_COMMANDS);
   const lrange = spentOn(reads[0], reads[1], ['lrange']);
@@ -361,10 +363,10 @@ function redisTimeRows(ingest: { paths: IngestPath[]; usecPerAction: number[] },
     '|---|---:|---:|',
     ...ingest.paths.flatMap((p, i) => {
       const usec = ingest.usecPerAction[i] ?? NaN;
-      return p.redisCommands ? [`| ingest: ${p.name} | ${f(usec)} per action | ${f(usec / plainAppend, 2)}× |`] : [];
+      return p.redisCommands ? [`| ingest: ${p.name} | ${f(usec, 1)} per action | ${f(usec / plainAppend, 2)}× |`] : [];
     }),
-    `| read: Redis backend, ids layout: the read script (GetRealtimeSequence, S=100; ${f(read.calls, 0)} calls) | ${f(perRead(read))} per read | ${f(perRead(read) / perRead(lrange), 2)}× |`,
-    `| read: plain client, LRANGE 0 99 | ${f(perRead(lrange))} per read | 1.00× |`,
+    `| read: Redis backend, ids layout: the read script (GetRealtimeSequence, S=100; ${f(read.calls, 0)} calls) | ${f(perRead(read), 1)} per read | ${f(perRead(read) / perRead(lrange), 2)}× |`,
+    `| read: plain client, LRANGE 0 99 | ${f(perRead(lrange), 1)} per read | 1.00× |`,
   ];
 }
 
@@ -374,7 +376,6 @@ function redisTimeRows(ingest: { paths: IngestPath[]; usecPerAction: number[] },
  * each kind bracketed by INFO commandstats (nothing else reads meanwhile).
  */
 async function redisTimeByLayout(stores: [string, ActionStore][], redis: Redis, lrangePrefix: string, reads: number): Promise<string[]> {
-  const f = (n: number, d = 1): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   const user = (i: number): string => `rd-u${i % opts.readUsers}`;
   const window = { asOfMs: NOW, limit: 100 };
   const timed = async (commands: readonly string[], read: (i: number) => Promise<unknown>): Promise<number> => {
@@ -395,8 +396,8 @@ async function redisTimeByLayout(stores: [string, ActionStore][], redis: Redis, 
     '',
     '| Redis read | µs per read | vs LRANGE |',
     '|---|---:|---:|',
-    ...kinds.map(([name, usec]) => `| ${name} | ${f(usec)} | ${f(usec / lrange, 2)}× |`),
-    `| plain LRANGE 0 99 of the same record bytes | ${f(lrange)} | 1.00× |`,
+    ...kinds.map(([name, usec]) => `| ${name} | ${f(usec, 1)} | ${f(usec / lrange, 2)}× |`),
+    `| plain LRANGE 0 99 of the same record bytes | ${f(lrange, 1)} | 1.00× |`,
   ];
 }
 
@@ -438,7 +439,6 @@ async function main(): Promise<void> {
   const lmdbRef = new FeatureTestClient(`127.0.0.1:${lmdbRefApp.port}`);
   const redRows = new FeatureTestClient(`127.0.0.1:${redisRowsApp.port}`);
   const load0 = loadavg()[0] ?? NaN;
-  const f = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   const rows: string[] = [];
   let stopFloor = async (): Promise<void> => undefined;
   const closeStreams: (() => void)[] = [];

@@ -292,12 +292,11 @@ export class RedisActionStore implements ActionStore {
     const [seq, , rec] = this.keys(userId);
     if (!this.rowsLayout) return this.redis.fsReadBuffer(seq, rec, ...windowArgs(window));
     const legacy = this.legacyKey(userId);
-    const rowsRead = window ? this.redis.zrevrangebyscoreBuffer(seq, window.asOfMs, '-inf', 'LIMIT', 0, window.limit) : this.redis.zrangeBuffer(seq, 0, -1);
-    const [members, hasLegacy] = await Promise.all([rowsRead, this.legacyReads ? this.redis.exists(legacy) : 0]);
+    const [members, hasLegacy] = await Promise.all([readRows(this.redis, seq, window), this.legacyReads ? this.redis.exists(legacy) : 0]);
     if (hasLegacy === 0) return members.map(recordOfMember);
     // Both again, in one transaction: an append moving this user between two separate reads would hide what it moved.
     const tx = this.redis.multi() as unknown as Commands;
-    void (window ? tx.zrevrangebyscoreBuffer(seq, window.asOfMs, '-inf', 'LIMIT', 0, window.limit) : tx.zrangeBuffer(seq, 0, -1));
+    void readRows(tx, seq, window);
     void tx.fsReadBuffer(legacy, rec, ...windowArgs(window));
     const [rowsAgain, older] = ((await (tx as unknown as ReturnType<Redis['multi']>).exec()) ?? []).map(([err, value]) => {
       if (err) throw err;
@@ -317,6 +316,11 @@ export class RedisActionStore implements ActionStore {
   }
 }
 
+/** The records layout's rows of a read (on a connection or in a transaction): the window's, newest first; without one, all, oldest first. */
+function readRows(on: Commands, rows: string, window: SequenceWindow | undefined): Promise<Buffer[]> {
+  return window ? on.zrevrangebyscoreBuffer(rows, window.asOfMs, '-inf', 'LIMIT', 0, window.limit) : on.zrangeBuffer(rows, 0, -1);
+}
+
 /** The record inside a member of the records layout (id, record, u16 LE id length): a view, no copy. */
 function recordOfMember(member: Buffer): Buffer {
   if (member.length < 2) throw new RangeError(`redis: a sequence member of ${member.length} bytes`);
@@ -326,7 +330,7 @@ function recordOfMember(member: Buffer): Buffer {
 }
 
 /**
- * Two users' worth of encoded sequence records as one read answers them: with a window,
+ * One user's encoded sequence records from both layouts, as one read answers them: with a window,
  * the newest `limit`, newest first (equal timestamps by action id bytes, descending, as the
  * stores order them); without one, all, oldest first.
  */
@@ -369,9 +373,15 @@ async function claimLayout(redis: Redis, prefix: string, layout: RedisLayout): P
     return 'ids';
   }
   if (held === 'records' || held === TAKEN_OVER) return held;
-  const mark: LayoutMark = held === 'ids' || !(await provablyNoIdsSequences(redis, prefix)) ? TAKEN_OVER : 'records';
-  await redis.set(key, mark);
-  return mark;
+  if (held === 'ids') {
+    await redis.set(key, TAKEN_OVER);
+    return TAKEN_OVER;
+  }
+  // Unmarked: claim it only if no replica marked it meanwhile (an ids replica starting now
+  // would otherwise write sequences that a prefix marked plain records never reads).
+  const mark: LayoutMark = (await provablyNoIdsSequences(redis, prefix)) ? 'records' : TAKEN_OVER;
+  if ((await redis.set(key, mark, 'NX')) === 'OK') return mark;
+  return claimLayout(redis, prefix, layout);
 }
 
 /** Whether a whole SCAN (within UNMARKED_SCAN) finds no ids-layout sequence under the prefix. */
