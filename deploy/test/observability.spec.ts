@@ -72,6 +72,7 @@ describe('Prometheus alert rules', () => {
     expect(byMetric('reason="queue_full"')).toEqual(['PinrankInferenceQueueSaturated']);
     expect(byMetric('embedding_store_active_snapshot_age_seconds')).toEqual(['PinrankSnapshotStale']);
     expect(byMetric('feature_server_jetstream_ingest_to_visible_seconds_bucket')).toEqual(['PinrankIngestLagHigh']);
+    expect(byMetric('feature_server_redis_layout{mark="records+ids"}')).toEqual(['PinrankRedisTakeoverUnfinished']);
   });
 
   it('gives every alert a duration, a severity and a summary', () => {

@@ -13,13 +13,14 @@ import { featureServerService } from './service';
 import { type ActionStore, type RetentionPolicy } from './store/action-store';
 import { LmdbActionStore } from './store/lmdb-action-store';
 import { RedisActionStore, type RedisLayout } from './store/redis-action-store';
+import { type TakeoverSweep, type TakeoverSweepOptions } from './store/redis-takeover-sweep';
 
 /** Everything the feature-server needs to run; `withAppDefaults` fills the optional parts. */
 export interface FeatureServerAppOptions {
   /** gRPC server options (address, TLS, admin tokens, logger, ...); name, services and metrics are set here. */
   server: Omit<ServerOptions, 'name' | 'services' | 'metrics'>;
   /** Storage backend. */
-  backend: { kind: 'lmdb'; path: string } | { kind: 'redis'; url: string; keyPrefix?: string; layout?: RedisLayout };
+  backend: { kind: 'lmdb'; path: string } | { kind: 'redis'; url: string; keyPrefix?: string; layout?: RedisLayout; takeoverSweep?: TakeoverSweepOptions };
   /** Content vector source: embedding-store address (and TLS of that client), or a source object (tests, tools). */
   content: Pick<GrpcContentSourceOptions, 'address' | 'deadlineMs' | 'connect'> | { source: ContentVectorSource };
   /** Content cache capacity (items). Default 100000. */
@@ -66,6 +67,7 @@ export async function startFeatureServer(options: FeatureServerAppOptions): Prom
   const reader = new SequenceReader(store, { includeTypes: retention.sequenceTypes, storeFastPath: options.readFastPath ?? true });
 
   let consumer: NatsActionConsumer | undefined;
+  let sweep: TakeoverSweep | undefined;
   let server: RunningServer;
   try {
     server = await startServer({
@@ -75,6 +77,7 @@ export async function startFeatureServer(options: FeatureServerAppOptions): Prom
       metrics: rpcMetrics,
       onShutdown: async () => {
         await consumer?.stop();
+        await sweep?.stop();
         await store.close();
         if (remote instanceof GrpcContentSource) remote.close();
         await options.server.onShutdown?.();
@@ -83,6 +86,14 @@ export async function startFeatureServer(options: FeatureServerAppOptions): Prom
   } catch (err) {
     await store.close();
     throw err;
+  }
+  if (store instanceof RedisActionStore) {
+    metrics.redisLayoutMark = () => store.layoutMark;
+    // A prefix taken over from the ids layout: move what is left, then drop the extra EXISTS per read.
+    if (store.layoutMark === 'records+ids') {
+      const tuning = options.backend.kind === 'redis' ? options.backend.takeoverSweep : undefined;
+      sweep = store.startTakeoverSweep({ logger: server.logger, onMoved: (n) => metrics.redisUsersMoved.inc(n), ...tuning });
+    }
   }
   if (options.nats) {
     try {

@@ -13,4 +13,10 @@ describe('feature-server configuration', () => {
     expect(readFeatureServerConfig({ FEATURE_SERVER_REDIS_LAYOUT: 'records' }, []).redisLayout).toBe('records');
     expect(() => readFeatureServerConfig({ FEATURE_SERVER_REDIS_LAYOUT: 'rows' }, [])).toThrow(/FEATURE_SERVER_REDIS_LAYOUT/);
   });
+
+  it('sweeps a taken-over Redis prefix at 20 000 keys a second unless told otherwise; 0 turns the sweep off', () => {
+    expect(readFeatureServerConfig({}, []).redisSweepKeysPerSecond).toBe(20_000);
+    expect(readFeatureServerConfig({ FEATURE_SERVER_REDIS_SWEEP_KEYS_PER_S: '0' }, []).redisSweepKeysPerSecond).toBe(0);
+    expect(() => readFeatureServerConfig({ FEATURE_SERVER_REDIS_SWEEP_KEYS_PER_S: '-5' }, [])).toThrow(/FEATURE_SERVER_REDIS_SWEEP_KEYS_PER_S/);
+  });
 });

@@ -10,6 +10,7 @@ export const featureServerVars = {
   redisUrl: vars.string('FEATURE_SERVER_REDIS_URL', 'redis://127.0.0.1:6379'),
   redisKeyPrefix: vars.string('FEATURE_SERVER_REDIS_PREFIX', 'pinrank:fs:'),
   redisLayout: vars.oneOf('FEATURE_SERVER_REDIS_LAYOUT', REDIS_LAYOUTS, 'ids'),
+  redisSweepKeysPerSecond: vars.int('FEATURE_SERVER_REDIS_SWEEP_KEYS_PER_S', 20_000, { min: 0, max: 10_000_000 }),
   embeddingStoreAddress: vars.hostPort('FEATURE_SERVER_EMBEDDING_STORE_ADDR', '127.0.0.1:50052'),
   embeddingDeadlineMs: vars.int('FEATURE_SERVER_EMBEDDING_DEADLINE_MS', 2000, { min: 1, max: 60_000 }),
   contentCacheSize: vars.int('FEATURE_SERVER_CONTENT_CACHE_SIZE', 100_000, { min: 1, max: 100_000_000 }),

@@ -11,6 +11,12 @@ export class FeatureServerMetrics {
   readonly cacheLookups: Gauge<'result'>;
   /** Seconds from JetStream publish to the action being persisted and visible. */
   readonly ingestToVisible: Histogram;
+  /** Users the Redis takeover sweep moved from the ids layout into the records layout. */
+  readonly redisUsersMoved: Counter;
+  /** 1 for the Redis prefix's layout mark this replica last read (ids | records | records+ids). */
+  readonly redisLayout: Gauge<'mark'>;
+  /** Where `redisLayout` reads the mark from at scrape time (Redis backend only). */
+  redisLayoutMark: (() => string) | undefined;
   /** Where `cacheLookups` reads its values from at scrape time. */
   cacheStats: (() => { hits: number; misses: number; unknownHits: number }) | undefined;
 
@@ -39,6 +45,23 @@ export class FeatureServerMetrics {
         this.cacheLookups.set({ result: 'hit' }, s.hits);
         this.cacheLookups.set({ result: 'miss' }, s.misses);
         this.cacheLookups.set({ result: 'unknown_hit' }, s.unknownHits);
+      },
+    });
+    this.redisUsersMoved = new Counter({
+      name: 'feature_server_redis_takeover_moved_users_total',
+      help: 'Users whose sequence actions the takeover sweep moved from the ids layout into the records layout.',
+      registers: [registry],
+    });
+    this.redisLayout = new Gauge({
+      name: 'feature_server_redis_layout',
+      help: "1 for the Redis key prefix's layout mark as this replica last read it (records+ids: a takeover not yet finished).",
+      labelNames: ['mark'],
+      registers: [registry],
+      collect: () => {
+        const mark = this.redisLayoutMark?.();
+        if (mark === undefined) return;
+        this.redisLayout.reset();
+        this.redisLayout.set({ mark }, 1);
       },
     });
     this.ingestToVisible = new Histogram({

@@ -2,7 +2,11 @@ import { type SequenceWriter } from '@pinrank/features';
 import Redis, { type RedisOptions } from 'ioredis';
 import { type ActionStore, type AppendOutcome, type RetentionPolicy, type SequenceWindow, retentionClass, validateRetention } from './action-store';
 import { SequenceRows } from './sequence-rows';
+import { claimLayout, layoutClientName, layoutKey, REDIS_LAYOUTS, TAKEN_OVER, type LayoutMark, type RedisLayout } from './redis-layout-mark';
+import { TakeoverSweep, type TakeoverSweepOptions } from './redis-takeover-sweep';
 import { decodeRecord, encodeRecord, READ_VECTORS, viewRecordRow, type StoredRecord } from './stored-record';
+
+export { REDIS_LAYOUTS, type LayoutMark, type RedisLayout } from './redis-layout-mark';
 
 /** Options of the Redis action store. */
 export interface RedisActionStoreOptions {
@@ -21,18 +25,6 @@ export interface RedisActionStoreOptions {
    */
   layout?: RedisLayout;
 }
-
-/**
- * The Redis layouts of a user's sequence actions. `ids`: a sorted set of action ids
- * (score timestamp) and the records in the user's hash; a read is one Lua script
- * (range, then HMGET). `records`: a sorted set whose members are the records
- * themselves (the action id, the record, the id's length as u16 LE; score timestamp),
- * the hash keeping only an empty entry per id for de-duplication; a read is one
- * ZREVRANGEBYSCORE, no Lua: a fifth to a quarter of Redis's time per read (docs/benchmarks.md).
- * Other actions are kept the same way in both.
- */
-export const REDIS_LAYOUTS = ['ids', 'records'] as const;
-export type RedisLayout = (typeof REDIS_LAYOUTS)[number];
 
 /**
  * An append script. KEYS: sequence zset, other zset, record hash. ARGV: cap1, cap0, then
@@ -173,15 +165,15 @@ export class RedisActionStore implements ActionStore {
   private readonly prefix: string;
   private readonly retention: RetentionPolicy;
   private readonly rowsLayout: boolean;
-  /** Records layout on a prefix that may still hold users in the ids layout: reads look there too. */
-  private readonly legacyReads: boolean;
+  /** The prefix's mark; `records+ids` (a takeover not yet finished): reads also look for a user's actions in the ids layout. */
+  private mark: LayoutMark;
 
-  private constructor(redis: Commands, prefix: string, retention: RetentionPolicy, layout: RedisLayout, legacyReads: boolean) {
+  private constructor(redis: Commands, prefix: string, retention: RetentionPolicy, mark: LayoutMark) {
     this.redis = redis;
     this.prefix = prefix;
     this.retention = retention;
-    this.rowsLayout = layout === 'records';
-    this.legacyReads = legacyReads;
+    this.rowsLayout = mark !== 'ids';
+    this.mark = mark;
   }
 
   /**
@@ -194,7 +186,8 @@ export class RedisActionStore implements ActionStore {
     if (!REDIS_LAYOUTS.includes(layout)) throw new TypeError(`redis.layout: must be one of ${REDIS_LAYOUTS.join(', ')}, got ${String(layout)}`);
     const retention = validateRetention(options.retention);
     const prefix = options.keyPrefix ?? 'pinrank:fs:';
-    const redis = new Redis(options.url, { lazyConnect: true, maxRetriesPerRequest: 2, ...options.redis }) as Commands;
+    // Named for the layout and prefix: a takeover finishes only once no ids-layout replica is connected.
+    const redis = new Redis(options.url, { lazyConnect: true, maxRetriesPerRequest: 2, connectionName: layoutClientName(layout, prefix), ...options.redis }) as Commands;
     redis.defineCommand('fsAppend', { numberOfKeys: 3, lua: APPEND_LUA });
     redis.defineCommand('fsAppendRecords', { numberOfKeys: 4, lua: APPEND_RECORDS_LUA });
     redis.defineCommand('fsRead', { numberOfKeys: 2, lua: READ_LUA });
@@ -208,7 +201,39 @@ export class RedisActionStore implements ActionStore {
       redis.disconnect();
       throw err;
     }
-    return new RedisActionStore(redis, prefix, retention, layout, mark === TAKEN_OVER);
+    return new RedisActionStore(redis, prefix, retention, mark);
+  }
+
+  /** The prefix's layout mark as this store last read it. */
+  get layoutMark(): LayoutMark {
+    return this.mark;
+  }
+
+  /**
+   * Reads the prefix's mark again: once a takeover has finished (`records+ids` became
+   * `records`), reads stop looking for actions in the ids layout. Returns the mark.
+   */
+  async refreshLayoutMark(): Promise<LayoutMark> {
+    if (this.mark === TAKEN_OVER && (await this.redis.get(layoutKey(this.prefix))) === 'records') this.mark = 'records';
+    return this.mark;
+  }
+
+  /** Moves these users' actions still in the ids layout into the rows (the records layout's append script with no actions). */
+  async moveToRows(userIds: readonly string[]): Promise<void> {
+    if (!this.rowsLayout) throw new Error('redis: moveToRows needs the records layout');
+    const pipeline = this.redis.pipeline() as unknown as Commands;
+    for (const u of userIds) void pipeline.fsAppendRecords(...this.keys(u), this.legacyKey(u), this.retention.maxSequenceActions, this.retention.maxOtherActions);
+    for (const [err] of (await (pipeline as unknown as ReturnType<Redis['pipeline']>).exec()) ?? []) if (err) throw err;
+  }
+
+  /**
+   * Starts the sweep that finishes a takeover on this store's prefix (records layout only):
+   * see TakeoverSweep. It runs on a connection of its own until it finishes or is stopped.
+   */
+  startTakeoverSweep(options: TakeoverSweepOptions): TakeoverSweep {
+    if (!this.rowsLayout) throw new Error('redis: a takeover sweep needs the records layout');
+    const connection = this.redis.duplicate({ connectionName: layoutClientName('sweep', this.prefix) });
+    return new TakeoverSweep(this, connection, this.prefix, options);
   }
 
   private keys(userId: string): [string, string, string] {
@@ -292,7 +317,7 @@ export class RedisActionStore implements ActionStore {
     const [seq, , rec] = this.keys(userId);
     if (!this.rowsLayout) return this.redis.fsReadBuffer(seq, rec, ...windowArgs(window));
     const legacy = this.legacyKey(userId);
-    const [members, hasLegacy] = await Promise.all([readRows(this.redis, seq, window), this.legacyReads ? this.redis.exists(legacy) : 0]);
+    const [members, hasLegacy] = await Promise.all([readRows(this.redis, seq, window), this.mark === TAKEN_OVER ? this.redis.exists(legacy) : 0]);
     if (hasLegacy === 0) return members.map(recordOfMember);
     // Both again, in one transaction: an append moving this user between two separate reads would hide what it moved.
     const tx = this.redis.multi() as unknown as Commands;
@@ -345,55 +370,6 @@ function mergeRecords(a: Buffer[], b: Buffer[], window: SequenceWindow | undefin
   keyed.sort((x, y) => x.ts - y.ts || Buffer.compare(x.id, y.id));
   const records = keyed.map((k) => k.r);
   return window ? records.reverse().slice(0, window.limit) : records;
-}
-
-/** What `<prefix>layout` holds: a layout, or the records layout taken over from the ids layout. */
-type LayoutMark = RedisLayout | typeof TAKEN_OVER;
-const TAKEN_OVER = 'records+ids';
-
-/** How much of the keyspace the records layout scans for ids-layout sequences under an unmarked prefix. */
-const UNMARKED_SCAN = { count: 1000, rounds: 100 };
-
-/**
- * Records the prefix's layout in `<prefix>layout` and returns the mark. The ids layout
- * claims an unmarked prefix and refuses one the records layout holds (it cannot read the
- * rows). The records layout claims any prefix: one of the ids layout, or an unmarked one
- * where a bounded SCAN finds ids-layout sequences or cannot rule them out, is marked
- * `records+ids`, and its reads also look for a user's actions still in the ids layout.
- */
-async function claimLayout(redis: Redis, prefix: string, layout: RedisLayout): Promise<LayoutMark> {
-  const key = `${prefix}layout`;
-  const held = (await redis.get(key)) as LayoutMark | null;
-  if (layout === 'ids') {
-    if (held === null) await redis.set(key, 'ids', 'NX');
-    const now = held ?? ((await redis.get(key)) as LayoutMark | null);
-    if (now !== 'ids') {
-      throw new Error(`redis: the keys under prefix "${prefix}" have moved to the records layout ("${now}"), which the "ids" layout cannot read (FEATURE_SERVER_REDIS_LAYOUT); keep "records" for this prefix`);
-    }
-    return 'ids';
-  }
-  if (held === 'records' || held === TAKEN_OVER) return held;
-  if (held === 'ids') {
-    await redis.set(key, TAKEN_OVER);
-    return TAKEN_OVER;
-  }
-  // Unmarked: claim it only if no replica marked it meanwhile (an ids replica starting now
-  // would otherwise write sequences that a prefix marked plain records never reads).
-  const mark: LayoutMark = (await provablyNoIdsSequences(redis, prefix)) ? 'records' : TAKEN_OVER;
-  if ((await redis.set(key, mark, 'NX')) === 'OK') return mark;
-  return claimLayout(redis, prefix, layout);
-}
-
-/** Whether a whole SCAN (within UNMARKED_SCAN) finds no ids-layout sequence under the prefix. */
-async function provablyNoIdsSequences(redis: Redis, prefix: string): Promise<boolean> {
-  let cursor = '0';
-  for (let round = 0; round < UNMARKED_SCAN.rounds; round++) {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}{*}:seq`, 'COUNT', UNMARKED_SCAN.count);
-    if (found.length > 0) return false;
-    cursor = next;
-    if (cursor === '0') return true;
-  }
-  return false;
 }
 
 /** The read script's arguments for a window: the newest `limit` with a score (timestamp) at or below as-of. */
