@@ -20,7 +20,7 @@ export interface FeatureServerAppOptions {
   /** gRPC server options (address, TLS, admin tokens, logger, ...); name, services and metrics are set here. */
   server: Omit<ServerOptions, 'name' | 'services' | 'metrics'>;
   /** Storage backend. */
-  backend: { kind: 'lmdb'; path: string } | { kind: 'redis'; url: string; keyPrefix?: string; layout?: RedisLayout; takeoverSweep?: TakeoverSweepOptions };
+  backend: { kind: 'lmdb'; path: string } | { kind: 'redis'; url: string; cluster?: boolean; keyPrefix?: string; layout?: RedisLayout; takeoverSweep?: TakeoverSweepOptions };
   /** Content vector source: embedding-store address (and TLS of that client), or a source object (tests, tools). */
   content: Pick<GrpcContentSourceOptions, 'address' | 'deadlineMs' | 'connect'> | { source: ContentVectorSource };
   /** Content cache capacity (items). Default 100000. */
@@ -59,7 +59,13 @@ export async function startFeatureServer(options: FeatureServerAppOptions): Prom
   const store: ActionStore =
     options.backend.kind === 'lmdb'
       ? LmdbActionStore.open({ path: options.backend.path, retention })
-      : await RedisActionStore.open({ url: options.backend.url, keyPrefix: options.backend.keyPrefix, retention, ...(options.backend.layout ? { layout: options.backend.layout } : {}) });
+      : await RedisActionStore.open({
+          url: options.backend.url,
+          cluster: options.backend.cluster ?? false,
+          keyPrefix: options.backend.keyPrefix,
+          retention,
+          ...(options.backend.layout ? { layout: options.backend.layout } : {}),
+        });
   const remote = 'source' in options.content ? options.content.source : new GrpcContentSource(options.content);
   const cache = new CachedContentSource(remote, { capacity: options.cacheCapacity ?? 100_000 });
   metrics.cacheStats = () => cache.stats;

@@ -8,6 +8,7 @@ export const featureServerVars = {
   backend: vars.oneOf('FEATURE_SERVER_BACKEND', ['lmdb', 'redis'], 'lmdb'),
   lmdbPath: vars.string('FEATURE_SERVER_LMDB_PATH', 'data/feature-server/lmdb'),
   redisUrl: vars.string('FEATURE_SERVER_REDIS_URL', 'redis://127.0.0.1:6379'),
+  redisCluster: vars.bool('FEATURE_SERVER_REDIS_CLUSTER', false),
   redisKeyPrefix: vars.string('FEATURE_SERVER_REDIS_PREFIX', 'pinrank:fs:'),
   redisLayout: vars.oneOf('FEATURE_SERVER_REDIS_LAYOUT', REDIS_LAYOUTS, 'ids'),
   redisSweepKeysPerSecond: vars.int('FEATURE_SERVER_REDIS_SWEEP_KEYS_PER_S', 20_000, { min: 0, max: 10_000_000 }),

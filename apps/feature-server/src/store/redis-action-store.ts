@@ -1,7 +1,8 @@
 import { type SequenceWriter } from '@pinrank/features';
-import Redis, { type RedisOptions } from 'ioredis';
+import { type ChainableCommander, type RedisOptions } from 'ioredis';
 import { type ActionStore, type AppendOutcome, type RetentionPolicy, type SequenceWindow, retentionClass, validateRetention } from './action-store';
 import { SequenceRows } from './sequence-rows';
+import { connectRedis, duplicateNamed, inBatch, type RedisClient } from './redis-connection';
 import { claimLayout, layoutClientName, layoutKey, REDIS_LAYOUTS, TAKEN_OVER, type LayoutMark, type RedisLayout } from './redis-layout-mark';
 import { TakeoverSweep, type TakeoverSweepOptions } from './redis-takeover-sweep';
 import { decodeRecord, encodeRecord, READ_VECTORS, viewRecordRow, type StoredRecord } from './stored-record';
@@ -10,8 +11,10 @@ export { REDIS_LAYOUTS, type LayoutMark, type RedisLayout } from './redis-layout
 
 /** Options of the Redis action store. */
 export interface RedisActionStoreOptions {
-  /** Redis URL, e.g. `redis://127.0.0.1:6379/0`. */
+  /** Redis URL, e.g. `redis://127.0.0.1:6379/0`; with `cluster`, seed nodes' URLs, comma-separated. */
   url: string;
+  /** A Redis Cluster (each user's keys share a hash tag, so each user stays on one node). Default false. */
+  cluster?: boolean;
   /** Prefix of every key this store writes. Default `pinrank:fs:`. */
   keyPrefix?: string;
   /** Per-user retention. */
@@ -145,7 +148,7 @@ return n
 const SCRIPT_CHUNK = 500;
 const FLAG_OUTCOMES: readonly AppendOutcome[] = ['duplicate', 'accepted', 'expired'];
 
-type Commands = Redis & {
+type Commands = RedisClient & {
   fsAppend(k1: string, k2: string, k3: string, ...argv: Array<string | Buffer | number>): Promise<number[]>;
   fsAppendRecords(k1: string, k2: string, k3: string, k4: string, ...argv: Array<string | Buffer | number>): Promise<number[]>;
   fsReadBuffer(k1: string, k2: string, ...window: number[]): Promise<Array<Buffer | null>>;
@@ -187,7 +190,7 @@ export class RedisActionStore implements ActionStore {
     const retention = validateRetention(options.retention);
     const prefix = options.keyPrefix ?? 'pinrank:fs:';
     // Named for the layout and prefix: a takeover finishes only once no ids-layout replica is connected.
-    const redis = new Redis(options.url, { lazyConnect: true, maxRetriesPerRequest: 2, connectionName: layoutClientName(layout, prefix), ...options.redis }) as Commands;
+    const redis = connectRedis({ url: options.url, cluster: options.cluster ?? false, connectionName: layoutClientName(layout, prefix), ...(options.redis ? { redis: options.redis } : {}) }) as Commands;
     redis.defineCommand('fsAppend', { numberOfKeys: 3, lua: APPEND_LUA });
     redis.defineCommand('fsAppendRecords', { numberOfKeys: 4, lua: APPEND_RECORDS_LUA });
     redis.defineCommand('fsRead', { numberOfKeys: 2, lua: READ_LUA });
@@ -221,9 +224,11 @@ export class RedisActionStore implements ActionStore {
   /** Moves these users' actions still in the ids layout into the rows (the records layout's append script with no actions). */
   async moveToRows(userIds: readonly string[]): Promise<void> {
     if (!this.rowsLayout) throw new Error('redis: moveToRows needs the records layout');
-    const pipeline = this.redis.pipeline() as unknown as Commands;
-    for (const u of userIds) void pipeline.fsAppendRecords(...this.keys(u), this.legacyKey(u), this.retention.maxSequenceActions, this.retention.maxOtherActions);
-    for (const [err] of (await (pipeline as unknown as ReturnType<Redis['pipeline']>).exec()) ?? []) if (err) throw err;
+    const caps = [this.retention.maxSequenceActions, this.retention.maxOtherActions];
+    await inBatch(this.redis, userIds.length, (on, i) => {
+      const u = userIds[i] as string;
+      return on.fsAppendRecords(...this.keys(u), this.legacyKey(u), ...caps);
+    });
   }
 
   /**
@@ -232,7 +237,7 @@ export class RedisActionStore implements ActionStore {
    */
   startTakeoverSweep(options: TakeoverSweepOptions): TakeoverSweep {
     if (!this.rowsLayout) throw new Error('redis: a takeover sweep needs the records layout');
-    const connection = this.redis.duplicate({ connectionName: layoutClientName('sweep', this.prefix) });
+    const connection = duplicateNamed(this.redis, layoutClientName('sweep', this.prefix));
     return new TakeoverSweep(this, connection, this.prefix, options);
   }
 
@@ -253,28 +258,22 @@ export class RedisActionStore implements ActionStore {
       if (list) list.push(i);
       else byUser.set(r.userId, [i]);
     });
-    const pipeline = this.redis.pipeline() as unknown as Commands;
     // One script call per user and chunk: a script blocks Redis while it runs, so keep each short.
     const users: Array<[string, number[]]> = [];
     for (const [userId, idx] of byUser) {
       for (let i = 0; i < idx.length; i += SCRIPT_CHUNK) users.push([userId, idx.slice(i, i + SCRIPT_CHUNK)]);
     }
-    for (const [userId, idx] of users) {
+    const results = await inBatch<Commands, number[]>(this.redis, users.length, (on, u) => {
+      const [userId, idx] = users[u] as [string, number[]];
       const argv: Array<string | Buffer | number> = [this.retention.maxSequenceActions, this.retention.maxOtherActions];
       for (const i of idx) {
         const r = records[i] as StoredRecord;
         argv.push(r.actionId, retentionClass(this.retention, r.actionType), r.timestampMs, encodeRecord(r));
       }
-      if (this.rowsLayout) void pipeline.fsAppendRecords(...this.keys(userId), this.legacyKey(userId), ...argv);
-      else void pipeline.fsAppend(...this.keys(userId), ...argv);
-    }
-    const results = (await (pipeline as unknown as ReturnType<Redis['pipeline']>).exec()) ?? [];
-    const outcomes: AppendOutcome[] = new Array<AppendOutcome>(records.length);
-    users.forEach(([, idx], u) => {
-      const [err, flags] = results[u] ?? [new Error('redis: missing pipeline reply'), null];
-      if (err) throw err;
-      idx.forEach((i, j) => (outcomes[i] = FLAG_OUTCOMES[(flags as number[])[j] ?? 0] ?? 'duplicate'));
+      return this.rowsLayout ? on.fsAppendRecords(...this.keys(userId), this.legacyKey(userId), ...argv) : on.fsAppend(...this.keys(userId), ...argv);
     });
+    const outcomes: AppendOutcome[] = new Array<AppendOutcome>(records.length);
+    users.forEach(([, idx], u) => idx.forEach((i, j) => (outcomes[i] = FLAG_OUTCOMES[(results[u] as number[])[j] ?? 0] ?? 'duplicate')));
     return outcomes;
   }
 
@@ -293,18 +292,13 @@ export class RedisActionStore implements ActionStore {
 
   async readSequences(userIds: readonly string[], window?: SequenceWindow): Promise<StoredRecord[][]> {
     if (userIds.length === 0) return [];
-    // Commands issued together go out together on the one connection.
+    // Commands issued together go out together on the one connection (per node on a cluster).
     if (this.rowsLayout) return Promise.all(userIds.map(async (u) => decodeAll(await this.read(u, window))));
-    const pipeline = this.redis.pipeline() as unknown as Commands;
-    for (const u of userIds) {
-      const [seq, , rec] = this.keys(u);
-      void pipeline.fsReadBuffer(seq, rec, ...windowArgs(window));
-    }
-    const results = (await (pipeline as unknown as ReturnType<Redis['pipeline']>).exec()) ?? [];
-    return results.map(([err, values]) => {
-      if (err) throw err;
-      return decodeAll(values as Array<Buffer | null>);
+    const results = await inBatch<Commands, Array<Buffer | null>>(this.redis, userIds.length, (on, i) => {
+      const [seq, , rec] = this.keys(userIds[i] as string);
+      return on.fsReadBuffer(seq, rec, ...windowArgs(window));
     });
+    return results.map(decodeAll);
   }
 
   /**
@@ -319,11 +313,12 @@ export class RedisActionStore implements ActionStore {
     const legacy = this.legacyKey(userId);
     const [members, hasLegacy] = await Promise.all([readRows(this.redis, seq, window), this.mark === TAKEN_OVER ? this.redis.exists(legacy) : 0]);
     if (hasLegacy === 0) return members.map(recordOfMember);
-    // Both again, in one transaction: an append moving this user between two separate reads would hide what it moved.
+    // Both again, in one transaction (one user's keys share a hash tag, so one cluster node):
+    // an append moving this user between two separate reads would hide what it moved.
     const tx = this.redis.multi() as unknown as Commands;
     void readRows(tx, seq, window);
     void tx.fsReadBuffer(legacy, rec, ...windowArgs(window));
-    const [rowsAgain, older] = ((await (tx as unknown as ReturnType<Redis['multi']>).exec()) ?? []).map(([err, value]) => {
+    const [rowsAgain, older] = ((await (tx as unknown as ChainableCommander).exec()) ?? []).map(([err, value]) => {
       if (err) throw err;
       return value as Array<Buffer | null>;
     });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type Redis from 'ioredis';
+import { keyNodes, type RedisClient } from './redis-connection';
 
 /**
  * The Redis layouts of a user's sequence actions. `ids`: a sorted set of action ids
@@ -52,7 +52,7 @@ const UNMARKED_SCAN = { count: 1000, rounds: 100 };
  * `records+ids`, and its reads also look for a user's actions still in the ids layout
  * until the takeover sweep (redis-takeover-sweep.ts) has moved every user.
  */
-export async function claimLayout(redis: Redis, prefix: string, layout: RedisLayout): Promise<LayoutMark> {
+export async function claimLayout(redis: RedisClient, prefix: string, layout: RedisLayout): Promise<LayoutMark> {
   const key = layoutKey(prefix);
   const held = (await redis.get(key)) as LayoutMark | null;
   if (layout === 'ids') {
@@ -75,14 +75,17 @@ export async function claimLayout(redis: Redis, prefix: string, layout: RedisLay
   return claimLayout(redis, prefix, layout);
 }
 
-/** Whether a whole SCAN (within UNMARKED_SCAN) finds no ids-layout sequence under the prefix. */
-async function provablyNoIdsSequences(redis: Redis, prefix: string): Promise<boolean> {
-  let cursor = '0';
-  for (let round = 0; round < UNMARKED_SCAN.rounds; round++) {
-    const [next, found] = await redis.scan(cursor, 'MATCH', idsSequencePattern(prefix), 'COUNT', UNMARKED_SCAN.count);
-    if (found.length > 0) return false;
-    cursor = next;
-    if (cursor === '0') return true;
+/** Whether a whole SCAN of every node (within UNMARKED_SCAN in all) finds no ids-layout sequence under the prefix. */
+async function provablyNoIdsSequences(redis: RedisClient, prefix: string): Promise<boolean> {
+  let rounds = UNMARKED_SCAN.rounds;
+  for (const node of keyNodes(redis)) {
+    let cursor = '0';
+    do {
+      if (rounds-- === 0) return false;
+      const [next, found] = await node.scan(cursor, 'MATCH', idsSequencePattern(prefix), 'COUNT', UNMARKED_SCAN.count);
+      if (found.length > 0) return false;
+      cursor = next;
+    } while (cursor !== '0');
   }
-  return false;
+  return true;
 }

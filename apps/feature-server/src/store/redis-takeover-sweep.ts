@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type Redis from 'ioredis';
+import { keyNodes, type RedisClient } from './redis-connection';
 import { idsSequencePattern, layoutClientName, layoutKey, TAKEN_OVER, userOfIdsSequenceKey, type LayoutMark } from './redis-layout-mark';
 
 /** Options of a {@link TakeoverSweep}. */
@@ -69,7 +69,7 @@ export class TakeoverSweep {
 
   constructor(
     private readonly target: TakeoverTarget,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     options: TakeoverSweepOptions = {},
   ) {
@@ -114,25 +114,27 @@ export class TakeoverSweep {
     }
   }
 
-  /** One SCAN pass over the prefix, moving every user found; marks the prefix `records` after a clean one. */
+  /** One SCAN pass over the prefix (every node of a cluster), moving every user found; marks the prefix `records` after a clean one. */
   private async pass(): Promise<PassResult> {
     const before = await this.idsReplicas();
     const pattern = idsSequencePattern(this.prefix);
     const pageMs = (this.o.pageKeys * 1000) / this.o.keysPerSecond;
-    let cursor = '0';
     let moved = 0;
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', this.o.pageKeys);
-      cursor = next;
-      if (keys.length > 0) {
-        await this.target.moveToRows([...new Set(keys)].map((k) => userOfIdsSequenceKey(this.prefix, k)));
-        moved += keys.length;
-        this.o.onMoved?.(keys.length);
-      }
-      if ((await this.redis.eval(RENEW_LUA, 1, this.leaseKey, this.token, this.o.leaseMs)) !== 1) return 'wait';
-      await this.pause(pageMs);
-      if (this.stopping) return 'stopped';
-    } while (cursor !== '0');
+    for (const node of keyNodes(this.redis)) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', this.o.pageKeys);
+        cursor = next;
+        if (keys.length > 0) {
+          await this.target.moveToRows([...new Set(keys)].map((k) => userOfIdsSequenceKey(this.prefix, k)));
+          moved += keys.length;
+          this.o.onMoved?.(keys.length);
+        }
+        if ((await this.redis.eval(RENEW_LUA, 1, this.leaseKey, this.token, this.o.leaseMs)) !== 1) return 'wait';
+        await this.pause(pageMs);
+        if (this.stopping) return 'stopped';
+      } while (cursor !== '0');
+    }
     const after = await this.idsReplicas();
     const fields = { prefix: this.prefix, moved, idsReplicas: after ?? 'unknown' };
     // Users moved: pass again, to see that none came back (a replica of an older version, which names no connection, would write them).
@@ -151,12 +153,17 @@ export class TakeoverSweep {
     return 'finished';
   }
 
-  /** How many ids-layout stores of this prefix are connected; undefined when CLIENT LIST is refused. */
+  /** How many connections of ids-layout stores of this prefix the nodes have; undefined when CLIENT LIST is refused. */
   private async idsReplicas(): Promise<number | undefined> {
     const name = layoutClientName('ids', this.prefix);
+    const nodes = keyNodes(this.redis);
     try {
-      const list = String(await this.redis.call('CLIENT', 'LIST'));
-      return list.split('\n').filter((line) => / name=(\S*)/.exec(line)?.[1] === name).length;
+      let count = 0;
+      for (const node of nodes) {
+        const list = String(await node.call('CLIENT', 'LIST'));
+        count += list.split('\n').filter((line) => / name=(\S*)/.exec(line)?.[1] === name).length;
+      }
+      return count;
     } catch (err) {
       if (!this.warnedClientList) {
         this.warnedClientList = true;
