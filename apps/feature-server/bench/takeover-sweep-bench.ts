@@ -14,6 +14,7 @@ import Redis from 'ioredis';
 import { DEFAULT_RETENTION } from '../src/app';
 import { RedisActionStore, type RedisLayout } from '../src/store/redis-action-store';
 import { type StoredRecord } from '../src/store/stored-record';
+import { f, p50, progressLog } from './bench-figures';
 import { commandTimes, SCRIPT_COMMANDS, spentOn } from './redis-command-time';
 
 const opts = new Command()
@@ -29,17 +30,9 @@ const REDIS_URL = 'redis://127.0.0.1:6379';
 const runPrefix = `bench:sweep:${process.pid}_${Date.now()}:`;
 const READ_ACTIONS = 100;
 const WINDOW = { asOfMs: Date.now(), limit: 100 };
-const started = performance.now();
-const f = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
-function log(line: string): void {
-  process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1)} s] ${line}\n`);
-}
+const log = progressLog();
 
-function p50(samples: number[]): number {
-  const s = [...samples].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)] ?? Number.NaN;
-}
 
 const record = (userId: string, i: number): StoredRecord => ({
   actionId: `${userId}-${i}`,

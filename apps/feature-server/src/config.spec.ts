@@ -19,4 +19,10 @@ describe('feature-server configuration', () => {
     expect(readFeatureServerConfig({ FEATURE_SERVER_REDIS_SWEEP_KEYS_PER_S: '0' }, []).redisSweepKeysPerSecond).toBe(0);
     expect(() => readFeatureServerConfig({ FEATURE_SERVER_REDIS_SWEEP_KEYS_PER_S: '-5' }, [])).toThrow(/FEATURE_SERVER_REDIS_SWEEP_KEYS_PER_S/);
   });
+
+  it('connects to one Redis unless told it is a cluster', () => {
+    expect(readFeatureServerConfig({}, []).redisCluster).toBe(false);
+    expect(readFeatureServerConfig({ FEATURE_SERVER_REDIS_CLUSTER: 'true', FEATURE_SERVER_REDIS_URL: 'redis://a:6379,redis://b:6379' }, [])).toMatchObject({ redisCluster: true, redisUrl: 'redis://a:6379,redis://b:6379' });
+    expect(() => readFeatureServerConfig({ FEATURE_SERVER_REDIS_CLUSTER: 'several' }, [])).toThrow(/FEATURE_SERVER_REDIS_CLUSTER/);
+  });
 });
