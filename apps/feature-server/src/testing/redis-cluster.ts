@@ -28,11 +28,13 @@ async function free(port: number): Promise<boolean> {
   return (await tryBind(port)) && (await tryBind(port + 10_000));
 }
 
+// Both a node's port and its bus port (+10000) stay below the kernel's ephemeral range
+// (32768 and up by default), so an outgoing connection cannot take one meanwhile.
 async function freePorts(count: number): Promise<number[]> {
   const ports: number[] = [];
   for (let tries = 0; ports.length < count; tries++) {
-    if (tries > 200) throw new Error('redis cluster: no free port pair in 20000-29999');
-    const p = 20_000 + Math.floor(Math.random() * 10_000);
+    if (tries > 200) throw new Error('redis cluster: no free port pair in 12000-22767');
+    const p = 12_000 + Math.floor(Math.random() * 10_768);
     if (!ports.includes(p) && (await free(p))) ports.push(p);
   }
   return ports;
@@ -44,8 +46,18 @@ function cli(args: string[]): string {
   return `${r.stdout}${r.stderr}`;
 }
 
-/** Starts a cluster of `masters` nodes (at least 3, Redis's minimum) with no replicas. */
+/** Starts a cluster of `masters` nodes (at least 3, Redis's minimum) with no replicas; tries new ports up to three times. */
 export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(masters);
+    } catch (err) {
+      if (attempt === 3) throw err;
+    }
+  }
+}
+
+async function startOnce(masters: number): Promise<RedisCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'redis-cluster-'));
   const ports = await freePorts(masters);
   const procs: ChildProcess[] = ports.map((port) =>
@@ -53,12 +65,14 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
       stdio: 'ignore',
     }),
   );
+  let spawnError: Error | undefined;
+  for (const p of procs) p.once('error', (err) => (spawnError ??= new Error(`redis cluster: cannot run redis-server: ${err.message} (install redis-server)`)));
   const stop = async (): Promise<void> => {
     await Promise.all(
       procs.map(
         (p) =>
           new Promise<void>((resolve) => {
-            if (p.exitCode !== null || p.signalCode !== null) return resolve();
+            if (p.pid === undefined || p.exitCode !== null || p.signalCode !== null) return resolve();
             p.once('exit', () => resolve());
             p.kill('SIGKILL');
           }),
@@ -68,7 +82,12 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
   };
   try {
     const nodes = ports.map((p) => `127.0.0.1:${p}`);
-    await waitFor('the servers to answer', () => ports.every((p) => cli(['-p', String(p), 'ping']).includes('PONG')));
+    await waitFor('the servers to answer', () => {
+      if (spawnError) throw spawnError;
+      const gone = procs.find((p) => p.exitCode !== null);
+      if (gone) throw new Error(`redis cluster: redis-server exited (${gone.exitCode}); port taken?`);
+      return ports.every((p) => cli(['-p', String(p), 'ping']).includes('PONG'));
+    }, 10_000);
     const created = cli(['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes']);
     if (!created.includes('[OK] All 16384 slots covered')) throw new Error(`redis cluster: create failed: ${created.slice(-500)}`);
     await waitFor('cluster_state:ok on every node', () => ports.every((p) => cli(['-p', String(p), 'cluster', 'info']).includes('cluster_state:ok')));
