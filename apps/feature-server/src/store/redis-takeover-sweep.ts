@@ -76,7 +76,10 @@ export class TakeoverSweep {
     this.o = { ...DEFAULTS, ...options };
     for (const k of ['keysPerSecond', 'pageKeys', 'leaseMs', 'retryMs'] as const) {
       const v = this.o[k];
-      if (!Number.isFinite(v) || v < 0 || (k !== 'keysPerSecond' && v === 0)) throw new RangeError(`takeover sweep: ${k} must be ${k === 'keysPerSecond' ? '>= 0' : '> 0'}, got ${v}`);
+      if (!Number.isFinite(v) || v < 0 || (k !== 'keysPerSecond' && v === 0)) {
+        redis.disconnect();
+        throw new RangeError(`takeover sweep: ${k} must be ${k === 'keysPerSecond' ? '>= 0' : '> 0'}, got ${v}`);
+      }
     }
     this.leaseKey = `${layoutKey(prefix)}:sweep`;
     this.done = this.run();
