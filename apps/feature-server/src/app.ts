@@ -98,7 +98,12 @@ export async function startFeatureServer(options: FeatureServerAppOptions): Prom
     // A prefix taken over from the ids layout: move what is left, then drop the extra EXISTS per read.
     if (store.layoutMark === 'records+ids') {
       const tuning = options.backend.kind === 'redis' ? options.backend.takeoverSweep : undefined;
-      sweep = store.startTakeoverSweep({ logger: server.logger, onMoved: (n) => metrics.redisUsersMoved.inc(n), ...tuning });
+      try {
+        sweep = store.startTakeoverSweep({ logger: server.logger, onMoved: (n) => metrics.redisUsersMoved.inc(n), ...tuning });
+      } catch (err) {
+        await server.shutdown();
+        throw err;
+      }
     }
   }
   if (options.nats) {
