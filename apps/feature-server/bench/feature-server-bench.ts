@@ -311,7 +311,7 @@ async function inProcessReads(
 ): Promise<{ rows: { backend: string; name: string; samples: number[] }[]; redisTime: string[] }> {
   const stores: [string, ActionStore][] = [
     ['LMDB', LmdbActionStore.open({ path: join(dir, 'in-process'), retention: DEFAULT_RETENTION })],
-    ['Redis', await RedisActionStore.open({ url: REDIS_URL, keyPrefix: `${prefix}in-process:`, retention: DEFAULT_RETENTION })],
+    ['Redis', await RedisActionStore.open({ url: REDIS_URL, keyPrefix: `${prefix}in-process:`, retention: DEFAULT_RETENTION, layout: 'ids' })],
     [
       'Redis, records layout',
       await RedisActionStore.open({ url: REDIS_URL, keyPrefix: `${prefix}in-process-rows:`, retention: DEFAULT_RETENTION, layout: 'records' }),
@@ -423,7 +423,7 @@ async function main(): Promise<void> {
   const nats = { servers: NATS_URL, stream: `FS_BENCH_${tag}`, subject: `fs.bench.${tag}`, durable: `fs-bench-${tag}` };
   const [lmdbApp, redisApp, lmdbRefApp, redisRowsApp] = await Promise.all([
     startServerProcess(catalog, { FEATURE_SERVER_BACKEND: 'lmdb', FEATURE_SERVER_LMDB_PATH: join(dir, 'lmdb') }),
-    startServerProcess(catalog, { FEATURE_SERVER_BACKEND: 'redis', FEATURE_SERVER_REDIS_URL: REDIS_URL, FEATURE_SERVER_REDIS_PREFIX: `${prefix}fs:` }),
+    startServerProcess(catalog, { FEATURE_SERVER_BACKEND: 'redis', FEATURE_SERVER_REDIS_URL: REDIS_URL, FEATURE_SERVER_REDIS_PREFIX: `${prefix}fs:`, FEATURE_SERVER_REDIS_LAYOUT: 'ids' }),
     // The LMDB server again with its sequence reads through decoded records (the reference path), reads only.
     startServerProcess(catalog, { FEATURE_SERVER_BACKEND: 'lmdb', FEATURE_SERVER_LMDB_PATH: join(dir, 'lmdb-ref'), FEATURE_SERVER_READ_FAST_PATH: 'false' }),
     // The Redis backend again in the records layout (a read is one ZREVRANGEBYSCORE), reads only.

@@ -12,7 +12,7 @@ import { SequenceReader } from './read/sequence-reader';
 import { featureServerService } from './service';
 import { type ActionStore, type RetentionPolicy } from './store/action-store';
 import { LmdbActionStore } from './store/lmdb-action-store';
-import { RedisActionStore, type RedisLayout } from './store/redis-action-store';
+import { RedisActionStore, type RedisLayoutChoice } from './store/redis-action-store';
 import { type TakeoverSweep, type TakeoverSweepOptions } from './store/redis-takeover-sweep';
 
 /** Everything the feature-server needs to run; `withAppDefaults` fills the optional parts. */
@@ -20,7 +20,7 @@ export interface FeatureServerAppOptions {
   /** gRPC server options (address, TLS, admin tokens, logger, ...); name, services and metrics are set here. */
   server: Omit<ServerOptions, 'name' | 'services' | 'metrics'>;
   /** Storage backend. */
-  backend: { kind: 'lmdb'; path: string } | { kind: 'redis'; url: string; cluster?: boolean; keyPrefix?: string; layout?: RedisLayout; takeoverSweep?: TakeoverSweepOptions };
+  backend: { kind: 'lmdb'; path: string } | { kind: 'redis'; url: string; cluster?: boolean; keyPrefix?: string; layout?: RedisLayoutChoice; takeoverSweep?: TakeoverSweepOptions };
   /** Content vector source: embedding-store address (and TLS of that client), or a source object (tests, tools). */
   content: Pick<GrpcContentSourceOptions, 'address' | 'deadlineMs' | 'connect'> | { source: ContentVectorSource };
   /** Content cache capacity (items). Default 100000. */

@@ -8,8 +8,9 @@ describe('feature-server configuration', () => {
     expect(() => readFeatureServerConfig({ FEATURE_SERVER_READ_FAST_PATH: 'sometimes' }, [])).toThrow(/FEATURE_SERVER_READ_FAST_PATH/);
   });
 
-  it('keeps Redis sequences in the ids layout unless told otherwise, and names a bad layout', () => {
-    expect(readFeatureServerConfig({}, []).redisLayout).toBe('ids');
+  it("keeps a Redis prefix's own layout (records for a new one) unless told otherwise, and names a bad layout", () => {
+    expect(readFeatureServerConfig({}, []).redisLayout).toBe('auto');
+    expect(readFeatureServerConfig({ FEATURE_SERVER_REDIS_LAYOUT: 'ids' }, []).redisLayout).toBe('ids');
     expect(readFeatureServerConfig({ FEATURE_SERVER_REDIS_LAYOUT: 'records' }, []).redisLayout).toBe('records');
     expect(() => readFeatureServerConfig({ FEATURE_SERVER_REDIS_LAYOUT: 'rows' }, [])).toThrow(/FEATURE_SERVER_REDIS_LAYOUT/);
   });

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { readConfig, serverVars, vars, type ConfigOf } from '@pinrank/service-kit';
-import { REDIS_LAYOUTS } from './store/redis-action-store';
+import { REDIS_LAYOUT_CHOICES } from './store/redis-action-store';
 
 /** The feature-server's configuration variables (each also a --kebab-case flag). */
 export const featureServerVars = {
@@ -10,7 +10,7 @@ export const featureServerVars = {
   redisUrl: vars.string('FEATURE_SERVER_REDIS_URL', 'redis://127.0.0.1:6379'),
   redisCluster: vars.bool('FEATURE_SERVER_REDIS_CLUSTER', false),
   redisKeyPrefix: vars.string('FEATURE_SERVER_REDIS_PREFIX', 'pinrank:fs:'),
-  redisLayout: vars.oneOf('FEATURE_SERVER_REDIS_LAYOUT', REDIS_LAYOUTS, 'ids'),
+  redisLayout: vars.oneOf('FEATURE_SERVER_REDIS_LAYOUT', REDIS_LAYOUT_CHOICES, 'auto'),
   redisSweepKeysPerSecond: vars.int('FEATURE_SERVER_REDIS_SWEEP_KEYS_PER_S', 20_000, { min: 0, max: 10_000_000 }),
   embeddingStoreAddress: vars.hostPort('FEATURE_SERVER_EMBEDDING_STORE_ADDR', '127.0.0.1:50052'),
   embeddingDeadlineMs: vars.int('FEATURE_SERVER_EMBEDDING_DEADLINE_MS', 2000, { min: 1, max: 60_000 }),

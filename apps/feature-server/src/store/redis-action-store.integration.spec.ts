@@ -1,14 +1,15 @@
 import Redis from 'ioredis';
 import { type ActionStore } from './action-store';
 import { CONTRACT_RETENTION, describeActionStoreContract, rec } from './action-store.contract';
-import { RedisActionStore, type RedisLayout } from './redis-action-store';
+import { RedisActionStore, type RedisLayoutChoice } from './redis-action-store';
+import { layoutClientName } from './redis-layout-mark';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const runPrefix = `fs-test:${process.pid}:${Date.now()}:`;
 let n = 0;
 const prefixes = new WeakMap<ActionStore, string>();
 
-async function openWith(prefix: string, layout: RedisLayout = 'ids'): Promise<ActionStore> {
+async function openWith(prefix: string, layout: RedisLayoutChoice = 'ids'): Promise<ActionStore> {
   const s = await RedisActionStore.open({ url: REDIS_URL, keyPrefix: prefix, retention: CONTRACT_RETENTION, layout });
   prefixes.set(s, prefix);
   return s;
@@ -60,6 +61,42 @@ describe('RedisActionStore layouts', () => {
       await redis.quit();
     } finally {
       await taken.close();
+    }
+  });
+
+  it("auto (the default): a new prefix gets the records layout; a prefix keeps its own, and its connection is named for it", async () => {
+    const redis = new Redis(REDIS_URL);
+    const connections = async (name: string): Promise<number> => String(await redis.call('CLIENT', 'LIST')).split('\n').filter((l) => l.includes(` name=${name} `)).length;
+    const fresh = await RedisActionStore.open({ url: REDIS_URL, keyPrefix: `${runPrefix}auto-new:`, retention: CONTRACT_RETENTION });
+    const idsPrefix = `${runPrefix}auto-ids:`;
+    const old = await openWith(idsPrefix, 'ids');
+    await old.append([rec('u1', 'a1', 1000)]);
+    await old.close();
+    // Unmarked with ids-layout data (a prefix from before marks): auto keeps the ids layout, and marks it.
+    await redis.del(`${idsPrefix}layout`);
+    const kept = (await openWith(idsPrefix, 'auto')) as RedisActionStore;
+    try {
+      expect(fresh.layoutMark).toBe('records');
+      expect(await redis.get(`${runPrefix}auto-new:layout`)).toBe('records');
+      expect(kept.layoutMark).toBe('ids');
+      expect(await redis.get(`${idsPrefix}layout`)).toBe('ids');
+      expect(seqIds(await kept.readSequence('u1'))).toEqual(['a1']);
+      // The store's own connection carries its layout; the one that settled it is gone.
+      expect(await connections(layoutClientName('ids', idsPrefix))).toBe(1);
+      expect(await connections(layoutClientName('records', idsPrefix))).toBe(0);
+      expect(await connections(layoutClientName('claim', idsPrefix))).toBe(0);
+      await kept.close();
+      const taken = (await openWith(idsPrefix, 'records')) as RedisActionStore;
+      await taken.close();
+      const again = (await openWith(idsPrefix, 'auto')) as RedisActionStore;
+      expect(again.layoutMark).toBe('records+ids');
+      expect(seqIds(await again.readSequence('u1'))).toEqual(['a1']);
+      await again.close();
+      await redis.set(`${idsPrefix}layout`, 'rows');
+      await expect(openWith(idsPrefix, 'auto')).rejects.toThrow(/layout holds "rows", not a layout mark \(ids, records, records\+ids\)/);
+    } finally {
+      await fresh.close();
+      await redis.quit();
     }
   });
 

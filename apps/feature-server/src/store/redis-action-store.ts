@@ -3,11 +3,11 @@ import { type ChainableCommander, type RedisOptions } from 'ioredis';
 import { type ActionStore, type AppendOutcome, type RetentionPolicy, type SequenceWindow, retentionClass, validateRetention } from './action-store';
 import { SequenceRows } from './sequence-rows';
 import { connectRedis, duplicateNamed, inBatch, type RedisClient } from './redis-connection';
-import { claimLayout, layoutClientName, layoutKey, REDIS_LAYOUTS, TAKEN_OVER, type LayoutMark, type RedisLayout } from './redis-layout-mark';
+import { claimLayout, layoutClientName, layoutKey, REDIS_LAYOUT_CHOICES, TAKEN_OVER, type LayoutMark, type RedisLayout, type RedisLayoutChoice } from './redis-layout-mark';
 import { TakeoverSweep, type TakeoverSweepOptions } from './redis-takeover-sweep';
 import { decodeRecord, encodeRecord, READ_VECTORS, viewRecordRow, type StoredRecord } from './stored-record';
 
-export { REDIS_LAYOUTS, type LayoutMark, type RedisLayout } from './redis-layout-mark';
+export { REDIS_LAYOUT_CHOICES, REDIS_LAYOUTS, type LayoutMark, type RedisLayout, type RedisLayoutChoice } from './redis-layout-mark';
 
 /** Options of the Redis action store. */
 export interface RedisActionStoreOptions {
@@ -22,11 +22,12 @@ export interface RedisActionStoreOptions {
   /** Extra ioredis options (timeouts, TLS). */
   redis?: RedisOptions;
   /**
-   * How a user's sequence actions are kept (see REDIS_LAYOUTS). Default `ids`.
+   * How a user's sequence actions are kept (see REDIS_LAYOUTS and REDIS_LAYOUT_CHOICES). Default
+   * `auto`: the prefix's own layout, the records layout for a new prefix.
    * The records layout takes over a prefix of the ids layout (each user moves at their next
    * append; reads merge both meanwhile); the ids layout refuses a prefix of the records layout.
    */
-  layout?: RedisLayout;
+  layout?: RedisLayoutChoice;
 }
 
 /**
@@ -185,26 +186,39 @@ export class RedisActionStore implements ActionStore {
    */
   static async open(options: RedisActionStoreOptions): Promise<RedisActionStore> {
     if (!options.url) throw new TypeError('redis.url: must be a redis:// URL');
-    const layout = options.layout ?? 'ids';
-    if (!REDIS_LAYOUTS.includes(layout)) throw new TypeError(`redis.layout: must be one of ${REDIS_LAYOUTS.join(', ')}, got ${String(layout)}`);
+    const choice = options.layout ?? 'auto';
+    if (!REDIS_LAYOUT_CHOICES.includes(choice)) throw new TypeError(`redis.layout: must be one of ${REDIS_LAYOUT_CHOICES.join(', ')}, got ${String(choice)}`);
     const retention = validateRetention(options.retention);
     const prefix = options.keyPrefix ?? 'pinrank:fs:';
-    // Named for the layout and prefix: a takeover finishes only once no ids-layout replica is connected.
-    const redis = connectRedis({ url: options.url, cluster: options.cluster ?? false, connectionName: layoutClientName(layout, prefix), ...(options.redis ? { redis: options.redis } : {}) }) as Commands;
+    const connect = (connectionName: string): RedisClient =>
+      connectRedis({ url: options.url, cluster: options.cluster ?? false, connectionName, ...(options.redis ? { redis: options.redis } : {}) });
+    // The layout is settled first, on a connection of its own, so the store's connections carry
+    // the layout in their name from the start: a takeover finishes only once no ids-layout store is connected.
+    const claim = connect(layoutClientName('claim', prefix));
+    let claimed: LayoutMark;
+    try {
+      await claim.connect();
+      claimed = await claimLayout(claim, prefix, choice);
+    } finally {
+      await claim.quit().catch(() => claim.disconnect());
+    }
+    const layout: RedisLayout = claimed === 'ids' ? 'ids' : 'records';
+    const redis = connect(layoutClientName(layout, prefix)) as Commands;
     redis.defineCommand('fsAppend', { numberOfKeys: 3, lua: APPEND_LUA });
     redis.defineCommand('fsAppendRecords', { numberOfKeys: 4, lua: APPEND_RECORDS_LUA });
     redis.defineCommand('fsRead', { numberOfKeys: 2, lua: READ_LUA });
     redis.defineCommand('fsDelete', { numberOfKeys: 3, lua: DELETE_LUA });
     redis.defineCommand('fsDeleteRecords', { numberOfKeys: 4, lua: DELETE_LUA });
-    await redis.connect();
-    let mark: LayoutMark;
     try {
-      mark = await claimLayout(redis, prefix, layout);
+      await redis.connect();
+      // Once this connection is visible, look again: a records replica may have taken the prefix over meanwhile.
+      const mark = ((await redis.get(layoutKey(prefix))) ?? claimed) as LayoutMark;
+      if (layout === 'ids' && mark !== 'ids') throw new Error(`redis: the keys under prefix "${prefix}" moved to the records layout ("${mark}") while this store started; start it again`);
+      return new RedisActionStore(redis, prefix, retention, mark);
     } catch (err) {
       redis.disconnect();
       throw err;
     }
-    return new RedisActionStore(redis, prefix, retention, mark);
   }
 
   /** The prefix's layout mark as this store last read it. */

@@ -13,10 +13,21 @@ import { keyNodes, type RedisClient } from './redis-connection';
 export const REDIS_LAYOUTS = ['ids', 'records'] as const;
 export type RedisLayout = (typeof REDIS_LAYOUTS)[number];
 
+/**
+ * What a store is told to use: a layout, or `auto`, which keeps the layout a prefix has
+ * (`ids`, or `records` once taken over) and gives a new prefix the records layout. An
+ * unmarked prefix that may hold ids-layout sequences (written before prefixes were marked)
+ * stays in the ids layout under `auto`; `records` takes it over.
+ */
+export const REDIS_LAYOUT_CHOICES = ['auto', ...REDIS_LAYOUTS] as const;
+export type RedisLayoutChoice = (typeof REDIS_LAYOUT_CHOICES)[number];
+
 /** What `<prefix>layout` holds: a layout, or the records layout taken over from the ids layout. */
 export type LayoutMark = RedisLayout | typeof TAKEN_OVER;
 /** The mark of a prefix the records layout took over while users may still be in the ids layout. */
 export const TAKEN_OVER = 'records+ids';
+
+const MARKS: readonly string[] = [...REDIS_LAYOUTS, TAKEN_OVER];
 
 /** The key holding a prefix's layout mark. */
 export function layoutKey(prefix: string): string {
@@ -27,7 +38,7 @@ export function layoutKey(prefix: string): string {
  * The Redis client name of a store's connections (CLIENT SETNAME): the layout and a digest of
  * the prefix, so a takeover can tell whether a replica on the ids layout is still connected.
  */
-export function layoutClientName(layout: RedisLayout | 'sweep', prefix: string): string {
+export function layoutClientName(layout: RedisLayout | 'sweep' | 'claim', prefix: string): string {
   return `pinrank-fs-${layout}-${createHash('sha256').update(prefix).digest('hex').slice(0, 16)}`;
 }
 
@@ -45,16 +56,25 @@ export function userOfIdsSequenceKey(prefix: string, key: string): string {
 const UNMARKED_SCAN = { count: 1000, rounds: 100 };
 
 /**
- * Records the prefix's layout in `<prefix>layout` and returns the mark. The ids layout
+ * Records the prefix's layout in `<prefix>layout` and returns the mark. `auto` takes the
+ * mark there is, and on an unmarked prefix claims the records layout when a bounded SCAN
+ * finds no ids-layout sequences, the ids layout otherwise. The ids layout
  * claims an unmarked prefix and refuses one the records layout holds (it cannot read the
  * rows). The records layout claims any prefix: one of the ids layout, or an unmarked one
  * where a bounded SCAN finds ids-layout sequences or cannot rule them out, is marked
  * `records+ids`, and its reads also look for a user's actions still in the ids layout
  * until the takeover sweep (redis-takeover-sweep.ts) has moved every user.
  */
-export async function claimLayout(redis: RedisClient, prefix: string, layout: RedisLayout): Promise<LayoutMark> {
+export async function claimLayout(redis: RedisClient, prefix: string, layout: RedisLayoutChoice): Promise<LayoutMark> {
   const key = layoutKey(prefix);
   const held = (await redis.get(key)) as LayoutMark | null;
+  if (held !== null && !MARKS.includes(held)) throw new Error(`redis: ${key} holds "${String(held)}", not a layout mark (${MARKS.join(', ')})`);
+  if (layout === 'auto') {
+    if (held !== null) return held;
+    const mark: LayoutMark = (await provablyNoIdsSequences(redis, prefix)) ? 'records' : 'ids';
+    if ((await redis.set(key, mark, 'NX')) === 'OK') return mark;
+    return claimLayout(redis, prefix, layout);
+  }
   if (layout === 'ids') {
     if (held === null) await redis.set(key, 'ids', 'NX');
     const now = held ?? ((await redis.get(key)) as LayoutMark | null);
