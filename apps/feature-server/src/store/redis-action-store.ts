@@ -239,7 +239,7 @@ export class RedisActionStore implements ActionStore {
   async moveToRows(userIds: readonly string[]): Promise<void> {
     if (!this.rowsLayout) throw new Error('redis: moveToRows needs the records layout');
     const caps = [this.retention.maxSequenceActions, this.retention.maxOtherActions];
-    await inBatch(this.redis, userIds.length, (on, i) => {
+    await inBatch(this.redis, userIds.length, (i) => this.legacyKey(userIds[i] as string), (on, i) => {
       const u = userIds[i] as string;
       return on.fsAppendRecords(...this.keys(u), this.legacyKey(u), ...caps);
     });
@@ -277,7 +277,7 @@ export class RedisActionStore implements ActionStore {
     for (const [userId, idx] of byUser) {
       for (let i = 0; i < idx.length; i += SCRIPT_CHUNK) users.push([userId, idx.slice(i, i + SCRIPT_CHUNK)]);
     }
-    const results = await inBatch<Commands, number[]>(this.redis, users.length, (on, u) => {
+    const results = await inBatch<Commands, number[]>(this.redis, users.length, (u) => this.legacyKey((users[u] as [string, number[]])[0]), (on, u) => {
       const [userId, idx] = users[u] as [string, number[]];
       const argv: Array<string | Buffer | number> = [this.retention.maxSequenceActions, this.retention.maxOtherActions];
       for (const i of idx) {
@@ -308,7 +308,7 @@ export class RedisActionStore implements ActionStore {
     if (userIds.length === 0) return [];
     // Commands issued together go out together on the one connection (per node on a cluster).
     if (this.rowsLayout) return Promise.all(userIds.map(async (u) => decodeAll(await this.read(u, window))));
-    const results = await inBatch<Commands, Array<Buffer | null>>(this.redis, userIds.length, (on, i) => {
+    const results = await inBatch<Commands, Array<Buffer | null>>(this.redis, userIds.length, (i) => this.legacyKey(userIds[i] as string), (on, i) => {
       const [seq, , rec] = this.keys(userIds[i] as string);
       return on.fsReadBuffer(seq, rec, ...windowArgs(window));
     });

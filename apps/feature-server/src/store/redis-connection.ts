@@ -2,7 +2,8 @@
 // hash tag, so each user's scripts and transactions stay on one node). What differs between
 // the two is kept here: how to connect, which nodes to SCAN or ask for their clients, how a
 // batch of per-user commands goes out, and how to open a second connection.
-import Redis, { Cluster, type RedisOptions } from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
+import Redis, { Cluster, type ChainableCommander, type RedisOptions } from 'ioredis';
 
 /** One Redis or a cluster. */
 export type RedisClient = Redis | Cluster;
@@ -37,7 +38,7 @@ export function connectRedis(options: RedisConnectionOptions): RedisClient {
     ...options.redis,
   };
   // No auto-pipelining: it holds each command back a tick to batch it, which a lone read pays
-  // for (reads of 100 actions 1.16-1.24× one Redis's with it, 1.01-1.16× without; npm run bench feature-server-cluster).
+  // for (reads of 100 actions 1.16-1.24× one Redis's with it, 1.02-1.19× without; npm run bench feature-server-cluster).
   return new Cluster(
     seeds.map(({ host, port }) => ({ host, port })),
     { lazyConnect: true, redisOptions: nodeOptions },
@@ -70,19 +71,61 @@ export function duplicateNamed(client: RedisClient, connectionName: string): Red
   return client.duplicate({ connectionName });
 }
 
+/** Replies a cluster node gives for a key it does not serve (now): the command did not run, and can be sent again. */
+const REROUTE = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/;
+
 /**
- * Runs `count` commands (`call` issues the i-th on the client it is given) and returns their
- * replies in order, throwing the first error. On one Redis they go out as one pipeline; on a
- * cluster as separate commands, each to the node of its user.
+ * Runs `count` commands (`call` issues the i-th on the client it is given; `keyOf` names its
+ * first key) and returns their replies in order, throwing the first error. On one Redis they
+ * go out as one pipeline; on a cluster as one pipeline per node, grouped by the node that
+ * serves each key's slot. A command a node refuses because its slot has moved (resharding,
+ * failover) is sent again on its own, through the cluster client, which follows the redirect.
  */
-export async function inBatch<C extends RedisClient, T>(client: C, count: number, call: (on: C, i: number) => unknown): Promise<T[]> {
-  if (client instanceof Cluster) return Promise.all(Array.from({ length: count }, (_, i) => call(client, i) as Promise<T>));
-  const pipeline = client.pipeline();
-  for (let i = 0; i < count; i++) call(pipeline as unknown as C, i);
+export async function inBatch<C extends RedisClient, T>(client: C, count: number, keyOf: (i: number) => string, call: (on: C, i: number) => unknown): Promise<T[]> {
+  if (!(client instanceof Cluster)) return pipelined<T>(client.pipeline(), Array.from({ length: count }, (_, i) => i), (p, i) => call(p as unknown as C, i));
+  const byNode = new Map<string, number[]>();
+  for (let i = 0; i < count; i++) {
+    const node = client.slots[calculateSlot(keyOf(i))]?.[0] ?? '';
+    const group = byNode.get(node);
+    if (group) group.push(i);
+    else byNode.set(node, [i]);
+  }
+  const out = new Array<T>(count);
+  await Promise.all(
+    [...byNode.values()].map(async (group) => {
+      let replies: Array<T | Error>;
+      try {
+        replies = await pipelined<T | Error>(client.pipeline(), group, (p, i) => call(p as unknown as C, i), (err) => (REROUTE.test(err.message) ? err : undefined));
+      } catch (err) {
+        // Refused before anything was sent: the client's own grouping of slots disagrees with the
+        // map read above (it changed meanwhile). Each on its own. (A command that ran must not run
+        // twice, an append would then report its actions as duplicates: redirects are kept above.)
+        if (!(err instanceof Error) || !err.message.includes('same slots allocation group')) throw err;
+        replies = group.map(() => err);
+      }
+      for (const [j, reply] of replies.entries()) {
+        const i = group[j] as number;
+        out[i] = reply instanceof Error ? ((await call(client, i)) as T) : reply;
+      }
+    }),
+  );
+  return out;
+}
+
+/**
+ * Issues the commands `indices` on `pipeline`, runs it, and returns the replies in order. An
+ * error reply throws, unless `keep` returns it to be kept in its place.
+ */
+async function pipelined<T>(pipeline: ChainableCommander, indices: readonly number[], call: (on: ChainableCommander, i: number) => unknown, keep?: (err: Error) => Error | undefined): Promise<T[]> {
+  for (const i of indices) call(pipeline, i);
   const results = (await pipeline.exec()) ?? [];
-  if (results.length !== count) throw new Error(`redis: ${results.length} pipeline replies for ${count} commands`);
+  if (results.length !== indices.length) throw new Error(`redis: ${results.length} pipeline replies for ${indices.length} commands`);
   return results.map(([err, value]) => {
-    if (err) throw err;
+    if (err) {
+      const kept = keep?.(err);
+      if (kept) return kept as T;
+      throw err;
+    }
     return value as T;
   });
 }
