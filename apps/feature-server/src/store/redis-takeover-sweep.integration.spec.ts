@@ -20,7 +20,7 @@ afterAll(async () => {
 
 const open = (prefix: string, layout: RedisLayout): Promise<RedisActionStore> => RedisActionStore.open({ url: REDIS_URL, keyPrefix: prefix, retention: CONTRACT_RETENTION, layout });
 /** Fast enough for a test: small pages, short waits. */
-const FAST: TakeoverSweepOptions = { pageKeys: 200, keysPerSecond: 1_000_000, retryMs: 30, leaseMs: 2000 };
+const FAST: TakeoverSweepOptions = { pageKeys: 200, keysPerSecond: 1_000_000, retryMs: 30, leaseMs: 10_000 };
 const seqKeys = (prefix: string): Promise<string[]> => redis.keys(`${prefix}{*}:seq`);
 const ids = (rs: { actionId: string }[]): string[] => rs.map((r) => r.actionId);
 
