@@ -11,7 +11,7 @@ import { Command } from 'commander';
 import { DEFAULT_RETENTION } from '../src/app';
 import { RedisActionStore, REDIS_LAYOUTS } from '../src/store/redis-action-store';
 import { type StoredRecord } from '../src/store/stored-record';
-import { startRedisCluster } from '../src/testing/redis-cluster';
+import { startRedisCluster } from '@pinrank/redis/testing';
 import { f, p50, progressLog } from './bench-figures';
 
 const opts = new Command()

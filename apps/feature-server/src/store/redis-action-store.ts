@@ -2,7 +2,7 @@ import { type SequenceWriter } from '@pinrank/features';
 import { type ChainableCommander, type RedisOptions } from 'ioredis';
 import { type ActionStore, type AppendOutcome, type RetentionPolicy, type SequenceWindow, retentionClass, validateRetention } from './action-store';
 import { SequenceRows } from './sequence-rows';
-import { connectRedis, duplicateNamed, inBatch, type RedisClient } from './redis-connection';
+import { connectRedis, duplicateNamed, inBatch, type RedisClient } from '@pinrank/redis';
 import { claimLayout, layoutClientName, layoutKey, REDIS_LAYOUT_CHOICES, TAKEN_OVER, type LayoutMark, type RedisLayout, type RedisLayoutChoice } from './redis-layout-mark';
 import { TakeoverSweep, type TakeoverSweepOptions } from './redis-takeover-sweep';
 import { decodeRecord, encodeRecord, READ_VECTORS, viewRecordRow, type StoredRecord } from './stored-record';

@@ -3,7 +3,7 @@ import pino from 'pino';
 import { startFeatureServer } from '../app';
 import { startCatalogServer } from '../testing/catalog-server';
 import { FeatureTestClient } from '../testing/feature-client';
-import { startRedisCluster, type RedisCluster } from '../testing/redis-cluster';
+import { startRedisCluster, type RedisCluster } from '@pinrank/redis/testing';
 import { type ActionStore } from './action-store';
 import { CONTRACT_RETENTION, describeActionStoreContract, rec } from './action-store.contract';
 import { RedisActionStore, type RedisLayout } from './redis-action-store';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { keyNodes, type RedisClient } from './redis-connection';
+import { keyNodes, type RedisClient } from '@pinrank/redis';
 
 /**
  * The Redis layouts of a user's sequence actions. `ids`: a sorted set of action ids

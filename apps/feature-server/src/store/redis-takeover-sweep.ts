@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { keyNodes, type RedisClient } from './redis-connection';
+import { keyNodes, type RedisClient } from '@pinrank/redis';
 import { idsSequencePattern, layoutClientName, layoutKey, TAKEN_OVER, userOfIdsSequenceKey, type LayoutMark } from './redis-layout-mark';
 
 /** Options of a {@link TakeoverSweep}. */

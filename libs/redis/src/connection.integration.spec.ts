@@ -1,6 +1,6 @@
 import type { Cluster } from 'ioredis';
-import { startRedisCluster, type RedisCluster } from '../testing/redis-cluster';
-import { connectRedis, inBatch } from './redis-connection';
+import { startRedisCluster, type RedisCluster } from './testing/redis-cluster';
+import { connectRedis, inBatch } from './connection';
 
 // inBatch on a real three-master Redis Cluster: one pipeline per node, replies in order,
 // and commands a node redirects (a stale slot map) sent again through the cluster client.

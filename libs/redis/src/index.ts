@@ -1,0 +1,1 @@
+export { connectRedis, duplicateNamed, inBatch, keyNodes, type RedisClient, type RedisConnectionOptions } from './connection';

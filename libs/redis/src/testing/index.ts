@@ -1,0 +1,1 @@
+export { startRedisCluster, type RedisCluster } from './redis-cluster';
