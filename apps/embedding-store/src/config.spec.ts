@@ -21,4 +21,10 @@ describe('embedding-store configuration', () => {
       expect(() => readEmbeddingStoreConfig({ EMBEDDING_STORE_VECTOR_CACHE_ROWS: bad }, [])).toThrow(/EMBEDDING_STORE_VECTOR_CACHE_ROWS/);
     }
   });
+
+  it('connects the Redis backend to one Redis unless told it is a cluster', () => {
+    expect(readEmbeddingStoreConfig({}, []).redisCluster).toBe(false);
+    expect(readEmbeddingStoreConfig({ EMBEDDING_STORE_REDIS_CLUSTER: 'true' }, []).redisCluster).toBe(true);
+    expect(() => readEmbeddingStoreConfig({ EMBEDDING_STORE_REDIS_CLUSTER: 'maybe' }, [])).toThrow(/EMBEDDING_STORE_REDIS_CLUSTER/);
+  });
 });

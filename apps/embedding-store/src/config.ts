@@ -9,6 +9,7 @@ export const embeddingStoreVars = {
   vectorCacheRows: vars.int('EMBEDDING_STORE_VECTOR_CACHE_ROWS', 50_000, { min: 0, max: 10_000_000 }),
   redisUrl: vars.string('EMBEDDING_STORE_REDIS_URL', 'redis://127.0.0.1:6379'),
   redisReadUrls: vars.list('EMBEDDING_STORE_REDIS_READ_URLS', []),
+  redisCluster: vars.bool('EMBEDDING_STORE_REDIS_CLUSTER', false),
   redisPrefix: vars.string('EMBEDDING_STORE_REDIS_PREFIX', 'pinrank:es:'),
   refreshMs: vars.int('EMBEDDING_STORE_REFRESH_MS', 2000, { min: 0, max: 3_600_000 }),
   dimension: vars.int('EMBEDDING_STORE_DIMENSION', 64, { min: 0, max: 4096 }),

@@ -18,6 +18,8 @@ export interface RedisConnectionOptions {
   connectionName: string;
   /** Extra ioredis options (timeouts, TLS); with a cluster, those of each node's connection. */
   redis?: RedisOptions;
+  /** The setting that turns `cluster` on, named when a URL list comes without it. Default `the cluster option`. */
+  clusterSetting?: string;
 }
 
 /** A client for the options, not connected yet (`connect()` it). Throws TypeError on a URL it cannot use. */
@@ -25,7 +27,7 @@ export function connectRedis(options: RedisConnectionOptions): RedisClient {
   const urls = options.url.split(',').map((u) => u.trim());
   const base: RedisOptions = { lazyConnect: true, maxRetriesPerRequest: 2, connectionName: options.connectionName, ...options.redis };
   if (!options.cluster) {
-    if (urls.length > 1) throw new TypeError(`redis.url: several URLs ("${options.url}") name a cluster's seed nodes; set the cluster option (FEATURE_SERVER_REDIS_CLUSTER=true)`);
+    if (urls.length > 1) throw new TypeError(`redis.url: several URLs ("${options.url}") name a cluster's seed nodes; set ${options.clusterSetting ?? 'the cluster option'}`);
     return new Redis(options.url, base);
   }
   const seeds = urls.map((u) => seedOf(u));

@@ -1,12 +1,19 @@
+import { connectRedis, inBatch, keyNodes, type RedisClient } from '@pinrank/redis';
 import Redis from 'ioredis';
 import { checkStoredSize, vectorBytes, type VectorStore } from './vector-store';
 
 /** Options of {@link RedisVectorStore}. */
 export interface RedisStoreOptions {
-  /** URL of the primary (all writes go here). Default `redis://127.0.0.1:6379`. */
+  /** URL of the primary (all writes go here). Default `redis://127.0.0.1:6379`. With `cluster`, seed nodes' URLs, comma-separated. */
   url?: string;
-  /** URLs of read replicas, used round-robin for vector reads. Default: none (reads go to the primary). */
+  /** URLs of read replicas, used round-robin for vector reads. Default: none (reads go to the primary). Not with `cluster`. */
   readUrls?: string[];
+  /**
+   * A Redis Cluster: every key on the node serving its slot. A batch goes out as one pipeline
+   * per node of single-key commands (a multi-key MGET or UNLINK needs all its keys in one slot,
+   * and an item's keys spread over all of them). Default false.
+   */
+  cluster?: boolean;
   /** Prefix of every key this store touches, so several stores can share one Redis. Default `pinrank:es:`. */
   keyPrefix?: string;
   /** Keys per MGET / pipeline / SCAN page. Default 1000. */
@@ -19,11 +26,13 @@ function withDefaults(options: RedisStoreOptions): Filled {
   const filled: Filled = {
     url: options.url ?? 'redis://127.0.0.1:6379',
     readUrls: options.readUrls ?? [],
+    cluster: options.cluster ?? false,
     keyPrefix: options.keyPrefix ?? 'pinrank:es:',
     chunk: options.chunk ?? 1000,
   };
   if (!filled.keyPrefix) throw new TypeError('RedisVectorStore: keyPrefix must not be empty (it isolates this store in a shared Redis)');
   if (!Number.isInteger(filled.chunk) || filled.chunk < 1) throw new TypeError('RedisVectorStore: chunk must be an integer >= 1');
+  if (filled.cluster && filled.readUrls.length > 0) throw new TypeError('RedisVectorStore: read replica URLs (EMBEDDING_STORE_REDIS_READ_URLS) do not apply to a cluster; its nodes are found through the seed URLs');
   return filled;
 }
 
@@ -39,15 +48,20 @@ function globEscape(text: string): string {
 export class RedisVectorStore implements VectorStore {
   readonly backend = 'redis' as const;
   private readonly options: Filled;
-  private readonly primary: Redis;
-  private readonly readers: Redis[];
+  private readonly primary: RedisClient;
+  private readonly readers: RedisClient[];
   private nextReader = 0;
 
   constructor(options: RedisStoreOptions = {}) {
     this.options = withDefaults(options);
-    const connect = (url: string): Redis => new Redis(url, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
-    this.primary = connect(this.options.url);
-    this.readers = this.options.readUrls.length > 0 ? this.options.readUrls.map(connect) : [this.primary];
+    if (this.options.cluster) {
+      this.primary = connectRedis({ url: this.options.url, cluster: true, connectionName: 'pinrank-es', clusterSetting: 'EMBEDDING_STORE_REDIS_CLUSTER=true' });
+    } else {
+      if (this.options.url.includes(',')) throw new TypeError(`RedisVectorStore: several URLs ("${this.options.url}") name a cluster's seed nodes; set EMBEDDING_STORE_REDIS_CLUSTER=true`);
+      this.primary = new Redis(this.options.url, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
+    }
+    const replica = (url: string): Redis => new Redis(url, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
+    this.readers = this.options.readUrls.length > 0 ? this.options.readUrls.map(replica) : [this.primary];
   }
 
   async readRows(keys: readonly string[], dimension: number, out: Float32Array): Promise<boolean[]> {
@@ -60,7 +74,7 @@ export class RedisVectorStore implements VectorStore {
     for (let start = 0; start < keys.length; start += chunk) {
       const page = keys.slice(start, start + chunk).map((k) => keyPrefix + k);
       pages.push(
-        reader.mgetBuffer(...page).then((values) => {
+        this.getAll(reader, page).then((values) => {
           values.forEach((value, j) => {
             if (value === null) return;
             const i = start + j;
@@ -78,25 +92,25 @@ export class RedisVectorStore implements VectorStore {
   async writeVectors(entries: ReadonlyArray<readonly [string, Float32Array]>): Promise<void> {
     const { chunk, keyPrefix } = this.options;
     for (let start = 0; start < entries.length; start += chunk) {
-      const pipeline = this.primary.pipeline();
-      for (const [key, vector] of entries.slice(start, start + chunk)) pipeline.set(keyPrefix + key, vectorBytes(vector));
-      await execOrThrow(pipeline);
+      const page = entries.slice(start, start + chunk);
+      await inBatch(this.primary, page.length, (i) => keyPrefix + (page[i] as readonly [string, Float32Array])[0], (on, i) => {
+        const [key, vector] = page[i] as readonly [string, Float32Array];
+        return on.set(keyPrefix + key, vectorBytes(vector));
+      });
     }
   }
 
   async remove(keys: readonly string[]): Promise<number> {
     let removed = 0;
     const { chunk, keyPrefix } = this.options;
-    for (let start = 0; start < keys.length; start += chunk) {
-      removed += await this.primary.unlink(...keys.slice(start, start + chunk).map((k) => keyPrefix + k));
-    }
+    for (let start = 0; start < keys.length; start += chunk) removed += await this.unlinkAll(keys.slice(start, start + chunk).map((k) => keyPrefix + k));
     return removed;
   }
 
   async removePrefix(prefix: string): Promise<number> {
     let removed = 0;
     for await (const keys of this.scanKeys(prefix)) {
-      if (keys.length > 0) removed += await this.primary.unlink(...keys);
+      if (keys.length > 0) removed += await this.unlinkAll(keys);
     }
     return removed;
   }
@@ -106,7 +120,7 @@ export class RedisVectorStore implements VectorStore {
     let batch: Array<[string, Float32Array]> = [];
     for await (const keys of this.scanKeys(prefix)) {
       if (keys.length === 0) continue;
-      const values = await this.primary.mgetBuffer(...keys);
+      const values = await this.getAll(this.primary, keys);
       values.forEach((value, j) => {
         if (value === null) return; // removed between SCAN and MGET
         const vector = new Float32Array(value.byteLength / 4);
@@ -138,9 +152,9 @@ export class RedisVectorStore implements VectorStore {
     const strip = this.metaKey('').length;
     for await (const keys of this.scanKeys(`m:${prefix}`)) {
       if (keys.length === 0) continue;
-      const values = await this.primary.mget(...keys);
+      const values = await this.getAll(this.primary, keys);
       values.forEach((value, j) => {
-        if (value !== null) out.push([(keys[j] as string).slice(strip), value]);
+        if (value !== null) out.push([(keys[j] as string).slice(strip), value.toString('utf8')]);
       });
     }
     return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
@@ -155,24 +169,37 @@ export class RedisVectorStore implements VectorStore {
     return `${this.options.keyPrefix}m:${name}`;
   }
 
-  private reader(): Redis {
-    const reader = this.readers[this.nextReader % this.readers.length] as Redis;
+  private reader(): RedisClient {
+    const reader = this.readers[this.nextReader % this.readers.length] as RedisClient;
     this.nextReader++;
     return reader;
   }
 
+  /** The values of `keys` (null where missing): one MGET on one Redis; on a cluster one pipeline of GETs per node. */
+  private getAll(on: RedisClient, keys: readonly string[]): Promise<Array<Buffer | null>> {
+    if (!this.options.cluster) return on.mgetBuffer(...keys);
+    return inBatch<RedisClient, Buffer | null>(on, keys.length, (i) => keys[i] as string, (c, i) => c.getBuffer(keys[i] as string));
+  }
+
+  /** UNLINKs `keys`; how many existed. One command on one Redis; on a cluster one per key, pipelined per node. */
+  private async unlinkAll(keys: readonly string[]): Promise<number> {
+    if (!this.options.cluster) return this.primary.unlink(...keys);
+    const counts = await inBatch<RedisClient, number>(this.primary, keys.length, (i) => keys[i] as string, (c, i) => c.unlink(keys[i] as string));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  /** The keys under `prefix`, a SCAN page at a time, from every node of a cluster. */
   private async *scanKeys(prefix: string): AsyncIterable<string[]> {
     const match = globEscape(this.options.keyPrefix + prefix) + '*';
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.primary.scan(cursor, 'MATCH', match, 'COUNT', this.options.chunk);
-      cursor = next;
-      yield keys;
-    } while (cursor !== '0');
+    // A cluster knows its nodes once connected.
+    if (this.options.cluster && this.primary.status !== 'ready') await this.primary.ping();
+    for (const node of keyNodes(this.primary)) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', match, 'COUNT', this.options.chunk);
+        cursor = next;
+        yield keys;
+      } while (cursor !== '0');
+    }
   }
-}
-
-async function execOrThrow(pipeline: ReturnType<Redis['pipeline']>): Promise<void> {
-  const results = (await pipeline.exec()) ?? [];
-  for (const [err] of results) if (err) throw err;
 }

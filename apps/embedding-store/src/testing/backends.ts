@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startRedisCluster, type RedisCluster } from '@pinrank/redis/testing';
 import { CachedVectorStore } from '../store/cached-store';
 import { LmdbVectorStore } from '../store/lmdb-store';
 import { RedisVectorStore } from '../store/redis-store';
@@ -32,33 +33,48 @@ async function lmdbStore(chunk: number, cacheRows?: number): Promise<TestStore> 
   };
 }
 
+/** The loopback Redis, or (with `cluster`) a cluster on loopback started once per test file. */
+async function redisStore(chunk: number, cluster: boolean): Promise<TestStore> {
+  const keyPrefix = `test:embedding-store:${process.pid}:${Date.now()}:${Math.random().toString(36).slice(2)}:`;
+  const at = cluster ? { url: (await sharedCluster()).url, cluster: true } : {};
+  const store = new RedisVectorStore({ keyPrefix, chunk, ...at });
+  const others: VectorStore[] = [];
+  return {
+    store,
+    reopen: () => {
+      const other = new RedisVectorStore({ keyPrefix, chunk, ...at });
+      others.push(other);
+      return other;
+    },
+    cleanup: async () => {
+      await store.removePrefix('');
+      for (const [name] of await store.listMeta('')) await store.deleteMeta(name);
+      await Promise.all([store, ...others].map((s) => s.close()));
+    },
+  };
+}
+
+let cluster: Promise<RedisCluster> | undefined;
+function sharedCluster(): Promise<RedisCluster> {
+  cluster ??= startRedisCluster(3);
+  return cluster;
+}
+// Imported by a test file: its cluster, if a test started one, stops when the file's tests are done.
+if (typeof afterAll === 'function') {
+  afterAll(async () => {
+    if (cluster) await (await cluster).stop();
+  });
+}
+
 /**
- * The two real backends, and LMDB behind the server's vector cache (its default), for
- * `describe.each`; `chunk` sets the batch sizes (small values exercise batching).
+ * The two real backends (Redis also as a three-master cluster), and LMDB behind the server's
+ * vector cache (its default), for `describe.each`; `chunk` sets the batch sizes (small values
+ * exercise batching).
  */
-export const TEST_BACKENDS: Array<{ name: 'lmdb' | 'lmdb+cache' | 'redis'; make: (chunk?: number) => Promise<TestStore> }> = [
+export const TEST_BACKENDS: Array<{ name: 'lmdb' | 'lmdb+cache' | 'redis' | 'redis-cluster'; make: (chunk?: number) => Promise<TestStore> }> = [
   { name: 'lmdb', make: (chunk = 1000) => lmdbStore(chunk) },
   // A small cache, so that reads also overflow and evict.
   { name: 'lmdb+cache', make: (chunk = 1000) => lmdbStore(chunk, 64) },
-  {
-    name: 'redis',
-    make: async (chunk = 1000) => {
-      const keyPrefix = `test:embedding-store:${process.pid}:${Date.now()}:${Math.random().toString(36).slice(2)}:`;
-      const store = new RedisVectorStore({ keyPrefix, chunk });
-      const others: VectorStore[] = [];
-      return {
-        store,
-        reopen: () => {
-          const other = new RedisVectorStore({ keyPrefix, chunk });
-          others.push(other);
-          return other;
-        },
-        cleanup: async () => {
-          await store.removePrefix('');
-          for (const [name] of await store.listMeta('')) await store.deleteMeta(name);
-          await Promise.all([store, ...others].map((s) => s.close()));
-        },
-      };
-    },
-  },
+  { name: 'redis', make: (chunk = 1000) => redisStore(chunk, false) },
+  { name: 'redis-cluster', make: (chunk = 1000) => redisStore(chunk, true) },
 ];

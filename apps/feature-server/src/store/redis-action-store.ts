@@ -191,7 +191,7 @@ export class RedisActionStore implements ActionStore {
     const retention = validateRetention(options.retention);
     const prefix = options.keyPrefix ?? 'pinrank:fs:';
     const connect = (connectionName: string): RedisClient =>
-      connectRedis({ url: options.url, cluster: options.cluster ?? false, connectionName, ...(options.redis ? { redis: options.redis } : {}) });
+      connectRedis({ url: options.url, cluster: options.cluster ?? false, connectionName, clusterSetting: 'the cluster option (FEATURE_SERVER_REDIS_CLUSTER=true)', ...(options.redis ? { redis: options.redis } : {}) });
     // The layout is settled first, on a connection of its own, so the store's connections carry
     // the layout in their name from the start: a takeover finishes only once no ids-layout store is connected.
     const claim = connect(layoutClientName('claim', prefix));
