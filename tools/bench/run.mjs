@@ -16,6 +16,7 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** name → [file, what it measures]. */
 export const BENCHES = {
   'embedding-store-lookup': ['apps/embedding-store/bench/lookup-bench.ts', 'GetEmbeddings (1 user + 500 items) p50/p99: LMDB vs Redis backends vs a plain Redis MGET client'],
+  'embedding-store-cluster': ['apps/embedding-store/bench/redis-cluster-bench.ts', "the embedding-store's Redis backend on a three-master Redis Cluster vs one Redis: a 501-key lookup in process"],
   'embedding-store-ann': ['apps/embedding-store/bench/ann-bench.ts', 'Retrieve QPS and recall@100 vs exact search (50k; --items 1000000 for 1M)'],
   'feature-server': ['apps/feature-server/bench/feature-server-bench.ts', 'ingest actions/s and GetRealtimeSequence p50/p99: LMDB vs Redis (both layouts) vs plain Redis clients; Redis time per read and per action'],
   'feature-server-takeover': ['apps/feature-server/bench/takeover-sweep-bench.ts', 'the Redis takeover sweep: users moved/s and Redis time per user, other reads while it runs, a read in each takeover state vs the ids layout'],

@@ -1,0 +1,71 @@
+// Benchmark of the embedding-store's Redis backend on a Redis Cluster against one Redis: the
+// same store code, in the bench's process, reading the vectors of one request (1 user + 500
+// items) through each in turn (interleaved, rotating order). One Redis answers with one MGET;
+// a cluster needs one GET per key, pipelined per node, because an MGET's keys must share a slot.
+// The cluster is three masters on loopback started for the run; the single Redis is the
+// loopback one on 6379. On one machine a cluster adds no CPU: this measures what the cluster
+// costs per lookup, not how far it scales.
+//
+//   npx tsx apps/embedding-store/bench/redis-cluster-bench.ts [--items 5000] [--reads 1000] [--smoke]
+import { loadavg } from 'node:os';
+import { startRedisCluster } from '@pinrank/redis/testing';
+import { Command } from 'commander';
+import { RedisVectorStore } from '../src/store/redis-store';
+
+const opts = new Command()
+  .option('--items <n>', 'item vectors stored', (v) => Number(v), 5_000)
+  .option('--batch <n>', 'keys per lookup (1 user + items)', (v) => Number(v), 501)
+  .option('--reads <n>', 'lookups per store', (v) => Number(v), 1_000)
+  .option('--smoke', 'tiny sizes: checks that both stores run and find every vector; times nothing', false)
+  .parse()
+  .opts<{ items: number; batch: number; reads: number; smoke: boolean }>();
+if (opts.smoke) Object.assign(opts, { items: 200, batch: 51, reads: 10 });
+
+const DIM = 64;
+const keyPrefix = `bench:es-cluster:${process.pid}_${Date.now()}:`;
+const started = performance.now();
+const log = (line: string): void => void process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1)} s] ${line}\n`);
+const f = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const p50 = (samples: number[]): number => [...samples].sort((a, b) => a - b)[Math.floor((samples.length - 1) / 2)] ?? Number.NaN;
+
+async function main(): Promise<void> {
+  log(`load ${loadavg().map((l) => l.toFixed(2)).join(' ')}; starting a three-master cluster`);
+  const cluster = await startRedisCluster(3);
+  const stores = [
+    { name: 'one Redis (one MGET)', store: new RedisVectorStore({ keyPrefix }), ms: [] as number[] },
+    { name: 'cluster of 3 (GETs pipelined per node)', store: new RedisVectorStore({ url: cluster.url, cluster: true, keyPrefix }), ms: [] as number[] },
+  ];
+  try {
+    const entries = Array.from({ length: opts.items }, (_, i) => [`i:${i}`, new Float32Array(DIM).map((_, j) => (i + j) / 1000)] as const);
+    log(`writing ${opts.items} vectors of ${DIM} floats into each`);
+    for (const s of stores) await s.store.writeVectors(entries);
+    const out = new Float32Array(opts.batch * DIM);
+    log(`${opts.reads} lookups of ${opts.batch} keys through each`);
+    for (let r = 0; r < opts.reads; r++) {
+      const keys = Array.from({ length: opts.batch }, (_, k) => `i:${(r * 7919 + k * 104_729) % opts.items}`);
+      for (let k = 0; k < stores.length; k++) {
+        const s = stores[(r + k) % stores.length] as (typeof stores)[number];
+        const t = performance.now();
+        const found = await s.store.readRows(keys, DIM, out);
+        s.ms.push(performance.now() - t);
+        if (found.some((x) => !x)) throw new Error(`${s.name}: a stored vector was not found`);
+      }
+    }
+    const base = stores[0] as (typeof stores)[number];
+    const rows = ['| store (in process) | lookup p50 µs | vs one Redis |', '|---|---:|---:|'];
+    for (const s of stores) rows.push(`| ${s.name} | ${f(p50(s.ms) * 1000)} | ${f(p50(s.ms) / p50(base.ms), 2)}× |`);
+    process.stdout.write(`${rows.join('\n')}\n`);
+    log(`done; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  } finally {
+    for (const s of stores) {
+      await s.store.removePrefix('');
+      await s.store.close();
+    }
+    await cluster.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+});
