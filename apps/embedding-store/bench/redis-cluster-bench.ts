@@ -4,12 +4,15 @@
 // a cluster needs one GET per key, pipelined per node, because an MGET's keys must share a slot.
 // The cluster is three masters on loopback started for the run; the single Redis is the
 // loopback one on 6379. On one machine a cluster adds no CPU: this measures what the cluster
-// costs per lookup, not how far it scales.
+// costs per lookup, not how far it scales. Redis's own time per key (INFO commandstats, summed
+// over the cluster's masters) sets the pipelined GETs against the MGET on the server side.
 //
 //   npx tsx apps/embedding-store/bench/redis-cluster-bench.ts [--items 5000] [--reads 1000] [--smoke]
 import { loadavg } from 'node:os';
+import { commandTimes, spentOn, type CommandTimes } from '@pinrank/redis';
 import { startRedisCluster } from '@pinrank/redis/testing';
 import { Command } from 'commander';
+import Redis from 'ioredis';
 import { RedisVectorStore } from '../src/store/redis-store';
 
 const opts = new Command()
@@ -40,6 +43,10 @@ async function main(): Promise<void> {
     log(`writing ${opts.items} vectors of ${DIM} floats into each`);
     for (const s of stores) await s.store.writeVectors(entries);
     const out = new Float32Array(opts.batch * DIM);
+    // Redis's command time, per server: the single Redis and each master of the cluster.
+    const servers = [new Redis('redis://127.0.0.1:6379'), ...cluster.nodes.map((n) => new Redis(`redis://${n}`))];
+    const snapshot = (): Promise<CommandTimes[]> => Promise.all(servers.map((r) => commandTimes(r)));
+    const before = await snapshot();
     log(`${opts.reads} lookups of ${opts.batch} keys through each`);
     for (let r = 0; r < opts.reads; r++) {
       const keys = Array.from({ length: opts.batch }, (_, k) => `i:${(r * 7919 + k * 104_729) % opts.items}`);
@@ -51,9 +58,16 @@ async function main(): Promise<void> {
         if (found.some((x) => !x)) throw new Error(`${s.name}: a stored vector was not found`);
       }
     }
+    const after = await snapshot();
+    await Promise.all(servers.map((r) => r.quit()));
+    const keysRead = opts.reads * opts.batch;
+    const single = spentOn(before[0] as CommandTimes, after[0] as CommandTimes, ['mget']);
+    const nodes = before.slice(1).map((b, i) => spentOn(b, after[i + 1] as CommandTimes, ['get']));
+    const perKey = [single.usec / keysRead, nodes.reduce((a, n) => a + n.usec, 0) / keysRead];
     const base = stores[0] as (typeof stores)[number];
-    const rows = ['| store (in process) | lookup p50 µs | vs one Redis |', '|---|---:|---:|'];
-    for (const s of stores) rows.push(`| ${s.name} | ${f(p50(s.ms) * 1000)} | ${f(p50(s.ms) / p50(base.ms), 2)}× |`);
+    const rows = ['| store (in process) | lookup p50 µs | vs one Redis | Redis µs per key | vs one Redis |', '|---|---:|---:|---:|---:|'];
+    stores.forEach((s, i) => rows.push(`| ${s.name} | ${f(p50(s.ms) * 1000)} | ${f(p50(s.ms) / p50(base.ms), 2)}× | ${f(perKey[i] as number, 3)} | ${f((perKey[i] as number) / (perKey[0] as number), 2)}× |`));
+    rows.push('', `GETs per master: ${nodes.map((n) => f(n.calls)).join(', ')} (${f(keysRead)} keys read through each store)`);
     process.stdout.write(`${rows.join('\n')}\n`);
     log(`done; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   } finally {

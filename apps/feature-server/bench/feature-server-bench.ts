@@ -26,7 +26,7 @@ import { encodeRecord } from '../src/store/stored-record';
 import { catalogVector, startCatalogServer, type CatalogServer } from '../src/testing/catalog-server';
 import { FeatureTestClient } from '../src/testing/feature-client';
 import { bareClient, startBareServer } from './bare-floor';
-import { commandTimes, SCRIPT_COMMANDS, spentOn, type CommandTimes } from './redis-command-time';
+import { commandTimes, SCRIPT_COMMANDS, spentOn, type CommandTimes } from '@pinrank/redis';
 
 const opts = new Command()
   .option('--actions <n>', 'actions ingested per path', (v) => Number(v), 20_000)

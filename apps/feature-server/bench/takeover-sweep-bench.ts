@@ -15,7 +15,7 @@ import { DEFAULT_RETENTION } from '../src/app';
 import { RedisActionStore, type RedisLayout } from '../src/store/redis-action-store';
 import { type StoredRecord } from '../src/store/stored-record';
 import { f, p50, progressLog } from './bench-figures';
-import { commandTimes, SCRIPT_COMMANDS, spentOn } from './redis-command-time';
+import { commandTimes, SCRIPT_COMMANDS, spentOn } from '@pinrank/redis';
 
 const opts = new Command()
   .option('--users <n>', 'users left in the ids layout per swept prefix (5 sequence actions each)', (v) => Number(v), 20_000)

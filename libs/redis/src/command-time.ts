@@ -1,7 +1,7 @@
 // Redis's own time per command, from INFO commandstats: what a shard spends
-// executing the commands (socket reads and writes not included), so the
-// feature-server bench can set the Redis backend's scripts against the plain
-// commands they are compared with, as Redis CPU per action and per read.
+// executing the commands (socket reads and writes not included), so benches can
+// set a store's scripts or commands against the plain ones they are compared
+// with, as Redis CPU per action, per read or per key.
 import type Redis from 'ioredis';
 
 /** Calls and microseconds per command name ("evalsha", "lrange", …) since the server started or its last CONFIG RESETSTAT. */
