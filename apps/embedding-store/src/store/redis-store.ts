@@ -54,12 +54,15 @@ export class RedisVectorStore implements VectorStore {
 
   constructor(options: RedisStoreOptions = {}) {
     this.options = withDefaults(options);
-    if (this.options.cluster) {
-      this.primary = connectRedis({ url: this.options.url, cluster: true, connectionName: 'pinrank-es', clusterSetting: 'EMBEDDING_STORE_REDIS_CLUSTER=true' });
-    } else {
-      if (this.options.url.includes(',')) throw new TypeError(`RedisVectorStore: several URLs ("${this.options.url}") name a cluster's seed nodes; set EMBEDDING_STORE_REDIS_CLUSTER=true`);
-      this.primary = new Redis(this.options.url, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
-    }
+    const { url, cluster } = this.options;
+    this.primary = connectRedis({
+      url,
+      cluster,
+      connectionName: 'pinrank-es',
+      clusterSetting: 'EMBEDDING_STORE_REDIS_CLUSTER=true',
+      // One Redis: connected at once, and concurrent MGET pages batched (a cluster batches per node itself).
+      ...(cluster ? {} : { redis: { lazyConnect: false, enableAutoPipelining: true } }),
+    });
     const replica = (url: string): Redis => new Redis(url, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
     this.readers = this.options.readUrls.length > 0 ? this.options.readUrls.map(replica) : [this.primary];
   }

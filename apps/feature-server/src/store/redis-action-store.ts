@@ -214,6 +214,7 @@ export class RedisActionStore implements ActionStore {
       // Once this connection is visible, look again: a records replica may have taken the prefix over meanwhile.
       const mark = ((await redis.get(layoutKey(prefix))) ?? claimed) as LayoutMark;
       if (layout === 'ids' && mark !== 'ids') throw new Error(`redis: the keys under prefix "${prefix}" moved to the records layout ("${mark}") while this store started; start it again`);
+      if (layout === 'records' && mark === 'ids') throw new Error(`redis: ${layoutKey(prefix)} was set back to "ids" while this store started; the records layout never moves back`);
       return new RedisActionStore(redis, prefix, retention, mark);
     } catch (err) {
       redis.disconnect();
