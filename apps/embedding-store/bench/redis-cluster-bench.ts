@@ -5,11 +5,13 @@
 // The cluster is three masters on loopback started for the run; the single Redis is the
 // loopback one on 6379. On one machine a cluster adds no CPU: this measures what the cluster
 // costs per lookup, not how far it scales. Redis's own time per key (INFO commandstats, summed
-// over the cluster's masters) sets the pipelined GETs against the MGET on the server side.
+// over the cluster's masters) sets the pipelined GETs against the MGET on the server side, and
+// the server processes' whole CPU per lookup (INFO cpu: also the socket reads and writes of each
+// command and reply, less what each server spends idle at the same time) sizes the shards.
 //
 //   npx tsx apps/embedding-store/bench/redis-cluster-bench.ts [--items 5000] [--reads 1000] [--smoke]
 import { loadavg } from 'node:os';
-import { commandTimes, spentOn, type CommandTimes } from '@pinrank/redis';
+import { commandTimes, idleCpuRates, serverCpuMicros, spentOn, type CommandTimes } from '@pinrank/redis';
 import { startRedisCluster } from '@pinrank/redis/testing';
 import { Command } from 'commander';
 import Redis from 'ioredis';
@@ -46,7 +48,12 @@ async function main(): Promise<void> {
     // Redis's command time, per server: the single Redis and each master of the cluster.
     const servers = [new Redis('redis://127.0.0.1:6379'), ...cluster.nodes.map((n) => new Redis(`redis://${n}`))];
     const snapshot = (): Promise<CommandTimes[]> => Promise.all(servers.map((r) => commandTimes(r)));
+    const cpu = (): Promise<number[]> => Promise.all(servers.map((r) => serverCpuMicros(r)));
+    // What each server spends while nothing calls it (its timers), per ms, to take out of the run's CPU.
+    const idlePerMs = await idleCpuRates(servers, opts.smoke ? 100 : 1_000);
     const before = await snapshot();
+    const cpuBefore = await cpu();
+    const runStart = performance.now();
     log(`${opts.reads} lookups of ${opts.batch} keys through each`);
     for (let r = 0; r < opts.reads; r++) {
       const keys = Array.from({ length: opts.batch }, (_, k) => `i:${(r * 7919 + k * 104_729) % opts.items}`);
@@ -58,16 +65,29 @@ async function main(): Promise<void> {
         if (found.some((x) => !x)) throw new Error(`${s.name}: a stored vector was not found`);
       }
     }
+    const cpuAfter = await cpu();
+    const runMs = performance.now() - runStart;
     const after = await snapshot();
     await Promise.all(servers.map((r) => r.quit()));
+    const busy = cpuAfter.map((c, i) => c - (cpuBefore[i] as number) - (idlePerMs[i] as number) * runMs);
+    const cpuPerLookup = [busy[0] as number, busy.slice(1).reduce((a, b) => a + b, 0)].map((us) => us / opts.reads);
     const keysRead = opts.reads * opts.batch;
     const single = spentOn(before[0] as CommandTimes, after[0] as CommandTimes, ['mget']);
     const nodes = before.slice(1).map((b, i) => spentOn(b, after[i + 1] as CommandTimes, ['get']));
     const perKey = [single.usec / keysRead, nodes.reduce((a, n) => a + n.usec, 0) / keysRead];
     const base = stores[0] as (typeof stores)[number];
-    const rows = ['| store (in process) | lookup p50 µs | vs one Redis | Redis µs per key | vs one Redis |', '|---|---:|---:|---:|---:|'];
-    stores.forEach((s, i) => rows.push(`| ${s.name} | ${f(p50(s.ms) * 1000)} | ${f(p50(s.ms) / p50(base.ms), 2)}× | ${f(perKey[i] as number, 3)} | ${f((perKey[i] as number) / (perKey[0] as number), 2)}× |`));
+    const ratio = (a: number[], i: number): string => `${f((a[i] as number) / (a[0] as number), 2)}×`;
+    const rows = [
+      '| store (in process) | lookup p50 µs | vs one Redis | Redis command µs per key | vs one Redis | Redis CPU µs per lookup | per key | vs one Redis |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ];
+    stores.forEach((s, i) => {
+      const c = cpuPerLookup[i] as number;
+      rows.push(`| ${s.name} | ${f(p50(s.ms) * 1000)} | ${f(p50(s.ms) / p50(base.ms), 2)}× | ${f(perKey[i] as number, 3)} | ${ratio(perKey, i)} | ${f(c)} | ${f(c / opts.batch, 2)} | ${ratio(cpuPerLookup, i)} |`);
+    });
     rows.push('', `GETs per master: ${nodes.map((n) => f(n.calls)).join(', ')} (${f(keysRead)} keys read through each store)`);
+    rows.push(`Redis CPU while idle, µs per s: ${idlePerMs.map((r) => f(r * 1000)).join(', ')} (one Redis, then each master; taken out of the CPU per lookup over the ${f(runMs / 1000, 1)} s of lookups)`);
+    if (cpuPerLookup.some((c) => !Number.isFinite(c))) throw new Error('INFO cpu was not readable on every server');
     process.stdout.write(`${rows.join('\n')}\n`);
     log(`done; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   } finally {

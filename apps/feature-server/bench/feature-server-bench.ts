@@ -26,7 +26,7 @@ import { encodeRecord } from '../src/store/stored-record';
 import { catalogVector, startCatalogServer, type CatalogServer } from '../src/testing/catalog-server';
 import { FeatureTestClient } from '../src/testing/feature-client';
 import { bareClient, startBareServer } from './bare-floor';
-import { commandTimes, SCRIPT_COMMANDS, spentOn, type CommandTimes } from '@pinrank/redis';
+import { commandTimes, idleCpuRates, SCRIPT_COMMANDS, serverCpuMicros, spentOn, type CommandTimes } from '@pinrank/redis';
 
 const opts = new Command()
   .option('--actions <n>', 'actions ingested per path', (v) => Number(v), 20_000)
@@ -271,28 +271,33 @@ async function scrapeFreshness(metricsPort: number): Promise<{ sum: number; coun
 
 /**
  * Runs each ingest path over the same action count in interleaved rounds; returns
- * actions/s per path, and Redis's own time per action of each path that names its
- * Redis commands (INFO commandstats around each of its turns; NaN for the others).
+ * actions/s per path, and per action of each path that names its Redis commands:
+ * Redis's own time (INFO commandstats around each of its turns) and the server's
+ * whole CPU (INFO cpu, less `idleCpuPerMs` over the turn); NaN for the others.
  */
-async function measureIngest(paths: IngestPath[], redis: Redis): Promise<{ rates: number[]; redisUsecPerAction: number[] }> {
+async function measureIngest(paths: IngestPath[], redis: Redis, idleCpuPerMs: number): Promise<{ rates: number[]; redisUsecPerAction: number[]; redisCpuPerAction: number[] }> {
   const spent = paths.map(() => 0);
   const redisUsec = paths.map(() => 0);
+  const redisCpu = paths.map(() => 0);
   const chunk = Math.ceil(opts.actions / opts.rounds);
   for (let r = 0; r < opts.rounds; r++) {
     for (let k = 0; k < paths.length; k++) {
       const p = (r + k) % paths.length;
       const path = paths[p] as IngestPath;
       const before = path.redisCommands ? await commandTimes(redis) : undefined;
+      const cpuBefore = path.redisCommands ? await serverCpuMicros(redis) : NaN;
       const t0 = performance.now();
       await path.ingest(r * chunk, Math.min(opts.actions, (r + 1) * chunk));
-      spent[p] = (spent[p] ?? 0) + performance.now() - t0;
-      if (before && path.redisCommands) redisUsec[p] = (redisUsec[p] ?? 0) + spentOn(before, await commandTimes(redis), path.redisCommands).usec;
+      const ms = performance.now() - t0;
+      spent[p] = (spent[p] ?? 0) + ms;
+      if (before && path.redisCommands) {
+        redisCpu[p] = (redisCpu[p] ?? 0) + (await serverCpuMicros(redis)) - cpuBefore - idleCpuPerMs * ms;
+        redisUsec[p] = (redisUsec[p] ?? 0) + spentOn(before, await commandTimes(redis), path.redisCommands).usec;
+      }
     }
   }
-  return {
-    rates: spent.map((ms) => opts.actions / (ms / 1000)),
-    redisUsecPerAction: paths.map((path, p) => (path.redisCommands ? (redisUsec[p] ?? 0) / opts.actions : NaN)),
-  };
+  const perAction = (totals: number[]): number[] => paths.map((path, p) => (path.redisCommands ? (totals[p] ?? 0) / opts.actions : NaN));
+  return { rates: spent.map((ms) => opts.actions / (ms / 1000)), redisUsecPerAction: perAction(redisUsec), redisCpuPerAction: perAction(redisCpu) };
 }
 
 /**
@@ -351,7 +356,7 @@ async function inProcessReads(
  * the same measured phases. Counts every client of the server: run on a Redis
  * nothing else uses.
  */
-function redisTimeRows(ingest: { paths: IngestPath[]; usecPerAction: number[] }, reads: [CommandTimes, CommandTimes], actions: number, readCount: number): string[] {
+function redisTimeRows(ingest: { paths: IngestPath[]; usecPerAction: number[]; cpuPerAction: number[] }, reads: [CommandTimes, CommandTimes], actions: number, readCount: number): string[] {
   const plainAppend = ingest.usecPerAction[ingest.usecPerAction.length - 1] ?? NaN;
   const read = spentOn(reads[0], reads[1], SCRIPT_COMMANDS);
   const lrange = spentOn(reads[0], reads[1], ['lrange']);
@@ -359,45 +364,52 @@ function redisTimeRows(ingest: { paths: IngestPath[]; usecPerAction: number[] },
   return [
     `Redis's own time (INFO commandstats: executing the commands, socket I/O not included) over the measured ingest (${f(actions, 0)} actions per path; the backends' append scripts run once per user of an IngestActions message) and reads (${f(readCount, 0)} per path).`,
     '',
-    '| Redis work | µs per action or read | vs the plain commands |',
-    '|---|---:|---:|',
+    '| Redis work | µs per action or read | vs the plain commands | server CPU µs per action (INFO cpu, its idle rate taken out) | vs the plain commands |',
+    '|---|---:|---:|---:|---:|',
     ...ingest.paths.flatMap((p, i) => {
       const usec = ingest.usecPerAction[i] ?? NaN;
-      return p.redisCommands ? [`| ingest: ${p.name} | ${f(usec, 1)} per action | ${f(usec / plainAppend, 2)}× |`] : [];
+      const cpu = ingest.cpuPerAction[i] ?? NaN;
+      const plainCpu = ingest.cpuPerAction[ingest.cpuPerAction.length - 1] ?? NaN;
+      return p.redisCommands ? [`| ingest: ${p.name} | ${f(usec, 1)} per action | ${f(usec / plainAppend, 2)}× | ${f(cpu, 1)} | ${f(cpu / plainCpu, 2)}× |`] : [];
     }),
-    `| read: Redis backend, ids layout: the read script (GetRealtimeSequence, S=100; ${f(read.calls, 0)} calls) | ${f(perRead(read), 1)} per read | ${f(perRead(read) / perRead(lrange), 2)}× |`,
-    `| read: plain client, LRANGE 0 99 | ${f(perRead(lrange), 1)} per read | 1.00× |`,
+    `| read: Redis backend, ids layout: the read script (GetRealtimeSequence, S=100; ${f(read.calls, 0)} calls) | ${f(perRead(read), 1)} per read | ${f(perRead(read) / perRead(lrange), 2)}× | | |`,
+    `| read: plain client, LRANGE 0 99 | ${f(perRead(lrange), 1)} per read | 1.00× | | |`,
   ];
 }
 
 /**
  * Redis's own time per sequence read in each Redis layout, against an LRANGE of
  * the same 100 records: `reads` reads of one kind at a time from this process,
- * each kind bracketed by INFO commandstats (nothing else reads meanwhile).
+ * each kind bracketed by INFO commandstats (nothing else reads meanwhile), and
+ * by INFO cpu: the server's whole CPU per read, its idle rate taken out.
  */
 async function redisTimeByLayout(stores: [string, ActionStore][], redis: Redis, lrangePrefix: string, reads: number): Promise<string[]> {
   const user = (i: number): string => `rd-u${i % opts.readUsers}`;
   const window = { asOfMs: NOW, limit: 100 };
-  const timed = async (commands: readonly string[], read: (i: number) => Promise<unknown>): Promise<number> => {
+  const [idlePerMs] = await idleCpuRates([redis], opts.smoke ? 100 : 1_000);
+  const timed = async (commands: readonly string[], read: (i: number) => Promise<unknown>): Promise<[number, number]> => {
     const before = await commandTimes(redis);
+    const cpuBefore = await serverCpuMicros(redis);
+    const t0 = performance.now();
     for (let i = 0; i < reads; i++) await read(i);
-    return spentOn(before, await commandTimes(redis), commands).usec / reads;
+    const cpu = (await serverCpuMicros(redis)) - cpuBefore - (idlePerMs as number) * (performance.now() - t0);
+    return [spentOn(before, await commandTimes(redis), commands).usec / reads, cpu / reads];
   };
-  const lrange = await timed(['lrange'], (i) => redis.lrangeBuffer(`${lrangePrefix}${user(i)}`, 0, 99));
-  const kinds: Array<[string, number]> = [];
+  const [lrange, lrangeCpu] = await timed(['lrange'], (i) => redis.lrangeBuffer(`${lrangePrefix}${user(i)}`, 0, 99));
+  const kinds: Array<[string, number, number]> = [];
   for (const [backend, store] of stores) {
     if (!(store instanceof RedisActionStore)) continue;
     const commands = backend.includes('records') ? ['zrevrangebyscore', 'exists'] : SCRIPT_COMMANDS;
     const what = backend.includes('records') ? 'ZREVRANGEBYSCORE of the stored rows (a new prefix: no EXISTS for ids-layout actions)' : 'the read script (ZREVRANGEBYSCORE + HMGET in Lua)';
-    kinds.push([`${backend}: ${what}`, await timed(commands, (i) => store.readSequence(user(i), window))]);
+    kinds.push([`${backend}: ${what}`, ...(await timed(commands, (i) => store.readSequence(user(i), window)))]);
   }
   return [
-    `Redis's own time per sequence read by layout (INFO commandstats), ${f(reads, 0)} reads of each kind in turn from the bench process, S=100.`,
+    `Redis's own time per sequence read by layout (INFO commandstats), and the server's whole CPU per read (INFO cpu, less its idle rate of ${f((idlePerMs as number) * 1000, 0)} µs/s), ${f(reads, 0)} reads of each kind in turn from the bench process, S=100.`,
     '',
-    '| Redis read | µs per read | vs LRANGE |',
-    '|---|---:|---:|',
-    ...kinds.map(([name, usec]) => `| ${name} | ${f(usec, 1)} | ${f(usec / lrange, 2)}× |`),
-    `| plain LRANGE 0 99 of the same record bytes | ${f(lrange, 1)} | 1.00× |`,
+    '| Redis read | command µs per read | vs LRANGE | server CPU µs per read | vs LRANGE |',
+    '|---|---:|---:|---:|---:|',
+    ...kinds.map(([name, usec, cpu]) => `| ${name} | ${f(usec, 1)} | ${f(usec / lrange, 2)}× | ${f(cpu, 1)} | ${f(cpu / lrangeCpu, 2)}× |`),
+    `| plain LRANGE 0 99 of the same record bytes | ${f(lrange, 1)} | 1.00× | ${f(lrangeCpu, 1)} | 1.00× |`,
   ];
 }
 
@@ -454,7 +466,8 @@ async function main(): Promise<void> {
     for (const p of ingestPaths('warm')) await p.ingest(0, CATALOG);
     const ingestPathsRun = ingestPaths('ing');
     // With each path's Redis time: the backends' append scripts, the plain client's LPUSH+LTRIM.
-    const { rates, redisUsecPerAction } = await measureIngest(ingestPathsRun, redis);
+    const [idleCpuPerMs] = await idleCpuRates([redis], opts.smoke ? 100 : 1_000);
+    const { rates, redisUsecPerAction, redisCpuPerAction } = await measureIngest(ingestPathsRun, redis, idleCpuPerMs as number);
     const base = rates[rates.length - 1] ?? NaN;
     log('ingest measured');
 
@@ -556,7 +569,7 @@ async function main(): Promise<void> {
       const vsFloor = p.name.startsWith('feature-server') ? `${f(s.p50 / (floorOfPath.p50 + lr.p50), 2)}×` : '';
       rows.push(`| ${p.name} | ${f(s.p50, 3)} | ${f(s.p99, 3)} | ${f(s.p50 / lr.p50, 2)}× | ${vsFloor} |`);
     });
-    rows.push('', ...redisTimeRows({ paths: ingestPathsRun, usecPerAction: redisUsecPerAction }, [readRedis0, readRedis1], opts.actions, opts.reads));
+    rows.push('', ...redisTimeRows({ paths: ingestPathsRun, usecPerAction: redisUsecPerAction, cpuPerAction: redisCpuPerAction }, [readRedis0, readRedis1], opts.actions, opts.reads));
     rows.push(
       '',
       `A feature-server's own work per read, in the bench process (no gRPC): SequenceReader.read + encoding the answer (the generated encoder, or the single-copy serializer the server uses), S=100, the same users; ${f(opts.reads * 2)} reads per variant, interleaved (Redis: the read script's round trip included).`,

@@ -1,7 +1,8 @@
 // Redis's own time per command, from INFO commandstats: what a shard spends
 // executing the commands (socket reads and writes not included), so benches can
 // set a store's scripts or commands against the plain ones they are compared
-// with, as Redis CPU per action, per read or per key.
+// with, as Redis CPU per action, per read or per key. And the server process's
+// whole CPU time (INFO cpu), which also holds the socket reads and writes.
 import type Redis from 'ioredis';
 
 /** Calls and microseconds per command name ("evalsha", "lrange", …) since the server started or its last CONFIG RESETSTAT. */
@@ -33,3 +34,32 @@ export function spentOn(before: CommandTimes, after: CommandTimes, commands: rea
 
 /** Scripts as ioredis sends them (EVALSHA, EVAL after a NOSCRIPT). */
 export const SCRIPT_COMMANDS = ['evalsha', 'eval'] as const;
+
+/**
+ * The Redis server process's CPU time so far, user + system, in microseconds
+ * (INFO cpu: command execution, protocol parsing, socket reads and writes,
+ * its timers); NaN where the server does not let this client read it.
+ */
+export async function serverCpuMicros(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu').catch(() => '');
+  const field = (name: string): number => {
+    const m = new RegExp(`^${name}:([0-9.]+)\\s*$`, 'm').exec(info);
+    return m ? Number(m[1]) : Number.NaN;
+  };
+  // INFO prints seconds with six decimals: rounding to whole microseconds drops the float error.
+  return Math.round((field('used_cpu_user') + field('used_cpu_sys')) * 1e6);
+}
+
+/**
+ * Each server's CPU while nothing calls it (its timers), in µs per ms of wall
+ * time, measured over `ms`: the rate a bench takes out of the CPU a measured
+ * phase used, times the phase's length.
+ */
+export async function idleCpuRates(servers: readonly Redis[], ms: number): Promise<number[]> {
+  const from = await Promise.all(servers.map((r) => serverCpuMicros(r)));
+  const start = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const to = await Promise.all(servers.map((r) => serverCpuMicros(r)));
+  const elapsed = performance.now() - start;
+  return to.map((c, i) => (c - (from[i] as number)) / elapsed);
+}
