@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { commandTimes, serverCpuMicros, spentOn } from './command-time';
+import { commandTimes, idleCpuRates, serverCpuMicros, spentOn } from './command-time';
 
 // The benches' server-side figures, read from the loopback Redis: command time per
 // command name, and the server process's whole CPU.
@@ -30,12 +30,20 @@ describe('Redis server figures', () => {
     expect(cpuAfter - cpuBefore).toBeGreaterThan(set.usec * 0.5);
   });
 
+  it("measures a server's CPU while nothing calls it, per ms", async () => {
+    const [rate] = await idleCpuRates([redis], 200);
+    // Its timers run 10 times a second (other suites may use the shared Redis meanwhile, so no upper bound).
+    expect(Number.isFinite(rate)).toBe(true);
+    expect(rate).toBeGreaterThanOrEqual(0);
+  });
+
   it('gives no figures where the client may not read INFO', async () => {
     const user = `command-time-test-${process.pid}`;
     await redis.acl('SETUSER', user, 'on', '>secret', '~*', '+@all', '-info');
     const limited = new Redis(url, { username: user, password: 'secret', enableReadyCheck: false });
     try {
       expect(await serverCpuMicros(limited)).toBeNaN();
+      expect(await idleCpuRates([limited], 10)).toEqual([NaN]);
       expect((await commandTimes(limited)).size).toBe(0);
     } finally {
       await limited.quit();
