@@ -9,7 +9,7 @@
 // the server processes' whole CPU per lookup (INFO cpu: also the socket reads and writes of each
 // command and reply, less what each server spends idle at the same time) sizes the shards.
 //
-//   npx tsx apps/embedding-store/bench/redis-cluster-bench.ts [--items 5000] [--reads 1000] [--smoke]
+//   npx tsx apps/embedding-store/bench/redis-cluster-bench.ts [--items 5000] [--batch 501] [--reads 1000] [--smoke]
 import { loadavg } from 'node:os';
 import { commandTimes, idleCpuRates, serverCpuMicros, spentOn, type CommandTimes } from '@pinrank/redis';
 import { startRedisCluster } from '@pinrank/redis/testing';
