@@ -21,6 +21,7 @@ export const BENCHES = {
   'feature-server': ['apps/feature-server/bench/feature-server-bench.ts', 'ingest actions/s and GetRealtimeSequence p50/p99: LMDB vs Redis (both layouts) vs plain Redis clients; Redis time per read and per action'],
   'feature-server-takeover': ['apps/feature-server/bench/takeover-sweep-bench.ts', 'the Redis takeover sweep: users moved/s and Redis time per user, other reads while it runs, a read in each takeover state vs the ids layout'],
   'feature-server-cluster': ['apps/feature-server/bench/redis-cluster-bench.ts', 'the Redis backend on a three-master Redis Cluster vs one Redis: append actions/s and read p50, both layouts'],
+  'feature-server-redis-clients': ['apps/feature-server/bench/redis-clients-bench.ts', "a Redis server's CPU per sequence read (both layouts, and a plain LRANGE) with many connections reading at once vs one"],
   'inference-batching': ['libs/inference/bench/batching.bench.ts', 'worker throughput and p99 with dynamic batching on vs off at the same offered load'],
   'inference-worker-overhead': ['libs/inference/bench/worker-overhead.bench.ts', 'transact_encoder through a worker over gRPC vs its lifecycle vs the bare session: what scheduling and moving tensors cost'],
   'inference-memory-arena': ['libs/inference/bench/memory-arena.bench.ts', 'transact_encoder time per run and memory kept after a large batch, ONNX Runtime memory arena on vs off'],
