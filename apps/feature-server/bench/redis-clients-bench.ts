@@ -93,12 +93,12 @@ async function main(): Promise<void> {
       await p.exec();
     }
     // Every kind at every client count, connected up front (connections stay open between rounds).
-    const cells = [];
+    const cells: Array<{ kind: ReadKind; clients: number; conn: Awaited<ReturnType<ReadKind['connect']>>; cpu: number[]; rate: number[] }> = [];
     for (const kind of KINDS) {
       for (const clients of CLIENTS) {
         const conn = await kind.connect(clients);
         opened.push(conn);
-        cells.push({ kind, clients, conn, cpu: [] as number[], rate: [] as number[] });
+        cells.push({ kind, clients, conn, cpu: [], rate: [] });
       }
     }
     const [idlePerMs] = await idleCpuRates([admin], opts.smoke ? 100 : 1_000);
