@@ -1,5 +1,8 @@
-// What the feature-server's smaller benches share: number formatting, the median, and
-// progress lines on stderr timed from the start of the run.
+// What the feature-server's smaller benches share: number formatting, the median,
+// progress lines on stderr timed from the start of the run, the actions they store, and
+// removing what they wrote to Redis.
+import type Redis from 'ioredis';
+import { type StoredRecord } from '../src/store/stored-record';
 
 /** A number for a table: thousands separated, `d` decimals. */
 export const f = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -14,4 +17,32 @@ export function p50(samples: readonly number[]): number {
 export function progressLog(): (line: string) => void {
   const started = performance.now();
   return (line) => void process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1)} s] ${line}\n`);
+}
+
+/**
+ * Action `i` of a bench's users `u0`…`u<users - 1>`: a sequence type (2-5), a day before
+ * `asOfMs` plus `i` ms (so a user's actions are in order), a 32-float item vector.
+ */
+export function benchAction(i: number, users: number, asOfMs: number): StoredRecord {
+  return {
+    actionId: `a${i}`,
+    userId: `u${i % users}`,
+    itemId: `item-${i % 997}`,
+    actionType: 2 + (i % 4),
+    timestampMs: asOfMs - 86_400_000 + i,
+    surface: 1,
+    durationMs: 500,
+    itemKnown: true,
+    vector: new Float32Array(32).map((_, j) => (i + j) / 100),
+  };
+}
+
+/** Removes every key under `prefix` (SCAN, then UNLINK page by page). */
+export async function removeKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
 }

@@ -13,8 +13,8 @@ import { Command } from 'commander';
 import Redis from 'ioredis';
 import { DEFAULT_RETENTION } from '../src/app';
 import { RedisActionStore, REDIS_LAYOUTS } from '../src/store/redis-action-store';
-import { encodeRecord, type StoredRecord } from '../src/store/stored-record';
-import { f, p50, progressLog } from './bench-figures';
+import { encodeRecord } from '../src/store/stored-record';
+import { benchAction, f, p50, progressLog, removeKeys } from './bench-figures';
 
 const opts = new Command()
   .option('--clients <list>', 'connections reading at once, comma-separated (the first is the baseline)', '1,16,64')
@@ -34,18 +34,6 @@ const NOW = Date.now();
 const WINDOW = { asOfMs: NOW, limit: ACTIONS };
 const runPrefix = `bench:fs-clients:${process.pid}_${NOW}:`;
 const log = progressLog();
-
-const record = (i: number): StoredRecord => ({
-  actionId: `a${i}`,
-  userId: `u${i % opts.users}`,
-  itemId: `item-${i % 997}`,
-  actionType: 2 + (i % 4),
-  timestampMs: NOW - 86_400_000 + i,
-  surface: 1,
-  durationMs: 500,
-  itemKnown: true,
-  vector: new Float32Array(32).map((_, j) => (i + j) / 100),
-});
 
 /** One kind of read, on `clients` connections of its own: reads user `u<i % users>`, resolves with the actions read. */
 interface ReadKind {
@@ -84,7 +72,7 @@ async function main(): Promise<void> {
   const writers = await Promise.all(REDIS_LAYOUTS.map((layout) => RedisActionStore.open({ url: REDIS_URL, keyPrefix: `${runPrefix}${layout}:`, retention: DEFAULT_RETENTION, layout })));
   const opened: Array<{ close: () => Promise<void> }> = [];
   try {
-    const all = Array.from({ length: opts.users * ACTIONS }, (_, i) => record(i));
+    const all = Array.from({ length: opts.users * ACTIONS }, (_, i) => benchAction(i, opts.users, NOW));
     for (let from = 0; from < all.length; from += 500) {
       const batch = all.slice(from, from + 500);
       for (const w of writers) await w.append(batch);
@@ -141,12 +129,7 @@ async function main(): Promise<void> {
   } finally {
     for (const c of opened) await c.close();
     for (const w of writers) await w.close();
-    let cursor = '0';
-    do {
-      const [nextCursor, keys] = await admin.scan(cursor, 'MATCH', `${runPrefix}*`, 'COUNT', 1000);
-      cursor = nextCursor;
-      if (keys.length > 0) await admin.unlink(...keys);
-    } while (cursor !== '0');
+    await removeKeys(admin, runPrefix);
     await admin.quit();
   }
 }

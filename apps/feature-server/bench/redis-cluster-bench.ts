@@ -12,7 +12,7 @@ import { DEFAULT_RETENTION } from '../src/app';
 import { RedisActionStore, REDIS_LAYOUTS } from '../src/store/redis-action-store';
 import { type StoredRecord } from '../src/store/stored-record';
 import { startRedisCluster } from '@pinrank/redis/testing';
-import { f, p50, progressLog } from './bench-figures';
+import { benchAction, f, p50, progressLog } from './bench-figures';
 
 const opts = new Command()
   .option('--users <n>', 'users, each read with 100 sequence actions', (v) => Number(v), 200)
@@ -30,17 +30,7 @@ const WINDOW = { asOfMs: Date.now(), limit: READ };
 const log = progressLog();
 
 
-const record = (i: number): StoredRecord => ({
-  actionId: `a${i}`,
-  userId: `u${i % opts.users}`,
-  itemId: `item-${i % 997}`,
-  actionType: 2 + (i % 4),
-  timestampMs: WINDOW.asOfMs - 86_400_000 + i,
-  surface: 1,
-  durationMs: 500,
-  itemKnown: true,
-  vector: new Float32Array(32).map((_, j) => (i + j) / 100),
-});
+const record = (i: number): StoredRecord => benchAction(i, opts.users, WINDOW.asOfMs);
 
 async function main(): Promise<void> {
   log(`load ${loadavg().map((l) => l.toFixed(2)).join(' ')}; starting a three-master cluster`);

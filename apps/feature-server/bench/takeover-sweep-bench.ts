@@ -14,7 +14,7 @@ import Redis from 'ioredis';
 import { DEFAULT_RETENTION } from '../src/app';
 import { RedisActionStore, type RedisLayout } from '../src/store/redis-action-store';
 import { type StoredRecord } from '../src/store/stored-record';
-import { f, p50, progressLog } from './bench-figures';
+import { f, p50, progressLog, removeKeys } from './bench-figures';
 import { commandTimes, SCRIPT_COMMANDS, spentOn } from '@pinrank/redis';
 
 const opts = new Command()
@@ -174,12 +174,7 @@ async function main(): Promise<void> {
     log(`done; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   } finally {
     await Promise.all(stores.map((s) => s.close()));
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${runPrefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    await removeKeys(redis, runPrefix);
     await redis.quit();
   }
 }
