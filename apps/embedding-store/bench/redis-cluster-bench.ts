@@ -11,7 +11,7 @@
 //
 //   npx tsx apps/embedding-store/bench/redis-cluster-bench.ts [--items 5000] [--batch 501] [--reads 1000] [--clients 1] [--smoke]
 import { loadavg } from 'node:os';
-import { commandTimes, idleCpuRates, serverCpuMicros, spentOn, type CommandTimes } from '@pinrank/redis';
+import { BusyCpu, commandTimes, spentOn, type CommandTimes } from '@pinrank/redis';
 import { startRedisCluster } from '@pinrank/redis/testing';
 import { Command } from 'commander';
 import Redis from 'ioredis';
@@ -52,35 +52,31 @@ async function main(): Promise<void> {
     // Redis's command time, per server: the single Redis and each master of the cluster.
     const servers = [new Redis('redis://127.0.0.1:6379'), ...cluster.nodes.map((n) => new Redis(`redis://${n}`))];
     const snapshot = (): Promise<CommandTimes[]> => Promise.all(servers.map((r) => commandTimes(r)));
-    const cpu = (): Promise<number[]> => Promise.all(servers.map((r) => serverCpuMicros(r)));
-    // What each server spends while nothing calls it (its timers), per ms, to take out of the run's CPU.
-    const idlePerMs = await idleCpuRates(servers, opts.smoke ? 100 : 1_000);
+    // What each server spends while nothing calls it (its timers) is taken out of the lookups' CPU.
+    const serverCpu = await BusyCpu.measure(servers, opts.smoke ? 100 : 1_000);
     const before = await snapshot();
-    const cpuBefore = await cpu();
-    const runStart = performance.now();
     log(`${opts.reads} lookups of ${opts.batch} keys through each, ${opts.clients} in flight`);
     let next = 0;
-    await Promise.all(
-      clients.map(async (own, c) => {
-        while (next < opts.reads) {
-          const r = next++;
-          const keys = Array.from({ length: opts.batch }, (_, k) => `i:${(r * 7919 + k * 104_729) % opts.items}`);
-          for (let k = 0; k < stores.length; k++) {
-            const kind = (r + k) % stores.length;
-            const s = stores[kind] as (typeof stores)[number];
-            const t = performance.now();
-            const found = await (own[kind] as RedisVectorStore).readRows(keys, DIM, outs[c] as Float32Array);
-            s.ms.push(performance.now() - t);
-            if (found.some((x) => !x)) throw new Error(`${s.name}: a stored vector was not found`);
+    const { micros: busy, ms: runMs } = await serverCpu.during(() =>
+      Promise.all(
+        clients.map(async (own, c) => {
+          while (next < opts.reads) {
+            const r = next++;
+            const keys = Array.from({ length: opts.batch }, (_, k) => `i:${(r * 7919 + k * 104_729) % opts.items}`);
+            for (let k = 0; k < stores.length; k++) {
+              const kind = (r + k) % stores.length;
+              const s = stores[kind] as (typeof stores)[number];
+              const t = performance.now();
+              const found = await (own[kind] as RedisVectorStore).readRows(keys, DIM, outs[c] as Float32Array);
+              s.ms.push(performance.now() - t);
+              if (found.some((x) => !x)) throw new Error(`${s.name}: a stored vector was not found`);
+            }
           }
-        }
-      }),
+        }),
+      ),
     );
-    const cpuAfter = await cpu();
-    const runMs = performance.now() - runStart;
     const after = await snapshot();
     await Promise.all(servers.map((r) => r.quit()));
-    const busy = cpuAfter.map((c, i) => c - (cpuBefore[i] as number) - (idlePerMs[i] as number) * runMs);
     const cpuPerLookup = [busy[0] as number, busy.slice(1).reduce((a, b) => a + b, 0)].map((us) => us / opts.reads);
     const keysRead = opts.reads * opts.batch;
     const single = spentOn(before[0] as CommandTimes, after[0] as CommandTimes, ['mget']);
@@ -97,7 +93,7 @@ async function main(): Promise<void> {
       rows.push(`| ${s.name} | ${f(p50(s.ms) * 1000)} | ${f(p50(s.ms) / p50(base.ms), 2)}× | ${f(perKey[i] as number, 3)} | ${ratio(perKey, i)} | ${f(c)} | ${f(c / opts.batch, 2)} | ${ratio(cpuPerLookup, i)} |`);
     });
     rows.push('', `GETs per master: ${nodes.map((n) => f(n.calls)).join(', ')} (${f(keysRead)} keys read through each store; ${opts.clients} lookup${opts.clients === 1 ? '' : 's'} in flight, each client on connections of its own)`);
-    rows.push(`Redis CPU while idle, µs per s: ${idlePerMs.map((r) => f(r * 1000)).join(', ')} (one Redis, then each master; taken out of the CPU per lookup over the ${f(runMs / 1000, 1)} s of lookups)`);
+    rows.push(`Redis CPU while idle, µs per s: ${serverCpu.idlePerMs.map((r) => f(r * 1000)).join(', ')} (one Redis, then each master; taken out of the CPU per lookup over the ${f(runMs / 1000, 1)} s of lookups)`);
     if (cpuPerLookup.some((c) => !Number.isFinite(c))) throw new Error('INFO cpu was not readable on every server');
     process.stdout.write(`${rows.join('\n')}\n`);
     log(`done; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);

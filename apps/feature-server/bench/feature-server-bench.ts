@@ -26,7 +26,7 @@ import { encodeRecord } from '../src/store/stored-record';
 import { catalogVector, startCatalogServer, type CatalogServer } from '../src/testing/catalog-server';
 import { FeatureTestClient } from '../src/testing/feature-client';
 import { bareClient, startBareServer } from './bare-floor';
-import { commandTimes, idleCpuRates, SCRIPT_COMMANDS, serverCpuMicros, spentOn, type CommandTimes } from '@pinrank/redis';
+import { BusyCpu, commandTimes, SCRIPT_COMMANDS, spentOn, type CommandTimes } from '@pinrank/redis';
 
 const opts = new Command()
   .option('--actions <n>', 'actions ingested per path', (v) => Number(v), 20_000)
@@ -273,9 +273,9 @@ async function scrapeFreshness(metricsPort: number): Promise<{ sum: number; coun
  * Runs each ingest path over the same action count in interleaved rounds; returns
  * actions/s per path, and per action of each path that names its Redis commands:
  * Redis's own time (INFO commandstats around each of its turns) and the server's
- * whole CPU (INFO cpu, less `idleCpuPerMs` over the turn); NaN for the others.
+ * whole CPU (INFO cpu, its idle rate taken out); NaN for the others.
  */
-async function measureIngest(paths: IngestPath[], redis: Redis, idleCpuPerMs: number): Promise<{ rates: number[]; redisUsecPerAction: number[]; redisCpuPerAction: number[] }> {
+async function measureIngest(paths: IngestPath[], redis: Redis, serverCpu: BusyCpu): Promise<{ rates: number[]; redisUsecPerAction: number[]; redisCpuPerAction: number[] }> {
   const spent = paths.map(() => 0);
   const redisUsec = paths.map(() => 0);
   const redisCpu = paths.map(() => 0);
@@ -285,13 +285,10 @@ async function measureIngest(paths: IngestPath[], redis: Redis, idleCpuPerMs: nu
       const p = (r + k) % paths.length;
       const path = paths[p] as IngestPath;
       const before = path.redisCommands ? await commandTimes(redis) : undefined;
-      const cpuBefore = path.redisCommands ? await serverCpuMicros(redis) : NaN;
-      const t0 = performance.now();
-      await path.ingest(r * chunk, Math.min(opts.actions, (r + 1) * chunk));
-      const ms = performance.now() - t0;
+      const { micros, ms } = await serverCpu.during(() => path.ingest(r * chunk, Math.min(opts.actions, (r + 1) * chunk)));
       spent[p] = (spent[p] ?? 0) + ms;
       if (before && path.redisCommands) {
-        redisCpu[p] = (redisCpu[p] ?? 0) + (await serverCpuMicros(redis)) - cpuBefore - idleCpuPerMs * ms;
+        redisCpu[p] = (redisCpu[p] ?? 0) + (micros[0] as number);
         redisUsec[p] = (redisUsec[p] ?? 0) + spentOn(before, await commandTimes(redis), path.redisCommands).usec;
       }
     }
@@ -386,14 +383,13 @@ function redisTimeRows(ingest: { paths: IngestPath[]; usecPerAction: number[]; c
 async function redisTimeByLayout(stores: [string, ActionStore][], redis: Redis, lrangePrefix: string, reads: number): Promise<string[]> {
   const user = (i: number): string => `rd-u${i % opts.readUsers}`;
   const window = { asOfMs: NOW, limit: 100 };
-  const [idlePerMs] = await idleCpuRates([redis], opts.smoke ? 100 : 1_000);
+  const serverCpu = await BusyCpu.measure([redis], opts.smoke ? 100 : 1_000);
   const timed = async (commands: readonly string[], read: (i: number) => Promise<unknown>): Promise<[number, number]> => {
     const before = await commandTimes(redis);
-    const cpuBefore = await serverCpuMicros(redis);
-    const t0 = performance.now();
-    for (let i = 0; i < reads; i++) await read(i);
-    const cpu = (await serverCpuMicros(redis)) - cpuBefore - (idlePerMs as number) * (performance.now() - t0);
-    return [spentOn(before, await commandTimes(redis), commands).usec / reads, cpu / reads];
+    const { micros } = await serverCpu.during(async () => {
+      for (let i = 0; i < reads; i++) await read(i);
+    });
+    return [spentOn(before, await commandTimes(redis), commands).usec / reads, (micros[0] as number) / reads];
   };
   const [lrange, lrangeCpu] = await timed(['lrange'], (i) => redis.lrangeBuffer(`${lrangePrefix}${user(i)}`, 0, 99));
   const kinds: Array<[string, number, number]> = [];
@@ -404,7 +400,7 @@ async function redisTimeByLayout(stores: [string, ActionStore][], redis: Redis, 
     kinds.push([`${backend}: ${what}`, ...(await timed(commands, (i) => store.readSequence(user(i), window)))]);
   }
   return [
-    `Redis's own time per sequence read by layout (INFO commandstats), and the server's whole CPU per read (INFO cpu, less its idle rate of ${f((idlePerMs as number) * 1000, 0)} µs/s), ${f(reads, 0)} reads of each kind in turn from the bench process, S=100.`,
+    `Redis's own time per sequence read by layout (INFO commandstats), and the server's whole CPU per read (INFO cpu, less its idle rate of ${f((serverCpu.idlePerMs[0] as number) * 1000, 0)} µs/s), ${f(reads, 0)} reads of each kind in turn from the bench process, S=100.`,
     '',
     '| Redis read | command µs per read | vs LRANGE | server CPU µs per read | vs LRANGE |',
     '|---|---:|---:|---:|---:|',
@@ -466,8 +462,7 @@ async function main(): Promise<void> {
     for (const p of ingestPaths('warm')) await p.ingest(0, CATALOG);
     const ingestPathsRun = ingestPaths('ing');
     // With each path's Redis time: the backends' append scripts, the plain client's LPUSH+LTRIM.
-    const [idleCpuPerMs] = await idleCpuRates([redis], opts.smoke ? 100 : 1_000);
-    const { rates, redisUsecPerAction, redisCpuPerAction } = await measureIngest(ingestPathsRun, redis, idleCpuPerMs as number);
+    const { rates, redisUsecPerAction, redisCpuPerAction } = await measureIngest(ingestPathsRun, redis, await BusyCpu.measure([redis], opts.smoke ? 100 : 1_000));
     const base = rates[rates.length - 1] ?? NaN;
     log('ingest measured');
 

@@ -8,7 +8,7 @@
 //
 //   npx tsx apps/feature-server/bench/redis-clients-bench.ts [--clients 1,16,64] [--reads 4000] [--rounds 5] [--smoke]
 import { loadavg } from 'node:os';
-import { idleCpuRates, serverCpuMicros } from '@pinrank/redis';
+import { BusyCpu } from '@pinrank/redis';
 import { Command } from 'commander';
 import Redis from 'ioredis';
 import { DEFAULT_RETENTION } from '../src/app';
@@ -89,25 +89,24 @@ async function main(): Promise<void> {
         cells.push({ kind, clients, conn, cpu: [], rate: [] });
       }
     }
-    const [idlePerMs] = await idleCpuRates([admin], opts.smoke ? 100 : 1_000);
-    log(`${opts.rounds} rounds of ${f(opts.reads)} reads per kind and client count; server idle ${f((idlePerMs as number) * 1000)} µs/s`);
+    const serverCpu = await BusyCpu.measure([admin], opts.smoke ? 100 : 1_000);
+    log(`${opts.rounds} rounds of ${f(opts.reads)} reads per kind and client count; server idle ${f((serverCpu.idlePerMs[0] as number) * 1000)} µs/s`);
     for (let round = 0; round < opts.rounds; round++) {
       for (let k = 0; k < cells.length; k++) {
         const cell = cells[(round + k) % cells.length] as (typeof cells)[number];
         let next = 0;
-        const cpu0 = await serverCpuMicros(admin);
-        const t0 = performance.now();
-        await Promise.all(
-          Array.from({ length: cell.clients }, async (_, c) => {
-            while (next < opts.reads) {
-              const i = next++;
-              const got = await cell.conn.read(c, `u${i % opts.users}`);
-              if (got !== ACTIONS) throw new Error(`${cell.kind.name}: read ${got} actions, expected ${ACTIONS}`);
-            }
-          }),
+        const { micros, ms } = await serverCpu.during(() =>
+          Promise.all(
+            Array.from({ length: cell.clients }, async (_, c) => {
+              while (next < opts.reads) {
+                const i = next++;
+                const got = await cell.conn.read(c, `u${i % opts.users}`);
+                if (got !== ACTIONS) throw new Error(`${cell.kind.name}: read ${got} actions, expected ${ACTIONS}`);
+              }
+            }),
+          ),
         );
-        const ms = performance.now() - t0;
-        cell.cpu.push(((await serverCpuMicros(admin)) - cpu0 - (idlePerMs as number) * ms) / opts.reads);
+        cell.cpu.push((micros[0] as number) / opts.reads);
         cell.rate.push(opts.reads / (ms / 1000));
       }
     }

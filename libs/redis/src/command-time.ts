@@ -63,3 +63,32 @@ export async function idleCpuRates(servers: readonly Redis[], ms: number): Promi
   const elapsed = performance.now() - start;
   return to.map((c, i) => (c - (from[i] as number)) / elapsed);
 }
+
+/**
+ * The CPU Redis servers spend on a measured phase: each server's CPU time across it (INFO
+ * cpu), less what it spends idle over the phase's length (its idle rate, measured once
+ * when this is made). What the benches report as server CPU per read, per action or per lookup.
+ */
+export class BusyCpu {
+  private constructor(
+    private readonly servers: readonly Redis[],
+    /** Each server's idle rate, µs per ms. */
+    readonly idlePerMs: readonly number[],
+  ) {}
+
+  /** Measures the servers' idle rates over `idleMs` (nothing else should call them meanwhile). */
+  static async measure(servers: readonly Redis[], idleMs: number): Promise<BusyCpu> {
+    return new BusyCpu(servers, await idleCpuRates(servers, idleMs));
+  }
+
+  /** Runs `phase`; returns each server's busy CPU in µs during it (NaN where INFO is refused) and the phase's length in ms. */
+  async during(phase: () => Promise<unknown>): Promise<{ micros: number[]; ms: number }> {
+    const read = (): Promise<number[]> => Promise.all(this.servers.map((r) => serverCpuMicros(r)));
+    const before = await read();
+    const start = performance.now();
+    await phase();
+    const ms = performance.now() - start;
+    const after = await read();
+    return { micros: after.map((c, i) => c - (before[i] as number) - (this.idlePerMs[i] as number) * ms), ms };
+  }
+}

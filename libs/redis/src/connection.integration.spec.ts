@@ -55,3 +55,10 @@ describe('inBatch on a Redis Cluster', () => {
     await expect(inBatch(client, 1, () => 'batch:{list}:k', (on) => on.get('batch:{list}:k'))).rejects.toThrow(/WRONGTYPE/);
   });
 });
+
+describe('connectRedis on one Redis', () => {
+  it('refuses a URL that is not redis:// or rediss://, before connecting', () => {
+    expect(() => connectRedis({ url: 'http://127.0.0.1:6379', connectionName: 'url-test' })).toThrow(/"http:\/\/127.0.0.1:6379" must start with redis:\/\/ or rediss:\/\//);
+    expect(() => connectRedis({ url: 'not a url', connectionName: 'url-test' })).toThrow(/is not a URL/);
+  });
+});

@@ -22,12 +22,13 @@ export interface RedisConnectionOptions {
   clusterSetting?: string;
 }
 
-/** A client for the options, not connected yet (`connect()` it). Throws TypeError on a URL it cannot use. */
+/** A client for the options, not connected yet (`connect()` it). Throws TypeError on a URL it cannot use (not `redis://` or `rediss://`). */
 export function connectRedis(options: RedisConnectionOptions): RedisClient {
   const urls = options.url.split(',').map((u) => u.trim());
   const base: RedisOptions = { lazyConnect: true, maxRetriesPerRequest: 2, connectionName: options.connectionName, ...options.redis };
   if (!options.cluster) {
     if (urls.length > 1) throw new TypeError(`redis.url: several URLs ("${options.url}") name a cluster's seed nodes; set ${options.clusterSetting ?? 'the cluster option'}`);
+    seedOf(options.url); // refuses what is not a redis:// or rediss:// URL, as for a cluster's seeds
     return new Redis(options.url, base);
   }
   const seeds = urls.map((u) => seedOf(u));

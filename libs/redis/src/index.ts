@@ -1,2 +1,2 @@
 export { connectRedis, duplicateNamed, inBatch, keyNodes, type RedisClient, type RedisConnectionOptions } from './connection';
-export { commandTimes, idleCpuRates, serverCpuMicros, spentOn, SCRIPT_COMMANDS, type CommandTimes } from './command-time';
+export { BusyCpu, commandTimes, idleCpuRates, serverCpuMicros, spentOn, SCRIPT_COMMANDS, type CommandTimes } from './command-time';

@@ -1,5 +1,4 @@
 import { connectRedis, inBatch, keyNodes, type RedisClient } from '@pinrank/redis';
-import Redis from 'ioredis';
 import { checkStoredSize, vectorBytes, type VectorStore } from './vector-store';
 
 /** Options of {@link RedisVectorStore}. */
@@ -54,17 +53,19 @@ export class RedisVectorStore implements VectorStore {
 
   constructor(options: RedisStoreOptions = {}) {
     this.options = withDefaults(options);
-    const { url, cluster } = this.options;
+    const { url, cluster, readUrls } = this.options;
+    const clusterSetting = 'EMBEDDING_STORE_REDIS_CLUSTER=true';
+    // Read replicas first, unconnected until their first read: a URL refused here leaves no connection open.
+    const replicas = readUrls.map((u) => connectRedis({ url: u, connectionName: 'pinrank-es-read', clusterSetting, redis: { enableAutoPipelining: true } }));
     this.primary = connectRedis({
       url,
       cluster,
       connectionName: 'pinrank-es',
-      clusterSetting: 'EMBEDDING_STORE_REDIS_CLUSTER=true',
+      clusterSetting,
       // One Redis: connected at once, and concurrent MGET pages batched (a cluster batches per node itself).
       ...(cluster ? {} : { redis: { lazyConnect: false, enableAutoPipelining: true } }),
     });
-    const replica = (url: string): Redis => new Redis(url, { maxRetriesPerRequest: 2, enableAutoPipelining: true });
-    this.readers = this.options.readUrls.length > 0 ? this.options.readUrls.map(replica) : [this.primary];
+    this.readers = replicas.length > 0 ? replicas : [this.primary];
   }
 
   async readRows(keys: readonly string[], dimension: number, out: Float32Array): Promise<boolean[]> {

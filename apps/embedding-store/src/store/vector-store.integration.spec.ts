@@ -1,4 +1,6 @@
+import Redis from 'ioredis';
 import { TEST_BACKENDS } from '../testing/backends';
+import { RedisVectorStore } from './redis-store';
 import { readRowsUnder, type VectorStore } from './vector-store';
 
 describe.each(TEST_BACKENDS)('$name vector store', ({ make }) => {
@@ -68,5 +70,29 @@ describe.each(TEST_BACKENDS)('$name vector store', ({ make }) => {
     expect((await store.listMeta('snap:')).map(([n]) => n)).toEqual(['snap:1', 'snap:2']);
     await store.deleteMeta('snap:1');
     expect(await store.getMeta('snap:1')).toBeUndefined();
+  });
+});
+
+describe('Redis vector store with a read replica', () => {
+  it('sends vector reads to the replica URL over a named connection, and closes a replica it never used', async () => {
+    const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+    const keyPrefix = `es-replica-test:${process.pid}:`;
+    // The loopback Redis stands in for its own replica: what matters is which connection reads.
+    const store = new RedisVectorStore({ url, readUrls: [url], keyPrefix });
+    const unused = new RedisVectorStore({ url, readUrls: ['redis://127.0.0.1:1'], keyPrefix });
+    const admin = new Redis(url);
+    try {
+      await store.writeVectors([['k', Float32Array.from([1, 2])]]);
+      const out = new Float32Array(2);
+      expect(await store.readRows(['k', 'missing'], 2, out)).toEqual([true, false]);
+      expect([...out]).toEqual([1, 2]);
+      const clients = String(await admin.call('CLIENT', 'LIST'));
+      expect(clients).toMatch(/ name=pinrank-es-read .*cmd=mget/);
+      await unused.close();
+    } finally {
+      await store.removePrefix('');
+      await store.close();
+      await admin.quit();
+    }
   });
 });
