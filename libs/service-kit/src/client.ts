@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import {
   credentials as grpcCredentials,
   Metadata,
@@ -44,22 +46,63 @@ export interface ClientConnectOptions {
 /** A ts-proto generated client class (e.g. `FeatureServerClient`). */
 export type ClientConstructor<C> = new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>) => C;
 
-/** Channel credentials for `tls` (insecure when undefined). */
-export function channelCredentials(tls?: ClientTlsOptions): ChannelCredentials {
+/**
+ * The loopback IP literal a client address names (`127.0.0.1:50051`,
+ * `[::1]:50051`, with or without an `ipv4:`/`ipv6:`/`dns:` scheme); undefined
+ * for anything else.
+ */
+export function loopbackIpOf(address: string): string | undefined {
+  const m = /^(?:(?:ipv4|ipv6|dns):(?:\/\/[^/]*\/)?)?(\[[^\]]+\]|[^:/[\]]+)(?::\d+)?$/.exec(address);
+  if (!m?.[1]) return undefined;
+  const host = m[1].replace(/^\[|\]$/g, '');
+  const family = isIP(host);
+  if (family === 4) return host.startsWith('127.') ? host : undefined;
+  if (family === 6) return host === '::1' || host === '0:0:0:0:0:0:0:1' ? host : undefined;
+  return undefined;
+}
+
+/**
+ * The name a TLS client sends and verifies for `address`: the override when
+ * set; "localhost" for a loopback IP literal (grpc-js would otherwise send the
+ * IP as the TLS server name, which Node warns against: RFC 6066 allows host
+ * names only); else undefined (the address's host).
+ */
+function serverNameFor(tls: ClientTlsOptions | undefined, address: string | undefined): string | undefined {
+  if (!tls) return undefined;
+  if (tls.serverNameOverride) return tls.serverNameOverride;
+  return address !== undefined && loopbackIpOf(address) !== undefined ? 'localhost' : undefined;
+}
+
+/**
+ * Channel credentials for `tls` (insecure when undefined). Given the
+ * `address` they will connect to, a loopback IP literal with no
+ * `serverNameOverride` is verified as "localhost" (see
+ * {@link clientChannelOptions}) and a certificate for the IP itself is
+ * accepted too, as it would be without the rename.
+ */
+export function channelCredentials(tls?: ClientTlsOptions, address?: string): ChannelCredentials {
   if (!tls) return grpcCredentials.createInsecure();
   if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) throw new TypeError('client tls: certFile and keyFile go together');
+  const ip = !tls.serverNameOverride && address !== undefined ? loopbackIpOf(address) : undefined;
   return grpcCredentials.createSsl(
     tls.caFile ? readFileSync(tls.caFile) : null,
     tls.keyFile ? readFileSync(tls.keyFile) : null,
     tls.certFile ? readFileSync(tls.certFile) : null,
+    ip === undefined ? {} : { checkServerIdentity: (name: string, cert: PeerCertificate) => (checkServerIdentity(name, cert) === undefined ? undefined : checkServerIdentity(ip, cert)) },
   );
 }
 
 /** The client's HTTP/2 receive window (stream and connection), 8 MiB. */
 export const CLIENT_FLOW_CONTROL_WINDOW_BYTES = 8 * 1024 * 1024;
 
-/** Channel options for a client: defaults merged with `options.channelOptions`. */
-export function clientChannelOptions(options: ClientConnectOptions = {}): ChannelOptions {
+/**
+ * Channel options for a client: defaults merged with `options.channelOptions`.
+ * With TLS, pass the `address` the channel connects to, and the same to
+ * {@link channelCredentials}: a loopback IP literal is then verified as
+ * "localhost".
+ */
+export function clientChannelOptions(options: ClientConnectOptions = {}, address?: string): ChannelOptions {
+  const serverName = serverNameFor(options.tls, address);
   return {
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
     'grpc.max_send_message_length': 64 * 1024 * 1024,
@@ -72,7 +115,7 @@ export function clientChannelOptions(options: ClientConnectOptions = {}): Channe
     // address: a new client to an address another channel is backing off from (its server gone,
     // the port or pod IP since reused) would fail its first calls at once with UNAVAILABLE.
     'grpc.use_local_subchannel_pool': 1,
-    ...(options.tls?.serverNameOverride ? { 'grpc.ssl_target_name_override': options.tls.serverNameOverride } : {}),
+    ...(serverName ? { 'grpc.ssl_target_name_override': serverName } : {}),
     ...options.channelOptions,
   };
 }
@@ -92,8 +135,8 @@ export function clientInterceptors(options: ClientConnectOptions = {}, target?: 
 
 /** Creates a generated client for one address with tracing, TLS and channel defaults. */
 export function createClient<C>(Ctor: ClientConstructor<C>, address: string, options: ClientConnectOptions = {}): C {
-  return new Ctor(address, channelCredentials(options.tls), {
-    ...clientChannelOptions(options),
+  return new Ctor(address, channelCredentials(options.tls, address), {
+    ...clientChannelOptions(options, address),
     interceptors: clientInterceptors(options, address),
   });
 }

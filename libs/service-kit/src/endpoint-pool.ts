@@ -173,11 +173,11 @@ export class EndpointPool<C> {
   }
 
   private add(address: string): void {
-    const creds = channelCredentials(this.options.tls);
     const src = this.options.source;
     // Endpoints resolved from a DNS name are pod addresses: verify their certificates against the name, not the IP.
     const tls = this.options.tls && src.kind === 'dns' && !this.options.tls.serverNameOverride ? { ...this.options.tls, serverNameOverride: src.host } : this.options.tls;
-    const channel = new Channel(address, creds, clientChannelOptions({ ...this.options, ...(tls ? { tls } : {}) }));
+    const creds = channelCredentials(tls, address);
+    const channel = new Channel(address, creds, clientChannelOptions({ ...this.options, ...(tls ? { tls } : {}) }, address));
     const client = new this.options.client(address, creds, { channelOverride: channel, interceptors: clientInterceptors(this.options, address) });
     const e: Endpoint<C> = {
       address,
@@ -197,7 +197,8 @@ export class EndpointPool<C> {
   }
 
   private watch(e: Endpoint<C>): void {
-    const health = new HealthClient(e.address, channelCredentials(this.options.tls), { channelOverride: e.channel });
+    // The health client rides the endpoint's own channel (and its TLS); grpc-js ignores the credentials given here.
+    const health = new HealthClient(e.address, channelCredentials(), { channelOverride: e.channel });
     const stream = health.watch(HealthCheckRequest.fromPartial({ service: this.options.healthService }));
     e.watch = stream;
     stream.on('data', (msg: HealthCheckResponse) => {

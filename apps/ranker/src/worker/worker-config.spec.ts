@@ -7,9 +7,12 @@ describe('worker configuration', () => {
     expect(gpu).toMatchObject({ placements: ['gpu'], intraOpThreads: 2, interOpThreads: 1, versionPolicy: { latest: 1 }, batching: true, watch: 'poll' });
     expect(gpu.executionProviders).toBeUndefined();
     const cpu = readWorkerConfig('cpu', {}, []);
-    expect(cpu).toMatchObject({ placements: ['cpu', 'gpu'], intraOpThreads: 0, spinning: false });
+    expect(cpu).toMatchObject({ placements: ['cpu', 'gpu'], intraOpThreads: 0, spinning: false, executionProviders: ['cpu'] });
     const mapped = workerModelOptions(cpu, '/srv');
-    expect(mapped.models).toMatchObject({ intraOpThreads: 0, spinning: false });
+    expect(mapped.models).toMatchObject({ intraOpThreads: 0, spinning: false, executionProviders: ['cpu'] });
+    expect(workerModelOptions(gpu, '/srv').models).not.toHaveProperty('executionProviders');
+    // A cpu worker may still be told to try a device first.
+    expect(readWorkerConfig('cpu', { RANKER_EXECUTION_PROVIDERS: 'webgpu,cpu' }, []).executionProviders).toEqual(['webgpu', 'cpu']);
     expect(workerModelOptions(readWorkerConfig('cpu', { RANKER_INTRA_OP_SPINNING: 'true' }, []), '/srv').models).toMatchObject({ spinning: true });
     expect(mapped.repositoryRoot).toBe('/srv/models');
     expect(mapped.models).not.toHaveProperty('models');

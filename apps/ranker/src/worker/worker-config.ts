@@ -10,11 +10,16 @@ export type WorkerRole = 'gpu' | 'cpu';
  * Per-role defaults. A gpu worker serves gpu-placement models and keeps few
  * host threads (the device does the work); a cpu worker also serves the
  * gpu-placement models as the router's declared fallback and gives ONNX
- * Runtime every core (intra-op 0 = one thread per core).
+ * Runtime every core (intra-op 0 = one thread per core). A gpu worker tries
+ * each model config's execution providers in order; a cpu worker runs on the
+ * CPU provider only, so it never probes for devices it is not meant to use
+ * (each failed probe costs start-up time and logs native warnings).
  */
-export const WORKER_ROLE_DEFAULTS: Readonly<Record<WorkerRole, { placements: string[]; intraOpThreads: number; interOpThreads: number }>> = {
-  gpu: { placements: ['gpu'], intraOpThreads: 2, interOpThreads: 1 },
-  cpu: { placements: ['cpu', 'gpu'], intraOpThreads: 0, interOpThreads: 1 },
+export const WORKER_ROLE_DEFAULTS: Readonly<
+  Record<WorkerRole, { placements: string[]; intraOpThreads: number; interOpThreads: number; executionProviders: ExecutionProvider[] | undefined }>
+> = {
+  gpu: { placements: ['gpu'], intraOpThreads: 2, interOpThreads: 1, executionProviders: undefined },
+  cpu: { placements: ['cpu', 'gpu'], intraOpThreads: 0, interOpThreads: 1, executionProviders: ['cpu'] },
 };
 
 /** Parses RANKER_VERSION_POLICY: "latest:N" or "versions:v1,v2". */
@@ -71,7 +76,7 @@ export function workerVars(role: WorkerRole) {
     models: vars.list('RANKER_MODELS', []),
     placements: subsetVar('RANKER_PLACEMENTS', ['gpu', 'cpu'] as const, d.placements as Array<'gpu' | 'cpu'>),
     versionPolicy: versionPolicyVar,
-    executionProviders: subsetVar('RANKER_EXECUTION_PROVIDERS', EXECUTION_PROVIDERS, undefined),
+    executionProviders: subsetVar('RANKER_EXECUTION_PROVIDERS', EXECUTION_PROVIDERS, d.executionProviders),
     intraOpThreads: vars.int('RANKER_INTRA_OP_THREADS', d.intraOpThreads, { min: 0, max: 256 }),
     interOpThreads: vars.int('RANKER_INTER_OP_THREADS', d.interOpThreads, { min: 0, max: 256 }),
     spinning: vars.bool('RANKER_INTRA_OP_SPINNING', false),

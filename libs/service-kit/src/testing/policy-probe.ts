@@ -18,7 +18,7 @@ const raw = (b: Buffer): Buffer => b;
  * name the server answered (OK when it succeeded).
  */
 export async function probeMethod(address: string, def: MethodDefinitionLike<unknown, unknown>, creds: ProbeCredentials): Promise<string> {
-  const client = new Client(address, channelCredentials(creds.tls), clientChannelOptions(creds.tls ? { tls: creds.tls } : {}));
+  const client = new Client(address, channelCredentials(creds.tls, address), clientChannelOptions(creds.tls ? { tls: creds.tls } : {}, address));
   const md = new Metadata();
   if (creds.token) md.set('authorization', `Bearer ${creds.token}`);
   const options = { deadline: new Date(Date.now() + 10_000) };

@@ -7,14 +7,11 @@ export type ClientCtor<C extends Client> = new (address: string, creds: ChannelC
 
 /**
  * Opens a client to `address` (a local or port-forwarded stack): TLS with a
- * client certificate when `tls` is given, else plaintext. A loopback address
- * is verified as "localhost" (the local certificates carry both), which also
- * keeps Node from warning about an IP address as TLS server name.
+ * client certificate when `tls` is given, else plaintext. A loopback IP is
+ * verified as "localhost" or as itself (the local certificates carry both).
  */
 export function openClient<C extends Client>(Ctor: ClientCtor<C>, address: string, tls?: ClientTlsOptions): C {
-  const loopback = /^(127\.0\.0\.1|\[::1\]|localhost):\d+$/.test(address);
-  const effective = tls && loopback && !tls.serverNameOverride ? { ...tls, serverNameOverride: 'localhost' } : tls;
-  return new Ctor(address, channelCredentials(effective), effective ? clientChannelOptions({ tls: effective }) : {});
+  return new Ctor(address, channelCredentials(tls, address), tls ? clientChannelOptions({ tls }, address) : {});
 }
 
 /** Metadata carrying the admin bearer token, when one is given. */
