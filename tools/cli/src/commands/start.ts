@@ -9,7 +9,7 @@ import { table } from '../remote/table';
 import { localStackServices } from '../stack/local-stack';
 import { ManagedProcess } from '../stack/managed-process';
 import { prepareStackData } from '../stack/prepare-data';
-import { feedFeatureServer } from '../stack/replay-feed';
+import { feedFeatureServer, historyLoadedLine } from '../stack/replay-feed';
 import { RestartPolicy } from '../stack/restart-policy';
 import { describeEvent, SupervisedService } from '../stack/supervised-service';
 import { ensureStackPki, stackClientTls } from '../stack/stack-pki';
@@ -183,8 +183,7 @@ export function registerStart(program: Command, io: CliIo): void {
             speedup: flags.speedup,
             signal: abort.signal,
             onPause: (err) => io.err(`action replay paused (${err.message}); retrying until feature-server is back\n`),
-            onHistoryLoaded: (s) =>
-              io.err(`feature-server: ${s.response.accepted} actions of the last ${flags.historyDays} days loaded; live replay at ${flags.speedup}× from now on\n`),
+            onHistoryLoaded: (s) => io.err(`feature-server: ${historyLoadedLine(s, flags.historyDays)}; live replay at ${flags.speedup}× from now on\n`),
           }).catch((err: Error) => {
             if (!stopping) io.err(`action replay stopped: ${err.message}\n`);
           });

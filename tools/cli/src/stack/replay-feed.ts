@@ -83,3 +83,13 @@ export async function feedFeatureServer(o: FeedOptions): Promise<IngestSummary> 
     client.close();
   }
 }
+
+/**
+ * What the history load did: actions sent, stored, already held (a restarted
+ * stack keeps its data and sends the same action ids again) and refused.
+ */
+export function historyLoadedLine(s: IngestSummary, days: number): string {
+  const { accepted, duplicates, rejected } = s.response;
+  const parts = [`${accepted} stored`, ...(duplicates > 0 ? [`${duplicates} already held`] : []), ...(rejected > 0 ? [`${rejected} refused`] : [])];
+  return `${s.sent} actions of the last ${days} days sent (${parts.join(', ')})`;
+}
