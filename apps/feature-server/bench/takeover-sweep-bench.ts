@@ -15,7 +15,7 @@ import { DEFAULT_RETENTION } from '../src/app';
 import { RedisActionStore, type RedisLayout } from '../src/store/redis-action-store';
 import { type StoredRecord } from '../src/store/stored-record';
 import { f, p50, progressLog, removeKeys } from './bench-figures';
-import { commandTimes, SCRIPT_COMMANDS, spentOn } from '@pinrank/redis';
+import { BusyCpu, commandTimes, SCRIPT_COMMANDS, spentOn } from '@pinrank/redis';
 
 const opts = new Command()
   .option('--users <n>', 'users left in the ids layout per swept prefix (5 sequence actions each)', (v) => Number(v), 20_000)
@@ -98,19 +98,30 @@ async function readsUntil(store: RedisActionStore, until: Promise<unknown>): Pro
   return out;
 }
 
+interface SweepFigures {
+  users: number;
+  seconds: number;
+  /** Redis's script time per moved user, µs (INFO commandstats). */
+  redisUsPerUser: number;
+  /** The Redis server's whole CPU per moved user, µs (INFO cpu, less its idle rate): the scans, the scripts, reading requests and writing replies. */
+  redisCpuPerUser: number;
+}
+
 /**
- * Sweeps `store`'s prefix to the end at `keysPerSecond`; users moved, seconds, and Redis's script
- * time per moved user (µs; server-wide, so only meaningful with no other scripts running).
+ * Sweeps `store`'s prefix to the end at `keysPerSecond`; users moved, seconds, and what Redis
+ * spent per moved user (server-wide, so only meaningful with nothing else calling Redis).
  */
-async function sweep(store: RedisActionStore, redis: Redis, keysPerSecond: number): Promise<{ users: number; seconds: number; redisUsPerUser: number }> {
+async function sweep(store: RedisActionStore, redis: Redis, keysPerSecond: number, serverCpu: BusyCpu): Promise<SweepFigures> {
   let users = 0;
   const before = await commandTimes(redis);
-  const t = performance.now();
-  const outcome = await store.startTakeoverSweep({ keysPerSecond, onMoved: (n) => (users += n) }).done;
-  const seconds = (performance.now() - t) / 1000;
+  let outcome = '';
+  const { micros, ms } = await serverCpu.during(async () => {
+    outcome = await store.startTakeoverSweep({ keysPerSecond, onMoved: (n) => (users += n) }).done;
+  });
   const spent = spentOn(before, await commandTimes(redis), SCRIPT_COMMANDS);
   if (outcome !== 'finished' || store.layoutMark !== 'records') throw new Error(`sweep ended ${outcome} with the mark ${store.layoutMark}`);
-  return { users, seconds, redisUsPerUser: spent.usec / Math.max(1, users) };
+  const moved = Math.max(1, users);
+  return { users, seconds: ms / 1000, redisUsPerUser: spent.usec / moved, redisCpuPerUser: (micros[0] as number) / moved };
 }
 
 async function main(): Promise<void> {
@@ -135,14 +146,15 @@ async function main(): Promise<void> {
     log('reads before the sweep: ids layout vs records+ids with every user still in the ids layout');
     const [baseBefore = [], unmoved = []] = await interleavedReads([base, paced]);
 
+    const serverCpu = await BusyCpu.measure([redis], opts.smoke ? 100 : 1_000);
     log(`sweep at the default pace (20 000 keys/s) while the ids-layout prefix is read`);
-    const pacedSweep = sweep(paced, redis, 20_000);
+    const pacedSweep = sweep(paced, redis, 20_000, serverCpu);
     const during = await readsUntil(base, pacedSweep);
     const pacedResult = await pacedSweep;
     const quiet = await readsUntil(base, new Promise((r) => setTimeout(r, Math.max(200, pacedResult.seconds * 1000))));
 
     log('sweep with no pace');
-    const fullResult = await sweep(full, redis, 1e9);
+    const fullResult = await sweep(full, redis, 1e9, serverCpu);
 
     log('reads after the sweep: ids layout vs moved users on a replica that has not seen the mark vs records');
     const [baseAfter = [], existsOnly = [], finished = []] = await interleavedReads([base, stale, paced]);
@@ -156,11 +168,11 @@ async function main(): Promise<void> {
       `| records+ids, user moved, mark not seen yet (EXISTS) | ${f(p50(existsOnly) * 1000)} | ${f(p50(existsOnly) / p50(baseAfter), 2)}× |`,
       `| records, after the sweep (one ZREVRANGEBYSCORE) | ${f(p50(finished) * 1000)} | ${f(p50(finished) / p50(baseAfter), 2)}× |`,
       '',
-      '| sweep | users moved | seconds | users/s | Redis µs per moved user (scripts) |',
-      '|---|---:|---:|---:|---:|',
-      // Read scripts ran beside it, so Redis's script time says nothing about the sweep.
-      `| default pace (20 000 keys/s), other reads beside it | ${f(pacedResult.users)} | ${f(pacedResult.seconds, 2)} | ${f(pacedResult.users / pacedResult.seconds)} | — |`,
-      `| no pace, alone | ${f(fullResult.users)} | ${f(fullResult.seconds, 2)} | ${f(fullResult.users / fullResult.seconds)} | ${f(fullResult.redisUsPerUser, 1)} |`,
+      '| sweep | users moved | seconds | users/s | Redis µs per moved user: scripts (commandstats) | the server\'s whole CPU (INFO cpu) |',
+      '|---|---:|---:|---:|---:|---:|',
+      // Reads ran beside it, so Redis's figures say nothing about the sweep alone.
+      `| default pace (20 000 keys/s), other reads beside it | ${f(pacedResult.users)} | ${f(pacedResult.seconds, 2)} | ${f(pacedResult.users / pacedResult.seconds)} | — | — |`,
+      `| no pace, alone | ${f(fullResult.users)} | ${f(fullResult.seconds, 2)} | ${f(fullResult.users / fullResult.seconds)} | ${f(fullResult.redisUsPerUser, 1)} | ${f(fullResult.redisCpuPerUser, 1)} |`,
       '',
       '| other reads on the same Redis (ids layout) | reads | p50 µs | vs quiet |',
       '|---|---:|---:|---:|',
