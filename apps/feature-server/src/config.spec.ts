@@ -26,4 +26,10 @@ describe('feature-server configuration', () => {
     expect(readFeatureServerConfig({ FEATURE_SERVER_REDIS_CLUSTER: 'true', FEATURE_SERVER_REDIS_URL: 'redis://a:6379,redis://b:6379' }, [])).toMatchObject({ redisCluster: true, redisUrl: 'redis://a:6379,redis://b:6379' });
     expect(() => readFeatureServerConfig({ FEATURE_SERVER_REDIS_CLUSTER: 'several' }, [])).toThrow(/FEATURE_SERVER_REDIS_CLUSTER/);
   });
+
+  it('consumes one unpartitioned action stream unless told its partition count (1..256)', () => {
+    expect(readFeatureServerConfig({}, []).natsPartitions).toBe(1);
+    expect(readFeatureServerConfig({ FEATURE_SERVER_NATS_PARTITIONS: '5' }, []).natsPartitions).toBe(5);
+    for (const bad of ['0', '257', 'five', '1.5']) expect(() => readFeatureServerConfig({ FEATURE_SERVER_NATS_PARTITIONS: bad }, [])).toThrow(/FEATURE_SERVER_NATS_PARTITIONS/);
+  });
 });

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { MAX_ACTION_PARTITIONS } from '@pinrank/contracts';
 import { readConfig, serverVars, vars, type ConfigOf } from '@pinrank/service-kit';
 import { REDIS_LAYOUT_CHOICES } from './store/redis-action-store';
 
@@ -23,6 +24,7 @@ export const featureServerVars = {
   natsStream: vars.string('FEATURE_SERVER_NATS_STREAM', 'PINRANK_ACTIONS'),
   natsSubject: vars.string('FEATURE_SERVER_NATS_SUBJECT', 'pinrank.actions'),
   natsDurable: vars.string('FEATURE_SERVER_NATS_DURABLE', 'feature-server'),
+  natsPartitions: vars.int('FEATURE_SERVER_NATS_PARTITIONS', 1, { min: 1, max: MAX_ACTION_PARTITIONS }),
 };
 
 /** The feature-server's validated configuration. */

@@ -36,10 +36,10 @@ async function main(): Promise<void> {
     retention: { maxSequenceActions: config.maxSequenceActions, maxOtherActions: config.maxOtherActions },
     limits: { maxFutureSkewMs: config.maxFutureSkewMs },
     nats: config.natsUrl
-      ? { servers: config.natsUrl, stream: config.natsStream, subject: config.natsSubject, durable: config.natsDurable }
+      ? { servers: config.natsUrl, stream: config.natsStream, subject: config.natsSubject, durable: config.natsDurable, partitions: config.natsPartitions }
       : undefined,
   });
-  logger.info({ port: app.port, metricsPort: app.server.metricsPort, backend: config.backend, nats: Boolean(config.natsUrl) }, 'feature-server ready');
+  logger.info({ port: app.port, metricsPort: app.server.metricsPort, backend: config.backend, nats: Boolean(config.natsUrl), ...(config.natsUrl ? { natsPartitions: config.natsPartitions } : {}) }, 'feature-server ready');
 }
 
 runMain(main);

@@ -1,6 +1,7 @@
 // The shared formats as validated schemas: model config, vector files, experiments. Low-level
 // format plumbing other libraries build readers from is on `@pinrank/contracts/internal`.
 export { ContractError } from './contract-error';
+export { actionPartition, actionStreamPartitions, actionSubject, MAX_ACTION_PARTITIONS, type ActionStreamPartition } from './action-partitions';
 export { RowCache } from './row-cache';
 export {
   EXECUTION_PROVIDERS,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type JetStreamClient, type NatsConnection } from 'nats';
 import pino from 'pino';
+import { actionPartition, actionStreamPartitions, actionSubject } from '@pinrank/contracts';
 import { UserAction } from '@pinrank/proto';
 import { startFeatureServer, type FeatureServerApp } from '../app';
 import { startCatalogServer, type CatalogServer } from '../testing/catalog-server';
@@ -11,6 +12,7 @@ import { FeatureTestClient } from '../testing/feature-client';
 const NATS_URL = '127.0.0.1:4222';
 const tag = `${process.pid}_${Date.now()}`;
 const nats = { servers: NATS_URL, stream: `FS_TEST_${tag}`, subject: `fs.test.${tag}.actions`, durable: `fs-test-${tag}` };
+const partitioned = { ...nats, stream: `FS_TEST_P_${tag}`, subject: `fs.test.${tag}.partitioned`, partitions: 3 };
 const NOW = Date.now();
 
 let dir: string;
@@ -23,12 +25,12 @@ const encode = (n: number, patch: Partial<UserAction> = {}): Uint8Array =>
     UserAction.fromPartial({ actionId: `js-${n}`, userId: 'js-user', itemId: `item-${n}`, actionType: 2, timestampMs: NOW - 60_000 + n, surface: 1, ...patch }),
   ).finish();
 
-async function start(): Promise<FeatureServerApp> {
+async function start(options: typeof nats & { partitions?: number } = nats, store = 'lmdb'): Promise<FeatureServerApp> {
   return startFeatureServer({
     server: { address: '127.0.0.1:0', signals: [], logger: pino({ level: 'silent' }) },
-    backend: { kind: 'lmdb', path: join(dir, 'lmdb') },
+    backend: { kind: 'lmdb', path: join(dir, store) },
     content: { address: catalog.address },
-    nats,
+    nats: options,
   });
 }
 
@@ -49,7 +51,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   const jsm = await nc.jetstreamManager();
-  await jsm.streams.delete(nats.stream).catch(() => false);
+  for (const { stream } of [nats, ...actionStreamPartitions(partitioned.stream, partitioned.subject, partitioned.partitions)]) await jsm.streams.delete(stream).catch(() => false);
   await nc.close();
   await catalog.stop();
   rmSync(dir, { recursive: true, force: true });
@@ -97,6 +99,51 @@ describe('JetStream ingest', () => {
       );
       const again = Object.fromEntries((await app.metrics.ingested.get()).values.map((v) => [String(v.labels.result), v.value]));
       expect(again).toMatchObject({ accepted: 5, duplicate: 5 });
+    } finally {
+      client.close();
+      await app.stop();
+    }
+  });
+});
+
+describe('JetStream ingest from a partitioned action stream', () => {
+  it('consumes every partition: each user on the stream its id hashes to, all stored, all acked', async () => {
+    const app = await start(partitioned, 'lmdb-partitioned');
+    const client = new FeatureTestClient(`127.0.0.1:${app.port}`);
+    try {
+      const users = Array.from({ length: 12 }, (_, u) => `p-user-${u}`);
+      for (const [u, userId] of users.entries()) {
+        for (let n = 0; n < 4; n++) {
+          await js.publish(actionSubject(partitioned.subject, userId, 3), encode(100 * u + n, { userId, actionId: `p-${u}-${n}` }));
+        }
+      }
+      // A message on a partition its user does not hash to is still stored: the partition only spreads the load.
+      const stray = users.find((u) => actionPartition(u, 3) !== 0) as string;
+      await js.publish(`${partitioned.subject}.0`, encode(999, { userId: stray, actionId: 'p-stray' }));
+
+      const jsm = await nc.jetstreamManager();
+      const streams = actionStreamPartitions(partitioned.stream, partitioned.subject, 3);
+      const held = await Promise.all(streams.map(async ({ stream }) => (await jsm.streams.info(stream)).state.messages));
+      expect(held.reduce((a, b) => a + b, 0)).toBe(users.length * 4 + 1);
+      // Twelve users over three partitions: each stream carries some.
+      expect(held.every((m) => m > 0)).toBe(true);
+
+      for (const userId of users) {
+        const seq = await waitFor(
+          () => client.sequence({ userId, asOfMs: NOW }),
+          (s) => s.length === (userId === stray ? 5 : 4),
+        );
+        expect(seq.length).toBe(userId === stray ? 5 : 4);
+      }
+      for (const { stream } of streams) {
+        const info = await waitFor(
+          () => jsm.consumers.info(stream, partitioned.durable),
+          (i) => i.num_ack_pending === 0 && i.num_pending === 0,
+        );
+        expect([info.num_ack_pending, info.num_pending]).toEqual([0, 0]);
+      }
+      const counts = Object.fromEntries((await app.metrics.ingested.get()).values.map((v) => [String(v.labels.result), v.value]));
+      expect(counts).toMatchObject({ accepted: users.length * 4 + 1 });
     } finally {
       client.close();
       await app.stop();

@@ -1,4 +1,5 @@
 import { AckPolicy, connect, DeliverPolicy, nanos, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
+import { actionStreamPartitions } from '@pinrank/contracts';
 import { UserAction } from '@pinrank/proto';
 import { type Logger } from 'pino';
 import { type FeatureServerMetrics } from '../metrics';
@@ -8,12 +9,18 @@ import { type Ingester } from './ingester';
 export interface NatsConsumerOptions {
   /** NATS server URLs, comma separated. */
   servers: string;
-  /** JetStream stream name. */
+  /** JetStream stream name (with partitions, the prefix of each partition's stream name). */
   stream: string;
-  /** Subject the actions are published on (one protobuf `UserAction` per message). */
+  /** Subject the actions are published on (one protobuf `UserAction` per message; with partitions, the prefix of each partition's subject). */
   subject: string;
-  /** Durable consumer name, shared by all replicas so each action is consumed once. */
+  /** Durable consumer name, shared by all replicas so each action is consumed once (one per partition's stream). */
   durable: string;
+  /**
+   * Partitions of the action stream (`actionStreamPartitions` of `@pinrank/contracts`):
+   * with P > 1 the consumer reads the streams `<stream>_0` … `<stream>_<P-1>` on the
+   * subjects `<subject>.0` … `<subject>.<P-1>`. Default 1: the stream and subject as named.
+   */
+  partitions?: number;
   /** Most messages stored in one batch. Default 256. */
   batchSize?: number;
   /** Create the stream (on `subject`) and the durable consumer when missing. Default true. */
@@ -25,10 +32,11 @@ export interface NatsConsumerOptions {
 }
 
 /**
- * A JetStream durable pull consumer feeding the ingester. Messages are stored in batches
- * of what has arrived, and each is acked only after its batch is durable; a failed batch
- * is nak'ed for redelivery, which is idempotent because the store drops duplicate action
- * ids. Undecodable or invalid records are terminated (never redelivered) and counted.
+ * A JetStream durable pull consumer feeding the ingester (one per partition of the action
+ * stream, all feeding the same batches). Messages are stored in batches of what has
+ * arrived, and each is acked only after its batch is durable; a failed batch is nak'ed for
+ * redelivery, which is idempotent because the store drops duplicate action ids.
+ * Undecodable or invalid records are terminated (never redelivered) and counted.
  */
 export class NatsActionConsumer {
   private pending: JsMsg[] = [];
@@ -39,7 +47,7 @@ export class NatsActionConsumer {
 
   private constructor(
     private readonly nc: NatsConnection,
-    private readonly messages: ConsumerMessages,
+    private readonly messages: readonly ConsumerMessages[],
     private readonly ingester: Ingester,
     private readonly batchSize: number,
     private readonly retryDelayMs: number,
@@ -58,40 +66,45 @@ export class NatsActionConsumer {
     }
     const batchSize = options.batchSize ?? 256;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new TypeError(`nats.batchSize: must be an integer >= 1, got ${options.batchSize}`);
+    const partitions = actionStreamPartitions(options.stream, options.subject, options.partitions ?? 1);
     const nc = await connect({ servers: options.servers.split(',').map((s) => s.trim()) });
+    const messages: ConsumerMessages[] = [];
     try {
-      if (options.create ?? true) {
-        const jsm = await nc.jetstreamManager();
-        try {
-          await jsm.streams.info(options.stream);
-        } catch {
-          await jsm.streams.add({ name: options.stream, subjects: [options.subject] });
+      const jsm = (options.create ?? true) ? await nc.jetstreamManager() : undefined;
+      for (const { stream, subject } of partitions) {
+        if (jsm) {
+          try {
+            await jsm.streams.info(stream);
+          } catch {
+            await jsm.streams.add({ name: stream, subjects: [subject] });
+          }
+          try {
+            await jsm.consumers.info(stream, options.durable);
+          } catch {
+            await jsm.consumers.add(stream, {
+              durable_name: options.durable,
+              ack_policy: AckPolicy.Explicit,
+              deliver_policy: DeliverPolicy.All,
+              filter_subject: subject,
+              ack_wait: nanos(options.ackWaitMs ?? 30_000),
+            });
+          }
         }
-        try {
-          await jsm.consumers.info(options.stream, options.durable);
-        } catch {
-          await jsm.consumers.add(options.stream, {
-            durable_name: options.durable,
-            ack_policy: AckPolicy.Explicit,
-            deliver_policy: DeliverPolicy.All,
-            filter_subject: options.subject,
-            ack_wait: nanos(options.ackWaitMs ?? 30_000),
-          });
-        }
+        const consumer = await nc.jetstream().consumers.get(stream, options.durable);
+        messages.push(await consumer.consume({ max_messages: batchSize * 2 }));
       }
-      const consumer = await nc.jetstream().consumers.get(options.stream, options.durable);
-      const messages = await consumer.consume({ max_messages: batchSize * 2 });
       const c = new NatsActionConsumer(nc, messages, ingester, batchSize, options.retryDelayMs ?? 1000, extras.metrics, extras.logger);
-      c.loop = c.run();
+      c.loop = Promise.all(messages.map((m) => c.run(m))).then(() => undefined);
       return c;
     } catch (err) {
+      await Promise.all(messages.map((m) => m.close()));
       await nc.close();
       throw err;
     }
   }
 
-  private async run(): Promise<void> {
-    for await (const m of this.messages) {
+  private async run(messages: ConsumerMessages): Promise<void> {
+    for await (const m of messages) {
       this.pending.push(m);
       if (this.pending.length >= this.batchSize) {
         // Back-pressure: stop pulling until the current batches are stored.
@@ -154,7 +167,7 @@ export class NatsActionConsumer {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    await this.messages.close();
+    await Promise.all(this.messages.map((m) => m.close()));
     await this.loop;
     this.flush();
     await this.chain;
