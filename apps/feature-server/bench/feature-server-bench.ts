@@ -7,10 +7,10 @@
 // ratios, not the absolutes.
 //
 //   npx tsx apps/feature-server/bench/feature-server-bench.ts [--actions 20000] [--reads 2000] [--fresh 200] [--read-actions 100] [--built] [--profile-dir DIR] [--smoke]
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import Redis from 'ioredis';
@@ -26,6 +26,7 @@ import { encodeRecord } from '../src/store/stored-record';
 import { catalogVector, startCatalogServer, type CatalogServer } from '../src/testing/catalog-server';
 import { FeatureTestClient } from '../src/testing/feature-client';
 import { bareClient, startBareServer } from './bare-floor';
+import { startServerProcess, type ServerProcess } from './server-process';
 import { BusyCpu, commandTimes, SCRIPT_COMMANDS, spentOn, type CommandTimes } from '@pinrank/redis';
 
 const opts = new Command()
@@ -51,7 +52,6 @@ const tag = `${process.pid}_${Date.now()}`;
 const NOW = Date.now();
 const CATALOG = 5_000;
 if (opts.built) process.env[BENCH_BUILT_ENV] = '1';
-const SERVER_ARGS = entryArgs('apps/feature-server/src/main.ts');
 const started = performance.now();
 
 function log(line: string): void {
@@ -176,13 +176,6 @@ function streamedRead(name: string, client: FeatureTestClient, run: string): Rea
   };
 }
 
-/** A feature-server process started from the real entry point. */
-interface ServerProcess {
-  port: number;
-  metricsPort: number;
-  stop(): Promise<void>;
-}
-
 const serverProcesses: ServerProcess[] = [];
 
 /**
@@ -223,43 +216,9 @@ async function bareFloor(
   };
 }
 
-/** Starts `src/main.ts` with the given variables on free ports; resolves when it logs ready. */
-function startServerProcess(catalog: CatalogServer, env: Record<string, string>): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, [...(opts.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(opts.profileDir)}`] : []), ...SERVER_ARGS], {
-    env: {
-      ...process.env,
-      FEATURE_SERVER_ADDR: '127.0.0.1:0',
-      FEATURE_SERVER_METRICS_ADDR: '127.0.0.1:0',
-      FEATURE_SERVER_EMBEDDING_STORE_ADDR: catalog.address,
-      // The catalog shares the bench process with the load generator: allow it time.
-      FEATURE_SERVER_EMBEDDING_DEADLINE_MS: '15000',
-      // No trace collector here: without this the OTLP exporter retries against a closed port.
-      OTEL_TRACES_EXPORTER: 'none',
-      LOG_LEVEL: 'info',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((ready, fail) => {
-    child.once('exit', (code) => fail(new Error(`bench: feature-server exited (${code}) before ready`)));
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      if (/"level":[56]0/.test(line)) process.stderr.write(`feature-server: ${line}\n`);
-      if (!line.includes('feature-server ready')) return;
-      const { port, metricsPort } = JSON.parse(line) as { port: number; metricsPort: number };
-      child.removeAllListeners('exit');
-      const exited = new Promise<void>((done) => child.once('exit', () => done()));
-      const server: ServerProcess = {
-        port,
-        metricsPort,
-        stop: async () => {
-          if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-          await exited;
-        },
-      };
-      serverProcesses.push(server);
-      ready(server);
-    });
-  });
+/** Starts a feature-server process (server-process.ts), profiled with --profile-dir and stopped at the end of the run. */
+function startServer(catalog: CatalogServer, env: Record<string, string>): Promise<ServerProcess> {
+  return startServerProcess(catalog, env, { ...(opts.profileDir ? { profileDir: opts.profileDir } : {}), started: serverProcesses });
 }
 
 /** Sum and count of the JetStream ingest→visible histogram, scraped from /metrics. */
@@ -430,12 +389,12 @@ async function main(): Promise<void> {
   const catalog = await startCatalogServer(CATALOG);
   const nats = { servers: NATS_URL, stream: `FS_BENCH_${tag}`, subject: `fs.bench.${tag}`, durable: `fs-bench-${tag}` };
   const [lmdbApp, redisApp, lmdbRefApp, redisRowsApp] = await Promise.all([
-    startServerProcess(catalog, { FEATURE_SERVER_BACKEND: 'lmdb', FEATURE_SERVER_LMDB_PATH: join(dir, 'lmdb') }),
-    startServerProcess(catalog, { FEATURE_SERVER_BACKEND: 'redis', FEATURE_SERVER_REDIS_URL: REDIS_URL, FEATURE_SERVER_REDIS_PREFIX: `${prefix}fs:`, FEATURE_SERVER_REDIS_LAYOUT: 'ids' }),
+    startServer(catalog, { FEATURE_SERVER_BACKEND: 'lmdb', FEATURE_SERVER_LMDB_PATH: join(dir, 'lmdb') }),
+    startServer(catalog, { FEATURE_SERVER_BACKEND: 'redis', FEATURE_SERVER_REDIS_URL: REDIS_URL, FEATURE_SERVER_REDIS_PREFIX: `${prefix}fs:`, FEATURE_SERVER_REDIS_LAYOUT: 'ids' }),
     // The LMDB server again with its sequence reads through decoded records (the reference path), reads only.
-    startServerProcess(catalog, { FEATURE_SERVER_BACKEND: 'lmdb', FEATURE_SERVER_LMDB_PATH: join(dir, 'lmdb-ref'), FEATURE_SERVER_READ_FAST_PATH: 'false' }),
+    startServer(catalog, { FEATURE_SERVER_BACKEND: 'lmdb', FEATURE_SERVER_LMDB_PATH: join(dir, 'lmdb-ref'), FEATURE_SERVER_READ_FAST_PATH: 'false' }),
     // The Redis backend again in the records layout (a read is one ZREVRANGEBYSCORE), reads only.
-    startServerProcess(catalog, {
+    startServer(catalog, {
       FEATURE_SERVER_BACKEND: 'redis',
       FEATURE_SERVER_REDIS_URL: REDIS_URL,
       FEATURE_SERVER_REDIS_PREFIX: `${prefix}fs-rows:`,
@@ -516,7 +475,7 @@ async function main(): Promise<void> {
     log('in-process reads measured');
 
     // Freshness through JetStream: publish one action, poll the same replica until it is readable.
-    const freshApp = await startServerProcess(catalog, {
+    const freshApp = await startServer(catalog, {
       FEATURE_SERVER_LMDB_PATH: join(dir, 'fresh'),
       FEATURE_SERVER_NATS_URL: NATS_URL,
       FEATURE_SERVER_NATS_STREAM: nats.stream,
