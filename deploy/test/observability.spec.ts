@@ -64,7 +64,7 @@ describe('Prometheus alert rules', () => {
   const file = join(dir, 'alert-rules.yml');
   const rules = (parse(readFileSync(file, 'utf8')) as { groups: Array<{ name: string; rules: Rule[] }> }).groups.flatMap((g) => g.rules);
 
-  it('covers error ratio, p99 per stage, degraded ratio, queue saturation, snapshot age and ingest lag', () => {
+  it('covers error ratio, p99 per stage, degraded ratio, queue saturation, snapshot age, ingest lag and the action stream backlog', () => {
     const byMetric = (m: string): string[] => rules.filter((r) => r.expr.includes(m)).map((r) => r.alert ?? '');
     expect(byMetric('rpc_server_requests_total')).toContain('PinrankServerErrorRatioHigh');
     expect(byMetric('pinrank_router_stage_duration_seconds_bucket')).toEqual(['PinrankRankLatencyP99High', 'PinrankStageLatencyP99High']);
@@ -72,6 +72,7 @@ describe('Prometheus alert rules', () => {
     expect(byMetric('reason="queue_full"')).toEqual(['PinrankInferenceQueueSaturated']);
     expect(byMetric('embedding_store_active_snapshot_age_seconds')).toEqual(['PinrankSnapshotStale']);
     expect(byMetric('feature_server_jetstream_ingest_to_visible_seconds_bucket')).toEqual(['PinrankIngestLagHigh']);
+    expect(byMetric('feature_server_jetstream_backlog_actions')).toEqual(['PinrankActionStreamBacklog']);
     expect(byMetric('feature_server_redis_layout{mark="records+ids"}')).toEqual(['PinrankRedisTakeoverUnfinished']);
   });
 
@@ -89,5 +90,15 @@ describe('Prometheus alert rules', () => {
       return;
     }
     expect(execFileSync(bin, ['check', 'rules', file], { encoding: 'utf8' })).toMatch(/SUCCESS: \d+ rules found/);
+  });
+
+  it('fires as its unit tests expect (promtool test rules alert-rules.test.yml)', () => {
+    const bin = promtool();
+    if (!bin) {
+      console.warn('skipped: promtool is not installed (Debian package prometheus; .ci/run installs it)');
+      return;
+    }
+    const run = spawnSync(bin, ['test', 'rules', join(dir, 'alert-rules.test.yml')], { encoding: 'utf8' });
+    expect({ status: run.status, output: `${run.stdout}${run.stderr}`.trim() }).toEqual({ status: 0, output: expect.stringContaining('SUCCESS') });
   });
 });

@@ -11,6 +11,8 @@ export class FeatureServerMetrics {
   readonly cacheLookups: Gauge<'result'>;
   /** Seconds from JetStream publish to the action being persisted and visible. */
   readonly ingestToVisible: Histogram;
+  /** Actions of each action-stream partition the durable consumer has not acked yet, as last polled. */
+  readonly jetstreamBacklog: Gauge<'stream'>;
   /** Users the Redis takeover sweep moved from the ids layout into the records layout. */
   readonly redisUsersMoved: Counter;
   /** 1 for the Redis prefix's layout mark this replica last read (ids | records | records+ids). */
@@ -68,6 +70,12 @@ export class FeatureServerMetrics {
       name: 'feature_server_jetstream_ingest_to_visible_seconds',
       help: 'Seconds from JetStream publish to the action being persisted and readable.',
       buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
+      registers: [registry],
+    });
+    this.jetstreamBacklog = new Gauge({
+      name: 'feature_server_jetstream_backlog_actions',
+      help: "Actions in each JetStream stream of the action stream that the feature-server's durable consumer has not acked yet (not delivered, or delivered and not stored), as this replica last polled.",
+      labelNames: ['stream'],
       registers: [registry],
     });
   }

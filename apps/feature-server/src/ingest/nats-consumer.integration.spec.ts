@@ -12,7 +12,7 @@ import { FeatureTestClient } from '../testing/feature-client';
 const NATS_URL = '127.0.0.1:4222';
 const tag = `${process.pid}_${Date.now()}`;
 const nats = { servers: NATS_URL, stream: `FS_TEST_${tag}`, subject: `fs.test.${tag}.actions`, durable: `fs-test-${tag}` };
-const partitioned = { ...nats, stream: `FS_TEST_P_${tag}`, subject: `fs.test.${tag}.partitioned`, partitions: 3 };
+const partitioned = { ...nats, stream: `FS_TEST_P_${tag}`, subject: `fs.test.${tag}.partitioned`, partitions: 3, backlogPollMs: 25 };
 const NOW = Date.now();
 
 let dir: string;
@@ -25,7 +25,7 @@ const encode = (n: number, patch: Partial<UserAction> = {}): Uint8Array =>
     UserAction.fromPartial({ actionId: `js-${n}`, userId: 'js-user', itemId: `item-${n}`, actionType: 2, timestampMs: NOW - 60_000 + n, surface: 1, ...patch }),
   ).finish();
 
-async function start(options: typeof nats & { partitions?: number } = nats, store = 'lmdb'): Promise<FeatureServerApp> {
+async function start(options: typeof nats & { partitions?: number; backlogPollMs?: number } = nats, store = 'lmdb'): Promise<FeatureServerApp> {
   return startFeatureServer({
     server: { address: '127.0.0.1:0', signals: [], logger: pino({ level: 'silent' }) },
     backend: { kind: 'lmdb', path: join(dir, store) },
@@ -144,6 +144,12 @@ describe('JetStream ingest from a partitioned action stream', () => {
       }
       const counts = Object.fromEntries((await app.metrics.ingested.get()).values.map((v) => [String(v.labels.result), v.value]));
       expect(counts).toMatchObject({ accepted: users.length * 4 + 1 });
+      // The backlog gauge, polled every 25 ms here: one series per partition's stream, at 0 once all is acked.
+      const backlog = await waitFor(
+        async () => (await app.metrics.jetstreamBacklog.get()).values.map((v) => [String(v.labels.stream), v.value] as const).sort(),
+        (v) => v.length === 3 && v.every(([, n]) => n === 0),
+      );
+      expect(backlog).toEqual(streams.map(({ stream }) => [stream, 0]).sort());
     } finally {
       client.close();
       await app.stop();

@@ -1,4 +1,4 @@
-import { AckPolicy, connect, DeliverPolicy, nanos, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
+import { AckPolicy, connect, DeliverPolicy, nanos, type ConsumerMessages, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
 import { actionStreamPartitions } from '@pinrank/contracts';
 import { UserAction } from '@pinrank/proto';
 import { type Logger } from 'pino';
@@ -29,6 +29,8 @@ export interface NatsConsumerOptions {
   retryDelayMs?: number;
   /** How long JetStream waits for an ack before redelivering, ms. Default 30000. */
   ackWaitMs?: number;
+  /** How often the consumer's backlog on each stream is polled into `feature_server_jetstream_backlog_actions`, ms; 0: never. Default 15000. */
+  backlogPollMs?: number;
 }
 
 /**
@@ -44,6 +46,9 @@ export class NatsActionConsumer {
   private flushScheduled = false;
   private loop: Promise<void> = Promise.resolve();
   private stopped = false;
+  private backlogTimer: NodeJS.Timeout | undefined;
+  private backlogPoll: Promise<void> = Promise.resolve();
+  private backlogFailing = false;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -95,6 +100,8 @@ export class NatsActionConsumer {
       }
       const c = new NatsActionConsumer(nc, messages, ingester, batchSize, options.retryDelayMs ?? 1000, extras.metrics, extras.logger);
       c.loop = Promise.all(messages.map((m) => c.run(m))).then(() => undefined);
+      const pollMs = options.backlogPollMs ?? 15_000;
+      if (extras.metrics && pollMs > 0) c.pollBacklog(await nc.jetstreamManager(), partitions.map((p) => p.stream), options.durable, pollMs);
       return c;
     } catch (err) {
       await Promise.all(messages.map((m) => m.close()));
@@ -163,10 +170,33 @@ export class NatsActionConsumer {
     }
   }
 
+  /**
+   * Polls the durable consumer of each stream every `everyMs` and sets the backlog gauge: what
+   * is not delivered yet plus what is delivered and not acked. A failed poll is logged once,
+   * until one succeeds again; the gauge keeps its last values meanwhile.
+   */
+  private pollBacklog(jsm: JetStreamManager, streams: readonly string[], durable: string, everyMs: number): void {
+    const poll = async (): Promise<void> => {
+      try {
+        const infos = await Promise.all(streams.map((stream) => jsm.consumers.info(stream, durable)));
+        infos.forEach((info, i) => this.metrics?.jetstreamBacklog.set({ stream: streams[i] as string }, info.num_pending + info.num_ack_pending));
+        this.backlogFailing = false;
+      } catch (err) {
+        if (!this.backlogFailing) this.logger?.warn({ err }, 'jetstream: backlog poll failed; retrying');
+        this.backlogFailing = true;
+      }
+    };
+    this.backlogPoll = poll();
+    this.backlogTimer = setInterval(() => (this.backlogPoll = poll()), everyMs);
+    this.backlogTimer.unref();
+  }
+
   /** Stops pulling, waits for in-flight batches to be stored and acked, and closes the connection. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    clearInterval(this.backlogTimer);
+    await this.backlogPoll;
     await Promise.all(this.messages.map((m) => m.close()));
     await this.loop;
     this.flush();
