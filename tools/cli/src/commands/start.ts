@@ -1,12 +1,14 @@
 import { resolve } from 'node:path';
-import { type Command } from 'commander';
-import { SERVICE_IDENTITIES } from '@pinrank/contracts';
+import { Option, type Command } from 'commander';
+import { MAX_ACTION_PARTITIONS, SERVICE_IDENTITIES } from '@pinrank/contracts';
 import { repoRoot } from '@pinrank/service-kit';
 import { EmbeddingStoreClient, ListSnapshotsRequest, LoadSnapshotRequest, SnapshotState } from '@pinrank/proto';
+import { CliError } from '../cli-error';
 import { type CliIo } from '../io';
 import { openClient, unary } from '../remote/call';
 import { table } from '../remote/table';
-import { localStackServices } from '../stack/local-stack';
+import { localStackServices, stackPortsInUse } from '../stack/local-stack';
+import { portsTaken } from '../stack/port-check';
 import { ManagedProcess } from '../stack/managed-process';
 import { prepareStackData } from '../stack/prepare-data';
 import { feedFeatureServer, historyLoadedLine } from '../stack/replay-feed';
@@ -29,6 +31,8 @@ interface StartFlags {
   replay: boolean;
   redis?: string;
   nats?: string;
+  natsPartitions: number;
+  replayVia: 'grpc' | 'nats';
   quiet?: boolean;
   built?: boolean;
   progress: boolean;
@@ -38,6 +42,8 @@ interface StartFlags {
 }
 
 const START_TIMEOUT_MS = 180_000;
+/** The subject the stack's feature-server consumes the action stream on (its FEATURE_SERVER_NATS_SUBJECT default). */
+const ACTION_SUBJECT = 'pinrank.actions';
 /** Deadline of the start-up admin calls to the local embedding-store: it may be busy loading a snapshot on a loaded machine. */
 const ADMIN_CALL_MS = 30_000;
 
@@ -68,6 +74,8 @@ export function registerStart(program: Command, io: CliIo): void {
     .option('--no-replay', 'do not feed feature-server from the simulated action stream')
     .option('--redis <url>', 'use Redis (e.g. redis://127.0.0.1:6379) instead of embedded LMDB')
     .option('--nats <url>', 'also consume actions from NATS JetStream (e.g. nats://127.0.0.1:4222)')
+    .option('--nats-partitions <n>', 'partitions of the JetStream action stream (FEATURE_SERVER_NATS_PARTITIONS)', intOption(1, MAX_ACTION_PARTITIONS), 1)
+    .addOption(new Option('--replay-via <way>', 'how the live replay reaches feature-server: IngestActions calls, or published onto the JetStream action stream (needs --nats)').choices(['grpc', 'nats']).default('grpc'))
     .option('--quiet', "don't forward the services' log lines")
     .option('--built', 'run the bundles from `nx build` (dist/) instead of the sources')
     .option('--no-progress', 'do not draw progress bars')
@@ -75,6 +83,16 @@ export function registerStart(program: Command, io: CliIo): void {
     .option('--restart-window <s>', 'window (seconds) over which --max-restarts counts exits', intOption(1, 86_400), 60)
     .option('--insecure', 'plaintext and no authorization policy (debugging); admin RPCs still need the admin token')
     .action(async (flags: StartFlags) => {
+      if (flags.replayVia === 'nats' && !flags.nats) throw new CliError('--replay-via nats publishes onto JetStream: give the NATS server with --nats <url>', 'usage');
+      // A stack already running here (or anything else on these ports) would answer the health checks for
+      // services that cannot bind: refuse now instead of crash-looping.
+      const taken = await portsTaken(flags.host, stackPortsInUse(flags.port));
+      if (taken.length > 0) {
+        throw new CliError(
+          `${taken.map((t) => `port ${t.port} (${t.what})`).join(', ')} on ${flags.host} ${taken.length === 1 ? 'is' : 'are'} in use, perhaps by another pinrank stack: stop it, or start this one elsewhere with --port (the router's port; the others follow it)`,
+          'failure',
+        );
+      }
       const root = repoRoot();
       const dataDir = resolve(flags.data);
       const progress = new PhaseProgress(flags.progress && io.errIsTty);
@@ -101,7 +119,7 @@ export function registerStart(program: Command, io: CliIo): void {
         host: flags.host,
         basePort: flags.port,
         ...(flags.redis ? { redisUrl: flags.redis } : {}),
-        ...(flags.nats ? { natsUrl: flags.nats } : {}),
+        ...(flags.nats ? { natsUrl: flags.nats, natsPartitions: flags.natsPartitions } : {}),
       });
       // Settles when the stack is over: with a message when a service crash-looped, empty after Ctrl-C.
       let finish: ((message: string) => void) | undefined;
@@ -181,9 +199,11 @@ export function registerStart(program: Command, io: CliIo): void {
             liveFromMs: data.liveFromMs,
             historyDays: flags.historyDays,
             speedup: flags.speedup,
+            ...(flags.replayVia === 'nats' && flags.nats ? { liveVia: { servers: flags.nats, subject: ACTION_SUBJECT, partitions: flags.natsPartitions } } : {}),
             signal: abort.signal,
             onPause: (err) => io.err(`action replay paused (${err.message}); retrying until feature-server is back\n`),
-            onHistoryLoaded: (s) => io.err(`feature-server: ${historyLoadedLine(s, flags.historyDays)}; live replay at ${flags.speedup}× from now on\n`),
+            onHistoryLoaded: (s) =>
+              io.err(`feature-server: ${historyLoadedLine(s, flags.historyDays)}; live replay at ${flags.speedup}× from now on${flags.replayVia === 'nats' ? `, published onto JetStream (${flags.natsPartitions} partition${flags.natsPartitions === 1 ? '' : 's'})` : ''}\n`),
           }).catch((err: Error) => {
             if (!stopping) io.err(`action replay stopped: ${err.message}\n`);
           });

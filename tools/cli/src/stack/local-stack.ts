@@ -22,6 +22,8 @@ export interface LocalStackOptions {
   redisUrl?: string;
   /** Optional NATS URL: feature-server also consumes the action stream from JetStream. */
   natsUrl?: string;
+  /** Partitions of that action stream (FEATURE_SERVER_NATS_PARTITIONS); default 1. */
+  natsPartitions?: number;
   /** The stack's certificates: every service runs mutual TLS with its policy enforced. Without: plaintext, data RPCs open (admin RPCs still need the token). */
   pki?: LocalPki;
 }
@@ -30,6 +32,21 @@ export interface LocalStackOptions {
 export function stackPorts(base: number): Record<'router' | 'featureServer' | 'embeddingStore' | 'gpu' | 'cpu', number> {
   return { router: base, featureServer: base + 1, embeddingStore: base + 2, gpu: base + 11, cpu: base + 12 };
 }
+
+/** Every port a stack whose router listens on `base` binds, by what binds it: each service's gRPC port and its metrics port (1000 above). */
+export function stackPortsInUse(base: number): Array<{ what: string; port: number }> {
+  const names = { router: 'router', featureServer: 'feature-server', embeddingStore: 'embedding-store', gpu: 'gpu-worker', cpu: 'cpu-worker' } as const;
+  return Object.entries(stackPorts(base)).flatMap(([key, port]) => {
+    const name = names[key as keyof typeof names];
+    return [
+      { what: `${name} gRPC`, port },
+      { what: `${name} metrics`, port: port + METRICS_PORT_OFFSET },
+    ];
+  });
+}
+
+/** A service's metrics port is its gRPC port plus this. */
+const METRICS_PORT_OFFSET = 1000;
 
 /**
  * The tracing variables a local stack adds to the services' environment: none
@@ -48,7 +65,7 @@ export function localStackServices(o: LocalStackOptions): { services: ServiceSpe
   const p = stackPorts(o.basePort);
   const adminToken = o.adminToken ?? randomBytes(16).toString('hex');
   const addr = (port: number): string => `${o.host}:${port}`;
-  const metrics = (port: number): string => `${o.host}:${port + 1000}`;
+  const metrics = (port: number): string => `${o.host}:${port + METRICS_PORT_OFFSET}`;
   const common = {
     PINRANK_ADMIN_TOKENS: adminToken,
     TSX_TSCONFIG_PATH: join(o.root, 'tsconfig.base.json'),
@@ -96,7 +113,7 @@ export function localStackServices(o: LocalStackOptions): { services: ServiceSpe
         ...(redis
           ? { FEATURE_SERVER_BACKEND: 'redis', FEATURE_SERVER_REDIS_URL: redis }
           : { FEATURE_SERVER_BACKEND: 'lmdb', FEATURE_SERVER_LMDB_PATH: join(o.dataDir, 'feature-server') }),
-        ...(o.natsUrl ? { FEATURE_SERVER_NATS_URL: o.natsUrl } : {}),
+        ...(o.natsUrl ? { FEATURE_SERVER_NATS_URL: o.natsUrl, FEATURE_SERVER_NATS_PARTITIONS: String(o.natsPartitions ?? 1) } : {}),
       },
     },
     ...(['gpu', 'cpu'] as const).map(

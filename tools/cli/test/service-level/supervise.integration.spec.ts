@@ -119,3 +119,19 @@ it('restarts a GPU worker killed with SIGKILL; Rank keeps answering and is un-de
   // The rest of the stack was never restarted.
   expect(lines.filter((l) => l.startsWith('[supervisor]') && !l.includes('gpu-worker'))).toEqual([]);
 }, 240_000);
+
+it('refuses at once to start a second stack on the ports of the running one, naming them', async () => {
+  const second = spawn(process.execPath, [join(REPO_ROOT, 'tools', 'cli', 'bin', 'pinrank.cjs'), 'start', '--data', dir, '--port', String(base), '--no-progress', '--no-replay'], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  for (const s of [second.stdout, second.stderr]) s?.on('data', (d: Buffer) => (output += d.toString()));
+  const code = await new Promise<number | null>((resolve) => second.once('exit', (c) => resolve(c)));
+  expect(code).toBe(1);
+  expect(output).toContain(`port ${base} (router gRPC)`);
+  expect(output).toContain(`port ${base + 1011} (gpu-worker metrics)`);
+  expect(output).toMatch(/in use, perhaps by another pinrank stack: stop it, or start this one elsewhere with --port/);
+  // The running stack was not touched.
+  expect((await rank(99)).items.length).toBeGreaterThan(0);
+}, 60_000);
