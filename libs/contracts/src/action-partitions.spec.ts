@@ -30,6 +30,13 @@ describe('action stream partitions', () => {
     ]);
   });
 
+  it('refuses a wildcard subject to partition', () => {
+    expect(actionStreamPartitions('S', 'pinrank.actions.>', 1)).toEqual([{ stream: 'S', subject: 'pinrank.actions.>' }]);
+    for (const bad of ['pinrank.actions.>', 'pinrank.*.actions', 'pinrank..actions']) {
+      expect(() => actionStreamPartitions('S', bad, 3)).toThrow(/must be a plain subject/);
+    }
+  });
+
   it('refuses a partition count outside 1..256', () => {
     for (const bad of [0, -1, 1.5, NaN, MAX_ACTION_PARTITIONS + 1]) {
       expect(() => actionPartition('u', bad)).toThrow(/expected an integer in 1\.\.256/);

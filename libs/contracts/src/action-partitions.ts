@@ -39,6 +39,9 @@ export function actionPartition(userId: string, partitions: number): number {
 export function actionStreamPartitions(stream: string, subject: string, partitions: number): ActionStreamPartition[] {
   checkPartitions(partitions);
   if (partitions === 1) return [{ stream, subject }];
+  if (subject.split('.').some((token) => token === '*' || token === '>' || token === '')) {
+    throw new TypeError(`action stream subject "${subject}": with ${partitions} partitions it must be a plain subject (no wildcard or empty token), to which ".<partition>" is appended`);
+  }
   return Array.from({ length: partitions }, (_, p) => ({ stream: `${stream}_${p}`, subject: `${subject}.${p}` }));
 }
 
