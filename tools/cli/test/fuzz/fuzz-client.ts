@@ -1,6 +1,7 @@
 // Raw gRPC calls that send bytes as they are (no serializer), in every
 // streaming shape, always with a deadline, and report the status.
-import { Client, Metadata, status, type ChannelCredentials, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import { Client, Metadata, status, type ServiceError, type StatusObject } from '@grpc/grpc-js';
+import { channelCredentials, clientChannelOptions, type ClientTlsOptions } from '@pinrank/service-kit';
 
 /** The streaming shape of a method. */
 export type CallShape = 'unary' | 'client_stream' | 'server_stream' | 'bidi';
@@ -24,11 +25,9 @@ const identity = (b: Buffer): Buffer => b;
 export class RawClient {
   private readonly client: Client;
 
-  constructor(address: string, creds: ChannelCredentials) {
-    this.client = new Client(address, creds, {
-      'grpc.max_receive_message_length': 64 * 2 ** 20,
-      'grpc.max_send_message_length': 64 * 2 ** 20,
-    });
+  /** A channel to `address`, plaintext or with `tls` (the service kit's client defaults: 64 MiB messages; a loopback IP verified as localhost). */
+  constructor(address: string, tls?: ClientTlsOptions) {
+    this.client = new Client(address, channelCredentials(tls, address), clientChannelOptions(tls ? { tls } : {}, address));
   }
 
   /** Calls `path` with `messages` (one for unary and server-streaming calls) and resolves with the status; never rejects. */

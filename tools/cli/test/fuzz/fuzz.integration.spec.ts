@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Metadata } from '@grpc/grpc-js';
 import { SERVICE_IDENTITIES } from '@pinrank/contracts';
 import { HealthCheckRequest, HealthCheckResponse_ServingStatus, HealthClient } from '@pinrank/proto';
-import { channelCredentials } from '@pinrank/service-kit';
+import { openClient } from '../../src/remote/call';
 import { itemId, userId } from '@pinrank/sim';
 import { type StackServiceName } from '../../src/stack/ephemeral-stack';
 import { startServiceStack, REPO_ROOT, type ServiceStack } from '../service-level/stack-fixture';
@@ -42,7 +42,7 @@ function clientFor(process: StackServiceName, path: string): RawClient {
   const identity = identityFor(path);
   const key = `${process}|${identity}`;
   let c = clients.get(key);
-  if (!c) clients.set(key, (c = new RawClient(stack.address[process], channelCredentials(stack.clientTls(identity)))));
+  if (!c) clients.set(key, (c = new RawClient(stack.address[process], stack.clientTls(identity))));
   return c;
 }
 
@@ -63,7 +63,7 @@ function rssMb(pid: number | undefined): number {
 }
 
 function serving(address: string): Promise<boolean> {
-  const client = new HealthClient(address, channelCredentials(stack.clientTls(SERVICE_IDENTITIES.operator)));
+  const client = openClient(HealthClient, address, stack.clientTls(SERVICE_IDENTITIES.operator));
   return new Promise<boolean>((resolve) =>
     client.check(HealthCheckRequest.fromPartial({ service: '' }), new Metadata(), { deadline: new Date(Date.now() + 10_000) }, (err, res) =>
       resolve(!err && res.status === HealthCheckResponse_ServingStatus.SERVING),

@@ -1,7 +1,7 @@
 // Metric names on both sides of the dashboard check: those a PromQL
 // expression reads, and those a /metrics page exports.
 
-const KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan']);
+const KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan', 'on', 'ignoring', 'group_left', 'group_right', 'by', 'without']);
 const HISTOGRAM_SUFFIXES = ['_bucket', '_sum', '_count'];
 
 /**

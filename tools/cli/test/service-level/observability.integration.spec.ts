@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { status } from '@grpc/grpc-js';
 import { SERVICE_IDENTITIES } from '@pinrank/contracts';
 import { RankRequest, RankerClient } from '@pinrank/proto';
-import { channelCredentials } from '@pinrank/service-kit';
+import { openClient } from '../../src/remote/call';
 import { itemId, userId } from '@pinrank/sim';
 import { parse } from 'yaml';
 import { version } from '../../package.json';
@@ -88,7 +88,7 @@ beforeAll(async () => {
   });
   await running;
   // The stack runs with mutual TLS: call it as the operator, with the certificate it issued.
-  ranker = new RankerClient(`127.0.0.1:${base}`, channelCredentials(stackClientTls(ensureStackPki(dataDir, '127.0.0.1'), SERVICE_IDENTITIES.operator)));
+  ranker = openClient(RankerClient, `127.0.0.1:${base}`, stackClientTls(ensureStackPki(dataDir, '127.0.0.1'), SERVICE_IDENTITIES.operator));
 }, 600_000);
 
 afterAll(async () => {

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { SERVICE_IDENTITIES } from '@pinrank/contracts';
 import { RankerClient, RankRequest, type RankResponse } from '@pinrank/proto';
-import { channelCredentials } from '@pinrank/service-kit';
+import { openClient } from '../../src/remote/call';
 import { itemId, userId } from '@pinrank/sim';
 import { freePorts } from '@pinrank/service-kit';
 import { ensureStackPki, stackClientTls } from '../../src/stack/stack-pki';
@@ -60,7 +60,7 @@ beforeAll(async () => {
   await waitLine(/^pinrank is running/, 300_000);
   // The stack runs with mutual TLS: call it as the operator, with the certificate it issued.
   const tls = stackClientTls(ensureStackPki(dir, '127.0.0.1'), SERVICE_IDENTITIES.operator);
-  ranker = new RankerClient(`127.0.0.1:${base}`, channelCredentials(tls));
+  ranker = openClient(RankerClient, `127.0.0.1:${base}`, tls);
 }, 320_000);
 
 afterAll(async () => {
