@@ -137,9 +137,24 @@ export function registerStart(program: Command, io: CliIo): void {
         io.err('stopped.\n');
         finish?.('');
       };
-      const onSignal = (): void => void stopAll();
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      // The first SIGINT/SIGTERM drains every service; a second one stops waiting, but still leaves no service
+      // running behind: each is killed before the command exits.
+      let signals = 0;
+      const onSignal = (): void => {
+        if (++signals === 1) return void stopAll();
+        io.err('second signal: killing every service now\n');
+        for (const s of running) {
+          if (s.pid === undefined) continue;
+          try {
+            process.kill(s.pid, 'SIGKILL');
+          } catch {
+            // Already gone.
+          }
+        }
+        process.exit(130);
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
       const log = (name: string, line: string): void => {
         if (!flags.quiet) io.err(`[${name}] ${line}\n`);
       };

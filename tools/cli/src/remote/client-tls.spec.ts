@@ -23,8 +23,12 @@ describe('clientTlsFor', () => {
     expect(clientTlsFor({ tlsDir: pki, plaintext: true })).toBeUndefined();
   });
 
+  it("takes the data folder of a `pinrank start --data <dir>` too (its pki/)", () => {
+    expect(clientTlsFor({ tlsDir: dir })).toEqual(clientTlsFor({ tlsDir: join(dir, 'pki') }));
+  });
+
   it('says what is missing in a given folder, and is plaintext when the default folder holds nothing', () => {
-    expect(() => clientTlsFor({ tlsDir: dir })).toThrow(/needs ca.crt, pinrank-operator.crt/);
+    expect(() => clientTlsFor({ tlsDir: join(dir, 'pki', 'nothing-here') })).toThrow(/needs ca.crt, pinrank-operator.crt and pinrank-operator.key, in it or in its pki\//);
     process.env['PINRANK_TLS_DIR'] = join(dir, 'nothing-here');
     expect(clientTlsFor({})).toBeUndefined();
   });

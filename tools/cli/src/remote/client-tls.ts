@@ -8,7 +8,7 @@ export const DEFAULT_TLS_DIR = '.cache/stack/pki';
 
 /** How a client command finds its credentials. */
 export interface ClientTlsFlags {
-  /** Folder laid out by `pinrank start` (ca.crt, <identity>.crt/.key); default PINRANK_TLS_DIR or .cache/stack/pki. */
+  /** Folder laid out by `pinrank start` (ca.crt, <identity>.crt/.key), or its data folder (holding them in pki/); default PINRANK_TLS_DIR or .cache/stack/pki. */
   tlsDir?: string;
   /** Talk plaintext even when certificates are there. */
   plaintext?: boolean;
@@ -30,10 +30,16 @@ export function clientTlsFor(flags: ClientTlsFlags, identity: string = SERVICE_I
     return { caFile: env['PINRANK_TLS_CA_FILE'], certFile: env['PINRANK_TLS_CERT_FILE'], keyFile: env['PINRANK_TLS_KEY_FILE'] };
   }
   const dir = resolve(flags.tlsDir ?? process.env['PINRANK_TLS_DIR'] ?? DEFAULT_TLS_DIR);
-  const files = { caFile: join(dir, 'ca.crt'), certFile: join(dir, `${identity}.crt`), keyFile: join(dir, `${identity}.key`) };
-  if (!Object.values(files).every((f) => existsSync(f))) {
-    if (flags.tlsDir !== undefined) throw new Error(`--tls-dir ${flags.tlsDir}: needs ca.crt, ${identity}.crt and ${identity}.key (as \`pinrank start\` writes them)`);
-    return undefined;
+  // The certificate folder itself, or the data folder of a `pinrank start --data <dir>` holding it in pki/.
+  const files = certificatesIn(dir, identity) ?? certificatesIn(join(dir, 'pki'), identity);
+  if (!files && flags.tlsDir !== undefined) {
+    throw new Error(`--tls-dir ${flags.tlsDir}: needs ca.crt, ${identity}.crt and ${identity}.key, in it or in its pki/ (as \`pinrank start --data <dir>\` writes them)`);
   }
   return files;
+}
+
+/** The CA and `identity`'s certificate and key in `dir`, when all three are there. */
+function certificatesIn(dir: string, identity: string): ClientTlsOptions | undefined {
+  const files = { caFile: join(dir, 'ca.crt'), certFile: join(dir, `${identity}.crt`), keyFile: join(dir, `${identity}.key`) };
+  return Object.values(files).every((f) => existsSync(f)) ? files : undefined;
 }

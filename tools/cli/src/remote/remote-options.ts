@@ -8,7 +8,7 @@ import { DEFAULT_ENDPOINTS, type RemoteFlags, type StackService } from './endpoi
 /** Adds --tls-dir and --plaintext: how a client finds its certificate. */
 export function tlsOptions(cmd: Command): Command {
   return cmd
-    .option('--tls-dir <dir>', `certificates written by \`pinrank start\` (default PINRANK_TLS_DIR or ${DEFAULT_TLS_DIR} when present)`)
+    .option('--tls-dir <dir>', `certificates written by \`pinrank start\`, or its --data folder (default PINRANK_TLS_DIR or ${DEFAULT_TLS_DIR} when present)`)
     .option('--plaintext', 'no TLS (a stack started with --insecure)');
 }
 

@@ -10,7 +10,7 @@ describe('the history load line', () => {
 
   it('tells actions a restarted stack already held from new ones, and names refusals', () => {
     expect(historyLoadedLine(summary(150_000, { accepted: 2_235, duplicates: 147_760, rejected: 5 }), 3)).toBe(
-      '150000 actions of the last 3 days sent (2235 stored, 147760 already held, 5 refused)',
+      "150000 actions of the last 3 days sent (2235 stored, 147760 already held or beyond a user's retention, 5 refused)",
     );
   });
 });

@@ -109,11 +109,12 @@ export async function feedFeatureServer(o: FeedOptions): Promise<IngestSummary> 
 }
 
 /**
- * What the history load did: actions sent, stored, already held (a restarted
- * stack keeps its data and sends the same action ids again) and refused.
+ * What the history load did: actions sent, stored, not stored because already held (a
+ * restarted stack keeps its data and sends the same action ids again) or older than the
+ * actions a user keeps (the reply counts both as duplicates), and refused.
  */
 export function historyLoadedLine(s: IngestSummary, days: number): string {
   const { accepted, duplicates, rejected } = s.response;
-  const parts = [`${accepted} stored`, ...(duplicates > 0 ? [`${duplicates} already held`] : []), ...(rejected > 0 ? [`${rejected} refused`] : [])];
+  const parts = [`${accepted} stored`, ...(duplicates > 0 ? [`${duplicates} already held or beyond a user's retention`] : []), ...(rejected > 0 ? [`${rejected} refused`] : [])];
   return `${s.sent} actions of the last ${days} days sent (${parts.join(', ')})`;
 }
