@@ -31,5 +31,10 @@ describe('feature-server configuration', () => {
     expect(readFeatureServerConfig({}, []).natsPartitions).toBe(1);
     expect(readFeatureServerConfig({ FEATURE_SERVER_NATS_PARTITIONS: '5' }, []).natsPartitions).toBe(5);
     for (const bad of ['0', '257', 'five', '1.5']) expect(() => readFeatureServerConfig({ FEATURE_SERVER_NATS_PARTITIONS: bad }, [])).toThrow(/FEATURE_SERVER_NATS_PARTITIONS/);
+    // A wildcard subject can be consumed whole, not partitioned: refused with both variables named.
+    expect(readFeatureServerConfig({ FEATURE_SERVER_NATS_SUBJECT: 'pinrank.actions.>' }, []).natsSubject).toBe('pinrank.actions.>');
+    expect(() => readFeatureServerConfig({ FEATURE_SERVER_NATS_SUBJECT: 'pinrank.actions.>', FEATURE_SERVER_NATS_PARTITIONS: '3' }, [])).toThrow(
+      /FEATURE_SERVER_NATS_SUBJECT="pinrank\.actions\.>" with FEATURE_SERVER_NATS_PARTITIONS=3: .*must be a plain subject/,
+    );
   });
 });

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { MAX_ACTION_PARTITIONS } from '@pinrank/contracts';
-import { readConfig, serverVars, vars, type ConfigOf } from '@pinrank/service-kit';
+import { actionStreamPartitions, MAX_ACTION_PARTITIONS } from '@pinrank/contracts';
+import { ConfigError, readConfig, serverVars, vars, type ConfigOf } from '@pinrank/service-kit';
 import { REDIS_LAYOUT_CHOICES } from './store/redis-action-store';
 
 /** The feature-server's configuration variables (each also a --kebab-case flag). */
@@ -33,6 +33,11 @@ export type FeatureServerConfig = ConfigOf<typeof featureServerVars> & { protoRo
 /** Reads and validates the configuration at the app's edge; throws ConfigError naming each bad variable. */
 export function readFeatureServerConfig(env: Readonly<Record<string, string | undefined>>, argv: readonly string[]): FeatureServerConfig {
   const c = readConfig(featureServerVars, env, argv);
+  try {
+    actionStreamPartitions(c.natsStream, c.natsSubject, c.natsPartitions);
+  } catch (err) {
+    throw new ConfigError([`FEATURE_SERVER_NATS_SUBJECT="${c.natsSubject}" with FEATURE_SERVER_NATS_PARTITIONS=${c.natsPartitions}: ${(err as Error).message}`]);
+  }
   // src/ (tsx) and dist/apps/<app>/ (bundle) are both three levels below the repository root.
   return { ...c, protoRoot: c.protoDir ?? resolve(__dirname, '../../../proto') };
 }
