@@ -2,6 +2,11 @@
 // hash tag, so each user's scripts and transactions stay on one node). What differs between
 // the two is kept here: how to connect, which nodes to SCAN or ask for their clients, how a
 // batch of per-user commands goes out, and how to open a second connection.
+// The module ships no types. They are referenced from here so that every program compiling this file
+// has them: an app's own tsconfig (its `nx build` type-check) includes only the app's sources and reaches
+// this library by path, so it would not see the declaration file otherwise.
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- an ambient module declaration cannot be imported
+/// <reference path="./cluster-key-slot.d.ts" />
 import calculateSlot from 'cluster-key-slot';
 import Redis, { Cluster, type ChainableCommander, type RedisOptions } from 'ioredis';
 
