@@ -1,14 +1,17 @@
-// The live replay published onto a partitioned JetStream action stream (`pinrank start
-// --nats … --replay-via nats`), against the loopback NATS server: every live action lands
-// once, in the stream of its user's partition, and a chunk published again is dropped by
-// JetStream's duplicate window (the action id is the message id).
+// Producers of a partitioned JetStream action stream, against the loopback NATS server: the
+// publisher, the live replay of `pinrank start --nats … --replay-via nats`, and `pinrank ingest
+// --nats`. Every action lands once, in the stream of its user's partition, and a chunk
+// published again is dropped by JetStream's duplicate window (the action id is the message id).
 import { mkdtempSync, rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type JetStreamManager, type NatsConnection } from 'nats';
 import { actionPartition, actionStreamPartitions } from '@pinrank/contracts';
 import { UserAction } from '@pinrank/proto';
 import { readActionLog, writeWorld, type WorldManifest } from '@pinrank/sim';
+import { main } from '../cli';
+import { type CliIo } from '../io';
 import { ActionPublisher } from '../remote/publish-actions';
 import { feedFeatureServer } from './replay-feed';
 
@@ -113,4 +116,22 @@ describe('the live replay through JetStream', () => {
     const after = Date.now();
     for (const m of got) expect(m.action.timestampMs >= before && m.action.timestampMs <= after).toBe(true);
   }, 60_000);
+});
+
+describe('pinrank ingest --nats', () => {
+  it("publishes a JSON-lines file onto the partitioned action stream, each action on its user's partition", async () => {
+    await clear();
+    const file = join(dir, 'actions.jsonl');
+    const rows = Array.from({ length: 25 }, (_, i) => JSON.stringify({ actionId: `f${i}`, userId: `file-user-${i % 6}`, itemId: `i${i}`, actionType: 'ACTION_TYPE_SAVE', timestampMs: 1_767_225_600_000 + i }));
+    await writeFile(file, `${rows.join('\n')}\n`);
+    let out = '';
+    const io: CliIo = { out: (t) => void (out += t), err: () => undefined, errIsTty: false };
+    const args = ['ingest', '--file', file, '--nats', NATS_URL, '--subject', target.subject, '--partitions', '3', '--batch', '10'];
+    expect(await main(['node', 'pinrank', ...args], io)).toBe(0);
+    expect(out).toMatch(new RegExp(`^published 25 actions in [0-9.]+ s onto ${target.subject.replace(/\./g, '\\.')}\\.<0\\.\\.2> \\(3 partitions\\)\\n$`));
+    const got = await stored();
+    expect(got.map((m) => m.action.actionId).sort()).toEqual(Array.from({ length: 25 }, (_, i) => `f${i}`).sort());
+    for (const m of got) expect(m.partition).toBe(actionPartition(m.action.userId, 3));
+    expect(got.every((m) => m.action.actionType === 3)).toBe(true);
+  });
 });
