@@ -26,6 +26,7 @@ import { encodeRecord } from '../src/store/stored-record';
 import { catalogVector, startCatalogServer, type CatalogServer } from '../src/testing/catalog-server';
 import { FeatureTestClient } from '../src/testing/feature-client';
 import { bareClient, startBareServer } from './bare-floor';
+import { f } from './bench-figures';
 import { startServerProcess, type ServerProcess } from './server-process';
 import { BusyCpu, commandTimes, SCRIPT_COMMANDS, spentOn, type CommandTimes } from '@pinrank/redis';
 
@@ -69,8 +70,6 @@ const action = (run: string, i: number, users: number): UserAction =>
     durationMs: 500,
   });
 
-/** A number for the tables, with `d` decimals. */
-const f = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 function summary(samplesMs: number[]): { p50: number; p99: number; mean: number } {
   const s = [...samplesMs].sort((a, b) => a - b);

@@ -62,15 +62,13 @@ export function loopbackIpOf(address: string): string | undefined {
 }
 
 /**
- * The name a TLS client sends and verifies for `address`: the override when
- * set; "localhost" for a loopback IP literal (grpc-js would otherwise send the
- * IP as the TLS server name, which Node warns against: RFC 6066 allows host
- * names only); else undefined (the address's host).
+ * The loopback IP a TLS client to `address` verifies as "localhost": grpc-js
+ * would otherwise send the IP as the TLS server name, which Node warns against
+ * (RFC 6066 allows host names only). Undefined with an explicit
+ * `serverNameOverride`, or for any other address.
  */
-function serverNameFor(tls: ClientTlsOptions | undefined, address: string | undefined): string | undefined {
-  if (!tls) return undefined;
-  if (tls.serverNameOverride) return tls.serverNameOverride;
-  return address !== undefined && loopbackIpOf(address) !== undefined ? 'localhost' : undefined;
+function renamedLoopbackIp(tls: ClientTlsOptions | undefined, address: string | undefined): string | undefined {
+  return tls && !tls.serverNameOverride && address !== undefined ? loopbackIpOf(address) : undefined;
 }
 
 /**
@@ -83,7 +81,7 @@ function serverNameFor(tls: ClientTlsOptions | undefined, address: string | unde
 export function channelCredentials(tls?: ClientTlsOptions, address?: string): ChannelCredentials {
   if (!tls) return grpcCredentials.createInsecure();
   if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) throw new TypeError('client tls: certFile and keyFile go together');
-  const ip = !tls.serverNameOverride && address !== undefined ? loopbackIpOf(address) : undefined;
+  const ip = renamedLoopbackIp(tls, address);
   return grpcCredentials.createSsl(
     tls.caFile ? readFileSync(tls.caFile) : null,
     tls.keyFile ? readFileSync(tls.keyFile) : null,
@@ -102,7 +100,7 @@ export const CLIENT_FLOW_CONTROL_WINDOW_BYTES = 8 * 1024 * 1024;
  * "localhost".
  */
 export function clientChannelOptions(options: ClientConnectOptions = {}, address?: string): ChannelOptions {
-  const serverName = serverNameFor(options.tls, address);
+  const serverName = options.tls?.serverNameOverride || (renamedLoopbackIp(options.tls, address) === undefined ? undefined : 'localhost');
   return {
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
     'grpc.max_send_message_length': 64 * 1024 * 1024,

@@ -75,9 +75,11 @@ export class NatsActionConsumer {
     const nc = await connect({ servers: options.servers.split(',').map((s) => s.trim()) });
     const messages: ConsumerMessages[] = [];
     try {
-      const jsm = (options.create ?? true) ? await nc.jetstreamManager() : undefined;
+      const pollMs = options.backlogPollMs ?? 15_000;
+      const create = options.create ?? true;
+      const jsm = create || (extras.metrics && pollMs > 0) ? await nc.jetstreamManager() : undefined;
       for (const { stream, subject } of partitions) {
-        if (jsm) {
+        if (jsm && create) {
           try {
             await jsm.streams.info(stream);
           } catch {
@@ -100,8 +102,7 @@ export class NatsActionConsumer {
       }
       const c = new NatsActionConsumer(nc, messages, ingester, batchSize, options.retryDelayMs ?? 1000, extras.metrics, extras.logger);
       c.loop = Promise.all(messages.map((m) => c.run(m))).then(() => undefined);
-      const pollMs = options.backlogPollMs ?? 15_000;
-      if (extras.metrics && pollMs > 0) c.pollBacklog(await nc.jetstreamManager(), partitions.map((p) => p.stream), options.durable, pollMs);
+      if (jsm && extras.metrics && pollMs > 0) c.pollBacklog(jsm, partitions.map((p) => p.stream), options.durable, pollMs);
       return c;
     } catch (err) {
       await Promise.all(messages.map((m) => m.close()));

@@ -6,7 +6,6 @@
 // rules query is exported by the services.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -18,6 +17,7 @@ import { itemId, userId } from '@pinrank/sim';
 import { parse } from 'yaml';
 import { version } from '../../package.json';
 import { ensureStackPki, stackClientTls } from '../../src/stack/stack-pki';
+import { freeStackBase } from './free-stack-base';
 import { call, failure } from './grpc-call';
 import { exportedMetrics, isExported, metricNamesInPromQL, type Exported } from './metric-names';
 import { OtlpJsonReceiver, type ReceivedSpan } from './otlp-receiver';
@@ -25,22 +25,6 @@ import { REPO_ROOT } from './stack-fixture';
 
 const OFFSETS = { router: 0, 'feature-server': 1, 'embedding-store': 2, 'gpu-worker': 11, 'cpu-worker': 12 } as const;
 type Service = keyof typeof OFFSETS;
-
-/** A router port from which the stack's ten ports (the README's layout) are all free. */
-async function freeStackBase(): Promise<number> {
-  const bindable = (port: number): Promise<boolean> =>
-    new Promise((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 18_000);
-    const ports = Object.values(OFFSETS).flatMap((o) => [base + o, base + o + 1000]);
-    if ((await Promise.all(ports.map(bindable))).every(Boolean)) return base;
-  }
-  throw new Error('no free port range for the stack');
-}
 
 /** promtool on PATH; a missing one skips the check with a message, or fails it under CI (PINRANK_REQUIRE_PROMTOOL=1). */
 function promtool(): string | undefined {

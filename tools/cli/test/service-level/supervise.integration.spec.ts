@@ -4,39 +4,18 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { SERVICE_IDENTITIES } from '@pinrank/contracts';
 import { RankerClient, RankRequest, type RankResponse } from '@pinrank/proto';
 import { openClient } from '../../src/remote/call';
 import { itemId, userId } from '@pinrank/sim';
-import { freePorts } from '@pinrank/service-kit';
 import { ensureStackPki, stackClientTls } from '../../src/stack/stack-pki';
+import { freeStackBase } from './free-stack-base';
 import { call } from './grpc-call';
 import { until } from './load-loop';
 import { REPO_ROOT } from './stack-fixture';
 
 const ITEMS = 800;
-
-/** A base port whose stack ports (base+0,1,2,11,12 and +1000 for metrics) are all free right now. */
-async function freeBasePort(): Promise<number> {
-  for (let tries = 0; tries < 50; tries++) {
-    const [candidate] = await freePorts(1);
-    const base = Math.min(candidate as number, 60_000);
-    const wanted = [0, 1, 2, 11, 12].flatMap((d) => [base + d, base + d + 1000]);
-    const taken = await Promise.all(wanted.map((p) => portTaken(p)));
-    if (!taken.some(Boolean)) return base;
-  }
-  throw new Error('no free block of ports for the stack');
-}
-
-async function portTaken(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(true));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(false)));
-  });
-}
 
 let dir: string;
 let start: ChildProcess;
@@ -50,7 +29,7 @@ function waitLine(pattern: RegExp, timeoutMs: number): Promise<string> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'pinrank-supervise-'));
-  base = await freeBasePort();
+  base = await freeStackBase();
   start = spawn(
     process.execPath,
     [join(REPO_ROOT, 'tools', 'cli', 'bin', 'pinrank.cjs'), 'start', '--data', dir, '--port', String(base), '--users', '150', '--items', String(ITEMS), '--days', '10', '--no-progress', '--no-replay'],
