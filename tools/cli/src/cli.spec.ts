@@ -52,6 +52,18 @@ describe('pinrank program', () => {
     expect(c.err()).toMatch(/expected head=weight pairs/);
   });
 
+  it('refuses start options that cannot work together or out of range, before starting anything', async () => {
+    const noNats = capture();
+    expect(await main(['node', 'pinrank', 'start', '--replay-via', 'nats'], noNats.io)).toBe(EXIT_CODES.usage);
+    expect(noNats.err()).toMatch(/--replay-via nats publishes onto JetStream: give the NATS server with --nats <url>/);
+    const badWay = capture();
+    expect(await main(['node', 'pinrank', 'start', '--replay-via', 'kafka'], badWay.io)).toBe(EXIT_CODES.usage);
+    expect(badWay.err()).toMatch(/argument 'kafka' is invalid\. Allowed choices are grpc, nats/);
+    const partitions = capture();
+    expect(await main(['node', 'pinrank', 'start', '--nats', 'nats://127.0.0.1:4222', '--nats-partitions', '0'], partitions.io)).toBe(EXIT_CODES.usage);
+    expect(partitions.err()).toMatch(/--nats-partitions/);
+  });
+
   it('lists every command with a description, and the exit codes, in --help', async () => {
     const c = capture();
     expect(await main(['node', 'pinrank', '--help'], c.io)).toBe(0);
