@@ -33,6 +33,8 @@ export interface FeatureServerAppOptions {
   limits?: Partial<ValidationLimits>;
   /** JetStream ingest; default off. */
   nats?: NatsConsumerOptions;
+  /** Called once if the JetStream connection closes for good while the server runs (main exits, to be restarted). */
+  onIngestLost?: (err: Error) => void;
 }
 
 /** A running feature-server. */
@@ -108,7 +110,7 @@ export async function startFeatureServer(options: FeatureServerAppOptions): Prom
   }
   if (options.nats) {
     try {
-      consumer = await NatsActionConsumer.start(ingester, options.nats, { metrics, logger: server.logger });
+      consumer = await NatsActionConsumer.start(ingester, options.nats, { metrics, logger: server.logger, ...(options.onIngestLost ? { onLost: options.onIngestLost } : {}) });
     } catch (err) {
       await server.shutdown();
       throw err;

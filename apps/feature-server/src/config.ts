@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { actionStreamPartitions, MAX_ACTION_PARTITIONS } from '@pinrank/contracts';
+import { natsSecurityFromConfig, natsSecurityVars, type NatsSecurity } from '@pinrank/nats';
 import { ConfigError, readConfig, serverVars, vars, type ConfigOf } from '@pinrank/service-kit';
 import { REDIS_LAYOUT_CHOICES } from './store/redis-action-store';
 
@@ -25,10 +26,11 @@ export const featureServerVars = {
   natsSubject: vars.string('FEATURE_SERVER_NATS_SUBJECT', 'pinrank.actions'),
   natsDurable: vars.string('FEATURE_SERVER_NATS_DURABLE', 'feature-server'),
   natsPartitions: vars.int('FEATURE_SERVER_NATS_PARTITIONS', 1, { min: 1, max: MAX_ACTION_PARTITIONS }),
+  ...natsSecurityVars('FEATURE_SERVER'),
 };
 
 /** The feature-server's validated configuration. */
-export type FeatureServerConfig = ConfigOf<typeof featureServerVars> & { protoRoot: string };
+export type FeatureServerConfig = ConfigOf<typeof featureServerVars> & { protoRoot: string; natsSecurity: NatsSecurity };
 
 /** Reads and validates the configuration at the app's edge; throws ConfigError naming each bad variable. */
 export function readFeatureServerConfig(env: Readonly<Record<string, string | undefined>>, argv: readonly string[]): FeatureServerConfig {
@@ -39,5 +41,6 @@ export function readFeatureServerConfig(env: Readonly<Record<string, string | un
     throw new ConfigError([`FEATURE_SERVER_NATS_SUBJECT="${c.natsSubject}" with FEATURE_SERVER_NATS_PARTITIONS=${c.natsPartitions}: ${(err as Error).message}`]);
   }
   // src/ (tsx) and dist/apps/<app>/ (bundle) are both three levels below the repository root.
-  return { ...c, protoRoot: c.protoDir ?? resolve(__dirname, '../../../proto') };
+  const natsSecurity = natsSecurityFromConfig('FEATURE_SERVER', c, c);
+  return { ...c, natsSecurity, protoRoot: c.protoDir ?? resolve(__dirname, '../../../proto') };
 }

@@ -1,6 +1,7 @@
 // feature-server entry point: reads configuration at the edge, starts tracing,
 // the store, JetStream ingest (when configured) and the gRPC server, and drains
 // on SIGTERM/SIGINT.
+import { describeNatsSecurity } from '@pinrank/nats';
 import { clientTlsFromConfig, runMain, serverOptionsFromConfig } from '@pinrank/service-kit';
 import { createLogger, startTracing, tracingOptionsFromEnv } from '@pinrank/telemetry';
 import { startFeatureServer } from './app';
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
 
   const server = serverOptionsFromConfig(config);
   const tls = clientTlsFromConfig(config);
+  const running: { stop?: () => Promise<void> } = {};
   const app = await startFeatureServer({
     server: {
       ...server,
@@ -36,10 +38,25 @@ async function main(): Promise<void> {
     retention: { maxSequenceActions: config.maxSequenceActions, maxOtherActions: config.maxOtherActions },
     limits: { maxFutureSkewMs: config.maxFutureSkewMs },
     nats: config.natsUrl
-      ? { servers: config.natsUrl, stream: config.natsStream, subject: config.natsSubject, durable: config.natsDurable, partitions: config.natsPartitions }
+      ? { servers: config.natsUrl, security: config.natsSecurity, stream: config.natsStream, subject: config.natsSubject, durable: config.natsDurable, partitions: config.natsPartitions }
       : undefined,
+    // Nothing is consumed any more: drain, and exit non-zero so the process is restarted.
+    onIngestLost: () => {
+      logger.fatal('jetstream ingest lost for good; stopping so the process is restarted');
+      void (running.stop?.() ?? Promise.resolve()).finally(() => process.exit(1));
+    },
   });
-  logger.info({ port: app.port, metricsPort: app.server.metricsPort, backend: config.backend, nats: Boolean(config.natsUrl), ...(config.natsUrl ? { natsPartitions: config.natsPartitions } : {}) }, 'feature-server ready');
+  running.stop = app.stop;
+  logger.info(
+    {
+      port: app.port,
+      metricsPort: app.server.metricsPort,
+      backend: config.backend,
+      nats: Boolean(config.natsUrl),
+      ...(config.natsUrl ? { natsPartitions: config.natsPartitions, natsConnection: describeNatsSecurity(config.natsSecurity) } : {}),
+    },
+    'feature-server ready',
+  );
 }
 
 runMain(main);

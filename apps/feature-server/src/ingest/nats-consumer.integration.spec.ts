@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { connect, type JetStreamClient, type NatsConnection } from 'nats';
 import pino from 'pino';
 import { actionPartition, actionStreamPartitions, actionSubject } from '@pinrank/contracts';
+import { connectNats, type NatsSecurity } from '@pinrank/nats';
+import { startNatsServer, type NatsTestServer } from '@pinrank/nats/testing';
+import { ensureLocalPki } from '@pinrank/service-kit';
 import { UserAction } from '@pinrank/proto';
 import { startFeatureServer, type FeatureServerApp } from '../app';
 import { startCatalogServer, type CatalogServer } from '../testing/catalog-server';
@@ -25,12 +28,15 @@ const encode = (n: number, patch: Partial<UserAction> = {}): Uint8Array =>
     UserAction.fromPartial({ actionId: `js-${n}`, userId: 'js-user', itemId: `item-${n}`, actionType: 2, timestampMs: NOW - 60_000 + n, surface: 1, ...patch }),
   ).finish();
 
-async function start(options: typeof nats & { partitions?: number; backlogPollMs?: number } = nats, store = 'lmdb'): Promise<FeatureServerApp> {
+type ConsumerOptions = typeof nats & { partitions?: number; backlogPollMs?: number; security?: NatsSecurity; reconnectTimeWaitMs?: number };
+
+async function start(options: ConsumerOptions = nats, store = 'lmdb', onIngestLost?: (err: Error) => void): Promise<FeatureServerApp> {
   return startFeatureServer({
     server: { address: '127.0.0.1:0', signals: [], logger: pino({ level: 'silent' }) },
     backend: { kind: 'lmdb', path: join(dir, store) },
     content: { address: catalog.address },
     nats: options,
+    ...(onIngestLost ? { onIngestLost } : {}),
   });
 }
 
@@ -152,6 +158,87 @@ describe('JetStream ingest from a partitioned action stream', () => {
       expect(backlog).toEqual(streams.map(({ stream }) => [stream, 0]).sort());
     } finally {
       client.close();
+      await app.stop();
+    }
+  });
+});
+
+describe('JetStream ingest from a secured NATS, and through an outage', () => {
+  const SPIFFE = 'spiffe://pinrank.local/ns/pinrank/sa/';
+  let server: NatsTestServer | undefined;
+  afterEach(async () => {
+    await server?.stop();
+    server = undefined;
+  });
+
+  it('consumes over mutual TLS as its own identity, and fails at start-up as one NATS does not know', async () => {
+    const pki = ensureLocalPki({
+      dir: join(dir, 'pki'),
+      identities: [{ name: 'nats', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }, { name: 'feature-server' }, { name: 'action-producer' }, { name: 'stranger' }],
+    });
+    const subject = 'pinrank.actions';
+    server = await startNatsServer({
+      tls: { ...pki.files('nats'), caFile: pki.caFile, clients: 'verify_and_map' },
+      users: [
+        { user: `${SPIFFE}feature-server` },
+        // Producers may publish actions (and read their acknowledgements), nothing else.
+        { user: `${SPIFFE}action-producer`, publish: [`${subject}.>`, subject], subscribe: ['_INBOX.>'] },
+      ],
+    });
+    const options = { ...nats, servers: server.url, subject, stream: 'PINRANK_ACTIONS', partitions: 2, security: { tls: { caFile: pki.caFile, ...pki.files('feature-server') } } };
+    const app = await start(options, 'lmdb-tls');
+    const producer = await connectNats({ servers: server.url, name: 'producer', tls: { caFile: pki.caFile, ...pki.files('action-producer') } });
+    const client = new FeatureTestClient(`127.0.0.1:${app.port}`);
+    try {
+      const pjs = producer.jetstream();
+      for (let n = 0; n < 6; n++) await pjs.publish(actionSubject(subject, 'tls-user', 2), encode(n, { userId: 'tls-user', actionId: `tls-${n}` }));
+      const seq = await waitFor(
+        () => client.sequence({ userId: 'tls-user', asOfMs: NOW }),
+        (s) => s.length === 6,
+      );
+      expect(seq.length).toBe(6);
+      await expect(start({ ...options, security: { tls: { caFile: pki.caFile, ...pki.files('stranger') } } }, 'lmdb-stranger')).rejects.toThrow(
+        /nats: cannot connect to tls:\/\/127\.0\.0\.1:\d+ \(TLS mutual, auth none\): .*Authorization Violation/i,
+      );
+    } finally {
+      client.close();
+      await producer.close();
+      await app.stop();
+    }
+  });
+
+  it('keeps consuming after NATS is down for longer than ten reconnect attempts, and never reports the ingest lost', async () => {
+    server = await startNatsServer();
+    const lost: Error[] = [];
+    const options = { ...nats, servers: server.url, stream: 'OUTAGE', subject: 'outage.actions', reconnectTimeWaitMs: 50 };
+    const app = await start(options, 'lmdb-outage', (err) => lost.push(err));
+    const producer = await connectNats({ servers: server.url, name: 'producer', reconnectTimeWaitMs: 50 });
+    const client = new FeatureTestClient(`127.0.0.1:${app.port}`);
+    try {
+      const pjs = producer.jetstream();
+      for (let n = 0; n < 5; n++) await pjs.publish(options.subject, encode(n, { userId: 'outage-user', actionId: `o-${n}` }));
+      await waitFor(
+        () => client.sequence({ userId: 'outage-user', asOfMs: NOW }),
+        (s) => s.length === 5,
+      );
+      await server.kill();
+      await new Promise((r) => setTimeout(r, 1500)); // NATS's own default would have given up after 10 × 50 ms
+      await server.start();
+      for (let n = 5; n < 10; n++) {
+        await waitFor(
+          () => pjs.publish(options.subject, encode(n, { userId: 'outage-user', actionId: `o-${n}` })).then(() => true, () => false),
+          (ok) => ok,
+        );
+      }
+      const seq = await waitFor(
+        () => client.sequence({ userId: 'outage-user', asOfMs: NOW }),
+        (s) => s.length === 10,
+      );
+      expect(seq.length).toBe(10);
+      expect(lost).toEqual([]);
+    } finally {
+      client.close();
+      await producer.close();
       await app.stop();
     }
   });

@@ -1,5 +1,6 @@
-import { AckPolicy, connect, DeliverPolicy, nanos, type ConsumerMessages, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
+import { AckPolicy, DeliverPolicy, nanos, type ConsumerMessages, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
 import { actionStreamPartitions } from '@pinrank/contracts';
+import { connectNats, type NatsSecurity } from '@pinrank/nats';
 import { UserAction } from '@pinrank/proto';
 import { type Logger } from 'pino';
 import { type FeatureServerMetrics } from '../metrics';
@@ -9,6 +10,10 @@ import { type Ingester } from './ingester';
 export interface NatsConsumerOptions {
   /** NATS server URLs, comma separated. */
   servers: string;
+  /** TLS and credentials of the connection (default: plaintext, no credentials). */
+  security?: NatsSecurity;
+  /** Wait between reconnect attempts after a lost connection, ms (default 2000); the consumer never stops reconnecting. */
+  reconnectTimeWaitMs?: number;
   /** JetStream stream name (with partitions, the prefix of each partition's stream name). */
   stream: string;
   /** Subject the actions are published on (one protobuf `UserAction` per message; with partitions, the prefix of each partition's subject). */
@@ -64,7 +69,7 @@ export class NatsActionConsumer {
   static async start(
     ingester: Ingester,
     options: NatsConsumerOptions,
-    extras: { metrics?: FeatureServerMetrics; logger?: Logger } = {},
+    extras: { metrics?: FeatureServerMetrics; logger?: Logger; onLost?: (err: Error) => void } = {},
   ): Promise<NatsActionConsumer> {
     for (const key of ['servers', 'stream', 'subject', 'durable'] as const) {
       if (!options[key]) throw new TypeError(`nats.${key}: required`);
@@ -72,7 +77,12 @@ export class NatsActionConsumer {
     const batchSize = options.batchSize ?? 256;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new TypeError(`nats.batchSize: must be an integer >= 1, got ${options.batchSize}`);
     const partitions = actionStreamPartitions(options.stream, options.subject, options.partitions ?? 1);
-    const nc = await connect({ servers: options.servers.split(',').map((s) => s.trim()) });
+    const nc = await connectNats({
+      servers: options.servers,
+      name: 'pinrank-feature-server',
+      ...options.security,
+      ...(options.reconnectTimeWaitMs !== undefined ? { reconnectTimeWaitMs: options.reconnectTimeWaitMs } : {}),
+    });
     const messages: ConsumerMessages[] = [];
     try {
       const pollMs = options.backlogPollMs ?? 15_000;
@@ -103,12 +113,34 @@ export class NatsActionConsumer {
       const c = new NatsActionConsumer(nc, messages, ingester, batchSize, options.retryDelayMs ?? 1000, extras.metrics, extras.logger);
       c.loop = Promise.all(messages.map((m) => c.run(m))).then(() => undefined);
       if (jsm && extras.metrics && pollMs > 0) c.pollBacklog(jsm, partitions.map((p) => p.stream), options.durable, pollMs);
+      c.watchConnection(extras.onLost);
       return c;
     } catch (err) {
       await Promise.all(messages.map((m) => m.close()));
       await nc.close();
       throw err;
     }
+  }
+
+  /**
+   * Logs the connection's disconnects and reconnects; the client reconnects for as long as it
+   * takes. Should the connection close for good anyway (the server refused the credentials
+   * on a reconnect, say), nothing would be consumed any more: `onLost` is told, once.
+   */
+  private watchConnection(onLost: ((err: Error) => void) | undefined): void {
+    void (async () => {
+      for await (const s of this.nc.status()) {
+        if (s.type === 'disconnect') this.logger?.warn({ server: s.data }, 'jetstream: connection lost; reconnecting');
+        else if (s.type === 'reconnect') this.logger?.info({ server: s.data }, 'jetstream: reconnected');
+        else if (s.type === 'error') this.logger?.warn({ err: s.data }, 'jetstream: connection error');
+      }
+    })();
+    void this.nc.closed().then((err) => {
+      if (this.stopped) return;
+      const lost = err ?? new Error('the NATS connection closed');
+      this.logger?.error({ err: lost }, 'jetstream: connection closed for good; actions are no longer consumed');
+      onLost?.(lost);
+    });
   }
 
   private async run(messages: ConsumerMessages): Promise<void> {

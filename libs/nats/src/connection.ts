@@ -1,0 +1,128 @@
+// How pinrank's processes connect to NATS (the feature-server's action-stream consumer, the
+// router's request log, the CLI's producers): the server list, TLS with the component's own
+// certificate (mutual TLS, which a NATS server can map to a user with `verify_and_map`), a
+// NATS credentials file or a user and password, and a connection that keeps reconnecting
+// through an outage rather than giving up after NATS's default ten attempts.
+import { readFileSync } from 'node:fs';
+import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from 'nats';
+
+/** How a client proves who it is to NATS and checks the server. Every field is optional. */
+export interface NatsSecurity {
+  /**
+   * TLS to the server. `caFile` verifies the server's certificate (default: the system's
+   * roots); `certFile` + `keyFile` are presented as the client certificate.
+   */
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
+  /** A NATS credentials file (user JWT and NKey seed), for servers in operator mode. */
+  credsFile?: string;
+  /** A user name, with its password in `passwordFile` (first non-empty line). */
+  user?: string;
+  passwordFile?: string;
+}
+
+/** Where to connect, as whom. */
+export interface NatsConnectOptions extends NatsSecurity {
+  /** NATS server URLs, comma separated (`nats://host:4222`, `tls://host:4222` or `host:port`). */
+  servers: string;
+  /** Connection name the server shows in its monitoring (`connz`). */
+  name: string;
+  /**
+   * Reconnect attempts after a lost connection before the client gives up and closes; -1
+   * (the default) never gives up. NATS's own default, 10 attempts 2 s apart, ends a
+   * long-lived consumer for good after a 20-second outage.
+   */
+  maxReconnectAttempts?: number;
+  /** Wait between reconnect attempts to one server, ms (default 2000, NATS's own). */
+  reconnectTimeWaitMs?: number;
+  /** How long the first connection may take, TLS handshake included, ms (default 10000). */
+  connectTimeoutMs?: number;
+}
+
+/** Splits a comma-separated server list; throws TypeError when it names none. */
+export function natsServers(servers: string): string[] {
+  const list = servers
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (list.length === 0) throw new TypeError(`nats: no server in "${servers}"`);
+  return list;
+}
+
+function readFile(what: string, file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new TypeError(`nats: cannot read the ${what} ${file}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The nats.js connection options for `o`. Reads the credentials and password files now, so a
+ * missing or malformed file fails here with its path. Throws TypeError on a combination that
+ * cannot work: a certificate without its key, a user without a password file (or the
+ * reverse), or both a credentials file and a user.
+ */
+export function natsConnectionOptions(o: NatsConnectOptions): ConnectionOptions {
+  const servers = natsServers(o.servers);
+  const options: ConnectionOptions = {
+    servers,
+    name: o.name,
+    maxReconnectAttempts: o.maxReconnectAttempts ?? -1,
+    reconnectTimeWait: o.reconnectTimeWaitMs ?? 2000,
+    timeout: o.connectTimeoutMs ?? 10_000,
+  };
+  if (o.tls) {
+    const { caFile, certFile, keyFile } = o.tls;
+    if (Boolean(certFile) !== Boolean(keyFile)) throw new TypeError('nats: a TLS client certificate needs both its certificate and its key file');
+    options.tls = { ...(caFile ? { caFile } : {}), ...(certFile && keyFile ? { certFile, keyFile } : {}) };
+  }
+  if (o.credsFile && o.user) throw new TypeError('nats: give either a credentials file or a user and password, not both');
+  if (o.credsFile) {
+    const creds = readFile('credentials file', o.credsFile);
+    if (!creds.includes('NATS USER JWT') || !creds.includes('USER NKEY SEED')) {
+      throw new TypeError(`nats: ${o.credsFile} is not a NATS credentials file (no user JWT and NKey seed blocks)`);
+    }
+    options.authenticator = credsAuthenticator(new TextEncoder().encode(creds));
+  }
+  if (Boolean(o.user) !== Boolean(o.passwordFile)) throw new TypeError('nats: a user needs a password file, and a password file a user');
+  if (o.user && o.passwordFile) {
+    const pass = readFile('password file', o.passwordFile)
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .find((l) => l !== '');
+    if (!pass) throw new TypeError(`nats: the password file ${o.passwordFile} is empty`);
+    options.user = o.user;
+    options.pass = pass;
+  }
+  return options;
+}
+
+/** What a connection uses, for a log line: never a secret. */
+export function describeNatsSecurity(o: NatsSecurity): { tls: 'off' | 'server-verified' | 'mutual'; auth: 'none' | 'credentials' | 'user' } {
+  return {
+    tls: !o.tls ? 'off' : o.tls.certFile ? 'mutual' : 'server-verified',
+    auth: o.credsFile ? 'credentials' : o.user ? 'user' : 'none',
+  };
+}
+
+/**
+ * Connects to NATS. A refusal names the servers and what the client presented, so
+ * "Authorization Violation" says which credentials were refused. A TLS server that refuses
+ * the client's certificate closes the handshake without a reason the client can read: the
+ * client then sees a timeout, and the message says where to look.
+ */
+export async function connectNats(o: NatsConnectOptions): Promise<NatsConnection> {
+  const options = natsConnectionOptions(o);
+  try {
+    return await connect(options);
+  } catch (err) {
+    const sec = describeNatsSecurity(o);
+    let cause = err instanceof Error ? err.message : String(err);
+    if (o.tls && /TIMEOUT/i.test(cause)) {
+      cause += sec.tls === 'mutual'
+        ? ' (with TLS, a timeout usually means the server refused the client certificate: not signed by a CA it trusts, or expired; its log says which)'
+        : ' (with TLS, a timeout usually means the server wants a client certificate and none was presented; its log says so)';
+    }
+    throw new Error(`nats: cannot connect to ${(options.servers as string[]).join(',')} (TLS ${sec.tls}, auth ${sec.auth}): ${cause}`, { cause: err });
+  }
+}

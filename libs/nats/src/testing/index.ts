@@ -1,0 +1,1 @@
+export { startNatsServer, type NatsTestServer, type NatsTestServerOptions, type NatsTestUser } from './nats-server';

@@ -1,0 +1,149 @@
+// A throwaway nats-server on loopback for tests and benches: its own configuration file,
+// JetStream store and port in a temporary directory, optionally with TLS (server
+// certificate, client certificates verified, or verified and mapped to users) and users with
+// subject permissions. It can be stopped and started again on the same port and store, to
+// play an outage.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as netConnect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A user of the server, with what it may publish and subscribe to (default: everything). */
+export interface NatsTestUser {
+  /** The user name; with `verify_and_map`, what the certificate maps to (e.g. a URI SAN or "CN=name"). */
+  user: string;
+  password?: string;
+  publish?: readonly string[];
+  subscribe?: readonly string[];
+}
+
+/** Options of {@link startNatsServer}. */
+export interface NatsTestServerOptions {
+  /** Enable JetStream (default true). */
+  jetstream?: boolean;
+  /** Serve TLS with this certificate; `clients` says what is asked of a client's certificate (default 'none'). */
+  tls?: { certFile: string; keyFile: string; caFile: string; clients?: 'none' | 'verify' | 'verify_and_map' };
+  /** Users (none: no authorization). */
+  users?: readonly NatsTestUser[];
+}
+
+/** A running throwaway NATS server. */
+export interface NatsTestServer {
+  readonly port: number;
+  /** `nats://127.0.0.1:<port>` (or `tls://…` with TLS). */
+  readonly url: string;
+  /** Kills the server (as a crash would); the store and port are kept for `start`. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and store. */
+  start(): Promise<void>;
+  /** Kills it and removes its directory. */
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const address = s.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function answers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = netConnect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+const quoted = (s: string): string => JSON.stringify(s);
+const list = (xs: readonly string[]): string => `[${xs.map(quoted).join(', ')}]`;
+
+function configText(port: number, dir: string, o: NatsTestServerOptions): string {
+  const lines = [`listen: "127.0.0.1:${port}"`];
+  if (o.jetstream ?? true) lines.push(`jetstream { store_dir: ${quoted(join(dir, 'js'))} }`);
+  if (o.tls) {
+    const clients = o.tls.clients ?? 'none';
+    lines.push(
+      'tls {',
+      `  cert_file: ${quoted(o.tls.certFile)}`,
+      `  key_file: ${quoted(o.tls.keyFile)}`,
+      `  ca_file: ${quoted(o.tls.caFile)}`,
+      ...(clients === 'verify' ? ['  verify: true'] : clients === 'verify_and_map' ? ['  verify_and_map: true'] : []),
+      '}',
+    );
+  }
+  if (o.users && o.users.length > 0) {
+    lines.push('authorization {', '  users: [');
+    for (const u of o.users) {
+      const perms = [...(u.publish ? [`publish: ${list(u.publish)}`] : []), ...(u.subscribe ? [`subscribe: ${list(u.subscribe)}`] : [])];
+      lines.push(`    { user: ${quoted(u.user)}${u.password ? `, password: ${quoted(u.password)}` : ''}${perms.length ? `, permissions: { ${perms.join(', ')} }` : ''} }`);
+    }
+    lines.push('  ]', '}');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Starts a nats-server (the binary must be on the PATH or in /usr/sbin) and waits until it accepts connections. */
+export async function startNatsServer(o: NatsTestServerOptions = {}): Promise<NatsTestServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'nats-test-'));
+  const port = await freePort();
+  const conf = join(dir, 'nats.conf');
+  writeFileSync(conf, configText(port, dir, o));
+  let proc: ChildProcess | undefined;
+  let log = '';
+
+  const kill = async (): Promise<void> => {
+    const p = proc;
+    proc = undefined;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill('SIGKILL');
+    });
+  };
+  const start = async (): Promise<void> => {
+    if (proc) return;
+    log = '';
+    const p = spawn('nats-server', ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/usr/local/sbin` } });
+    proc = p;
+    let spawnError: Error | undefined;
+    p.once('error', (err) => (spawnError = new Error(`nats test server: cannot run nats-server: ${err.message} (install the nats-server package)`)));
+    const keep = (b: Buffer): void => void (log = (log + b.toString()).slice(-4000));
+    p.stdout?.on('data', keep);
+    p.stderr?.on('data', keep);
+    const end = Date.now() + 15_000;
+    for (;;) {
+      if (spawnError) throw spawnError;
+      if (p.exitCode !== null) throw new Error(`nats test server: nats-server exited (${p.exitCode}): ${log.slice(-1000)}`);
+      if (await answers(port)) return;
+      if (Date.now() > end) throw new Error(`nats test server: not accepting connections on ${port} after 15 s: ${log.slice(-1000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  try {
+    await start();
+  } catch (err) {
+    await kill();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    port,
+    url: `${o.tls ? 'tls' : 'nats'}://127.0.0.1:${port}`,
+    kill,
+    start,
+    stop: async () => {
+      await kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
