@@ -37,4 +37,15 @@ describe('feature-server configuration', () => {
       /FEATURE_SERVER_NATS_SUBJECT="pinrank\.actions\.>" with FEATURE_SERVER_NATS_PARTITIONS=3: .*must be a plain subject/,
     );
   });
+
+  it('connects to NATS in plaintext unless told TLS, then as its own certificate; names a combination that cannot work', () => {
+    const file = __filename; // any existing file stands in for a certificate, key or CA
+    expect(readFeatureServerConfig({}, []).natsSecurity).toEqual({});
+    const own = { PINRANK_TLS_CERT_FILE: file, PINRANK_TLS_KEY_FILE: file, PINRANK_TLS_CA_FILE: file };
+    expect(readFeatureServerConfig({ ...own, FEATURE_SERVER_NATS_TLS: 'true' }, []).natsSecurity).toEqual({ tls: { caFile: file, certFile: file, keyFile: file } });
+    expect(readFeatureServerConfig({ FEATURE_SERVER_NATS_USER: 'fs', FEATURE_SERVER_NATS_PASSWORD_FILE: file }, []).natsSecurity).toEqual({ user: 'fs', passwordFile: file });
+    expect(() => readFeatureServerConfig({ FEATURE_SERVER_NATS_USER: 'fs' }, [])).toThrow('FEATURE_SERVER_NATS_USER and FEATURE_SERVER_NATS_PASSWORD_FILE must be set together');
+    expect(() => readFeatureServerConfig({ FEATURE_SERVER_NATS_CA_FILE: file }, [])).toThrow('set FEATURE_SERVER_NATS_TLS=true');
+    expect(() => readFeatureServerConfig({ FEATURE_SERVER_NATS_CREDS_FILE: '/no/such.creds' }, [])).toThrow(/FEATURE_SERVER_NATS_CREDS_FILE.*no such file/);
+  });
 });

@@ -3,12 +3,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureLocalPki, type LocalPki } from '@pinrank/service-kit';
+import { DEFAULT_SPIFFE_PREFIX as SPIFFE, ensureLocalPki, type LocalPki } from '@pinrank/service-kit';
 import { type NatsConnection } from 'nats';
 import { connectNats } from './connection';
 import { startNatsServer, type NatsTestServer } from './testing';
 
-const SPIFFE = 'spiffe://pinrank.local/ns/pinrank/sa/';
 const dir = mkdtempSync(join(tmpdir(), 'nats-conn-'));
 const identities = [{ name: 'nats', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }, { name: 'feature-server' }, { name: 'action-producer' }, { name: 'stranger' }];
 let pki: LocalPki;

@@ -6,7 +6,7 @@ import pino from 'pino';
 import { actionPartition, actionStreamPartitions, actionSubject } from '@pinrank/contracts';
 import { connectNats, type NatsSecurity } from '@pinrank/nats';
 import { startNatsServer, type NatsTestServer } from '@pinrank/nats/testing';
-import { ensureLocalPki } from '@pinrank/service-kit';
+import { DEFAULT_SPIFFE_PREFIX as SPIFFE, ensureLocalPki } from '@pinrank/service-kit';
 import { UserAction } from '@pinrank/proto';
 import { startFeatureServer, type FeatureServerApp } from '../app';
 import { startCatalogServer, type CatalogServer } from '../testing/catalog-server';
@@ -164,7 +164,6 @@ describe('JetStream ingest from a partitioned action stream', () => {
 });
 
 describe('JetStream ingest from a secured NATS, and through an outage', () => {
-  const SPIFFE = 'spiffe://pinrank.local/ns/pinrank/sa/';
   let server: NatsTestServer | undefined;
   afterEach(async () => {
     await server?.stop();

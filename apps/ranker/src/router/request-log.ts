@@ -1,7 +1,8 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { connect, type NatsConnection } from 'nats';
+import { connectNats, type NatsSecurity } from '@pinrank/nats';
+import { type NatsConnection } from 'nats';
 import { type RequestLogOptions } from './router-options';
 
 /** One served request, compact enough to become training data. */
@@ -116,9 +117,9 @@ export class NatsRequestLog implements RequestLog {
     private readonly onError: (err: unknown) => void,
   ) {}
 
-  /** Connects to NATS. */
-  static async open(servers: string, subject: string, onError: (err: unknown) => void): Promise<NatsRequestLog> {
-    const nc = await connect({ servers: servers.split(',').map((s) => s.trim()), name: 'pinrank-ranker-request-log' });
+  /** Connects to NATS (and keeps reconnecting through an outage; entries published meanwhile are buffered by the client). */
+  static async open(servers: string, subject: string, onError: (err: unknown) => void, security: NatsSecurity = {}): Promise<NatsRequestLog> {
+    const nc = await connectNats({ servers, name: 'pinrank-ranker-request-log', ...security });
     return new NatsRequestLog(nc, subject, onError);
   }
 
@@ -139,5 +140,5 @@ export class NatsRequestLog implements RequestLog {
 export async function openRequestLog(o: RequestLogOptions | undefined, onError: (err: unknown) => void): Promise<RequestLog | undefined> {
   if (!o) return undefined;
   if (o.kind === 'file') return RotatingFileLog.open(o.path, o.maxBytes ?? 64 * 1024 * 1024, o.maxFiles ?? 5, onError);
-  return NatsRequestLog.open(o.servers, o.subject, onError);
+  return NatsRequestLog.open(o.servers, o.subject, onError, o.security);
 }

@@ -47,6 +47,14 @@ describe('routerOptionsFromEnv', () => {
       experiments: { kind: 'inline', config: { name: 'e1', arms: [{ name: 'a', share: 0.5 }] }, label: 'RANKER_EXPERIMENT' },
     });
     expect(() => withRouterDefaults(o)).not.toThrow();
+    // Over TLS, the request log's connection presents the router's own certificate.
+    const own = { PINRANK_TLS_CERT_FILE: __filename, PINRANK_TLS_KEY_FILE: __filename, PINRANK_TLS_CA_FILE: __filename };
+    expect(routerOptionsFromEnv({ ...base, ...own, RANKER_REQUEST_LOG: 'tls://nats:4222/pinrank.ranker.requests', RANKER_NATS_TLS: 'true' }).requestLog).toEqual({
+      kind: 'nats',
+      servers: 'tls://nats:4222',
+      subject: 'pinrank.ranker.requests',
+      security: { tls: { caFile: __filename, certFile: __filename, keyFile: __filename } },
+    });
     expect(routerOptionsFromEnv({ ...base, RANKER_REQUEST_LOG: 'file:/tmp/r.jsonl', RANKER_REQUEST_LOG_MAX_FILES: '3' }).requestLog).toEqual({
       kind: 'file',
       path: '/tmp/r.jsonl',
@@ -67,7 +75,8 @@ describe('routerOptionsFromEnv', () => {
     [{ RANKER_HEAD_WEIGHTS: 'save=x' }, /RANKER_HEAD_WEIGHTS="save=x": weight of "save" must be a number/],
     [{ RANKER_HEAD_WEIGHTS: 'save' }, /RANKER_HEAD_WEIGHTS="save": "save" is not name=value/],
     [{ RANKER_PLACEMENT: 'ranking_heads=tpu' }, /RANKER_PLACEMENT="ranking_heads=tpu": placement of "ranking_heads" must be gpu or cpu/],
-    [{ RANKER_REQUEST_LOG: 'kafka://x/y' }, /RANKER_REQUEST_LOG="kafka:\/\/x\/y": expected file:<path> or nats:/],
+    [{ RANKER_REQUEST_LOG: 'kafka://x/y' }, /RANKER_REQUEST_LOG="kafka:\/\/x\/y": expected file:<path>, or nats:/],
+    [{ RANKER_NATS_USER: 'router' }, /RANKER_NATS_USER and RANKER_NATS_PASSWORD_FILE must be set together/],
     [{ RANKER_EXPERIMENT: '{bad' }, /RANKER_EXPERIMENT=.*not valid JSON/],
   ])('names the variable of a bad value: %j', (env, message) => {
     let err: unknown;

@@ -1,3 +1,4 @@
+import { natsSecurityFromConfig, natsSecurityVars } from '@pinrank/nats';
 import { ConfigError, readConfig, vars, type ConfigOf, type ConfigVar } from '@pinrank/service-kit';
 import { type RequestLogOptions, type RouterOptions } from './router-options';
 
@@ -38,15 +39,15 @@ const placementVar = custom('RANKER_PLACEMENT', 'model=gpu|cpu pairs, e.g. ranki
 
 const requestLogVar = custom<Omit<Extract<RequestLogOptions, { kind: 'file' }>, 'maxBytes' | 'maxFiles'> | Extract<RequestLogOptions, { kind: 'nats' }>>(
   'RANKER_REQUEST_LOG',
-  'file:<path> or nats://<host:port>/<subject>',
+  'file:<path>, or nats://<host:port>/<subject> (tls://… with RANKER_NATS_TLS)',
   (raw) => {
     if (raw.startsWith('file:')) {
       const path = raw.slice('file:'.length);
       if (!path) throw new Error('file: needs a path');
       return { kind: 'file', path };
     }
-    const m = /^(nats:\/\/[^/]+)\/([A-Za-z0-9_.>*-]+)$/.exec(raw);
-    if (!m?.[1] || !m[2]) throw new Error('expected file:<path> or nats://<host:port>/<subject>');
+    const m = /^((?:nats|tls):\/\/[^/]+)\/([A-Za-z0-9_.>*-]+)$/.exec(raw);
+    if (!m?.[1] || !m[2]) throw new Error('expected file:<path>, or nats://<host:port>/<subject> (tls://… with RANKER_NATS_TLS)');
     return { kind: 'nats', servers: m[1], subject: m[2] };
   },
 );
@@ -112,6 +113,8 @@ export function routerVars() {
     admissionQueueFactor: vars.optional(vars.number('RANKER_ADMISSION_QUEUE_FACTOR', undefined, { min: 0, max: 100 })),
     admissionGrowWhenSlow: vars.optional(vars.bool('RANKER_ADMISSION_GROW_WHEN_SLOW')),
     fallbackChunksPerWorker: optInt('RANKER_FALLBACK_CHUNKS_PER_WORKER', 1, 1000),
+    // The request log's NATS connection; with RANKER_NATS_TLS it presents the router's own certificate.
+    ...natsSecurityVars('RANKER'),
   } satisfies Record<string, ConfigVar<unknown>>;
 }
 
@@ -145,8 +148,16 @@ export function routerOptionsFromEnv(env: Readonly<Record<string, string | undef
     admissionDeadlineFactor,
     admissionQueueFactor,
     admissionGrowWhenSlow,
+    natsTls,
+    natsCaFile,
+    natsCredsFile,
+    natsUser,
+    natsPasswordFile,
     ...rest
   } = c;
+  // The router's own certificate and CA are its server variables (read by the app); here only their paths.
+  const own = { tlsCertFile: env.PINRANK_TLS_CERT_FILE, tlsKeyFile: env.PINRANK_TLS_KEY_FILE, tlsCaFile: env.PINRANK_TLS_CA_FILE };
+  const natsSecurity = natsSecurityFromConfig('RANKER', { natsTls, natsCaFile, natsCredsFile, natsUser, natsPasswordFile }, own);
   const o: RouterOptions = { featureServer: c.featureServer, embeddingStore: c.embeddingStore, gpuWorkers: c.gpuWorkers, cpuWorkers: c.cpuWorkers };
   for (const [key, value] of Object.entries(rest)) {
     if (value !== undefined) (o as unknown as Record<string, unknown>)[key] = value;
@@ -164,7 +175,7 @@ export function routerOptionsFromEnv(env: Readonly<Record<string, string | undef
       ...(requestLogMaxFiles !== undefined ? { maxFiles: requestLogMaxFiles } : {}),
     };
   } else if (requestLog) {
-    o.requestLog = requestLog;
+    o.requestLog = { ...requestLog, ...(Object.keys(natsSecurity).length > 0 ? { security: natsSecurity } : {}) };
   }
   const sources = [experimentsFile && 'RANKER_EXPERIMENTS_FILE', experimentsInline !== undefined && 'RANKER_EXPERIMENTS', experimentLegacy !== undefined && 'RANKER_EXPERIMENT'].filter(Boolean);
   if (sources.length > 1) throw new ConfigError([`${sources.join(', ')}: set only one source of experiments`]);

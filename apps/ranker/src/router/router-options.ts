@@ -1,3 +1,4 @@
+import { type NatsSecurity } from '@pinrank/nats';
 import { type ClientConnectOptions, type ServerOptions } from '@pinrank/service-kit';
 import { type Logger } from 'pino';
 import { DEFAULT_FALLBACK_CHUNKS_PER_WORKER } from './fallback-policy';
@@ -41,10 +42,12 @@ export type RequestLogOptions =
     }
   | {
       kind: 'nats';
-      /** NATS server(s), e.g. "nats://127.0.0.1:4222". */
+      /** NATS server(s), e.g. "nats://127.0.0.1:4222" (or "tls://…"). */
       servers: string;
       /** Subject each entry is published on, e.g. "pinrank.ranker.requests". */
       subject: string;
+      /** TLS and credentials of the connection (default: plaintext, none). */
+      security?: NatsSecurity;
     };
 
 /** Admission control at the router (admission.ts): `false` turns it off. */

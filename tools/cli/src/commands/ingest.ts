@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type Command } from 'commander';
 import { MAX_ACTION_PARTITIONS, SERVICE_IDENTITIES } from '@pinrank/contracts';
+import { type NatsSecurity } from '@pinrank/nats';
 import { FeatureServerClient, UserAction } from '@pinrank/proto';
+import { type ClientTlsOptions } from '@pinrank/service-kit';
 import { readActionLog, replay, userActionFields } from '@pinrank/sim';
 import { type CliIo } from '../io';
 import { openClient } from '../remote/call';
@@ -23,6 +25,23 @@ interface IngestFlags extends RemoteFlags {
   nats?: string;
   subject: string;
   partitions: number;
+  natsTls?: boolean;
+  natsCa?: string;
+  natsCreds?: string;
+  natsUser?: string;
+  natsPasswordFile?: string;
+}
+
+/** The NATS connection's TLS and credentials from the flags; TLS presents the producer's certificate of --tls-dir. */
+function natsSecurityOf(flags: IngestFlags, producerTls: ClientTlsOptions | undefined): NatsSecurity {
+  const tls = flags.natsTls || flags.natsCa !== undefined;
+  if (tls && !producerTls && !flags.natsCa) throw new Error('--nats-tls: no producer certificate found (give --tls-dir) and no --nats-ca');
+  return {
+    ...(tls ? { tls: { ...(producerTls ?? {}), ...(flags.natsCa ? { caFile: flags.natsCa } : {}) } } : {}),
+    ...(flags.natsCreds ? { credsFile: flags.natsCreds } : {}),
+    ...(flags.natsUser ? { user: flags.natsUser } : {}),
+    ...(flags.natsPasswordFile ? { passwordFile: flags.natsPasswordFile } : {}),
+  };
 }
 
 /** Publishes the actions onto the JetStream action stream in chunks of `batch`; how many were stored by JetStream. */
@@ -79,7 +98,12 @@ export function registerIngest(program: Command, io: CliIo): void {
       .option('--batch <n>', 'actions per stream message (with --nats: per chunk of publishes)', intOption(1, 10_000), 500)
       .option('--nats <url>', 'publish onto the JetStream action stream instead (e.g. nats://127.0.0.1:4222); the feature-servers consume it')
       .option('--subject <subject>', 'with --nats: the action stream subject (FEATURE_SERVER_NATS_SUBJECT)', 'pinrank.actions')
-      .option('--partitions <n>', "with --nats: the action stream's partitions (FEATURE_SERVER_NATS_PARTITIONS); each action goes to its user's", intOption(1, MAX_ACTION_PARTITIONS), 1),
+      .option('--partitions <n>', "with --nats: the action stream's partitions (FEATURE_SERVER_NATS_PARTITIONS); each action goes to its user's", intOption(1, MAX_ACTION_PARTITIONS), 1)
+      .option('--nats-tls', "with --nats: connect with TLS, presenting the producer's certificate of --tls-dir and trusting its CA")
+      .option('--nats-ca <file>', 'with --nats: the CA of the NATS server (implies --nats-tls)')
+      .option('--nats-creds <file>', 'with --nats: a NATS credentials file (user JWT and NKey seed)')
+      .option('--nats-user <name>', 'with --nats: a NATS user (with --nats-password-file)')
+      .option('--nats-password-file <file>', "with --nats: a file holding the NATS user's password"),
     'feature-server',
   ).action(async (flags: IngestFlags) => {
     if (Boolean(flags.file) === Boolean(flags.world)) throw new Error('give exactly one of --file or --world');
@@ -95,7 +119,7 @@ export function registerIngest(program: Command, io: CliIo): void {
         })();
     if (flags.nats) {
       const started = Date.now();
-      const target = { servers: flags.nats, subject: flags.subject, partitions: flags.partitions };
+      const target = { servers: flags.nats, subject: flags.subject, partitions: flags.partitions, security: natsSecurityOf(flags, r.tls) };
       const published = await publishAll(take(base, flags.limit), target, flags.batch);
       if (flags.json) return io.out(toJson({ published, subject: flags.subject, partitions: flags.partitions }));
       // JetStream stored them; the feature-servers validate and store them as they consume (refusals in their metrics and logs).

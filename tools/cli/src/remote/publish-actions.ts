@@ -1,5 +1,6 @@
-import { connect, type JetStreamClient, type NatsConnection } from 'nats';
+import { type JetStreamClient, type NatsConnection } from 'nats';
 import { actionSubject } from '@pinrank/contracts';
+import { connectNats, type NatsSecurity } from '@pinrank/nats';
 import { UserAction } from '@pinrank/proto';
 
 /** Where and how a producer publishes actions onto the JetStream action stream. */
@@ -10,6 +11,8 @@ export interface ActionStreamTarget {
   subject: string;
   /** Partitions of the action stream (FEATURE_SERVER_NATS_PARTITIONS of the feature-servers). */
   partitions: number;
+  /** TLS and credentials of the connection (default: plaintext, none). */
+  security?: NatsSecurity;
 }
 
 /** Most publishes awaiting their acknowledgement at once. */
@@ -28,7 +31,7 @@ export class ActionPublisher {
   ) {}
 
   static async open(target: ActionStreamTarget): Promise<ActionPublisher> {
-    const nc = await connect({ servers: target.servers.split(',').map((s) => s.trim()) });
+    const nc = await connectNats({ servers: target.servers, name: 'pinrank-action-producer', ...target.security });
     return new ActionPublisher(nc, nc.jetstream(), target);
   }
 

@@ -8,6 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type JetStreamManager, type NatsConnection } from 'nats';
 import { actionPartition, actionStreamPartitions } from '@pinrank/contracts';
+import { connectNats } from '@pinrank/nats';
+import { startNatsServer } from '@pinrank/nats/testing';
+import { DEFAULT_SPIFFE_PREFIX as spiffe, ensureLocalPki } from '@pinrank/service-kit';
 import { UserAction } from '@pinrank/proto';
 import { readActionLog, writeWorld, type WorldManifest } from '@pinrank/sim';
 import { main } from '../cli';
@@ -134,4 +137,36 @@ describe('pinrank ingest --nats', () => {
     for (const m of got) expect(m.partition).toBe(actionPartition(m.action.userId, 3));
     expect(got.every((m) => m.action.actionType === 3)).toBe(true);
   });
+});
+
+describe('pinrank ingest --nats to a NATS that wants mutual TLS', () => {
+  it("publishes as the producer's certificate of --tls-dir with --nats-tls, and says why without it", async () => {
+    const pkiDir = join(dir, 'pki');
+    const pki = ensureLocalPki({ dir: pkiDir, identities: [{ name: 'nats', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }, { name: 'action-producer' }, { name: 'feature-server' }] });
+    const server = await startNatsServer({
+      tls: { ...pki.files('nats'), caFile: pki.caFile, clients: 'verify_and_map' },
+      users: [{ user: `${spiffe}feature-server` }, { user: `${spiffe}action-producer`, publish: ['tls.actions.>'], subscribe: ['_INBOX.>'] }],
+    });
+    const reader = await connectNats({ servers: server.url, name: 'reader', tls: { caFile: pki.caFile, ...pki.files('feature-server') } });
+    try {
+      const rjsm = await reader.jetstreamManager();
+      for (const p of actionStreamPartitions('TLS_ACTIONS', 'tls.actions', 2)) await rjsm.streams.add({ name: p.stream, subjects: [p.subject] });
+      const file = join(dir, 'tls-actions.jsonl');
+      await writeFile(file, `${Array.from({ length: 8 }, (_, i) => JSON.stringify({ actionId: `t${i}`, userId: `tls-${i % 3}`, itemId: `i${i}`, actionType: 'ACTION_TYPE_SAVE', timestampMs: 1_767_225_600_000 + i })).join('\n')}\n`);
+      let out = '';
+      let err = '';
+      const io: CliIo = { out: (t) => void (out += t), err: (t) => void (err += t), errIsTty: false };
+      const args = ['ingest', '--file', file, '--nats', server.url, '--subject', 'tls.actions', '--partitions', '2', '--tls-dir', pkiDir];
+      expect(await main(['node', 'pinrank', ...args, '--nats-tls'], io)).toBe(0);
+      expect(out).toMatch(/^published 8 actions/);
+      const held = await Promise.all(actionStreamPartitions('TLS_ACTIONS', 'tls.actions', 2).map(async (p) => (await rjsm.streams.info(p.stream)).state.messages));
+      expect(held.reduce((a, b) => a + b, 0)).toBe(8);
+      // Plaintext to a TLS server: refused, and the message says what the client presented.
+      expect(await main(['node', 'pinrank', ...args.map((a) => (a === server.url ? a.replace('tls://', 'nats://') : a))], io)).not.toBe(0);
+      expect(err).toMatch(/nats: cannot connect to nats:\/\/127\.0\.0\.1:\d+ \(TLS off, auth none\)/);
+    } finally {
+      await reader.close();
+      await server.stop();
+    }
+  }, 60_000);
 });
