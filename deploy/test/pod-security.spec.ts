@@ -159,6 +159,28 @@ describe.each(['local', 'production'])('overlay %s', (overlay) => {
     for (const c of certs) expect(issuers.has(c.issuerRef.name)).toBe(true);
   });
 
+  it('lets only feature-server and the action producers reach NATS, feature-server over mutual TLS where the stream is configured', () => {
+    const env = (byKind('ConfigMap').find((c) => c.metadata.name === 'pinrank-env')?.data ?? {}) as Record<string, string>;
+    type Peer = { podSelector?: LabelSelector; namespaceSelector?: LabelSelector };
+    type Rule = { from?: Peer[]; to?: Peer[]; ports?: Array<{ port: number }> };
+    const policies = byKind('NetworkPolicy').map((p) => ({ name: p.metadata.name, spec: p.spec as { podSelector: LabelSelector; ingress?: Rule[]; egress?: Rule[] } }));
+    const natsPod = { 'app.kubernetes.io/name': 'nats' };
+    const fsPolicy = policies.find((p) => p.name === 'feature-server')?.spec;
+    const reachesNats = (fsPolicy?.egress ?? []).some((r) => r.ports?.some((p) => p.port === 4222) && r.to?.some((t) => t.podSelector && selects(t.podSelector, natsPod)));
+    const natsIngress = policies.find((p) => selects(p.spec.podSelector, natsPod) && Object.keys(p.spec.podSelector).length > 0)?.spec.ingress ?? [];
+    const clientRule = natsIngress.find((r) => r.ports?.some((p) => p.port === 4222));
+    const admitted = (labels: Record<string, string>): boolean => (clientRule?.from ?? []).some((f) => f.podSelector !== undefined && selects(f.podSelector, labels));
+    expect(reachesNats).toBe(true);
+    expect([admitted({ 'app.kubernetes.io/name': 'feature-server' }), admitted({ 'pinrank.dev/action-producer': 'true' }), admitted({ 'app.kubernetes.io/name': 'ranker-router' })]).toEqual([true, true, false]);
+    if (overlay === 'local') {
+      expect(env['FEATURE_SERVER_NATS_URL']).toBeUndefined();
+    } else {
+      expect(env['FEATURE_SERVER_NATS_URL']).toMatch(/^tls:\/\/nats\.pinrank\.svc\.cluster\.local:4222$/);
+      expect(env['FEATURE_SERVER_NATS_TLS']).toBe('true');
+      expect(env['FEATURE_SERVER_NATS_PARTITIONS']).toBe('5');
+    }
+  });
+
   it('binds every service address explicitly and probes the plaintext health port', () => {
     for (const w of all.filter((x) => x.kind === 'Deployment')) {
       const c = w.pod.containers[0] as Container;

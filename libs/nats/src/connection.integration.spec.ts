@@ -9,7 +9,8 @@ import { connectNats } from './connection';
 import { startNatsServer, type NatsTestServer } from './testing';
 
 const dir = mkdtempSync(join(tmpdir(), 'nats-conn-'));
-const identities = [{ name: 'nats', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }, { name: 'feature-server' }, { name: 'action-producer' }, { name: 'stranger' }];
+// Client certificates carry DNS names besides the SPIFFE ID, as cert-manager issues them: NATS still maps the SPIFFE ID.
+const identities = [{ name: 'nats', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }, { name: 'feature-server', dnsNames: ['feature-server', 'feature-server.pinrank.svc'] }, { name: 'action-producer' }, { name: 'stranger' }];
 let pki: LocalPki;
 let otherPki: LocalPki;
 const open: NatsConnection[] = [];

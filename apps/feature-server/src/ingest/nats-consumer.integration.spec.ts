@@ -173,13 +173,14 @@ describe('JetStream ingest from a secured NATS, and through an outage', () => {
   it('consumes over mutual TLS as its own identity, and fails at start-up as one NATS does not know', async () => {
     const pki = ensureLocalPki({
       dir: join(dir, 'pki'),
-      identities: [{ name: 'nats', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }, { name: 'feature-server' }, { name: 'action-producer' }, { name: 'stranger' }],
+      identities: [{ name: 'nats', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }, { name: 'feature-server', dnsNames: ['feature-server'] }, { name: 'action-producer' }, { name: 'stranger' }],
     });
     const subject = 'pinrank.actions';
     server = await startNatsServer({
       tls: { ...pki.files('nats'), caFile: pki.caFile, clients: 'verify_and_map' },
       users: [
-        { user: `${SPIFFE}feature-server` },
+        // The permissions docs/deploy.md gives the feature-server: the JetStream API and acks, replies on its inbox.
+        { user: `${SPIFFE}feature-server`, publish: ['$JS.API.>', '$JS.ACK.>'], subscribe: ['_INBOX.>'] },
         // Producers may publish actions (and read their acknowledgements), nothing else.
         { user: `${SPIFFE}action-producer`, publish: [`${subject}.>`, subject], subscribe: ['_INBOX.>'] },
       ],
