@@ -181,6 +181,16 @@ describe.each(['local', 'production'])('overlay %s', (overlay) => {
     }
   });
 
+  it('connects both stores to Redis over TLS only (rediss:// everywhere), presenting their own certificates', () => {
+    const env = (byKind('ConfigMap').find((c) => c.metadata.name === 'pinrank-env')?.data ?? {}) as Record<string, string>;
+    const urls = ['FEATURE_SERVER_REDIS_URL', 'EMBEDDING_STORE_REDIS_URL', 'EMBEDDING_STORE_REDIS_READ_URLS'].flatMap((k) => (env[k] ?? '').split(','));
+    expect(urls.length).toBe(4);
+    expect(urls.filter((u) => !u.startsWith('rediss://'))).toEqual([]);
+    expect([env['FEATURE_SERVER_REDIS_TLS'], env['EMBEDDING_STORE_REDIS_TLS']]).toEqual(['true', 'true']);
+    const redisCert = byKind('Certificate').find((c) => c.metadata.name === 'redis')?.spec as { dnsNames?: string[] } | undefined;
+    for (const u of urls) expect(redisCert?.dnsNames?.some((d) => (d.startsWith('*.') ? new URL(u).hostname.endsWith(d.slice(1)) : new URL(u).hostname === d))).toBe(true);
+  });
+
   it('binds every service address explicitly and probes the plaintext health port', () => {
     for (const w of all.filter((x) => x.kind === 'Deployment')) {
       const c = w.pod.containers[0] as Container;

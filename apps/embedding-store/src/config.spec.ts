@@ -27,4 +27,16 @@ describe('embedding-store configuration', () => {
     expect(readEmbeddingStoreConfig({ EMBEDDING_STORE_REDIS_CLUSTER: 'true' }, []).redisCluster).toBe(true);
     expect(() => readEmbeddingStoreConfig({ EMBEDDING_STORE_REDIS_CLUSTER: 'maybe' }, [])).toThrow(/EMBEDDING_STORE_REDIS_CLUSTER/);
   });
+
+  it('connects to Redis in plaintext unless told TLS, then with its own certificate over rediss:// URLs only', () => {
+    const file = __filename; // any existing file stands in for a certificate, key or CA
+    const own = { PINRANK_TLS_CERT_FILE: file, PINRANK_TLS_KEY_FILE: file, PINRANK_TLS_CA_FILE: file };
+    expect(readEmbeddingStoreConfig({}, []).redisSecurity).toEqual({});
+    const tls = { ...own, EMBEDDING_STORE_BACKEND: 'redis', EMBEDDING_STORE_REDIS_TLS: 'true', EMBEDDING_STORE_REDIS_URL: 'rediss://primary:6379' };
+    expect(readEmbeddingStoreConfig(tls, []).redisSecurity).toEqual({ tls: { caFile: file, certFile: file, keyFile: file } });
+    expect(() => readEmbeddingStoreConfig({ ...tls, EMBEDDING_STORE_REDIS_READ_URLS: 'rediss://r0:6379,redis://r1:6379' }, [])).toThrow(
+      'EMBEDDING_STORE_REDIS_READ_URLS="redis://r1:6379": not a rediss:// URL, and EMBEDDING_STORE_REDIS_TLS=true: use rediss://',
+    );
+    expect(() => readEmbeddingStoreConfig({ EMBEDDING_STORE_REDIS_USER: 'es' }, [])).toThrow('EMBEDDING_STORE_REDIS_USER and EMBEDDING_STORE_REDIS_PASSWORD_FILE must be set together');
+  });
 });

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { readConfig, serverVars, vars, type ConfigOf } from '@pinrank/service-kit';
+import { redisSecurityFromConfig, redisSecurityVars } from '@pinrank/redis';
+import { readConfig, serverVars, vars, type ConfigOf, type DataClientSecurity } from '@pinrank/service-kit';
 
 /** The embedding-store's configuration variables (each also a --kebab-case flag). */
 export const embeddingStoreVars = {
@@ -11,6 +12,7 @@ export const embeddingStoreVars = {
   redisReadUrls: vars.list('EMBEDDING_STORE_REDIS_READ_URLS', []),
   redisCluster: vars.bool('EMBEDDING_STORE_REDIS_CLUSTER', false),
   redisPrefix: vars.string('EMBEDDING_STORE_REDIS_PREFIX', 'pinrank:es:'),
+  ...redisSecurityVars('EMBEDDING_STORE'),
   refreshMs: vars.int('EMBEDDING_STORE_REFRESH_MS', 2000, { min: 0, max: 3_600_000 }),
   dimension: vars.int('EMBEDDING_STORE_DIMENSION', 64, { min: 0, max: 4096 }),
   contentDimension: vars.int('EMBEDDING_STORE_CONTENT_DIMENSION', 32, { min: 1, max: 4096 }),
@@ -26,7 +28,7 @@ export const embeddingStoreVars = {
 };
 
 /** The embedding-store's validated configuration. */
-export type EmbeddingStoreConfig = ConfigOf<typeof embeddingStoreVars> & { protoRoot: string; modelRoot: string; annIndexDir: string | undefined };
+export type EmbeddingStoreConfig = ConfigOf<typeof embeddingStoreVars> & { protoRoot: string; modelRoot: string; annIndexDir: string | undefined; redisSecurity: DataClientSecurity };
 
 /** Reads and validates the configuration at the app's edge; throws ConfigError naming each bad variable. */
 export function readEmbeddingStoreConfig(env: Readonly<Record<string, string | undefined>>, argv: readonly string[]): EmbeddingStoreConfig {
@@ -35,5 +37,7 @@ export function readEmbeddingStoreConfig(env: Readonly<Record<string, string | u
   const root = resolve(__dirname, '../../..');
   // ANN graphs are saved on local disk: beside the LMDB file by default; with Redis only where a folder is given.
   const annIndexDir = c.annDir ?? (c.backend === 'lmdb' ? `${c.lmdbPath}-ann` : undefined);
-  return { ...c, protoRoot: c.protoDir ?? resolve(root, 'proto'), modelRoot: c.modelRoot ?? resolve(root, 'models'), annIndexDir };
+  const redisUrls: Record<string, string[]> = c.backend === 'redis' ? { EMBEDDING_STORE_REDIS_URL: c.redisUrl.split(','), EMBEDDING_STORE_REDIS_READ_URLS: c.redisReadUrls } : {};
+  const redisSecurity = redisSecurityFromConfig('EMBEDDING_STORE', c, c, redisUrls);
+  return { ...c, redisSecurity, protoRoot: c.protoDir ?? resolve(root, 'proto'), modelRoot: c.modelRoot ?? resolve(root, 'models'), annIndexDir };
 }

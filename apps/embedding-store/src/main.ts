@@ -16,7 +16,7 @@ import { version } from '../package.json';
 const NAME = 'embedding-store';
 
 function openStore(config: EmbeddingStoreConfig): VectorStore {
-  if (config.backend === 'redis') return new RedisVectorStore({ url: config.redisUrl, readUrls: config.redisReadUrls, cluster: config.redisCluster, keyPrefix: config.redisPrefix });
+  if (config.backend === 'redis') return new RedisVectorStore({ url: config.redisUrl, readUrls: config.redisReadUrls, cluster: config.redisCluster, keyPrefix: config.redisPrefix, security: config.redisSecurity });
   const lmdb = new LmdbVectorStore({ path: config.lmdbPath });
   // Only this process writes its LMDB environment, so a copy in memory sees every change (not so for a Redis shared by replicas).
   return config.vectorCacheRows > 0 ? new CachedVectorStore(lmdb, config.vectorCacheRows) : lmdb;

@@ -1,5 +1,5 @@
 import { DEFAULT_SEQUENCE_TYPES } from '@pinrank/features';
-import { startServer, type RunningServer, type ServerOptions } from '@pinrank/service-kit';
+import { startServer, type DataClientSecurity, type RunningServer, type ServerOptions } from '@pinrank/service-kit';
 import { RpcMetrics } from '@pinrank/telemetry';
 import { Registry } from 'prom-client';
 import { CachedContentSource, type ContentVectorSource } from './enrich/content-source';
@@ -20,7 +20,9 @@ export interface FeatureServerAppOptions {
   /** gRPC server options (address, TLS, admin tokens, logger, ...); name, services and metrics are set here. */
   server: Omit<ServerOptions, 'name' | 'services' | 'metrics'>;
   /** Storage backend. */
-  backend: { kind: 'lmdb'; path: string } | { kind: 'redis'; url: string; cluster?: boolean; keyPrefix?: string; layout?: RedisLayoutChoice; takeoverSweep?: TakeoverSweepOptions };
+  backend:
+    | { kind: 'lmdb'; path: string }
+    | { kind: 'redis'; url: string; cluster?: boolean; keyPrefix?: string; layout?: RedisLayoutChoice; takeoverSweep?: TakeoverSweepOptions; security?: DataClientSecurity };
   /** Content vector source: embedding-store address (and TLS of that client), or a source object (tests, tools). */
   content: Pick<GrpcContentSourceOptions, 'address' | 'deadlineMs' | 'connect'> | { source: ContentVectorSource };
   /** Content cache capacity (items). Default 100000. */
@@ -67,6 +69,7 @@ export async function startFeatureServer(options: FeatureServerAppOptions): Prom
           keyPrefix: options.backend.keyPrefix,
           retention,
           ...(options.backend.layout ? { layout: options.backend.layout } : {}),
+          ...(options.backend.security ? { security: options.backend.security } : {}),
         });
   const remote = 'source' in options.content ? options.content.source : new GrpcContentSource(options.content);
   const cache = new CachedContentSource(remote, { capacity: options.cacheCapacity ?? 100_000 });

@@ -48,4 +48,13 @@ describe('feature-server configuration', () => {
     expect(() => readFeatureServerConfig({ FEATURE_SERVER_NATS_CA_FILE: file }, [])).toThrow('set FEATURE_SERVER_NATS_TLS=true');
     expect(() => readFeatureServerConfig({ FEATURE_SERVER_NATS_CREDS_FILE: '/no/such.creds' }, [])).toThrow(/FEATURE_SERVER_NATS_CREDS_FILE.*no such file/);
   });
+
+  it('connects the Redis backend with TLS and its own certificate only over rediss:// URLs', () => {
+    const file = __filename;
+    const own = { PINRANK_TLS_CERT_FILE: file, PINRANK_TLS_KEY_FILE: file, PINRANK_TLS_CA_FILE: file };
+    const tls = { ...own, FEATURE_SERVER_BACKEND: 'redis', FEATURE_SERVER_REDIS_TLS: 'true' };
+    expect(readFeatureServerConfig({ ...tls, FEATURE_SERVER_REDIS_URL: 'rediss://redis:6379' }, []).redisSecurity).toEqual({ tls: { caFile: file, certFile: file, keyFile: file } });
+    expect(() => readFeatureServerConfig(tls, [])).toThrow('FEATURE_SERVER_REDIS_URL="redis://127.0.0.1:6379": not a rediss:// URL, and FEATURE_SERVER_REDIS_TLS=true: use rediss://');
+    expect(readFeatureServerConfig({ FEATURE_SERVER_REDIS_USER: 'fs', FEATURE_SERVER_REDIS_PASSWORD_FILE: file }, []).redisSecurity).toEqual({ user: 'fs', passwordFile: file });
+  });
 });

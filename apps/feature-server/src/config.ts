@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { actionStreamPartitions, MAX_ACTION_PARTITIONS } from '@pinrank/contracts';
 import { natsSecurityFromConfig, natsSecurityVars, type NatsSecurity } from '@pinrank/nats';
-import { ConfigError, readConfig, serverVars, vars, type ConfigOf } from '@pinrank/service-kit';
+import { redisSecurityFromConfig, redisSecurityVars } from '@pinrank/redis';
+import { ConfigError, readConfig, serverVars, vars, type ConfigOf, type DataClientSecurity } from '@pinrank/service-kit';
 import { REDIS_LAYOUT_CHOICES } from './store/redis-action-store';
 
 /** The feature-server's configuration variables (each also a --kebab-case flag). */
@@ -14,6 +15,7 @@ export const featureServerVars = {
   redisKeyPrefix: vars.string('FEATURE_SERVER_REDIS_PREFIX', 'pinrank:fs:'),
   redisLayout: vars.oneOf('FEATURE_SERVER_REDIS_LAYOUT', REDIS_LAYOUT_CHOICES, 'auto'),
   redisSweepKeysPerSecond: vars.int('FEATURE_SERVER_REDIS_SWEEP_KEYS_PER_S', 20_000, { min: 0, max: 10_000_000 }),
+  ...redisSecurityVars('FEATURE_SERVER'),
   embeddingStoreAddress: vars.hostPort('FEATURE_SERVER_EMBEDDING_STORE_ADDR', '127.0.0.1:50052'),
   embeddingDeadlineMs: vars.int('FEATURE_SERVER_EMBEDDING_DEADLINE_MS', 2000, { min: 1, max: 60_000 }),
   contentCacheSize: vars.int('FEATURE_SERVER_CONTENT_CACHE_SIZE', 100_000, { min: 1, max: 100_000_000 }),
@@ -30,7 +32,7 @@ export const featureServerVars = {
 };
 
 /** The feature-server's validated configuration. */
-export type FeatureServerConfig = ConfigOf<typeof featureServerVars> & { protoRoot: string; natsSecurity: NatsSecurity };
+export type FeatureServerConfig = ConfigOf<typeof featureServerVars> & { protoRoot: string; natsSecurity: NatsSecurity; redisSecurity: DataClientSecurity };
 
 /** Reads and validates the configuration at the app's edge; throws ConfigError naming each bad variable. */
 export function readFeatureServerConfig(env: Readonly<Record<string, string | undefined>>, argv: readonly string[]): FeatureServerConfig {
@@ -42,5 +44,6 @@ export function readFeatureServerConfig(env: Readonly<Record<string, string | un
   }
   // src/ (tsx) and dist/apps/<app>/ (bundle) are both three levels below the repository root.
   const natsSecurity = natsSecurityFromConfig('FEATURE_SERVER', c, c);
-  return { ...c, natsSecurity, protoRoot: c.protoDir ?? resolve(__dirname, '../../../proto') };
+  const redisSecurity = redisSecurityFromConfig('FEATURE_SERVER', c, c, { FEATURE_SERVER_REDIS_URL: c.backend === 'redis' ? c.redisUrl.split(',') : [] });
+  return { ...c, natsSecurity, redisSecurity, protoRoot: c.protoDir ?? resolve(__dirname, '../../../proto') };
 }

@@ -31,7 +31,15 @@ async function main(): Promise<void> {
     backend:
       config.backend === 'lmdb'
         ? { kind: 'lmdb', path: config.lmdbPath }
-        : { kind: 'redis', url: config.redisUrl, cluster: config.redisCluster, keyPrefix: config.redisKeyPrefix, layout: config.redisLayout, takeoverSweep: { keysPerSecond: config.redisSweepKeysPerSecond } },
+        : {
+            kind: 'redis',
+            url: config.redisUrl,
+            cluster: config.redisCluster,
+            keyPrefix: config.redisKeyPrefix,
+            layout: config.redisLayout,
+            takeoverSweep: { keysPerSecond: config.redisSweepKeysPerSecond },
+            security: config.redisSecurity,
+          },
     content: { address: config.embeddingStoreAddress, deadlineMs: config.embeddingDeadlineMs, ...(tls ? { connect: { tls } } : {}) },
     cacheCapacity: config.contentCacheSize,
     readFastPath: config.readFastPath,

@@ -86,8 +86,8 @@ describe('natsSecurityFromConfig', () => {
     } catch (err) {
       expect((err as ConfigError).problems).toEqual([
         'FS_NATS_CA_FILE is set but FS_NATS_TLS is not true: set FS_NATS_TLS=true to connect with TLS',
-        'FS_NATS_CREDS_FILE and FS_NATS_USER are both set: NATS takes one of them',
         'FS_NATS_USER and FS_NATS_PASSWORD_FILE must be set together',
+        'FS_NATS_CREDS_FILE and FS_NATS_USER are both set: NATS takes one of them',
       ]);
     }
   });

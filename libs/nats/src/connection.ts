@@ -4,20 +4,13 @@
 // NATS credentials file or a user and password, and a connection that keeps reconnecting
 // through an outage rather than giving up after NATS's default ten attempts.
 import { readFileSync } from 'node:fs';
+import { checkClientCertificate, readSecretLine, type DataClientSecurity } from '@pinrank/service-kit';
 import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from 'nats';
 
-/** How a client proves who it is to NATS and checks the server. Every field is optional. */
-export interface NatsSecurity {
-  /**
-   * TLS to the server. `caFile` verifies the server's certificate (default: the system's
-   * roots); `certFile` + `keyFile` are presented as the client certificate.
-   */
-  tls?: { caFile?: string; certFile?: string; keyFile?: string };
+/** How a client proves who it is to NATS and checks the server: TLS, a user, or a credentials file. Every field is optional. */
+export interface NatsSecurity extends DataClientSecurity {
   /** A NATS credentials file (user JWT and NKey seed), for servers in operator mode. */
   credsFile?: string;
-  /** A user name, with its password in `passwordFile` (first non-empty line). */
-  user?: string;
-  passwordFile?: string;
 }
 
 /** Where to connect, as whom. */
@@ -56,6 +49,14 @@ function readFile(what: string, file: string): string {
   }
 }
 
+function secretLine(what: string, file: string): string {
+  try {
+    return readSecretLine(what, file);
+  } catch (err) {
+    throw new TypeError(`nats: ${(err as Error).message}`);
+  }
+}
+
 /**
  * The nats.js connection options for `o`. Reads the credentials and password files now, so a
  * missing or malformed file fails here with its path. Throws TypeError on a combination that
@@ -73,7 +74,7 @@ export function natsConnectionOptions(o: NatsConnectOptions): ConnectionOptions 
   };
   if (o.tls) {
     const { caFile, certFile, keyFile } = o.tls;
-    if (Boolean(certFile) !== Boolean(keyFile)) throw new TypeError('nats: a TLS client certificate needs both its certificate and its key file');
+    checkClientCertificate('nats', o.tls);
     options.tls = { ...(caFile ? { caFile } : {}), ...(certFile && keyFile ? { certFile, keyFile } : {}) };
   }
   if (o.credsFile && o.user) throw new TypeError('nats: give either a credentials file or a user and password, not both');
@@ -86,13 +87,8 @@ export function natsConnectionOptions(o: NatsConnectOptions): ConnectionOptions 
   }
   if (Boolean(o.user) !== Boolean(o.passwordFile)) throw new TypeError('nats: a user needs a password file, and a password file a user');
   if (o.user && o.passwordFile) {
-    const pass = readFile('password file', o.passwordFile)
-      .split(/\r?\n/)
-      .map((l) => l.trim())
-      .find((l) => l !== '');
-    if (!pass) throw new TypeError(`nats: the password file ${o.passwordFile} is empty`);
     options.user = o.user;
-    options.pass = pass;
+    options.pass = secretLine('password file', o.passwordFile);
   }
   return options;
 }

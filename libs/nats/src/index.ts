@@ -1,2 +1,2 @@
 export { connectNats, describeNatsSecurity, natsConnectionOptions, natsServers, type NatsConnectOptions, type NatsSecurity } from './connection';
-export { natsSecurityFromConfig, natsSecurityVars, type ComponentTlsFiles, type NatsSecurityConfig } from './nats-config';
+export { natsSecurityFromConfig, natsSecurityVars, type NatsSecurityConfig } from './nats-config';

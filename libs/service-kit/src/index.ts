@@ -44,6 +44,15 @@ export { Authorizer, policyGaps, type AuthzMode, type AuthzOptions } from './aut
 export { type ReflectionSource } from './reflection';
 export { readConfig, vars, flagName, ConfigError, type ConfigVar, type ConfigOf } from './config';
 export {
+  checkClientCertificate,
+  dataClientSecurity,
+  dataClientSecurityOrThrow,
+  readSecretLine,
+  type DataClientSecurity,
+  type DataClientSecuritySettings,
+  type ServiceTlsFiles,
+} from './data-client-security';
+export {
   serverVars,
   serverOptionsFromConfig,
   clientTlsFromConfig,

@@ -1,3 +1,4 @@
+import { type DataClientSecurity } from '@pinrank/service-kit';
 import { connectRedis, inBatch, keyNodes, type RedisClient } from '@pinrank/redis';
 import { checkStoredSize, vectorBytes, type VectorStore } from './vector-store';
 
@@ -17,9 +18,11 @@ export interface RedisStoreOptions {
   keyPrefix?: string;
   /** Keys per MGET / pipeline / SCAN page. Default 1000. */
   chunk?: number;
+  /** TLS (private CA, client certificate) and ACL user of every connection, primary and replicas (`connectRedis`). Default: none. */
+  security?: DataClientSecurity;
 }
 
-type Filled = Required<RedisStoreOptions>;
+type Filled = Required<Omit<RedisStoreOptions, 'security'>> & Pick<RedisStoreOptions, 'security'>;
 
 function withDefaults(options: RedisStoreOptions): Filled {
   const filled: Filled = {
@@ -28,6 +31,7 @@ function withDefaults(options: RedisStoreOptions): Filled {
     cluster: options.cluster ?? false,
     keyPrefix: options.keyPrefix ?? 'pinrank:es:',
     chunk: options.chunk ?? 1000,
+    ...(options.security ? { security: options.security } : {}),
   };
   if (!filled.keyPrefix) throw new TypeError('RedisVectorStore: keyPrefix must not be empty (it isolates this store in a shared Redis)');
   if (!Number.isInteger(filled.chunk) || filled.chunk < 1) throw new TypeError('RedisVectorStore: chunk must be an integer >= 1');
@@ -53,15 +57,17 @@ export class RedisVectorStore implements VectorStore {
 
   constructor(options: RedisStoreOptions = {}) {
     this.options = withDefaults(options);
-    const { url, cluster, readUrls } = this.options;
+    const { url, cluster, readUrls, security } = this.options;
+    const secured = security ? { security } : {};
     const clusterSetting = 'EMBEDDING_STORE_REDIS_CLUSTER=true';
     // Read replicas first, unconnected until their first read: a URL refused here leaves no connection open.
-    const replicas = readUrls.map((u) => connectRedis({ url: u, connectionName: 'pinrank-es-read', clusterSetting, redis: { enableAutoPipelining: true } }));
+    const replicas = readUrls.map((u) => connectRedis({ url: u, connectionName: 'pinrank-es-read', clusterSetting, redis: { enableAutoPipelining: true }, ...secured }));
     this.primary = connectRedis({
       url,
       cluster,
       connectionName: 'pinrank-es',
       clusterSetting,
+      ...secured,
       // One Redis: connected at once, and concurrent MGET pages batched (a cluster batches per node itself).
       ...(cluster ? {} : { redis: { lazyConnect: false, enableAutoPipelining: true } }),
     });

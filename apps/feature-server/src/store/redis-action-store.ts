@@ -1,8 +1,9 @@
 import { type SequenceWriter } from '@pinrank/features';
+import { type DataClientSecurity } from '@pinrank/service-kit';
 import { type ChainableCommander, type RedisOptions } from 'ioredis';
 import { type ActionStore, type AppendOutcome, type RetentionPolicy, type SequenceWindow, retentionClass, validateRetention } from './action-store';
 import { SequenceRows } from './sequence-rows';
-import { connectRedis, duplicateNamed, inBatch, type RedisClient } from '@pinrank/redis';
+import { connectChecked, connectRedis, duplicateNamed, inBatch, type RedisClient } from '@pinrank/redis';
 import { claimLayout, layoutClientName, layoutKey, REDIS_LAYOUT_CHOICES, TAKEN_OVER, type LayoutMark, type RedisLayout, type RedisLayoutChoice } from './redis-layout-mark';
 import { TakeoverSweep, type TakeoverSweepOptions } from './redis-takeover-sweep';
 import { decodeRecord, encodeRecord, READ_VECTORS, viewRecordRow, type StoredRecord } from './stored-record';
@@ -19,8 +20,10 @@ export interface RedisActionStoreOptions {
   keyPrefix?: string;
   /** Per-user retention. */
   retention: RetentionPolicy;
-  /** Extra ioredis options (timeouts, TLS). */
+  /** Extra ioredis options (timeouts). */
   redis?: RedisOptions;
+  /** TLS (private CA, client certificate) and ACL user of every connection (`connectRedis`). */
+  security?: DataClientSecurity;
   /**
    * How a user's sequence actions are kept (see REDIS_LAYOUTS and REDIS_LAYOUT_CHOICES). Default
    * `auto`: the prefix's own layout, the records layout for a new prefix.
@@ -191,13 +194,14 @@ export class RedisActionStore implements ActionStore {
     const retention = validateRetention(options.retention);
     const prefix = options.keyPrefix ?? 'pinrank:fs:';
     const connect = (connectionName: string): RedisClient =>
-      connectRedis({ url: options.url, cluster: options.cluster ?? false, connectionName, clusterSetting: 'the cluster option (FEATURE_SERVER_REDIS_CLUSTER=true)', ...(options.redis ? { redis: options.redis } : {}) });
+      connectRedis({ url: options.url, cluster: options.cluster ?? false, connectionName, clusterSetting: 'the cluster option (FEATURE_SERVER_REDIS_CLUSTER=true)', ...(options.redis ? { redis: options.redis } : {}), ...(options.security ? { security: options.security } : {}) });
     // The layout is settled first, on a connection of its own, so the store's connections carry
     // the layout in their name from the start: a takeover finishes only once no ids-layout store is connected.
     const claim = connect(layoutClientName('claim', prefix));
     let claimed: LayoutMark;
+    // The first contact: a refused connection fails the start-up with its reason, and leaves no client retrying.
+    await connectChecked(claim, options);
     try {
-      await claim.connect();
       claimed = await claimLayout(claim, prefix, choice);
     } finally {
       await claim.quit().catch(() => claim.disconnect());

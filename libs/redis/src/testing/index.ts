@@ -1,1 +1,2 @@
 export { startRedisCluster, type RedisCluster } from './redis-cluster';
+export { startTlsRedis, type TlsRedis, type TlsRedisOptions } from './tls-redis';
