@@ -5,7 +5,7 @@
 const path = require('node:path');
 
 const root = __dirname;
-const libs = ['proto', 'contracts', 'service-kit', 'telemetry', 'sim', 'models', 'features', 'inference', 'redis'];
+const libs = ['proto', 'contracts', 'service-kit', 'telemetry', 'sim', 'models', 'features', 'inference', 'redis', 'nats'];
 
 module.exports = {
   testEnvironment: path.join(root, 'tools/jest/ort-environment.cjs'),
@@ -24,6 +24,7 @@ module.exports = {
     // Test-only entry points (contract suites shared by a service and its fakes).
     '^@pinrank/contracts/testing$': path.join(root, 'libs/contracts/src/testing/index.ts'),
     '^@pinrank/redis/testing$': path.join(root, 'libs/redis/src/testing/index.ts'),
+    '^@pinrank/nats/testing$': path.join(root, 'libs/nats/src/testing/index.ts'),
   },
   testTimeout: 60000,
 };

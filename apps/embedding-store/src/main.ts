@@ -29,6 +29,8 @@ async function main(): Promise<void> {
   const metrics = new RpcMetrics();
 
   const store = openStore(config);
+  // A Redis that cannot be reached fails the start-up with its reason, rather than serving errors.
+  if (store instanceof RedisVectorStore) await store.checkConnection();
   const app = await createEmbeddingStore({
     store,
     itemTower: onnxItemTowerProvider(config.modelRoot, logger),

@@ -116,21 +116,21 @@ export function describeRedisSecurity(security: DataClientSecurity | undefined):
 }
 
 /**
- * Connects `client` (created by {@link connectRedis} from `options`). When it cannot, it is
- * disconnected (no retries left running) and the error names the URL, what was presented and
- * why: ioredis reports the cause (a refused certificate, WRONGPASS) on its error event, while
- * `connect()` itself only says that the connection closed.
+ * Runs `contact` (the first command or the connection itself) on `client`; when it fails, the
+ * error names the URL, what was presented and why: ioredis reports the cause (a refused
+ * certificate, WRONGPASS) on its error event, while the command itself only says that the
+ * connection closed or ran out of retries.
  */
-export async function connectChecked(client: RedisClient, options: Pick<RedisConnectionOptions, 'url' | 'security'>): Promise<void> {
+export async function firstContact<T>(client: RedisClient, options: Pick<RedisConnectionOptions, 'url' | 'security'>, contact: () => Promise<T>): Promise<T> {
   const reasons: string[] = [];
   const onError = (err: Error): void => void (reasons.includes(err.message) || reasons.push(err.message));
   client.on('error', onError);
   try {
-    await client.connect();
+    return await contact();
   } catch (err) {
-    client.disconnect();
-    let cause = [...reasons, (err as Error).message].join('; ');
-    if (/ECONNRESET|socket hang up/.test(cause)) {
+    // OpenSSL's messages end with a newline: one line per reason.
+    let cause = [...reasons, (err as Error).message].map((m) => m.trim().replace(/\s*\n\s*/g, ' ')).join('; ');
+    if (/ECONNRESET|socket hang up|alert certificate required/.test(cause)) {
       cause += options.security?.tls
         ? ' (a TLS server resets a client whose certificate it refuses: none presented, or not signed by a CA it trusts)'
         : ' (a TLS-only server resets a plaintext client: use a rediss:// URL)';
@@ -138,6 +138,16 @@ export async function connectChecked(client: RedisClient, options: Pick<RedisCon
     throw new Error(`redis: cannot connect to ${options.url} (${describeRedisSecurity(options.security)}): ${cause}`, { cause: err });
   } finally {
     client.off('error', onError);
+  }
+}
+
+/** Connects `client` through {@link firstContact}; on failure it is disconnected, so no client is left retrying. */
+export async function connectChecked(client: RedisClient, options: Pick<RedisConnectionOptions, 'url' | 'security'>): Promise<void> {
+  try {
+    await firstContact(client, options, () => client.connect());
+  } catch (err) {
+    client.disconnect();
+    throw err;
   }
 }
 

@@ -1,5 +1,5 @@
 import { type DataClientSecurity } from '@pinrank/service-kit';
-import { connectRedis, inBatch, keyNodes, type RedisClient } from '@pinrank/redis';
+import { connectRedis, firstContact, inBatch, keyNodes, type RedisClient } from '@pinrank/redis';
 import { checkStoredSize, vectorBytes, type VectorStore } from './vector-store';
 
 /** Options of {@link RedisVectorStore}. */
@@ -72,6 +72,16 @@ export class RedisVectorStore implements VectorStore {
       ...(cluster ? {} : { redis: { lazyConnect: false, enableAutoPipelining: true } }),
     });
     this.readers = replicas.length > 0 ? replicas : [this.primary];
+  }
+
+  /**
+   * Resolves once the primary answers a PING; rejects with the reason when it cannot (a refused
+   * certificate, a wrong password, nobody listening), after the client's own retries. The
+   * server calls it before it starts serving.
+   */
+  async checkConnection(): Promise<void> {
+    const { url, security } = this.options;
+    await firstContact(this.primary, { url, ...(security ? { security } : {}) }, () => this.primary.ping());
   }
 
   async readRows(keys: readonly string[], dimension: number, out: Float32Array): Promise<boolean[]> {

@@ -24,10 +24,20 @@ describe('the Redis vector store over mutual TLS', () => {
     // The one Redis stands in for its own replica.
     const store = new RedisVectorStore({ url: redis.url, readUrls: [redis.url], keyPrefix: 'es-tls:', security: { tls: { caFile: pki.caFile, ...pki.files('embedding-store') } } });
     try {
+      await store.checkConnection();
       await store.writeVectors([['k', Float32Array.from([1, 2])]]);
       const out = new Float32Array(2);
       expect(await store.readRows(['k', 'missing'], 2, out)).toEqual([true, false]);
       expect([...out]).toEqual([1, 2]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('says why it cannot connect without a client certificate', async () => {
+    const store = new RedisVectorStore({ url: redis.url, keyPrefix: 'es-tls:', security: { tls: { caFile: pki.caFile } } });
+    try {
+      await expect(store.checkConnection()).rejects.toThrow(/redis: cannot connect to rediss:\/\/127\.0\.0\.1:\d+ \(TLS server-verified, user from the URL or default\): .*certificate/);
     } finally {
       await store.close();
     }
