@@ -24,9 +24,10 @@ describe('Recommend', () => {
     const res = await api.recommend({ userId: 'u1', k: 5 });
     const retrieve = h.store.retrieveRequests[retrieveBefore];
     expect(retrieve?.query).toEqual({ $case: 'userId', value: 'u1' });
-    expect(retrieve?.k).toBe(15);
-    // u1 saved i1 and hid i2 (excluded); the click on i3 does not exclude it.
-    expect([...(retrieve?.excludeItemIds ?? [])].sort()).toEqual(['i1', 'i2']);
+    // Retrieval starts with the sequence read, so it asks for the sequence length (the harness's 12)
+    // more and the router takes the exclusions out: u1 saved i1 and hid i2; the click on i3 does not exclude it.
+    expect(retrieve?.k).toBe(15 + 12);
+    expect(retrieve?.excludeItemIds).toEqual([]);
     expect(res.items).toHaveLength(5);
     expect(res.items.map((i) => i.itemId)).not.toContain('i1');
     expect(res.items.map((i) => i.itemId)).not.toContain('i2');
@@ -44,6 +45,19 @@ describe('Recommend', () => {
     const want = content?.itemIds.map((id) => ({ id, ...h.expected('u1', id) })).sort((a, b) => b.score - a.score) ?? [];
     expect(res.items.map((i) => i.itemId)).toEqual(want.slice(0, 5).map((w) => w.id));
     expect(res.timings.map((t) => t.stage).sort()).toEqual(['content', 'encoder', 'features', 'heads', 'retrieve', 'total', 'tower']);
+  });
+
+  it('reads the sequence first and sends the exclusions where over-fetching would pass retrieval\'s 1000', async () => {
+    const wide = await h.router({ recommendCandidates: 995, maxCandidates: 1000 });
+    const before = h.store.retrieveRequests.length;
+    const res = await wide.recommend({ userId: 'u1', k: 5 });
+    const retrieve = h.store.retrieveRequests[before];
+    expect(retrieve?.k).toBe(995);
+    expect([...(retrieve?.excludeItemIds ?? [])].sort()).toEqual(['i1', 'i2']);
+    expect(res.items.map((i) => i.itemId)).not.toContain('i1');
+    const features = res.timings.find((t) => t.stage === 'features');
+    const retrieval = res.timings.find((t) => t.stage === 'retrieve');
+    expect((retrieval?.startMs ?? 0) >= (features?.startMs ?? 0) + (features?.ms ?? 0) - 0.01).toBe(true);
   });
 
   it('falls back to the popularity list for a user unknown to retrieval, flagged', async () => {
