@@ -8,6 +8,8 @@ import {
   IngestActionsResponse,
   RankResponse,
   RankerService,
+  RealtimeSequence,
+  type GetRealtimeSequenceRequest,
   type IngestActionsRequest,
   type RankRequest,
   type UserAction,
@@ -37,7 +39,12 @@ async function startStack(): Promise<{ port: number; server: Server; ingested: U
       call.on('data', (m: IngestActionsRequest) => ingested.push(...m.actions));
       call.on('end', () => cb(null, IngestActionsResponse.fromPartial({ accepted: ingested.length })));
     },
-    getRealtimeSequence: unimplemented,
+    // u1 has one save a minute old; anyone else has none.
+    getRealtimeSequence: (call: ServerUnaryCall<GetRealtimeSequenceRequest, RealtimeSequence>, cb: sendUnaryData<RealtimeSequence>) => {
+      const asOfMs = 1_767_225_600_000;
+      const records = call.request.userId === 'u1' ? [{ action: { actionId: 'a1', userId: 'u1', itemId: 'i9', actionType: 3, timestampMs: asOfMs - 60_000, surface: 1 }, itemKnown: true }] : [];
+      cb(null, RealtimeSequence.fromPartial({ userId: call.request.userId, length: records.length, asOfMs, records }));
+    },
     getRealtimeSequences: unimplemented,
     deleteUser: unimplemented,
   });
@@ -130,6 +137,16 @@ describe('pinrank remote commands', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('sequence prints the records newest first, and only the summary line for a user with none', async () => {
+    out = '';
+    expect(await run('sequence', '--user', 'u1', '--addr', `127.0.0.1:${stack.port}`)).toBe(0);
+    expect(out).toMatch(/^#\s+time \(UTC\)\s+action\s+item\s+age s\s+in catalog\n[- ]+\n1\s+2025-12-31T23:59:00\.000Z\s+save\s+i9\s+60\.0\s+yes\n/);
+    expect(out.endsWith('user u1: 1 actions as of 2026-01-01T00:00:00.000Z\n')).toBe(true);
+    out = '';
+    expect(await run('sequence', '--user', 'nobody', '--addr', `127.0.0.1:${stack.port}`)).toBe(0);
+    expect(out).toBe('user nobody: 0 actions as of 2026-01-01T00:00:00.000Z\n');
   });
 
   it('parses head weights and refuses malformed ones', () => {

@@ -49,7 +49,8 @@ export function registerSequence(program: Command, io: CliIo): void {
           rec.itemKnown ? 'yes' : 'NO',
         ];
       });
-      io.out(table(['#', 'time (UTC)', 'action', 'item', 'age s', 'in catalog'], rows));
+      // No table for no actions: a header over nothing reads like a failed query.
+      if (rows.length > 0) io.out(table(['#', 'time (UTC)', 'action', 'item', 'age s', 'in catalog'], rows));
       io.out(`user ${res.userId}: ${res.length} actions as of ${new Date(res.asOfMs).toISOString()}\n`);
     } finally {
       client.close();
