@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 
 // Ports for the services a test stack or a benchmark starts: chosen outside
 // the range the kernel hands out by itself, so a concurrent test's bind(0)
@@ -58,5 +58,17 @@ function listening(host: string, port: number): Promise<Server> {
   return new Promise<Server>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve(server));
+  });
+}
+
+/** Whether something accepts TCP connections on `host`:`port` now (a started server, say). */
+export function portAnswers(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, host);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
   });
 }

@@ -84,7 +84,7 @@ export { issueCertificate, type CertificateSubject, type IssuedCertificate, type
 export { admittedCode, policyCases, probeMethod, type PolicyCase, type ProbeCredentials } from './testing/policy-probe';
 export { checkPolicyCase, describePolicyTables, startPolicyServer, type PolicyServer } from './testing/policy-server';
 // Free loopback ports for the services a test stack or a benchmark starts.
-export { freePort, freePorts } from './free-ports';
+export { freePort, freePorts, portAnswers } from './free-ports';
 // The benchmarks' `--built` mode: their processes run as the deployed bundles.
 export { BENCH_BUILT_ENV, benchBuilt, builtEntry, entryArgs } from './testing/built-entry';
 // The checkout the code runs from, from the sources or a bundle.

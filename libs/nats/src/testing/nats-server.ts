@@ -5,9 +5,9 @@
 // play an outage.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect as netConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, portAnswers } from '@pinrank/service-kit';
 
 /** A user of the server, with what it may publish and subscribe to (default: everything). */
 export interface NatsTestUser {
@@ -41,28 +41,7 @@ export interface NatsTestServer {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
-function answers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = netConnect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 const quoted = (s: string): string => JSON.stringify(s);
 const list = (xs: readonly string[]): string => `[${xs.map(quoted).join(', ')}]`;
@@ -124,7 +103,7 @@ export async function startNatsServer(o: NatsTestServerOptions = {}): Promise<Na
     for (;;) {
       if (spawnError) throw spawnError;
       if (p.exitCode !== null) throw new Error(`nats test server: nats-server exited (${p.exitCode}): ${log.slice(-1000)}`);
-      if (await answers(port)) return;
+      if (await portAnswers(port)) return;
       if (Date.now() > end) throw new Error(`nats test server: not accepting connections on ${port} after 15 s: ${log.slice(-1000)}`);
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -2,9 +2,9 @@
 // verifies clients against, optionally required client certificates and an ACL user.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect as netConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, portAnswers } from '@pinrank/service-kit';
 
 /** Options of {@link startTlsRedis}. */
 export interface TlsRedisOptions {
@@ -25,24 +25,7 @@ export interface TlsRedis {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
-const answers = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const socket = netConnect(port, '127.0.0.1');
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
 
 /** Starts it and waits until it accepts connections. */
 export async function startTlsRedis(o: TlsRedisOptions): Promise<TlsRedis> {
@@ -84,7 +67,7 @@ export async function startTlsRedis(o: TlsRedisOptions): Promise<TlsRedis> {
       await stop();
       throw new Error(`tls redis: redis-server exited (${proc.exitCode}): ${log.slice(-1000)}`);
     }
-    if (await answers(port)) break;
+    if (await portAnswers(port)) break;
     if (Date.now() > end) {
       await stop();
       throw new Error(`tls redis: not accepting connections on ${port} after 15 s: ${log.slice(-1000)}`);
