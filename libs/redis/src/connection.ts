@@ -7,7 +7,7 @@
 // this library by path, so it would not see the declaration file otherwise.
 // eslint-disable-next-line @typescript-eslint/triple-slash-reference -- an ambient module declaration cannot be imported
 /// <reference path="./cluster-key-slot.d.ts" />
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import calculateSlot from 'cluster-key-slot';
 import { checkClientCertificate, readSecretLine, type DataClientSecurity } from '@pinrank/service-kit';
 import Redis, { Cluster, type ChainableCommander, type RedisOptions } from 'ioredis';
@@ -30,7 +30,8 @@ export interface RedisConnectionOptions {
   /**
    * TLS with a private CA and the client's certificate (a Redis with `tls-auth-clients`), and
    * an ACL user with its password file; both apply to every node. TLS needs `rediss://` URLs.
-   * The files are read here: a renewed certificate is used by clients created after it.
+   * The TLS files are read again for each new connection when they changed (a renewed
+   * certificate is used from the next connection on); the password file is read here.
    */
   security?: DataClientSecurity;
 }
@@ -43,6 +44,43 @@ function readTlsFile(what: string, file: string): Buffer {
   }
 }
 
+/**
+ * TLS material that follows its files: ioredis copies the `tls` options into each new
+ * connection, so these getters hand every connection (a reconnect, a cluster node) what the
+ * files hold then, re-read when their modification time or size changed. A renewed
+ * certificate is thus used from the next connection on; connections already open keep theirs
+ * (TLS checks certificates at the handshake only). A file that cannot be read later keeps its
+ * last good content; one that cannot be read now throws TypeError naming it.
+ */
+function reloadingTls(files: NonNullable<DataClientSecurity['tls']>): Record<string, Buffer> {
+  const held = new Map<string, { mtimeMs: number; size: number; data: Buffer }>();
+  const read = (what: string, file: string): Buffer => {
+    const last = held.get(file);
+    try {
+      const st = statSync(file);
+      if (last && last.mtimeMs === st.mtimeMs && last.size === st.size) return last.data;
+      const data = readTlsFile(what, file);
+      held.set(file, { mtimeMs: st.mtimeMs, size: st.size, data });
+      return data;
+    } catch (err) {
+      if (last) return last.data;
+      throw err instanceof TypeError ? err : new TypeError(`redis: cannot read the ${what} ${file}: ${(err as Error).message}`);
+    }
+  };
+  const tls: Record<string, Buffer> = {};
+  const entries: Array<[string, string, string | undefined]> = [
+    ['ca', 'CA file', files.caFile],
+    ['cert', 'certificate', files.certFile],
+    ['key', 'key', files.keyFile],
+  ];
+  for (const [option, what, file] of entries) {
+    if (!file) continue;
+    read(what, file); // now, so a missing file fails where the client is created
+    Object.defineProperty(tls, option, { enumerable: true, get: () => read(what, file) });
+  }
+  return tls;
+}
+
 /** ioredis options for `security`: TLS material and the ACL user. Throws TypeError on what cannot work. */
 function securityOptions(security: DataClientSecurity | undefined, urls: readonly string[]): RedisOptions {
   if (!security) return {};
@@ -51,11 +89,7 @@ function securityOptions(security: DataClientSecurity | undefined, urls: readonl
     checkClientCertificate('redis', security.tls);
     const plain = urls.find((u) => !u.startsWith('rediss://'));
     if (plain !== undefined) throw new TypeError(`redis.url: "${plain}" is not a rediss:// URL, and TLS is on: use rediss://`);
-    const { caFile, certFile, keyFile } = security.tls;
-    out.tls = {
-      ...(caFile ? { ca: readTlsFile('CA file', caFile) } : {}),
-      ...(certFile && keyFile ? { cert: readTlsFile('certificate', certFile), key: readTlsFile('key', keyFile) } : {}),
-    };
+    out.tls = reloadingTls(security.tls);
   }
   if (Boolean(security.user) !== Boolean(security.passwordFile)) throw new TypeError('redis: a user needs a password file, and a password file a user');
   if (security.user && security.passwordFile) {

@@ -1,6 +1,6 @@
 // A Redis that speaks TLS only and wants a client certificate from the namespace's CA, and one
 // with an ACL user: the stores' connections with the component's certificate and a password file.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureLocalPki, type LocalPki } from '@pinrank/service-kit';
@@ -62,6 +62,37 @@ describe('Redis over mutual TLS', () => {
     );
     expect(() => connectRedis({ url: 'rediss://127.0.0.1:6379', connectionName: 'x', security: { tls: { certFile: 'a.crt' } } })).toThrow('needs both its certificate and its key file');
     expect(() => connectRedis({ url: 'rediss://127.0.0.1:6379', connectionName: 'x', security: { tls: { caFile: join(dir, 'missing.crt') } } })).toThrow(/cannot read the CA file .*missing\.crt/);
+  });
+});
+
+describe('a renewed certificate', () => {
+  it('is used from the next connection on, without a new client', async () => {
+    const s = await server();
+    // The files the client is configured with, swapped under it as cert-manager swaps a Secret's.
+    const certFile = join(dir, 'rotating.crt');
+    const keyFile = join(dir, 'rotating.key');
+    const install = (from: { certFile: string; keyFile: string }): void => {
+      copyFileSync(from.certFile, certFile);
+      copyFileSync(from.keyFile, keyFile);
+    };
+    install(pki.files('feature-server'));
+    const c = connectRedis({ url: s.url, connectionName: 'rotation-test', security: { tls: { caFile: pki.caFile, certFile, keyFile } }, redis: { retryStrategy: () => 50 } });
+    const errors: string[] = [];
+    c.on('error', (err: Error) => errors.push(err.message));
+    clients.push(c);
+    await c.connect();
+    expect(await c.ping()).toBe('PONG');
+    // A certificate the server does not accept: the next connection presents it and is refused.
+    install(other.files('feature-server'));
+    c.disconnect(true);
+    const until = Date.now() + 10_000;
+    while (errors.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(errors.length).toBeGreaterThan(0);
+    expect(c.status).not.toBe('ready');
+    // Renewed again with a good one: the same client connects.
+    install(pki.files('feature-server'));
+    while (c.status !== 'ready' && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(await c.ping()).toBe('PONG');
   });
 });
 
