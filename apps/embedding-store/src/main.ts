@@ -1,5 +1,6 @@
 // embedding-store entry point: reads configuration at the edge, opens the
 // configured backend, starts tracing and the gRPC server, and drains on SIGTERM/SIGINT.
+import { type Logger } from 'pino';
 import { PinrankError, runMain, serverOptionsFromConfig, startServer } from '@pinrank/service-kit';
 import { RpcMetrics, createLogger, startTracing, tracingOptionsFromEnv } from '@pinrank/telemetry';
 import { createEmbeddingStore } from './app';
@@ -15,8 +16,10 @@ import { version } from '../package.json';
 
 const NAME = 'embedding-store';
 
-function openStore(config: EmbeddingStoreConfig): VectorStore {
-  if (config.backend === 'redis') return new RedisVectorStore({ url: config.redisUrl, readUrls: config.redisReadUrls, cluster: config.redisCluster, keyPrefix: config.redisPrefix, security: config.redisSecurity });
+function openStore(config: EmbeddingStoreConfig, logger: Logger): VectorStore {
+  if (config.backend === 'redis') {
+    return new RedisVectorStore({ url: config.redisUrl, readUrls: config.redisReadUrls, cluster: config.redisCluster, keyPrefix: config.redisPrefix, security: config.redisSecurity, logger });
+  }
   const lmdb = new LmdbVectorStore({ path: config.lmdbPath });
   // Only this process writes its LMDB environment, so a copy in memory sees every change (not so for a Redis shared by replicas).
   return config.vectorCacheRows > 0 ? new CachedVectorStore(lmdb, config.vectorCacheRows) : lmdb;
@@ -28,7 +31,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ name: NAME, level: config.logLevel });
   const metrics = new RpcMetrics();
 
-  const store = openStore(config);
+  const store = openStore(config, logger);
   // A Redis that cannot be reached fails the start-up with its reason, rather than serving errors.
   if (store instanceof RedisVectorStore) await store.checkConnection();
   const app = await createEmbeddingStore({

@@ -70,6 +70,7 @@ export async function startFeatureServer(options: FeatureServerAppOptions): Prom
           retention,
           ...(options.backend.layout ? { layout: options.backend.layout } : {}),
           ...(options.backend.security ? { security: options.backend.security } : {}),
+          ...(options.server.logger ? { logger: options.server.logger } : {}),
         });
   const remote = 'source' in options.content ? options.content.source : new GrpcContentSource(options.content);
   const cache = new CachedContentSource(remote, { capacity: options.cacheCapacity ?? 100_000 });

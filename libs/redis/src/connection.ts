@@ -34,6 +34,33 @@ export interface RedisConnectionOptions {
    * certificate is used from the next connection on); the password file is read here.
    */
   security?: DataClientSecurity;
+  /** Where the client's outages go (see {@link logOutages}); without one they are not reported. */
+  logger?: OutageLogger;
+}
+
+/** The two levels {@link logOutages} writes at (a pino logger has them). */
+export interface OutageLogger {
+  warn(fields: Record<string, unknown>, message: string): void;
+  info(fields: Record<string, unknown>, message: string): void;
+}
+
+/**
+ * Reports each outage of `client` once: its first error (warn) and its return (info). ioredis
+ * retries a lost connection for as long as it takes and emits an error at every failed try;
+ * with no listener it prints each one with a stack to stderr, dozens a minute per connection.
+ */
+export function logOutages(client: RedisClient, connection: string, logger: OutageLogger | undefined): void {
+  let down = false;
+  client.on('error', (err: Error) => {
+    if (down) return;
+    down = true;
+    logger?.warn({ connection, err: err.message }, 'redis: connection lost; reconnecting');
+  });
+  client.on('ready', () => {
+    if (!down) return;
+    down = false;
+    logger?.info({ connection }, 'redis: reconnected');
+  });
 }
 
 function readTlsFile(what: string, file: string): Buffer {
@@ -111,7 +138,9 @@ export function connectRedis(options: RedisConnectionOptions): RedisClient {
   if (!options.cluster) {
     if (urls.length > 1) throw new TypeError(`redis.url: several URLs ("${options.url}") name a cluster's seed nodes; set ${options.clusterSetting ?? 'the cluster option'}`);
     seedOf(options.url); // refuses what is not a redis:// or rediss:// URL, as for a cluster's seeds
-    return new Redis(options.url, base);
+    const client = new Redis(options.url, base);
+    logOutages(client, options.connectionName, options.logger);
+    return client;
   }
   const seeds = urls.map((u) => seedOf(u));
   const auth = seeds.find((s) => s.username || s.password);
@@ -125,10 +154,12 @@ export function connectRedis(options: RedisConnectionOptions): RedisClient {
   };
   // No auto-pipelining: it holds each command back a tick to batch it, which a lone read pays
   // for (reads of 100 actions 1.16-1.24× one Redis's with it, 1.02-1.19× without; npm run bench feature-server-cluster).
-  return new Cluster(
+  const cluster = new Cluster(
     seeds.map(({ host, port }) => ({ host, port })),
     { lazyConnect: true, redisOptions: nodeOptions },
   );
+  logOutages(cluster, options.connectionName, options.logger);
+  return cluster;
 }
 
 function seedOf(url: string): { host: string; port: number; username: string; password: string; tls: boolean } {
@@ -194,9 +225,10 @@ export function keyNodes(client: RedisClient): Redis[] {
 }
 
 /** A second client to the same Redis or cluster, under another client name. */
-export function duplicateNamed(client: RedisClient, connectionName: string): RedisClient {
-  if (client instanceof Cluster) return client.duplicate([], { redisOptions: { ...client.options.redisOptions, connectionName } });
-  return client.duplicate({ connectionName });
+export function duplicateNamed(client: RedisClient, connectionName: string, logger?: OutageLogger): RedisClient {
+  const copy = client instanceof Cluster ? client.duplicate([], { redisOptions: { ...client.options.redisOptions, connectionName } }) : client.duplicate({ connectionName });
+  logOutages(copy, connectionName, logger);
+  return copy;
 }
 
 /** Replies a cluster node gives for a key it does not serve (now): the command did not run, and can be sent again. */

@@ -96,6 +96,27 @@ describe('a renewed certificate', () => {
   });
 });
 
+describe('an outage', () => {
+  it('is reported once when the connection drops and once when it is back, however many tries lie between', async () => {
+    const s = await server();
+    const lines: string[] = [];
+    const logger = { warn: (_f: Record<string, unknown>, m: string) => void lines.push(`warn ${m}`), info: (_f: Record<string, unknown>, m: string) => void lines.push(`info ${m}`) };
+    const c = connectRedis({ url: s.url, connectionName: 'outage-test', security: { tls: { caFile: pki.caFile, ...pki.files('feature-server') } }, logger, redis: { retryStrategy: () => 50 } });
+    let tries = 0;
+    c.on('error', () => void tries++);
+    clients.push(c);
+    await c.connect();
+    await s.kill();
+    const until = Date.now() + 10_000;
+    while (tries < 5 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(tries).toBeGreaterThanOrEqual(5);
+    await s.start();
+    while (c.status !== 'ready' && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(await c.ping()).toBe('PONG');
+    expect(lines).toEqual(['warn redis: connection lost; reconnecting', 'info redis: reconnected']);
+  });
+});
+
 describe('an ACL user with a password file', () => {
   it('authenticates as the user, and a wrong password is refused', async () => {
     const s = await server({ requireClientCert: false, user: { name: 'feature-server', password: 'right' } });

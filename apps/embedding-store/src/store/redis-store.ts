@@ -1,5 +1,5 @@
 import { type DataClientSecurity } from '@pinrank/service-kit';
-import { connectRedis, firstContact, inBatch, keyNodes, type RedisClient } from '@pinrank/redis';
+import { connectRedis, firstContact, inBatch, keyNodes, type OutageLogger, type RedisClient } from '@pinrank/redis';
 import { checkStoredSize, vectorBytes, type VectorStore } from './vector-store';
 
 /** Options of {@link RedisVectorStore}. */
@@ -20,9 +20,11 @@ export interface RedisStoreOptions {
   chunk?: number;
   /** TLS (private CA, client certificate) and ACL user of every connection, primary and replicas (`connectRedis`). Default: none. */
   security?: DataClientSecurity;
+  /** Where the connections' outages are reported, once each (`logOutages`). Default: not reported. */
+  logger?: OutageLogger;
 }
 
-type Filled = Required<Omit<RedisStoreOptions, 'security'>> & Pick<RedisStoreOptions, 'security'>;
+type Filled = Required<Omit<RedisStoreOptions, 'security' | 'logger'>> & Pick<RedisStoreOptions, 'security' | 'logger'>;
 
 function withDefaults(options: RedisStoreOptions): Filled {
   const filled: Filled = {
@@ -32,6 +34,7 @@ function withDefaults(options: RedisStoreOptions): Filled {
     keyPrefix: options.keyPrefix ?? 'pinrank:es:',
     chunk: options.chunk ?? 1000,
     ...(options.security ? { security: options.security } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
   };
   if (!filled.keyPrefix) throw new TypeError('RedisVectorStore: keyPrefix must not be empty (it isolates this store in a shared Redis)');
   if (!Number.isInteger(filled.chunk) || filled.chunk < 1) throw new TypeError('RedisVectorStore: chunk must be an integer >= 1');
@@ -57,8 +60,8 @@ export class RedisVectorStore implements VectorStore {
 
   constructor(options: RedisStoreOptions = {}) {
     this.options = withDefaults(options);
-    const { url, cluster, readUrls, security } = this.options;
-    const secured = security ? { security } : {};
+    const { url, cluster, readUrls, security, logger } = this.options;
+    const secured = { ...(security ? { security } : {}), ...(logger ? { logger } : {}) };
     const clusterSetting = 'EMBEDDING_STORE_REDIS_CLUSTER=true';
     // Read replicas first, unconnected until their first read: a URL refused here leaves no connection open.
     const replicas = readUrls.map((u) => connectRedis({ url: u, connectionName: 'pinrank-es-read', clusterSetting, redis: { enableAutoPipelining: true }, ...secured }));

@@ -3,7 +3,7 @@ import { type DataClientSecurity } from '@pinrank/service-kit';
 import { type ChainableCommander, type RedisOptions } from 'ioredis';
 import { type ActionStore, type AppendOutcome, type RetentionPolicy, type SequenceWindow, retentionClass, validateRetention } from './action-store';
 import { SequenceRows } from './sequence-rows';
-import { connectChecked, connectRedis, duplicateNamed, inBatch, type RedisClient } from '@pinrank/redis';
+import { connectChecked, connectRedis, duplicateNamed, inBatch, type OutageLogger, type RedisClient } from '@pinrank/redis';
 import { claimLayout, layoutClientName, layoutKey, REDIS_LAYOUT_CHOICES, TAKEN_OVER, type LayoutMark, type RedisLayout, type RedisLayoutChoice } from './redis-layout-mark';
 import { TakeoverSweep, type TakeoverSweepOptions } from './redis-takeover-sweep';
 import { decodeRecord, encodeRecord, READ_VECTORS, viewRecordRow, type StoredRecord } from './stored-record';
@@ -24,6 +24,8 @@ export interface RedisActionStoreOptions {
   redis?: RedisOptions;
   /** TLS (private CA, client certificate) and ACL user of every connection (`connectRedis`). */
   security?: DataClientSecurity;
+  /** Where the connections' outages are reported, once each (`logOutages`). */
+  logger?: OutageLogger;
   /**
    * How a user's sequence actions are kept (see REDIS_LAYOUTS and REDIS_LAYOUT_CHOICES). Default
    * `auto`: the prefix's own layout, the records layout for a new prefix.
@@ -194,7 +196,7 @@ export class RedisActionStore implements ActionStore {
     const retention = validateRetention(options.retention);
     const prefix = options.keyPrefix ?? 'pinrank:fs:';
     const connect = (connectionName: string): RedisClient =>
-      connectRedis({ url: options.url, cluster: options.cluster ?? false, connectionName, clusterSetting: 'the cluster option (FEATURE_SERVER_REDIS_CLUSTER=true)', ...(options.redis ? { redis: options.redis } : {}), ...(options.security ? { security: options.security } : {}) });
+      connectRedis({ url: options.url, cluster: options.cluster ?? false, connectionName, clusterSetting: 'the cluster option (FEATURE_SERVER_REDIS_CLUSTER=true)', ...(options.redis ? { redis: options.redis } : {}), ...(options.security ? { security: options.security } : {}), ...(options.logger ? { logger: options.logger } : {}) });
     // The layout is settled first, on a connection of its own, so the store's connections carry
     // the layout in their name from the start: a takeover finishes only once no ids-layout store is connected.
     const claim = connect(layoutClientName('claim', prefix));
@@ -256,7 +258,7 @@ export class RedisActionStore implements ActionStore {
    */
   startTakeoverSweep(options: TakeoverSweepOptions): TakeoverSweep {
     if (!this.rowsLayout) throw new Error('redis: a takeover sweep needs the records layout');
-    const connection = duplicateNamed(this.redis, layoutClientName('sweep', this.prefix));
+    const connection = duplicateNamed(this.redis, layoutClientName('sweep', this.prefix), options.logger);
     return new TakeoverSweep(this, connection, this.prefix, options);
   }
 

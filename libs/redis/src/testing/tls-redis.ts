@@ -22,6 +22,10 @@ export interface TlsRedis {
   readonly port: number;
   /** `rediss://127.0.0.1:<port>`. */
   readonly url: string;
+  /** Kills the server (as a crash would); `start` brings it back on the same port. */
+  kill(): Promise<void>;
+  start(): Promise<void>;
+  /** Kills it and removes its directory. */
   stop(): Promise<void>;
 }
 
@@ -46,33 +50,42 @@ export async function startTlsRedis(o: TlsRedisOptions): Promise<TlsRedis> {
     ...(o.user ? [`user ${o.user.name} on >${o.user.password} ~* &* +@all`, 'user default off'] : []),
   ];
   writeFileSync(conf, `${lines.join('\n')}\n`);
-  const proc: ChildProcess = spawn('redis-server', [conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  let spawnError: Error | undefined;
-  proc.once('error', (err) => (spawnError = new Error(`tls redis: cannot run redis-server: ${err.message}`)));
-  proc.stdout?.on('data', (b: Buffer) => void (log = (log + b.toString()).slice(-3000)));
-  const stop = async (): Promise<void> => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      await new Promise<void>((resolve) => {
-        proc.once('exit', () => resolve());
-        proc.kill('SIGKILL');
-      });
+  let proc: ChildProcess | undefined;
+  const kill = async (): Promise<void> => {
+    const p = proc;
+    proc = undefined;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill('SIGKILL');
+    });
+  };
+  const start = async (): Promise<void> => {
+    if (proc) return;
+    const p = spawn('redis-server', [conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+    proc = p;
+    let log = '';
+    let spawnError: Error | undefined;
+    p.once('error', (err) => (spawnError = new Error(`tls redis: cannot run redis-server: ${err.message}`)));
+    p.stdout?.on('data', (b: Buffer) => void (log = (log + b.toString()).slice(-3000)));
+    const end = Date.now() + 15_000;
+    for (;;) {
+      if (spawnError) throw spawnError;
+      if (p.exitCode !== null) throw new Error(`tls redis: redis-server exited (${p.exitCode}): ${log.slice(-1000)}`);
+      if (await portAnswers(port)) return;
+      if (Date.now() > end) throw new Error(`tls redis: not accepting connections on ${port} after 15 s: ${log.slice(-1000)}`);
+      await new Promise((r) => setTimeout(r, 50));
     }
+  };
+  const stop = async (): Promise<void> => {
+    await kill();
     rmSync(dir, { recursive: true, force: true });
   };
-  const end = Date.now() + 15_000;
-  for (;;) {
-    if (spawnError) throw spawnError;
-    if (proc.exitCode !== null) {
-      await stop();
-      throw new Error(`tls redis: redis-server exited (${proc.exitCode}): ${log.slice(-1000)}`);
-    }
-    if (await portAnswers(port)) break;
-    if (Date.now() > end) {
-      await stop();
-      throw new Error(`tls redis: not accepting connections on ${port} after 15 s: ${log.slice(-1000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  try {
+    await start();
+  } catch (err) {
+    await stop();
+    throw err;
   }
-  return { port, url: `rediss://127.0.0.1:${port}`, stop };
+  return { port, url: `rediss://127.0.0.1:${port}`, kill, start, stop };
 }
