@@ -109,23 +109,69 @@ export class RotatingFileLog implements RequestLog {
   }
 }
 
-/** Publishes each entry as JSON on a NATS subject (core NATS; a JetStream stream on the subject makes it durable). */
+/** What the NATS request log keeps for the server while it is unreachable, by default: 8 MiB of entries. */
+export const DEFAULT_OUTAGE_BUFFER_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Publishes each entry as JSON on a NATS subject (core NATS; a JetStream stream on the subject
+ * makes it durable). The client reconnects through an outage and holds what is published
+ * meanwhile, with no limit of its own; so while NATS is unreachable this log hands it at most
+ * `outageBufferBytes` of entries and drops the rest, counted, and says so once the outage ends.
+ */
 export class NatsRequestLog implements RequestLog {
+  private down = false;
+  private heldBytes = 0;
+  private dropped = 0;
+
   private constructor(
     private readonly nc: NatsConnection,
     private readonly subject: string,
     private readonly onError: (err: unknown) => void,
-  ) {}
+    private readonly outageBufferBytes: number,
+  ) {
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === 'disconnect' && !this.down) {
+          this.down = true;
+          this.heldBytes = 0;
+          this.onError(new Error(`request log: NATS unreachable (${String(s.data)}); holding up to ${outageBufferBytes} bytes of entries until it is back, dropping the rest`));
+        } else if (s.type === 'reconnect' && this.down) {
+          this.down = false;
+          if (this.dropped > 0) this.onError(new Error(`request log: ${this.dropped} entries dropped while NATS was unreachable`));
+          this.dropped = 0;
+        }
+      }
+    })();
+  }
 
-  /** Connects to NATS (and keeps reconnecting through an outage; entries published meanwhile are buffered by the client). */
-  static async open(servers: string, subject: string, onError: (err: unknown) => void, security: NatsSecurity = {}): Promise<NatsRequestLog> {
-    const nc = await connectNats({ servers, name: 'pinrank-ranker-request-log', ...security });
-    return new NatsRequestLog(nc, subject, onError);
+  /** Connects to NATS (and keeps reconnecting through an outage). */
+  static async open(
+    servers: string,
+    subject: string,
+    onError: (err: unknown) => void,
+    security: NatsSecurity = {},
+    options: { outageBufferBytes?: number; reconnectTimeWaitMs?: number } = {},
+  ): Promise<NatsRequestLog> {
+    const nc = await connectNats({ servers, name: 'pinrank-ranker-request-log', ...security, ...(options.reconnectTimeWaitMs !== undefined ? { reconnectTimeWaitMs: options.reconnectTimeWaitMs } : {}) });
+    return new NatsRequestLog(nc, subject, onError, options.outageBufferBytes ?? DEFAULT_OUTAGE_BUFFER_BYTES);
+  }
+
+  /** Entries dropped in the current outage (0 while connected). */
+  get droppedInOutage(): number {
+    return this.dropped;
   }
 
   write(entry: RequestLogEntry): void {
+    const data = Buffer.from(JSON.stringify(entry));
+    if (this.down) {
+      if (this.heldBytes + data.length > this.outageBufferBytes) {
+        this.dropped++;
+        return;
+      }
+      this.heldBytes += data.length;
+    }
     try {
-      this.nc.publish(this.subject, Buffer.from(JSON.stringify(entry)));
+      this.nc.publish(this.subject, data);
     } catch (err) {
       this.onError(err);
     }
