@@ -73,6 +73,7 @@ describe('Prometheus alert rules', () => {
     expect(byMetric('embedding_store_active_snapshot_age_seconds')).toEqual(['PinrankSnapshotStale']);
     expect(byMetric('feature_server_jetstream_ingest_to_visible_seconds_bucket')).toEqual(['PinrankIngestLagHigh']);
     expect(byMetric('feature_server_jetstream_backlog_actions')).toEqual(['PinrankActionStreamBacklog']);
+    expect(byMetric('feature_server_jetstream_connected')).toEqual(['PinrankActionStreamDisconnected']);
     expect(byMetric('feature_server_redis_layout{mark="records+ids"}')).toEqual(['PinrankRedisTakeoverUnfinished']);
   });
 

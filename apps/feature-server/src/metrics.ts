@@ -13,6 +13,8 @@ export class FeatureServerMetrics {
   readonly ingestToVisible: Histogram;
   /** Actions of each action-stream partition the durable consumer has not acked yet, as last polled. */
   readonly jetstreamBacklog: Gauge<'stream'>;
+  /** 1 while the JetStream consumer's NATS connection is up, 0 while it reconnects, by action stream (absent without JetStream ingest). */
+  readonly jetstreamConnected: Gauge<'stream'>;
   /** Users the Redis takeover sweep moved from the ids layout into the records layout. */
   readonly redisUsersMoved: Counter;
   /** 1 for the Redis prefix's layout mark this replica last read (ids | records | records+ids). */
@@ -75,6 +77,12 @@ export class FeatureServerMetrics {
     this.jetstreamBacklog = new Gauge({
       name: 'feature_server_jetstream_backlog_actions',
       help: "Actions in each JetStream stream of the action stream that the feature-server's durable consumer has not acked yet (not delivered, or delivered and not stored), as this replica last polled.",
+      labelNames: ['stream'],
+      registers: [registry],
+    });
+    this.jetstreamConnected = new Gauge({
+      name: 'feature_server_jetstream_connected',
+      help: "1 while the JetStream action consumer's NATS connection is up, 0 while it is lost and reconnecting, labelled with the action stream's name (the prefix of its partitions' streams). Absent when the feature-server does not consume an action stream.",
       labelNames: ['stream'],
       registers: [registry],
     });

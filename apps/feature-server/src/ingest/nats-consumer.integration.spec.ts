@@ -221,7 +221,10 @@ describe('JetStream ingest from a secured NATS, and through an outage', () => {
         () => client.sequence({ userId: 'outage-user', asOfMs: NOW }),
         (s) => s.length === 5,
       );
+      const connected = async (): Promise<number | undefined> => (await app.metrics.jetstreamConnected.get()).values.find((v) => v.labels.stream === 'OUTAGE')?.value;
+      expect(await connected()).toBe(1);
       await server.kill();
+      expect(await waitFor(connected, (v) => v === 0)).toBe(0);
       await new Promise((r) => setTimeout(r, 1500)); // NATS's own default would have given up after 10 × 50 ms
       await server.start();
       for (let n = 5; n < 10; n++) {
@@ -235,6 +238,7 @@ describe('JetStream ingest from a secured NATS, and through an outage', () => {
         (s) => s.length === 10,
       );
       expect(seq.length).toBe(10);
+      expect(await connected()).toBe(1);
       expect(lost).toEqual([]);
     } finally {
       client.close();

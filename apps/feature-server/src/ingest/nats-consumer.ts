@@ -59,6 +59,7 @@ export class NatsActionConsumer {
     private readonly nc: NatsConnection,
     private readonly messages: readonly ConsumerMessages[],
     private readonly ingester: Ingester,
+    private readonly streamName: string,
     private readonly batchSize: number,
     private readonly retryDelayMs: number,
     private readonly metrics: FeatureServerMetrics | undefined,
@@ -110,7 +111,7 @@ export class NatsActionConsumer {
         const consumer = await nc.jetstream().consumers.get(stream, options.durable);
         messages.push(await consumer.consume({ max_messages: batchSize * 2 }));
       }
-      const c = new NatsActionConsumer(nc, messages, ingester, batchSize, options.retryDelayMs ?? 1000, extras.metrics, extras.logger);
+      const c = new NatsActionConsumer(nc, messages, ingester, options.stream, batchSize, options.retryDelayMs ?? 1000, extras.metrics, extras.logger);
       c.loop = Promise.all(messages.map((m) => c.run(m))).then(() => undefined);
       if (jsm && extras.metrics && pollMs > 0) c.pollBacklog(jsm, partitions.map((p) => p.stream), options.durable, pollMs);
       c.watchConnection(extras.onLost);
@@ -128,15 +129,21 @@ export class NatsActionConsumer {
    * on a reconnect, say), nothing would be consumed any more: `onLost` is told, once.
    */
   private watchConnection(onLost: ((err: Error) => void) | undefined): void {
+    this.metrics?.jetstreamConnected.set({ stream: this.streamName }, 1);
     void (async () => {
       for await (const s of this.nc.status()) {
-        if (s.type === 'disconnect') this.logger?.warn({ server: s.data }, 'jetstream: connection lost; reconnecting');
-        else if (s.type === 'reconnect') this.logger?.info({ server: s.data }, 'jetstream: reconnected');
-        else if (s.type === 'error') this.logger?.warn({ err: s.data }, 'jetstream: connection error');
+        if (s.type === 'disconnect') {
+          this.metrics?.jetstreamConnected.set({ stream: this.streamName }, 0);
+          this.logger?.warn({ server: s.data }, 'jetstream: connection lost; reconnecting');
+        } else if (s.type === 'reconnect') {
+          this.metrics?.jetstreamConnected.set({ stream: this.streamName }, 1);
+          this.logger?.info({ server: s.data }, 'jetstream: reconnected');
+        } else if (s.type === 'error') this.logger?.warn({ err: s.data }, 'jetstream: connection error');
       }
     })();
     void this.nc.closed().then((err) => {
       if (this.stopped) return;
+      this.metrics?.jetstreamConnected.set({ stream: this.streamName }, 0);
       const lost = err ?? new Error('the NATS connection closed');
       this.logger?.error({ err: lost }, 'jetstream: connection closed for good; actions are no longer consumed');
       onLost?.(lost);
