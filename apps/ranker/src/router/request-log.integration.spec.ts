@@ -40,7 +40,8 @@ describe('the NATS request log through an outage', () => {
   it('holds a bounded amount for the server while it is away, drops and counts the rest, and says so once it is back', async () => {
     const messages: string[] = [];
     const bytes = Buffer.byteLength(JSON.stringify(entry(10)));
-    const log = await NatsRequestLog.open(server.url, 'rl.outage', (err) => messages.push((err as Error).message), {}, { outageBufferBytes: 5 * bytes, reconnectTimeWaitMs: 50 });
+    let drops = 0;
+    const log = await NatsRequestLog.open(server.url, 'rl.outage', (err) => messages.push((err as Error).message), {}, { outageBufferBytes: 5 * bytes, reconnectTimeWaitMs: 50, onDrop: () => void drops++ });
     const reader = await connectNats({ servers: server.url, name: 'reader', reconnectTimeWaitMs: 50 });
     const got: string[] = [];
     const sub = reader.subscribe('rl.outage');
@@ -61,6 +62,7 @@ describe('the NATS request log through an outage', () => {
       for (let n = 10; n < 60; n++) log.write(entry(n));
       // Five entries fit the budget; the other 45 are dropped, not held.
       expect(log.droppedInOutage).toBe(45);
+      expect(drops).toBe(45); // pinrank_router_request_log_dropped_total counts them
 
       await server.start();
       await until('the end of the outage', () => messages.some((m) => m.includes('entries dropped')));

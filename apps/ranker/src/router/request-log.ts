@@ -128,6 +128,7 @@ export class NatsRequestLog implements RequestLog {
     private readonly subject: string,
     private readonly onError: (err: unknown) => void,
     private readonly outageBufferBytes: number,
+    private readonly onDrop: (() => void) | undefined,
   ) {
     void (async () => {
       for await (const s of nc.status()) {
@@ -150,10 +151,10 @@ export class NatsRequestLog implements RequestLog {
     subject: string,
     onError: (err: unknown) => void,
     security: NatsSecurity = {},
-    options: { outageBufferBytes?: number; reconnectTimeWaitMs?: number } = {},
+    options: { outageBufferBytes?: number; reconnectTimeWaitMs?: number; onDrop?: () => void } = {},
   ): Promise<NatsRequestLog> {
     const nc = await connectNats({ servers, name: 'pinrank-ranker-request-log', ...security, ...(options.reconnectTimeWaitMs !== undefined ? { reconnectTimeWaitMs: options.reconnectTimeWaitMs } : {}) });
-    return new NatsRequestLog(nc, subject, onError, options.outageBufferBytes ?? DEFAULT_OUTAGE_BUFFER_BYTES);
+    return new NatsRequestLog(nc, subject, onError, options.outageBufferBytes ?? DEFAULT_OUTAGE_BUFFER_BYTES, options.onDrop);
   }
 
   /** Entries dropped in the current outage (0 while connected). */
@@ -166,6 +167,7 @@ export class NatsRequestLog implements RequestLog {
     if (this.down) {
       if (this.heldBytes + data.length > this.outageBufferBytes) {
         this.dropped++;
+        this.onDrop?.();
         return;
       }
       this.heldBytes += data.length;
@@ -182,9 +184,9 @@ export class NatsRequestLog implements RequestLog {
   }
 }
 
-/** Opens the configured request log, or undefined when none is configured. */
-export async function openRequestLog(o: RequestLogOptions | undefined, onError: (err: unknown) => void): Promise<RequestLog | undefined> {
+/** Opens the configured request log, or undefined when none is configured; `onDrop` counts each entry the NATS log drops. */
+export async function openRequestLog(o: RequestLogOptions | undefined, onError: (err: unknown) => void, onDrop?: () => void): Promise<RequestLog | undefined> {
   if (!o) return undefined;
   if (o.kind === 'file') return RotatingFileLog.open(o.path, o.maxBytes ?? 64 * 1024 * 1024, o.maxFiles ?? 5, onError);
-  return NatsRequestLog.open(o.servers, o.subject, onError, o.security);
+  return NatsRequestLog.open(o.servers, o.subject, onError, o.security, onDrop ? { onDrop } : {});
 }

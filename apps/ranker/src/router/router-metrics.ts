@@ -20,6 +20,8 @@ export class RouterMetrics {
   private readonly responses: Counter<'method' | 'degraded'>;
   private readonly degraded: Counter<'method' | 'flag'>;
   private readonly refused: Counter<'method' | 'reason'>;
+  /** Request log entries dropped (the NATS request log while NATS is unreachable and its outage buffer is full). */
+  readonly requestLogDropped: Counter;
 
   /**
    * `admission`: the controller whose limit, in-flight count and expected
@@ -40,6 +42,11 @@ export class RouterMetrics {
         },
       });
     }
+    this.requestLogDropped = new Counter({
+      name: 'pinrank_router_request_log_dropped_total',
+      help: 'Request log entries dropped: the NATS request log drops what does not fit its outage buffer while NATS is unreachable.',
+      registers,
+    });
     this.refused = new Counter({
       name: 'pinrank_router_refused_total',
       help: 'Requests refused RESOURCE_EXHAUSTED for load, by method and reason (limit, deadline, pool_busy, fallback_full).',

@@ -81,7 +81,13 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     const defaults = { models, headWeights: o.headWeights };
     const planContext = async (): Promise<PlanContext> => ({ options: o, defaults, snapshots: await upstreams.snapshotVersions(2000) });
     experiments = await ExperimentStore.open(o.experiments, defaults, planContext, new ArmMetrics(metrics.registry), () => logger);
-    requestLog = await openRequestLog(o.requestLog, (err) => logger?.warn({ err }, 'request log write failed'));
+    const admission = o.admission === false ? undefined : new AdmissionController(o.admission);
+    const routerMetrics = new RouterMetrics(metrics.registry, admission, vectorCache);
+    requestLog = await openRequestLog(
+      o.requestLog,
+      (err) => logger?.warn({ err }, 'request log write failed'),
+      () => routerMetrics.requestLogDropped.inc(),
+    );
     const fallback = new FallbackPolicy({
       mode: o.gpuFallback,
       liteModelName: o.models.lite,
@@ -93,8 +99,6 @@ export async function startRouter(options: RouterOptions): Promise<RunningRouter
     // Ask the GPU pool's workers now whether they compute on a CPU with the heads loaded (autoChain), so
     // the first requests need not go split while the answers are on their way.
     if (mayChainOnCpuGpuPool(o, models)) inference.computesOnCpuWith('gpu', models.encoder, models.heads);
-    const admission = o.admission === false ? undefined : new AdmissionController(o.admission);
-    const routerMetrics = new RouterMetrics(metrics.registry, admission, vectorCache);
     const service = rankerService({ options: o, upstreams, inference, fallback, popularity, vectorCache, requestLog, experiments, routerMetrics, ...(admission ? { admission } : {}) });
     server = await startServer({
       name: 'ranker-router',
