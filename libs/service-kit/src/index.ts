@@ -85,6 +85,7 @@ export { admittedCode, policyCases, probeMethod, type PolicyCase, type ProbeCred
 export { checkPolicyCase, describePolicyTables, startPolicyServer, type PolicyServer } from './testing/policy-server';
 // Free loopback ports for the services a test stack or a benchmark starts.
 export { freePort, freePorts, portAnswers } from './free-ports';
+export { portProcess, type PortProcess } from './port-process';
 // The benchmarks' `--built` mode: their processes run as the deployed bundles.
 export { BENCH_BUILT_ENV, benchBuilt, builtEntry, entryArgs } from './testing/built-entry';
 // The checkout the code runs from, from the sources or a bundle.

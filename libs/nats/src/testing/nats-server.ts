@@ -3,11 +3,11 @@
 // certificate, client certificates verified, or verified and mapped to users) and users with
 // subject permissions. It can be stopped and started again on the same port and store, to
 // play an outage.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, portAnswers } from '@pinrank/service-kit';
+import { freePort, portProcess } from '@pinrank/service-kit';
 
 /** A user of the server, with what it may publish and subscribe to (default: everything). */
 export interface NatsTestUser {
@@ -77,37 +77,12 @@ export async function startNatsServer(o: NatsTestServerOptions = {}): Promise<Na
   const port = await freePort();
   const conf = join(dir, 'nats.conf');
   writeFileSync(conf, configText(port, dir, o));
-  let proc: ChildProcess | undefined;
-  let log = '';
-
-  const kill = async (): Promise<void> => {
-    const p = proc;
-    proc = undefined;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      p.once('exit', () => resolve());
-      p.kill('SIGKILL');
-    });
-  };
-  const start = async (): Promise<void> => {
-    if (proc) return;
-    log = '';
-    const p = spawn('nats-server', ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/usr/local/sbin` } });
-    proc = p;
-    let spawnError: Error | undefined;
-    p.once('error', (err) => (spawnError = new Error(`nats test server: cannot run nats-server: ${err.message} (install the nats-server package)`)));
-    const keep = (b: Buffer): void => void (log = (log + b.toString()).slice(-4000));
-    p.stdout?.on('data', keep);
-    p.stderr?.on('data', keep);
-    const end = Date.now() + 15_000;
-    for (;;) {
-      if (spawnError) throw spawnError;
-      if (p.exitCode !== null) throw new Error(`nats test server: nats-server exited (${p.exitCode}): ${log.slice(-1000)}`);
-      if (await portAnswers(port)) return;
-      if (Date.now() > end) throw new Error(`nats test server: not accepting connections on ${port} after 15 s: ${log.slice(-1000)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
+  const { kill, start } = portProcess(
+    'nats test server',
+    port,
+    () => spawn('nats-server', ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/usr/local/sbin` } }),
+    'install the nats-server package',
+  );
   try {
     await start();
   } catch (err) {
