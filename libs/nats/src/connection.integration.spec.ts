@@ -67,6 +67,10 @@ describe('mutual TLS, certificates mapped to users', () => {
     );
   });
 
+  it('says what to set when a tls:// URL comes without the TLS settings', async () => {
+    await expect(connectNats({ servers: s.url, name: 'x', connectTimeoutMs: 1000 })).rejects.toThrow(/TLS off, auth none\): .*certificate.*turn the service's NATS TLS setting on, with the CA that signed it/);
+  });
+
   it('refuses to talk plaintext to a TLS server and a server whose CA it does not trust', async () => {
     await expect(connectNats({ servers: s.url.replace('tls://', 'nats://'), name: 'x' })).rejects.toThrow(/cannot connect .*TLS off/);
     await expect(connectNats({ servers: s.url, name: 'x', connectTimeoutMs: 1000, tls: { caFile: otherPki.caFile, ...pki.files('feature-server') } })).rejects.toThrow(/cannot connect/);

@@ -118,6 +118,9 @@ export async function connectNats(o: NatsConnectOptions): Promise<NatsConnection
       cause += sec.tls === 'mutual'
         ? ' (with TLS, a timeout usually means the server refused the client certificate: not signed by a CA it trusts, or expired; its log says which)'
         : ' (with TLS, a timeout usually means the server wants a client certificate and none was presented; its log says so)';
+    } else if (!o.tls && /certificate|self.signed/i.test(cause)) {
+      // A tls:// URL alone makes the client speak TLS, trusting only the system's roots.
+      cause += " (the server speaks TLS with a certificate the system's roots do not vouch for: turn the service's NATS TLS setting on, with the CA that signed it)";
     }
     throw new Error(`nats: cannot connect to ${(options.servers as string[]).join(',')} (TLS ${sec.tls}, auth ${sec.auth}): ${cause}`, { cause: err });
   }
