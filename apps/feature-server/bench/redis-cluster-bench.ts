@@ -13,6 +13,7 @@ import { Command } from 'commander';
 import Redis from 'ioredis';
 import { DEFAULT_RETENTION } from '../src/app';
 import { RedisActionStore, REDIS_LAYOUTS } from '../src/store/redis-action-store';
+import { layoutKey } from '../src/store/redis-layout-mark';
 import { type StoredRecord } from '../src/store/stored-record';
 import { BusyCpu } from '@pinrank/redis';
 import { startRedisCluster } from '@pinrank/redis/testing';
@@ -113,6 +114,8 @@ async function main(): Promise<void> {
       for (let u = 0; u < opts.users; u++) await s.store.deleteUser(`u${u}`);
       await s.store.close();
     }
+    // The one Redis outlives the bench: take its layout marks too (the cluster goes whole).
+    await servers[0]?.del(...REDIS_LAYOUTS.map((layout) => layoutKey(`${runPrefix}${layout}:`)));
     await Promise.all(servers.map((r) => r.quit()));
     await cluster.stop();
   }
