@@ -4,7 +4,7 @@
 // NATS credentials file or a user and password, and a connection that keeps reconnecting
 // through an outage rather than giving up after NATS's default ten attempts.
 import { readFileSync } from 'node:fs';
-import { checkClientCertificate, readSecretLine, type DataClientSecurity } from '@pinrank/service-kit';
+import { checkClientCertificate, readSecretLine, tlsMode, type DataClientSecurity } from '@pinrank/service-kit';
 import { connect, credsAuthenticator, type ConnectionOptions, type NatsConnection } from 'nats';
 
 /** How a client proves who it is to NATS and checks the server: TLS, a user, or a credentials file. Every field is optional. */
@@ -96,7 +96,7 @@ export function natsConnectionOptions(o: NatsConnectOptions): ConnectionOptions 
 /** What a connection uses, for a log line: never a secret. */
 export function describeNatsSecurity(o: NatsSecurity): { tls: 'off' | 'server-verified' | 'mutual'; auth: 'none' | 'credentials' | 'user' } {
   return {
-    tls: !o.tls ? 'off' : o.tls.certFile ? 'mutual' : 'server-verified',
+    tls: tlsMode(o),
     auth: o.credsFile ? 'credentials' : o.user ? 'user' : 'none',
   };
 }
@@ -124,4 +124,30 @@ export async function connectNats(o: NatsConnectOptions): Promise<NatsConnection
     }
     throw new Error(`nats: cannot connect to ${(options.servers as string[]).join(',')} (TLS ${sec.tls}, auth ${sec.auth}): ${cause}`, { cause: err });
   }
+}
+
+/** What {@link watchOutages} tells: the connection was lost, it is back, or the server reported an error. */
+export interface OutageHandlers {
+  down(server: string): void;
+  up(server: string): void;
+  error?(err: unknown): void;
+}
+
+/**
+ * Calls `down` when `nc` loses its server and `up` when it has one again, once per outage
+ * whatever the client reports in between. Ends with the connection.
+ */
+export function watchOutages(nc: NatsConnection, handlers: OutageHandlers): void {
+  let down = false;
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect' && !down) {
+        down = true;
+        handlers.down(String(s.data));
+      } else if (s.type === 'reconnect' && down) {
+        down = false;
+        handlers.up(String(s.data));
+      } else if (s.type === 'error') handlers.error?.(s.data);
+    }
+  })();
 }

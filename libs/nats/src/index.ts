@@ -1,2 +1,2 @@
-export { connectNats, describeNatsSecurity, natsConnectionOptions, natsServers, type NatsConnectOptions, type NatsSecurity } from './connection';
+export { connectNats, describeNatsSecurity, natsConnectionOptions, natsServers, watchOutages, type NatsConnectOptions, type NatsSecurity, type OutageHandlers } from './connection';
 export { natsSecurityFromConfig, natsSecurityVars, type NatsSecurityConfig } from './nats-config';

@@ -9,7 +9,7 @@
 /// <reference path="./cluster-key-slot.d.ts" />
 import { readFileSync, statSync } from 'node:fs';
 import calculateSlot from 'cluster-key-slot';
-import { checkClientCertificate, readSecretLine, type DataClientSecurity } from '@pinrank/service-kit';
+import { checkClientCertificate, readSecretLine, tlsMode, type DataClientSecurity } from '@pinrank/service-kit';
 import Redis, { Cluster, type ChainableCommander, type RedisOptions } from 'ioredis';
 
 /** One Redis or a cluster. */
@@ -63,14 +63,6 @@ export function logOutages(client: RedisClient, connection: string, logger: Outa
   });
 }
 
-function readTlsFile(what: string, file: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new TypeError(`redis: cannot read the ${what} ${file}: ${(err as Error).message}`);
-  }
-}
-
 /**
  * TLS material that follows its files: ioredis copies the `tls` options into each new
  * connection, so these getters hand every connection (a reconnect, a cluster node) what the
@@ -86,12 +78,12 @@ function reloadingTls(files: NonNullable<DataClientSecurity['tls']>): Record<str
     try {
       const st = statSync(file);
       if (last && last.mtimeMs === st.mtimeMs && last.size === st.size) return last.data;
-      const data = readTlsFile(what, file);
+      const data = readFileSync(file);
       held.set(file, { mtimeMs: st.mtimeMs, size: st.size, data });
       return data;
     } catch (err) {
       if (last) return last.data;
-      throw err instanceof TypeError ? err : new TypeError(`redis: cannot read the ${what} ${file}: ${(err as Error).message}`);
+      throw new TypeError(`redis: cannot read the ${what} ${file}: ${(err as Error).message}`);
     }
   };
   const tls: Record<string, Buffer> = {};
@@ -176,8 +168,7 @@ function seedOf(url: string): { host: string; port: number; username: string; pa
 
 /** What a connection presents, for a message: never a secret. */
 export function describeRedisSecurity(security: DataClientSecurity | undefined): string {
-  const tls = !security?.tls ? 'off' : security.tls.certFile ? 'mutual' : 'server-verified';
-  return `TLS ${tls}, user ${security?.user ?? 'from the URL or default'}`;
+  return `TLS ${tlsMode(security)}, user ${security?.user ?? 'from the URL or default'}`;
 }
 
 /**

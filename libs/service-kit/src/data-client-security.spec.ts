@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from './config';
-import { checkClientCertificate, dataClientSecurity, dataClientSecurityOrThrow, readSecretLine } from './data-client-security';
+import { checkClientCertificate, dataClientSecurity, dataClientSecurityOrThrow, readSecretLine, tlsMode } from './data-client-security';
 
 const own = { tlsCertFile: 'own.crt', tlsKeyFile: 'own.key', tlsCaFile: 'own-ca.crt' };
 const off = { tls: false, caFile: undefined, user: undefined, passwordFile: undefined };
@@ -16,6 +16,10 @@ describe('dataClientSecurity', () => {
     expect(dataClientSecurity('X', { ...off, tls: true }, own).security).toEqual({ tls: { caFile: 'own-ca.crt', certFile: 'own.crt', keyFile: 'own.key' } });
     expect(dataClientSecurity('X', { ...off, tls: true, caFile: 'tier-ca.crt' }, own).security.tls?.caFile).toBe('tier-ca.crt');
     expect(dataClientSecurity('X', { ...off, tls: true }, {}).security).toEqual({ tls: {} });
+  });
+
+  it('names how a connection uses TLS', () => {
+    expect([tlsMode(undefined), tlsMode({}), tlsMode({ tls: { caFile: 'ca' } }), tlsMode({ tls: { certFile: 'c', keyFile: 'k' } })]).toEqual(['off', 'off', 'server-verified', 'mutual']);
   });
 
   it('names the variables of what cannot work', () => {

@@ -72,6 +72,11 @@ export function readSecretLine(what: string, file: string): string {
   return line;
 }
 
+/** How a connection uses TLS, for a log line or an error: not at all, verifying the server only, or both ways. */
+export function tlsMode(security: DataClientSecurity | undefined): 'off' | 'server-verified' | 'mutual' {
+  return !security?.tls ? 'off' : security.tls.certFile ? 'mutual' : 'server-verified';
+}
+
 /** Refuses a certificate without its key (or the reverse): TypeError naming `who`. */
 export function checkClientCertificate(who: string, tls: DataClientSecurity['tls']): void {
   if (tls && Boolean(tls.certFile) !== Boolean(tls.keyFile)) throw new TypeError(`${who}: a TLS client certificate needs both its certificate and its key file`);

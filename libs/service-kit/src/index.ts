@@ -48,6 +48,7 @@ export {
   dataClientSecurity,
   dataClientSecurityOrThrow,
   readSecretLine,
+  tlsMode,
   type DataClientSecurity,
   type DataClientSecuritySettings,
   type ServiceTlsFiles,

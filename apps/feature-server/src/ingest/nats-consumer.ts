@@ -1,6 +1,6 @@
 import { AckPolicy, DeliverPolicy, nanos, type ConsumerMessages, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
 import { actionStreamPartitions } from '@pinrank/contracts';
-import { connectNats, type NatsSecurity } from '@pinrank/nats';
+import { connectNats, watchOutages, type NatsSecurity } from '@pinrank/nats';
 import { UserAction } from '@pinrank/proto';
 import { type Logger } from 'pino';
 import { type FeatureServerMetrics } from '../metrics';
@@ -129,21 +129,22 @@ export class NatsActionConsumer {
    * on a reconnect, say), nothing would be consumed any more: `onLost` is told, once.
    */
   private watchConnection(onLost: ((err: Error) => void) | undefined): void {
-    this.metrics?.jetstreamConnected.set({ stream: this.streamName }, 1);
-    void (async () => {
-      for await (const s of this.nc.status()) {
-        if (s.type === 'disconnect') {
-          this.metrics?.jetstreamConnected.set({ stream: this.streamName }, 0);
-          this.logger?.warn({ server: s.data }, 'jetstream: connection lost; reconnecting');
-        } else if (s.type === 'reconnect') {
-          this.metrics?.jetstreamConnected.set({ stream: this.streamName }, 1);
-          this.logger?.info({ server: s.data }, 'jetstream: reconnected');
-        } else if (s.type === 'error') this.logger?.warn({ err: s.data }, 'jetstream: connection error');
-      }
-    })();
+    const connected = (up: boolean): void => this.metrics?.jetstreamConnected.set({ stream: this.streamName }, up ? 1 : 0);
+    connected(true);
+    watchOutages(this.nc, {
+      down: (server) => {
+        connected(false);
+        this.logger?.warn({ server }, 'jetstream: connection lost; reconnecting');
+      },
+      up: (server) => {
+        connected(true);
+        this.logger?.info({ server }, 'jetstream: reconnected');
+      },
+      error: (err) => this.logger?.warn({ err }, 'jetstream: connection error'),
+    });
     void this.nc.closed().then((err) => {
       if (this.stopped) return;
-      this.metrics?.jetstreamConnected.set({ stream: this.streamName }, 0);
+      connected(false);
       const lost = err ?? new Error('the NATS connection closed');
       this.logger?.error({ err: lost }, 'jetstream: connection closed for good; actions are no longer consumed');
       onLost?.(lost);

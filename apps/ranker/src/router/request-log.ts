@@ -1,7 +1,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { connectNats, type NatsSecurity } from '@pinrank/nats';
+import { connectNats, watchOutages, type NatsSecurity } from '@pinrank/nats';
 import { type NatsConnection } from 'nats';
 import { type RequestLogOptions } from './router-options';
 
@@ -130,19 +130,18 @@ export class NatsRequestLog implements RequestLog {
     private readonly outageBufferBytes: number,
     private readonly onDrop: (() => void) | undefined,
   ) {
-    void (async () => {
-      for await (const s of nc.status()) {
-        if (s.type === 'disconnect' && !this.down) {
-          this.down = true;
-          this.heldBytes = 0;
-          this.onError(new Error(`request log: NATS unreachable (${String(s.data)}); holding up to ${outageBufferBytes} bytes of entries until it is back, dropping the rest`));
-        } else if (s.type === 'reconnect' && this.down) {
-          this.down = false;
-          if (this.dropped > 0) this.onError(new Error(`request log: ${this.dropped} entries dropped while NATS was unreachable`));
-          this.dropped = 0;
-        }
-      }
-    })();
+    watchOutages(nc, {
+      down: (server) => {
+        this.down = true;
+        this.heldBytes = 0;
+        this.onError(new Error(`request log: NATS unreachable (${server}); holding up to ${outageBufferBytes} bytes of entries until it is back, dropping the rest`));
+      },
+      up: () => {
+        this.down = false;
+        if (this.dropped > 0) this.onError(new Error(`request log: ${this.dropped} entries dropped while NATS was unreachable`));
+        this.dropped = 0;
+      },
+    });
   }
 
   /** Connects to NATS (and keeps reconnecting through an outage). */
