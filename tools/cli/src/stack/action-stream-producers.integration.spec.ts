@@ -164,6 +164,13 @@ describe('pinrank ingest --nats to a NATS that wants mutual TLS', () => {
       // Plaintext to a TLS server: refused, and the message says what the client presented.
       expect(await main(['node', 'pinrank', ...args.map((a) => (a === server.url ? a.replace('tls://', 'nats://') : a))], io)).not.toBe(0);
       expect(err).toMatch(/nats: cannot connect to nats:\/\/127\.0\.0\.1:\d+ \(TLS off, auth none\)/);
+      // Flags that cannot work are refused before anything is published, each saying why.
+      err = '';
+      expect(await main(['node', 'pinrank', ...args, '--nats-tls', '--plaintext'], io)).not.toBe(0);
+      expect(err).toContain('--nats-tls: no producer certificate found (give --tls-dir) and no --nats-ca');
+      err = '';
+      expect(await main(['node', 'pinrank', ...args, '--nats-tls', '--nats-user', 'producer'], io)).not.toBe(0);
+      expect(err).toContain('nats: a user needs a password file, and a password file a user');
     } finally {
       await reader.close();
       await server.stop();
