@@ -7,6 +7,8 @@ export interface PortProcess {
   start(): Promise<void>;
   /** SIGKILLs it and waits for its exit; `start` may bring it back on the same port. */
   kill(): Promise<void>;
+  /** The running process's id; undefined when it is not running. */
+  readonly pid: number | undefined;
 }
 
 /**
@@ -49,6 +51,9 @@ export function portProcess(what: string, port: number, spawnIt: () => ChildProc
         p.once('exit', () => resolve());
         p.kill('SIGKILL');
       });
+    },
+    get pid(): number | undefined {
+      return proc?.exitCode === null && proc.signalCode === null ? proc.pid : undefined;
     },
   };
 }

@@ -5,7 +5,7 @@ import { connect, type JetStreamClient, type NatsConnection } from 'nats';
 import pino from 'pino';
 import { actionPartition, actionStreamPartitions, actionSubject } from '@pinrank/contracts';
 import { connectNats, type NatsSecurity } from '@pinrank/nats';
-import { startNatsServer, type NatsTestServer } from '@pinrank/nats/testing';
+import { startNatsCluster, startNatsServer, type NatsTestServer } from '@pinrank/nats/testing';
 import { DEFAULT_SPIFFE_PREFIX as SPIFFE, ensureLocalPki } from '@pinrank/service-kit';
 import { UserAction } from '@pinrank/proto';
 import { startFeatureServer, type FeatureServerApp } from '../app';
@@ -246,4 +246,44 @@ describe('JetStream ingest from a secured NATS, and through an outage', () => {
       await app.stop();
     }
   });
+
+  it("loses nothing when the leader of its R3 stream and durable consumer is killed mid-stream (three-server cluster)", async () => {
+    const cluster = await startNatsCluster(3);
+    const lost: Error[] = [];
+    const options = { ...nats, servers: cluster.urls, stream: 'R3_ACTIONS', subject: 'r3.actions', reconnectTimeWaitMs: 50 };
+    const producer = await connectNats({ servers: cluster.urls, name: 'producer', reconnectTimeWaitMs: 50 });
+    let app: FeatureServerApp | undefined;
+    let client: FeatureTestClient | undefined;
+    try {
+      // Created by the operator with three replicas, as in production; the consumer only binds to it.
+      const jsm = await producer.jetstreamManager();
+      await jsm.streams.add({ name: options.stream, subjects: [options.subject], num_replicas: 3 });
+      app = await start(options, 'lmdb-r3', (err) => lost.push(err));
+      client = new FeatureTestClient(`127.0.0.1:${app.port}`);
+      const pjs = producer.jetstream();
+      // The action id is the message id: a publish repeated after a timeout is stored once.
+      const publish = (n: number): Promise<void> =>
+        waitFor(
+          () => pjs.publish(options.subject, encode(n, { userId: 'r3-user', actionId: `r3-${n}` }), { msgID: `r3-${n}`, timeout: 1000 }).then(() => true, () => false),
+          (ok) => ok,
+          30_000,
+        ).then((ok) => expect(ok).toBe(true));
+      for (let n = 0; n < 20; n++) await publish(n);
+      const sequence = (): ReturnType<FeatureTestClient['sequence']> => (client as FeatureTestClient).sequence({ userId: 'r3-user', asOfMs: NOW });
+      expect((await waitFor(sequence, (s) => s.length === 20)).length).toBe(20);
+      const info = await jsm.streams.info(options.stream);
+      expect(info.config.num_replicas).toBe(3);
+      const leader = info.cluster?.leader as string;
+      await cluster.servers[Number(leader.slice(1)) - 1]?.kill();
+      for (let n = 20; n < 40; n++) await publish(n);
+      expect((await waitFor(sequence, (s) => s.length === 40, 30_000)).length).toBe(40);
+      expect((await jsm.streams.info(options.stream)).cluster?.leader).not.toBe(leader);
+      expect(lost).toEqual([]);
+    } finally {
+      client?.close();
+      await app?.stop();
+      await producer.close();
+      await cluster.stop();
+    }
+  }, 90_000);
 });

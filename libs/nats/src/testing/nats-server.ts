@@ -26,6 +26,8 @@ export interface NatsTestServerOptions {
   tls?: { certFile: string; keyFile: string; caFile: string; clients?: 'none' | 'verify' | 'verify_and_map' };
   /** Users (none: no authorization). */
   users?: readonly NatsTestUser[];
+  /** Member of a cluster: its name among the servers, and the route ports of every member (its own included). */
+  cluster?: { serverName: string; routePort: number; routePorts: readonly number[] };
 }
 
 /** A running throwaway NATS server. */
@@ -37,6 +39,8 @@ export interface NatsTestServer {
   kill(): Promise<void>;
   /** Starts it again on the same port and store. */
   start(): Promise<void>;
+  /** The server process's id while it runs (for benches that read its CPU time). */
+  readonly pid: number | undefined;
   /** Kills it and removes its directory. */
   stop(): Promise<void>;
 }
@@ -49,6 +53,16 @@ const list = (xs: readonly string[]): string => `[${xs.map(quoted).join(', ')}]`
 function configText(port: number, dir: string, o: NatsTestServerOptions): string {
   const lines = [`listen: "127.0.0.1:${port}"`];
   if (o.jetstream ?? true) lines.push(`jetstream { store_dir: ${quoted(join(dir, 'js'))} }`);
+  if (o.cluster) {
+    lines.push(
+      `server_name: ${quoted(o.cluster.serverName)}`,
+      'cluster {',
+      '  name: "pinrank-test"',
+      `  listen: "127.0.0.1:${o.cluster.routePort}"`,
+      `  routes: ${list(o.cluster.routePorts.map((p) => `nats-route://127.0.0.1:${p}`))}`,
+      '}',
+    );
+  }
   if (o.tls) {
     const clients = o.tls.clients ?? 'none';
     lines.push(
@@ -77,12 +91,13 @@ export async function startNatsServer(o: NatsTestServerOptions = {}): Promise<Na
   const port = await freePort();
   const conf = join(dir, 'nats.conf');
   writeFileSync(conf, configText(port, dir, o));
-  const { kill, start } = portProcess(
+  const server = portProcess(
     'nats test server',
     port,
     () => spawn('nats-server', ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/usr/local/sbin` } }),
     'install the nats-server package',
   );
+  const { kill, start } = server;
   try {
     await start();
   } catch (err) {
@@ -95,6 +110,9 @@ export async function startNatsServer(o: NatsTestServerOptions = {}): Promise<Na
     url: `${o.tls ? 'tls' : 'nats'}://127.0.0.1:${port}`,
     kill,
     start,
+    get pid() {
+      return server.pid;
+    },
     stop: async () => {
       await kill();
       rmSync(dir, { recursive: true, force: true });

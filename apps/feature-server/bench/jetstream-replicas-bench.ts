@@ -1,0 +1,116 @@
+// Benchmark of JetStream ingest with the action stream replicated on three NATS servers (R3, as
+// a production stream is) against one copy (R1), on a three-server NATS cluster this bench
+// starts on loopback. Two feature-server processes (LMDB), one consuming each stream (created
+// with file storage by the bench), take turns (rotating order) at the same work: the bench
+// publishes `--actions` actions (at most `--in-flight` awaiting their PubAck) and waits until
+// the consumer has acked them all. It reports the publish and stored rates, the CPU of the
+// three NATS servers together and of the feature-server per action, medians of the rounds.
+//
+// All three servers share this machine's cores with the bench and the feature-servers: the
+// figures are what replication costs in CPU per action, and a lower bound on one stream's
+// rate; a cluster with a machine per server, and the network between them, is not measured.
+//
+//   npx tsx apps/feature-server/bench/jetstream-replicas-bench.ts [--actions 20000] [--users 2000] [--rounds 3] [--in-flight 256] [--smoke]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { type NatsConnection } from 'nats';
+import { connectNats } from '@pinrank/nats';
+import { startNatsCluster, type NatsTestCluster } from '@pinrank/nats/testing';
+import { UserAction } from '@pinrank/proto';
+import { startCatalogServer, type CatalogServer } from '../src/testing/catalog-server';
+import { f, p50, progressLog } from './bench-figures';
+import { checkStored, consumerEnv, drained, measureRound, streamAction, streamConfiguration, streamTable } from './jetstream-rounds';
+import { processCpuMs } from './process-cpu';
+import { startServerProcess, type ServerProcess } from './server-process';
+
+const opts = new Command()
+  .option('--actions <n>', 'actions published per configuration and round', (v) => Number(v), 20_000)
+  .option('--users <n>', 'distinct users the actions belong to', (v) => Number(v), 2_000)
+  .option('--rounds <n>', 'rounds; each configuration once per round, in rotating order', (v) => Number(v), 3)
+  .option('--in-flight <n>', 'publishes awaiting their PubAck at most', (v) => Number(v), 256)
+  .option('--smoke', 'tiny sizes: checks that both configurations store every action; times nothing', false)
+  .parse()
+  .opts<{ actions: number; users: number; rounds: number; inFlight: number; smoke: boolean }>();
+if (opts.smoke) Object.assign(opts, { actions: 300, users: 30, rounds: 1 });
+
+const CATALOG = 5_000;
+const NOW = Date.now();
+const log = progressLog();
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'fs-jetstream-replicas-bench-'));
+  const started: ServerProcess[] = [];
+  let catalog: CatalogServer | undefined;
+  let cluster: NatsTestCluster | undefined;
+  let nc: NatsConnection | undefined;
+  const replicas = [1, 3];
+  const configs = replicas.map((r) => streamConfiguration(`one stream, R${r}`, `FS_JS_R${r}`, `fs.jsbench.r${r}`, 1, `fs-jsbench-r${r}`));
+  try {
+    log(`load ${loadavg().map((l) => l.toFixed(2)).join(' ')}; starting a three-server NATS cluster and two feature-servers (LMDB): one stream R1, one R3`);
+    cluster = await startNatsCluster(3);
+    catalog = await startCatalogServer(CATALOG);
+    nc = await connectNats({ servers: cluster.urls, name: 'jetstream-replicas-bench' });
+    const jsm = await nc.jetstreamManager();
+    const js = nc.jetstream();
+    for (const [i, c] of configs.entries()) {
+      await jsm.streams.add({ name: c.stream, subjects: [c.subject], num_replicas: replicas[i] });
+      c.server = await startServerProcess(catalog, { FEATURE_SERVER_BACKEND: 'lmdb', FEATURE_SERVER_LMDB_PATH: join(dir, c.stream), ...consumerEnv(c, cluster.urls) }, { started });
+    }
+    // Warm-up: a few actions through each, so connections, streams and the catalog cache are up.
+    for (const c of configs) {
+      for (let i = 0; i < 50; i++) await js.publish(c.subject, UserAction.encode(streamAction(`warm-${c.stream}`, i, opts.users, CATALOG, NOW)).finish());
+      await drained(jsm, c, 60_000);
+    }
+    const natsPids = cluster.servers.map((s) => s.pid).filter((pid): pid is number => pid !== undefined);
+    // Each server's CPU per action and round, by its role for the configuration's stream: its
+    // leader, or a server the leader replicates to (R3) or that only routes messages (R1).
+    const leaders = await Promise.all(configs.map(async (c, i) => {
+      const info = await jsm.streams.info(c.stream);
+      if (info.config.num_replicas !== replicas[i]) throw new Error(`${c.name}: the stream has ${info.config.num_replicas} replicas`);
+      log(`${c.name}: leader ${info.cluster?.leader ?? '?'}${info.cluster?.replicas?.length ? `, replicas ${info.cluster.replicas.map((r) => r.name).join(', ')}` : ''}`);
+      return Number(info.cluster?.leader?.slice(1)) - 1;
+    }));
+    const leaderCpu: number[][] = configs.map(() => []);
+    const otherCpu: number[][] = configs.map(() => []);
+    for (let round = 0; round < opts.rounds; round++) {
+      for (let k = 0; k < configs.length; k++) {
+        const ci = (round + k) % configs.length;
+        const c = configs[ci] as (typeof configs)[number];
+        const run = `r${round}-${c.stream}`;
+        const before = natsPids.map(processCpuMs);
+        const { published, stored } = await measureRound(js, jsm, c, { actions: opts.actions, inFlight: opts.inFlight, natsPids, action: (i) => streamAction(run, i, opts.users, CATALOG, NOW) });
+        const perAction = natsPids.map((pid, s) => ((processCpuMs(pid) - (before[s] as number)) * 1000) / opts.actions);
+        leaderCpu[ci]?.push(perAction[leaders[ci] as number] as number);
+        otherCpu[ci]?.push(Math.max(...perAction.filter((_, s) => s !== leaders[ci])));
+        log(`round ${round + 1}, ${c.name}: published in ${f(published)} ms, all stored and acked in ${f(stored)} ms`);
+      }
+    }
+    const rows = [
+      `${f(opts.actions)} actions of ${f(opts.users)} users per configuration and round, at most ${opts.inFlight} publishes in flight; medians of ${opts.rounds} round(s); a three-server NATS cluster on this machine, file storage.`,
+      '',
+      ...streamTable(configs, 'R1', 'NATS servers (all three)'),
+      '',
+      '| action stream | its leader, CPU µs per action | busiest other server, CPU µs per action | one core per leader: actions/s at most |',
+      '|---|---:|---:|---:|',
+      ...configs.map((c, i) => `| ${c.name} | ${f(p50(leaderCpu[i] as number[]), 1)} | ${f(p50(otherCpu[i] as number[]), 1)} | ${f(1e6 / p50(leaderCpu[i] as number[]))} |`),
+      '',
+      "CPU from /proc (user + system), over each round's publishing and draining. The feature-server's includes its idle work (timers, metrics).",
+    ];
+    process.stdout.write(`${rows.join('\n')}\n`);
+    for (const c of configs) await checkStored(jsm, c, 50 + opts.rounds * opts.actions);
+    log(`done; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  } finally {
+    await Promise.all(started.map((s) => s.stop()));
+    await nc?.close();
+    await catalog?.stop();
+    await cluster?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,53 @@
+// The throwaway NATS cluster: a stream replicated on all three servers keeps every message, and
+// takes new ones, when its leader is killed.
+import { type NatsConnection } from 'nats';
+import { connectNats } from '../connection';
+import { startNatsCluster, type NatsTestCluster } from './nats-cluster';
+
+let cluster: NatsTestCluster;
+let nc: NatsConnection;
+
+beforeAll(async () => {
+  cluster = await startNatsCluster(3);
+  nc = await connectNats({ servers: cluster.urls, name: 'cluster-test' });
+}, 60_000);
+
+afterAll(async () => {
+  await nc?.close();
+  await cluster?.stop();
+});
+
+/** Publishes until JetStream stores it: while a new leader is elected, a publish may time out or find no responders. */
+async function publishStored(subject: string, data: string): Promise<void> {
+  const js = nc.jetstream();
+  const until = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await js.publish(subject, new TextEncoder().encode(data), { msgID: data, timeout: 2000 });
+      return;
+    } catch (err) {
+      if (Date.now() > until) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+it('keeps an R3 stream, and its messages, through the loss of its leader', async () => {
+  const jsm = await nc.jetstreamManager();
+  await jsm.streams.add({ name: 'R3_TEST', subjects: ['r3.test'], num_replicas: 3 });
+  for (let i = 0; i < 20; i++) await publishStored('r3.test', `before-${i}`);
+  const info = await jsm.streams.info('R3_TEST');
+  expect(info.config.num_replicas).toBe(3);
+  const leader = info.cluster?.leader;
+  expect(leader).toMatch(/^n[123]$/);
+  expect(info.cluster?.replicas?.map((r) => r.name).sort()).toEqual(['n1', 'n2', 'n3'].filter((n) => n !== leader));
+
+  const killed = cluster.servers[Number(leader?.slice(1)) - 1];
+  await killed?.kill();
+  expect(killed?.pid).toBeUndefined();
+  for (let i = 0; i < 20; i++) await publishStored('r3.test', `after-${i}`);
+  const after = await jsm.streams.info('R3_TEST');
+  expect(after.state.messages).toBe(40);
+  expect(after.cluster?.leader).not.toBe(leader);
+  await killed?.start();
+}, 90_000);
