@@ -62,6 +62,19 @@ describe('pinrank program', () => {
     const partitions = capture();
     expect(await main(['node', 'pinrank', 'start', '--nats', 'nats://127.0.0.1:4222', '--nats-partitions', '0'], partitions.io)).toBe(EXIT_CODES.usage);
     expect(partitions.err()).toMatch(/--nats-partitions/);
+    // The NATS security flags: only with --nats, and only in combinations NATS can use.
+    const cases: Array<[string[], RegExp]> = [
+      [['--nats-tls', '--nats-user', 'u'], /--nats-tls, --nats-user: only with --nats <url>/],
+      [['--nats', 'tls://127.0.0.1:4222'], /--nats tls:\/\/127\.0\.0\.1:4222 asks for TLS: add --nats-tls .* or --nats-ca <file>/],
+      [['--nats', 'tls://127.0.0.1:4222', '--nats-tls', '--insecure'], /--nats-tls with --insecure: the stack has no certificates .* give the NATS server's CA with --nats-ca/],
+      [['--nats', 'nats://127.0.0.1:4222', '--nats-user', 'u'], /--nats-user and --nats-password-file go together/],
+      [['--nats', 'nats://127.0.0.1:4222', '--nats-creds', 'a.creds', '--nats-user', 'u', '--nats-password-file', 'p'], /--nats-creds and --nats-user: NATS takes one of them/],
+    ];
+    for (const [args, message] of cases) {
+      const c = capture();
+      expect(await main(['node', 'pinrank', 'start', ...args], c.io)).toBe(EXIT_CODES.usage);
+      expect(c.err()).toMatch(message);
+    }
   });
 
   it('lists every command with a description, and the exit codes, in --help', async () => {

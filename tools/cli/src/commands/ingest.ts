@@ -3,9 +3,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type Command } from 'commander';
 import { MAX_ACTION_PARTITIONS, SERVICE_IDENTITIES } from '@pinrank/contracts';
-import { type NatsSecurity } from '@pinrank/nats';
 import { FeatureServerClient, UserAction } from '@pinrank/proto';
-import { type ClientTlsOptions } from '@pinrank/service-kit';
 import { readActionLog, replay, userActionFields } from '@pinrank/sim';
 import { type CliIo } from '../io';
 import { openClient } from '../remote/call';
@@ -14,9 +12,10 @@ import { ingestStream } from '../remote/ingest-stream';
 import { ActionPublisher, type ActionStreamTarget } from '../remote/publish-actions';
 import { remoteOptions, resolveRemote } from '../remote/remote-options';
 import { toJson } from '../remote/table';
+import { natsSecurityOf, natsSecurityOptions, type NatsSecurityFlags } from './nats-options';
 import { intOption, numberOption } from './options';
 
-interface IngestFlags extends RemoteFlags {
+interface IngestFlags extends RemoteFlags, NatsSecurityFlags {
   file?: string;
   world?: string;
   speedup?: number;
@@ -25,23 +24,6 @@ interface IngestFlags extends RemoteFlags {
   nats?: string;
   subject: string;
   partitions: number;
-  natsTls?: boolean;
-  natsCa?: string;
-  natsCreds?: string;
-  natsUser?: string;
-  natsPasswordFile?: string;
-}
-
-/** The NATS connection's TLS and credentials from the flags; TLS presents the producer's certificate of --tls-dir. */
-function natsSecurityOf(flags: IngestFlags, producerTls: ClientTlsOptions | undefined): NatsSecurity {
-  const tls = flags.natsTls || flags.natsCa !== undefined;
-  if (tls && !producerTls && !flags.natsCa) throw new Error('--nats-tls: no producer certificate found (give --tls-dir) and no --nats-ca');
-  return {
-    ...(tls ? { tls: { ...(producerTls ?? {}), ...(flags.natsCa ? { caFile: flags.natsCa } : {}) } } : {}),
-    ...(flags.natsCreds ? { credsFile: flags.natsCreds } : {}),
-    ...(flags.natsUser ? { user: flags.natsUser } : {}),
-    ...(flags.natsPasswordFile ? { passwordFile: flags.natsPasswordFile } : {}),
-  };
 }
 
 /** Publishes the actions onto the JetStream action stream in chunks of `batch`; how many were stored by JetStream. */
@@ -88,22 +70,20 @@ async function* take<T>(source: AsyncIterable<T>, limit: number | undefined): As
 /** `pinrank ingest`: stream actions into feature-server from a file or a simulated world's action log, or publish them onto the JetStream action stream. */
 export function registerIngest(program: Command, io: CliIo): void {
   remoteOptions(
-    program
-      .command('ingest')
-      .description('stream actions into feature-server (IngestActions), or publish them onto the JetStream action stream (--nats), from a JSON-lines file or a simulated world')
-      .option('--file <path>', 'JSON-lines file of UserAction objects (proto JSON field names)')
-      .option('--world <dir>', 'a directory written by `pinrank simulate`: replay its action log')
-      .option('--speedup <x>', 'replay speed-up: simulated ms per wall ms (default: as fast as possible)', numberOption(1e-6))
-      .option('--limit <n>', 'stop after n actions', intOption(1))
-      .option('--batch <n>', 'actions per stream message (with --nats: per chunk of publishes)', intOption(1, 10_000), 500)
-      .option('--nats <url>', 'publish onto the JetStream action stream instead (e.g. nats://127.0.0.1:4222); the feature-servers consume it')
-      .option('--subject <subject>', 'with --nats: the action stream subject (FEATURE_SERVER_NATS_SUBJECT)', 'pinrank.actions')
-      .option('--partitions <n>', "with --nats: the action stream's partitions (FEATURE_SERVER_NATS_PARTITIONS); each action goes to its user's", intOption(1, MAX_ACTION_PARTITIONS), 1)
-      .option('--nats-tls', "with --nats: connect with TLS, presenting the producer's certificate of --tls-dir and trusting its CA")
-      .option('--nats-ca <file>', 'with --nats: the CA of the NATS server (implies --nats-tls)')
-      .option('--nats-creds <file>', 'with --nats: a NATS credentials file (user JWT and NKey seed)')
-      .option('--nats-user <name>', 'with --nats: a NATS user (with --nats-password-file)')
-      .option('--nats-password-file <file>', "with --nats: a file holding the NATS user's password"),
+    natsSecurityOptions(
+      program
+        .command('ingest')
+        .description('stream actions into feature-server (IngestActions), or publish them onto the JetStream action stream (--nats), from a JSON-lines file or a simulated world')
+        .option('--file <path>', 'JSON-lines file of UserAction objects (proto JSON field names)')
+        .option('--world <dir>', 'a directory written by `pinrank simulate`: replay its action log')
+        .option('--speedup <x>', 'replay speed-up: simulated ms per wall ms (default: as fast as possible)', numberOption(1e-6))
+        .option('--limit <n>', 'stop after n actions', intOption(1))
+        .option('--batch <n>', 'actions per stream message (with --nats: per chunk of publishes)', intOption(1, 10_000), 500)
+        .option('--nats <url>', 'publish onto the JetStream action stream instead (e.g. nats://127.0.0.1:4222); the feature-servers consume it')
+        .option('--subject <subject>', 'with --nats: the action stream subject (FEATURE_SERVER_NATS_SUBJECT)', 'pinrank.actions')
+        .option('--partitions <n>', "with --nats: the action stream's partitions (FEATURE_SERVER_NATS_PARTITIONS); each action goes to its user's", intOption(1, MAX_ACTION_PARTITIONS), 1),
+      "presenting the producer's certificate of --tls-dir and trusting its CA",
+    ),
     'feature-server',
   ).action(async (flags: IngestFlags) => {
     if (Boolean(flags.file) === Boolean(flags.world)) throw new Error('give exactly one of --file or --world');
@@ -119,7 +99,7 @@ export function registerIngest(program: Command, io: CliIo): void {
         })();
     if (flags.nats) {
       const started = Date.now();
-      const target = { servers: flags.nats, subject: flags.subject, partitions: flags.partitions, security: natsSecurityOf(flags, r.tls) };
+      const target = { servers: flags.nats, subject: flags.subject, partitions: flags.partitions, security: natsSecurityOf(flags, r.tls, 'no producer certificate found (give --tls-dir)') };
       const published = await publishAll(take(base, flags.limit), target, flags.batch);
       if (flags.json) return io.out(toJson({ published, subject: flags.subject, partitions: flags.partitions }));
       // JetStream stored them; the feature-servers validate and store them as they consume (refusals in their metrics and logs).

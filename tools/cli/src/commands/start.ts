@@ -7,7 +7,7 @@ import { CliError } from '../cli-error';
 import { type CliIo } from '../io';
 import { openClient, unary } from '../remote/call';
 import { table } from '../remote/table';
-import { localStackServices, stackPortsInUse } from '../stack/local-stack';
+import { localStackServices, stackPortsInUse, type StackNatsSecurity } from '../stack/local-stack';
 import { portsTaken } from '../stack/port-check';
 import { ManagedProcess } from '../stack/managed-process';
 import { prepareStackData } from '../stack/prepare-data';
@@ -15,10 +15,11 @@ import { feedFeatureServer, historyLoadedLine } from '../stack/replay-feed';
 import { RestartPolicy } from '../stack/restart-policy';
 import { describeEvent, SupervisedService } from '../stack/supervised-service';
 import { ensureStackPki, stackClientTls } from '../stack/stack-pki';
+import { natsSecurityFlagsGiven, natsSecurityOf, natsSecurityOptions, natsTlsWanted, type NatsSecurityFlags } from './nats-options';
 import { intOption, numberOption } from './options';
 import { PhaseProgress } from './progress';
 
-interface StartFlags {
+interface StartFlags extends NatsSecurityFlags {
   data: string;
   host: string;
   port: number;
@@ -59,31 +60,50 @@ async function waitSnapshotActive(client: EmbeddingStoreClient, address: string,
 
 /** `pinrank start` (`npm start`): the whole platform on one machine, on embedded defaults. */
 export function registerStart(program: Command, io: CliIo): void {
-  program
-    .command('start')
-    .description('run the whole platform on this machine: embedding-store, feature-server, GPU- and CPU-role workers, router')
-    .option('--data <dir>', 'data directory (world, snapshots, LMDB files); generated on first start', '.cache/stack')
-    .option('--host <host>', 'address every service binds to', '127.0.0.1')
-    .option('--port <n>', "router port; the others follow the README's table", intOption(1024, 65000), 50050)
-    .option('--seed <n>', 'simulated world seed', intOption(0), 1)
-    .option('--users <n>', 'simulated users (default: the simulator default)', intOption(1))
-    .option('--items <n>', 'simulated items (default: the simulator default)', intOption(2))
-    .option('--days <n>', 'simulated days (default: the simulator default)', numberOption(1))
-    .option('--history-days <n>', 'days of history bulk-loaded into feature-server before the live replay', numberOption(0), 3)
-    .option('--speedup <x>', 'live replay speed (simulated ms per wall ms)', numberOption(1e-6), 1)
-    .option('--no-replay', 'do not feed feature-server from the simulated action stream')
-    .option('--redis <url>', 'use Redis (e.g. redis://127.0.0.1:6379) instead of embedded LMDB')
-    .option('--nats <url>', 'also consume actions from NATS JetStream (e.g. nats://127.0.0.1:4222)')
-    .option('--nats-partitions <n>', 'partitions of the JetStream action stream (FEATURE_SERVER_NATS_PARTITIONS)', intOption(1, MAX_ACTION_PARTITIONS), 1)
-    .addOption(new Option('--replay-via <way>', 'how the live replay reaches feature-server: IngestActions calls, or published onto the JetStream action stream (needs --nats)').choices(['grpc', 'nats']).default('grpc'))
-    .option('--quiet', "don't forward the services' log lines")
-    .option('--built', 'run the bundles from `nx build` (dist/) instead of the sources')
-    .option('--no-progress', 'do not draw progress bars')
-    .option('--max-restarts <n>', 'a service that exits is restarted; more than this many exits within --restart-window stops the stack', intOption(0, 1000), 5)
-    .option('--restart-window <s>', 'window (seconds) over which --max-restarts counts exits', intOption(1, 86_400), 60)
-    .option('--insecure', 'plaintext and no authorization policy (debugging); admin RPCs still need the admin token')
+  natsSecurityOptions(
+    program
+      .command('start')
+      .description('run the whole platform on this machine: embedding-store, feature-server, GPU- and CPU-role workers, router')
+      .option('--data <dir>', 'data directory (world, snapshots, LMDB files); generated on first start', '.cache/stack')
+      .option('--host <host>', 'address every service binds to', '127.0.0.1')
+      .option('--port <n>', "router port; the others follow the README's table", intOption(1024, 65000), 50050)
+      .option('--seed <n>', 'simulated world seed', intOption(0), 1)
+      .option('--users <n>', 'simulated users (default: the simulator default)', intOption(1))
+      .option('--items <n>', 'simulated items (default: the simulator default)', intOption(2))
+      .option('--days <n>', 'simulated days (default: the simulator default)', numberOption(1))
+      .option('--history-days <n>', 'days of history bulk-loaded into feature-server before the live replay', numberOption(0), 3)
+      .option('--speedup <x>', 'live replay speed (simulated ms per wall ms)', numberOption(1e-6), 1)
+      .option('--no-replay', 'do not feed feature-server from the simulated action stream')
+      .option('--redis <url>', 'use Redis (e.g. redis://127.0.0.1:6379) instead of embedded LMDB')
+      .option('--nats <url>', 'also consume actions from NATS JetStream (e.g. nats://127.0.0.1:4222)')
+      .option('--nats-partitions <n>', 'partitions of the JetStream action stream (FEATURE_SERVER_NATS_PARTITIONS)', intOption(1, MAX_ACTION_PARTITIONS), 1)
+      .addOption(new Option('--replay-via <way>', 'how the live replay reaches feature-server: IngestActions calls, or published onto the JetStream action stream (needs --nats)').choices(['grpc', 'nats']).default('grpc'))
+      .option('--quiet', "don't forward the services' log lines")
+      .option('--built', 'run the bundles from `nx build` (dist/) instead of the sources')
+      .option('--no-progress', 'do not draw progress bars')
+      .option('--max-restarts <n>', 'a service that exits is restarted; more than this many exits within --restart-window stops the stack', intOption(0, 1000), 5)
+      .option('--restart-window <s>', 'window (seconds) over which --max-restarts counts exits', intOption(1, 86_400), 60)
+      .option('--insecure', 'plaintext and no authorization policy (debugging); admin RPCs still need the admin token'),
+    "the feature-server presenting its certificate and the replay the producer's, both of <data>/pki, trusting its CA (unless --nats-ca)",
+  )
     .action(async (flags: StartFlags) => {
       if (flags.replayVia === 'nats' && !flags.nats) throw new CliError('--replay-via nats publishes onto JetStream: give the NATS server with --nats <url>', 'usage');
+      const natsFlags = natsSecurityFlagsGiven(flags);
+      if (natsFlags.length > 0 && !flags.nats) throw new CliError(`${natsFlags.join(', ')}: only with --nats <url>`, 'usage');
+      if (flags.nats?.split(',').some((u) => u.trim().startsWith('tls://')) && !natsTlsWanted(flags))
+        throw new CliError(`--nats ${flags.nats} asks for TLS: add --nats-tls (the stack's certificates, for a NATS server with <data>/pki/nats.crt) or --nats-ca <file> (the NATS server's CA)`, 'usage');
+      if (natsTlsWanted(flags) && flags.insecure && !flags.natsCa)
+        throw new CliError('--nats-tls with --insecure: the stack has no certificates to present or trust; give the NATS server\'s CA with --nats-ca', 'usage');
+      if (Boolean(flags.natsUser) !== Boolean(flags.natsPasswordFile)) throw new CliError('--nats-user and --nats-password-file go together', 'usage');
+      if (flags.natsCreds && flags.natsUser) throw new CliError('--nats-creds and --nats-user: NATS takes one of them', 'usage');
+      // The services run elsewhere than the working directory: every file by its absolute path.
+      const natsSecurity: StackNatsSecurity = {
+        tls: natsTlsWanted(flags),
+        ...(flags.natsCa ? { caFile: resolve(flags.natsCa) } : {}),
+        ...(flags.natsCreds ? { credsFile: resolve(flags.natsCreds) } : {}),
+        ...(flags.natsUser ? { user: flags.natsUser } : {}),
+        ...(flags.natsPasswordFile ? { passwordFile: resolve(flags.natsPasswordFile) } : {}),
+      };
       // A stack already running here (or anything else on these ports) would answer the health checks for
       // services that cannot bind: refuse now instead of crash-looping.
       const taken = await portsTaken(flags.host, stackPortsInUse(flags.port));
@@ -119,7 +139,7 @@ export function registerStart(program: Command, io: CliIo): void {
         host: flags.host,
         basePort: flags.port,
         ...(flags.redis ? { redisUrl: flags.redis } : {}),
-        ...(flags.nats ? { natsUrl: flags.nats, natsPartitions: flags.natsPartitions } : {}),
+        ...(flags.nats ? { natsUrl: flags.nats, natsPartitions: flags.natsPartitions, natsSecurity } : {}),
       });
       // Settles when the stack is over: with a message when a service crash-looped, empty after Ctrl-C.
       let finish: ((message: string) => void) | undefined;
@@ -214,7 +234,21 @@ export function registerStart(program: Command, io: CliIo): void {
             liveFromMs: data.liveFromMs,
             historyDays: flags.historyDays,
             speedup: flags.speedup,
-            ...(flags.replayVia === 'nats' && flags.nats ? { liveVia: { servers: flags.nats, subject: ACTION_SUBJECT, partitions: flags.natsPartitions } } : {}),
+            ...(flags.replayVia === 'nats' && flags.nats
+              ? {
+                  liveVia: {
+                    servers: flags.nats,
+                    subject: ACTION_SUBJECT,
+                    partitions: flags.natsPartitions,
+                    // The replay publishes as the stack's action producer, with the feature-server's NATS credentials.
+                    security: natsSecurityOf(
+                      { natsTls: natsSecurity.tls, natsCa: natsSecurity.caFile, natsCreds: natsSecurity.credsFile, natsUser: natsSecurity.user, natsPasswordFile: natsSecurity.passwordFile },
+                      pki ? stackClientTls(pki, SERVICE_IDENTITIES.producer) : undefined,
+                      'the stack has no certificates (--insecure)',
+                    ),
+                  },
+                }
+              : {}),
             signal: abort.signal,
             onPause: (err) => io.err(`action replay paused (${err.message}); retrying until feature-server is back\n`),
             onHistoryLoaded: (s) =>

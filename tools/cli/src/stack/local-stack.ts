@@ -24,8 +24,31 @@ export interface LocalStackOptions {
   natsUrl?: string;
   /** Partitions of that action stream (FEATURE_SERVER_NATS_PARTITIONS); default 1. */
   natsPartitions?: number;
+  /** How feature-server connects to NATS: TLS presenting its own certificate (trusting `caFile` over the stack's CA), and credentials (absolute paths). */
+  natsSecurity?: StackNatsSecurity;
   /** The stack's certificates: every service runs mutual TLS with its policy enforced. Without: plaintext, data RPCs open (admin RPCs still need the token). */
   pki?: LocalPki;
+}
+
+/** The feature-server's NATS security in a local stack: its FEATURE_SERVER_NATS_* variables. */
+export interface StackNatsSecurity {
+  tls: boolean;
+  caFile?: string;
+  credsFile?: string;
+  user?: string;
+  passwordFile?: string;
+}
+
+/** The FEATURE_SERVER_NATS_* variables of `s`. */
+export function stackNatsSecurityEnv(s: StackNatsSecurity | undefined): Record<string, string> {
+  if (!s) return {};
+  return {
+    ...(s.tls ? { FEATURE_SERVER_NATS_TLS: 'true' } : {}),
+    ...(s.caFile ? { FEATURE_SERVER_NATS_CA_FILE: s.caFile } : {}),
+    ...(s.credsFile ? { FEATURE_SERVER_NATS_CREDS_FILE: s.credsFile } : {}),
+    ...(s.user ? { FEATURE_SERVER_NATS_USER: s.user } : {}),
+    ...(s.passwordFile ? { FEATURE_SERVER_NATS_PASSWORD_FILE: s.passwordFile } : {}),
+  };
 }
 
 /** Ports of a stack whose router listens on `base` (the README's table for 50050). */
@@ -113,7 +136,7 @@ export function localStackServices(o: LocalStackOptions): { services: ServiceSpe
         ...(redis
           ? { FEATURE_SERVER_BACKEND: 'redis', FEATURE_SERVER_REDIS_URL: redis }
           : { FEATURE_SERVER_BACKEND: 'lmdb', FEATURE_SERVER_LMDB_PATH: join(o.dataDir, 'feature-server') }),
-        ...(o.natsUrl ? { FEATURE_SERVER_NATS_URL: o.natsUrl, FEATURE_SERVER_NATS_PARTITIONS: String(o.natsPartitions ?? 1) } : {}),
+        ...(o.natsUrl ? { FEATURE_SERVER_NATS_URL: o.natsUrl, FEATURE_SERVER_NATS_PARTITIONS: String(o.natsPartitions ?? 1), ...stackNatsSecurityEnv(o.natsSecurity) } : {}),
       },
     },
     ...(['gpu', 'cpu'] as const).map(

@@ -15,6 +15,9 @@ export const STACK_IDENTITIES = {
 /** The client identities a local stack issues: operators (admin), the action producer and the batch embedding job. */
 export const STACK_CLIENT_IDENTITIES = [ID.operator, ID.producer, ID.embedJob] as const;
 
+/** A server certificate the stack issues for a NATS server beside it (`pinrank start --nats tls://… --nats-tls`): localhost and 127.0.0.1. */
+export const STACK_NATS_IDENTITY = 'nats';
+
 /** The PKI folder of a stack's data folder. */
 export const stackPkiDir = (dataDir: string): string => join(dataDir, 'pki');
 
@@ -31,6 +34,7 @@ export function ensureStackPki(dataDir: string, host: string): LocalPki {
     identities: [
       ...Object.values(STACK_IDENTITIES).map((name) => ({ name, dnsNames: dns, ipAddresses: ['127.0.0.1', ...extra] })),
       ...STACK_CLIENT_IDENTITIES.map((name) => ({ name })),
+      { name: STACK_NATS_IDENTITY, dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', ...extra] },
     ],
   });
 }
