@@ -174,10 +174,12 @@ describe.each(['local', 'production'])('overlay %s', (overlay) => {
     expect([admitted({ 'app.kubernetes.io/name': 'feature-server' }), admitted({ 'pinrank.dev/action-producer': 'true' }), admitted({ 'app.kubernetes.io/name': 'ranker-router' })]).toEqual([true, true, false]);
     if (overlay === 'local') {
       expect(env['FEATURE_SERVER_NATS_URL']).toBeUndefined();
+      expect(env['FEATURE_SERVER_NATS_REPLICAS']).toBeUndefined();
     } else {
       expect(env['FEATURE_SERVER_NATS_URL']).toMatch(/^tls:\/\/nats\.pinrank\.svc\.cluster\.local:4222$/);
       expect(env['FEATURE_SERVER_NATS_TLS']).toBe('true');
       expect(env['FEATURE_SERVER_NATS_PARTITIONS']).toBe('5');
+      expect(env['FEATURE_SERVER_NATS_REPLICAS']).toBe('3');
     }
   });
 

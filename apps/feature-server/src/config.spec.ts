@@ -38,6 +38,12 @@ describe('feature-server configuration', () => {
     );
   });
 
+  it('creates missing streams with one copy unless told how many (1..5, what JetStream allows)', () => {
+    expect(readFeatureServerConfig({}, []).natsReplicas).toBe(1);
+    expect(readFeatureServerConfig({ FEATURE_SERVER_NATS_REPLICAS: '3' }, []).natsReplicas).toBe(3);
+    for (const bad of ['0', '6', 'three']) expect(() => readFeatureServerConfig({ FEATURE_SERVER_NATS_REPLICAS: bad }, [])).toThrow(/FEATURE_SERVER_NATS_REPLICAS/);
+  });
+
   it('connects to NATS in plaintext unless told TLS, then as its own certificate; names a combination that cannot work', () => {
     const file = __filename; // any existing file stands in for a certificate, key or CA
     expect(readFeatureServerConfig({}, []).natsSecurity).toEqual({});

@@ -28,6 +28,7 @@ export const featureServerVars = {
   natsSubject: vars.string('FEATURE_SERVER_NATS_SUBJECT', 'pinrank.actions'),
   natsDurable: vars.string('FEATURE_SERVER_NATS_DURABLE', 'feature-server'),
   natsPartitions: vars.int('FEATURE_SERVER_NATS_PARTITIONS', 1, { min: 1, max: MAX_ACTION_PARTITIONS }),
+  natsReplicas: vars.int('FEATURE_SERVER_NATS_REPLICAS', 1, { min: 1, max: 5 }),
   ...natsSecurityVars('FEATURE_SERVER'),
 };
 

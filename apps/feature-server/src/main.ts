@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     retention: { maxSequenceActions: config.maxSequenceActions, maxOtherActions: config.maxOtherActions },
     limits: { maxFutureSkewMs: config.maxFutureSkewMs },
     nats: config.natsUrl
-      ? { servers: config.natsUrl, security: config.natsSecurity, stream: config.natsStream, subject: config.natsSubject, durable: config.natsDurable, partitions: config.natsPartitions }
+      ? { servers: config.natsUrl, security: config.natsSecurity, stream: config.natsStream, subject: config.natsSubject, durable: config.natsDurable, partitions: config.natsPartitions, replicas: config.natsReplicas }
       : undefined,
     // Nothing is consumed any more: drain, and exit non-zero so the process is restarted.
     onIngestLost: () => {
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
       metricsPort: app.server.metricsPort,
       backend: config.backend,
       nats: Boolean(config.natsUrl),
-      ...(config.natsUrl ? { natsPartitions: config.natsPartitions, natsConnection: describeNatsSecurity(config.natsSecurity) } : {}),
+      ...(config.natsUrl ? { natsPartitions: config.natsPartitions, natsReplicas: config.natsReplicas, natsConnection: describeNatsSecurity(config.natsSecurity) } : {}),
     },
     'feature-server ready',
   );

@@ -28,7 +28,7 @@ const encode = (n: number, patch: Partial<UserAction> = {}): Uint8Array =>
     UserAction.fromPartial({ actionId: `js-${n}`, userId: 'js-user', itemId: `item-${n}`, actionType: 2, timestampMs: NOW - 60_000 + n, surface: 1, ...patch }),
   ).finish();
 
-type ConsumerOptions = typeof nats & { partitions?: number; backlogPollMs?: number; security?: NatsSecurity; reconnectTimeWaitMs?: number };
+type ConsumerOptions = typeof nats & { partitions?: number; backlogPollMs?: number; security?: NatsSecurity; reconnectTimeWaitMs?: number; replicas?: number };
 
 async function start(options: ConsumerOptions = nats, store = 'lmdb', onIngestLost?: (err: Error) => void): Promise<FeatureServerApp> {
   return startFeatureServer({
@@ -247,7 +247,7 @@ describe('JetStream ingest from a secured NATS, and through an outage', () => {
     }
   });
 
-  it("loses nothing when the leader of its R3 stream and durable consumer is killed mid-stream (three-server cluster)", async () => {
+  it("creates its stream with three copies and loses nothing when the stream's leader is killed mid-stream (three-server cluster)", async () => {
     const cluster = await startNatsCluster(3);
     const lost: Error[] = [];
     const options = { ...nats, servers: cluster.urls, stream: 'R3_ACTIONS', subject: 'r3.actions', reconnectTimeWaitMs: 50 };
@@ -255,10 +255,9 @@ describe('JetStream ingest from a secured NATS, and through an outage', () => {
     let app: FeatureServerApp | undefined;
     let client: FeatureTestClient | undefined;
     try {
-      // Created by the operator with three replicas, as in production; the consumer only binds to it.
+      // The feature-server creates the missing stream with three copies (FEATURE_SERVER_NATS_REPLICAS=3).
       const jsm = await producer.jetstreamManager();
-      await jsm.streams.add({ name: options.stream, subjects: [options.subject], num_replicas: 3 });
-      app = await start(options, 'lmdb-r3', (err) => lost.push(err));
+      app = await start({ ...options, replicas: 3 }, 'lmdb-r3', (err) => lost.push(err));
       client = new FeatureTestClient(`127.0.0.1:${app.port}`);
       const pjs = producer.jetstream();
       // The action id is the message id: a publish repeated after a timeout is stored once.
@@ -279,6 +278,25 @@ describe('JetStream ingest from a secured NATS, and through an outage', () => {
       expect((await waitFor(sequence, (s) => s.length === 40, 30_000)).length).toBe(40);
       expect((await jsm.streams.info(options.stream)).cluster?.leader).not.toBe(leader);
       expect(lost).toEqual([]);
+      await cluster.servers[Number(leader.slice(1)) - 1]?.start();
+
+      // An existing stream with fewer copies is used as it is, and logged with the command that raises them.
+      await jsm.streams.add({ name: 'R1_ACTIONS', subjects: ['r1.actions'], num_replicas: 1 });
+      const lines: string[] = [];
+      const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+      const second = await startFeatureServer({
+        server: { address: '127.0.0.1:0', signals: [], logger },
+        backend: { kind: 'lmdb', path: join(dir, 'lmdb-r1') },
+        content: { address: catalog.address },
+        nats: { ...options, stream: 'R1_ACTIONS', subject: 'r1.actions', replicas: 3 },
+      });
+      await second.stop();
+      expect((await jsm.streams.info('R1_ACTIONS')).config.num_replicas).toBe(1);
+      expect(lines.join('')).toContain('jetstream: stream R1_ACTIONS keeps 1 copy of each action, fewer than the 3 asked for; raise it with `nats stream edit R1_ACTIONS --replicas 3`');
+      // More copies than servers: the start-up fails, naming the stream and the variable.
+      await expect(start({ ...options, stream: 'R5_ACTIONS', subject: 'r5.actions', replicas: 5 }, 'lmdb-r5')).rejects.toThrow(
+        /jetstream: cannot create stream R5_ACTIONS with 5 replica\(s\): .* \(FEATURE_SERVER_NATS_REPLICAS must not exceed the JetStream servers\)/,
+      );
     } finally {
       client?.close();
       await app?.stop();

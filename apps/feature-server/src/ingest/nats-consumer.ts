@@ -30,12 +30,48 @@ export interface NatsConsumerOptions {
   batchSize?: number;
   /** Create the stream (on `subject`) and the durable consumer when missing. Default true. */
   create?: boolean;
+  /**
+   * Copies of each stream the consumer creates (JetStream `num_replicas`, at most the
+   * cluster's servers). Default 1; 3 on a production cluster, so that losing a server loses
+   * no acknowledged action. A stream that already exists with fewer is logged, not changed.
+   */
+  replicas?: number;
   /** Redelivery delay after a failed batch (enrichment or store down), ms. Default 1000. */
   retryDelayMs?: number;
   /** How long JetStream waits for an ack before redelivering, ms. Default 30000. */
   ackWaitMs?: number;
   /** How often the consumer's backlog on each stream is polled into `feature_server_jetstream_backlog_actions`, ms; 0: never. Default 15000. */
   backlogPollMs?: number;
+}
+
+/** JetStream replicates a stream on at most five servers. */
+const MAX_STREAM_REPLICAS = 5;
+
+/**
+ * Creates `stream` on `subject` with `replicas` copies when it does not exist. An existing
+ * stream is left as it is; one with fewer copies than asked for is logged with the command
+ * that raises them. A creation JetStream refuses (more copies than servers, say) throws,
+ * naming the stream and the copies asked for.
+ */
+async function ensureStream(jsm: JetStreamManager, stream: string, subject: string, replicas: number, logger: Logger | undefined): Promise<void> {
+  let existing: number | undefined;
+  try {
+    existing = (await jsm.streams.info(stream)).config.num_replicas;
+  } catch {
+    try {
+      await jsm.streams.add({ name: stream, subjects: [subject], num_replicas: replicas });
+    } catch (err) {
+      throw new Error(`jetstream: cannot create stream ${stream} with ${replicas} replica(s): ${(err as Error).message} (FEATURE_SERVER_NATS_REPLICAS must not exceed the JetStream servers)`);
+    }
+    logger?.info({ stream, subject, replicas }, 'jetstream: stream created');
+    return;
+  }
+  if (existing < replicas) {
+    logger?.warn(
+      { stream, replicas: existing, wanted: replicas },
+      `jetstream: stream ${stream} keeps ${existing} cop${existing === 1 ? 'y' : 'ies'} of each action, fewer than the ${replicas} asked for; raise it with \`nats stream edit ${stream} --replicas ${replicas}\``,
+    );
+  }
 }
 
 /**
@@ -77,6 +113,8 @@ export class NatsActionConsumer {
     }
     const batchSize = options.batchSize ?? 256;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new TypeError(`nats.batchSize: must be an integer >= 1, got ${options.batchSize}`);
+    const replicas = options.replicas ?? 1;
+    if (!Number.isInteger(replicas) || replicas < 1 || replicas > MAX_STREAM_REPLICAS) throw new TypeError(`nats.replicas: must be an integer from 1 to ${MAX_STREAM_REPLICAS}, got ${options.replicas}`);
     const partitions = actionStreamPartitions(options.stream, options.subject, options.partitions ?? 1);
     const nc = await connectNats({
       servers: options.servers,
@@ -91,11 +129,7 @@ export class NatsActionConsumer {
       const jsm = create || (extras.metrics && pollMs > 0) ? await nc.jetstreamManager() : undefined;
       for (const { stream, subject } of partitions) {
         if (jsm && create) {
-          try {
-            await jsm.streams.info(stream);
-          } catch {
-            await jsm.streams.add({ name: stream, subjects: [subject] });
-          }
+          await ensureStream(jsm, stream, subject, replicas, extras.logger);
           try {
             await jsm.consumers.info(stream, options.durable);
           } catch {
