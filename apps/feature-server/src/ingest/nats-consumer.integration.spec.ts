@@ -28,7 +28,7 @@ const encode = (n: number, patch: Partial<UserAction> = {}): Uint8Array =>
     UserAction.fromPartial({ actionId: `js-${n}`, userId: 'js-user', itemId: `item-${n}`, actionType: 2, timestampMs: NOW - 60_000 + n, surface: 1, ...patch }),
   ).finish();
 
-type ConsumerOptions = typeof nats & { partitions?: number; backlogPollMs?: number; security?: NatsSecurity; reconnectTimeWaitMs?: number; replicas?: number };
+type ConsumerOptions = typeof nats & { partitions?: number; backlogPollMs?: number; security?: NatsSecurity; reconnectTimeWaitMs?: number; replicas?: number; pullExpiresMs?: number };
 
 async function start(options: ConsumerOptions = nats, store = 'lmdb', onIngestLost?: (err: Error) => void): Promise<FeatureServerApp> {
   return startFeatureServer({
@@ -247,7 +247,7 @@ describe('JetStream ingest from a secured NATS, and through an outage', () => {
     }
   });
 
-  it("creates its stream with three copies and loses nothing when the stream's leader is killed mid-stream (three-server cluster)", async () => {
+  it('creates its stream with three copies and loses nothing, nor stalls, when the leader of its consumer is killed mid-stream (three-server cluster)', async () => {
     const cluster = await startNatsCluster(3);
     const lost: Error[] = [];
     const options = { ...nats, servers: cluster.urls, stream: 'R3_ACTIONS', subject: 'r3.actions', reconnectTimeWaitMs: 50 };
@@ -255,31 +255,7 @@ describe('JetStream ingest from a secured NATS, and through an outage', () => {
     let app: FeatureServerApp | undefined;
     let client: FeatureTestClient | undefined;
     try {
-      // The feature-server creates the missing stream with three copies (FEATURE_SERVER_NATS_REPLICAS=3).
       const jsm = await producer.jetstreamManager();
-      app = await start({ ...options, replicas: 3 }, 'lmdb-r3', (err) => lost.push(err));
-      client = new FeatureTestClient(`127.0.0.1:${app.port}`);
-      const pjs = producer.jetstream();
-      // The action id is the message id: a publish repeated after a timeout is stored once.
-      const publish = (n: number): Promise<void> =>
-        waitFor(
-          () => pjs.publish(options.subject, encode(n, { userId: 'r3-user', actionId: `r3-${n}` }), { msgID: `r3-${n}`, timeout: 1000 }).then(() => true, () => false),
-          (ok) => ok,
-          30_000,
-        ).then((ok) => expect(ok).toBe(true));
-      for (let n = 0; n < 20; n++) await publish(n);
-      const sequence = (): ReturnType<FeatureTestClient['sequence']> => (client as FeatureTestClient).sequence({ userId: 'r3-user', asOfMs: NOW });
-      expect((await waitFor(sequence, (s) => s.length === 20)).length).toBe(20);
-      const info = await jsm.streams.info(options.stream);
-      expect(info.config.num_replicas).toBe(3);
-      const leader = info.cluster?.leader as string;
-      await cluster.servers[Number(leader.slice(1)) - 1]?.kill();
-      for (let n = 20; n < 40; n++) await publish(n);
-      expect((await waitFor(sequence, (s) => s.length === 40, 30_000)).length).toBe(40);
-      expect((await jsm.streams.info(options.stream)).cluster?.leader).not.toBe(leader);
-      expect(lost).toEqual([]);
-      await cluster.servers[Number(leader.slice(1)) - 1]?.start();
-
       // An existing stream with fewer copies is used as it is, and logged with the command that raises them.
       await jsm.streams.add({ name: 'R1_ACTIONS', subjects: ['r1.actions'], num_replicas: 1 });
       const lines: string[] = [];
@@ -297,6 +273,34 @@ describe('JetStream ingest from a secured NATS, and through an outage', () => {
       await expect(start({ ...options, stream: 'R5_ACTIONS', subject: 'r5.actions', replicas: 5 }, 'lmdb-r5')).rejects.toThrow(
         /jetstream: cannot create stream R5_ACTIONS with 5 replica\(s\): .* \(FEATURE_SERVER_NATS_REPLICAS must not exceed the JetStream servers\)/,
       );
+
+      // The feature-server creates the missing stream with three copies (FEATURE_SERVER_NATS_REPLICAS=3).
+      app = await start({ ...options, replicas: 3 }, 'lmdb-r3', (err) => lost.push(err));
+      client = new FeatureTestClient(`127.0.0.1:${app.port}`);
+      const pjs = producer.jetstream();
+      // The action id is the message id: a publish repeated after a timeout is stored once.
+      const publish = (n: number): Promise<void> =>
+        waitFor(
+          () => pjs.publish(options.subject, encode(n, { userId: 'r3-user', actionId: `r3-${n}` }), { msgID: `r3-${n}`, timeout: 1000 }).then(() => true, () => false),
+          (ok) => ok,
+          30_000,
+        ).then((ok) => expect(ok).toBe(true));
+      for (let n = 0; n < 20; n++) await publish(n);
+      const sequence = (): ReturnType<FeatureTestClient['sequence']> => (client as FeatureTestClient).sequence({ userId: 'r3-user', asOfMs: NOW });
+      expect((await waitFor(sequence, (s) => s.length === 20)).length).toBe(20);
+      const info = await jsm.streams.info(options.stream);
+      expect(info.config.num_replicas).toBe(3);
+      // The server leading the durable consumer holds its pending pull: losing it is the harder case
+      // (it may lead the stream too).
+      const leader = (await jsm.consumers.info(options.stream, options.durable)).cluster?.leader as string;
+      expect(leader).toMatch(/^n[123]$/);
+      await cluster.servers[Number(leader.slice(1)) - 1]?.kill();
+      for (let n = 20; n < 40; n++) await publish(n);
+      // The consumer's new leader is elected within seconds, and the lost pull is renewed within the 5 s pull expiry:
+      // all stored 10-12 s after the kill here. With NATS's own 30 s expiry it took 31-45 s.
+      expect((await waitFor(sequence, (s) => s.length === 40, 25_000)).length).toBe(40);
+      expect((await jsm.consumers.info(options.stream, options.durable)).cluster?.leader).not.toBe(leader);
+      expect(lost).toEqual([]);
     } finally {
       client?.close();
       await app?.stop();

@@ -40,6 +40,13 @@ export interface NatsConsumerOptions {
   retryDelayMs?: number;
   /** How long JetStream waits for an ack before redelivering, ms. Default 30000. */
   ackWaitMs?: number;
+  /**
+   * How long each pull request waits at the server, ms (at least 1000). Default 5000. The
+   * server sends heartbeats every half of it, and two missed ones make the client pull again,
+   * so a pull lost with a stream's leader is renewed within about this long. With NATS's own
+   * default, 30 s, consumption stalled for about 30 s after the leader of an R3 stream was lost.
+   */
+  pullExpiresMs?: number;
   /** How often the consumer's backlog on each stream is polled into `feature_server_jetstream_backlog_actions`, ms; 0: never. Default 15000. */
   backlogPollMs?: number;
 }
@@ -113,6 +120,8 @@ export class NatsActionConsumer {
     }
     const batchSize = options.batchSize ?? 256;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new TypeError(`nats.batchSize: must be an integer >= 1, got ${options.batchSize}`);
+    const pullExpiresMs = options.pullExpiresMs ?? 5000;
+    if (!Number.isInteger(pullExpiresMs) || pullExpiresMs < 1000) throw new TypeError(`nats.pullExpiresMs: must be an integer >= 1000, got ${options.pullExpiresMs}`);
     const replicas = options.replicas ?? 1;
     if (!Number.isInteger(replicas) || replicas < 1 || replicas > MAX_STREAM_REPLICAS) throw new TypeError(`nats.replicas: must be an integer from 1 to ${MAX_STREAM_REPLICAS}, got ${options.replicas}`);
     const partitions = actionStreamPartitions(options.stream, options.subject, options.partitions ?? 1);
@@ -143,7 +152,7 @@ export class NatsActionConsumer {
           }
         }
         const consumer = await nc.jetstream().consumers.get(stream, options.durable);
-        messages.push(await consumer.consume({ max_messages: batchSize * 2 }));
+        messages.push(await consumer.consume({ max_messages: batchSize * 2, expires: pullExpiresMs }));
       }
       const c = new NatsActionConsumer(nc, messages, ingester, options.stream, batchSize, options.retryDelayMs ?? 1000, extras.metrics, extras.logger);
       c.loop = Promise.all(messages.map((m) => c.run(m))).then(() => undefined);

@@ -14,12 +14,12 @@ export interface NatsTestCluster {
   stop(): Promise<void>;
 }
 
-/** How long the members may take to elect the JetStream meta leader. */
+/** How long the members may take to elect the JetStream meta leader and find one another. */
 const READY_MS = 30_000;
 
 /**
- * Starts `size` clustered nats-servers with JetStream (default 3) and resolves once JetStream
- * answers account requests, that is once the cluster has elected its meta leader.
+ * Starts `size` clustered nats-servers with JetStream (default 3) and resolves once the
+ * cluster has elected its meta leader and can place a stream on all of them.
  */
 export async function startNatsCluster(size = 3): Promise<NatsTestCluster> {
   const routePorts = await freePorts(size);
@@ -32,9 +32,11 @@ export async function startNatsCluster(size = 3): Promise<NatsTestCluster> {
     try {
       const jsm = await nc.jetstreamManager({ checkAPI: false });
       const until = Date.now() + READY_MS;
+      // Ready once a stream of `size` copies can be placed: the meta leader is elected and knows every server.
       for (;;) {
         try {
-          await jsm.getAccountInfo();
+          await jsm.streams.add({ name: 'CLUSTER_READY_PROBE', subjects: ['cluster.ready.probe'], num_replicas: size });
+          await jsm.streams.delete('CLUSTER_READY_PROBE');
           break;
         } catch (err) {
           if (Date.now() > until) throw new Error(`nats test cluster: JetStream not ready after ${READY_MS / 1000} s: ${(err as Error).message}`);
