@@ -13,7 +13,19 @@ export interface ActionStreamTarget {
   partitions: number;
   /** TLS and credentials of the connection (default: plaintext, none). */
   security?: NatsSecurity;
+  /**
+   * How long one action's publish is tried again while JetStream gives no acknowledgement
+   * (a timeout, or no responders: a stream's leader being elected), ms. Default 30000; 0 tries
+   * once. The action id is the message id, so a publish stored but not acknowledged is not
+   * stored twice.
+   */
+  retryForMs?: number;
 }
+
+/** Errors of a publish that another try may cure: no acknowledgement in time, or nobody to answer yet. */
+const retryable = (err: unknown): boolean => ['TIMEOUT', '503'].includes(String((err as { code?: unknown }).code));
+/** Wait between two tries of one publish, ms. */
+const RETRY_WAIT_MS = 250;
 
 /** Most publishes awaiting their acknowledgement at once. */
 const IN_FLIGHT = 256;
@@ -46,9 +58,7 @@ export class ActionPublisher {
     for (const a of actions) {
       if (failure) break;
       const action = UserAction.fromPartial(a);
-      const p = this.js
-        .publish(actionSubject(this.target.subject, action.userId, this.target.partitions), UserAction.encode(action).finish(), { msgID: action.actionId })
-        .then(
+      const p = this.publishOne(action).then(
           () => void published++,
           (err: unknown) => void (failure ??= err),
         );
@@ -59,6 +69,24 @@ export class ActionPublisher {
     await Promise.all(inFlight);
     if (failure) throw failure instanceof Error ? failure : new Error(String(failure));
     return published;
+  }
+
+  /** Publishes one action, trying again on a retryable error until `retryForMs` after the first try. */
+  private async publishOne(action: UserAction): Promise<void> {
+    const subject = actionSubject(this.target.subject, action.userId, this.target.partitions);
+    const data = UserAction.encode(action).finish();
+    const until = Date.now() + (this.target.retryForMs ?? 30_000);
+    for (;;) {
+      try {
+        await this.js.publish(subject, data, { msgID: action.actionId });
+        return;
+      } catch (err) {
+        if (!retryable(err) || Date.now() + RETRY_WAIT_MS > until) {
+          throw new Error(`JetStream did not store action ${action.actionId} on ${subject}: ${(err as Error).message}${retryable(err) ? ' (no stream on the subject, or none of its servers answering)' : ''}`);
+        }
+        await new Promise((r) => setTimeout(r, RETRY_WAIT_MS));
+      }
+    }
   }
 
   async close(): Promise<void> {

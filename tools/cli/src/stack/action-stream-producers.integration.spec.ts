@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { connect, type JetStreamManager, type NatsConnection } from 'nats';
 import { actionPartition, actionStreamPartitions } from '@pinrank/contracts';
 import { connectNats } from '@pinrank/nats';
-import { startNatsServer } from '@pinrank/nats/testing';
+import { startNatsCluster, startNatsServer } from '@pinrank/nats/testing';
 import { DEFAULT_SPIFFE_PREFIX as spiffe, ensureLocalPki } from '@pinrank/service-kit';
 import { UserAction } from '@pinrank/proto';
 import { readActionLog, writeWorld, type WorldManifest } from '@pinrank/sim';
@@ -78,13 +78,43 @@ describe('publishing actions onto a partitioned action stream', () => {
   });
 
   it('fails a publish that JetStream does not store (no stream on the subject)', async () => {
-    const publisher = await ActionPublisher.open({ ...target, subject: `cli.test.${tag}.nowhere` });
+    const publisher = await ActionPublisher.open({ ...target, subject: `cli.test.${tag}.nowhere`, retryForMs: 1000 });
     try {
-      await expect(publisher.publish([{ actionId: 'x', userId: 'u', itemId: 'i', actionType: 2, timestampMs: 1, surface: 1 }])).rejects.toThrow(/no responders|503|timeout/i);
+      const started = Date.now();
+      await expect(publisher.publish([{ actionId: 'x', userId: 'u', itemId: 'i', actionType: 2, timestampMs: 1, surface: 1 }])).rejects.toThrow(
+        /^JetStream did not store action x on cli\.test\.\S+\.nowhere\.\d: .*(no responders|503|timeout).* \(no stream on the subject, or none of its servers answering\)$/i,
+      );
+      // Tried again for the second it was given, not longer.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+      expect(Date.now() - started).toBeLessThan(10_000);
     } finally {
       await publisher.close();
     }
   });
+});
+
+describe('publishing through the loss of a stream leader (three-server cluster, R3)', () => {
+  it('tries each publish again until the new leader stores it: every action stored once', async () => {
+    const cluster = await startNatsCluster(3);
+    const nc3 = await connectNats({ servers: cluster.urls, name: 'cluster-reader' });
+    const publisher = await ActionPublisher.open({ servers: cluster.urls, subject: 'r3.actions', partitions: 1 });
+    try {
+      const jsm3 = await nc3.jetstreamManager();
+      await jsm3.streams.add({ name: 'R3_ACTIONS', subjects: ['r3.actions'], num_replicas: 3 });
+      const actions = Array.from({ length: 200 }, (_, i) => ({ actionId: `r3-${i}`, userId: `user-${i % 7}`, itemId: `i${i}`, actionType: 2, timestampMs: 1_000 + i, surface: 1 }));
+      expect(await publisher.publish(actions.slice(0, 100))).toBe(100);
+      const leader = (await jsm3.streams.info('R3_ACTIONS')).cluster?.leader as string;
+      await cluster.servers[Number(leader.slice(1)) - 1]?.kill();
+      expect(await publisher.publish(actions.slice(100))).toBe(100);
+      const info = await jsm3.streams.info('R3_ACTIONS');
+      expect(info.state.messages).toBe(200);
+      expect(info.cluster?.leader).not.toBe(leader);
+    } finally {
+      await publisher.close().catch(() => undefined);
+      await nc3.close();
+      await cluster.stop();
+    }
+  }, 90_000);
 });
 
 describe('the live replay through JetStream', () => {
