@@ -75,6 +75,9 @@ describe('pinrank program', () => {
       expect(await main(['node', 'pinrank', 'start', ...args], c.io)).toBe(EXIT_CODES.usage);
       expect(c.err()).toMatch(message);
     }
+    const ingest = capture();
+    expect(await main(['node', 'pinrank', 'ingest', '--file', 'actions.jsonl', '--nats-creds', 'a.creds'], ingest.io)).toBe(EXIT_CODES.usage);
+    expect(ingest.err()).toMatch(/--nats-creds: only with --nats <url> \(publishing onto JetStream\)/);
   });
 
   it('lists every command with a description, and the exit codes, in --help', async () => {

@@ -12,7 +12,8 @@ import { ingestStream } from '../remote/ingest-stream';
 import { ActionPublisher, type ActionStreamTarget } from '../remote/publish-actions';
 import { remoteOptions, resolveRemote } from '../remote/remote-options';
 import { toJson } from '../remote/table';
-import { natsSecurityOf, natsSecurityOptions, type NatsSecurityFlags } from './nats-options';
+import { CliError } from '../cli-error';
+import { natsSecurityFlagsGiven, natsSecurityOf, natsSecurityOptions, type NatsSecurityFlags } from './nats-options';
 import { intOption, numberOption } from './options';
 
 interface IngestFlags extends RemoteFlags, NatsSecurityFlags {
@@ -87,6 +88,8 @@ export function registerIngest(program: Command, io: CliIo): void {
     'feature-server',
   ).action(async (flags: IngestFlags) => {
     if (Boolean(flags.file) === Boolean(flags.world)) throw new Error('give exactly one of --file or --world');
+    const natsFlags = natsSecurityFlagsGiven(flags);
+    if (natsFlags.length > 0 && !flags.nats) throw new CliError(`${natsFlags.join(', ')}: only with --nats <url> (publishing onto JetStream)`, 'usage');
     // Ingest presents the producer's certificate (the policy admits producers only), and a token only when given explicitly.
     const r = resolveRemote({ ...flags, timeout: flags.timeout === 5000 ? 3_600_000 : flags.timeout }, 'feature-server', SERVICE_IDENTITIES.producer);
     const base: AsyncIterable<Partial<UserAction>> = flags.file
