@@ -112,6 +112,41 @@ describe('JetStream ingest', () => {
   });
 });
 
+describe('JetStream ingest when its consumer or stream is removed', () => {
+  it('creates the durable consumer again, and the stream, and consumes what is published afterwards', async () => {
+    const options = { ...nats, stream: `FS_TEST_GONE_${tag}`, subject: `fs.test.${tag}.gone`, durable: `fs-gone-${tag}` };
+    const app = await start(options, 'lmdb-gone');
+    const client = new FeatureTestClient(`127.0.0.1:${app.port}`);
+    const jsm = await nc.jetstreamManager();
+    const publish = (n: number): Promise<boolean> =>
+      waitFor(
+        () => js.publish(options.subject, encode(n, { userId: 'gone-user', actionId: `gone-${n}` }), { msgID: `gone-${n}` }).then(() => true, () => false),
+        (ok) => ok,
+        30_000,
+      );
+    const stored = (n: number): Promise<number> => waitFor(() => client.sequence({ userId: 'gone-user', asOfMs: NOW }), (s) => s.length === n, 30_000).then((s) => s.length);
+    const exists = (): Promise<boolean> => waitFor(() => jsm.consumers.info(options.stream, options.durable).then(() => true, () => false), (ok) => ok, 30_000);
+    try {
+      for (let n = 0; n < 3; n++) await publish(n);
+      expect(await stored(3)).toBe(3);
+      // An operator removes the durable consumer (`nats consumer rm`).
+      await jsm.consumers.delete(options.stream, options.durable);
+      expect(await exists()).toBe(true);
+      for (let n = 3; n < 6; n++) await publish(n);
+      expect(await stored(6)).toBe(6);
+      // … or the whole stream (`nats stream rm`, or a NATS that lost its store).
+      await jsm.streams.delete(options.stream);
+      expect(await exists()).toBe(true);
+      for (let n = 6; n < 9; n++) expect(await publish(n)).toBe(true);
+      expect(await stored(9)).toBe(9);
+    } finally {
+      client.close();
+      await app.stop();
+      await jsm.streams.delete(options.stream).catch(() => false);
+    }
+  }, 120_000);
+});
+
 describe('JetStream ingest from a partitioned action stream', () => {
   it('consumes every partition: each user on the stream its id hashes to, all stored, all acked', async () => {
     const app = await start(partitioned, 'lmdb-partitioned');

@@ -51,6 +51,9 @@ export interface NatsConsumerOptions {
   backlogPollMs?: number;
 }
 
+/** Whether JetStream answered that the stream or consumer asked about does not exist. */
+const notFound = (err: unknown): boolean => /\b(stream|consumer) not found\b/i.test((err as Error).message ?? '');
+
 /** JetStream replicates a stream on at most five servers. */
 const MAX_STREAM_REPLICAS = 5;
 
@@ -60,24 +63,62 @@ const MAX_STREAM_REPLICAS = 5;
  * that raises them. A creation JetStream refuses (more copies than servers, say) throws,
  * naming the stream and the copies asked for.
  */
-async function ensureStream(jsm: JetStreamManager, stream: string, subject: string, replicas: number, logger: Logger | undefined): Promise<void> {
+async function ensureStream(jsm: JetStreamManager, stream: string, subject: string, replicas: number, logger: Logger | undefined): Promise<boolean> {
   let existing: number | undefined;
   try {
     existing = (await jsm.streams.info(stream)).config.num_replicas;
-  } catch {
+  } catch (err) {
+    // Only a stream JetStream says is missing is created: a timeout (a leader election, say) is no answer.
+    if (!notFound(err)) throw err;
     try {
       await jsm.streams.add({ name: stream, subjects: [subject], num_replicas: replicas });
     } catch (err) {
       throw new Error(`jetstream: cannot create stream ${stream} with ${replicas} replica(s): ${(err as Error).message} (FEATURE_SERVER_NATS_REPLICAS must not exceed the JetStream servers)`);
     }
     logger?.info({ stream, subject, replicas }, 'jetstream: stream created');
-    return;
+    return true;
   }
   if (existing < replicas) {
     logger?.warn(
       { stream, replicas: existing, wanted: replicas },
       `jetstream: stream ${stream} keeps ${existing} cop${existing === 1 ? 'y' : 'ies'} of each action, fewer than the ${replicas} asked for; raise it with \`nats stream edit ${stream} --replicas ${replicas}\``,
     );
+  }
+  return false;
+}
+
+/** Creates the durable consumer `durable` of `stream` when it does not exist (explicit acks, from the stream's first message). */
+async function ensureConsumer(jsm: JetStreamManager, stream: string, subject: string, durable: string, ackWaitMs: number, logger: Logger | undefined): Promise<boolean> {
+  try {
+    await jsm.consumers.info(stream, durable);
+    return false;
+  } catch (err) {
+    if (!notFound(err)) throw err;
+    await jsm.consumers.add(stream, { durable_name: durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, filter_subject: subject, ack_wait: nanos(ackWaitMs) });
+    logger?.info({ stream, durable }, 'jetstream: durable consumer created');
+    return true;
+  }
+}
+
+/**
+ * Follows the status of one stream's consumption and, when its durable consumer or the stream
+ * is gone (removed by an operator, or lost with a NATS server's store), creates them again:
+ * the client keeps asking for the consumer, and would otherwise consume nothing, silently,
+ * for good. Checked when the client finds the consumer or stream missing and at each pull
+ * left unanswered (missed heartbeats, every few seconds while nothing is delivered); not at
+ * the "consumer deleted" notice itself: a stream and consumer created again at once, while
+ * the server is still removing the old ones, could leave a consumer that never delivers
+ * (seen with nats-server 2.9: messages stored, none pending). Ends with the consumption.
+ */
+async function recreateWhenMissing(messages: ConsumerMessages, stream: string, ensure: () => Promise<boolean>, logger: Logger | undefined): Promise<void> {
+  const signs = new Set(['consumer_not_found', 'stream_not_found', 'heartbeats_missed']);
+  for await (const s of await messages.status()) {
+    if (!signs.has(s.type)) continue;
+    try {
+      if (await ensure()) logger?.warn({ stream, event: s.type }, 'jetstream: the durable consumer or its stream was gone; created it again');
+    } catch (err) {
+      logger?.warn({ err, stream, event: s.type }, 'jetstream: cannot check or create the stream and durable consumer; trying at the next sign');
+    }
   }
 }
 
@@ -137,22 +178,15 @@ export class NatsActionConsumer {
       const create = options.create ?? true;
       const jsm = create || (extras.metrics && pollMs > 0) ? await nc.jetstreamManager() : undefined;
       for (const { stream, subject } of partitions) {
-        if (jsm && create) {
-          await ensureStream(jsm, stream, subject, replicas, extras.logger);
-          try {
-            await jsm.consumers.info(stream, options.durable);
-          } catch {
-            await jsm.consumers.add(stream, {
-              durable_name: options.durable,
-              ack_policy: AckPolicy.Explicit,
-              deliver_policy: DeliverPolicy.All,
-              filter_subject: subject,
-              ack_wait: nanos(options.ackWaitMs ?? 30_000),
-            });
-          }
-        }
+        const ensure = async (): Promise<boolean> => {
+          const streamCreated = await ensureStream(jsm as JetStreamManager, stream, subject, replicas, extras.logger);
+          return (await ensureConsumer(jsm as JetStreamManager, stream, subject, options.durable, options.ackWaitMs ?? 30_000, extras.logger)) || streamCreated;
+        };
+        if (jsm && create) await ensure();
         const consumer = await nc.jetstream().consumers.get(stream, options.durable);
-        messages.push(await consumer.consume({ max_messages: batchSize * 2, expires: pullExpiresMs }));
+        const consuming = await consumer.consume({ max_messages: batchSize * 2, expires: pullExpiresMs });
+        messages.push(consuming);
+        if (jsm && create) void recreateWhenMissing(consuming, stream, ensure, extras.logger);
       }
       const c = new NatsActionConsumer(nc, messages, ingester, options.stream, batchSize, options.retryDelayMs ?? 1000, extras.metrics, extras.logger);
       c.loop = Promise.all(messages.map((m) => c.run(m))).then(() => undefined);
