@@ -186,7 +186,7 @@ export class NatsActionConsumer {
         const consumer = await nc.jetstream().consumers.get(stream, options.durable);
         const consuming = await consumer.consume({ max_messages: batchSize * 2, expires: pullExpiresMs });
         messages.push(consuming);
-        if (jsm && create) void recreateWhenMissing(consuming, stream, ensure, extras.logger);
+        if (jsm && create) void recreateWhenMissing(consuming, stream, ensure, extras.logger).catch((err: unknown) => extras.logger?.warn({ err, stream }, 'jetstream: stopped following the consumer status'));
       }
       const c = new NatsActionConsumer(nc, messages, ingester, options.stream, batchSize, options.retryDelayMs ?? 1000, extras.metrics, extras.logger);
       c.loop = Promise.all(messages.map((m) => c.run(m))).then(() => undefined);
