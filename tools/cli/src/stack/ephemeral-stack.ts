@@ -18,7 +18,7 @@ import { type ClientTlsOptions } from '@pinrank/service-kit';
 import { MANIFEST_FILE, writeWorld, type WorldManifest } from '@pinrank/sim';
 import { runEmbedJob } from '../embed/embed-job';
 import { openClient } from '../remote/call';
-import { withEphemeralPorts } from './ephemeral-ports';
+import { moveToFreshPorts, portClash, withEphemeralPorts } from './ephemeral-ports';
 import { localStackServices } from './local-stack';
 import { ManagedProcess, type ServiceSpec } from './managed-process';
 import { ensureStackPki, stackClientTls } from './stack-pki';
@@ -180,6 +180,9 @@ const RELAXED_ROUTER_ENV: Record<string, string> = {
   RANKER_EMBEDDINGS_TIMEOUT_MS: '10000',
 };
 
+/** Starts of one service, each on fresh ports, while its port turns out taken by another process. */
+const PORT_CLASH_ATTEMPTS = 3;
+
 /**
  * Starts the real stack on free loopback ports, from the apps' sources: a
  * world (existing or generated), a model repository (copied or in place), the
@@ -268,37 +271,55 @@ export async function startEphemeralStack(o: EphemeralStackOptions): Promise<Eph
         },
       }),
     );
-    const services = await withEphemeralPorts(tuned, host);
-    const byName = new Map(services.map((s) => [s.name as StackServiceName, s]));
-    const startOne = async (name: StackServiceName): Promise<void> => {
-      const spec = byName.get(name);
+    let services = await withEphemeralPorts(tuned, host);
+    const specOf = (name: StackServiceName): ServiceSpec => {
+      const spec = services.find((s) => s.name === name);
       if (!spec) throw new Error(`the local stack has no service ${name}`);
-      const p = new ManagedProcess(spec, root, onLog);
-      running.push(p);
-      try {
-        await p.waitServing(o.startTimeoutMs ?? 240_000);
-      } catch (err) {
-        throw new Error(`${(err as Error).message}\n${(tails.get(name) ?? []).join('\n')}`, { cause: err });
+      return spec;
+    };
+    // Services start in dependency order (embedding-store; feature-server and the workers; the router), so a
+    // service that could not bind because another process took its port between the choice and the bind
+    // (parallel test processes choose from the same range) can move to fresh ports: nothing running names it yet.
+    const startOne = async (name: StackServiceName): Promise<void> => {
+      for (let attempt = 1; ; attempt++) {
+        const p = new ManagedProcess(specOf(name), root, onLog);
+        running.push(p);
+        try {
+          await p.waitServing(o.startTimeoutMs ?? 240_000);
+          return;
+        } catch (err) {
+          const tail = tails.get(name) ?? [];
+          if (attempt < PORT_CLASH_ATTEMPTS && portClash(tail)) {
+            await p.stop(15_000);
+            running.splice(running.indexOf(p), 1);
+            tails.delete(name);
+            services = await moveToFreshPorts(services, name, host);
+            continue;
+          }
+          throw new Error(`${(err as Error).message}\n${tail.join('\n')}`, { cause: err });
+        }
       }
     };
-    const address = Object.fromEntries([...byName].map(([n, s]) => [n, s.address])) as Record<StackServiceName, string>;
-    const metricsAddress = Object.fromEntries([...byName].map(([n, s]) => [n, s.metricsAddress])) as Record<StackServiceName, string>;
     const clientTls = (identity: string): ClientTlsOptions => stackClientTls(pki, identity);
     const asRouter = clientTls(SERVICE_IDENTITIES.router);
-    const embeddingStore = openClient(EmbeddingStoreClient, address['embedding-store'], asRouter);
-    const featureServer = openClient(FeatureServerClient, address['feature-server'], asRouter);
-    const producer = openClient(FeatureServerClient, address['feature-server'], clientTls(SERVICE_IDENTITIES.producer));
-    const gpuWorker = openClient(GRPCInferenceServiceClient, address['gpu-worker'], asRouter);
-    const cpuWorker = openClient(GRPCInferenceServiceClient, address['cpu-worker'], asRouter);
-    const ranker = openClient(RankerClient, address.router, clientTls(SERVICE_IDENTITIES.operator));
-    clients.push(embeddingStore, featureServer, producer, gpuWorker, cpuWorker, ranker);
 
     await startOne('embedding-store');
+    const embeddingStore = openClient(EmbeddingStoreClient, specOf('embedding-store').address, asRouter);
+    clients.push(embeddingStore);
     const [active, ...rest] = snapshots as [ComputedSnapshot, ...ComputedSnapshot[]];
     await loadStackSnapshot({ embeddingStore, adminToken }, active, true);
     for (const s of rest) if (s.loaded) await loadStackSnapshot({ embeddingStore, adminToken }, s, false);
     await Promise.all([startOne('feature-server'), startOne('gpu-worker'), startOne('cpu-worker')]);
     await startOne('router');
+    // The addresses are final once every service is SERVING.
+    const address = Object.fromEntries(services.map((s) => [s.name, s.address])) as Record<StackServiceName, string>;
+    const metricsAddress = Object.fromEntries(services.map((s) => [s.name, s.metricsAddress])) as Record<StackServiceName, string>;
+    const featureServer = openClient(FeatureServerClient, address['feature-server'], asRouter);
+    const producer = openClient(FeatureServerClient, address['feature-server'], clientTls(SERVICE_IDENTITIES.producer));
+    const gpuWorker = openClient(GRPCInferenceServiceClient, address['gpu-worker'], asRouter);
+    const cpuWorker = openClient(GRPCInferenceServiceClient, address['cpu-worker'], asRouter);
+    const ranker = openClient(RankerClient, address.router, clientTls(SERVICE_IDENTITIES.operator));
+    clients.push(featureServer, producer, gpuWorker, cpuWorker, ranker);
     return {
       dir,
       worldDir,
