@@ -22,7 +22,6 @@ import { UserAction } from '@pinrank/proto';
 import { startCatalogServer, type CatalogServer } from '../src/testing/catalog-server';
 import { f, p50, progressLog } from './bench-figures';
 import { checkStored, consumerEnv, drained, measureRound, streamAction, streamConfiguration, streamTable } from './jetstream-rounds';
-import { processCpuMs } from './process-cpu';
 import { startServerProcess, type ServerProcess } from './server-process';
 
 const opts = new Command()
@@ -79,9 +78,8 @@ async function main(): Promise<void> {
         const ci = (round + k) % configs.length;
         const c = configs[ci] as (typeof configs)[number];
         const run = `r${round}-${c.stream}`;
-        const before = natsPids.map(processCpuMs);
-        const { published, stored } = await measureRound(js, jsm, c, { actions: opts.actions, inFlight: opts.inFlight, natsPids, action: (i) => streamAction(run, i, opts.users, CATALOG, NOW) });
-        const perAction = natsPids.map((pid, s) => ((processCpuMs(pid) - (before[s] as number)) * 1000) / opts.actions);
+        const measured = await measureRound(js, jsm, c, { actions: opts.actions, inFlight: opts.inFlight, natsPids, action: (i) => streamAction(run, i, opts.users, CATALOG, NOW) });
+        const { published, stored, natsCpuPerServer: perAction } = measured;
         leaderCpu[ci]?.push(perAction[leaders[ci] as number] as number);
         otherCpu[ci]?.push(Math.max(...perAction.filter((_, s) => s !== leaders[ci])));
         log(`round ${round + 1}, ${c.name}: published in ${f(published)} ms, all stored and acked in ${f(stored)} ms`);

@@ -78,31 +78,32 @@ export async function publishActions(js: JetStreamClient, c: StreamConfiguration
   await Promise.all(pending);
 }
 
-/** CPU ms so far of the NATS server processes (summed; NaN when none is known) and of the configuration's feature-server. */
-function cpuOf(natsPids: readonly number[], c: StreamConfiguration): [number, number] {
-  const nats = natsPids.length === 0 ? Number.NaN : natsPids.reduce((sum, pid) => sum + processCpuMs(pid), 0);
-  return [nats, processCpuMs((c.server as ServerProcess).pid)];
-}
-
-/** One measured round of configuration `c`: publishes, waits until all are stored and acked, and records its figures; the two times, ms. */
+/**
+ * One measured round of configuration `c`: publishes, waits until all are stored and acked, and
+ * records its figures. Returns the two times (ms) and each NATS server's CPU µs per action, in
+ * the order of `natsPids` (the recorded NATS figure is their sum; NaN when none is known).
+ */
 export async function measureRound(
   js: JetStreamClient,
   jsm: JetStreamManager,
   c: StreamConfiguration,
   o: { actions: number; inFlight: number; natsPids: readonly number[]; action: (i: number) => UserAction },
-): Promise<{ published: number; stored: number }> {
-  const cpu0 = cpuOf(o.natsPids, c);
+): Promise<{ published: number; stored: number; natsCpuPerServer: number[] }> {
+  const serverPid = (c.server as ServerProcess).pid;
+  const nats0 = o.natsPids.map(processCpuMs);
+  const server0 = processCpuMs(serverPid);
   const t0 = performance.now();
   await publishActions(js, c, o.actions, o.inFlight, o.action);
   const published = performance.now() - t0;
   await drained(jsm, c, 300_000);
   const stored = performance.now() - t0;
-  const cpu1 = cpuOf(o.natsPids, c);
-  c.natsCpu.push(((cpu1[0] - cpu0[0]) * 1000) / o.actions);
-  c.serverCpu.push(((cpu1[1] - cpu0[1]) * 1000) / o.actions);
+  const perAction = (ms: number): number => (ms * 1000) / o.actions;
+  const natsCpuPerServer = o.natsPids.map((pid, i) => perAction(processCpuMs(pid) - (nats0[i] as number)));
+  c.natsCpu.push(natsCpuPerServer.length === 0 ? Number.NaN : natsCpuPerServer.reduce((a, b) => a + b, 0));
+  c.serverCpu.push(perAction(processCpuMs(serverPid) - server0));
   c.publishRates.push((o.actions * 1000) / published);
   c.storedRates.push((o.actions * 1000) / stored);
-  return { published, stored };
+  return { published, stored, natsCpuPerServer };
 }
 
 /** The result table: each configuration's medians, and their ratios to the first configuration's (`baseLabel` names it in the headers). */
