@@ -97,13 +97,9 @@ export function registerStart(program: Command, io: CliIo): void {
       if (Boolean(flags.natsUser) !== Boolean(flags.natsPasswordFile)) throw new CliError('--nats-user and --nats-password-file go together', 'usage');
       if (flags.natsCreds && flags.natsUser) throw new CliError('--nats-creds and --nats-user: NATS takes one of them', 'usage');
       // The services run elsewhere than the working directory: every file by its absolute path.
-      const natsSecurity: StackNatsSecurity = {
-        tls: natsTlsWanted(flags),
-        ...(flags.natsCa ? { caFile: resolve(flags.natsCa) } : {}),
-        ...(flags.natsCreds ? { credsFile: resolve(flags.natsCreds) } : {}),
-        ...(flags.natsUser ? { user: flags.natsUser } : {}),
-        ...(flags.natsPasswordFile ? { passwordFile: resolve(flags.natsPasswordFile) } : {}),
-      };
+      const absolute = (file: string | undefined): string | undefined => (file === undefined ? undefined : resolve(file));
+      const nats: NatsSecurityFlags = { natsTls: natsTlsWanted(flags), natsCa: absolute(flags.natsCa), natsCreds: absolute(flags.natsCreds), natsUser: flags.natsUser, natsPasswordFile: absolute(flags.natsPasswordFile) };
+      const natsSecurity: StackNatsSecurity = { tls: Boolean(nats.natsTls), caFile: nats.natsCa, credsFile: nats.natsCreds, user: nats.natsUser, passwordFile: nats.natsPasswordFile };
       // A stack already running here (or anything else on these ports) would answer the health checks for
       // services that cannot bind: refuse now instead of crash-looping.
       const taken = await portsTaken(flags.host, stackPortsInUse(flags.port));
@@ -241,11 +237,7 @@ export function registerStart(program: Command, io: CliIo): void {
                     subject: ACTION_SUBJECT,
                     partitions: flags.natsPartitions,
                     // The replay publishes as the stack's action producer, with the feature-server's NATS credentials.
-                    security: natsSecurityOf(
-                      { natsTls: natsSecurity.tls, natsCa: natsSecurity.caFile, natsCreds: natsSecurity.credsFile, natsUser: natsSecurity.user, natsPasswordFile: natsSecurity.passwordFile },
-                      pki ? stackClientTls(pki, SERVICE_IDENTITIES.producer) : undefined,
-                      'the stack has no certificates (--insecure)',
-                    ),
+                    security: natsSecurityOf(nats, pki ? stackClientTls(pki, SERVICE_IDENTITIES.producer) : undefined, 'the stack has no certificates (--insecure)'),
                   },
                 }
               : {}),
