@@ -1,4 +1,5 @@
-// What the feature-server's smaller benches share: number formatting, the median,
+// What the feature-server's smaller benches share: number formatting, the median and
+// latency summaries,
 // progress lines on stderr timed from the start of the run, the actions they store, and
 // removing what they wrote to Redis.
 import type Redis from 'ioredis';
@@ -11,6 +12,13 @@ export const f = (n: number, d = 0): string => n.toLocaleString('en-US', { maxim
 export function p50(samples: readonly number[]): number {
   const s = [...samples].sort((a, b) => a - b);
   return s[Math.floor((s.length - 1) / 2)] ?? Number.NaN;
+}
+
+/** The median, 99th percentile and mean of latency samples (ms); NaN for none. */
+export function summary(samplesMs: readonly number[]): { p50: number; p99: number; mean: number } {
+  const s = [...samplesMs].sort((a, b) => a - b);
+  const at = (p: number): number => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+  return { p50: at(50), p99: at(99), mean: s.reduce((a, b) => a + b, 0) / s.length };
 }
 
 /** A progress logger: each line on stderr, prefixed with the seconds since this call. */

@@ -26,7 +26,7 @@ import { encodeRecord } from '../src/store/stored-record';
 import { catalogVector, startCatalogServer, type CatalogServer } from '../src/testing/catalog-server';
 import { FeatureTestClient } from '../src/testing/feature-client';
 import { bareClient, startBareServer } from './bare-floor';
-import { f } from './bench-figures';
+import { f, summary } from './bench-figures';
 import { startServerProcess, type ServerProcess } from './server-process';
 import { BusyCpu, commandTimes, SCRIPT_COMMANDS, spentOn, type CommandTimes } from '@pinrank/redis';
 
@@ -69,13 +69,6 @@ const action = (run: string, i: number, users: number): UserAction =>
     surface: 1,
     durationMs: 500,
   });
-
-
-function summary(samplesMs: number[]): { p50: number; p99: number; mean: number } {
-  const s = [...samplesMs].sort((a, b) => a - b);
-  const at = (p: number): number => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-  return { p50: at(50), p99: at(99), mean: s.reduce((a, b) => a + b, 0) / s.length };
-}
 
 /** Actions [from, to) split over `streams` concurrent workers, each taking `batch`-sized slices. */
 async function overStreams(from: number, to: number, work: (slice: UserAction[]) => Promise<void>, make: (i: number) => UserAction): Promise<void> {

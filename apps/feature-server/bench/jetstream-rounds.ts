@@ -1,10 +1,12 @@
 // What the JetStream benches share: a configuration of the action stream consumed by one
 // feature-server process, one measured round of it (publish `actions` with at most `inFlight`
 // awaiting their PubAck, each on its user's subject, then wait until the consumer has acked
-// them all), the CPU the NATS servers and the feature-server spent on it, and the result table.
+// them all), the CPU the NATS servers and the feature-server spent on it, the result table;
+// and the latency of actions published one at a time, until acknowledged and until readable.
 import { type JetStreamClient, type JetStreamManager } from 'nats';
 import { actionStreamPartitions, actionSubject } from '@pinrank/contracts';
 import { UserAction } from '@pinrank/proto';
+import { type FeatureTestClient } from '../src/testing/feature-client';
 import { f, p50 } from './bench-figures';
 import { processCpuMs } from './process-cpu';
 import { type ServerProcess } from './server-process';
@@ -104,6 +106,40 @@ export async function measureRound(
   c.publishRates.push((o.actions * 1000) / published);
   c.storedRates.push((o.actions * 1000) / stored);
   return { published, stored, natsCpuPerServer };
+}
+
+/** Latency samples (ms) of actions published one at a time: until the PubAck, and until the consumer's feature-server returns the action. */
+export interface FreshnessSamples {
+  acked: number[];
+  readable: number[];
+}
+
+/**
+ * Publishes `n` actions one at a time on configuration `c` and times each: until JetStream
+ * acknowledges it, and until a `GetRealtimeSequence` of its user on the consuming
+ * feature-server (`reader`) returns it (polled back to back). Throws when one is not readable
+ * within 10 s. `action(i)` must be the newest action of its user as of `asOfMs`.
+ */
+export async function measureFreshness(
+  js: JetStreamClient,
+  c: StreamConfiguration,
+  reader: FeatureTestClient,
+  o: { n: number; asOfMs: number; action: (i: number) => UserAction },
+): Promise<FreshnessSamples> {
+  const samples: FreshnessSamples = { acked: [], readable: [] };
+  for (let i = 0; i < o.n; i++) {
+    const a = o.action(i);
+    const t0 = performance.now();
+    await js.publish(actionSubject(c.subject, a.userId, c.partitions), UserAction.encode(a).finish());
+    samples.acked.push(performance.now() - t0);
+    for (;;) {
+      const seq = await reader.sequence({ userId: a.userId, maxLen: 1, asOfMs: o.asOfMs, includeRecords: true });
+      if (seq.records[0]?.action?.actionId === a.actionId) break;
+      if (performance.now() - t0 > 10_000) throw new Error(`${c.name}: action ${a.actionId} not readable 10 s after it was published`);
+    }
+    samples.readable.push(performance.now() - t0);
+  }
+  return samples;
 }
 
 /** The result table: each configuration's medians, and their ratios to the first configuration's (`baseLabel` names it in the headers). */

@@ -87,6 +87,8 @@ export { checkPolicyCase, describePolicyTables, startPolicyServer, type PolicySe
 // Free loopback ports for the services a test stack or a benchmark starts.
 export { freePort, freePorts, portAnswers } from './free-ports';
 export { portProcess, type PortProcess } from './port-process';
+// A round trip between processes of one machine, for tests and benches.
+export { startDelayProxy, type DelayProxy, type DelayProxyOptions } from './testing/delay-proxy';
 // The benchmarks' `--built` mode: their processes run as the deployed bundles.
 export { BENCH_BUILT_ENV, benchBuilt, builtEntry, entryArgs } from './testing/built-entry';
 // The checkout the code runs from, from the sources or a bundle.

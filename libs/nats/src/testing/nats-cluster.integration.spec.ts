@@ -51,3 +51,38 @@ it('keeps an R3 stream, and its messages, through the loss of its leader', async
   expect(after.cluster?.leader).not.toBe(leader);
   await killed?.start();
 }, 90_000);
+
+describe('with a round trip between the servers (rttMs)', () => {
+  const RTT = 40;
+  let slow: NatsTestCluster;
+  beforeAll(async () => {
+    slow = await startNatsCluster(3, { rttMs: RTT });
+  }, 90_000);
+  afterAll(async () => {
+    await slow?.stop();
+  });
+
+  it('routes every client and route connection through the delay', async () => {
+    const [first] = slow.urls.split(',');
+    const c = await connectNats({ servers: first as string, name: 'cluster-rtt-test' });
+    try {
+      // Clients hear of no member's own address, only of the URLs they were given.
+      expect(slow.servers.map((s) => s.url)).not.toContain(first);
+      expect(c.info?.connect_urls ?? []).toEqual([]);
+      const jsm = await c.jetstreamManager();
+      await jsm.streams.add({ name: 'RTT_TEST', subjects: ['rtt.test'], num_replicas: 3 });
+      const info = await jsm.streams.info('RTT_TEST');
+      expect(info.cluster?.replicas).toHaveLength(2);
+      const t0 = performance.now();
+      await c.flush();
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(RTT - 2);
+      // A stored R3 message has crossed the client's link and a route to a follower and back.
+      const js = c.jetstream();
+      const t1 = performance.now();
+      await js.publish('rtt.test', new TextEncoder().encode('one'), { timeout: 5000 });
+      expect(performance.now() - t1).toBeGreaterThanOrEqual(2 * RTT - 4);
+    } finally {
+      await c.close();
+    }
+  }, 60_000);
+});

@@ -26,8 +26,19 @@ export interface NatsTestServerOptions {
   tls?: { certFile: string; keyFile: string; caFile: string; clients?: 'none' | 'verify' | 'verify_and_map' };
   /** Users (none: no authorization). */
   users?: readonly NatsTestUser[];
-  /** Member of a cluster: its name among the servers, and the route ports of every member (its own included). */
-  cluster?: { serverName: string; routePort: number; routePorts: readonly number[] };
+  /**
+   * Member of a cluster: its name among the servers, its route port, and the route ports
+   * every member dials (its own included). `advertise` is the route address (`host:port`) the
+   * others are told to dial for it, where a proxy stands in front of its route port.
+   */
+  cluster?: { serverName: string; routePort: number; routePorts: readonly number[]; advertise?: string };
+  /** The client port (default: a free one). */
+  port?: number;
+  /**
+   * The client address (`host:port`) the server gives instead of its own (a proxy's); a
+   * cluster member then tells clients of no other member, so they keep to the URLs they were given.
+   */
+  clientAdvertise?: string;
 }
 
 /** A running throwaway NATS server. */
@@ -60,9 +71,13 @@ function configText(port: number, dir: string, o: NatsTestServerOptions): string
       '  name: "pinrank-test"',
       `  listen: "127.0.0.1:${o.cluster.routePort}"`,
       `  routes: ${list(o.cluster.routePorts.map((p) => `nats-route://127.0.0.1:${p}`))}`,
+      ...(o.cluster.advertise ? [`  advertise: ${quoted(o.cluster.advertise)}`] : []),
+      // Clients are told of no other member: they keep to the (proxy) URLs they were given.
+      ...(o.clientAdvertise ? ['  no_advertise: true'] : []),
       '}',
     );
   }
+  if (o.clientAdvertise) lines.push(`client_advertise: ${quoted(o.clientAdvertise)}`);
   if (o.tls) {
     const clients = o.tls.clients ?? 'none';
     lines.push(
@@ -88,7 +103,7 @@ function configText(port: number, dir: string, o: NatsTestServerOptions): string
 /** Starts a nats-server (the binary must be on the PATH or in /usr/sbin) and waits until it accepts connections. */
 export async function startNatsServer(o: NatsTestServerOptions = {}): Promise<NatsTestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'nats-test-'));
-  const port = await freePort();
+  const port = o.port ?? (await freePort());
   const conf = join(dir, 'nats.conf');
   writeFileSync(conf, configText(port, dir, o));
   const server = portProcess(
