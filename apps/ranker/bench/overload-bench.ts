@@ -332,14 +332,7 @@ async function main(): Promise<void> {
     const router = async (name: string, env: Record<string, string>): Promise<{ client: RankerClient; load: Load }> => {
       const routerAddress = `127.0.0.1:${await freePort()}`;
       await stack.start(name, 'apps/ranker/bench/router-process.ts', {
-        RANKER_ADDR: routerAddress,
-        RANKER_FEATURE_SERVER: stack.featureServer,
-        RANKER_EMBEDDING_STORE: stack.embeddingStore,
-        RANKER_GPU_WORKERS: gpu,
-        RANKER_CPU_WORKERS: cpu,
-        RANKER_MODEL_REPOSITORY: MODELS,
-        RANKER_SEQUENCE_LENGTH: String(S),
-        RANKER_STARTUP_HEALTH_WAIT_MS: '60000',
+        ...stack.routerEnv({ address: routerAddress, gpu, cpu, models: MODELS, sequenceLength: S }),
         // As `pinrank start` sets them for one shared machine.
         RANKER_SEQUENCE_TIMEOUT_MS: '500',
         RANKER_EMBEDDINGS_TIMEOUT_MS: '1000',

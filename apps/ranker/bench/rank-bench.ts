@@ -137,15 +137,8 @@ async function main(): Promise<void> {
     const router = async (name: string, extra: Record<string, string>, root?: string, nodeArgs: string[] = []): Promise<RankerClient> => {
       const address = `127.0.0.1:${await freePort()}`;
       await stack.start(name, 'apps/ranker/bench/router-process.ts', {
-        RANKER_ADDR: address,
-        RANKER_FEATURE_SERVER: stack.featureServer,
-        RANKER_EMBEDDING_STORE: stack.embeddingStore,
-        RANKER_GPU_WORKERS: gpu,
-        RANKER_CPU_WORKERS: cpu,
-        RANKER_MODEL_REPOSITORY: MODELS,
-        RANKER_SEQUENCE_LENGTH: String(S),
+        ...stack.routerEnv({ address, gpu, cpu, models: MODELS, sequenceLength: S }),
         RANKER_CHUNK_SIZE: String(args.chunk),
-        RANKER_STARTUP_HEALTH_WAIT_MS: '60000',
         // Two shared cores: generous per-call caps, so every variant measures the full path rather than its fallbacks.
         RANKER_SEQUENCE_TIMEOUT_MS: '5000',
         RANKER_EMBEDDINGS_TIMEOUT_MS: '5000',

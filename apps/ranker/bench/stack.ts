@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Metadata } from '@grpc/grpc-js';
 import { VectorFileWriter } from '@pinrank/contracts';
+import { SeededRandom } from '@pinrank/models';
 import {
   ActionType,
   EmbeddingStoreClient,
@@ -24,16 +25,10 @@ export const ROOT = repoRoot();
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
 const ADMIN_TOKEN = 'bench-admin';
 
-/** Deterministic PRNG (mulberry32). */
+/** Deterministic uniform numbers in [0, 1) (`SeededRandom` of `@pinrank/models`). */
 export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new SeededRandom(seed);
+  return () => random.next();
 }
 
 function unitVector(rand: () => number, dim: number): Float32Array {
@@ -138,6 +133,24 @@ export class Stack {
    */
   async start(name: string, entry: string, env: Record<string, string>, args: string[] = [], root = ROOT, nodeArgs: string[] = []): Promise<void> {
     this.spawn(name, { entry, env, args, root, nodeArgs });
+  }
+
+  /**
+   * The variables every bench router gets: its address, this stack's feature-server and
+   * embedding-store, the two worker pools, the model repository and the sequence length,
+   * and a minute to find its workers healthy.
+   */
+  routerEnv(o: { address: string; gpu: string; cpu: string; models: string; sequenceLength: number }): Record<string, string> {
+    return {
+      RANKER_ADDR: o.address,
+      RANKER_FEATURE_SERVER: this.featureServer,
+      RANKER_EMBEDDING_STORE: this.embeddingStore,
+      RANKER_GPU_WORKERS: o.gpu,
+      RANKER_CPU_WORKERS: o.cpu,
+      RANKER_MODEL_REPOSITORY: o.models,
+      RANKER_SEQUENCE_LENGTH: String(o.sequenceLength),
+      RANKER_STARTUP_HEALTH_WAIT_MS: '60000',
+    };
   }
 
   /** Kills a process started as `name` with SIGKILL (its whole process group with `processGroups`) and waits for its exit. */

@@ -83,15 +83,9 @@ export interface ActionBatch {
 }
 
 /** One action with string ids, field-compatible with the proto `UserAction`. */
-export interface ActionRecord {
+export interface ActionRecord extends UserActionFields {
   /** `<actionIdPrefix><position in the log>`: unique within the log. */
   actionId: string;
-  userId: string;
-  itemId: string;
-  actionType: number;
-  timestampMs: number;
-  surface: number;
-  durationMs: number;
   /** User index (the number in `userId`). */
   userIndex: number;
   /** Item index (the number in `itemId`). */

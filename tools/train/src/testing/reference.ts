@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { SeededRandom } from '@pinrank/models';
 import { initTraining } from '../init-training';
 import { registerFastWasmKernels, unregisterFastWasmKernels } from '../wasm-kernels/register';
 
@@ -7,16 +8,8 @@ export type Computation = () => tf.Tensor | tf.Tensor[];
 
 /** Deterministic pseudo-random floats in [-1, 1) (mulberry32), so failures reproduce. */
 export function randomValues(count: number, seed: number): Float32Array {
-  let state = seed >>> 0;
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  }
-  return out;
+  const random = new SeededRandom(seed);
+  return Float32Array.from({ length: count }, () => random.uniform(-1, 1));
 }
 
 /** A float32 tensor of the given shape filled by `randomValues`. */
