@@ -31,6 +31,11 @@ describe('natsConnectionOptions', () => {
     expect(o.tls).toBeUndefined();
   });
 
+  it('pings every 5 s by default, so a server gone silent is left within about 15 s', () => {
+    expect(natsConnectionOptions({ servers: 'a', name: 'n' })).toMatchObject({ pingInterval: 5000, maxPingOut: 2 });
+    expect(natsConnectionOptions({ servers: 'a', name: 'n', pingIntervalMs: 20_000 }).pingInterval).toBe(20_000);
+  });
+
   it('refuses a server list that names no server', () => {
     expect(() => natsServers(' , ')).toThrow('no server');
   });

@@ -343,4 +343,57 @@ describe('JetStream ingest from a secured NATS, and through an outage', () => {
       await cluster.stop();
     }
   }, 90_000);
+
+  it('moves to another server, and loses nothing, when the server it consumes through is cut off silently (three-server cluster, a partition)', async () => {
+    // A partition, or a host that vanished: no connection is closed, nothing more arrives.
+    const cluster = await startNatsCluster(3, { rttMs: 2 });
+    const options = { ...nats, servers: cluster.urls, stream: 'CUT_ACTIONS', subject: 'cut.actions', reconnectTimeWaitMs: 50, replicas: 3 };
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    let app: FeatureServerApp | undefined;
+    let client: FeatureTestClient | undefined;
+    let producer: NatsConnection | undefined;
+    let cut = -1;
+    try {
+      app = await startFeatureServer({
+        server: { address: '127.0.0.1:0', signals: [], logger },
+        backend: { kind: 'lmdb', path: join(dir, 'lmdb-cut') },
+        content: { address: catalog.address },
+        nats: options,
+      });
+      client = new FeatureTestClient(`127.0.0.1:${app.port}`);
+      const through = (JSON.parse(lines.find((l) => l.includes('jetstream: connected')) ?? '{}') as { serverName?: string }).serverName ?? '';
+      expect(through).toMatch(/^n[123]$/);
+      cut = Number(through.slice(1)) - 1;
+      // The producer stands on the majority's side.
+      producer = await connectNats({ servers: cluster.urls.split(',').filter((_, i) => i !== cut).join(','), name: 'producer', reconnectTimeWaitMs: 50 });
+      const pjs = producer.jetstream();
+      const publish = (n: number): Promise<void> =>
+        waitFor(
+          () => pjs.publish(options.subject, encode(n, { userId: 'cut-user', actionId: `cut-${n}` }), { msgID: `cut-${n}`, timeout: 1000 }).then(() => true, () => false),
+          (ok) => ok,
+          30_000,
+        ).then((ok) => expect(ok).toBe(true));
+      const sequence = (): ReturnType<FeatureTestClient['sequence']> => (client as FeatureTestClient).sequence({ userId: 'cut-user', asOfMs: NOW });
+      for (let n = 0; n < 20; n++) await publish(n);
+      expect((await waitFor(sequence, (s) => s.length === 20)).length).toBe(20);
+
+      cluster.partition(cut);
+      for (let n = 20; n < 40; n++) await publish(n);
+      // Pings 5 s apart (connectNats): after two unanswered the client moves to another server.
+      // What the JetStream leader had already handed to the silent server's pull comes back
+      // after the consumer's ack wait (30 s): all stored about 30 s after the cut. With NATS's
+      // own pings, two minutes apart, nothing more was stored within 45 s.
+      expect((await waitFor(sequence, (s) => s.length === 40, 45_000)).length).toBe(40);
+      const movedTo = (JSON.parse(lines.find((l) => l.includes('jetstream: reconnected')) ?? '{}') as { serverName?: string }).serverName;
+      expect(movedTo).toMatch(/^n[123]$/);
+      expect(movedTo).not.toBe(through);
+    } finally {
+      if (cut >= 0) cluster.heal(cut);
+      client?.close();
+      await app?.stop();
+      await producer?.close();
+      await cluster.stop();
+    }
+  }, 120_000);
 });

@@ -208,6 +208,7 @@ export class NatsActionConsumer {
   private watchConnection(onLost: ((err: Error) => void) | undefined): void {
     const connected = (up: boolean): void => this.metrics?.jetstreamConnected.set({ stream: this.streamName }, up ? 1 : 0);
     connected(true);
+    this.logger?.info({ server: this.nc.getServer(), serverName: this.nc.info?.server_name }, 'jetstream: connected');
     watchOutages(this.nc, {
       down: (server) => {
         connected(false);
@@ -215,7 +216,7 @@ export class NatsActionConsumer {
       },
       up: (server) => {
         connected(true);
-        this.logger?.info({ server }, 'jetstream: reconnected');
+        this.logger?.info({ server, serverName: this.nc.info?.server_name }, 'jetstream: reconnected');
       },
       error: (err) => this.logger?.warn({ err }, 'jetstream: connection error'),
     });

@@ -98,3 +98,38 @@ describe('startDelayProxy', () => {
     await expect(startDelayProxy({ targetPort: 70_000, oneWayMs: 1 })).rejects.toThrow('targetPort must be a TCP port, got 70000');
   });
 });
+
+describe('a partition of the delay proxy', () => {
+  it('silences open and new connections without closing them, and closes them when it heals', async () => {
+    const { server, port } = await echoServer();
+    const proxy = await startDelayProxy({ targetPort: port, oneWayMs: 1 });
+    try {
+      const open = await connected(proxy.port);
+      const echoed = (s: Socket, text: string, waitMs: number): Promise<boolean> =>
+        new Promise((resolve) => {
+          const timer = setTimeout(() => resolve(false), waitMs);
+          s.once('data', () => {
+            clearTimeout(timer);
+            resolve(true);
+          });
+          s.write(text);
+        });
+      expect(await echoed(open, 'before', 1000)).toBe(true);
+      proxy.partition();
+      expect(await echoed(open, 'during', 300)).toBe(false);
+      const late = await connected(proxy.port); // accepted, never answered
+      expect(await echoed(late, 'late', 300)).toBe(false);
+      expect(open.destroyed || late.destroyed).toBe(false);
+
+      const closed = Promise.all([open, late].map((s) => new Promise((r) => s.once('close', r))));
+      proxy.heal();
+      await closed;
+      const after = await connected(proxy.port);
+      expect(await echoed(after, 'after', 1000)).toBe(true);
+      after.destroy();
+    } finally {
+      await proxy.close();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

@@ -6,7 +6,8 @@
 // Bytes keep their order; each chunk is forwarded `oneWayMs` after it arrived, so a round
 // trip through the proxy costs 2 × `oneWayMs` plus the proxy's own work (timers fire at
 // millisecond granularity: use `oneWayMs` >= 1). A side that closes closes the other once what it
-// sent has been forwarded; one that fails closes the other at once.
+// sent has been forwarded; one that fails closes the other at once. `partition()` makes the link
+// silent, as a network partition or a host that vanished does, until `heal()`.
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
 /** A running delay proxy. */
@@ -15,6 +16,17 @@ export interface DelayProxy {
   readonly port: number;
   /** Connections accepted so far. */
   readonly accepted: number;
+  /**
+   * Cuts the link as a network partition does, silently: nothing more is forwarded either
+   * way on the open connections, and a new connection is accepted but never answered. No
+   * side is told: it finds out by its own timeouts.
+   */
+  partition(): void;
+  /**
+   * Ends the partition: every connection it held is closed (as TCP gives up on a link that
+   * was silent too long), and new connections are forwarded again.
+   */
+  heal(): void;
   /** Stops listening and closes every open connection. */
   close(): Promise<void>;
 }
@@ -35,16 +47,28 @@ const HIGH_WATER = 4 * 1024 * 1024;
 /** What one direction holds: a chunk, or the end of the sender's stream or its close. */
 type Held = { due: number; item: Buffer | 'end' | 'close' };
 
+/** One proxied connection; `stalled` while a partition holds it. */
+interface Link {
+  client: Socket;
+  upstream: Socket | undefined;
+  stalled: boolean;
+}
+
 /**
  * Forwards `from` to `to`, each chunk `delayMs` after it arrived. The sender's end, and its
- * close, reach `to` after the chunks before them.
+ * close, reach `to` after the chunks before them. While `link` is stalled nothing is
+ * forwarded and the sender is paused.
  */
-function delayedPipe(from: Socket, to: Socket, delayMs: number): void {
+function delayedPipe(link: Link, from: Socket, to: Socket, delayMs: number): void {
   const queue: Held[] = [];
   let held = 0;
   let timer: NodeJS.Timeout | undefined;
   const flush = (): void => {
     timer = undefined;
+    if (link.stalled) {
+      from.pause();
+      return;
+    }
     const now = performance.now();
     while (queue.length > 0 && (queue[0] as Held).due <= now) {
       const { item } = queue.shift() as Held;
@@ -61,7 +85,7 @@ function delayedPipe(from: Socket, to: Socket, delayMs: number): void {
   const enqueue = (item: Held['item']): void => {
     queue.push({ due: performance.now() + delayMs, item });
     if (typeof item !== 'string') held += item.length;
-    if (held >= HIGH_WATER) from.pause();
+    if (held >= HIGH_WATER || link.stalled) from.pause();
     timer ??= setTimeout(flush, delayMs);
   };
   from.on('data', (chunk: Buffer) => enqueue(chunk));
@@ -73,23 +97,39 @@ function delayedPipe(from: Socket, to: Socket, delayMs: number): void {
 export async function startDelayProxy(o: DelayProxyOptions): Promise<DelayProxy> {
   if (!Number.isInteger(o.targetPort) || o.targetPort < 1 || o.targetPort > 65_535) throw new RangeError(`startDelayProxy: targetPort must be a TCP port, got ${o.targetPort}`);
   if (!(o.oneWayMs >= 0) || !Number.isFinite(o.oneWayMs)) throw new RangeError(`startDelayProxy: oneWayMs must be a finite number >= 0, got ${o.oneWayMs}`);
-  const open = new Set<Socket>();
+  const links = new Set<Link>();
   let accepted = 0;
+  let partitioned = false;
   const server: Server = createServer((client) => {
     accepted++;
-    const upstream = connect(o.targetPort, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      s.setNoDelay(true);
-      open.add(s);
-      s.on('close', () => open.delete(s));
-      // A failure of either side (refused, reset) closes both at once, as a broken link would.
-      s.on('error', () => {
-        client.destroy();
-        upstream.destroy();
-      });
+    const link: Link = { client, upstream: undefined, stalled: partitioned };
+    links.add(link);
+    client.setNoDelay(true);
+    client.on('close', () => {
+      if (!link.upstream || link.upstream.destroyed) links.delete(link);
+    });
+    client.on('error', () => {
+      client.destroy();
+      link.upstream?.destroy();
+    });
+    // Accepted during a partition: held, never connected onwards, closed when it heals.
+    if (link.stalled) {
+      client.pause();
+      return;
     }
-    delayedPipe(client, upstream, o.oneWayMs);
-    delayedPipe(upstream, client, o.oneWayMs);
+    const upstream = connect(o.targetPort, '127.0.0.1');
+    link.upstream = upstream;
+    upstream.setNoDelay(true);
+    upstream.on('close', () => {
+      if (client.destroyed) links.delete(link);
+    });
+    // A failure of either side (refused, reset) closes both at once, as a broken link would.
+    upstream.on('error', () => {
+      client.destroy();
+      upstream.destroy();
+    });
+    delayedPipe(link, client, upstream, o.oneWayMs);
+    delayedPipe(link, upstream, client, o.oneWayMs);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -102,8 +142,25 @@ export async function startDelayProxy(o: DelayProxyOptions): Promise<DelayProxy>
     get accepted() {
       return accepted;
     },
+    partition: () => {
+      partitioned = true;
+      for (const link of links) link.stalled = true;
+    },
+    heal: () => {
+      partitioned = false;
+      for (const link of links) {
+        if (!link.stalled) continue;
+        link.client.destroy();
+        link.upstream?.destroy();
+        links.delete(link);
+      }
+    },
     close: async () => {
-      for (const s of open) s.destroy();
+      for (const link of links) {
+        link.client.destroy();
+        link.upstream?.destroy();
+      }
+      links.clear();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
