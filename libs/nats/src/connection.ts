@@ -30,10 +30,11 @@ export interface NatsConnectOptions extends NatsSecurity {
   /** How long the first connection may take, TLS handshake included, ms (default 10000). */
   connectTimeoutMs?: number;
   /**
-   * How often the client pings its server, ms (default 5000). Two pings unanswered and the
-   * connection counts as lost: the client moves to another server within about three
-   * intervals. NATS's own 2 minutes kept a consumer on a server that had gone silent (a
-   * partition, a host that vanished without closing its connections) for 4-6 minutes.
+   * How often the client pings its server, ms (default 5000). With a third ping due and two
+   * still unanswered, the connection counts as lost and the client moves to another server:
+   * about three intervals after a server went silent (a partition, a host that vanished
+   * without closing its connections). With NATS's own 2 minutes a client stayed on a silent
+   * server for 6 minutes (measured).
    */
   pingIntervalMs?: number;
 }

@@ -12,6 +12,15 @@ import calculateSlot from 'cluster-key-slot';
 import { checkClientCertificate, readSecretLine, tlsMode, type DataClientSecurity } from '@pinrank/service-kit';
 import Redis, { Cluster, type ChainableCommander, type RedisOptions } from 'ioredis';
 
+/**
+ * How long a connection waits for any reply to the commands it sent before it counts as lost,
+ * ms (ioredis `socketTimeout`): a Redis gone silent without closing the connection (a network
+ * partition, a host that vanished) fails its commands and is reconnected to, instead of
+ * holding every command, and the memory behind it, until TCP gives up many minutes later.
+ * Longer than any single command of ours takes (bounded SCANs, UNLINK, short scripts).
+ */
+export const SILENT_SERVER_MS = 5000;
+
 /** One Redis or a cluster. */
 export type RedisClient = Redis | Cluster;
 
@@ -23,7 +32,10 @@ export interface RedisConnectionOptions {
   cluster?: boolean;
   /** Client name of every connection (CLIENT SETNAME). */
   connectionName: string;
-  /** Extra ioredis options (timeouts, TLS); with a cluster, those of each node's connection. */
+  /**
+   * Extra ioredis options (timeouts, TLS); with a cluster, those of each node's connection.
+   * They override the defaults here, `socketTimeout` ({@link SILENT_SERVER_MS}) among them.
+   */
   redis?: RedisOptions;
   /** The setting that turns `cluster` on, named when a URL list comes without it. Default `the cluster option`. */
   clusterSetting?: string;
@@ -126,7 +138,7 @@ function securityOptions(security: DataClientSecurity | undefined, urls: readonl
 export function connectRedis(options: RedisConnectionOptions): RedisClient {
   const urls = options.url.split(',').map((u) => u.trim());
   const secure = securityOptions(options.security, urls);
-  const base: RedisOptions = { lazyConnect: true, maxRetriesPerRequest: 2, connectionName: options.connectionName, ...options.redis, ...secure };
+  const base: RedisOptions = { lazyConnect: true, maxRetriesPerRequest: 2, socketTimeout: SILENT_SERVER_MS, connectionName: options.connectionName, ...options.redis, ...secure };
   if (!options.cluster) {
     if (urls.length > 1) throw new TypeError(`redis.url: several URLs ("${options.url}") name a cluster's seed nodes; set ${options.clusterSetting ?? 'the cluster option'}`);
     seedOf(options.url); // refuses what is not a redis:// or rediss:// URL, as for a cluster's seeds
