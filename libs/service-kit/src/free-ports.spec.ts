@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { freePorts } from './free-ports';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePorts, reservePorts } from './free-ports';
 
 const ephemeralStart = ((): number | undefined => {
   try {
@@ -35,5 +37,24 @@ describe('freePorts', () => {
     } finally {
       await new Promise<void>((resolve) => holder.close(() => resolve()));
     }
+  });
+});
+
+describe('port reservations across processes', () => {
+  const reservations = join(tmpdir(), 'pinrank-port-reservations');
+
+  it('never gives a port another process reserved a moment ago, and takes over a stale reservation', async () => {
+    const [mine] = await freePorts(1);
+    const [other] = await freePorts(1);
+    // Another process (pid 1 stands for it) reserved `other` just now.
+    writeFileSync(join(reservations, String(other)), '1');
+    expect(reservePorts([other as number])).toBe(false);
+    // The block is all or nothing: `mine` (this process's own) is not kept when `other` fails.
+    expect(reservePorts([mine as number, other as number])).toBe(false);
+    expect(existsSync(join(reservations, String(mine)))).toBe(false);
+    expect(reservePorts([mine as number])).toBe(true);
+    const old = new Date(Date.now() - 10 * 60_000);
+    utimesSync(join(reservations, String(other)), old, old);
+    expect(reservePorts([other as number])).toBe(true);
   });
 });

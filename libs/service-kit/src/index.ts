@@ -85,7 +85,7 @@ export { issueCertificate, type CertificateSubject, type IssuedCertificate, type
 export { admittedCode, policyCases, probeMethod, type PolicyCase, type ProbeCredentials } from './testing/policy-probe';
 export { checkPolicyCase, describePolicyTables, startPolicyServer, type PolicyServer } from './testing/policy-server';
 // Free loopback ports for the services a test stack or a benchmark starts.
-export { freePort, freePorts, portAnswers } from './free-ports';
+export { freePort, freePorts, portAnswers, reservePorts } from './free-ports';
 export { portProcess, type PortProcess } from './port-process';
 // A round trip between processes of one machine, for tests and benches.
 export { startDelayProxy, type DelayProxy, type DelayProxyOptions } from './testing/delay-proxy';

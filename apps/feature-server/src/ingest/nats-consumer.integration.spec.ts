@@ -49,6 +49,21 @@ async function waitFor<T>(probe: () => Promise<T>, done: (v: T) => boolean, time
   }
 }
 
+/**
+ * Publishes action `n` of user `<tag>-user` (id `<tag>-<n>`), trying again for up to 30 s
+ * while a cluster elects a leader. The action id is the message id: a publish repeated after
+ * a timeout is stored once.
+ */
+function storedPublisher(producer: NatsConnection, subject: string, tag: string): (n: number) => Promise<void> {
+  const pjs = producer.jetstream();
+  return (n) =>
+    waitFor(
+      () => pjs.publish(subject, encode(n, { userId: `${tag}-user`, actionId: `${tag}-${n}` }), { msgID: `${tag}-${n}`, timeout: 1000 }).then(() => true, () => false),
+      (ok) => ok,
+      30_000,
+    ).then((ok) => expect(ok).toBe(true));
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fs-nats-'));
   catalog = await startCatalogServer(100);
@@ -312,14 +327,7 @@ describe('JetStream ingest from a secured NATS, and through an outage', () => {
       // The feature-server creates the missing stream with three copies (FEATURE_SERVER_NATS_REPLICAS=3).
       app = await start({ ...options, replicas: 3 }, 'lmdb-r3', (err) => lost.push(err));
       client = new FeatureTestClient(`127.0.0.1:${app.port}`);
-      const pjs = producer.jetstream();
-      // The action id is the message id: a publish repeated after a timeout is stored once.
-      const publish = (n: number): Promise<void> =>
-        waitFor(
-          () => pjs.publish(options.subject, encode(n, { userId: 'r3-user', actionId: `r3-${n}` }), { msgID: `r3-${n}`, timeout: 1000 }).then(() => true, () => false),
-          (ok) => ok,
-          30_000,
-        ).then((ok) => expect(ok).toBe(true));
+      const publish = storedPublisher(producer, options.subject, 'r3');
       for (let n = 0; n < 20; n++) await publish(n);
       const sequence = (): ReturnType<FeatureTestClient['sequence']> => (client as FeatureTestClient).sequence({ userId: 'r3-user', asOfMs: NOW });
       expect((await waitFor(sequence, (s) => s.length === 20)).length).toBe(20);
@@ -367,13 +375,7 @@ describe('JetStream ingest from a secured NATS, and through an outage', () => {
       cut = Number(through.slice(1)) - 1;
       // The producer stands on the majority's side.
       producer = await connectNats({ servers: cluster.urls.split(',').filter((_, i) => i !== cut).join(','), name: 'producer', reconnectTimeWaitMs: 50 });
-      const pjs = producer.jetstream();
-      const publish = (n: number): Promise<void> =>
-        waitFor(
-          () => pjs.publish(options.subject, encode(n, { userId: 'cut-user', actionId: `cut-${n}` }), { msgID: `cut-${n}`, timeout: 1000 }).then(() => true, () => false),
-          (ok) => ok,
-          30_000,
-        ).then((ok) => expect(ok).toBe(true));
+      const publish = storedPublisher(producer, options.subject, 'cut');
       const sequence = (): ReturnType<FeatureTestClient['sequence']> => (client as FeatureTestClient).sequence({ userId: 'cut-user', asOfMs: NOW });
       for (let n = 0; n < 20; n++) await publish(n);
       expect((await waitFor(sequence, (s) => s.length === 20)).length).toBe(20);
