@@ -39,6 +39,13 @@ export interface EndpointPoolOptions<C> extends ClientConnectOptions {
   healthCheck?: boolean;
   /** Delay before re-opening a failed Watch; default 1 000 ms. */
   rewatchDelayMs?: number;
+  /**
+   * How long a SERVING endpoint whose Watch broke keeps its status while the re-opened Watch
+   * has not answered; default 10 000 ms. A server recycling its connection answers at once; one
+   * whose host went silent (a partition, a host that vanished) never does, and would
+   * otherwise stay SERVING for as long as it is silent.
+   */
+  reconnectGraceMs?: number;
   /** Logger for endpoint changes; default none. */
   logger?: Logger;
 }
@@ -57,8 +64,10 @@ interface Endpoint<C> {
   status: ServingStatus;
   watch?: ClientReadableStream<HealthCheckResponse>;
   rewatch?: NodeJS.Timeout;
-  /** The Watch of a SERVING endpoint broke and is being re-opened at once; its status stands until that one answers or fails. */
+  /** The Watch of a SERVING endpoint broke and is being re-opened at once; its status stands until that one answers or fails, for the grace at most. */
   reconnecting?: boolean;
+  /** Ends the grace of `reconnecting`: the endpoint's status becomes UNKNOWN. */
+  grace?: NodeJS.Timeout;
 }
 
 /**
@@ -202,7 +211,7 @@ export class EndpointPool<C> {
     const stream = health.watch(HealthCheckRequest.fromPartial({ service: this.options.healthService }));
     e.watch = stream;
     stream.on('data', (msg: HealthCheckResponse) => {
-      e.reconnecting = false;
+      this.endGrace(e);
       this.setStatus(e, msg.status);
     });
     stream.on('error', (err: { code?: number }) => {
@@ -216,20 +225,33 @@ export class EndpointPool<C> {
       // once and keep the status, so a healthy pool never looks empty. A second failure in a row counts.
       if (e.status === ServingStatus.SERVING && !e.reconnecting) {
         e.reconnecting = true;
+        e.grace = setTimeout(() => {
+          if (!e.reconnecting || this.closed) return;
+          this.options.logger?.warn({ address: e.address }, 'endpoint: its health Watch broke and the re-opened one has not answered; not serving until it does');
+          this.endGrace(e);
+          this.setStatus(e, ServingStatus.UNKNOWN);
+        }, this.options.reconnectGraceMs ?? 10_000);
+        e.grace.unref();
         this.watch(e);
         return;
       }
-      e.reconnecting = false;
+      this.endGrace(e);
       this.setStatus(e, ServingStatus.UNKNOWN);
       this.scheduleRewatch(e);
     });
     stream.on('end', () => {
       if (e.watch !== stream || this.closed) return;
-      e.reconnecting = false;
+      this.endGrace(e);
       // The server ended the stream (it is shutting down): stop sending until it says SERVING again.
       this.setStatus(e, ServingStatus.NOT_SERVING);
       this.scheduleRewatch(e);
     });
+  }
+
+  private endGrace(e: Endpoint<C>): void {
+    e.reconnecting = false;
+    if (e.grace) clearTimeout(e.grace);
+    e.grace = undefined;
   }
 
   private scheduleRewatch(e: Endpoint<C>): void {
@@ -244,6 +266,7 @@ export class EndpointPool<C> {
 
   private drop(e: Endpoint<C>): void {
     if (e.rewatch) clearTimeout(e.rewatch);
+    this.endGrace(e);
     const w = e.watch;
     e.watch = undefined;
     w?.cancel();

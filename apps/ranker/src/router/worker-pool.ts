@@ -42,6 +42,8 @@ export interface WorkerPool {
   reportSuccess(address: string): void;
   /** Workers SERVING and not ejected now. */
   healthyCount(): number;
+  /** Workers whose health says SERVING, ejected or not. */
+  servingCount(): number;
   /**
    * Whether every SERVING worker runs `first` on a CPU execution provider and
    * has `then` ready: each worker is asked (ModelMetadata's platform,
@@ -213,6 +215,10 @@ class KitWorkerPool implements WorkerPool {
     if (!this.pool) return 0;
     const now = Date.now();
     return this.pool.endpoints().filter((e) => e.status === ServingStatus.SERVING && (this.states.get(e.address)?.ejectedUntil ?? 0) <= now).length;
+  }
+
+  servingCount(): number {
+    return this.pool ? this.pool.endpoints().filter((e) => e.status === ServingStatus.SERVING).length : 0;
   }
 
   computesOnCpuWith(first: ModelRef, then: ModelRef): boolean {
