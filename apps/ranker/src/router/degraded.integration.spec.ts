@@ -388,4 +388,34 @@ describe('degraded paths', () => {
       await silent.server.shutdown();
     }
   }, 90_000);
+
+  it.each([
+    ['feature-server', 'featureServer', DegradedFlag.DEGRADED_FLAG_SEQUENCE_UNAVAILABLE, 100],
+    ['embedding-store', 'embeddingStore', DegradedFlag.DEGRADED_FLAG_VECTORS_FROM_CACHE, 200],
+  ] as const)('answers every Rank, flagged, within the lookup timeout while the %s is silent, and recovers when it answers again', async (_name, which, flag, timeoutMs) => {
+    const target = which === 'featureServer' ? h.features.address : h.store.address;
+    const proxy = await startDelayProxy({ targetPort: Number(target.split(':')[1]), oneWayMs: 0 });
+    try {
+      // The router's default lookup timeouts (the harness's are generous).
+      const api = await h.router({ [which]: `127.0.0.1:${proxy.port}`, sequenceTimeoutMs: 100, embeddingsTimeoutMs: 200 });
+      for (let i = 0; i < 4; i++) expect((await api.rank({ userId: 'u1', candidateItemIds: candidates }, 2000)).degraded).toEqual([]);
+      proxy.partition();
+      for (let i = 0; i < 8; i++) {
+        const t0 = performance.now();
+        const res = await api.rank({ userId: 'u1', candidateItemIds: candidates }, 2000);
+        expect(res.degraded).toEqual([flag]);
+        expect(res.items).toHaveLength(candidates.length);
+        // The lookup's own timeout, not the request's deadline.
+        expect(performance.now() - t0).toBeLessThan(timeoutMs + 400);
+      }
+      proxy.heal();
+      let healed: RankResponse | undefined;
+      const until = Date.now() + 10_000;
+      while (Date.now() < until && (healed === undefined || healed.degraded.length > 0)) healed = await api.rank({ userId: 'u1', candidateItemIds: candidates }, 2000);
+      expect(healed?.degraded).toEqual([]);
+    } finally {
+      proxy.heal();
+      await proxy.close();
+    }
+  }, 60_000);
 });
