@@ -27,6 +27,7 @@ import { catalogVector, startCatalogServer, type CatalogServer } from '../src/te
 import { FeatureTestClient } from '../src/testing/feature-client';
 import { bareClient, startBareServer } from './bare-floor';
 import { f, summary } from './bench-figures';
+import { measureFreshness, streamConfiguration } from './jetstream-rounds';
 import { startServerProcess, type ServerProcess } from './server-process';
 import { BusyCpu, commandTimes, SCRIPT_COMMANDS, spentOn, type CommandTimes } from '@pinrank/redis';
 
@@ -477,18 +478,8 @@ async function main(): Promise<void> {
     const fresh = new FeatureTestClient(`127.0.0.1:${freshApp.port}`);
     const nc = await connect({ servers: NATS_URL });
     const js = nc.jetstream();
-    const freshMs: number[] = [];
-    for (let i = 0; i < opts.fresh; i++) {
-      const a = action('fresh', i, 1);
-      const t0 = performance.now();
-      await js.publish(nats.subject, UserAction.encode(a).finish());
-      for (;;) {
-        const seq = await fresh.sequence({ userId: a.userId, maxLen: 1, asOfMs: NOW, includeRecords: true });
-        if (seq.records[0]?.action?.actionId === a.actionId) break;
-        if (performance.now() - t0 > 5000) throw new Error('bench: action not visible after 5 s');
-      }
-      freshMs.push(performance.now() - t0);
-    }
+    const freshStream = streamConfiguration('JetStream freshness', nats.stream, nats.subject, 1, nats.durable);
+    const { readable: freshMs } = await measureFreshness(js, freshStream, fresh, { n: opts.fresh, asOfMs: NOW, action: (i) => action('fresh', i, 1) });
     const { sum, count } = await scrapeFreshness(freshApp.metricsPort);
     fresh.close();
     await freshApp.stop();
